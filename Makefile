@@ -1,0 +1,56 @@
+# The two commands: `make dev` runs the platform locally, `make test` runs every test.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# Debian packages: ffmpeg for the transcoder; the rest for the tests (PostgreSQL server,
+# Chromium for browser tests, Packer and shellcheck for the machine images).
+DEV_PACKAGES := ffmpeg
+TEST_PACKAGES := ffmpeg postgresql chromium shellcheck packer
+
+.PHONY: dev test install system-packages-dev system-packages-test lint pytest policy constraints clean
+
+dev: system-packages-dev install
+	$(BIN)/reelstack up
+
+test: system-packages-test install lint pytest policy
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11) and "reelstack needs Python 3.11")'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip==25.3
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test]'
+	touch $@
+
+# apt only when something is missing, and only as root (CI and fresh machines run as root).
+system-packages-%:
+	@packages="$(if $(filter dev,$*),$(DEV_PACKAGES),$(TEST_PACKAGES))"; \
+	missing=$$(for p in $$packages; do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing Debian packages: $$missing"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	  else echo "missing Debian packages: $$missing (run as root, or: sudo apt-get install $$missing)"; exit 1; fi; \
+	fi
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy app infra policies stacks
+
+pytest: install
+	CI=$${CI:-} $(BIN)/pytest
+
+policy: install
+	$(BIN)/reelstack policy --stack dev
+	$(BIN)/reelstack policy --stack prod
+
+# Regenerate the pinned set of every transitive dependency after changing pyproject.toml.
+constraints:
+	$(BIN)/pip freeze --exclude-editable | grep -v '^-e' > constraints.txt
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

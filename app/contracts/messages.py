@@ -1,0 +1,145 @@
+"""Versioned messages between services.
+
+The task message goes from the backend to the transcoder fleet (task SQS queue);
+the progress event goes from a transcoder to the progress topic, and from there to
+every progress instance and to the backend's status queue. A producer builds one of
+these classes, a consumer parses one with ``parse_task`` / ``parse_progress``;
+neither touches raw dicts. The JSON Schemas in ``schemas/`` are generated from
+these classes (``python -m app.contracts.schemas``) and a test keeps them in step.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
+
+ALLOWED_HEIGHTS = (2160, 1440, 1080, 720, 480, 360, 240, 144)
+MAX_FILTERS = 8
+
+
+class _Message(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# Filters are data: an allow-list of typed operations the worker maps to filter nodes.
+class TrimFilter(_Message):
+    type: Literal["trim"] = "trim"
+    start: float = Field(ge=0, le=86400, description="seconds from the start of the source")
+    end: float | None = Field(None, gt=0, le=86400, description="seconds from the start; omitted: to the end")
+
+    @model_validator(mode="after")
+    def _end_after_start(self) -> TrimFilter:
+        if self.end is not None and self.end <= self.start:
+            raise ValueError("trim end must be after start")
+        return self
+
+
+class RotateFilter(_Message):
+    type: Literal["rotate"] = "rotate"
+    degrees: Literal[90, 180, 270] = Field(description="clockwise rotation")
+
+
+class GrayscaleFilter(_Message):
+    type: Literal["grayscale"] = "grayscale"
+
+
+class FlipFilter(_Message):
+    type: Literal["flip"] = "flip"
+    axis: Literal["horizontal", "vertical"]
+
+
+FilterSpec = Annotated[TrimFilter | RotateFilter | GrayscaleFilter | FlipFilter, Field(discriminator="type")]
+
+
+class TaskMessageV1(_Message):
+    """Transcode one uploaded source into an HLS ladder."""
+
+    schema_version: Literal[1] = 1
+    task_id: uuid.UUID = Field(default_factory=uuid.uuid4)
+    video_id: uuid.UUID
+    owner_id: str = Field(min_length=1, max_length=128, description="Cognito sub of the uploader")
+    source_bucket: str = Field(min_length=3, max_length=63)
+    source_key: str = Field(min_length=1, max_length=1024)
+    filters: list[FilterSpec] = Field(default_factory=list, max_length=MAX_FILTERS)
+    ladder: list[Literal[2160, 1440, 1080, 720, 480, 360, 240, 144]] = Field(
+        default_factory=lambda: [1080, 720, 480, 360, 240],
+        min_length=1,
+        max_length=len(ALLOWED_HEIGHTS),
+        description="requested rendition heights; the worker never exceeds the source height",
+    )
+    created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+
+
+class VideoState(StrEnum):
+    """Life of a video; `uploading` exists only in the backend, before a task."""
+
+    UPLOADING = "uploading"
+    QUEUED = "queued"
+    TRANSCODING = "transcoding"
+    READY = "ready"
+    FAILED = "failed"
+
+    @property
+    def terminal(self) -> bool:
+        return self in (VideoState.READY, VideoState.FAILED)
+
+
+class Rendition(_Message):
+    height: int = Field(gt=0)
+    width: int = Field(gt=0)
+    bandwidth: int = Field(gt=0, description="peak bits per second, as in the master playlist")
+    playlist_key: str = Field(min_length=1)
+
+
+class TaskOutputs(_Message):
+    prefix: str = Field(min_length=1, description="task-scoped key prefix in the media bucket")
+    master_playlist_key: str = Field(min_length=1)
+    thumbnail_key: str = Field(min_length=1)
+    duration_seconds: float = Field(ge=0)
+    renditions: list[Rendition] = Field(min_length=1)
+
+
+class ProgressEventV1(_Message):
+    """One step of a task; `sequence` orders the events of one task."""
+
+    schema_version: Literal[1] = 1
+    task_id: uuid.UUID
+    video_id: uuid.UUID
+    state: Literal[VideoState.QUEUED, VideoState.TRANSCODING, VideoState.READY, VideoState.FAILED]
+    percent: float = Field(ge=0, le=100)
+    sequence: int = Field(ge=0)
+    error_reason: str | None = Field(None, max_length=1000)
+    outputs: TaskOutputs | None = None
+    emitted_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+
+    @model_validator(mode="after")
+    def _terminal_fields(self) -> ProgressEventV1:
+        if self.state == VideoState.READY and self.outputs is None:
+            raise ValueError("a ready event carries its outputs")
+        if self.state == VideoState.FAILED and not self.error_reason:
+            raise ValueError("a failed event carries an error_reason")
+        return self
+
+
+_task_adapter = TypeAdapter(TaskMessageV1)
+_progress_adapter = TypeAdapter(ProgressEventV1)
+
+
+def parse_task(body: str | bytes) -> TaskMessageV1:
+    """Parse and validate a task message; raises pydantic.ValidationError."""
+    return _task_adapter.validate_json(body)
+
+
+def parse_progress(body: str | bytes) -> ProgressEventV1:
+    """Parse and validate a progress event; raises pydantic.ValidationError."""
+    return _progress_adapter.validate_json(body)
+
+
+MESSAGE_SCHEMAS: dict[str, type[BaseModel]] = {
+    "task-message-v1": TaskMessageV1,
+    "progress-event-v1": ProgressEventV1,
+}

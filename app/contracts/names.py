@@ -1,0 +1,89 @@
+"""One definition of resource names, shared by the Pulumi components and the local platform.
+
+The stack program and ``reelstack up`` both build their buckets, queues, topic and user
+pool from ``ResourceNames``, so what runs locally is named as what runs on AWS.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_PREFIX_RE = re.compile(r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$")
+
+
+@dataclass(frozen=True)
+class ResourceNames:
+    """Physical names under one prefix, e.g. ``reelstack-dev``."""
+
+    prefix: str
+
+    def __post_init__(self) -> None:
+        if not _PREFIX_RE.match(self.prefix):
+            raise ValueError(
+                f"resource prefix {self.prefix!r} must be 3-32 lowercase letters, digits or dashes, "
+                "starting with a letter"
+            )
+
+    @classmethod
+    def for_stack(cls, project: str, stack: str) -> ResourceNames:
+        return cls(f"{project}-{stack}")
+
+    @property
+    def uploads_bucket(self) -> str:
+        return f"{self.prefix}-uploads"
+
+    @property
+    def media_bucket(self) -> str:
+        return f"{self.prefix}-media"
+
+    @property
+    def web_bucket(self) -> str:
+        return f"{self.prefix}-web"
+
+    @property
+    def task_queue(self) -> str:
+        return f"{self.prefix}-tasks"
+
+    @property
+    def task_dlq(self) -> str:
+        return f"{self.prefix}-tasks-dlq"
+
+    @property
+    def status_queue(self) -> str:
+        return f"{self.prefix}-status"
+
+    @property
+    def status_dlq(self) -> str:
+        return f"{self.prefix}-status-dlq"
+
+    @property
+    def progress_topic(self) -> str:
+        return f"{self.prefix}-progress"
+
+    @property
+    def progress_queue_prefix(self) -> str:
+        """Per-instance progress queues are named ``<this><instance id>``; IAM allows only these."""
+        return f"{self.prefix}-progress-"
+
+    @property
+    def user_pool(self) -> str:
+        return f"{self.prefix}-users"
+
+    @property
+    def user_pool_client(self) -> str:
+        return f"{self.prefix}-web"
+
+    @property
+    def ticket_secret(self) -> str:
+        return f"{self.prefix}/events-ticket-key"
+
+    @property
+    def database_name(self) -> str:
+        return "reelstack"
+
+
+# Queue behaviour shared by the TranscoderFleet component and the local platform.
+TASK_MAX_RECEIVES = 3
+TASK_VISIBILITY_TIMEOUT_SECONDS = 60
+STATUS_MAX_RECEIVES = 5

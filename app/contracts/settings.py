@@ -1,0 +1,159 @@
+"""The settings contract: every service reads its configuration here, and only here.
+
+Each service has one settings class. Its fields are the environment variables the
+service reads (prefix ``REELSTACK_``); the Pulumi components set exactly these
+variables and the local platform sets the same ones. ``AWS_REGION`` and
+``AWS_ENDPOINT_URL`` are read by boto3 itself: the endpoint is the only
+difference between the local platform and AWS.
+
+``load(SettingsClass)`` validates at start-up and fails with a message that names
+the missing or bad variable and who is supposed to set it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "REELSTACK_"
+
+# Where each service's variables come from, for error messages.
+_SOURCES = {
+    "UserServiceSettings": "the UserService component (Lambda environment)",
+    "BackendSettings": "the BackendService component (user data EnvironmentFile)",
+    "TranscoderSettings": "the TranscoderFleet component (user data EnvironmentFile)",
+    "ProgressSettings": "the ProgressService component (user data EnvironmentFile)",
+}
+
+
+class SettingsError(RuntimeError):
+    """A service's environment is incomplete or malformed."""
+
+
+class _ServiceSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, frozen=True, extra="ignore")
+
+    log_level: str = Field("INFO", description="Python logging level name")
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        upper = value.upper()
+        if upper not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+        return upper
+
+    @classmethod
+    def env_names(cls) -> dict[str, bool]:
+        """Every variable this class reads, mapped to whether it is required."""
+        return {ENV_PREFIX + name.upper(): field.is_required() for name, field in cls.model_fields.items()}
+
+    @classmethod
+    def required_env(cls) -> set[str]:
+        return {name for name, required in cls.env_names().items() if required}
+
+
+class UserServiceSettings(_ServiceSettings):
+    """The user service Lambda (``app/users``)."""
+
+    user_pool_id: str = Field(description="Cognito user pool id")
+    user_pool_client_id: str = Field(description="Cognito app client id used by the web app")
+
+
+class _JwtVerifying(_ServiceSettings):
+    user_pool_client_id: str = Field(description="Cognito app client id; the token audience")
+    jwt_issuer: str = Field(description="expected `iss` of Cognito tokens")
+    jwks_url: str = Field(description="where the pool's signing keys are fetched from")
+    ticket_secret_arn: str = Field(description="Secrets Manager secret holding the SSE ticket signing key")
+
+
+class BackendSettings(_JwtVerifying):
+    """The backend API and its status consumer (``app/backend``)."""
+
+    database_url: str = Field(description="SQLAlchemy URL; the password may come from database_secret_arn")
+    database_secret_arn: str = Field(
+        "", description="Secrets Manager secret (RDS-managed) holding the database password; empty: none"
+    )
+    uploads_bucket: str = Field(description="bucket browsers upload source videos to")
+    media_bucket: str = Field(description="bucket holding transcoded media and thumbnails")
+    task_queue_url: str = Field(description="SQS queue the transcoder fleet consumes")
+    status_queue_url: str = Field(description="SQS queue subscribed to the progress topic")
+    media_base_url: str = Field(description="public base URL that serves the media bucket")
+    s3_public_endpoint_url: str = Field(
+        "", description="endpoint browsers use for presigned uploads; empty: the regional S3 endpoint"
+    )
+    max_upload_bytes: int = Field(2 * 1024**3, gt=0, description="largest accepted source upload")
+    multipart_threshold_bytes: int = Field(
+        100 * 1024**2, gt=5 * 1024**2 - 1, description="size from which clients should use multipart uploads"
+    )
+    ticket_ttl_seconds: int = Field(60, gt=0, le=3600, description="lifetime of an SSE ticket")
+
+
+class TranscoderSettings(_ServiceSettings):
+    """A transcoder fleet worker (``app/transcoder``)."""
+
+    task_queue_url: str = Field(description="SQS queue of transcoding tasks")
+    uploads_bucket: str = Field(description="bucket holding source uploads")
+    media_bucket: str = Field(description="bucket receiving HLS outputs and thumbnails")
+    progress_topic_arn: str = Field(description="SNS topic receiving progress events")
+    ladder: str = Field("1080,720,480,360,240", description="comma-separated rendition heights")
+    visibility_timeout_seconds: int = Field(60, ge=10, le=43200, description="lease extended while working")
+    work_dir: str = Field("/var/lib/reelstack/work", description="scratch space for downloads and outputs")
+
+    @field_validator("ladder")
+    @classmethod
+    def _ladder_heights(cls, value: str) -> str:
+        heights = [part.strip() for part in value.split(",") if part.strip()]
+        if not heights or not all(h.isdigit() and 0 < int(h) <= 4320 for h in heights):
+            raise ValueError("must be comma-separated heights in pixels, e.g. 1080,720,480")
+        return ",".join(heights)
+
+    @property
+    def ladder_heights(self) -> list[int]:
+        return sorted({int(h) for h in self.ladder.split(",")}, reverse=True)
+
+
+class ProgressSettings(_JwtVerifying):
+    """The progress (SSE) service (``app/progress``)."""
+
+    progress_topic_arn: str = Field(description="SNS topic the service subscribes its own queue to")
+    progress_queue_prefix: str = Field(
+        description="name prefix of per-instance queues; IAM allows only these"
+    )
+    instance_id: str = Field(
+        "", description="names this instance's queue; empty: EC2 instance id or host-pid"
+    )
+    replay_buffer_size: int = Field(
+        256, gt=0, le=10000, description="events kept per video for Last-Event-ID"
+    )
+    heartbeat_seconds: float = Field(15.0, gt=0, description="interval of SSE heartbeat comments")
+
+
+SettingsT = TypeVar("SettingsT", bound=_ServiceSettings)
+
+SERVICE_SETTINGS: dict[str, type[_ServiceSettings]] = {
+    "users": UserServiceSettings,
+    "backend": BackendSettings,
+    "transcoder": TranscoderSettings,
+    "progress": ProgressSettings,
+}
+
+
+def load(settings_class: type[SettingsT], **overrides: Any) -> SettingsT:
+    """Read ``settings_class`` from the environment, or fail naming each bad variable."""
+    try:
+        return settings_class(**overrides)
+    except ValidationError as exc:
+        source = _SOURCES.get(settings_class.__name__, "the service's component")
+        problems = []
+        for error in exc.errors():
+            variable = ENV_PREFIX + str(error["loc"][0]).upper() if error["loc"] else settings_class.__name__
+            if error["type"] == "missing":
+                problems.append(f"{variable} is not set")
+            else:
+                problems.append(f"{variable} is invalid: {error['msg']}")
+        raise SettingsError(
+            "; ".join(problems) + f". `reelstack up` sets it locally, {source} on AWS."
+        ) from None
