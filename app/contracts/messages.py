@@ -18,6 +18,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
 ALLOWED_HEIGHTS = (2160, 1440, 1080, 720, 480, 360, 240, 144)
+Height = Literal[2160, 1440, 1080, 720, 480, 360, 240, 144]
+DEFAULT_LADDER: list[Height] = [1080, 720, 480, 360, 240]
 MAX_FILTERS = 8
 
 
@@ -65,8 +67,8 @@ class TaskMessageV1(_Message):
     source_bucket: str = Field(min_length=3, max_length=63)
     source_key: str = Field(min_length=1, max_length=1024)
     filters: list[FilterSpec] = Field(default_factory=list, max_length=MAX_FILTERS)
-    ladder: list[Literal[2160, 1440, 1080, 720, 480, 360, 240, 144]] = Field(
-        default_factory=lambda: [1080, 720, 480, 360, 240],
+    ladder: list[Height] = Field(
+        default_factory=lambda: list(DEFAULT_LADDER),
         min_length=1,
         max_length=len(ALLOWED_HEIGHTS),
         description="requested rendition heights; the worker never exceeds the source height",
