@@ -25,16 +25,22 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	touch $@
 
 # apt only when something is missing, and only as root (CI and fresh machines run as root).
-system-packages-%:
-	@packages="$(if $(filter dev,$*),$(DEV_PACKAGES),$(TEST_PACKAGES))"; \
-	missing=$$(for p in $$packages; do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+define apt_install
+	@missing=$$(for p in $(1); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
-	    echo "installing Debian packages: $$missing"; \
+	    echo "installing Debian packages:" $$missing; \
 	    DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
-	  else echo "missing Debian packages: $$missing (run as root, or: sudo apt-get install $$missing)"; exit 1; fi; \
+	  else echo "missing Debian packages:" $$missing "(run as root, or: sudo apt-get install" $$missing")"; exit 1; fi; \
 	fi
+endef
+
+system-packages-dev:
+	$(call apt_install,$(DEV_PACKAGES))
+
+system-packages-test:
+	$(call apt_install,$(TEST_PACKAGES))
 
 lint: install
 	$(BIN)/ruff check .
