@@ -1,0 +1,33 @@
+"""reelstack's Pulumi component library: ``from infra import TranscoderFleet, TranscoderFleetArgs``.
+
+Each component is a ``pulumi.ComponentResource`` configured by one frozen ``*Args``
+dataclass; see docs/app-developers.md.
+"""
+
+from infra.backend import BackendService, BackendServiceArgs
+from infra.database import Database, DatabaseArgs
+from infra.gateway import Gateway, GatewayArgs
+from infra.network import Network, NetworkArgs
+from infra.progress import ProgressService, ProgressServiceArgs
+from infra.storage import MediaStorage, MediaStorageArgs
+from infra.transcoder import TranscoderFleet, TranscoderFleetArgs
+from infra.users import UserService, UserServiceArgs
+
+__all__ = [
+    "BackendService",
+    "BackendServiceArgs",
+    "Database",
+    "DatabaseArgs",
+    "Gateway",
+    "GatewayArgs",
+    "MediaStorage",
+    "MediaStorageArgs",
+    "Network",
+    "NetworkArgs",
+    "ProgressService",
+    "ProgressServiceArgs",
+    "TranscoderFleet",
+    "TranscoderFleetArgs",
+    "UserService",
+    "UserServiceArgs",
+]

@@ -1,0 +1,200 @@
+"""Helpers shared by the components: tags, IAM documents, user data, ARNs.
+
+Everything here is a pure function of its arguments (plus the stack name for tags), so
+tests call these directly.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import shlex
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+TAG_KEYS = ("service", "stack", "owner")
+POLICY_VERSION = "2012-10-17"
+
+
+def standard_tags(service: str, owner: str, stack: str | None = None) -> dict[str, str]:
+    """The tags every taggable resource carries: which service, which stack, who owns it."""
+    return {"service": service, "stack": stack or pulumi.get_stack(), "owner": owner}
+
+
+def asg_tags(tags: Mapping[str, str], name: str) -> list[aws.autoscaling.GroupTagArgs]:
+    """Auto Scaling group tags, propagated to the instances it launches."""
+    merged = {"Name": name, **tags}
+    return [
+        aws.autoscaling.GroupTagArgs(key=key, value=value, propagate_at_launch=True)
+        for key, value in merged.items()
+    ]
+
+
+def statement(
+    sid: str,
+    actions: Sequence[str],
+    resources: Sequence[Any],
+    *,
+    effect: str = "Allow",
+    condition: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """One IAM statement; refuses the wildcards the platform never grants."""
+    if not actions or any(a == "*" or a.endswith(":*") for a in actions):
+        raise ValueError(f"statement {sid}: actions must be named, got {list(actions)}")
+    if not resources or any(isinstance(r, str) and r == "*" for r in resources):
+        raise ValueError(f"statement {sid}: resources must be ARNs, got {list(resources)}")
+    body: dict[str, Any] = {
+        "Sid": sid,
+        "Effect": effect,
+        "Action": sorted(set(actions)),
+        "Resource": list(resources),
+    }
+    if condition:
+        body["Condition"] = dict(condition)
+    return body
+
+
+def policy_document(*statements: Mapping[str, Any]) -> dict[str, Any]:
+    return {"Version": POLICY_VERSION, "Statement": [dict(s) for s in statements]}
+
+
+def assume_role_policy(service_principal: str) -> dict[str, Any]:
+    """Trust policy letting one AWS service (e.g. ``ec2.amazonaws.com``) assume a role."""
+    return {
+        "Version": POLICY_VERSION,
+        "Statement": [
+            {
+                "Sid": "AssumeRole",
+                "Effect": "Allow",
+                "Principal": {"Service": service_principal},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+
+
+def tls_only_bucket_policy(bucket_arn: str, extra: Iterable[Mapping[str, Any]] = ()) -> dict[str, Any]:
+    """Denies every request that does not use TLS, plus any ``extra`` statements."""
+    deny = {
+        "Sid": "DenyInsecureTransport",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": [bucket_arn, f"{bucket_arn}/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+    return {"Version": POLICY_VERSION, "Statement": [deny, *[dict(s) for s in extra]]}
+
+
+def cloudfront_read_statement(bucket_arn: str, distribution_arn: str) -> dict[str, Any]:
+    """Lets one CloudFront distribution (through Origin Access Control) read a bucket."""
+    return {
+        "Sid": "AllowCloudFrontRead",
+        "Effect": "Allow",
+        "Principal": {"Service": "cloudfront.amazonaws.com"},
+        "Action": "s3:GetObject",
+        "Resource": f"{bucket_arn}/*",
+        "Condition": {"StringEquals": {"AWS:SourceArn": distribution_arn}},
+    }
+
+
+def env_file(values: Mapping[str, str]) -> str:
+    """A systemd ``EnvironmentFile``: one ``KEY="value"`` per line, sorted, values escaped."""
+    lines = []
+    for key in sorted(values):
+        value = str(values[key])
+        if "\n" in value:
+            raise ValueError(f"{key}: environment values cannot span lines")
+        escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+        lines.append(f'{key}="{escaped}"')
+    return "\n".join(lines) + "\n"
+
+
+def parse_env_file(text: str) -> dict[str, str]:
+    """The inverse of ``env_file`` (used by tests and by ``reelstack synth``)."""
+    result: dict[str, str] = {}
+    for line in text.splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        key, _, raw = line.partition("=")
+        if raw.startswith('"') and raw.endswith('"'):
+            raw = raw[1:-1].replace('\\"', '"').replace("\\\\", "\\")
+        result[key.strip()] = raw
+    return result
+
+
+ENV_DIR = "/etc/reelstack"
+_HEREDOC = "REELSTACK_ENV_EOF"
+
+
+def user_data_script(role: str, environment: Mapping[str, str], units: Sequence[str]) -> str:
+    """The boot script of an EC2 service: write ``/etc/reelstack/<role>.env``, start the units.
+
+    The AMI (``images/``) ships the systemd units, which read the file as their
+    ``EnvironmentFile``; nothing else configures the service.
+    """
+    body = env_file(environment)
+    if _HEREDOC in body:
+        raise ValueError("environment values cannot contain the here-document marker")
+    path = f"{ENV_DIR}/{role}.env"
+    return "\n".join(
+        [
+            "#!/bin/bash",
+            "set -euo pipefail",
+            "umask 027",
+            f"install -d -m 0750 {ENV_DIR}",
+            f"cat > {path} <<'{_HEREDOC}'",
+            body.rstrip("\n"),
+            _HEREDOC,
+            f"chmod 0640 {path}",
+            f"if getent group reelstack >/dev/null; then chgrp reelstack {ENV_DIR} {path}; fi",
+            "systemctl daemon-reload",
+            "systemctl enable --now " + " ".join(shlex.quote(u) for u in units),
+            "",
+        ]
+    )
+
+
+def env_from_user_data(script: str, role: str) -> dict[str, str]:
+    """Read back the environment a ``user_data_script`` writes (base64 or plain)."""
+    if not script.startswith("#!"):
+        script = base64.b64decode(script).decode()
+    marker = f"cat > {ENV_DIR}/{role}.env <<'{_HEREDOC}'\n"
+    start = script.index(marker) + len(marker)
+    end = script.index(f"\n{_HEREDOC}\n", start)
+    return parse_env_file(script[start:end])
+
+
+def units_from_user_data(script: str) -> list[str]:
+    """The systemd units a ``user_data_script`` enables."""
+    if not script.startswith("#!"):
+        script = base64.b64decode(script).decode()
+    for line in script.splitlines():
+        if line.startswith("systemctl enable --now "):
+            return shlex.split(line)[3:]
+    return []
+
+
+def user_data_base64(
+    role: str, environment: Mapping[str, pulumi.Input[str]], units: Sequence[str]
+) -> pulumi.Output[str]:
+    """``user_data_script`` once every value is known, base64-encoded for a launch template."""
+    keys = sorted(environment)
+    resolved = pulumi.Output.all(*[environment[k] for k in keys])
+    return resolved.apply(
+        lambda values: base64.b64encode(
+            user_data_script(role, dict(zip(keys, (str(v) for v in values), strict=True)), units).encode()
+        ).decode()
+    )
+
+
+def json_document(document: pulumi.Input[Mapping[str, Any]]) -> pulumi.Output[str]:
+    """Serialize an IAM document once, resolving any Outputs inside it."""
+    return pulumi.Output.json_dumps(document)
+
+
+def plain_json(document: Mapping[str, Any]) -> str:
+    return json.dumps(document, sort_keys=True)

@@ -1,0 +1,299 @@
+"""Building blocks the EC2 services share: instance role, launch template, load balancer.
+
+Every function creates children of ``parent`` named after ``name``; the components
+(``BackendService``, ``TranscoderFleet``, ``ProgressService``) compose them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_random as random
+
+from infra._common import assume_role_policy, json_document
+
+
+def instance_role(
+    name: str,
+    parent: pulumi.Resource,
+    policy: pulumi.Input[Mapping[str, Any]],
+    tags: Mapping[str, str],
+) -> tuple[aws.iam.Role, aws.iam.InstanceProfile]:
+    """An EC2 role whose only permissions are ``policy`` (inline), and its instance profile."""
+    child = pulumi.ResourceOptions(parent=parent)
+    role = aws.iam.Role(
+        f"{name}-role",
+        assume_role_policy=json_document(assume_role_policy("ec2.amazonaws.com")),
+        description=f"instances of {name}",
+        tags=dict(tags),
+        opts=child,
+    )
+    aws.iam.RolePolicy(f"{name}-policy", role=role.id, policy=json_document(policy), opts=child)
+    profile = aws.iam.InstanceProfile(f"{name}-profile", role=role.name, tags=dict(tags), opts=child)
+    return role, profile
+
+
+def launch_template(
+    name: str,
+    parent: pulumi.Resource,
+    *,
+    ami_id: pulumi.Input[str],
+    instance_type: str,
+    profile: aws.iam.InstanceProfile,
+    security_group_ids: Sequence[pulumi.Input[str]],
+    user_data: pulumi.Input[str],
+    volume_size_gib: int,
+    tags: Mapping[str, str],
+) -> aws.ec2.LaunchTemplate:
+    """IMDSv2 only, encrypted gp3 root volume, no public IP, tags on instances and volumes."""
+    return aws.ec2.LaunchTemplate(
+        f"{name}-lt",
+        image_id=ami_id,
+        instance_type=instance_type,
+        iam_instance_profile=aws.ec2.LaunchTemplateIamInstanceProfileArgs(arn=profile.arn),
+        network_interfaces=[
+            aws.ec2.LaunchTemplateNetworkInterfaceArgs(
+                associate_public_ip_address="false",
+                security_groups=list(security_group_ids),
+                delete_on_termination="true",
+            )
+        ],
+        metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(
+            http_endpoint="enabled",
+            http_tokens="required",
+            http_put_response_hop_limit=1,
+            instance_metadata_tags="disabled",
+        ),
+        block_device_mappings=[
+            aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
+                device_name="/dev/xvda",
+                ebs=aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(
+                    volume_size=volume_size_gib,
+                    volume_type="gp3",
+                    encrypted="true",
+                    delete_on_termination="true",
+                ),
+            )
+        ],
+        monitoring=aws.ec2.LaunchTemplateMonitoringArgs(enabled=True),
+        user_data=user_data,
+        update_default_version=True,
+        tag_specifications=[
+            aws.ec2.LaunchTemplateTagSpecificationArgs(resource_type=kind, tags={**tags, "Name": name})
+            for kind in ("instance", "volume")
+        ],
+        tags=dict(tags),
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+
+
+ORIGIN_VERIFY_HEADER = "X-Reelstack-Origin-Verify"
+
+
+@dataclass
+class LoadBalancer:
+    """An internet-facing ALB that forwards only requests carrying the gateway's secret header."""
+
+    alb: aws.lb.LoadBalancer
+    security_group: aws.ec2.SecurityGroup
+    target_group: aws.lb.TargetGroup
+    origin_secret: pulumi.Output[str]
+
+
+def load_balancer(
+    name: str,
+    parent: pulumi.Resource,
+    *,
+    vpc_id: pulumi.Input[str],
+    vpc_cidr: pulumi.Input[str],
+    subnet_ids: Sequence[pulumi.Input[str]],
+    port: int,
+    health_check_path: str,
+    idle_timeout_seconds: int,
+    deregistration_delay_seconds: int,
+    tags: Mapping[str, str],
+) -> LoadBalancer:
+    """ALB on port 80 for API Gateway's HTTP integration; unknown callers get a 403.
+
+    API Gateway has no fixed source addresses, so the ALB cannot be closed by address;
+    instead the gateway adds a random secret header, and only requests with it are forwarded.
+    """
+    child = pulumi.ResourceOptions(parent=parent)
+    secret = random.RandomPassword(f"{name}-origin-secret", length=40, special=False, opts=child)
+    sg = aws.ec2.SecurityGroup(
+        f"{name}-alb",
+        vpc_id=vpc_id,
+        description=f"{name} load balancer: HTTP from API Gateway",
+        ingress=[
+            aws.ec2.SecurityGroupIngressArgs(
+                protocol="tcp", from_port=80, to_port=80, cidr_blocks=["0.0.0.0/0"], description="API Gateway"
+            )
+        ],
+        egress=[
+            aws.ec2.SecurityGroupEgressArgs(
+                protocol="tcp", from_port=port, to_port=port, cidr_blocks=[vpc_cidr], description="targets"
+            )
+        ],
+        tags={**tags, "Name": f"{name}-alb"},
+        opts=child,
+    )
+    alb = aws.lb.LoadBalancer(
+        f"{name}-alb",
+        load_balancer_type="application",
+        internal=False,
+        subnets=list(subnet_ids),
+        security_groups=[sg.id],
+        idle_timeout=idle_timeout_seconds,
+        drop_invalid_header_fields=True,
+        tags=dict(tags),
+        opts=child,
+    )
+    target_group = aws.lb.TargetGroup(
+        f"{name}-tg",
+        port=port,
+        protocol="HTTP",
+        vpc_id=vpc_id,
+        target_type="instance",
+        deregistration_delay=deregistration_delay_seconds,
+        health_check=aws.lb.TargetGroupHealthCheckArgs(
+            path=health_check_path, matcher="200", interval=15, healthy_threshold=2, unhealthy_threshold=3
+        ),
+        tags=dict(tags),
+        opts=child,
+    )
+    listener = aws.lb.Listener(
+        f"{name}-http",
+        load_balancer_arn=alb.arn,
+        port=80,
+        protocol="HTTP",
+        default_actions=[
+            aws.lb.ListenerDefaultActionArgs(
+                type="fixed-response",
+                fixed_response=aws.lb.ListenerDefaultActionFixedResponseArgs(
+                    content_type="application/json",
+                    status_code="403",
+                    message_body='{"error": {"code": "forbidden", "message": "use the public endpoint"}}',
+                ),
+            )
+        ],
+        tags=dict(tags),
+        opts=child,
+    )
+    aws.lb.ListenerRule(
+        f"{name}-from-gateway",
+        listener_arn=listener.arn,
+        priority=10,
+        conditions=[
+            aws.lb.ListenerRuleConditionArgs(
+                http_header=aws.lb.ListenerRuleConditionHttpHeaderArgs(
+                    http_header_name=ORIGIN_VERIFY_HEADER, values=[secret.result]
+                )
+            )
+        ],
+        actions=[aws.lb.ListenerRuleActionArgs(type="forward", target_group_arn=target_group.arn)],
+        tags=dict(tags),
+        opts=child,
+    )
+    return LoadBalancer(
+        alb=alb,
+        security_group=sg,
+        target_group=target_group,
+        origin_secret=pulumi.Output.secret(secret.result),
+    )
+
+
+def instance_security_group(
+    name: str,
+    parent: pulumi.Resource,
+    *,
+    vpc_id: pulumi.Input[str],
+    vpc_cidr: pulumi.Input[str],
+    description: str,
+    ingress: Sequence[aws.ec2.SecurityGroupIngressArgs],
+    tags: Mapping[str, str],
+) -> aws.ec2.SecurityGroup:
+    """Instances' security group: the given ingress only; egress HTTPS (AWS APIs) and PostgreSQL in the VPC."""
+    return aws.ec2.SecurityGroup(
+        f"{name}-instances",
+        vpc_id=vpc_id,
+        description=description,
+        ingress=list(ingress),
+        egress=[
+            aws.ec2.SecurityGroupEgressArgs(
+                protocol="tcp",
+                from_port=443,
+                to_port=443,
+                cidr_blocks=["0.0.0.0/0"],
+                description="AWS APIs over HTTPS",
+            ),
+            aws.ec2.SecurityGroupEgressArgs(
+                protocol="tcp",
+                from_port=5432,
+                to_port=5432,
+                cidr_blocks=[vpc_cidr],
+                description="PostgreSQL in the VPC",
+            ),
+        ],
+        tags={**tags, "Name": f"{name}-instances"},
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+
+
+def alb_ingress(alb_security_group: aws.ec2.SecurityGroup, port: int) -> aws.ec2.SecurityGroupIngressArgs:
+    """Ingress on ``port`` from the load balancer's security group only."""
+    return aws.ec2.SecurityGroupIngressArgs(
+        protocol="tcp",
+        from_port=port,
+        to_port=port,
+        security_groups=[alb_security_group.id],
+        description="from the load balancer only",
+    )
+
+
+def queue_with_dlq(
+    name: str,
+    parent: pulumi.Resource,
+    *,
+    queue_name: str,
+    dlq_name: str,
+    max_receives: int,
+    visibility_timeout_seconds: int,
+    tags: Mapping[str, str],
+) -> tuple[aws.sqs.Queue, aws.sqs.Queue]:
+    """An encrypted queue whose poison messages move to an encrypted DLQ after ``max_receives``."""
+    child = pulumi.ResourceOptions(parent=parent)
+    dlq = aws.sqs.Queue(
+        f"{name}-dlq",
+        name=dlq_name,
+        message_retention_seconds=14 * 24 * 3600,
+        sqs_managed_sse_enabled=True,
+        tags=dict(tags),
+        opts=child,
+    )
+    queue = aws.sqs.Queue(
+        name,
+        name=queue_name,
+        visibility_timeout_seconds=visibility_timeout_seconds,
+        message_retention_seconds=4 * 24 * 3600,
+        receive_wait_time_seconds=20,
+        sqs_managed_sse_enabled=True,
+        redrive_policy=dlq.arn.apply(
+            lambda arn: json.dumps({"deadLetterTargetArn": arn, "maxReceiveCount": max_receives})
+        ),
+        tags=dict(tags),
+        opts=child,
+    )
+    aws.sqs.RedriveAllowPolicy(
+        f"{name}-dlq",
+        queue_url=dlq.url,
+        redrive_allow_policy=queue.arn.apply(
+            lambda arn: json.dumps({"redrivePermission": "byQueue", "sourceQueueArns": [arn]})
+        ),
+        opts=child,
+    )
+    return queue, dlq

@@ -1,0 +1,286 @@
+"""BackendService: the API (``reelstack backend``) and the status consumer on EC2 behind an ALB.
+
+One AMI runs both ``reelstack-backend.service`` and ``reelstack-status-consumer.service``
+from ``/etc/reelstack/backend.env``. Instances accept traffic from the load balancer
+only, and may touch exactly their buckets, queues and secrets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from app.contracts.settings import ENV_PREFIX
+from infra._common import asg_tags, policy_document, standard_tags, statement, user_data_base64
+from infra._fleet import alb_ingress, instance_role, instance_security_group, launch_template, load_balancer
+from infra.database import Database
+
+ROLE = "backend"
+UNITS = ("reelstack-backend.service", "reelstack-status-consumer.service")
+
+
+@dataclass(frozen=True)
+class BackendServiceArgs:
+    """Every knob of the backend."""
+
+    vpc_id: pulumi.Input[str]
+    """The network's VPC."""
+    vpc_cidr: pulumi.Input[str]
+    """The VPC's address range."""
+    public_subnet_ids: tuple[pulumi.Input[str], ...]
+    """Subnets of the load balancer."""
+    private_subnet_ids: tuple[pulumi.Input[str], ...]
+    """Subnets of the instances."""
+    ami_id: str
+    """AMI built by ``images/backend``."""
+    database: Database
+    """The database; the backend grants itself access to it."""
+    uploads_bucket: pulumi.Input[str]
+    """Bucket browsers upload to."""
+    uploads_bucket_arn: pulumi.Input[str]
+    """Its ARN."""
+    media_bucket: pulumi.Input[str]
+    """Bucket of transcoded media."""
+    media_bucket_arn: pulumi.Input[str]
+    """Its ARN."""
+    media_base_url: pulumi.Input[str]
+    """Public base URL of the media (CloudFront ``/media``)."""
+    task_queue_url: pulumi.Input[str]
+    """Queue the backend sends transcoding tasks to."""
+    task_queue_arn: pulumi.Input[str]
+    """Its ARN."""
+    status_queue_url: pulumi.Input[str]
+    """Queue of progress events the status consumer records."""
+    status_queue_arn: pulumi.Input[str]
+    """Its ARN."""
+    ticket_secret_arn: pulumi.Input[str]
+    """Signing key of SSE tickets and media grants."""
+    user_pool_client_id: pulumi.Input[str]
+    """Token audience."""
+    jwt_issuer: pulumi.Input[str]
+    """Expected token issuer."""
+    jwks_url: pulumi.Input[str]
+    """The pool's JWKS."""
+    instance_type: str = "t4g.small"
+    """EC2 instance type (arm64 AMI)."""
+    min_size: int = 1
+    """ASG minimum."""
+    max_size: int = 2
+    """ASG maximum."""
+    cpu_target_percent: float = 60.0
+    """Target tracking on average CPU."""
+    port: int = 8000
+    """Port gunicorn listens on."""
+    health_check_path: str = "/api/health"
+    """Target group health check."""
+    max_upload_bytes: int = 2 * 1024**3
+    """REELSTACK_MAX_UPLOAD_BYTES."""
+    volume_size_gib: int = 16
+    """Root volume size."""
+    log_level: str = "INFO"
+    """REELSTACK_LOG_LEVEL."""
+    owner: str = "platform"
+    """The ``owner`` tag."""
+
+
+def backend_policy(
+    *,
+    uploads_bucket_arn: str,
+    media_bucket_arn: str,
+    task_queue_arn: str,
+    status_queue_arn: str,
+    secret_arns: list[str],
+) -> dict[str, Any]:
+    """The backend's permissions: presign and check uploads, manage media, send tasks, read status."""
+    objects = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"]
+    return policy_document(
+        statement("Uploads", objects, [f"{uploads_bucket_arn}/*"]),
+        statement("Media", ["s3:GetObject", "s3:DeleteObject"], [f"{media_bucket_arn}/*"]),
+        statement(
+            "ListOwnBuckets",
+            ["s3:ListBucket", "s3:ListBucketMultipartUploads"],
+            [uploads_bucket_arn, media_bucket_arn],
+        ),
+        statement("SendTasks", ["sqs:SendMessage", "sqs:GetQueueAttributes"], [task_queue_arn]),
+        statement(
+            "ConsumeStatus",
+            [
+                "sqs:ReceiveMessage",
+                "sqs:DeleteMessage",
+                "sqs:ChangeMessageVisibility",
+                "sqs:GetQueueAttributes",
+            ],
+            [status_queue_arn],
+        ),
+        statement("ReadSecrets", ["secretsmanager:GetSecretValue"], [a for a in secret_arns if a]),
+    )
+
+
+def backend_environment(
+    *,
+    region: pulumi.Input[str],
+    database_url: pulumi.Input[str],
+    database_secret_arn: pulumi.Input[str],
+    uploads_bucket: pulumi.Input[str],
+    media_bucket: pulumi.Input[str],
+    task_queue_url: pulumi.Input[str],
+    status_queue_url: pulumi.Input[str],
+    media_base_url: pulumi.Input[str],
+    ticket_secret_arn: pulumi.Input[str],
+    user_pool_client_id: pulumi.Input[str],
+    jwt_issuer: pulumi.Input[str],
+    jwks_url: pulumi.Input[str],
+    max_upload_bytes: int,
+    log_level: str = "INFO",
+) -> dict[str, pulumi.Input[str]]:
+    """``/etc/reelstack/backend.env``: BackendSettings' variables."""
+    return {
+        "AWS_REGION": region,
+        f"{ENV_PREFIX}DATABASE_URL": database_url,
+        f"{ENV_PREFIX}DATABASE_SECRET_ARN": database_secret_arn,
+        f"{ENV_PREFIX}UPLOADS_BUCKET": uploads_bucket,
+        f"{ENV_PREFIX}MEDIA_BUCKET": media_bucket,
+        f"{ENV_PREFIX}TASK_QUEUE_URL": task_queue_url,
+        f"{ENV_PREFIX}STATUS_QUEUE_URL": status_queue_url,
+        f"{ENV_PREFIX}MEDIA_BASE_URL": media_base_url,
+        f"{ENV_PREFIX}TICKET_SECRET_ARN": ticket_secret_arn,
+        f"{ENV_PREFIX}USER_POOL_CLIENT_ID": user_pool_client_id,
+        f"{ENV_PREFIX}JWT_ISSUER": jwt_issuer,
+        f"{ENV_PREFIX}JWKS_URL": jwks_url,
+        f"{ENV_PREFIX}MAX_UPLOAD_BYTES": str(max_upload_bytes),
+        f"{ENV_PREFIX}LOG_LEVEL": log_level,
+    }
+
+
+class BackendService(pulumi.ComponentResource):
+    """ALB (gateway-only), launch template, ASG with CPU target tracking, scoped instance role."""
+
+    alb_dns_name: pulumi.Output[str]
+    origin_secret: pulumi.Output[str]
+    instance_role_arn: pulumi.Output[str]
+    security_group_id: pulumi.Output[str]
+    alb_security_group_id: pulumi.Output[str]
+    asg_name: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, args: BackendServiceArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("reelstack:index:BackendService", name, None, opts)
+        tags = standard_tags("backend", args.owner)
+        child = pulumi.ResourceOptions(parent=self)
+        region = aws.get_region_output(opts=pulumi.InvokeOptions(parent=self)).region
+        database = args.database
+
+        policy = pulumi.Output.all(
+            args.uploads_bucket_arn,
+            args.media_bucket_arn,
+            args.task_queue_arn,
+            args.status_queue_arn,
+            args.ticket_secret_arn,
+            database.secret_arn,
+        ).apply(
+            lambda v: backend_policy(
+                uploads_bucket_arn=v[0],
+                media_bucket_arn=v[1],
+                task_queue_arn=v[2],
+                status_queue_arn=v[3],
+                secret_arns=[v[4], v[5]],
+            )
+        )
+        role, profile = instance_role(name, self, policy, tags)
+        lb = load_balancer(
+            name,
+            self,
+            vpc_id=args.vpc_id,
+            vpc_cidr=args.vpc_cidr,
+            subnet_ids=args.public_subnet_ids,
+            port=args.port,
+            health_check_path=args.health_check_path,
+            idle_timeout_seconds=60,
+            deregistration_delay_seconds=30,
+            tags=tags,
+        )
+        sg = instance_security_group(
+            name,
+            self,
+            vpc_id=args.vpc_id,
+            vpc_cidr=args.vpc_cidr,
+            description="backend instances: HTTP from the load balancer only",
+            ingress=[alb_ingress(lb.security_group, args.port)],
+            tags=tags,
+        )
+        database.allow_from(name, sg.id)
+
+        environment = backend_environment(
+            region=region,
+            database_url=database.url,
+            database_secret_arn=database.secret_arn,
+            uploads_bucket=args.uploads_bucket,
+            media_bucket=args.media_bucket,
+            task_queue_url=args.task_queue_url,
+            status_queue_url=args.status_queue_url,
+            media_base_url=args.media_base_url,
+            ticket_secret_arn=args.ticket_secret_arn,
+            user_pool_client_id=args.user_pool_client_id,
+            jwt_issuer=args.jwt_issuer,
+            jwks_url=args.jwks_url,
+            max_upload_bytes=args.max_upload_bytes,
+            log_level=args.log_level,
+        )
+        template = launch_template(
+            name,
+            self,
+            ami_id=args.ami_id,
+            instance_type=args.instance_type,
+            profile=profile,
+            security_group_ids=[sg.id],
+            user_data=user_data_base64(ROLE, environment, UNITS),
+            volume_size_gib=args.volume_size_gib,
+            tags=tags,
+        )
+        group = aws.autoscaling.Group(
+            f"{name}-asg",
+            min_size=args.min_size,
+            max_size=args.max_size,
+            vpc_zone_identifiers=list(args.private_subnet_ids),
+            launch_template=aws.autoscaling.GroupLaunchTemplateArgs(id=template.id, version="$Latest"),
+            target_group_arns=[lb.target_group.arn],
+            health_check_type="ELB",
+            health_check_grace_period=120,
+            instance_refresh=aws.autoscaling.GroupInstanceRefreshArgs(
+                strategy="Rolling",
+                preferences=aws.autoscaling.GroupInstanceRefreshPreferencesArgs(min_healthy_percentage=50),
+            ),
+            tags=asg_tags(tags, f"{name}-instance"),
+            opts=child,
+        )
+        aws.autoscaling.Policy(
+            f"{name}-cpu",
+            autoscaling_group_name=group.name,
+            policy_type="TargetTrackingScaling",
+            target_tracking_configuration=aws.autoscaling.PolicyTargetTrackingConfigurationArgs(
+                target_value=args.cpu_target_percent,
+                predefined_metric_specification=aws.autoscaling.PolicyTargetTrackingConfigurationPredefinedMetricSpecificationArgs(
+                    predefined_metric_type="ASGAverageCPUUtilization"
+                ),
+            ),
+            opts=child,
+        )
+
+        self.alb_dns_name = lb.alb.dns_name
+        self.origin_secret = lb.origin_secret
+        self.instance_role_arn = role.arn
+        self.security_group_id = sg.id
+        self.alb_security_group_id = lb.security_group.id
+        self.asg_name = group.name
+        self.register_outputs(
+            {
+                "alb_dns_name": self.alb_dns_name,
+                "instance_role_arn": self.instance_role_arn,
+                "security_group_id": self.security_group_id,
+                "asg_name": self.asg_name,
+            }
+        )

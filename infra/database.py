@@ -1,0 +1,155 @@
+"""Database: RDS PostgreSQL in private subnets, the master password managed by RDS in Secrets Manager.
+
+Nothing can reach it until a client grants itself access with ``allow_from`` (the
+backend does); the connection URL it exports carries no password.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from app.contracts.names import ResourceNames
+from infra._common import standard_tags
+
+PORT = 5432
+
+
+@dataclass(frozen=True)
+class DatabaseArgs:
+    """Every knob of the database."""
+
+    names: ResourceNames
+    """Shared names (database name, identifier prefix)."""
+    vpc_id: pulumi.Input[str]
+    """VPC of the private subnets."""
+    subnet_ids: tuple[pulumi.Input[str], ...]
+    """Private subnets, at least two AZs."""
+    instance_class: str = "db.t4g.micro"
+    """RDS instance class."""
+    allocated_storage_gib: int = 20
+    """Initial storage."""
+    max_allocated_storage_gib: int = 100
+    """Storage autoscaling ceiling."""
+    engine_version: str = "16"
+    """PostgreSQL major version."""
+    multi_az: bool = False
+    """A standby in a second AZ (prod)."""
+    deletion_protection: bool = False
+    """Refuse deletion (prod)."""
+    backup_retention_days: int = 1
+    """Automated backup retention (prod: 7 or more)."""
+    protect: bool = False
+    """Pulumi ``protect`` (prod)."""
+    username: str = "reelstack"
+    """Master user name; its password lives in the RDS-managed secret."""
+    owner: str = "platform"
+    """The ``owner`` tag."""
+
+
+def database_url(username: str, host: str, port: int, database: str) -> str:
+    """SQLAlchemy URL without password; the service reads it from the managed secret."""
+    return f"postgresql+psycopg://{username}@{host}:{port}/{database}?sslmode=require"
+
+
+class Database(pulumi.ComponentResource):
+    """An encrypted, private PostgreSQL instance with its subnet group and security group."""
+
+    address: pulumi.Output[str]
+    port: pulumi.Output[int]
+    url: pulumi.Output[str]
+    secret_arn: pulumi.Output[str]
+    security_group_id: pulumi.Output[str]
+
+    def __init__(self, name: str, args: DatabaseArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("reelstack:index:Database", name, None, opts)
+        tags = standard_tags("database", args.owner)
+        child = pulumi.ResourceOptions(parent=self)
+        self._name = name
+        self._tags = tags
+        subnets = aws.rds.SubnetGroup(
+            f"{name}-subnets",
+            subnet_ids=list(args.subnet_ids),
+            description=f"{args.names.prefix} private subnets",
+            tags=dict(tags),
+            opts=child,
+        )
+        self._security_group = aws.ec2.SecurityGroup(
+            f"{name}-sg",
+            vpc_id=args.vpc_id,
+            description=f"{args.names.prefix} PostgreSQL: only from granted security groups",
+            tags={**tags, "Name": f"{name}-sg"},
+            opts=child,
+        )
+        parameters = aws.rds.ParameterGroup(
+            f"{name}-params",
+            family=f"postgres{args.engine_version}",
+            description="TLS required",
+            parameters=[aws.rds.ParameterGroupParameterArgs(name="rds.force_ssl", value="1")],
+            tags=dict(tags),
+            opts=child,
+        )
+        instance = aws.rds.Instance(
+            f"{name}-db",
+            identifier_prefix=f"{args.names.prefix}-",
+            engine="postgres",
+            engine_version=args.engine_version,
+            instance_class=args.instance_class,
+            allocated_storage=args.allocated_storage_gib,
+            max_allocated_storage=args.max_allocated_storage_gib,
+            storage_type="gp3",
+            storage_encrypted=True,
+            db_name=args.names.database_name,
+            username=args.username,
+            manage_master_user_password=True,
+            port=PORT,
+            db_subnet_group_name=subnets.name,
+            vpc_security_group_ids=[self._security_group.id],
+            parameter_group_name=parameters.name,
+            publicly_accessible=False,
+            multi_az=args.multi_az,
+            deletion_protection=args.deletion_protection,
+            backup_retention_period=args.backup_retention_days,
+            copy_tags_to_snapshot=True,
+            skip_final_snapshot=not args.deletion_protection,
+            final_snapshot_identifier=f"{args.names.prefix}-final" if args.deletion_protection else None,
+            auto_minor_version_upgrade=True,
+            iam_database_authentication_enabled=True,
+            tags=dict(tags),
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+        )
+        self.address = instance.address
+        self.port = instance.port
+        self.url = pulumi.Output.all(instance.address, instance.port).apply(
+            lambda v: database_url(args.username, v[0], int(v[1]), args.names.database_name)
+        )
+        self.secret_arn = instance.master_user_secrets.apply(
+            lambda secrets: (secrets[0].secret_arn or "") if secrets else ""
+        )
+        self.security_group_id = self._security_group.id
+        self.register_outputs(
+            {
+                "address": self.address,
+                "url": self.url,
+                "secret_arn": self.secret_arn,
+                "security_group_id": self.security_group_id,
+            }
+        )
+
+    def allow_from(
+        self, client: str, security_group_id: pulumi.Input[str]
+    ) -> aws.vpc.SecurityGroupIngressRule:
+        """Let one client security group connect (a child of the database, named after the client)."""
+        return aws.vpc.SecurityGroupIngressRule(
+            f"{self._name}-from-{client}",
+            security_group_id=self._security_group.id,
+            referenced_security_group_id=security_group_id,
+            ip_protocol="tcp",
+            from_port=PORT,
+            to_port=PORT,
+            description=f"PostgreSQL from {client}",
+            tags=dict(self._tags),
+            opts=pulumi.ResourceOptions(parent=self),
+        )

@@ -1,0 +1,262 @@
+"""Gateway: one API Gateway REST API in front of every service.
+
+- ``/auth/{proxy+}``   -> the user service Lambda (AWS_PROXY)
+- ``/api/{proxy+}``    -> the backend ALB (HTTP_PROXY)
+- ``/events/{proxy+}`` -> the progress ALB (HTTP_PROXY) with response streaming
+  (``responseTransferMode: STREAM``, up to 15 minutes), the REST API feature that
+  lets SSE pass through (ARCHITECTURE.md, fix 2)
+
+The HTTP integrations add each ALB's secret header, the only requests those ALBs
+forward. The stage has JSON access logs and throttling.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from infra._common import assume_role_policy, json_document, policy_document, standard_tags, statement
+from infra._fleet import ORIGIN_VERIFY_HEADER
+
+STREAM_TIMEOUT_MS = 900_000
+ACCESS_LOG_FORMAT = json.dumps(
+    {
+        "requestId": "$context.requestId",
+        "ip": "$context.identity.sourceIp",
+        "method": "$context.httpMethod",
+        "path": "$context.path",
+        "status": "$context.status",
+        "latencyMs": "$context.responseLatency",
+        "integrationStatus": "$context.integration.status",
+        "userAgent": "$context.identity.userAgent",
+    },
+    sort_keys=True,
+)
+
+
+@dataclass(frozen=True)
+class GatewayArgs:
+    """Every knob of the gateway."""
+
+    prefix: str
+    """Resource prefix (``ResourceNames.prefix``) for names."""
+    users_function_name: pulumi.Input[str]
+    """The user service Lambda."""
+    users_invoke_arn: pulumi.Input[str]
+    """Its API Gateway invoke ARN."""
+    backend_dns_name: pulumi.Input[str]
+    """The backend ALB."""
+    backend_origin_secret: pulumi.Input[str]
+    """Header value the backend ALB requires."""
+    progress_dns_name: pulumi.Input[str]
+    """The progress ALB."""
+    progress_origin_secret: pulumi.Input[str]
+    """Header value the progress ALB requires."""
+    stage_name: str = "v1"
+    """Stage name (also the CloudFront origin path)."""
+    throttle_rate: float = 100.0
+    """Steady-state requests per second across the stage."""
+    throttle_burst: int = 200
+    """Burst limit."""
+    log_retention_days: int = 14
+    """Access log retention."""
+    manage_account_logging_role: bool = True
+    """Set the region's API Gateway CloudWatch role (once per account and region)."""
+    owner: str = "platform"
+    """The ``owner`` tag."""
+
+
+def gateway_logging_policy(log_group_arn: str, region: str, account: str) -> dict[str, Any]:
+    """API Gateway's account role: write access logs to our group and its execution logs."""
+    execution_logs = f"arn:aws:logs:{region}:{account}:log-group:API-Gateway-Execution-Logs_*"
+    return policy_document(
+        statement(
+            "WriteLogs",
+            ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+            [log_group_arn, f"{log_group_arn}:*", execution_logs, f"{execution_logs}:*"],
+        ),
+        statement(
+            "FindLogGroups", ["logs:DescribeLogGroups"], [f"arn:aws:logs:{region}:{account}:log-group:*"]
+        ),
+    )
+
+
+def lambda_invoke_source_arn(execution_arn: str, stage: str) -> str:
+    """Only this API's stage may invoke the Lambda, and only on ``/auth/...``."""
+    return f"{execution_arn}/{stage}/*/auth/*"
+
+
+class Gateway(pulumi.ComponentResource):
+    """REST API, three proxy routes, a deployment, and a logged, throttled stage."""
+
+    rest_api_id: pulumi.Output[str]
+    execution_arn: pulumi.Output[str]
+    invoke_url: pulumi.Output[str]
+    domain_name: pulumi.Output[str]
+    stage_path: str
+
+    def __init__(self, name: str, args: GatewayArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("reelstack:index:Gateway", name, None, opts)
+        tags = standard_tags("gateway", args.owner)
+        child = pulumi.ResourceOptions(parent=self)
+        invoke = pulumi.InvokeOptions(parent=self)
+        region = aws.get_region_output(opts=invoke).region
+        account = aws.get_caller_identity_output(opts=invoke).account_id
+
+        api = aws.apigateway.RestApi(
+            f"{name}-rest",
+            name=f"{args.prefix}-api",
+            description="reelstack: /auth, /api, /events",
+            endpoint_configuration=aws.apigateway.RestApiEndpointConfigurationArgs(types="REGIONAL"),
+            tags=dict(tags),
+            opts=child,
+        )
+
+        def route(
+            top: str, integration_type: str, uri: pulumi.Input[str], extra: dict[str, Any]
+        ) -> aws.apigateway.Integration:
+            base = aws.apigateway.Resource(
+                f"{name}-{top}", rest_api=api.id, parent_id=api.root_resource_id, path_part=top, opts=child
+            )
+            proxy = aws.apigateway.Resource(
+                f"{name}-{top}-proxy", rest_api=api.id, parent_id=base.id, path_part="{proxy+}", opts=child
+            )
+            method = aws.apigateway.Method(
+                f"{name}-{top}-any",
+                rest_api=api.id,
+                resource_id=proxy.id,
+                http_method="ANY",
+                authorization="NONE",
+                request_parameters={"method.request.path.proxy": True},
+                opts=child,
+            )
+            return aws.apigateway.Integration(
+                f"{name}-{top}",
+                rest_api=api.id,
+                resource_id=proxy.id,
+                http_method=method.http_method,
+                type=integration_type,
+                uri=uri,
+                opts=child,
+                **extra,
+            )
+
+        def http_extra(secret: pulumi.Input[str]) -> dict[str, Any]:
+            return {
+                "integration_http_method": "ANY",
+                "passthrough_behavior": "WHEN_NO_MATCH",
+                "request_parameters": pulumi.Output.from_input(secret).apply(
+                    lambda s: {
+                        "integration.request.path.proxy": "method.request.path.proxy",
+                        f"integration.request.header.{ORIGIN_VERIFY_HEADER}": f"'{s}'",
+                    }
+                ),
+            }
+
+        auth = route("auth", "AWS_PROXY", args.users_invoke_arn, {"integration_http_method": "POST"})
+        api_route = route(
+            "api",
+            "HTTP_PROXY",
+            pulumi.Output.concat("http://", args.backend_dns_name, "/api/{proxy}"),
+            {**http_extra(args.backend_origin_secret), "timeout_milliseconds": 29_000},
+        )
+        events = route(
+            "events",
+            "HTTP_PROXY",
+            pulumi.Output.concat("http://", args.progress_dns_name, "/events/{proxy}"),
+            {
+                **http_extra(args.progress_origin_secret),
+                "response_transfer_mode": "STREAM",
+                "timeout_milliseconds": STREAM_TIMEOUT_MS,
+            },
+        )
+
+        aws.lambda_.Permission(
+            f"{name}-auth-invoke",
+            action="lambda:InvokeFunction",
+            function=args.users_function_name,
+            principal="apigateway.amazonaws.com",
+            source_arn=api.execution_arn.apply(lambda arn: lambda_invoke_source_arn(arn, args.stage_name)),
+            opts=child,
+        )
+
+        routes = [auth, api_route, events]
+        deployment = aws.apigateway.Deployment(
+            f"{name}-deployment",
+            rest_api=api.id,
+            triggers={
+                "routes": pulumi.Output.all(*[r.id for r in routes], *[r.uri for r in routes]).apply(
+                    lambda v: hashlib.sha256(json.dumps(v).encode()).hexdigest()
+                )
+            },
+            opts=pulumi.ResourceOptions(parent=self, depends_on=routes),
+        )
+        log_group = aws.cloudwatch.LogGroup(
+            f"{name}-access-logs",
+            name=f"/aws/apigateway/{args.prefix}-api",
+            retention_in_days=args.log_retention_days,
+            tags=dict(tags),
+            opts=child,
+        )
+        depends: list[pulumi.Resource] = []
+        if args.manage_account_logging_role:
+            role = aws.iam.Role(
+                f"{name}-cloudwatch",
+                assume_role_policy=json_document(assume_role_policy("apigateway.amazonaws.com")),
+                description="API Gateway writes access logs",
+                tags=dict(tags),
+                opts=child,
+            )
+            aws.iam.RolePolicy(
+                f"{name}-cloudwatch",
+                role=role.id,
+                policy=json_document(
+                    pulumi.Output.all(log_group.arn, region, account).apply(
+                        lambda v: gateway_logging_policy(v[0], v[1], v[2])
+                    )
+                ),
+                opts=child,
+            )
+            depends.append(
+                aws.apigateway.Account(f"{name}-account", cloudwatch_role_arn=role.arn, opts=child)
+            )
+        stage = aws.apigateway.Stage(
+            f"{name}-stage",
+            rest_api=api.id,
+            deployment=deployment.id,
+            stage_name=args.stage_name,
+            access_log_settings=aws.apigateway.StageAccessLogSettingsArgs(
+                destination_arn=log_group.arn, format=ACCESS_LOG_FORMAT
+            ),
+            xray_tracing_enabled=False,
+            tags=dict(tags),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=depends),
+        )
+        aws.apigateway.MethodSettings(
+            f"{name}-throttling",
+            rest_api=api.id,
+            stage_name=stage.stage_name,
+            method_path="*/*",
+            settings=aws.apigateway.MethodSettingsSettingsArgs(
+                throttling_rate_limit=args.throttle_rate,
+                throttling_burst_limit=args.throttle_burst,
+                metrics_enabled=True,
+            ),
+            opts=child,
+        )
+
+        self.rest_api_id = api.id
+        self.execution_arn = api.execution_arn
+        self.invoke_url = stage.invoke_url
+        self.domain_name = pulumi.Output.all(api.id, region).apply(
+            lambda v: f"{v[0]}.execute-api.{v[1]}.amazonaws.com"
+        )
+        self.stage_path = f"/{args.stage_name}"
+        self.register_outputs(
+            {"rest_api_id": self.rest_api_id, "invoke_url": self.invoke_url, "domain_name": self.domain_name}
+        )

@@ -1,0 +1,314 @@
+"""ProgressService: the progress topic, the backend's status queue, and the SSE fleet.
+
+Each progress instance creates its own queue ``<prefix>-progress-<instance id>`` at boot,
+subscribes it to the topic and deletes it at shutdown, so every instance sees every
+event (ARCHITECTURE.md, fix 1). IAM allows queue management under that prefix only.
+The durable status queue, subscribed here, is what the backend's status consumer reads.
+The events-ticket signing key (a random secret) lives here too: the backend signs
+tickets with it and this service verifies them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_random as random
+
+from app.contracts.names import STATUS_MAX_RECEIVES, ResourceNames
+from app.contracts.settings import ENV_PREFIX
+from infra._common import asg_tags, policy_document, standard_tags, statement, user_data_base64
+from infra._fleet import (
+    alb_ingress,
+    instance_role,
+    instance_security_group,
+    launch_template,
+    load_balancer,
+    queue_with_dlq,
+)
+
+ROLE = "progress"
+UNITS = ("reelstack-progress.service",)
+STATUS_VISIBILITY_TIMEOUT_SECONDS = 30
+PROGRESS_QUEUE_ACTIONS = (
+    "sqs:CreateQueue",
+    "sqs:DeleteQueue",
+    "sqs:GetQueueUrl",
+    "sqs:GetQueueAttributes",
+    "sqs:SetQueueAttributes",
+    "sqs:TagQueue",
+    "sqs:ReceiveMessage",
+    "sqs:DeleteMessage",
+    "sqs:ChangeMessageVisibility",
+)
+
+
+@dataclass(frozen=True)
+class ProgressServiceArgs:
+    """Every knob of the progress service."""
+
+    names: ResourceNames
+    """Shared names (topic, status queue, per-instance queue prefix, ticket secret)."""
+    vpc_id: pulumi.Input[str]
+    """The network's VPC."""
+    vpc_cidr: pulumi.Input[str]
+    """The VPC's address range."""
+    public_subnet_ids: tuple[pulumi.Input[str], ...]
+    """Subnets of the load balancer."""
+    private_subnet_ids: tuple[pulumi.Input[str], ...]
+    """Subnets of the instances."""
+    ami_id: str
+    """AMI built by ``images/progress`` (runs ``reelstack progress``)."""
+    user_pool_client_id: pulumi.Input[str]
+    """Token audience."""
+    jwt_issuer: pulumi.Input[str]
+    """Expected token issuer."""
+    jwks_url: pulumi.Input[str]
+    """The pool's JWKS."""
+    instance_type: str = "t4g.small"
+    """EC2 instance type (arm64 AMI)."""
+    min_size: int = 1
+    """ASG minimum (SSE needs one instance to answer)."""
+    max_size: int = 2
+    """ASG maximum."""
+    port: int = 8001
+    """Port the service listens on."""
+    health_check_path: str = "/events/health"
+    """Target group health check."""
+    volume_size_gib: int = 16
+    """Root volume size."""
+    log_level: str = "INFO"
+    """REELSTACK_LOG_LEVEL."""
+    owner: str = "platform"
+    """The ``owner`` tag."""
+
+
+def progress_queue_arn_pattern(region: str, account: str, prefix: str) -> str:
+    """ARN of every per-instance progress queue: ``arn:aws:sqs:<region>:<account>:<prefix>*``."""
+    return f"arn:aws:sqs:{region}:{account}:{prefix}*"
+
+
+def progress_policy(
+    *, region: str, account: str, queue_prefix: str, topic_arn: str, ticket_secret_arn: str
+) -> dict[str, Any]:
+    """Progress instances: manage and read their own queues only, (un)subscribe them, read the ticket key."""
+    return policy_document(
+        statement(
+            "OwnQueues", PROGRESS_QUEUE_ACTIONS, [progress_queue_arn_pattern(region, account, queue_prefix)]
+        ),
+        statement("SubscribeOwnQueue", ["sns:Subscribe", "sns:Unsubscribe"], [topic_arn]),
+        statement("TicketKey", ["secretsmanager:GetSecretValue"], [ticket_secret_arn]),
+    )
+
+
+def topic_to_queue_policy(queue_arn: str, topic_arn: str) -> dict[str, Any]:
+    """Queue policy letting the progress topic (only) deliver to a queue."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "FromProgressTopic",
+                "Effect": "Allow",
+                "Principal": {"Service": "sns.amazonaws.com"},
+                "Action": "sqs:SendMessage",
+                "Resource": queue_arn,
+                "Condition": {"ArnEquals": {"aws:SourceArn": topic_arn}},
+            }
+        ],
+    }
+
+
+def progress_environment(
+    *,
+    region: pulumi.Input[str],
+    topic_arn: pulumi.Input[str],
+    queue_prefix: str,
+    user_pool_client_id: pulumi.Input[str],
+    jwt_issuer: pulumi.Input[str],
+    jwks_url: pulumi.Input[str],
+    ticket_secret_arn: pulumi.Input[str],
+    log_level: str = "INFO",
+) -> dict[str, pulumi.Input[str]]:
+    """``/etc/reelstack/progress.env``: ProgressSettings' variables (instance_id defaults to the EC2 id)."""
+    return {
+        "AWS_REGION": region,
+        f"{ENV_PREFIX}PROGRESS_TOPIC_ARN": topic_arn,
+        f"{ENV_PREFIX}PROGRESS_QUEUE_PREFIX": queue_prefix,
+        f"{ENV_PREFIX}USER_POOL_CLIENT_ID": user_pool_client_id,
+        f"{ENV_PREFIX}JWT_ISSUER": jwt_issuer,
+        f"{ENV_PREFIX}JWKS_URL": jwks_url,
+        f"{ENV_PREFIX}TICKET_SECRET_ARN": ticket_secret_arn,
+        f"{ENV_PREFIX}LOG_LEVEL": log_level,
+    }
+
+
+class ProgressService(pulumi.ComponentResource):
+    """Progress topic (KMS-encrypted), status queue + DLQ, ticket key, SSE fleet behind an ALB."""
+
+    topic_arn: pulumi.Output[str]
+    topic_key_arn: pulumi.Output[str]
+    status_queue_url: pulumi.Output[str]
+    status_queue_arn: pulumi.Output[str]
+    status_dlq_url: pulumi.Output[str]
+    ticket_secret_arn: pulumi.Output[str]
+    alb_dns_name: pulumi.Output[str]
+    origin_secret: pulumi.Output[str]
+    instance_role_arn: pulumi.Output[str]
+    security_group_id: pulumi.Output[str]
+    asg_name: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, args: ProgressServiceArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("reelstack:index:ProgressService", name, None, opts)
+        tags = standard_tags("progress", args.owner)
+        child = pulumi.ResourceOptions(parent=self)
+        invoke = pulumi.InvokeOptions(parent=self)
+        region = aws.get_region_output(opts=invoke).region
+        account = aws.get_caller_identity_output(opts=invoke).account_id
+
+        key = aws.kms.Key(
+            f"{name}-topic-key",
+            description=f"{args.names.progress_topic} messages",
+            enable_key_rotation=True,
+            deletion_window_in_days=7,
+            tags=dict(tags),
+            opts=child,
+        )
+        topic = aws.sns.Topic(
+            f"{name}-topic",
+            name=args.names.progress_topic,
+            kms_master_key_id=key.arn,
+            tags=dict(tags),
+            opts=child,
+        )
+        status, status_dlq = queue_with_dlq(
+            f"{name}-status",
+            self,
+            queue_name=args.names.status_queue,
+            dlq_name=args.names.status_dlq,
+            max_receives=STATUS_MAX_RECEIVES,
+            visibility_timeout_seconds=STATUS_VISIBILITY_TIMEOUT_SECONDS,
+            tags=tags,
+        )
+        aws.sqs.QueuePolicy(
+            f"{name}-status",
+            queue_url=status.url,
+            policy=pulumi.Output.json_dumps(
+                pulumi.Output.all(status.arn, topic.arn).apply(lambda v: topic_to_queue_policy(v[0], v[1]))
+            ),
+            opts=child,
+        )
+        aws.sns.TopicSubscription(
+            f"{name}-status",
+            topic=topic.arn,
+            protocol="sqs",
+            endpoint=status.arn,
+            raw_message_delivery=True,
+            opts=child,
+        )
+
+        ticket_key = random.RandomPassword(f"{name}-ticket-key", length=48, special=False, opts=child)
+        ticket_secret = aws.secretsmanager.Secret(
+            f"{name}-ticket-key",
+            name=args.names.ticket_secret,
+            description="signing key of SSE tickets and media grants (HS256)",
+            recovery_window_in_days=7,
+            tags=dict(tags),
+            opts=child,
+        )
+        aws.secretsmanager.SecretVersion(
+            f"{name}-ticket-key", secret_id=ticket_secret.id, secret_string=ticket_key.result, opts=child
+        )
+
+        policy = pulumi.Output.all(region, account, topic.arn, ticket_secret.arn).apply(
+            lambda v: progress_policy(
+                region=v[0],
+                account=v[1],
+                queue_prefix=args.names.progress_queue_prefix,
+                topic_arn=v[2],
+                ticket_secret_arn=v[3],
+            )
+        )
+        role, profile = instance_role(name, self, policy, tags)
+        lb = load_balancer(
+            name,
+            self,
+            vpc_id=args.vpc_id,
+            vpc_cidr=args.vpc_cidr,
+            subnet_ids=args.public_subnet_ids,
+            port=args.port,
+            health_check_path=args.health_check_path,
+            idle_timeout_seconds=900,
+            deregistration_delay_seconds=30,
+            tags=tags,
+        )
+        sg = instance_security_group(
+            name,
+            self,
+            vpc_id=args.vpc_id,
+            vpc_cidr=args.vpc_cidr,
+            description="progress instances: SSE from the load balancer only",
+            ingress=[alb_ingress(lb.security_group, args.port)],
+            tags=tags,
+        )
+        environment = progress_environment(
+            region=region,
+            topic_arn=topic.arn,
+            queue_prefix=args.names.progress_queue_prefix,
+            user_pool_client_id=args.user_pool_client_id,
+            jwt_issuer=args.jwt_issuer,
+            jwks_url=args.jwks_url,
+            ticket_secret_arn=ticket_secret.arn,
+            log_level=args.log_level,
+        )
+        template = launch_template(
+            name,
+            self,
+            ami_id=args.ami_id,
+            instance_type=args.instance_type,
+            profile=profile,
+            security_group_ids=[sg.id],
+            user_data=user_data_base64(ROLE, environment, UNITS),
+            volume_size_gib=args.volume_size_gib,
+            tags=tags,
+        )
+        group = aws.autoscaling.Group(
+            f"{name}-asg",
+            min_size=args.min_size,
+            max_size=args.max_size,
+            vpc_zone_identifiers=list(args.private_subnet_ids),
+            launch_template=aws.autoscaling.GroupLaunchTemplateArgs(id=template.id, version="$Latest"),
+            target_group_arns=[lb.target_group.arn],
+            health_check_type="ELB",
+            health_check_grace_period=120,
+            instance_refresh=aws.autoscaling.GroupInstanceRefreshArgs(
+                strategy="Rolling",
+                preferences=aws.autoscaling.GroupInstanceRefreshPreferencesArgs(min_healthy_percentage=50),
+            ),
+            tags=asg_tags(tags, f"{name}-instance"),
+            opts=child,
+        )
+
+        self.topic_arn = topic.arn
+        self.topic_key_arn = key.arn
+        self.status_queue_url = status.url
+        self.status_queue_arn = status.arn
+        self.status_dlq_url = status_dlq.url
+        self.ticket_secret_arn = ticket_secret.arn
+        self.alb_dns_name = lb.alb.dns_name
+        self.origin_secret = lb.origin_secret
+        self.instance_role_arn = role.arn
+        self.security_group_id = sg.id
+        self.asg_name = group.name
+        self.register_outputs(
+            {
+                "topic_arn": self.topic_arn,
+                "status_queue_url": self.status_queue_url,
+                "ticket_secret_arn": self.ticket_secret_arn,
+                "alb_dns_name": self.alb_dns_name,
+                "instance_role_arn": self.instance_role_arn,
+            }
+        )

@@ -1,0 +1,355 @@
+"""MediaStorage: the uploads, media and web buckets, and the CloudFront distribution in front.
+
+Browsers upload straight to the uploads bucket (presigned POST, CORS); the transcoder
+writes the media bucket; CloudFront serves the web app and the media through Origin
+Access Control (the buckets stay private) and forwards ``/api/*``, ``/auth/*`` and
+``/events/*`` to the API gateway, so the whole product is one origin.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from app.contracts.names import ResourceNames
+from infra._common import cloudfront_read_statement, json_document, standard_tags, tls_only_bucket_policy
+
+# AWS managed CloudFront policies (fixed ids, documented by AWS).
+CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
+CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
+ALL_VIEWER_EXCEPT_HOST_HEADER = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
+GATEWAY_PATHS = ("/api/*", "/auth/*", "/events/*")
+MIN_TLS = "TLSv1.2_2021"
+
+# Viewer-request function for /media/*: strips "/media" (and a "/g/<grant>" segment, which
+# the backend puts in media URLs) so the key matches the media bucket's layout.
+MEDIA_REWRITE_JS = """
+function handler(event) {
+  var request = event.request;
+  var uri = request.uri.replace(/^\\/media/, '');
+  uri = uri.replace(/^\\/g\\/[^\\/]+/, '');
+  request.uri = uri === '' ? '/' : uri;
+  return request;
+}
+""".strip()
+
+
+@dataclass(frozen=True)
+class MediaStorageArgs:
+    """Every knob of the storage and the CDN."""
+
+    names: ResourceNames
+    """Shared physical names; buckets are created with these as prefixes."""
+    api_origin_domain: pulumi.Input[str] | None = None
+    """Domain of the API gateway (``<id>.execute-api.<region>.amazonaws.com``); None: no API behaviours."""
+    api_origin_path: pulumi.Input[str] = ""
+    """Path of the gateway stage, e.g. ``/v1``."""
+    raw_upload_expiry_days: int = 7
+    """Source uploads are deleted this many days after upload (transcoded media stays)."""
+    incomplete_multipart_days: int = 1
+    """Abandoned multipart uploads are aborted after this many days."""
+    version_uploads: bool = False
+    """Keep versions of source uploads (prod)."""
+    protect: bool = False
+    """Pulumi ``protect`` on the buckets (prod)."""
+    force_destroy: bool = True
+    """Let ``pulumi destroy`` delete non-empty buckets (dev only)."""
+    extra_cors_origins: tuple[str, ...] = ()
+    """Origins allowed to upload besides the CloudFront domain (e.g. a custom domain)."""
+    aliases: tuple[str, ...] = ()
+    """Custom domain names of the distribution (need ``certificate_arn``)."""
+    certificate_arn: str | None = None
+    """ACM certificate (us-east-1) for ``aliases``; None: the CloudFront default certificate."""
+    price_class: str = "PriceClass_100"
+    """CloudFront price class."""
+    owner: str = "platform"
+    """The ``owner`` tag."""
+
+
+class MediaStorage(pulumi.ComponentResource):
+    """Three private, encrypted, TLS-only buckets and one CloudFront distribution."""
+
+    uploads_bucket: pulumi.Output[str]
+    uploads_bucket_arn: pulumi.Output[str]
+    media_bucket: pulumi.Output[str]
+    media_bucket_arn: pulumi.Output[str]
+    web_bucket: pulumi.Output[str]
+    web_bucket_arn: pulumi.Output[str]
+    distribution_id: pulumi.Output[str]
+    distribution_arn: pulumi.Output[str]
+    domain_name: pulumi.Output[str]
+    web_url: pulumi.Output[str]
+    media_base_url: pulumi.Output[str]
+
+    def __init__(self, name: str, args: MediaStorageArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("reelstack:index:MediaStorage", name, None, opts)
+        tags = standard_tags("storage", args.owner)
+        child = pulumi.ResourceOptions(parent=self)
+        stateful = pulumi.ResourceOptions(parent=self, protect=args.protect)
+
+        def bucket(role: str, physical_prefix: str, versioned: bool) -> aws.s3.Bucket:
+            b = aws.s3.Bucket(
+                f"{name}-{role}",
+                bucket_prefix=f"{physical_prefix}-",
+                force_destroy=args.force_destroy,
+                tags={**tags, "Name": physical_prefix},
+                opts=stateful,
+            )
+            aws.s3.BucketPublicAccessBlock(
+                f"{name}-{role}",
+                bucket=b.id,
+                block_public_acls=True,
+                block_public_policy=True,
+                ignore_public_acls=True,
+                restrict_public_buckets=True,
+                opts=child,
+            )
+            aws.s3.BucketOwnershipControls(
+                f"{name}-{role}",
+                bucket=b.id,
+                rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
+                opts=child,
+            )
+            aws.s3.BucketServerSideEncryptionConfiguration(
+                f"{name}-{role}",
+                bucket=b.id,
+                rules=[
+                    aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+                        apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
+                            sse_algorithm="AES256"
+                        ),
+                        bucket_key_enabled=True,
+                    )
+                ],
+                opts=child,
+            )
+            if versioned:
+                aws.s3.BucketVersioning(
+                    f"{name}-{role}",
+                    bucket=b.id,
+                    versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(
+                        status="Enabled"
+                    ),
+                    opts=child,
+                )
+            return b
+
+        uploads = bucket("uploads", args.names.uploads_bucket, args.version_uploads)
+        media = bucket("media", args.names.media_bucket, False)
+        web = bucket("web", args.names.web_bucket, False)
+
+        abort_multipart = aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
+            days_after_initiation=args.incomplete_multipart_days
+        )
+        upload_rules = [
+            aws.s3.BucketLifecycleConfigurationRuleArgs(
+                id="expire-raw-uploads",
+                status="Enabled",
+                filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
+                expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(
+                    days=args.raw_upload_expiry_days
+                ),
+                abort_incomplete_multipart_upload=abort_multipart,
+            )
+        ]
+        if args.version_uploads:
+            upload_rules.append(
+                aws.s3.BucketLifecycleConfigurationRuleArgs(
+                    id="expire-old-versions",
+                    status="Enabled",
+                    filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
+                    noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
+                        noncurrent_days=args.raw_upload_expiry_days
+                    ),
+                )
+            )
+        aws.s3.BucketLifecycleConfiguration(
+            f"{name}-uploads", bucket=uploads.id, rules=upload_rules, opts=child
+        )
+        aws.s3.BucketLifecycleConfiguration(
+            f"{name}-media",
+            bucket=media.id,
+            rules=[
+                aws.s3.BucketLifecycleConfigurationRuleArgs(
+                    id="abort-incomplete-multipart",
+                    status="Enabled",
+                    filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
+                    abort_incomplete_multipart_upload=abort_multipart,
+                )
+            ],
+            opts=child,
+        )
+
+        oac = aws.cloudfront.OriginAccessControl(
+            f"{name}-oac",
+            name=f"{args.names.prefix}-s3",
+            description="CloudFront reads the web and media buckets",
+            origin_access_control_origin_type="s3",
+            signing_behavior="always",
+            signing_protocol="sigv4",
+            opts=child,
+        )
+        media_rewrite = aws.cloudfront.Function(
+            f"{name}-media-path",
+            name=f"{args.names.prefix}-media-path",
+            runtime="cloudfront-js-2.0",
+            comment="strip /media (and a grant segment) before reading the media bucket",
+            code=MEDIA_REWRITE_JS,
+            publish=True,
+            opts=child,
+        )
+
+        origins = [
+            aws.cloudfront.DistributionOriginArgs(
+                origin_id="web",
+                domain_name=web.bucket_regional_domain_name,
+                origin_access_control_id=oac.id,
+            ),
+            aws.cloudfront.DistributionOriginArgs(
+                origin_id="media",
+                domain_name=media.bucket_regional_domain_name,
+                origin_access_control_id=oac.id,
+            ),
+        ]
+        behaviours = [
+            aws.cloudfront.DistributionOrderedCacheBehaviorArgs(
+                path_pattern="/media/*",
+                target_origin_id="media",
+                viewer_protocol_policy="redirect-to-https",
+                allowed_methods=["GET", "HEAD", "OPTIONS"],
+                cached_methods=["GET", "HEAD"],
+                cache_policy_id=CACHING_OPTIMIZED,
+                compress=True,
+                function_associations=[
+                    aws.cloudfront.DistributionOrderedCacheBehaviorFunctionAssociationArgs(
+                        event_type="viewer-request", function_arn=media_rewrite.arn
+                    )
+                ],
+            )
+        ]
+        if args.api_origin_domain is not None:
+            origins.append(
+                aws.cloudfront.DistributionOriginArgs(
+                    origin_id="gateway",
+                    domain_name=args.api_origin_domain,
+                    origin_path=args.api_origin_path,
+                    custom_origin_config=aws.cloudfront.DistributionOriginCustomOriginConfigArgs(
+                        http_port=80,
+                        https_port=443,
+                        origin_protocol_policy="https-only",
+                        origin_ssl_protocols=["TLSv1.2"],
+                        origin_read_timeout=60,
+                        origin_keepalive_timeout=60,
+                    ),
+                )
+            )
+            behaviours += [
+                aws.cloudfront.DistributionOrderedCacheBehaviorArgs(
+                    path_pattern=pattern,
+                    target_origin_id="gateway",
+                    viewer_protocol_policy="https-only",
+                    allowed_methods=["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"],
+                    cached_methods=["GET", "HEAD"],
+                    cache_policy_id=CACHING_DISABLED,
+                    origin_request_policy_id=ALL_VIEWER_EXCEPT_HOST_HEADER,
+                    compress=pattern != "/events/*",
+                )
+                for pattern in GATEWAY_PATHS
+            ]
+
+        if args.certificate_arn:
+            certificate = aws.cloudfront.DistributionViewerCertificateArgs(
+                acm_certificate_arn=args.certificate_arn,
+                ssl_support_method="sni-only",
+                minimum_protocol_version=MIN_TLS,
+            )
+        else:
+            # The default *.cloudfront.net certificate; a custom domain enforces MIN_TLS.
+            certificate = aws.cloudfront.DistributionViewerCertificateArgs(
+                cloudfront_default_certificate=True, minimum_protocol_version=MIN_TLS
+            )
+
+        distribution = aws.cloudfront.Distribution(
+            f"{name}-cdn",
+            enabled=True,
+            comment=f"{args.names.prefix}: web app, media and API",
+            aliases=list(args.aliases),
+            default_root_object="index.html",
+            http_version="http2and3",
+            is_ipv6_enabled=True,
+            price_class=args.price_class,
+            origins=origins,
+            default_cache_behavior=aws.cloudfront.DistributionDefaultCacheBehaviorArgs(
+                target_origin_id="web",
+                viewer_protocol_policy="redirect-to-https",
+                allowed_methods=["GET", "HEAD", "OPTIONS"],
+                cached_methods=["GET", "HEAD"],
+                cache_policy_id=CACHING_OPTIMIZED,
+                compress=True,
+            ),
+            ordered_cache_behaviors=behaviours,
+            restrictions=aws.cloudfront.DistributionRestrictionsArgs(
+                geo_restriction=aws.cloudfront.DistributionRestrictionsGeoRestrictionArgs(
+                    restriction_type="none"
+                )
+            ),
+            viewer_certificate=certificate,
+            tags=dict(tags),
+            opts=child,
+        )
+
+        def bucket_policy(bucket_arn: str, distribution_arn: str, readable: bool) -> dict[str, Any]:
+            extra = [cloudfront_read_statement(bucket_arn, distribution_arn)] if readable else []
+            return tls_only_bucket_policy(bucket_arn, extra)
+
+        for role, b, readable in (("uploads", uploads, False), ("media", media, True), ("web", web, True)):
+            document = pulumi.Output.all(b.arn, distribution.arn, readable).apply(
+                lambda v: bucket_policy(v[0], v[1], bool(v[2]))
+            )
+            aws.s3.BucketPolicy(
+                f"{name}-{role}",
+                bucket=b.id,
+                policy=json_document(document),
+                opts=child,
+            )
+
+        self.domain_name = distribution.domain_name
+        self.web_url = distribution.domain_name.apply(lambda d: f"https://{d}")
+        self.media_base_url = distribution.domain_name.apply(lambda d: f"https://{d}/media")
+        cors_origins = pulumi.Output.all(self.web_url, *args.extra_cors_origins).apply(list)
+        aws.s3.BucketCorsConfiguration(
+            f"{name}-uploads",
+            bucket=uploads.id,
+            cors_rules=[
+                aws.s3.BucketCorsConfigurationCorsRuleArgs(
+                    allowed_methods=["POST", "PUT", "GET", "HEAD"],
+                    allowed_origins=cors_origins,
+                    allowed_headers=["*"],
+                    expose_headers=["ETag"],
+                    max_age_seconds=3600,
+                )
+            ],
+            opts=child,
+        )
+
+        self.uploads_bucket = uploads.bucket
+        self.uploads_bucket_arn = uploads.arn
+        self.media_bucket = media.bucket
+        self.media_bucket_arn = media.arn
+        self.web_bucket = web.bucket
+        self.web_bucket_arn = web.arn
+        self.distribution_id = distribution.id
+        self.distribution_arn = distribution.arn
+        self.register_outputs(
+            {
+                "uploads_bucket": self.uploads_bucket,
+                "media_bucket": self.media_bucket,
+                "web_bucket": self.web_bucket,
+                "distribution_id": self.distribution_id,
+                "web_url": self.web_url,
+                "media_base_url": self.media_base_url,
+            }
+        )

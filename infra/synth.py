@@ -1,0 +1,351 @@
+"""``reelstack synth --stack dev|prod [--json]``: the stack's resource graph, built under Pulumi's mocks.
+
+``synthesize`` runs ``stacks/__main__.py`` -- the very program ``pulumi up`` runs -- with the
+stack's ``Pulumi.<stack>.yaml`` config, against Pulumi's unit-test mocks instead of a
+deployment engine, and returns every resource the program registered. The policy pack's
+offline runner and the tests read this graph. Each run happens in its own thread with a
+fresh event loop and context, so one process can synthesize dev and then prod.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextvars
+import hashlib
+import json
+import runpy
+import sys
+import threading
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import yaml
+from pulumi.runtime import mocks as pulumi_mocks
+
+ROOT = Path(__file__).resolve().parent.parent
+PROJECT = "reelstack"
+MOCK_ACCOUNT = "123456789012"
+MOCK_REGION = "us-east-1"
+STACK_TYPE = "pulumi:pulumi:Stack"
+_SIG_KEY = "4dabf18193072939515e22adb298388d"  # Pulumi's special-value signature key
+_SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"  # noqa: S105 - the signature marking a secret
+
+
+@dataclass(frozen=True)
+class SynthResource:
+    """One resource the stack program registered, as the engine would see it."""
+
+    type: str
+    name: str
+    urn: str
+    parent: str | None
+    inputs: dict[str, Any]
+    protect: bool
+    custom: bool
+
+
+@dataclass
+class _Recorder(pulumi.runtime.Mocks):
+    """Answers the engine's calls with plausible AWS-shaped outputs, and records every resource."""
+
+    region: str
+    resources: list[SynthResource] = field(default_factory=list)
+    _pending: dict[tuple[str, str], tuple[str | None, bool, str]] = field(default_factory=dict)
+
+    def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        parent, protect, urn = self._pending.pop((args.typ, args.name), (None, False, ""))
+        self.resources.append(
+            SynthResource(
+                type=args.typ,
+                name=args.name,
+                urn=urn,
+                parent=parent,
+                inputs=_plain(args.inputs),
+                protect=protect,
+                custom=bool(args.custom),
+            )
+        )
+        computed = _computed(args.typ, args.name, args.inputs, self.region)
+        resource_id = str(computed.pop("id", f"{args.name}-id"))
+        return resource_id, {**args.inputs, **computed, "id": resource_id}
+
+    def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        region = self.region
+        answers: dict[str, dict[str, Any]] = {
+            "aws:index/getCallerIdentity:getCallerIdentity": {
+                "accountId": MOCK_ACCOUNT,
+                "arn": f"arn:aws:iam::{MOCK_ACCOUNT}:root",
+                "userId": "mock",
+            },
+            "aws:index/getRegion:getRegion": {"name": region, "region": region, "id": region},
+            "aws:index/getAvailabilityZones:getAvailabilityZones": {
+                "names": [f"{region}{s}" for s in "abcd"],
+                "zoneIds": [f"use1-az{i}" for i in range(1, 5)],
+                "id": region,
+            },
+            "aws:index/getPartition:getPartition": {
+                "partition": "aws",
+                "dnsSuffix": "amazonaws.com",
+                "id": "aws",
+            },
+        }
+        return answers.get(args.token, {}), []
+
+
+class _RecordingMonitor(pulumi_mocks.MockMonitor):
+    """The mock monitor, remembering each registration's parent and ``protect`` flag."""
+
+    def __init__(self, recorder: _Recorder) -> None:
+        super().__init__(recorder)
+        self.recorder = recorder
+
+    def RegisterResource(self, request: Any) -> Any:
+        urn = self.make_urn(request.parent, request.type, request.name)
+        parent = request.parent or None
+        if parent is not None and parent.split("::")[2] == STACK_TYPE:
+            parent = None
+        self.recorder._pending[(request.type, request.name)] = (parent, bool(request.protect), urn)
+        return super().RegisterResource(request)
+
+
+def _plain(value: Any) -> Any:
+    """Inputs as plain JSON-able data (archives and assets become their path or text)."""
+    if isinstance(value, Mapping):
+        if value.get(_SIG_KEY) == _SECRET_SIG:  # a secret: the engine sees its value
+            return _plain(value.get("value"))
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, pulumi.FileArchive | pulumi.FileAsset):
+        return {"path": str(value.path)}
+    if isinstance(value, pulumi.AssetArchive):
+        return {"assets": {k: _plain(v) for k, v in value.assets.items()}}
+    if isinstance(value, pulumi.StringAsset):
+        return {"text": value.text}
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)
+
+
+def _short(name: str) -> str:
+    return hashlib.sha1(name.encode(), usedforsecurity=False).hexdigest()[:8]
+
+
+def _computed(typ: str, name: str, inputs: Mapping[str, Any], region: str) -> dict[str, Any]:
+    """What the provider would compute: ARNs, URLs, DNS names, generated ids."""
+    acct = MOCK_ACCOUNT
+    service = typ.split(":")[1].split("/")[0]
+    out: dict[str, Any] = {"arn": f"arn:aws:{service}:{region}:{acct}:{name}"}
+    physical = inputs.get("name") or inputs.get("bucket") or f"{name}-{_short(name)}"
+    if typ == "aws:s3/bucket:Bucket":
+        bucket = inputs.get("bucket") or f"{inputs.get('bucketPrefix', name)}{_short(name)}"
+        out.update(
+            bucket=bucket,
+            arn=f"arn:aws:s3:::{bucket}",
+            bucketRegionalDomainName=f"{bucket}.s3.{region}.amazonaws.com",
+            id=bucket,
+        )
+    elif typ == "aws:sqs/queue:Queue":
+        out.update(
+            arn=f"arn:aws:sqs:{region}:{acct}:{physical}",
+            url=f"https://sqs.{region}.amazonaws.com/{acct}/{physical}",
+            name=physical,
+            id=f"https://sqs.{region}.amazonaws.com/{acct}/{physical}",
+        )
+    elif typ == "aws:sns/topic:Topic":
+        out.update(
+            arn=f"arn:aws:sns:{region}:{acct}:{physical}",
+            name=physical,
+            id=f"arn:aws:sns:{region}:{acct}:{physical}",
+        )
+    elif typ == "aws:cognito/userPool:UserPool":
+        out.update(
+            id=f"{region}_{_short(name)}",
+            arn=f"arn:aws:cognito-idp:{region}:{acct}:userpool/{region}_{_short(name)}",
+        )
+    elif typ == "aws:cognito/userPoolClient:UserPoolClient":
+        out.update(id=f"client{_short(name)}")
+    elif typ == "aws:secretsmanager/secret:Secret":
+        out.update(arn=f"arn:aws:secretsmanager:{region}:{acct}:secret:{physical}-{_short(name)[:6]}")
+    elif typ == "aws:rds/instance:Instance":
+        host = f"{physical}.{_short(name)}.{region}.rds.amazonaws.com"
+        out.update(
+            address=host,
+            endpoint=f"{host}:5432",
+            port=5432,
+            masterUserSecrets=[
+                {
+                    "secretArn": f"arn:aws:secretsmanager:{region}:{acct}:secret:rds!db-{_short(name)}",
+                    "kmsKeyId": "",
+                    "secretStatus": "active",
+                }
+            ],
+        )
+    elif typ == "aws:lb/loadBalancer:LoadBalancer":
+        out.update(
+            dnsName=f"{name}-{_short(name)}.{region}.elb.amazonaws.com",
+            arnSuffix=f"app/{name}/{_short(name)}",
+        )
+    elif typ == "aws:lb/targetGroup:TargetGroup":
+        out.update(arnSuffix=f"targetgroup/{name}/{_short(name)}")
+    elif typ == "aws:cloudfront/distribution:Distribution":
+        out.update(
+            domainName=f"d{_short(name)}.cloudfront.net",
+            arn=f"arn:aws:cloudfront::{acct}:distribution/E{_short(name)}",
+        )
+    elif typ == "aws:apigateway/restApi:RestApi":
+        api_id = _short(name)
+        out.update(
+            id=api_id,
+            rootResourceId=f"root{api_id}",
+            executionArn=f"arn:aws:execute-api:{region}:{acct}:{api_id}",
+        )
+    elif typ == "aws:apigateway/stage:Stage":
+        out.update(
+            invokeUrl=f"https://{_short(name)}.execute-api.{region}.amazonaws.com/{inputs.get('stageName', '')}"
+        )
+    elif typ == "aws:lambda/function:Function":
+        out.update(
+            arn=f"arn:aws:lambda:{region}:{acct}:function:{physical}",
+            invokeArn=f"arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/"
+            f"arn:aws:lambda:{region}:{acct}:function:{physical}/invocations",
+        )
+    elif typ == "aws:cloudwatch/logGroup:LogGroup":
+        out.update(arn=f"arn:aws:logs:{region}:{acct}:log-group:{physical}")
+    elif typ == "aws:iam/role:Role":
+        out.update(arn=f"arn:aws:iam::{acct}:role/{physical}", name=physical)
+    elif typ == "aws:iam/instanceProfile:InstanceProfile":
+        out.update(arn=f"arn:aws:iam::{acct}:instance-profile/{physical}", name=physical)
+    elif typ == "aws:kms/key:Key":
+        out.update(arn=f"arn:aws:kms:{region}:{acct}:key/{_short(name)}", keyId=_short(name))
+    elif typ == "aws:autoscaling/group:Group":
+        out.update(name=physical)
+    elif typ == "aws:ec2/launchTemplate:LaunchTemplate":
+        out.update(latestVersion=1)
+    elif typ == "random:index/randomPassword:RandomPassword":
+        out.update(result="mock-" + hashlib.sha256(name.encode()).hexdigest())
+    elif typ == "aws:ec2/vpc:Vpc":
+        out.update(cidrBlock=inputs.get("cidrBlock", "10.0.0.0/16"))
+    return out
+
+
+def load_config(stack: str, root: Path | None = None) -> dict[str, str]:
+    """``Pulumi.<stack>.yaml``'s ``config`` as the engine passes it: ``ns:key`` to a string."""
+    path = (root or ROOT) / f"Pulumi.{stack}.yaml"
+    if not path.is_file():
+        raise FileNotFoundError(f"no stack config {path}; stacks: dev, prod")
+    document = yaml.safe_load(path.read_text()) or {}
+    config = {}
+    for key, value in (document.get("config") or {}).items():
+        full = key if ":" in key else f"{PROJECT}:{key}"
+        config[full] = value if isinstance(value, str) else json.dumps(value)
+    return config
+
+
+def _run(stack: str, root: Path, config: dict[str, str]) -> list[SynthResource]:
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    recorder = _Recorder(region=config.get("aws:region", MOCK_REGION))
+    try:
+        pulumi.runtime.set_mocks(
+            recorder, project=PROJECT, stack=stack, preview=False, monitor=_RecordingMonitor(recorder)
+        )
+        pulumi.runtime.set_all_config(config)
+        runpy.run_path(str(root / "stacks" / "__main__.py"), run_name="__main__")
+        loop.run_until_complete(pulumi.runtime.stack.wait_for_rpcs())
+    finally:
+        loop.close()
+        asyncio.set_event_loop(None)
+    return recorder.resources
+
+
+def synthesize(stack: str, root: Path | None = None) -> list[SynthResource]:
+    """Every resource ``stacks/__main__.py`` registers for ``stack``, in registration order."""
+    base = (root or ROOT).resolve()
+    config = load_config(stack, base)
+    result: list[list[SynthResource]] = []
+    errors: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            result.append(_run(stack, base, config))
+        except BaseException as exc:  # re-raised in the caller's thread
+            errors.append(exc)
+
+    thread = threading.Thread(target=contextvars.Context().run, args=(target,), name=f"synth-{stack}")
+    thread.start()
+    thread.join()
+    if errors:
+        raise errors[0]
+    return result[0]
+
+
+_KEY_INPUTS = (
+    "name",
+    "bucket",
+    "bucketPrefix",
+    "instanceType",
+    "instanceClass",
+    "engine",
+    "multiAz",
+    "deletionProtection",
+    "minSize",
+    "maxSize",
+    "cidrBlock",
+    "pathPart",
+    "httpMethod",
+    "type",
+    "uri",
+    "responseTransferMode",
+    "runtime",
+    "stageName",
+)
+
+
+def _tree(resources: list[SynthResource]) -> str:
+    children: dict[str | None, list[SynthResource]] = {}
+    for resource in resources:
+        children.setdefault(resource.parent, []).append(resource)
+    lines: list[str] = []
+
+    def walk(parent: str | None, depth: int) -> None:
+        for r in children.get(parent, []):
+            keys = {
+                k: r.inputs[k]
+                for k in _KEY_INPUTS
+                if k in r.inputs and not isinstance(r.inputs[k], dict | list)
+            }
+            detail = " ".join(f"{k}={v}" for k, v in keys.items())
+            flag = " [protected]" if r.protect else ""
+            lines.append(f"{'  ' * depth}{r.type} {r.name}{flag}{' ' + detail if detail else ''}")
+            walk(r.urn, depth + 1)
+
+    walk(None, 0)
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="reelstack synth", description=__doc__.splitlines()[0] if __doc__ else None
+    )
+    parser.add_argument(
+        "--stack", required=True, choices=["dev", "prod"], help="which Pulumi.<stack>.yaml to use"
+    )
+    parser.add_argument("--json", action="store_true", help="print the resources as a JSON list")
+    args = parser.parse_args(argv)
+    resources = synthesize(args.stack)
+    if args.json:
+        json.dump([asdict(r) for r in resources], sys.stdout, indent=2, sort_keys=True)
+        sys.stdout.write("\n")
+    else:
+        print(_tree(resources))
+        print(f"\n{len(resources)} resources in stack {args.stack}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

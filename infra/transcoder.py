@@ -1,0 +1,384 @@
+"""TranscoderFleet: the task queue (with DLQ and an alarm on it) and the workers that drain it.
+
+The Auto Scaling group may sit at zero. Target tracking keeps the backlog per
+in-service instance near ``backlog_per_instance`` (metric math over the queue depth and
+the group's in-service count); because proportional scaling cannot leave zero, a
+separate alarm wakes the fleet with one instance when tasks wait and nothing runs.
+Optional spot capacity uses a mixed-instances policy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from app.contracts.names import TASK_MAX_RECEIVES, TASK_VISIBILITY_TIMEOUT_SECONDS, ResourceNames
+from app.contracts.settings import ENV_PREFIX
+from infra._common import asg_tags, policy_document, standard_tags, statement, user_data_base64
+from infra._fleet import instance_role, instance_security_group, launch_template, queue_with_dlq
+
+ROLE = "transcoder"
+
+
+@dataclass(frozen=True)
+class TranscoderFleetArgs:
+    """Every knob of the transcoder fleet."""
+
+    names: ResourceNames
+    """Shared names (task queue and its DLQ)."""
+    vpc_id: pulumi.Input[str]
+    """The network's VPC."""
+    vpc_cidr: pulumi.Input[str]
+    """The VPC's address range."""
+    subnet_ids: tuple[pulumi.Input[str], ...]
+    """Private subnets of the workers."""
+    ami_id: str
+    """AMI built by ``images/transcoder`` (ffmpeg, ``reelstack transcoder``)."""
+    uploads_bucket: pulumi.Input[str]
+    """Bucket name of source uploads (read)."""
+    uploads_bucket_arn: pulumi.Input[str]
+    """Its ARN."""
+    media_bucket: pulumi.Input[str]
+    """Bucket name of outputs (write)."""
+    media_bucket_arn: pulumi.Input[str]
+    """Its ARN."""
+    progress_topic_arn: pulumi.Input[str]
+    """Topic receiving progress events."""
+    progress_topic_key_arn: pulumi.Input[str]
+    """KMS key encrypting that topic (publishers need it)."""
+    instance_type: str = "c7g.large"
+    """On-demand instance type (arm64 AMI)."""
+    spot_instance_types: tuple[str, ...] = ()
+    """Extra types for a mixed-instances policy; empty: on-demand only."""
+    on_demand_base_capacity: int = 0
+    """With spot: instances always on-demand."""
+    on_demand_percentage_above_base: int = 100
+    """With spot: percent on-demand above the base (0 = all spot)."""
+    min_size: int = 0
+    """ASG minimum; 0 lets an idle fleet cost nothing."""
+    max_size: int = 4
+    """ASG maximum."""
+    backlog_per_instance: int = 4
+    """Target tasks waiting per in-service instance."""
+    workers_per_instance: int = 2
+    """Worker processes (``reelstack-transcoder@<n>``) per instance."""
+    ladder: str = "1080,720,480,360,240"
+    """REELSTACK_LADDER."""
+    volume_size_gib: int = 50
+    """Root volume (scratch space for sources and outputs)."""
+    dlq_alarm_actions: tuple[str, ...] = ()
+    """ARNs notified when a task lands in the DLQ (e.g. an on-call SNS topic)."""
+    log_level: str = "INFO"
+    """REELSTACK_LOG_LEVEL."""
+    owner: str = "platform"
+    """The ``owner`` tag."""
+
+
+def transcoder_policy(
+    queue_arn: str,
+    bucket_arns: tuple[str, str],
+    topic_arn: str,
+    topic_key_arn: str,
+) -> dict[str, Any]:
+    """Workers: consume their queue, read uploads, write media, publish progress; nothing else.
+
+    ``bucket_arns`` is (uploads, media).
+    """
+    uploads, media = bucket_arns
+    return policy_document(
+        statement(
+            "ConsumeTasks",
+            [
+                "sqs:ReceiveMessage",
+                "sqs:DeleteMessage",
+                "sqs:ChangeMessageVisibility",
+                "sqs:GetQueueAttributes",
+            ],
+            [queue_arn],
+        ),
+        statement("ReadSources", ["s3:GetObject"], [f"{uploads}/*"]),
+        statement("WriteOutputs", ["s3:PutObject", "s3:AbortMultipartUpload"], [f"{media}/*"]),
+        statement("ListOutputs", ["s3:ListBucket"], [media]),
+        statement("PublishProgress", ["sns:Publish"], [topic_arn]),
+        statement("EncryptProgress", ["kms:GenerateDataKey", "kms:Decrypt"], [topic_key_arn]),
+    )
+
+
+def transcoder_environment(
+    *,
+    region: pulumi.Input[str],
+    task_queue_url: pulumi.Input[str],
+    uploads_bucket: pulumi.Input[str],
+    media_bucket: pulumi.Input[str],
+    progress_topic_arn: pulumi.Input[str],
+    ladder: str,
+    log_level: str = "INFO",
+) -> dict[str, pulumi.Input[str]]:
+    """``/etc/reelstack/transcoder.env``: TranscoderSettings' variables."""
+    return {
+        "AWS_REGION": region,
+        f"{ENV_PREFIX}TASK_QUEUE_URL": task_queue_url,
+        f"{ENV_PREFIX}UPLOADS_BUCKET": uploads_bucket,
+        f"{ENV_PREFIX}MEDIA_BUCKET": media_bucket,
+        f"{ENV_PREFIX}PROGRESS_TOPIC_ARN": progress_topic_arn,
+        f"{ENV_PREFIX}LADDER": ladder,
+        f"{ENV_PREFIX}VISIBILITY_TIMEOUT_SECONDS": str(TASK_VISIBILITY_TIMEOUT_SECONDS),
+        f"{ENV_PREFIX}LOG_LEVEL": log_level,
+    }
+
+
+def worker_units(workers_per_instance: int) -> list[str]:
+    return [f"reelstack-transcoder@{n}.service" for n in range(1, workers_per_instance + 1)]
+
+
+def backlog_expression() -> str:
+    """Tasks waiting per in-service instance (m1 / m2), the queue depth itself when none runs."""
+    return "IF(m2 > 0, m1 / m2, m1)"
+
+
+class TranscoderFleet(pulumi.ComponentResource):
+    """Task queue + DLQ + alarm, and an ASG of transcoder workers that scales on backlog."""
+
+    queue_url: pulumi.Output[str]
+    queue_arn: pulumi.Output[str]
+    dlq_url: pulumi.Output[str]
+    dlq_arn: pulumi.Output[str]
+    instance_role_arn: pulumi.Output[str]
+    asg_name: pulumi.Output[str]
+    security_group_id: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, args: TranscoderFleetArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("reelstack:index:TranscoderFleet", name, None, opts)
+        if args.workers_per_instance < 1:
+            raise ValueError("workers_per_instance must be at least 1")
+        tags = standard_tags("transcoder", args.owner)
+        child = pulumi.ResourceOptions(parent=self)
+        region = aws.get_region_output(opts=pulumi.InvokeOptions(parent=self)).region
+
+        queue, dlq = queue_with_dlq(
+            f"{name}-tasks",
+            self,
+            queue_name=args.names.task_queue,
+            dlq_name=args.names.task_dlq,
+            max_receives=TASK_MAX_RECEIVES,
+            visibility_timeout_seconds=TASK_VISIBILITY_TIMEOUT_SECONDS,
+            tags=tags,
+        )
+        aws.cloudwatch.MetricAlarm(
+            f"{name}-dlq-not-empty",
+            alarm_description=f"tasks failed {TASK_MAX_RECEIVES} times and reached {args.names.task_dlq}",
+            namespace="AWS/SQS",
+            metric_name="ApproximateNumberOfMessagesVisible",
+            dimensions={"QueueName": dlq.name},
+            statistic="Maximum",
+            period=300,
+            evaluation_periods=1,
+            threshold=0,
+            comparison_operator="GreaterThanThreshold",
+            treat_missing_data="notBreaching",
+            alarm_actions=list(args.dlq_alarm_actions),
+            tags=dict(tags),
+            opts=child,
+        )
+
+        policy = pulumi.Output.all(
+            queue.arn,
+            args.uploads_bucket_arn,
+            args.media_bucket_arn,
+            args.progress_topic_arn,
+            args.progress_topic_key_arn,
+        ).apply(lambda v: transcoder_policy(v[0], (v[1], v[2]), v[3], v[4]))
+        role, profile = instance_role(name, self, policy, tags)
+        sg = instance_security_group(
+            name,
+            self,
+            vpc_id=args.vpc_id,
+            vpc_cidr=args.vpc_cidr,
+            description="transcoder workers: no ingress",
+            ingress=[],
+            tags=tags,
+        )
+        environment = transcoder_environment(
+            region=region,
+            task_queue_url=queue.url,
+            uploads_bucket=args.uploads_bucket,
+            media_bucket=args.media_bucket,
+            progress_topic_arn=args.progress_topic_arn,
+            ladder=args.ladder,
+            log_level=args.log_level,
+        )
+        template = launch_template(
+            name,
+            self,
+            ami_id=args.ami_id,
+            instance_type=args.instance_type,
+            profile=profile,
+            security_group_ids=[sg.id],
+            user_data=user_data_base64(ROLE, environment, worker_units(args.workers_per_instance)),
+            volume_size_gib=args.volume_size_gib,
+            tags=tags,
+        )
+
+        spec = aws.autoscaling.GroupLaunchTemplateArgs(id=template.id, version="$Latest")
+        mixed = None
+        if args.spot_instance_types:
+            mixed = aws.autoscaling.GroupMixedInstancesPolicyArgs(
+                launch_template=aws.autoscaling.GroupMixedInstancesPolicyLaunchTemplateArgs(
+                    launch_template_specification=aws.autoscaling.GroupMixedInstancesPolicyLaunchTemplateLaunchTemplateSpecificationArgs(
+                        launch_template_id=template.id, version="$Latest"
+                    ),
+                    overrides=[
+                        aws.autoscaling.GroupMixedInstancesPolicyLaunchTemplateOverrideArgs(instance_type=t)
+                        for t in (args.instance_type, *args.spot_instance_types)
+                    ],
+                ),
+                instances_distribution=aws.autoscaling.GroupMixedInstancesPolicyInstancesDistributionArgs(
+                    on_demand_base_capacity=args.on_demand_base_capacity,
+                    on_demand_percentage_above_base_capacity=args.on_demand_percentage_above_base,
+                    spot_allocation_strategy="price-capacity-optimized",
+                ),
+            )
+        group = aws.autoscaling.Group(
+            f"{name}-asg",
+            min_size=args.min_size,
+            max_size=args.max_size,
+            vpc_zone_identifiers=list(args.subnet_ids),
+            launch_template=None if mixed else spec,
+            mixed_instances_policy=mixed,
+            capacity_rebalance=bool(args.spot_instance_types),
+            health_check_type="EC2",
+            default_instance_warmup=120,
+            metrics_granularity="1Minute",
+            enabled_metrics=[
+                aws.autoscaling.Metric.GROUP_IN_SERVICE_INSTANCES,
+                aws.autoscaling.Metric.GROUP_DESIRED_CAPACITY,
+            ],
+            tags=asg_tags(tags, f"{name}-worker"),
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["desiredCapacity"]),
+        )
+
+        def queue_metric(
+            id_: str,
+        ) -> aws.autoscaling.PolicyTargetTrackingConfigurationCustomizedMetricSpecificationMetricArgs:
+            return aws.autoscaling.PolicyTargetTrackingConfigurationCustomizedMetricSpecificationMetricArgs(
+                id=id_,
+                return_data=False,
+                metric_stat=aws.autoscaling.PolicyTargetTrackingConfigurationCustomizedMetricSpecificationMetricMetricStatArgs(
+                    stat="Sum",
+                    metric=aws.autoscaling.PolicyTargetTrackingConfigurationCustomizedMetricSpecificationMetricMetricStatMetricArgs(
+                        namespace="AWS/SQS",
+                        metric_name="ApproximateNumberOfMessagesVisible",
+                        dimensions=[
+                            aws.autoscaling.PolicyTargetTrackingConfigurationCustomizedMetricSpecificationMetricMetricStatMetricDimensionArgs(
+                                name="QueueName", value=queue.name
+                            )
+                        ],
+                    ),
+                ),
+            )
+
+        in_service = aws.autoscaling.PolicyTargetTrackingConfigurationCustomizedMetricSpecificationMetricArgs(
+            id="m2",
+            return_data=False,
+            metric_stat=aws.autoscaling.PolicyTargetTrackingConfigurationCustomizedMetricSpecificationMetricMetricStatArgs(
+                stat="Average",
+                metric=aws.autoscaling.PolicyTargetTrackingConfigurationCustomizedMetricSpecificationMetricMetricStatMetricArgs(
+                    namespace="AWS/AutoScaling",
+                    metric_name="GroupInServiceInstances",
+                    dimensions=[
+                        aws.autoscaling.PolicyTargetTrackingConfigurationCustomizedMetricSpecificationMetricMetricStatMetricDimensionArgs(
+                            name="AutoScalingGroupName", value=group.name
+                        )
+                    ],
+                ),
+            ),
+        )
+        aws.autoscaling.Policy(
+            f"{name}-backlog",
+            autoscaling_group_name=group.name,
+            policy_type="TargetTrackingScaling",
+            estimated_instance_warmup=120,
+            target_tracking_configuration=aws.autoscaling.PolicyTargetTrackingConfigurationArgs(
+                target_value=float(args.backlog_per_instance),
+                customized_metric_specification=aws.autoscaling.PolicyTargetTrackingConfigurationCustomizedMetricSpecificationArgs(
+                    metrics=[
+                        queue_metric("m1"),
+                        in_service,
+                        aws.autoscaling.PolicyTargetTrackingConfigurationCustomizedMetricSpecificationMetricArgs(
+                            id="backlog",
+                            expression=backlog_expression(),
+                            label="tasks per instance",
+                            return_data=True,
+                        ),
+                    ]
+                ),
+            ),
+            opts=child,
+        )
+        wake = aws.autoscaling.Policy(
+            f"{name}-wake",
+            autoscaling_group_name=group.name,
+            policy_type="SimpleScaling",
+            adjustment_type="ExactCapacity",
+            scaling_adjustment=1,
+            cooldown=120,
+            opts=child,
+        )
+        aws.cloudwatch.MetricAlarm(
+            f"{name}-wake",
+            alarm_description="tasks wait and no worker runs: start one",
+            comparison_operator="GreaterThanOrEqualToThreshold",
+            evaluation_periods=1,
+            threshold=1,
+            treat_missing_data="notBreaching",
+            metric_queries=[
+                aws.cloudwatch.MetricAlarmMetricQueryArgs(
+                    id="m1",
+                    metric=aws.cloudwatch.MetricAlarmMetricQueryMetricArgs(
+                        namespace="AWS/SQS",
+                        metric_name="ApproximateNumberOfMessagesVisible",
+                        dimensions={"QueueName": queue.name},
+                        period=60,
+                        stat="Sum",
+                    ),
+                ),
+                aws.cloudwatch.MetricAlarmMetricQueryArgs(
+                    id="m2",
+                    metric=aws.cloudwatch.MetricAlarmMetricQueryMetricArgs(
+                        namespace="AWS/AutoScaling",
+                        metric_name="GroupInServiceInstances",
+                        dimensions={"AutoScalingGroupName": group.name},
+                        period=60,
+                        stat="Average",
+                    ),
+                ),
+                aws.cloudwatch.MetricAlarmMetricQueryArgs(
+                    id="idle_with_work", expression="IF(m1 > 0 AND m2 < 1, 1, 0)", return_data=True
+                ),
+            ],
+            alarm_actions=[wake.arn],
+            tags=dict(tags),
+            opts=child,
+        )
+
+        self.queue_url = queue.url
+        self.queue_arn = queue.arn
+        self.dlq_url = dlq.url
+        self.dlq_arn = dlq.arn
+        self.instance_role_arn = role.arn
+        self.asg_name = group.name
+        self.security_group_id = sg.id
+        self.register_outputs(
+            {
+                "queue_url": self.queue_url,
+                "queue_arn": self.queue_arn,
+                "dlq_url": self.dlq_url,
+                "instance_role_arn": self.instance_role_arn,
+                "asg_name": self.asg_name,
+            }
+        )

@@ -1,0 +1,228 @@
+"""UserService: the Cognito user pool and app client, and the Lambda behind ``/auth/*``.
+
+The Lambda runs ``app/users``' handler; its role may call Cognito on this pool only
+and write to its own log group.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from app.contracts.names import ResourceNames
+from app.contracts.settings import ENV_PREFIX
+from infra._common import assume_role_policy, json_document, policy_document, standard_tags, statement
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+# What the handler calls (app/users): sign-up, confirmation, login, refresh, logout, reset.
+COGNITO_ACTIONS = (
+    "cognito-idp:SignUp",
+    "cognito-idp:ConfirmSignUp",
+    "cognito-idp:ResendConfirmationCode",
+    "cognito-idp:InitiateAuth",
+    "cognito-idp:GlobalSignOut",
+    "cognito-idp:RevokeToken",
+    "cognito-idp:ForgotPassword",
+    "cognito-idp:ConfirmForgotPassword",
+    "cognito-idp:GetUser",
+)
+
+
+def default_code() -> pulumi.Archive:
+    """The ``app`` package as the function's code (dependencies come from ``layers``)."""
+    return pulumi.AssetArchive({"app": pulumi.FileArchive(str(REPO_ROOT / "app"))})
+
+
+@dataclass(frozen=True)
+class UserServiceArgs:
+    """Every knob of the user service."""
+
+    names: ResourceNames
+    """Shared names (pool, client)."""
+    handler: str = "app.users.handler.handler"
+    """The Lambda handler (module.function)."""
+    code: pulumi.Archive | None = None
+    """Function code; None: the repository's ``app`` package."""
+    layers: tuple[str, ...] = ()
+    """Layer ARNs carrying the handler's dependencies."""
+    memory_mb: int = 256
+    """Lambda memory."""
+    timeout_seconds: int = 10
+    """Lambda timeout (API Gateway waits at most 29 s)."""
+    log_retention_days: int = 14
+    """CloudWatch log retention."""
+    log_level: str = "INFO"
+    """REELSTACK_LOG_LEVEL."""
+    password_min_length: int = 12
+    """Cognito password policy: minimum length (upper, lower, digits required too)."""
+    deletion_protection: bool = False
+    """Cognito deletion protection (prod)."""
+    protect: bool = False
+    """Pulumi ``protect`` on the user pool (prod)."""
+    owner: str = "platform"
+    """The ``owner`` tag."""
+    extra_environment: dict[str, str] = field(default_factory=dict)
+    """Extra REELSTACK_* variables (must be declared by UserServiceSettings)."""
+
+
+def users_policy(user_pool_arn: Any, log_group_arn: Any) -> dict[str, Any]:
+    """The Lambda's permissions: its Cognito calls on one pool, its own log group."""
+    return policy_document(
+        statement("CognitoOnThisPool", COGNITO_ACTIONS, [user_pool_arn]),
+        statement(
+            "OwnLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], [log_group_arn, f"{log_group_arn}:*"]
+        ),
+    )
+
+
+def users_policy_output(
+    user_pool_arn: pulumi.Input[str], log_group_arn: pulumi.Input[str]
+) -> pulumi.Output[dict[str, Any]]:
+    return pulumi.Output.all(user_pool_arn, log_group_arn).apply(lambda v: users_policy(v[0], v[1]))
+
+
+def user_service_environment(
+    user_pool_id: pulumi.Input[str], client_id: pulumi.Input[str], log_level: str = "INFO"
+) -> dict[str, pulumi.Input[str]]:
+    """The Lambda's environment: UserServiceSettings' variables.
+
+    No AWS_REGION: Lambda reserves it and sets it itself.
+    """
+    return {
+        f"{ENV_PREFIX}USER_POOL_ID": user_pool_id,
+        f"{ENV_PREFIX}USER_POOL_CLIENT_ID": client_id,
+        f"{ENV_PREFIX}LOG_LEVEL": log_level,
+    }
+
+
+class UserService(pulumi.ComponentResource):
+    """Cognito user pool with email sign-up, a public app client, and the auth Lambda."""
+
+    user_pool_id: pulumi.Output[str]
+    user_pool_arn: pulumi.Output[str]
+    user_pool_client_id: pulumi.Output[str]
+    function_name: pulumi.Output[str]
+    function_arn: pulumi.Output[str]
+    invoke_arn: pulumi.Output[str]
+    jwt_issuer: pulumi.Output[str]
+    jwks_url: pulumi.Output[str]
+
+    def __init__(self, name: str, args: UserServiceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("reelstack:index:UserService", name, None, opts)
+        tags = standard_tags("users", args.owner)
+        child = pulumi.ResourceOptions(parent=self)
+        region = aws.get_region_output(opts=pulumi.InvokeOptions(parent=self)).region
+
+        pool = aws.cognito.UserPool(
+            f"{name}-pool",
+            name=args.names.user_pool,
+            username_attributes=["email"],
+            auto_verified_attributes=["email"],
+            password_policy=aws.cognito.UserPoolPasswordPolicyArgs(
+                minimum_length=args.password_min_length,
+                require_lowercase=True,
+                require_uppercase=True,
+                require_numbers=True,
+                require_symbols=False,
+                temporary_password_validity_days=3,
+            ),
+            account_recovery_setting=aws.cognito.UserPoolAccountRecoverySettingArgs(
+                recovery_mechanisms=[
+                    aws.cognito.UserPoolAccountRecoverySettingRecoveryMechanismArgs(
+                        name="verified_email", priority=1
+                    )
+                ]
+            ),
+            verification_message_template=aws.cognito.UserPoolVerificationMessageTemplateArgs(
+                default_email_option="CONFIRM_WITH_CODE"
+            ),
+            deletion_protection="ACTIVE" if args.deletion_protection else "INACTIVE",
+            mfa_configuration="OFF",
+            tags=dict(tags),
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+        )
+        client = aws.cognito.UserPoolClient(
+            f"{name}-client",
+            name=args.names.user_pool_client,
+            user_pool_id=pool.id,
+            generate_secret=False,
+            explicit_auth_flows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+            prevent_user_existence_errors="ENABLED",
+            enable_token_revocation=True,
+            access_token_validity=60,
+            id_token_validity=60,
+            refresh_token_validity=30,
+            token_validity_units=aws.cognito.UserPoolClientTokenValidityUnitsArgs(
+                access_token="minutes",  # noqa: S106 - units, not secrets
+                id_token="minutes",  # noqa: S106
+                refresh_token="days",  # noqa: S106
+            ),
+            opts=child,
+        )
+
+        function_name = f"{args.names.prefix}-users"
+        log_group = aws.cloudwatch.LogGroup(
+            f"{name}-logs",
+            name=f"/aws/lambda/{function_name}",
+            retention_in_days=args.log_retention_days,
+            tags=dict(tags),
+            opts=child,
+        )
+        role = aws.iam.Role(
+            f"{name}-role",
+            assume_role_policy=json_document(assume_role_policy("lambda.amazonaws.com")),
+            description="the user service Lambda",
+            tags=dict(tags),
+            opts=child,
+        )
+        aws.iam.RolePolicy(
+            f"{name}-policy",
+            role=role.id,
+            policy=json_document(users_policy_output(pool.arn, log_group.arn)),
+            opts=child,
+        )
+        environment = {
+            **user_service_environment(pool.id, client.id, args.log_level),
+            **{k: v for k, v in args.extra_environment.items()},
+        }
+        function = aws.lambda_.Function(
+            f"{name}-fn",
+            name=function_name,
+            role=role.arn,
+            runtime="python3.11",
+            architectures=["arm64"],
+            handler=args.handler,
+            code=args.code or default_code(),
+            layers=list(args.layers),
+            memory_size=args.memory_mb,
+            timeout=args.timeout_seconds,
+            environment=aws.lambda_.FunctionEnvironmentArgs(variables=environment),
+            logging_config=aws.lambda_.FunctionLoggingConfigArgs(log_format="JSON", log_group=log_group.name),
+            tags=dict(tags),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group]),
+        )
+
+        self.user_pool_id = pool.id
+        self.user_pool_arn = pool.arn
+        self.user_pool_client_id = client.id
+        self.function_name = function.name
+        self.function_arn = function.arn
+        self.invoke_arn = function.invoke_arn
+        self.jwt_issuer = pulumi.Output.all(region, pool.id).apply(
+            lambda v: f"https://cognito-idp.{v[0]}.amazonaws.com/{v[1]}"
+        )
+        self.jwks_url = self.jwt_issuer.apply(lambda issuer: f"{issuer}/.well-known/jwks.json")
+        self.register_outputs(
+            {
+                "user_pool_id": self.user_pool_id,
+                "user_pool_client_id": self.user_pool_client_id,
+                "function_arn": self.function_arn,
+                "jwt_issuer": self.jwt_issuer,
+                "jwks_url": self.jwks_url,
+            }
+        )

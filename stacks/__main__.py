@@ -1,0 +1,197 @@
+"""The reelstack stack program (``pulumi up``, and ``reelstack synth`` under mocks).
+
+Reads Pulumi.<stack>.yaml, composes the components, wires outputs into inputs, exports.
+CloudFront forwards /api, /auth and /events to the gateway while the backend needs the
+CloudFront domain for media URLs, so the gateway's domain reaches MediaStorage through
+a deferred output (resolved once the gateway exists).
+"""
+
+from collections.abc import Callable
+
+import pulumi
+
+from app.contracts.names import ResourceNames
+from infra import (
+    BackendService,
+    BackendServiceArgs,
+    Database,
+    DatabaseArgs,
+    Gateway,
+    GatewayArgs,
+    MediaStorage,
+    MediaStorageArgs,
+    Network,
+    NetworkArgs,
+    ProgressService,
+    ProgressServiceArgs,
+    TranscoderFleet,
+    TranscoderFleetArgs,
+    UserService,
+    UserServiceArgs,
+)
+from stacks.config import StackConfig
+
+cfg = StackConfig.load()
+names = ResourceNames.for_stack(pulumi.get_project(), pulumi.get_stack())
+STAGE = "v1"
+
+network = Network(
+    "net",
+    NetworkArgs(
+        cidr_block=cfg.vpc_cidr, az_count=cfg.az_count, nat_gateways=cfg.nat_gateways, owner=cfg.owner
+    ),
+)
+public, private = tuple(network.public_subnet_ids), tuple(network.private_subnet_ids)
+
+gateway_domain: pulumi.Output[str]
+resolve_gateway_domain: Callable[[pulumi.Output[str]], None]
+gateway_domain, resolve_gateway_domain = pulumi.deferred_output()
+storage = MediaStorage(
+    "media",
+    MediaStorageArgs(
+        names=names,
+        api_origin_domain=gateway_domain,
+        api_origin_path=f"/{STAGE}",
+        raw_upload_expiry_days=cfg.raw_upload_expiry_days,
+        version_uploads=cfg.version_uploads,
+        protect=cfg.protect,
+        force_destroy=not cfg.protect,
+        aliases=cfg.aliases,
+        certificate_arn=cfg.certificate_arn,
+        extra_cors_origins=tuple(f"https://{a}" for a in cfg.aliases),
+        owner=cfg.owner,
+    ),
+)
+database = Database(
+    "db",
+    DatabaseArgs(
+        names=names,
+        vpc_id=network.vpc_id,
+        subnet_ids=private,
+        instance_class=cfg.db_instance_class,
+        allocated_storage_gib=cfg.db_allocated_storage_gib,
+        multi_az=cfg.db_multi_az,
+        deletion_protection=cfg.db_deletion_protection,
+        backup_retention_days=cfg.db_backup_retention_days,
+        protect=cfg.protect,
+        owner=cfg.owner,
+    ),
+)
+users = UserService(
+    "users",
+    UserServiceArgs(
+        names=names,
+        log_level=cfg.log_level,
+        log_retention_days=cfg.log_retention_days,
+        deletion_protection=cfg.protect,
+        protect=cfg.protect,
+        owner=cfg.owner,
+    ),
+)
+jwt = {
+    "user_pool_client_id": users.user_pool_client_id,
+    "jwt_issuer": users.jwt_issuer,
+    "jwks_url": users.jwks_url,
+}
+progress = ProgressService(
+    "progress",
+    ProgressServiceArgs(
+        names=names,
+        vpc_id=network.vpc_id,
+        vpc_cidr=network.vpc_cidr_block,
+        public_subnet_ids=public,
+        private_subnet_ids=private,
+        ami_id=cfg.progress_ami,
+        instance_type=cfg.progress_instance_type,
+        min_size=cfg.progress_min_size,
+        max_size=cfg.progress_max_size,
+        log_level=cfg.log_level,
+        owner=cfg.owner,
+        user_pool_client_id=users.user_pool_client_id,
+        jwt_issuer=users.jwt_issuer,
+        jwks_url=users.jwks_url,
+    ),
+)
+transcoder = TranscoderFleet(
+    "transcoder",
+    TranscoderFleetArgs(
+        names=names,
+        vpc_id=network.vpc_id,
+        vpc_cidr=network.vpc_cidr_block,
+        subnet_ids=private,
+        ami_id=cfg.transcoder_ami,
+        uploads_bucket=storage.uploads_bucket,
+        uploads_bucket_arn=storage.uploads_bucket_arn,
+        media_bucket=storage.media_bucket,
+        media_bucket_arn=storage.media_bucket_arn,
+        progress_topic_arn=progress.topic_arn,
+        progress_topic_key_arn=progress.topic_key_arn,
+        instance_type=cfg.transcoder_instance_type,
+        spot_instance_types=cfg.transcoder_spot_instance_types,
+        on_demand_percentage_above_base=cfg.transcoder_on_demand_percentage,
+        min_size=cfg.transcoder_min_size,
+        max_size=cfg.transcoder_max_size,
+        backlog_per_instance=cfg.transcoder_backlog_per_instance,
+        workers_per_instance=cfg.transcoder_workers_per_instance,
+        dlq_alarm_actions=(cfg.alarm_topic_arn,) if cfg.alarm_topic_arn else (),
+        log_level=cfg.log_level,
+        owner=cfg.owner,
+    ),
+)
+backend = BackendService(
+    "backend",
+    BackendServiceArgs(
+        vpc_id=network.vpc_id,
+        vpc_cidr=network.vpc_cidr_block,
+        public_subnet_ids=public,
+        private_subnet_ids=private,
+        ami_id=cfg.backend_ami,
+        database=database,
+        uploads_bucket=storage.uploads_bucket,
+        uploads_bucket_arn=storage.uploads_bucket_arn,
+        media_bucket=storage.media_bucket,
+        media_bucket_arn=storage.media_bucket_arn,
+        media_base_url=storage.media_base_url,
+        task_queue_url=transcoder.queue_url,
+        task_queue_arn=transcoder.queue_arn,
+        status_queue_url=progress.status_queue_url,
+        status_queue_arn=progress.status_queue_arn,
+        ticket_secret_arn=progress.ticket_secret_arn,
+        instance_type=cfg.backend_instance_type,
+        min_size=cfg.backend_min_size,
+        max_size=cfg.backend_max_size,
+        log_level=cfg.log_level,
+        owner=cfg.owner,
+        user_pool_client_id=users.user_pool_client_id,
+        jwt_issuer=users.jwt_issuer,
+        jwks_url=users.jwks_url,
+    ),
+)
+gateway = Gateway(
+    "gateway",
+    GatewayArgs(
+        prefix=names.prefix,
+        users_function_name=users.function_name,
+        users_invoke_arn=users.invoke_arn,
+        backend_dns_name=backend.alb_dns_name,
+        backend_origin_secret=backend.origin_secret,
+        progress_dns_name=progress.alb_dns_name,
+        progress_origin_secret=progress.origin_secret,
+        stage_name=STAGE,
+        throttle_rate=cfg.throttle_rate,
+        throttle_burst=cfg.throttle_burst,
+        log_retention_days=cfg.log_retention_days,
+        owner=cfg.owner,
+    ),
+)
+resolve_gateway_domain(gateway.domain_name)
+
+pulumi.export("web_url", storage.web_url)
+pulumi.export("api_url", storage.web_url.apply(lambda url: f"{url}/api"))
+pulumi.export("gateway_invoke_url", gateway.invoke_url)
+pulumi.export("user_pool_id", users.user_pool_id)
+pulumi.export("user_pool_client_id", users.user_pool_client_id)
+pulumi.export("uploads_bucket", storage.uploads_bucket)
+pulumi.export("media_bucket", storage.media_bucket)
+pulumi.export("web_bucket", storage.web_bucket)
+pulumi.export("task_dlq_url", transcoder.dlq_url)

@@ -1,0 +1,95 @@
+"""The stack's configuration: every key of ``Pulumi.<stack>.yaml`` (namespace ``reelstack``), typed.
+
+docs/platform-teams.md has the table of keys; this file is where their defaults live.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    owner: str
+    vpc_cidr: str
+    az_count: int
+    nat_gateways: int
+    protect: bool
+    version_uploads: bool
+    raw_upload_expiry_days: int
+    db_instance_class: str
+    db_allocated_storage_gib: int
+    db_multi_az: bool
+    db_deletion_protection: bool
+    db_backup_retention_days: int
+    backend_ami: str
+    backend_instance_type: str
+    backend_min_size: int
+    backend_max_size: int
+    transcoder_ami: str
+    transcoder_instance_type: str
+    transcoder_spot_instance_types: tuple[str, ...]
+    transcoder_on_demand_percentage: int
+    transcoder_min_size: int
+    transcoder_max_size: int
+    transcoder_backlog_per_instance: int
+    transcoder_workers_per_instance: int
+    progress_ami: str
+    progress_instance_type: str
+    progress_min_size: int
+    progress_max_size: int
+    log_level: str
+    log_retention_days: int
+    throttle_rate: float
+    throttle_burst: int
+    aliases: tuple[str, ...]
+    certificate_arn: str | None
+    alarm_topic_arn: str | None
+
+    @classmethod
+    def load(cls) -> StackConfig:
+        c = pulumi.Config("reelstack")
+        return cls(
+            owner=c.get("owner") or "platform",
+            vpc_cidr=c.get("vpcCidr") or "10.0.0.0/16",
+            az_count=c.get_int("azCount") or 2,
+            nat_gateways=c.get_int("natGateways") or 1,
+            protect=c.get_bool("protect") or False,
+            version_uploads=c.get_bool("versionUploads") or False,
+            raw_upload_expiry_days=c.get_int("rawUploadExpiryDays") or 7,
+            db_instance_class=c.get("dbInstanceClass") or "db.t4g.micro",
+            db_allocated_storage_gib=c.get_int("dbAllocatedStorageGib") or 20,
+            db_multi_az=c.get_bool("dbMultiAz") or False,
+            db_deletion_protection=c.get_bool("dbDeletionProtection") or False,
+            db_backup_retention_days=c.get_int("dbBackupRetentionDays") or 1,
+            backend_ami=c.require("backendAmi"),
+            backend_instance_type=c.get("backendInstanceType") or "t4g.small",
+            backend_min_size=c.get_int("backendMinSize") or 1,
+            backend_max_size=c.get_int("backendMaxSize") or 2,
+            transcoder_ami=c.require("transcoderAmi"),
+            transcoder_instance_type=c.get("transcoderInstanceType") or "c7g.large",
+            transcoder_spot_instance_types=tuple(c.get_object("transcoderSpotInstanceTypes") or ()),
+            transcoder_on_demand_percentage=_int_or(c.get_int("transcoderOnDemandPercentage"), 100),
+            transcoder_min_size=c.get_int("transcoderMinSize") or 0,
+            transcoder_max_size=c.get_int("transcoderMaxSize") or 2,
+            transcoder_backlog_per_instance=c.get_int("transcoderBacklogPerInstance") or 4,
+            transcoder_workers_per_instance=c.get_int("transcoderWorkersPerInstance") or 2,
+            progress_ami=c.require("progressAmi"),
+            progress_instance_type=c.get("progressInstanceType") or "t4g.small",
+            progress_min_size=c.get_int("progressMinSize") or 1,
+            progress_max_size=c.get_int("progressMaxSize") or 2,
+            log_level=c.get("logLevel") or "INFO",
+            log_retention_days=c.get_int("logRetentionDays") or 14,
+            throttle_rate=c.get_float("throttleRate") or 100.0,
+            throttle_burst=c.get_int("throttleBurst") or 200,
+            aliases=tuple(c.get_object("aliases") or ()),
+            certificate_arn=c.get("certificateArn"),
+            alarm_topic_arn=c.get("alarmTopicArn"),
+        )
+
+
+def _int_or(value: int | None, default: int) -> int:
+    """``get_int`` with a default that keeps an explicit 0."""
+    return default if value is None else value
