@@ -17,7 +17,7 @@ import json
 import runpy
 import sys
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,7 @@ from typing import Any
 import pulumi
 import yaml
 from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = "reelstack"
@@ -54,6 +55,7 @@ class _Recorder(pulumi.runtime.Mocks):
 
     region: str
     resources: list[SynthResource] = field(default_factory=list)
+    outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
     _pending: dict[tuple[str, str], tuple[str | None, bool, str]] = field(default_factory=dict)
 
     def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
@@ -110,6 +112,11 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
             parent = None
         self.recorder._pending[(request.type, request.name)] = (parent, bool(request.protect), urn)
         return super().RegisterResource(request)
+
+    def RegisterResourceOutputs(self, request: Any) -> Any:
+        outputs = rpc.deserialize_properties(request.outputs) if request.outputs else {}
+        self.recorder.outputs[request.urn] = _plain(outputs)
+        return super().RegisterResourceOutputs(request)
 
 
 def _plain(value: Any) -> Any:
@@ -206,7 +213,7 @@ def _computed(typ: str, name: str, inputs: Mapping[str, Any], region: str) -> di
         )
     elif typ == "aws:apigateway/stage:Stage":
         out.update(
-            invokeUrl=f"https://{_short(name)}.execute-api.{region}.amazonaws.com/{inputs.get('stageName', '')}"
+            invokeUrl=f"https://{inputs.get('restApi', _short(name))}.execute-api.{region}.amazonaws.com/{inputs.get('stageName', '')}"
         )
     elif typ == "aws:lambda/function:Function":
         out.update(
@@ -246,33 +253,63 @@ def load_config(stack: str, root: Path | None = None) -> dict[str, str]:
     return config
 
 
-def _run(stack: str, root: Path, config: dict[str, str]) -> list[SynthResource]:
+def _run(
+    program: Callable[[], object], project: str, stack: str, config: Mapping[str, str]
+) -> list[SynthResource]:
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     recorder = _Recorder(region=config.get("aws:region", MOCK_REGION))
     try:
         pulumi.runtime.set_mocks(
-            recorder, project=PROJECT, stack=stack, preview=False, monitor=_RecordingMonitor(recorder)
+            recorder, project=project, stack=stack, preview=False, monitor=_RecordingMonitor(recorder)
         )
-        pulumi.runtime.set_all_config(config)
-        runpy.run_path(str(root / "stacks" / "__main__.py"), run_name="__main__")
+        pulumi.runtime.set_all_config(dict(config))
+        program()
         loop.run_until_complete(pulumi.runtime.stack.wait_for_rpcs())
+        root = pulumi.runtime.settings.get_root_resource()
+        exported = getattr(root, "outputs", None) or {}
+        if root is not None and exported:
+            values = loop.run_until_complete(pulumi.Output.from_input(dict(exported)).future())
+            recorder.outputs[f"urn:pulumi:{stack}::{project}::{STACK_TYPE}::{project}-{stack}"] = _plain(
+                values or {}
+            )
     finally:
         loop.close()
         asyncio.set_event_loop(None)
-    return recorder.resources
+    return recorder
 
 
-def synthesize(stack: str, root: Path | None = None) -> list[SynthResource]:
-    """Every resource ``stacks/__main__.py`` registers for ``stack``, in registration order."""
-    base = (root or ROOT).resolve()
-    config = load_config(stack, base)
-    result: list[list[SynthResource]] = []
+@dataclass(frozen=True)
+class Synthesis:
+    """A program's resources and the outputs registered for them (``exports``: the stack's)."""
+
+    resources: list[SynthResource]
+    outputs: dict[str, dict[str, Any]]
+
+    @property
+    def exports(self) -> dict[str, Any]:
+        stack = next((v for k, v in self.outputs.items() if k.split("::")[2] == STACK_TYPE), {})
+        return stack
+
+
+def run_program(
+    program: Callable[[], object],
+    *,
+    project: str = PROJECT,
+    stack: str = "test",
+    config: Mapping[str, str] | None = None,
+) -> Synthesis:
+    """Run any Pulumi program (a callable that creates resources) under the mocks; return its resources.
+
+    Each run gets its own thread, event loop and context, so runs never share state.
+    ``config`` maps ``namespace:key`` to string values, as ``pulumi config`` stores them.
+    """
+    result: list[_Recorder] = []
     errors: list[BaseException] = []
 
     def target() -> None:
         try:
-            result.append(_run(stack, base, config))
+            result.append(_run(program, project, stack, config or {"aws:region": MOCK_REGION}))
         except BaseException as exc:  # re-raised in the caller's thread
             errors.append(exc)
 
@@ -281,7 +318,22 @@ def synthesize(stack: str, root: Path | None = None) -> list[SynthResource]:
     thread.join()
     if errors:
         raise errors[0]
-    return result[0]
+    return Synthesis(resources=result[0].resources, outputs=result[0].outputs)
+
+
+def synthesize_stack(stack: str, root: Path | None = None) -> Synthesis:
+    """Run ``stacks/__main__.py`` for ``stack`` under the mocks: resources and outputs."""
+    base = (root or ROOT).resolve()
+    config = load_config(stack, base)
+    main_file = str(base / "stacks" / "__main__.py")
+    return run_program(
+        lambda: runpy.run_path(main_file, run_name="__main__"), project=PROJECT, stack=stack, config=config
+    )
+
+
+def synthesize(stack: str, root: Path | None = None) -> list[SynthResource]:
+    """Every resource ``stacks/__main__.py`` registers for ``stack``, in registration order."""
+    return synthesize_stack(stack, root).resources
 
 
 _KEY_INPUTS = (

@@ -1,0 +1,18 @@
+"""Fixtures for the component tests: the synthesized dev and prod graphs (once per session)."""
+
+from __future__ import annotations
+
+import pytest
+
+from infra.synth import synthesize_stack
+from tests.infra.graph import Graph
+
+
+@pytest.fixture(scope="session")
+def prod() -> Graph:
+    return Graph.of(synthesize_stack("prod"))
+
+
+@pytest.fixture(scope="session")
+def dev() -> Graph:
+    return Graph.of(synthesize_stack("dev"))

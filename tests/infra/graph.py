@@ -1,0 +1,64 @@
+"""A reader over a synthesized resource graph, for assertions."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from infra.synth import Synthesis, SynthResource
+
+
+@dataclass(frozen=True)
+class Graph:
+    """The resources of one synthesized program, with small lookups for assertions."""
+
+    resources: list[SynthResource]
+    outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, synthesis: Synthesis) -> Graph:
+        return cls(synthesis.resources, synthesis.outputs)
+
+    @property
+    def exports(self) -> dict[str, Any]:
+        return Synthesis(self.resources, self.outputs).exports
+
+    def outputs_of(self, component: SynthResource) -> dict[str, Any]:
+        return self.outputs.get(component.urn, {})
+
+    def of_type(self, type_: str) -> list[SynthResource]:
+        return [r for r in self.resources if r.type == type_]
+
+    def one(self, type_: str, name: str) -> SynthResource:
+        matches = [r for r in self.resources if r.type == type_ and r.name == name]
+        assert len(matches) == 1, f"expected one {type_} named {name}, found {len(matches)}"
+        return matches[0]
+
+    def by_urn(self, urn: str) -> SynthResource:
+        return next(r for r in self.resources if r.urn == urn)
+
+    def component_of(self, resource: SynthResource) -> SynthResource | None:
+        return self.by_urn(resource.parent) if resource.parent else None
+
+    def children(self, component: SynthResource) -> list[SynthResource]:
+        return [r for r in self.resources if r.parent == component.urn]
+
+    def in_component(self, component_type: str) -> list[SynthResource]:
+        components = {r.urn for r in self.of_type(component_type)}
+        return [r for r in self.resources if r.parent in components]
+
+    def policy(self, type_: str, name: str, key: str = "policy") -> dict[str, Any]:
+        document: dict[str, Any] = json.loads(self.one(type_, name).inputs[key])
+        return document
+
+    def role_policy(self, name: str) -> dict[str, Any]:
+        return self.policy("aws:iam/rolePolicy:RolePolicy", name)
+
+
+def statements_allowing(document: dict[str, Any]) -> list[dict[str, Any]]:
+    return [s for s in document["Statement"] if s.get("Effect") == "Allow"]
+
+
+def as_list(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, list) else [value]

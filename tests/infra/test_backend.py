@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+import base64
+import json
+
+from infra._fleet import ORIGIN_VERIFY_HEADER
+from infra.backend import backend_policy
+from tests.infra.graph import Graph, as_list, statements_allowing
+
+ARNS = {
+    "uploads_bucket_arn": "arn:aws:s3:::u",
+    "media_bucket_arn": "arn:aws:s3:::m",
+    "task_queue_arn": "arn:aws:sqs:us-east-1:1:t",
+    "status_queue_arn": "arn:aws:sqs:us-east-1:1:s",
+}
+
+
+def test_backend_policy_touches_exactly_its_buckets_queues_and_secrets() -> None:
+    policy = backend_policy(**ARNS, secret_arns=["arn:aws:secretsmanager:us-east-1:1:secret:a", ""])
+    resources = {r for s in policy["Statement"] for r in s["Resource"]}
+    assert resources == {
+        "arn:aws:s3:::u",
+        "arn:aws:s3:::u/*",
+        "arn:aws:s3:::m",
+        "arn:aws:s3:::m/*",
+        "arn:aws:sqs:us-east-1:1:t",
+        "arn:aws:sqs:us-east-1:1:s",
+        "arn:aws:secretsmanager:us-east-1:1:secret:a",
+    }
+    send = next(s for s in policy["Statement"] if s["Sid"] == "SendTasks")
+    assert "sqs:ReceiveMessage" not in send["Action"]
+
+
+def test_synthesized_backend_role_reads_the_database_and_ticket_secrets(prod: Graph) -> None:
+    policy = prod.role_policy("backend-policy")
+    secrets = next(s for s in statements_allowing(policy) if s["Sid"] == "ReadSecrets")["Resource"]
+    assert len(secrets) == 2
+    assert any("rds!db-" in s for s in secrets) and any("events-ticket-key" in s for s in secrets)
+
+
+def test_backend_instances_accept_traffic_from_the_load_balancer_only(prod: Graph) -> None:
+    group = prod.one("aws:ec2/securityGroup:SecurityGroup", "backend-instances").inputs
+    assert len(group["ingress"]) == 1
+    rule = group["ingress"][0]
+    assert rule["securityGroups"] == ["backend-alb-id"]
+    assert (rule["fromPort"], rule["toPort"]) == (8000, 8000)
+    assert "cidrBlocks" not in rule or rule["cidrBlocks"] == []
+
+
+def test_load_balancer_forwards_only_requests_with_the_gateway_secret(prod: Graph) -> None:
+    listener = prod.one("aws:lb/listener:Listener", "backend-http").inputs
+    assert listener["defaultActions"][0]["fixedResponse"]["statusCode"] == "403"
+    rule = prod.one("aws:lb/listenerRule:ListenerRule", "backend-from-gateway").inputs
+    header = rule["conditions"][0]["httpHeader"]
+    assert header["httpHeaderName"] == ORIGIN_VERIFY_HEADER
+    integration = prod.one("aws:apigateway/integration:Integration", "gateway-api").inputs
+    assert (
+        integration["requestParameters"][f"integration.request.header.{ORIGIN_VERIFY_HEADER}"]
+        == f"'{header['values'][0]}'"
+    )
+
+
+def test_launch_template_requires_imdsv2_encrypts_disks_and_has_no_public_ip(prod: Graph) -> None:
+    template = prod.one("aws:ec2/launchTemplate:LaunchTemplate", "backend-lt").inputs
+    assert template["metadataOptions"]["httpTokens"] == "required"
+    assert template["blockDeviceMappings"][0]["ebs"]["encrypted"] == "true"
+    assert template["networkInterfaces"][0]["associatePublicIpAddress"] == "false"
+    assert template["imageId"] == "ami-0prod0backend00000"
+    assert base64.b64decode(template["userData"]).startswith(b"#!/bin/bash")
+
+
+def test_backend_instances_run_in_private_subnets_behind_the_target_group(prod: Graph) -> None:
+    group = prod.one("aws:autoscaling/group:Group", "backend-asg").inputs
+    assert sorted(group["vpcZoneIdentifiers"]) == [f"net-private-{i}-id" for i in range(3)]
+    assert group["targetGroupArns"] == ["arn:aws:lb:us-east-1:123456789012:backend-tg"]
+    assert (group["minSize"], group["maxSize"]) == (2, 8)
+
+
+def test_backend_role_trusts_only_ec2(prod: Graph) -> None:
+    trust = json.loads(prod.one("aws:iam/role:Role", "backend-role").inputs["assumeRolePolicy"])
+    assert as_list(trust["Statement"])[0]["Principal"] == {"Service": "ec2.amazonaws.com"}
+
+
+def test_backend_outputs_its_load_balancer_and_role(prod: Graph) -> None:
+    outputs = prod.outputs_of(prod.one("reelstack:index:BackendService", "backend"))
+    assert outputs["alb_dns_name"].endswith(".elb.amazonaws.com")
+    assert outputs["instance_role_arn"].startswith("arn:aws:iam::123456789012:role/backend-role")

@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+import json
+
+from app.contracts.names import STATUS_MAX_RECEIVES
+from infra.progress import progress_policy, topic_to_queue_policy
+from tests.infra.graph import Graph
+
+TOPIC = "arn:aws:sns:us-east-1:123456789012:reelstack-prod-progress"
+SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:k"
+
+
+def test_progress_may_manage_only_queues_under_its_prefix() -> None:
+    policy = progress_policy(
+        region="us-east-1",
+        account="123456789012",
+        queue_prefix="reelstack-prod-progress-",
+        topic_arn=TOPIC,
+        ticket_secret_arn=SECRET,
+    )
+    by_sid = {s["Sid"]: s for s in policy["Statement"]}
+    assert by_sid["OwnQueues"]["Resource"] == ["arn:aws:sqs:us-east-1:123456789012:reelstack-prod-progress-*"]
+    assert {"sqs:CreateQueue", "sqs:DeleteQueue", "sqs:ReceiveMessage"} <= set(by_sid["OwnQueues"]["Action"])
+    assert by_sid["SubscribeOwnQueue"]["Resource"] == [TOPIC]
+    assert set(by_sid["SubscribeOwnQueue"]["Action"]) == {"sns:Subscribe", "sns:Unsubscribe"}
+    assert by_sid["TicketKey"]["Resource"] == [SECRET]
+    assert len(policy["Statement"]) == 3
+
+
+def test_synthesized_progress_policy_cannot_touch_the_task_or_status_queues(prod: Graph) -> None:
+    policy = prod.role_policy("progress-policy")
+    resources = [r for s in policy["Statement"] for r in s["Resource"]]
+    assert "arn:aws:sqs:us-east-1:123456789012:reelstack-prod-progress-*" in resources
+    assert not any(r.endswith(("-tasks", "-status")) for r in resources)
+
+
+def test_only_the_topic_may_deliver_to_the_status_queue() -> None:
+    policy = topic_to_queue_policy("arn:aws:sqs:us-east-1:1:q", TOPIC)
+    assert policy["Statement"][0]["Condition"] == {"ArnEquals": {"aws:SourceArn": TOPIC}}
+
+
+def test_status_queue_is_subscribed_raw_and_has_a_dlq(prod: Graph) -> None:
+    subscription = prod.one("aws:sns/topicSubscription:TopicSubscription", "progress-status").inputs
+    assert subscription["rawMessageDelivery"] is True
+    assert subscription["endpoint"] == "arn:aws:sqs:us-east-1:123456789012:reelstack-prod-status"
+    queue = prod.one("aws:sqs/queue:Queue", "progress-status").inputs
+    assert json.loads(queue["redrivePolicy"])["maxReceiveCount"] == STATUS_MAX_RECEIVES
+    queue_policy = json.loads(prod.one("aws:sqs/queuePolicy:QueuePolicy", "progress-status").inputs["policy"])
+    assert queue_policy["Statement"][0]["Condition"]["ArnEquals"]["aws:SourceArn"] == TOPIC
+
+
+def test_topic_is_encrypted_with_its_own_rotating_key(prod: Graph) -> None:
+    topic = prod.one("aws:sns/topic:Topic", "progress-topic").inputs
+    assert topic["name"] == "reelstack-prod-progress"
+    assert topic["kmsMasterKeyId"].startswith("arn:aws:kms:")
+    assert prod.one("aws:kms/key:Key", "progress-topic-key").inputs["enableKeyRotation"] is True
+    transcoder = prod.role_policy("transcoder-policy")
+    key_grant = next(s for s in transcoder["Statement"] if s["Sid"] == "EncryptProgress")
+    assert key_grant["Resource"] == [topic["kmsMasterKeyId"]]
+
+
+def test_ticket_key_is_a_random_secret_of_at_least_32_characters(prod: Graph) -> None:
+    password = prod.one("random:index/randomPassword:RandomPassword", "progress-ticket-key").inputs
+    assert password["length"] >= 32
+    secret = prod.one("aws:secretsmanager/secret:Secret", "progress-ticket-key").inputs
+    assert secret["name"] == "reelstack-prod/events-ticket-key"
+
+
+def test_progress_instances_accept_sse_from_the_load_balancer_only(prod: Graph) -> None:
+    ingress = prod.one("aws:ec2/securityGroup:SecurityGroup", "progress-instances").inputs["ingress"]
+    assert [(r["securityGroups"], r["fromPort"]) for r in ingress] == [(["progress-alb-id"], 8001)]
+    assert prod.one("aws:lb/loadBalancer:LoadBalancer", "progress-alb").inputs["idleTimeout"] == 900
