@@ -253,9 +253,7 @@ def load_config(stack: str, root: Path | None = None) -> dict[str, str]:
     return config
 
 
-def _run(
-    program: Callable[[], object], project: str, stack: str, config: Mapping[str, str]
-) -> list[SynthResource]:
+def _run(program: Callable[[], object], project: str, stack: str, config: Mapping[str, str]) -> _Recorder:
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     recorder = _Recorder(region=config.get("aws:region", MOCK_REGION))
