@@ -199,6 +199,7 @@ class MediaStorage(pulumi.ComponentResource):
             comment="strip /media (and a grant segment) before reading the media bucket",
             code=MEDIA_REWRITE_JS,
             publish=True,
+            tags=dict(tags),
             opts=child,
         )
 

@@ -316,7 +316,9 @@ def run_program(
     thread.join()
     if errors:
         raise errors[0]
-    return Synthesis(resources=result[0].resources, outputs=result[0].outputs)
+    # Registration order depends on the event loop; sort so the graph is stable run to run.
+    resources = sorted(result[0].resources, key=lambda r: r.urn)
+    return Synthesis(resources=resources, outputs=result[0].outputs)
 
 
 def synthesize_stack(stack: str, root: Path | None = None) -> Synthesis:
@@ -330,7 +332,7 @@ def synthesize_stack(stack: str, root: Path | None = None) -> Synthesis:
 
 
 def synthesize(stack: str, root: Path | None = None) -> list[SynthResource]:
-    """Every resource ``stacks/__main__.py`` registers for ``stack``, in registration order."""
+    """Every resource ``stacks/__main__.py`` registers for ``stack``, sorted by URN."""
     return synthesize_stack(stack, root).resources
 
 

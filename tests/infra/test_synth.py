@@ -1,0 +1,301 @@
+"""Acceptance 1: the stack graph has every component and resource, parented right, and dev and
+prod differ exactly where their config files differ."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from infra import synth
+from infra.synth import SynthResource, synthesize
+from tests.infra.graph import Graph
+
+ROOT = Path(__file__).resolve().parents[2]
+
+EXPECTED_CHILDREN: dict[str, set[str]] = {
+    "reelstack:index:Network": {
+        "aws:ec2/vpc:Vpc",
+        "aws:ec2/internetGateway:InternetGateway",
+        "aws:ec2/subnet:Subnet",
+        "aws:ec2/natGateway:NatGateway",
+        "aws:ec2/eip:Eip",
+        "aws:ec2/routeTable:RouteTable",
+        "aws:ec2/routeTableAssociation:RouteTableAssociation",
+        "aws:ec2/vpcEndpoint:VpcEndpoint",
+    },
+    "reelstack:index:MediaStorage": {
+        "aws:s3/bucket:Bucket",
+        "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+        "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
+        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+        "aws:s3/bucketVersioning:BucketVersioning",
+        "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+        "aws:s3/bucketCorsConfiguration:BucketCorsConfiguration",
+        "aws:s3/bucketPolicy:BucketPolicy",
+        "aws:cloudfront/originAccessControl:OriginAccessControl",
+        "aws:cloudfront/function:Function",
+        "aws:cloudfront/distribution:Distribution",
+    },
+    "reelstack:index:Database": {
+        "aws:rds/subnetGroup:SubnetGroup",
+        "aws:rds/parameterGroup:ParameterGroup",
+        "aws:rds/instance:Instance",
+        "aws:ec2/securityGroup:SecurityGroup",
+        "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+    },
+    "reelstack:index:UserService": {
+        "aws:cognito/userPool:UserPool",
+        "aws:cognito/userPoolClient:UserPoolClient",
+        "aws:cloudwatch/logGroup:LogGroup",
+        "aws:iam/role:Role",
+        "aws:iam/rolePolicy:RolePolicy",
+        "aws:lambda/function:Function",
+    },
+    "reelstack:index:BackendService": {
+        "aws:iam/role:Role",
+        "aws:iam/rolePolicy:RolePolicy",
+        "aws:iam/instanceProfile:InstanceProfile",
+        "random:index/randomPassword:RandomPassword",
+        "aws:ec2/securityGroup:SecurityGroup",
+        "aws:lb/loadBalancer:LoadBalancer",
+        "aws:lb/targetGroup:TargetGroup",
+        "aws:lb/listener:Listener",
+        "aws:lb/listenerRule:ListenerRule",
+        "aws:ec2/launchTemplate:LaunchTemplate",
+        "aws:autoscaling/group:Group",
+        "aws:autoscaling/policy:Policy",
+    },
+    "reelstack:index:TranscoderFleet": {
+        "aws:sqs/queue:Queue",
+        "aws:sqs/redriveAllowPolicy:RedriveAllowPolicy",
+        "aws:cloudwatch/metricAlarm:MetricAlarm",
+        "aws:iam/role:Role",
+        "aws:iam/rolePolicy:RolePolicy",
+        "aws:iam/instanceProfile:InstanceProfile",
+        "aws:ec2/securityGroup:SecurityGroup",
+        "aws:ec2/launchTemplate:LaunchTemplate",
+        "aws:autoscaling/group:Group",
+        "aws:autoscaling/policy:Policy",
+    },
+    "reelstack:index:ProgressService": {
+        "aws:kms/key:Key",
+        "aws:sns/topic:Topic",
+        "aws:sns/topicSubscription:TopicSubscription",
+        "aws:sqs/queue:Queue",
+        "aws:sqs/queuePolicy:QueuePolicy",
+        "aws:sqs/redriveAllowPolicy:RedriveAllowPolicy",
+        "random:index/randomPassword:RandomPassword",
+        "aws:secretsmanager/secret:Secret",
+        "aws:secretsmanager/secretVersion:SecretVersion",
+        "aws:iam/role:Role",
+        "aws:iam/rolePolicy:RolePolicy",
+        "aws:iam/instanceProfile:InstanceProfile",
+        "aws:ec2/securityGroup:SecurityGroup",
+        "aws:lb/loadBalancer:LoadBalancer",
+        "aws:lb/targetGroup:TargetGroup",
+        "aws:lb/listener:Listener",
+        "aws:lb/listenerRule:ListenerRule",
+        "aws:ec2/launchTemplate:LaunchTemplate",
+        "aws:autoscaling/group:Group",
+    },
+    "reelstack:index:Gateway": {
+        "aws:apigateway/restApi:RestApi",
+        "aws:apigateway/resource:Resource",
+        "aws:apigateway/method:Method",
+        "aws:apigateway/integration:Integration",
+        "aws:apigateway/deployment:Deployment",
+        "aws:apigateway/stage:Stage",
+        "aws:apigateway/methodSettings:MethodSettings",
+        "aws:apigateway/account:Account",
+        "aws:lambda/permission:Permission",
+        "aws:cloudwatch/logGroup:LogGroup",
+        "aws:iam/role:Role",
+        "aws:iam/rolePolicy:RolePolicy",
+    },
+}
+
+# Which resource inputs each config key drives. A key that differs between the two stack
+# files must appear here, and every difference between the graphs must come from one.
+CONFIG_EFFECTS: dict[str, set[tuple[str, str]]] = {
+    "azCount": {
+        ("net-private-0", "cidrBlock"),
+        ("net-private-1", "cidrBlock"),
+        ("net-s3", "routeTableIds"),
+        ("db-subnets", "subnetIds"),
+        ("backend-alb", "subnets"),
+        ("progress-alb", "subnets"),
+        ("backend-asg", "vpcZoneIdentifiers"),
+        ("progress-asg", "vpcZoneIdentifiers"),
+        ("transcoder-asg", "vpcZoneIdentifiers"),
+        ("net-private-2", "+"),
+        ("net-public-2", "+"),
+    },
+    "natGateways": {("net-private-1", "routes"), ("net-nat-1", "+"), ("net-nat-2", "+")},
+    "protect": {
+        ("media-uploads", "protect"),
+        ("media-media", "protect"),
+        ("media-web", "protect"),
+        ("media-uploads", "forceDestroy"),
+        ("media-media", "forceDestroy"),
+        ("media-web", "forceDestroy"),
+        ("users-pool", "protect"),
+        ("users-pool", "deletionProtection"),
+        ("db-db", "protect"),
+    },
+    "versionUploads": {("media-uploads", "rules"), ("media-uploads", "+")},
+    "rawUploadExpiryDays": {("media-uploads", "rules")},
+    "dbInstanceClass": {("db-db", "instanceClass")},
+    "dbAllocatedStorageGib": {("db-db", "allocatedStorage")},
+    "dbMultiAz": {("db-db", "multiAz")},
+    "dbDeletionProtection": {
+        ("db-db", "deletionProtection"),
+        ("db-db", "skipFinalSnapshot"),
+        ("db-db", "finalSnapshotIdentifier"),
+    },
+    "dbBackupRetentionDays": {("db-db", "backupRetentionPeriod")},
+    "backendAmi": {("backend-lt", "imageId")},
+    "backendInstanceType": {("backend-lt", "instanceType")},
+    "backendMinSize": {("backend-asg", "minSize")},
+    "backendMaxSize": {("backend-asg", "maxSize")},
+    "transcoderAmi": {("transcoder-lt", "imageId")},
+    "transcoderInstanceType": {("transcoder-lt", "instanceType")},
+    "transcoderSpotInstanceTypes": {
+        ("transcoder-asg", "mixedInstancesPolicy"),
+        ("transcoder-asg", "launchTemplate"),
+        ("transcoder-asg", "capacityRebalance"),
+    },
+    "transcoderOnDemandPercentage": {("transcoder-asg", "mixedInstancesPolicy")},
+    "transcoderMaxSize": {("transcoder-asg", "maxSize")},
+    "transcoderWorkersPerInstance": {("transcoder-lt", "userData")},
+    "progressAmi": {("progress-lt", "imageId")},
+    "progressInstanceType": {("progress-lt", "instanceType")},
+    "progressMinSize": {("progress-asg", "minSize")},
+    "progressMaxSize": {("progress-asg", "maxSize")},
+    "logLevel": {
+        ("backend-lt", "userData"),
+        ("progress-lt", "userData"),
+        ("transcoder-lt", "userData"),
+        ("users-fn", "environment"),
+    },
+    "logRetentionDays": {("users-logs", "retentionInDays"), ("gateway-access-logs", "retentionInDays")},
+    "throttleRate": {("gateway-throttling", "settings")},
+    "throttleBurst": {("gateway-throttling", "settings")},
+}
+# A content hash over names that embed the stack name; it differs by construction.
+STACK_NAME_DERIVED = {("gateway-deployment", "triggers")}
+
+
+def _config(stack: str) -> dict[str, Any]:
+    document = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())
+    return {k.split(":", 1)[1]: v for k, v in document["config"].items() if k.startswith("reelstack:")}
+
+
+def _normalized(value: Any, stack: str) -> str:
+    text = json.dumps(value, sort_keys=True).replace(f"reelstack-{stack}", "reelstack-STACK")
+    return text.replace(f'"stack": "{stack}"', '"stack": "STACK"').replace(
+        f'"key": "stack", "propagateAtLaunch": true, "value": "{stack}"',
+        '"key": "stack", "propagateAtLaunch": true, "value": "STACK"',
+    )
+
+
+def _differences(dev: list[SynthResource], prod: list[SynthResource]) -> set[tuple[str, str]]:
+    d = {(r.type, r.name): r for r in dev}
+    p = {(r.type, r.name): r for r in prod}
+    found = {(name, "+") for (_, name) in set(p) ^ set(d)}
+    for key in set(d) & set(p):
+        a, b = d[key], p[key]
+        for field in set(a.inputs) | set(b.inputs):
+            if _normalized(a.inputs.get(field), "dev") != _normalized(b.inputs.get(field), "prod"):
+                found.add((key[1], field))
+        if a.protect != b.protect:
+            found.add((key[1], "protect"))
+    return found
+
+
+def test_prod_has_every_component_with_its_resources_as_children(prod: Graph) -> None:
+    for component_type, expected in EXPECTED_CHILDREN.items():
+        components = prod.of_type(component_type)
+        assert len(components) == 1, component_type
+        children = {r.type for r in prod.children(components[0])}
+        assert children == expected, (
+            f"{component_type}: missing {expected - children}, unexpected {children - expected}"
+        )
+
+
+def test_every_cloud_resource_belongs_to_a_component(prod: Graph, dev: Graph) -> None:
+    for graph in (prod, dev):
+        for resource in graph.resources:
+            if resource.custom:
+                parent = graph.component_of(resource)
+                assert parent is not None and parent.type.startswith("reelstack:index:"), resource.name
+            else:
+                assert resource.parent is None and resource.type.startswith("reelstack:index:")
+
+
+def test_child_names_derive_from_their_component_name(prod: Graph) -> None:
+    for resource in prod.resources:
+        parent = prod.component_of(resource)
+        if parent is not None:
+            assert resource.name.startswith(f"{parent.name}-"), resource.name
+
+
+def test_urns_are_unique_and_name_their_parent_chain(prod: Graph) -> None:
+    assert not [u for u, n in Counter(r.urn for r in prod.resources).items() if n > 1]
+    vpc = prod.one("aws:ec2/vpc:Vpc", "net-vpc")
+    assert vpc.urn == "urn:pulumi:prod::reelstack::reelstack:index:Network$aws:ec2/vpc:Vpc::net-vpc"
+
+
+def test_dev_and_prod_differ_exactly_where_their_config_differs(prod: Graph, dev: Graph) -> None:
+    dev_config, prod_config = _config("dev"), _config("prod")
+    changed = {k for k in dev_config.keys() | prod_config.keys() if dev_config.get(k) != prod_config.get(k)}
+    unmapped = changed - set(CONFIG_EFFECTS)
+    assert not unmapped, f"config keys that differ but whose effect is not declared: {unmapped}"
+    expected = set().union(*(CONFIG_EFFECTS[k] for k in changed))
+    actual = _differences(dev.resources, prod.resources) - STACK_NAME_DERIVED
+    assert actual == expected, (
+        f"unexplained: {sorted(actual - expected)}; missing: {sorted(expected - actual)}"
+    )
+
+
+def test_prod_protects_exactly_the_stateful_resources(prod: Graph, dev: Graph) -> None:
+    protected = sorted((r.type, r.name) for r in prod.resources if r.protect)
+    assert protected == [
+        ("aws:cognito/userPool:UserPool", "users-pool"),
+        ("aws:rds/instance:Instance", "db-db"),
+        ("aws:s3/bucket:Bucket", "media-media"),
+        ("aws:s3/bucket:Bucket", "media-uploads"),
+        ("aws:s3/bucket:Bucket", "media-web"),
+    ]
+    assert not [r for r in dev.resources if r.protect]
+
+
+def test_stack_exports_urls_pool_and_buckets(prod: Graph) -> None:
+    exports = prod.exports
+    assert exports["web_url"].startswith("https://") and exports["api_url"] == exports["web_url"] + "/api"
+    assert {"user_pool_id", "user_pool_client_id", "uploads_bucket", "media_bucket", "web_bucket"} <= set(
+        exports
+    )
+
+
+def test_synthesize_runs_twice_in_one_process_with_the_same_result() -> None:
+    first = synthesize("dev")
+    second = synthesize("dev")
+    assert [(r.type, r.name, r.inputs) for r in first] == [(r.type, r.name, r.inputs) for r in second]
+
+
+def test_cli_prints_json_resources_with_the_documented_fields(capsys: Any) -> None:
+    assert synth.main(["--stack", "prod", "--json"]) == 0
+    resources = json.loads(capsys.readouterr().out)
+    assert set(resources[0]) == {"type", "name", "urn", "parent", "inputs", "protect", "custom"}
+    assert any(r["type"] == "aws:rds/instance:Instance" and r["protect"] for r in resources)
+
+
+def test_cli_prints_an_indented_tree(capsys: Any) -> None:
+    assert synth.main(["--stack", "dev"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "reelstack:index:TranscoderFleet transcoder" in lines
+    assert any(line.startswith("  aws:sqs/queue:Queue transcoder-tasks ") for line in lines)
