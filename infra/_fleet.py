@@ -97,7 +97,7 @@ ORIGIN_VERIFY_HEADER = "X-Reelstack-Origin-Verify"
 
 @dataclass
 class LoadBalancer:
-    """An internet-facing ALB that forwards only requests carrying the gateway's secret header."""
+    """An internal ALB that forwards only requests carrying the gateway's secret header."""
 
     alb: aws.lb.LoadBalancer
     security_group: aws.ec2.SecurityGroup
@@ -118,20 +118,25 @@ def load_balancer(
     deregistration_delay_seconds: int,
     tags: Mapping[str, str],
 ) -> LoadBalancer:
-    """ALB on port 80 for API Gateway's HTTP integration; unknown callers get a 403.
+    """Internal ALB on port 80, reached by API Gateway through a VPC link; others get a 403.
 
-    API Gateway has no fixed source addresses, so the ALB cannot be closed by address;
-    instead the gateway adds a random secret header, and only requests with it are forwarded.
+    The ALB has no public address: API Gateway's private integration (VPC link v2)
+    connects from ENIs in the VPC. As defence in depth against other callers inside the
+    VPC, the gateway adds a random secret header and only requests with it are forwarded.
     """
     child = pulumi.ResourceOptions(parent=parent)
     secret = random.RandomPassword(f"{name}-origin-secret", length=40, special=False, opts=child)
     sg = aws.ec2.SecurityGroup(
         f"{name}-alb",
         vpc_id=vpc_id,
-        description=f"{name} load balancer: HTTP from API Gateway",
+        description=f"{name} load balancer: HTTP from the API Gateway VPC link",
         ingress=[
             aws.ec2.SecurityGroupIngressArgs(
-                protocol="tcp", from_port=80, to_port=80, cidr_blocks=["0.0.0.0/0"], description="API Gateway"
+                protocol="tcp",
+                from_port=80,
+                to_port=80,
+                cidr_blocks=[vpc_cidr],
+                description="API Gateway VPC link",
             )
         ],
         egress=[
@@ -145,7 +150,7 @@ def load_balancer(
     alb = aws.lb.LoadBalancer(
         f"{name}-alb",
         load_balancer_type="application",
-        internal=False,
+        internal=True,
         subnets=list(subnet_ids),
         security_groups=[sg.id],
         idle_timeout=idle_timeout_seconds,

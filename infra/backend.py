@@ -30,10 +30,8 @@ class BackendServiceArgs:
     """The network's VPC."""
     vpc_cidr: pulumi.Input[str]
     """The VPC's address range."""
-    public_subnet_ids: tuple[pulumi.Input[str], ...]
-    """Subnets of the load balancer."""
     private_subnet_ids: tuple[pulumi.Input[str], ...]
-    """Subnets of the instances."""
+    """Private subnets of the instances and the internal load balancer."""
     ami_id: str
     """AMI built by ``images/backend``."""
     database: Database
@@ -159,6 +157,7 @@ class BackendService(pulumi.ComponentResource):
     """ALB (gateway-only), launch template, ASG with CPU target tracking, scoped instance role."""
 
     alb_dns_name: pulumi.Output[str]
+    alb_arn: pulumi.Output[str]
     origin_secret: pulumi.Output[str]
     instance_role_arn: pulumi.Output[str]
     security_group_id: pulumi.Output[str]
@@ -196,7 +195,7 @@ class BackendService(pulumi.ComponentResource):
             self,
             vpc_id=args.vpc_id,
             vpc_cidr=args.vpc_cidr,
-            subnet_ids=args.public_subnet_ids,
+            subnet_ids=args.private_subnet_ids,
             port=args.port,
             health_check_path=args.health_check_path,
             idle_timeout_seconds=60,
@@ -271,6 +270,7 @@ class BackendService(pulumi.ComponentResource):
         )
 
         self.alb_dns_name = lb.alb.dns_name
+        self.alb_arn = lb.alb.arn
         self.origin_secret = lb.origin_secret
         self.instance_role_arn = role.arn
         self.security_group_id = sg.id

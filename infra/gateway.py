@@ -1,13 +1,15 @@
 """Gateway: one API Gateway REST API in front of every service.
 
 - ``/auth/{proxy+}``   -> the user service Lambda (AWS_PROXY)
-- ``/api/{proxy+}``    -> the backend ALB (HTTP_PROXY)
-- ``/events/{proxy+}`` -> the progress ALB (HTTP_PROXY) with response streaming
-  (``responseTransferMode: STREAM``, up to 15 minutes), the REST API feature that
-  lets SSE pass through (ARCHITECTURE.md, fix 2)
+- ``/api/{proxy+}``    -> the backend's internal ALB (HTTP_PROXY, private integration)
+- ``/events/{proxy+}`` -> the progress service's internal ALB (HTTP_PROXY, private
+  integration) with response streaming (``responseTransferMode: STREAM``, up to 15
+  minutes), the REST API feature that lets SSE pass through (ARCHITECTURE.md, fix 2)
 
-The HTTP integrations add each ALB's secret header, the only requests those ALBs
-forward. The stage has JSON access logs and throttling.
+The private integrations go through one VPC link (v2) straight to each ALB
+(``integration_target``), so the load balancers have no public address. They also add
+each ALB's secret header, the only requests those ALBs forward. The stage has JSON
+access logs and throttling.
 """
 
 from __future__ import annotations
@@ -45,16 +47,26 @@ class GatewayArgs:
 
     prefix: str
     """Resource prefix (``ResourceNames.prefix``) for names."""
+    vpc_id: pulumi.Input[str]
+    """VPC of the load balancers."""
+    vpc_cidr: pulumi.Input[str]
+    """Its address range (the VPC link may reach port 80 in it)."""
+    subnet_ids: tuple[pulumi.Input[str], ...]
+    """Private subnets for the VPC link's network interfaces."""
     users_function_name: pulumi.Input[str]
     """The user service Lambda."""
     users_invoke_arn: pulumi.Input[str]
     """Its API Gateway invoke ARN."""
+    backend_alb_arn: pulumi.Input[str]
+    """The backend's internal ALB."""
     backend_dns_name: pulumi.Input[str]
-    """The backend ALB."""
+    """Its DNS name (the Host header of the private integration)."""
     backend_origin_secret: pulumi.Input[str]
     """Header value the backend ALB requires."""
+    progress_alb_arn: pulumi.Input[str]
+    """The progress service's internal ALB."""
     progress_dns_name: pulumi.Input[str]
-    """The progress ALB."""
+    """Its DNS name."""
     progress_origin_secret: pulumi.Input[str]
     """Header value the progress ALB requires."""
     stage_name: str = "v1"
@@ -146,8 +158,36 @@ class Gateway(pulumi.ComponentResource):
                 **extra,
             )
 
-        def http_extra(secret: pulumi.Input[str]) -> dict[str, Any]:
+        link_sg = aws.ec2.SecurityGroup(
+            f"{name}-vpc-link",
+            vpc_id=args.vpc_id,
+            description="API Gateway VPC link: HTTP to the internal load balancers",
+            egress=[
+                aws.ec2.SecurityGroupEgressArgs(
+                    protocol="tcp",
+                    from_port=80,
+                    to_port=80,
+                    cidr_blocks=[args.vpc_cidr],
+                    description="load balancers",
+                )
+            ],
+            tags={**tags, "Name": f"{name}-vpc-link"},
+            opts=child,
+        )
+        link = aws.apigatewayv2.VpcLink(
+            f"{name}-vpc-link",
+            name=f"{args.prefix}-services",
+            subnet_ids=list(args.subnet_ids),
+            security_group_ids=[link_sg.id],
+            tags=dict(tags),
+            opts=child,
+        )
+
+        def http_extra(alb_arn: pulumi.Input[str], secret: pulumi.Input[str]) -> dict[str, Any]:
             return {
+                "connection_type": "VPC_LINK",
+                "connection_id": link.id,
+                "integration_target": alb_arn,
                 "integration_http_method": "ANY",
                 "passthrough_behavior": "WHEN_NO_MATCH",
                 "request_parameters": pulumi.Output.from_input(secret).apply(
@@ -163,14 +203,14 @@ class Gateway(pulumi.ComponentResource):
             "api",
             "HTTP_PROXY",
             pulumi.Output.concat("http://", args.backend_dns_name, "/api/{proxy}"),
-            {**http_extra(args.backend_origin_secret), "timeout_milliseconds": 29_000},
+            {**http_extra(args.backend_alb_arn, args.backend_origin_secret), "timeout_milliseconds": 29_000},
         )
         events = route(
             "events",
             "HTTP_PROXY",
             pulumi.Output.concat("http://", args.progress_dns_name, "/events/{proxy}"),
             {
-                **http_extra(args.progress_origin_secret),
+                **http_extra(args.progress_alb_arn, args.progress_origin_secret),
                 "response_transfer_mode": "STREAM",
                 "timeout_milliseconds": STREAM_TIMEOUT_MS,
             },

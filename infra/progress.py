@@ -55,10 +55,8 @@ class ProgressServiceArgs:
     """The network's VPC."""
     vpc_cidr: pulumi.Input[str]
     """The VPC's address range."""
-    public_subnet_ids: tuple[pulumi.Input[str], ...]
-    """Subnets of the load balancer."""
     private_subnet_ids: tuple[pulumi.Input[str], ...]
-    """Subnets of the instances."""
+    """Private subnets of the instances and the internal load balancer."""
     ami_id: str
     """AMI built by ``images/progress`` (runs ``reelstack progress``)."""
     user_pool_client_id: pulumi.Input[str]
@@ -154,6 +152,7 @@ class ProgressService(pulumi.ComponentResource):
     status_dlq_url: pulumi.Output[str]
     ticket_secret_arn: pulumi.Output[str]
     alb_dns_name: pulumi.Output[str]
+    alb_arn: pulumi.Output[str]
     origin_secret: pulumi.Output[str]
     instance_role_arn: pulumi.Output[str]
     security_group_id: pulumi.Output[str]
@@ -238,7 +237,7 @@ class ProgressService(pulumi.ComponentResource):
             self,
             vpc_id=args.vpc_id,
             vpc_cidr=args.vpc_cidr,
-            subnet_ids=args.public_subnet_ids,
+            subnet_ids=args.private_subnet_ids,
             port=args.port,
             health_check_path=args.health_check_path,
             idle_timeout_seconds=900,
@@ -299,6 +298,7 @@ class ProgressService(pulumi.ComponentResource):
         self.status_dlq_url = status_dlq.url
         self.ticket_secret_arn = ticket_secret.arn
         self.alb_dns_name = lb.alb.dns_name
+        self.alb_arn = lb.alb.arn
         self.origin_secret = lb.origin_secret
         self.instance_role_arn = role.arn
         self.security_group_id = sg.id

@@ -145,7 +145,10 @@ def _short(name: str) -> str:
 def _computed(typ: str, name: str, inputs: Mapping[str, Any], region: str) -> dict[str, Any]:
     """What the provider would compute: ARNs, URLs, DNS names, generated ids."""
     acct = MOCK_ACCOUNT
-    service = typ.split(":")[1].split("/")[0]
+    module = typ.split(":")[1].split("/")[0]
+    service = {"lb": "elasticloadbalancing", "cognito": "cognito-idp", "cloudwatch": "logs"}.get(
+        module, module
+    )
     out: dict[str, Any] = {"arn": f"arn:aws:{service}:{region}:{acct}:{name}"}
     physical = inputs.get("name") or inputs.get("bucket") or f"{name}-{_short(name)}"
     if typ == "aws:s3/bucket:Bucket":
@@ -194,11 +197,17 @@ def _computed(typ: str, name: str, inputs: Mapping[str, Any], region: str) -> di
         )
     elif typ == "aws:lb/loadBalancer:LoadBalancer":
         out.update(
-            dnsName=f"{name}-{_short(name)}.{region}.elb.amazonaws.com",
+            dnsName=f"internal-{name}-{_short(name)}.{region}.elb.amazonaws.com",
             arnSuffix=f"app/{name}/{_short(name)}",
+            arn=f"arn:aws:elasticloadbalancing:{region}:{acct}:loadbalancer/app/{name}/{_short(name)}",
         )
     elif typ == "aws:lb/targetGroup:TargetGroup":
-        out.update(arnSuffix=f"targetgroup/{name}/{_short(name)}")
+        out.update(
+            arnSuffix=f"targetgroup/{name}/{_short(name)}",
+            arn=f"arn:aws:elasticloadbalancing:{region}:{acct}:targetgroup/{name}/{_short(name)}",
+        )
+    elif typ == "aws:cloudwatch/metricAlarm:MetricAlarm":
+        out.update(arn=f"arn:aws:cloudwatch:{region}:{acct}:alarm:{name}")
     elif typ == "aws:cloudfront/distribution:Distribution":
         out.update(
             domainName=f"d{_short(name)}.cloudfront.net",

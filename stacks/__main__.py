@@ -41,7 +41,7 @@ network = Network(
         cidr_block=cfg.vpc_cidr, az_count=cfg.az_count, nat_gateways=cfg.nat_gateways, owner=cfg.owner
     ),
 )
-public, private = tuple(network.public_subnet_ids), tuple(network.private_subnet_ids)
+private = tuple(network.private_subnet_ids)
 
 gateway_domain: pulumi.Output[str]
 resolve_gateway_domain: Callable[[pulumi.Output[str]], None]
@@ -99,7 +99,6 @@ progress = ProgressService(
         names=names,
         vpc_id=network.vpc_id,
         vpc_cidr=network.vpc_cidr_block,
-        public_subnet_ids=public,
         private_subnet_ids=private,
         ami_id=cfg.progress_ami,
         instance_type=cfg.progress_instance_type,
@@ -143,7 +142,6 @@ backend = BackendService(
     BackendServiceArgs(
         vpc_id=network.vpc_id,
         vpc_cidr=network.vpc_cidr_block,
-        public_subnet_ids=public,
         private_subnet_ids=private,
         ami_id=cfg.backend_ami,
         database=database,
@@ -171,10 +169,15 @@ gateway = Gateway(
     "gateway",
     GatewayArgs(
         prefix=names.prefix,
+        vpc_id=network.vpc_id,
+        vpc_cidr=network.vpc_cidr_block,
+        subnet_ids=private,
         users_function_name=users.function_name,
         users_invoke_arn=users.invoke_arn,
+        backend_alb_arn=backend.alb_arn,
         backend_dns_name=backend.alb_dns_name,
         backend_origin_secret=backend.origin_secret,
+        progress_alb_arn=progress.alb_arn,
         progress_dns_name=progress.alb_dns_name,
         progress_origin_secret=progress.origin_secret,
         stage_name=STAGE,

@@ -72,7 +72,10 @@ def test_launch_template_requires_imdsv2_encrypts_disks_and_has_no_public_ip(pro
 def test_backend_instances_run_in_private_subnets_behind_the_target_group(prod: Graph) -> None:
     group = prod.one("aws:autoscaling/group:Group", "backend-asg").inputs
     assert sorted(group["vpcZoneIdentifiers"]) == [f"net-private-{i}-id" for i in range(3)]
-    assert group["targetGroupArns"] == ["arn:aws:lb:us-east-1:123456789012:backend-tg"]
+    assert len(group["targetGroupArns"]) == 1
+    assert group["targetGroupArns"][0].startswith(
+        "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/backend-tg/"
+    )
     assert (group["minSize"], group["maxSize"]) == (2, 8)
 
 

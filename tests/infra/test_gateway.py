@@ -14,12 +14,33 @@ def test_three_proxy_routes_go_to_their_services(prod: Graph) -> None:
     assert auth["uri"].endswith("function:reelstack-prod-users/invocations")
     assert (
         api["type"] == "HTTP_PROXY"
-        and api["uri"].startswith("http://backend-alb-")
+        and api["uri"].startswith("http://internal-backend-alb-")
         and api["uri"].endswith("/api/{proxy}")
     )
     assert events["type"] == "HTTP_PROXY" and events["uri"].endswith("/events/{proxy}")
     paths = sorted(r.inputs["pathPart"] for r in prod.of_type("aws:apigateway/resource:Resource"))
     assert paths == ["api", "auth", "events", "{proxy+}", "{proxy+}", "{proxy+}"]
+
+
+def test_services_are_reached_privately_through_one_vpc_link(prod: Graph) -> None:
+    link = prod.one("aws:apigatewayv2/vpcLink:VpcLink", "gateway-vpc-link").inputs
+    assert sorted(link["subnetIds"]) == [f"net-private-{i}-id" for i in range(3)]
+    for route, alb in (("gateway-api", "backend-alb"), ("gateway-events", "progress-alb")):
+        integration = prod.one("aws:apigateway/integration:Integration", route).inputs
+        assert integration["connectionType"] == "VPC_LINK"
+        assert integration["connectionId"] == "gateway-vpc-link-id"
+        assert integration["integrationTarget"].startswith(
+            f"arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/{alb}/"
+        )
+        load_balancer = prod.one("aws:lb/loadBalancer:LoadBalancer", alb).inputs
+        assert load_balancer["internal"] is True
+        assert sorted(load_balancer["subnets"]) == [f"net-private-{i}-id" for i in range(3)]
+
+
+def test_load_balancers_accept_http_from_inside_the_vpc_only(prod: Graph) -> None:
+    for alb in ("backend-alb", "progress-alb"):
+        ingress = prod.one("aws:ec2/securityGroup:SecurityGroup", alb).inputs["ingress"]
+        assert [(r["fromPort"], r["cidrBlocks"]) for r in ingress] == [(80, ["10.0.0.0/16"])]
 
 
 def test_events_stream_for_up_to_fifteen_minutes(prod: Graph) -> None:
