@@ -93,7 +93,13 @@ def backend_policy(
     secret_arns: list[str],
 ) -> dict[str, Any]:
     """The backend's permissions: presign and check uploads, manage media, send tasks, read status."""
-    objects = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"]
+    objects = [
+        "s3:GetObject",
+        "s3:PutObject",
+        "s3:DeleteObject",
+        "s3:AbortMultipartUpload",
+        "s3:ListMultipartUploadParts",
+    ]
     return policy_document(
         statement("Uploads", objects, [f"{uploads_bucket_arn}/*"]),
         statement("Media", ["s3:GetObject", "s3:DeleteObject"], [f"{media_bucket_arn}/*"]),
