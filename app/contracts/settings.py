@@ -129,6 +129,12 @@ class ProgressSettings(_JwtVerifying):
         256, gt=0, le=10000, description="events kept per video for Last-Event-ID"
     )
     heartbeat_seconds: float = Field(15.0, gt=0, description="interval of SSE heartbeat comments")
+    replay_max_videos: int = Field(
+        10000, gt=0, description="videos whose replay buffers are kept (least recently updated dropped)"
+    )
+    max_connections: int = Field(
+        1000, gt=0, description="open SSE streams per process; more are refused with 503"
+    )
 
 
 SettingsT = TypeVar("SettingsT", bound=_ServiceSettings)

@@ -29,6 +29,10 @@ class TicketError(Exception):
     """The ticket or grant is missing, malformed, forged, expired or for another video."""
 
 
+class TicketForAnotherVideo(TicketError):
+    """A valid ticket or grant, but bound to another video: the holder is known, the access is not allowed."""
+
+
 @dataclass(frozen=True)
 class EventsTicket:
     user_id: str
@@ -64,7 +68,7 @@ def _verify(key: bytes, token: str, audience: str, video_id: uuid.UUID) -> dict[
     except jwt.PyJWTError:
         raise TicketError("the ticket is not valid") from None
     if claims["vid"] != str(video_id):
-        raise TicketError("the ticket is for another video")
+        raise TicketForAnotherVideo("the ticket is for another video")
     return claims
 
 
