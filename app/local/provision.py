@@ -50,7 +50,13 @@ class LocalResources:
         return f"{self.endpoint_url}/{self.user_pool_id}/.well-known/jwks.json"
 
     def aws_env(self) -> dict[str, str]:
-        return {"AWS_REGION": LOCAL_REGION, "AWS_ENDPOINT_URL": self.endpoint_url, **LOCAL_CREDENTIALS}
+        # boto3 reads AWS_DEFAULT_REGION, not AWS_REGION; Lambda and EC2 user data set both.
+        return {
+            "AWS_REGION": LOCAL_REGION,
+            "AWS_DEFAULT_REGION": LOCAL_REGION,
+            "AWS_ENDPOINT_URL": self.endpoint_url,
+            **LOCAL_CREDENTIALS,
+        }
 
     def env_for(self, service: str, **overrides: str) -> dict[str, str]:
         """The environment of ``service`` (a key of SERVICE_SETTINGS), AWS variables included.

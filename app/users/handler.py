@@ -1,0 +1,260 @@
+"""The user service: a Lambda behind API Gateway (REST proxy integration) over a Cognito user pool.
+
+Routes ``POST /auth/{signup,confirm,resend,login,refresh,logout,forgot,reset}``. Bodies are
+validated with pydantic; every Cognito error becomes a specific 4xx in the shared error shape.
+The Cognito client and the settings are created once per Lambda container (cold start).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from functools import cache
+from typing import Any, TypeVar
+
+import boto3
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from botocore.exceptions import ClientError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from app.contracts import logs
+from app.contracts.errors import ApiError, error_body
+from app.contracts.settings import UserServiceSettings, load
+
+log = logging.getLogger(__name__)
+
+# A pragmatic shape check; Cognito remains the authority on what an address may be.
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+
+Email = Field(pattern=EMAIL_PATTERN, max_length=254)
+Password = Field(min_length=1, max_length=256)
+Code = Field(min_length=1, max_length=64, pattern=r"^\S+$")
+Token = Field(min_length=1, max_length=8192)
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="ignore", strict=True, str_strip_whitespace=True)
+
+
+class Credentials(_Body):
+    email: str = Email
+    password: str = Password
+
+
+class EmailOnly(_Body):
+    email: str = Email
+
+
+class Confirmation(_Body):
+    email: str = Email
+    code: str = Code
+
+
+class PasswordReset(_Body):
+    email: str = Email
+    code: str = Code
+    password: str = Password
+
+
+class Refresh(_Body):
+    refresh_token: str = Token
+
+
+# Cognito error code -> (HTTP status, our error code, message for the client).
+_THROTTLED = (429, "throttled", "too many requests; try again later")
+COGNITO_ERRORS: dict[str, tuple[int, str, str]] = {
+    "UsernameExistsException": (409, "user_exists", "an account with this email already exists"),
+    "AliasExistsException": (409, "user_exists", "an account with this email already exists"),
+    "CodeMismatchException": (400, "code_mismatch", "the code is not valid"),
+    "ExpiredCodeException": (400, "code_expired", "the code has expired; ask for a new one"),
+    "NotAuthorizedException": (401, "invalid_credentials", "wrong email, password or token"),
+    "UserNotFoundException": (401, "invalid_credentials", "wrong email, password or token"),
+    "InvalidPasswordException": (400, "weak_password", "the password does not meet the policy"),
+    "UserNotConfirmedException": (403, "user_not_confirmed", "confirm the account with the emailed code"),
+    "PasswordResetRequiredException": (403, "password_reset_required", "reset the password first"),
+    "InvalidParameterException": (400, "invalid_request", "the request is not valid for this account"),
+    "TooManyRequestsException": _THROTTLED,
+    "LimitExceededException": _THROTTLED,
+    "TooManyFailedAttemptsException": _THROTTLED,
+    "CodeDeliveryFailureException": (400, "delivery_failed", "the code could not be delivered"),
+}
+# Outside login, an unknown user is answered as a wrong code would be, so the API does not
+# reveal which addresses have accounts (as Cognito's PreventUserExistenceErrors does).
+_UNKNOWN_USER_AS_CODE_MISMATCH = COGNITO_ERRORS["CodeMismatchException"]
+
+ModelT = TypeVar("ModelT", bound=_Body)
+
+
+def _json_response(status: int, body: dict[str, Any] | None) -> Response[str]:
+    return Response(
+        status_code=status,
+        content_type=content_types.APPLICATION_JSON,
+        body=json.dumps(body if body is not None else {}),
+    )
+
+
+def _cognito_error(exc: ClientError, unknown_user: tuple[int, str, str] | None = None) -> ApiError:
+    code = exc.response.get("Error", {}).get("Code", "")
+    mapped = unknown_user if code == "UserNotFoundException" and unknown_user else COGNITO_ERRORS.get(code)
+    if mapped is None:
+        log.error("unmapped Cognito error %s: %s", code, exc)
+        return ApiError(503, "auth_unavailable", "the account service is unavailable; try again later")
+    status, error_code, message = mapped
+    return ApiError(status, error_code, message)
+
+
+def create_resolver(settings: UserServiceSettings, cognito: Any) -> APIGatewayRestResolver:
+    """The routes of the user service, bound to one pool's app client and a Cognito client."""
+    app = APIGatewayRestResolver()
+    client_id = settings.user_pool_client_id
+
+    def body(model: type[ModelT]) -> ModelT:
+        raw = app.current_event.body
+        if app.current_event.is_base64_encoded:
+            raw = app.current_event.decoded_body
+        try:
+            data = json.loads(raw or "")
+        except ValueError:
+            raise ApiError(400, "malformed_json", "the request body is not valid JSON") from None
+        if not isinstance(data, dict):
+            raise ApiError(400, "validation_error", "the request body must be a JSON object")
+        try:
+            return model.model_validate(data)
+        except ValidationError as exc:
+            details = [
+                {"field": ".".join(str(p) for p in e["loc"]), "problem": e["msg"]} for e in exc.errors()
+            ]
+            raise ApiError(400, "validation_error", "the request body is not valid", details) from None
+
+    def call(
+        operation: Callable[..., dict[str, Any]],
+        unknown_user: tuple[int, str, str] | None = None,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        try:
+            return operation(**kwargs)
+        except ClientError as exc:
+            raise _cognito_error(exc, unknown_user) from None
+
+    def tokens(result: dict[str, Any]) -> dict[str, Any]:
+        if "AuthenticationResult" not in result:
+            # A challenge (e.g. NEW_PASSWORD_REQUIRED) that this API does not drive.
+            raise ApiError(403, "challenge_required", f"Cognito asks for {result.get('ChallengeName')}")
+        auth = result["AuthenticationResult"]
+        answer = {
+            "access_token": auth["AccessToken"],
+            "id_token": auth["IdToken"],
+            "expires_in": auth["ExpiresIn"],
+        }
+        if "RefreshToken" in auth:
+            answer["refresh_token"] = auth["RefreshToken"]
+        return answer
+
+    @app.post("/auth/signup")
+    def signup() -> Response[str]:
+        req = body(Credentials)
+        result = call(
+            cognito.sign_up,
+            ClientId=client_id,
+            Username=req.email,
+            Password=req.password,
+            UserAttributes=[{"Name": "email", "Value": req.email}],
+        )
+        return _json_response(
+            201, {"user_sub": result["UserSub"], "confirmed": bool(result.get("UserConfirmed"))}
+        )
+
+    @app.post("/auth/confirm")
+    def confirm() -> Response[str]:
+        req = body(Confirmation)
+        call(
+            cognito.confirm_sign_up,
+            _UNKNOWN_USER_AS_CODE_MISMATCH,
+            ClientId=client_id,
+            Username=req.email,
+            ConfirmationCode=req.code,
+        )
+        return _json_response(200, {"confirmed": True})
+
+    @app.post("/auth/resend")
+    def resend() -> Response[str]:
+        req = body(EmailOnly)
+        call(cognito.resend_confirmation_code, ClientId=client_id, Username=req.email)
+        return _json_response(200, {"sent": True})
+
+    @app.post("/auth/login")
+    def login() -> Response[str]:
+        req = body(Credentials)
+        result = call(
+            cognito.initiate_auth,
+            ClientId=client_id,
+            AuthFlow="USER_PASSWORD_AUTH",
+            AuthParameters={"USERNAME": req.email, "PASSWORD": req.password},
+        )
+        return _json_response(200, tokens(result))
+
+    @app.post("/auth/refresh")
+    def refresh() -> Response[str]:
+        req = body(Refresh)
+        result = call(
+            cognito.initiate_auth,
+            ClientId=client_id,
+            AuthFlow="REFRESH_TOKEN_AUTH",
+            AuthParameters={"REFRESH_TOKEN": req.refresh_token},
+        )
+        return _json_response(200, tokens(result))
+
+    @app.post("/auth/logout")
+    def logout() -> Response[str]:
+        scheme, _, token = (app.current_event.headers.get("authorization") or "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise ApiError(401, "missing_token", "send the access token as `Authorization: Bearer <token>`")
+        call(cognito.global_sign_out, AccessToken=token.strip())
+        return _json_response(200, {"signed_out": True})
+
+    @app.post("/auth/forgot")
+    def forgot() -> Response[str]:
+        req = body(EmailOnly)
+        try:
+            cognito.forgot_password(ClientId=client_id, Username=req.email)
+        except ClientError as exc:
+            # An unknown address gets the same answer as a known one: no account enumeration.
+            if exc.response.get("Error", {}).get("Code") != "UserNotFoundException":
+                raise _cognito_error(exc) from None
+        return _json_response(200, {"sent": True})
+
+    @app.post("/auth/reset")
+    def reset() -> Response[str]:
+        req = body(PasswordReset)
+        call(
+            cognito.confirm_forgot_password,
+            _UNKNOWN_USER_AS_CODE_MISMATCH,
+            ClientId=client_id,
+            Username=req.email,
+            ConfirmationCode=req.code,
+            Password=req.password,
+        )
+        return _json_response(200, {"reset": True})
+
+    @app.exception_handler(ApiError)
+    def api_error(exc: ApiError) -> Response[str]:
+        return _json_response(exc.status, exc.body())
+
+    @app.not_found
+    def not_found(_: Exception) -> Response[str]:
+        return _json_response(404, error_body("not_found", "no such auth route"))
+
+    return app
+
+
+@cache
+def _resolver() -> APIGatewayRestResolver:
+    settings = load(UserServiceSettings)
+    logs.configure("users", settings.log_level)
+    return create_resolver(settings, boto3.client("cognito-idp"))
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """The Lambda entry point (``app.users.handler.handler``)."""
+    return _resolver().resolve(event, context)

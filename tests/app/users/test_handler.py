@@ -1,0 +1,207 @@
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import jwt
+import pytest
+from botocore.stub import Stubber
+
+from app.contracts.settings import UserServiceSettings
+from app.local.provision import LocalResources, client
+from app.users import handler as users_handler
+from app.users.handler import create_resolver
+from tests.app.users.conftest import Invoke, rest_event
+
+PASSWORD = "Sup3rSecret!"
+
+
+def new_email() -> str:
+    return f"u{uuid.uuid4().hex[:10]}@example.com"
+
+
+def confirmed_user(invoke: Invoke) -> str:
+    email = new_email()
+    assert invoke("/auth/signup", {"email": email, "password": PASSWORD})[0] == 201
+    assert invoke("/auth/confirm", {"email": email, "code": "123456"})[0] == 200
+    return email
+
+
+def test_signup_answers_201_with_an_unconfirmed_user(invoke: Invoke) -> None:
+    status, body = invoke("/auth/signup", {"email": new_email(), "password": PASSWORD})
+    assert status == 201
+    assert body["confirmed"] is False
+    assert uuid.UUID(body["user_sub"])
+
+
+def test_signup_twice_with_one_email_is_a_409_user_exists(invoke: Invoke) -> None:
+    email = new_email()
+    invoke("/auth/signup", {"email": email, "password": PASSWORD})
+    status, body = invoke("/auth/signup", {"email": email, "password": PASSWORD})
+    assert (status, body["error"]["code"]) == (409, "user_exists")
+
+
+def test_weak_password_is_a_400_weak_password(invoke: Invoke) -> None:
+    status, body = invoke("/auth/signup", {"email": new_email(), "password": "short"})
+    assert (status, body["error"]["code"]) == (400, "weak_password")
+
+
+def test_login_before_confirmation_is_a_403_user_not_confirmed(invoke: Invoke) -> None:
+    email = new_email()
+    invoke("/auth/signup", {"email": email, "password": PASSWORD})
+    status, body = invoke("/auth/login", {"email": email, "password": PASSWORD})
+    assert (status, body["error"]["code"]) == (403, "user_not_confirmed")
+
+
+def test_login_after_confirmation_returns_the_pool_tokens(
+    invoke: Invoke, local_resources: LocalResources
+) -> None:
+    email = confirmed_user(invoke)
+    status, body = invoke("/auth/login", {"email": email, "password": PASSWORD})
+    assert status == 200
+    assert set(body) == {"access_token", "id_token", "refresh_token", "expires_in"}
+    access = jwt.decode(body["access_token"], options={"verify_signature": False})
+    assert access["token_use"] == "access"
+    assert access["client_id"] == local_resources.user_pool_client_id
+    identity = jwt.decode(body["id_token"], options={"verify_signature": False})
+    assert identity["email"] == email
+
+
+def test_wrong_password_and_unknown_user_get_the_same_401(invoke: Invoke) -> None:
+    email = confirmed_user(invoke)
+    wrong = invoke("/auth/login", {"email": email, "password": "Wr0ngPassword"})
+    unknown = invoke("/auth/login", {"email": new_email(), "password": PASSWORD})
+    assert wrong == unknown
+    assert wrong[0] == 401
+    assert wrong[1]["error"]["code"] == "invalid_credentials"
+
+
+def test_refresh_returns_a_new_access_token(invoke: Invoke) -> None:
+    email = confirmed_user(invoke)
+    tokens = invoke("/auth/login", {"email": email, "password": PASSWORD})[1]
+    status, body = invoke("/auth/refresh", {"refresh_token": tokens["refresh_token"]})
+    assert status == 200
+    assert body["access_token"]
+    assert body["expires_in"] > 0
+
+
+def test_logout_revokes_the_access_and_refresh_tokens(invoke: Invoke, cognito: Any) -> None:
+    email = confirmed_user(invoke)
+    tokens = invoke("/auth/login", {"email": email, "password": PASSWORD})[1]
+    assert cognito.get_user(AccessToken=tokens["access_token"])["Username"]
+    status, _ = invoke("/auth/logout", headers={"Authorization": f"Bearer {tokens['access_token']}"})
+    assert status == 200
+    with pytest.raises(cognito.exceptions.NotAuthorizedException):
+        cognito.get_user(AccessToken=tokens["access_token"])
+    status, body = invoke("/auth/refresh", {"refresh_token": tokens["refresh_token"]})
+    assert (status, body["error"]["code"]) == (401, "invalid_credentials")
+
+
+def test_logout_without_a_bearer_token_is_a_401(invoke: Invoke) -> None:
+    status, body = invoke("/auth/logout", headers={"Authorization": "Basic abc"})
+    assert (status, body["error"]["code"]) == (401, "missing_token")
+
+
+def test_forgot_then_reset_sets_a_new_password(invoke: Invoke) -> None:
+    email = confirmed_user(invoke)
+    assert invoke("/auth/forgot", {"email": email}) == (200, {"sent": True})
+    # moto accepts any code without its own prefix (LOCAL-AWS.md); the gateway's outbox checks codes.
+    status, _ = invoke("/auth/reset", {"email": email, "code": "654321", "password": "N3wPassword!"})
+    assert status == 200
+    assert invoke("/auth/login", {"email": email, "password": "N3wPassword!"})[0] == 200
+    assert invoke("/auth/login", {"email": email, "password": PASSWORD})[0] == 401
+
+
+def test_reset_with_a_code_cognito_calls_expired_is_a_400_code_expired(invoke: Invoke) -> None:
+    email = confirmed_user(invoke)
+    invoke("/auth/forgot", {"email": email})
+    status, body = invoke(
+        "/auth/reset",
+        {"email": email, "code": "moto-confirmation-code:000000", "password": "N3wPassword!"},
+    )
+    # moto answers a stale code of its own form with ExpiredCodeException.
+    assert (status, body["error"]["code"]) == (400, "code_expired")
+
+
+def test_forgot_for_an_unknown_address_answers_as_for_a_known_one(invoke: Invoke) -> None:
+    assert invoke("/auth/forgot", {"email": new_email()}) == (200, {"sent": True})
+
+
+@pytest.mark.parametrize(
+    ("raw", "code"),
+    [
+        ("{not json", "malformed_json"),
+        ("", "malformed_json"),
+        ("[1, 2]", "validation_error"),
+        ('{"email": "a@example.com"}', "validation_error"),
+        ('{"email": "not-an-email", "password": "Sup3rSecret!"}', "validation_error"),
+        ('{"email": "a@example.com", "password": 12345678}', "validation_error"),
+        ('{"email": ["a@example.com"], "password": "Sup3rSecret!"}', "validation_error"),
+    ],
+)
+def test_bad_signup_bodies_are_a_400_in_the_shared_shape(invoke: Invoke, raw: str, code: str) -> None:
+    status, body = invoke("/auth/signup", raw=raw)
+    assert status == 400
+    assert body["error"]["code"] == code
+    assert body["error"]["message"]
+
+
+def test_validation_errors_name_the_field(invoke: Invoke) -> None:
+    _, body = invoke("/auth/confirm", {"email": "a@example.com", "code": 123456})
+    assert [d["field"] for d in body["error"]["details"]] == ["code"]
+
+
+def test_a_base64_encoded_body_is_decoded(local_resources: LocalResources, cognito: Any) -> None:
+    settings = UserServiceSettings(
+        user_pool_id=local_resources.user_pool_id, user_pool_client_id=local_resources.user_pool_client_id
+    )
+    body = json.dumps({"email": new_email(), "password": PASSWORD})
+    event = rest_event("POST", "/auth/signup", body, base64_body=True)
+    assert create_resolver(settings, cognito).resolve(event, None)["statusCode"] == 201
+
+
+def test_an_unknown_route_is_a_404_in_the_shared_shape(invoke: Invoke) -> None:
+    status, body = invoke("/auth/nope", {})
+    assert (status, body["error"]["code"]) == (404, "not_found")
+
+
+@pytest.mark.parametrize(
+    ("operation", "path", "payload", "cognito_code", "status", "code"),
+    [
+        ("confirm_sign_up", "/auth/confirm", {"code": "1"}, "ExpiredCodeException", 400, "code_expired"),
+        ("confirm_sign_up", "/auth/confirm", {"code": "1"}, "CodeMismatchException", 400, "code_mismatch"),
+        ("confirm_sign_up", "/auth/confirm", {"code": "1"}, "UserNotFoundException", 400, "code_mismatch"),
+        ("initiate_auth", "/auth/login", {"password": "x"}, "TooManyRequestsException", 429, "throttled"),
+        ("initiate_auth", "/auth/login", {"password": "x"}, "LimitExceededException", 429, "throttled"),
+        ("resend_confirmation_code", "/auth/resend", {}, "LimitExceededException", 429, "throttled"),
+        ("forgot_password", "/auth/forgot", {}, "InternalErrorException", 503, "auth_unavailable"),
+    ],
+)
+def test_cognito_errors_moto_cannot_produce_are_mapped(
+    operation: str, path: str, payload: dict[str, str], cognito_code: str, status: int, code: str
+) -> None:
+    cognito = client("cognito-idp", "http://127.0.0.1:9")
+    settings = UserServiceSettings(user_pool_id="us-east-1_x", user_pool_client_id="client")
+    resolver = create_resolver(settings, cognito)
+    with Stubber(cognito) as stubber:
+        stubber.add_client_error(operation, service_error_code=cognito_code, http_status_code=400)
+        event = rest_event("POST", path, json.dumps({"email": "a@example.com", **payload}))
+        result = resolver.resolve(event, None)
+        stubber.assert_no_pending_responses()
+    assert result["statusCode"] == status
+    assert json.loads(result["body"])["error"]["code"] == code
+
+
+def test_the_lambda_entry_point_reads_its_settings_from_the_environment(
+    local_resources: LocalResources, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for key, value in local_resources.env_for("users").items():
+        monkeypatch.setenv(key, value)
+    users_handler._resolver.cache_clear()
+    try:
+        body = json.dumps({"email": new_email(), "password": PASSWORD})
+        result = users_handler.handler(rest_event("POST", "/auth/signup", body), None)
+    finally:
+        users_handler._resolver.cache_clear()
+    assert result["statusCode"] == 201
