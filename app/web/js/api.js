@@ -1,0 +1,177 @@
+// The HTTP contract in one place: the session (tokens in sessionStorage), one refresh on 401,
+// and the API's error shape {"error": {"code", "message"}} turned into ApiError.
+
+const SESSION_KEY = "reelstack.session";
+
+export class ApiError extends Error {
+  constructor(status, code, message, details) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.details = details;
+  }
+}
+
+/** Fires "change" when the user logs in or out (or the session expires). */
+export const sessionEvents = new EventTarget();
+
+export function session() {
+  try {
+    return JSON.parse(sessionStorage.getItem(SESSION_KEY)) || null;
+  } catch {
+    return null;
+  }
+}
+
+function saveSession(value) {
+  if (value) sessionStorage.setItem(SESSION_KEY, JSON.stringify(value));
+  else sessionStorage.removeItem(SESSION_KEY);
+  sessionEvents.dispatchEvent(new Event("change"));
+}
+
+async function errorFrom(response) {
+  let body = null;
+  try {
+    body = await response.json();
+  } catch {
+    // Not JSON (a proxy's error page, say): fall through to a message naming the status.
+  }
+  const error = body && body.error;
+  if (error && error.message) return new ApiError(response.status, error.code, error.message, error.details);
+  return new ApiError(response.status, "http_error", `The server answered ${response.status} ${response.statusText}.`);
+}
+
+async function send(path, { method = "GET", body, token } = {}) {
+  const headers = { Accept: "application/json" };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (token) headers.Authorization = `Bearer ${token}`;
+  let response;
+  try {
+    response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  } catch {
+    throw new ApiError(0, "network", "Could not reach the server. Check your connection and try again.");
+  }
+  return response;
+}
+
+async function parse(response) {
+  if (!response.ok) throw await errorFrom(response);
+  if (response.status === 204) return null;
+  const text = await response.text();
+  return text ? JSON.parse(text) : null;
+}
+
+let refreshing = null;
+
+/** Trade the refresh token for new tokens; concurrent 401s share one refresh. */
+function refresh() {
+  const current = session();
+  if (!current || !current.refresh_token) return Promise.resolve(false);
+  refreshing ??= (async () => {
+    try {
+      const response = await send("auth/refresh", {
+        method: "POST",
+        body: { email: current.email, refresh_token: current.refresh_token },
+      });
+      if (!response.ok) return false;
+      const tokens = await response.json();
+      saveSession({ ...current, ...tokens, refresh_token: tokens.refresh_token || current.refresh_token });
+      return true;
+    } catch {
+      return false;
+    } finally {
+      refreshing = null;
+    }
+  })();
+  return refreshing;
+}
+
+/** A call to /api with the access token; on 401 refreshes once and retries, else logs out. */
+export async function api(path, { method = "GET", body } = {}) {
+  const url = `api/${path}`;
+  let response = await send(url, { method, body, token: session()?.access_token });
+  if (response.status === 401 && session()) {
+    if (await refresh()) {
+      response = await send(url, { method, body, token: session()?.access_token });
+    }
+    if (response.status === 401) saveSession(null);
+  }
+  return parse(response);
+}
+
+async function auth(action, body) {
+  return parse(await send(`auth/${action}`, { method: "POST", body }));
+}
+
+export const accounts = {
+  signup: (email, password) => auth("signup", { email, password }),
+  confirm: (email, code) => auth("confirm", { email, code }),
+  resend: (email) => auth("resend", { email }),
+  async login(email, password) {
+    const tokens = await auth("login", { email, password });
+    saveSession({ email, ...tokens });
+  },
+  async logout() {
+    const current = session();
+    saveSession(null);
+    if (current) {
+      // Revoking is best effort: the local session is gone either way.
+      await send("auth/logout", {
+        method: "POST",
+        body: { refresh_token: current.refresh_token, access_token: current.access_token },
+        token: current.access_token,
+      }).catch(() => null);
+    }
+  },
+};
+
+function query(params) {
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) if (value) search.set(key, value);
+  const text = search.toString();
+  return text ? `?${text}` : "";
+}
+
+const id = encodeURIComponent;
+
+export const videos = {
+  feed: ({ q, cursor } = {}) => api(`videos${query({ q, cursor })}`),
+  mine: ({ cursor } = {}) => api(`me/videos${query({ cursor })}`),
+  get: (videoId) => api(`videos/${id(videoId)}`),
+  create: (fields) => api("videos", { method: "POST", body: fields }),
+  update: (videoId, fields) => api(`videos/${id(videoId)}`, { method: "PATCH", body: fields }),
+  remove: (videoId) => api(`videos/${id(videoId)}`, { method: "DELETE" }),
+  markUploaded: (videoId) => api(`videos/${id(videoId)}/uploaded`, { method: "POST" }),
+  eventsTicket: (videoId) => api(`videos/${id(videoId)}/events-ticket`, { method: "POST" }),
+  like: (videoId) => api(`videos/${id(videoId)}/like`, { method: "PUT" }),
+  unlike: (videoId) => api(`videos/${id(videoId)}/like`, { method: "DELETE" }),
+};
+
+export const multipart = {
+  start: (videoId, size) => api(`videos/${id(videoId)}/multipart`, { method: "POST", body: { size } }),
+  complete: (videoId, uploadId, parts) =>
+    api(`videos/${id(videoId)}/multipart/complete`, { method: "POST", body: { upload_id: uploadId, parts } }),
+  abort: (videoId, uploadId) =>
+    api(`videos/${id(videoId)}/multipart/abort`, { method: "POST", body: { upload_id: uploadId } }),
+};
+
+export const comments = {
+  list: (videoId, cursor) => api(`videos/${id(videoId)}/comments${query({ cursor })}`),
+  add: (videoId, body) => api(`videos/${id(videoId)}/comments`, { method: "POST", body: { body } }),
+  remove: (videoId, commentId) => api(`videos/${id(videoId)}/comments/${id(commentId)}`, { method: "DELETE" }),
+};
+
+export const playlists = {
+  list: () => api("playlists"),
+  get: (playlistId) => api(`playlists/${id(playlistId)}`),
+  create: (title) => api("playlists", { method: "POST", body: { title } }),
+  remove: (playlistId) => api(`playlists/${id(playlistId)}`, { method: "DELETE" }),
+  addItem: (playlistId, videoId) =>
+    api(`playlists/${id(playlistId)}/items`, { method: "POST", body: { video_id: videoId } }),
+  removeItem: (playlistId, videoId) =>
+    api(`playlists/${id(playlistId)}/items/${id(videoId)}`, { method: "DELETE" }),
+  reorder: (playlistId, videoIds) =>
+    api(`playlists/${id(playlistId)}/items`, { method: "PUT", body: { video_ids: videoIds } }),
+};
+
+export const me = () => api("me");

@@ -1,0 +1,98 @@
+// A tiny element builder: user data always lands in text nodes or attributes, never in HTML.
+
+export function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (name.startsWith("on") && typeof value === "function") {
+      el.addEventListener(name.slice(2).toLowerCase(), value);
+    } else if (name in el && typeof value !== "string") {
+      el[name] = value;
+    } else {
+      el.setAttribute(name, value === true ? "" : String(value));
+    }
+  }
+  append(el, children);
+  return el;
+}
+
+function append(el, children) {
+  for (const child of children) {
+    if (child === undefined || child === null || child === false) continue;
+    if (Array.isArray(child)) append(el, child);
+    else el.append(child instanceof Node ? child : String(child));
+  }
+}
+
+export function replace(el, ...children) {
+  el.replaceChildren();
+  append(el, children);
+}
+
+let fieldIds = 0;
+
+/** A labelled form control; `control` is an element without an id. */
+export function field(label, control, hint) {
+  const id = `f${++fieldIds}`;
+  control.id = id;
+  const hintEl = hint ? h("small", { id: `${id}-hint`, class: "hint" }, hint) : null;
+  if (hintEl) control.setAttribute("aria-describedby", hintEl.id);
+  return h("div", { class: "field" }, h("label", { for: id }, label), control, hintEl);
+}
+
+/** The values of a form's named controls as a plain object of trimmed strings. */
+export function values(form) {
+  const out = {};
+  for (const [name, value] of new FormData(form)) {
+    out[name] = typeof value === "string" ? value.trim() : value;
+  }
+  return out;
+}
+
+export function formatDate(iso) {
+  if (!iso) return "";
+  const date = new Date(iso);
+  return Number.isNaN(date.getTime()) ? "" : date.toLocaleString();
+}
+
+export function formatBytes(bytes) {
+  const units = ["B", "KB", "MB", "GB"];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return `${value.toFixed(unit ? 1 : 0)} ${units[unit]}`;
+}
+
+export function navigate(path) {
+  location.hash = `#${path}`;
+}
+
+/** An initially empty alert region; `show(error)` puts the API's message in it. */
+export function alertBox() {
+  const box = h("p", { class: "error", role: "alert", hidden: true });
+  box.show = (error) => {
+    box.textContent = error ? error.message || String(error) : "";
+    box.hidden = !error;
+  };
+  return box;
+}
+
+/** Disable a form while `action` runs, report its error in `box`. */
+export async function busy(form, box, action) {
+  const controls = form.querySelectorAll("button, input, select, textarea");
+  controls.forEach((c) => (c.disabled = true));
+  form.setAttribute("aria-busy", "true");
+  box.show(null);
+  try {
+    return await action();
+  } catch (error) {
+    box.show(error);
+    return undefined;
+  } finally {
+    controls.forEach((c) => (c.disabled = false));
+    form.removeAttribute("aria-busy");
+  }
+}

@@ -1,0 +1,96 @@
+// The single-page shell: hash routes (static hosting needs no rewrites), the header that
+// follows the session, and focus moved to each new page's heading for screen readers.
+
+import { session, sessionEvents, accounts } from "./api.js";
+import { h, navigate, replace } from "./dom.js";
+import * as auth from "./views/auth.js";
+import * as feed from "./views/feed.js";
+import * as mine from "./views/mine.js";
+import * as newVideo from "./views/new-video.js";
+import * as playlists from "./views/playlists.js";
+import * as watch from "./views/watch.js";
+
+const routes = [
+  { pattern: /^\/$/, view: feed.render, title: "Feed" },
+  { pattern: /^\/signup$/, view: auth.renderSignup, title: "Sign up" },
+  { pattern: /^\/confirm$/, view: auth.renderConfirm, title: "Confirm your email" },
+  { pattern: /^\/login$/, view: auth.renderLogin, title: "Log in" },
+  { pattern: /^\/upload$/, view: newVideo.render, title: "Upload", private: true },
+  { pattern: /^\/mine$/, view: mine.render, title: "My videos", private: true },
+  { pattern: /^\/playlists$/, view: playlists.renderList, title: "Playlists", private: true },
+  { pattern: /^\/playlists\/([\w-]+)$/, view: playlists.renderOne, title: "Playlist", private: true },
+  { pattern: /^\/videos\/([\w-]+)$/, view: watch.render, title: "Video" },
+];
+
+const nav = [
+  ["#/", "Feed"],
+  ["#/upload", "Upload", true],
+  ["#/mine", "My videos", true],
+  ["#/playlists", "Playlists", true],
+];
+
+function currentRoute() {
+  const raw = location.hash.replace(/^#/, "") || "/";
+  const [path, search = ""] = raw.split("?");
+  return { path, params: new URLSearchParams(search) };
+}
+
+function renderHeader() {
+  const { path } = currentRoute();
+  const user = session();
+  const links = nav
+    .filter(([, , needsLogin]) => !needsLogin || user)
+    .map(([href, label]) =>
+      h("li", {}, h("a", { href, "aria-current": href === `#${path}` ? "page" : undefined }, label)),
+    );
+  const account = user
+    ? [
+        h("span", { class: "who" }, user.email),
+        h("button", { type: "button", class: "link", onclick: () => accounts.logout().then(() => navigate("/login")) }, "Log out"),
+      ]
+    : [h("a", { href: "#/login" }, "Log in"), h("a", { href: "#/signup", class: "button" }, "Sign up")];
+  replace(
+    document.querySelector("#site-nav"),
+    h("a", { href: "#/", class: "brand" }, "reelstack"),
+    h("ul", {}, links),
+    h("div", { class: "account" }, account),
+  );
+}
+
+let cleanup = null;
+
+async function renderPage() {
+  cleanup?.();
+  cleanup = null;
+  renderHeader();
+  const main = document.querySelector("#main");
+  const { path, params } = currentRoute();
+  const route = routes.find((r) => r.pattern.test(path));
+  if (!route) {
+    document.title = "Not found · reelstack";
+    replace(main, h("h1", { tabindex: "-1" }, "Page not found"), h("p", {}, h("a", { href: "#/" }, "Back to the feed")));
+    main.querySelector("h1").focus();
+    return;
+  }
+  if (route.private && !session()) {
+    navigate(`/login?next=${encodeURIComponent(path)}`);
+    return;
+  }
+  document.title = `${route.title} · reelstack`;
+  const args = path.match(route.pattern).slice(1);
+  replace(main);
+  try {
+    cleanup = (await route.view(main, params, ...args)) || null;
+  } catch (error) {
+    replace(main, h("h1", { tabindex: "-1" }, route.title), h("p", { role: "alert", class: "error" }, error.message));
+  }
+  const heading = main.querySelector("h1");
+  if (heading) {
+    heading.tabIndex = -1;
+    heading.focus();
+  }
+}
+
+window.addEventListener("hashchange", renderPage);
+sessionEvents.addEventListener("change", renderHeader);
+renderPage();

@@ -1,0 +1,113 @@
+// Sign up, confirm with the emailed code, log in.
+
+import { accounts } from "../api.js";
+import { alertBox, busy, field, h, navigate, values } from "../dom.js";
+
+const PASSWORD_HINT = "At least 8 characters, with upper and lower case letters, a digit and a symbol.";
+
+function emailInput(value) {
+  return h("input", { name: "email", type: "email", autocomplete: "email", required: true, value: value || "" });
+}
+
+export function renderSignup(main) {
+  const box = alertBox();
+  const form = h(
+    "form",
+    { class: "card narrow", novalidate: false },
+    field("Email", emailInput()),
+    field(
+      "Password",
+      h("input", { name: "password", type: "password", autocomplete: "new-password", required: true, minlength: 8 }),
+      PASSWORD_HINT,
+    ),
+    box,
+    h("button", { type: "submit" }, "Create account"),
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const { email, password } = values(form);
+    const ok = await busy(form, box, async () => {
+      await accounts.signup(email, password);
+      return true;
+    });
+    if (ok) navigate(`/confirm?email=${encodeURIComponent(email)}`);
+  });
+  main.append(
+    h("h1", {}, "Create your account"),
+    form,
+    h("p", {}, "Already have one? ", h("a", { href: "#/login" }, "Log in")),
+  );
+}
+
+export function renderConfirm(main, params) {
+  const box = alertBox();
+  const status = h("p", { class: "status", role: "status" });
+  const form = h(
+    "form",
+    { class: "card narrow" },
+    h("p", {}, "We emailed you a confirmation code. Enter it below to activate your account."),
+    field("Email", emailInput(params.get("email"))),
+    field(
+      "Confirmation code",
+      h("input", {
+        name: "code",
+        inputmode: "numeric",
+        autocomplete: "one-time-code",
+        required: true,
+        pattern: "[0-9A-Za-z]+",
+      }),
+    ),
+    box,
+    status,
+    h("div", { class: "actions" }, h("button", { type: "submit" }, "Confirm"), h("button", { type: "button", class: "secondary", name: "resend" }, "Send a new code")),
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const { email, code } = values(form);
+    const ok = await busy(form, box, async () => {
+      await accounts.confirm(email, code);
+      return true;
+    });
+    if (ok) navigate(`/login?email=${encodeURIComponent(email)}&confirmed=1`);
+  });
+  form.elements.resend.addEventListener("click", async () => {
+    const { email } = values(form);
+    status.textContent = "";
+    if (!form.elements.email.reportValidity()) return;
+    const ok = await busy(form, box, async () => {
+      await accounts.resend(email);
+      return true;
+    });
+    if (ok) status.textContent = `A new code is on its way to ${email}.`;
+  });
+  main.append(h("h1", {}, "Confirm your email"), form);
+}
+
+export function renderLogin(main, params) {
+  const box = alertBox();
+  const form = h(
+    "form",
+    { class: "card narrow" },
+    params.get("confirmed") ? h("p", { class: "success", role: "status" }, "Your account is confirmed. Log in to continue.") : null,
+    field("Email", emailInput(params.get("email"))),
+    field("Password", h("input", { name: "password", type: "password", autocomplete: "current-password", required: true })),
+    box,
+    h("button", { type: "submit" }, "Log in"),
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const { email, password } = values(form);
+    const ok = await busy(form, box, async () => {
+      await accounts.login(email, password);
+      return true;
+    });
+    if (!ok) return;
+    const next = params.get("next");
+    navigate(next && next.startsWith("/") ? next : "/");
+  });
+  main.append(
+    h("h1", {}, "Log in"),
+    form,
+    h("p", {}, "New here? ", h("a", { href: "#/signup" }, "Create an account")),
+  );
+}

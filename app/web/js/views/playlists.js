@@ -1,0 +1,108 @@
+// Playlists: the user's list with a create form, and one playlist with ordered items that
+// can be moved up or down and removed.
+
+import { playlists } from "../api.js";
+import { alertBox, busy, field, h, navigate, replace, values } from "../dom.js";
+
+export async function renderList(main) {
+  const box = alertBox();
+  const list = h("ul", { class: "plain-list" });
+  const empty = h("p", {}, "No playlists yet.");
+  const entry = (p) =>
+    h("li", {}, h("a", { href: `#/playlists/${encodeURIComponent(p.id)}` }, p.title), h("span", { class: "meta" }, ` · ${p.item_count ?? 0} videos`));
+
+  const form = h(
+    "form",
+    { class: "inline card" },
+    field("New playlist", h("input", { name: "title", required: true, maxlength: 200 })),
+    h("button", { type: "submit" }, "Create"),
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const created = await busy(form, box, () => playlists.create(values(form).title));
+    if (created) {
+      list.append(entry(created));
+      empty.hidden = true;
+      form.reset();
+    }
+  });
+
+  main.append(h("h1", {}, "Playlists"), form, box, empty, list);
+  const page = await playlists.list();
+  list.append(...page.items.map(entry));
+  empty.hidden = page.items.length > 0;
+}
+
+export async function renderOne(main, _params, playlistId) {
+  const playlist = await playlists.get(playlistId);
+  let items = playlist.items;
+  const box = alertBox();
+  const status = h("p", { role: "status", class: "status" });
+  const list = h("ol", { class: "playlist-items" });
+
+  const save = async (next, message) => {
+    box.show(null);
+    try {
+      const updated = await playlists.reorder(playlistId, next.map((item) => item.video_id));
+      items = updated.items;
+      paint();
+      status.textContent = message;
+    } catch (error) {
+      box.show(error);
+    }
+  };
+
+  const move = (index, delta) => {
+    const next = [...items];
+    const [moved] = next.splice(index, 1);
+    next.splice(index + delta, 0, moved);
+    return save(next, `Moved “${moved.title}” to position ${index + delta + 1}.`);
+  };
+
+  const removeItem = async (item) => {
+    box.show(null);
+    try {
+      await playlists.removeItem(playlistId, item.video_id);
+      items = items.filter((other) => other !== item);
+      paint();
+      status.textContent = `Removed “${item.title}”.`;
+    } catch (error) {
+      box.show(error);
+    }
+  };
+
+  function paint() {
+    replace(
+      list,
+      items.map((item, index) =>
+        h(
+          "li",
+          {},
+          h("a", { href: `#/videos/${encodeURIComponent(item.video_id)}` }, item.title),
+          h(
+            "span",
+            { class: "item-actions" },
+            h("button", { type: "button", class: "secondary", disabled: index === 0, "aria-label": `Move “${item.title}” up`, onclick: () => move(index, -1) }, "↑"),
+            h("button", { type: "button", class: "secondary", disabled: index === items.length - 1, "aria-label": `Move “${item.title}” down`, onclick: () => move(index, 1) }, "↓"),
+            h("button", { type: "button", class: "danger", "aria-label": `Remove “${item.title}”`, onclick: () => removeItem(item) }, "Remove"),
+          ),
+        ),
+      ),
+    );
+    if (!items.length) list.append(h("li", { class: "meta" }, "Empty. Add videos from their pages."));
+  }
+  paint();
+
+  const danger = h("form", { class: "inline" }, h("button", { type: "submit", class: "danger" }, "Delete playlist"));
+  danger.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (!window.confirm(`Delete the playlist “${playlist.title}”?`)) return;
+    const ok = await busy(danger, box, async () => {
+      await playlists.remove(playlistId);
+      return true;
+    });
+    if (ok) navigate("/playlists");
+  });
+
+  main.append(h("h1", {}, playlist.title), h("p", {}, h("a", { href: "#/playlists" }, "All playlists")), box, status, list, danger);
+}

@@ -1,0 +1,246 @@
+// One video: live transcoding progress until ready, then the player; likes, comments,
+// adding to a playlist, and the owner's visibility and delete controls.
+
+import { comments, playlists, session, videos } from "../api.js";
+import { alertBox, busy, field, formatDate, h, navigate, replace, values } from "../dom.js";
+import { attachHls } from "../player.js";
+import { followProgress } from "../progress.js";
+import { STATUS_TEXT } from "./cards.js";
+import { visibilitySelect } from "./visibility.js";
+
+function playerSection(video, cleanups) {
+  const box = alertBox();
+  const el = h("video", {
+    controls: true,
+    playsinline: true,
+    preload: "metadata",
+    poster: video.thumbnail_url || undefined,
+    "aria-label": `Video: ${video.title}`,
+  });
+  attachHls(el, video.playback_url, (message) => box.show(new Error(message))).then((release) =>
+    cleanups.push(release),
+  );
+  return h("div", { class: "player" }, el, box);
+}
+
+function progressSection(video, onReady, cleanups) {
+  const bar = h("progress", { max: 100, value: video.progress || 0, "aria-label": "Transcoding progress" });
+  const state = h("p", { class: "status", role: "status", "aria-live": "polite" });
+  const box = alertBox();
+  const show = ({ state: name, percent, error_reason: reason }) => {
+    const pct = Math.max(0, Math.min(100, Math.round(percent || 0)));
+    bar.value = name === "ready" ? 100 : pct;
+    bar.setAttribute("aria-valuetext", `${bar.value}%`);
+    state.dataset.state = name;
+    state.textContent =
+      name === "failed"
+        ? `Transcoding failed${reason ? `: ${reason}` : "."}`
+        : `${STATUS_TEXT[name] || name}${name === "transcoding" ? ` — ${pct}%` : ""}`;
+    if (name === "ready") onReady();
+  };
+  show({ state: video.status, percent: video.progress, error_reason: video.error_reason });
+  if (video.status !== "failed") {
+    cleanups.push(followProgress(video.id, show, (error) => box.show(error)));
+  }
+  return h("section", { class: "card transcode", "aria-label": "Processing" }, state, bar, box);
+}
+
+function likeButton(video) {
+  const box = alertBox();
+  const button = h("button", { type: "button", class: "like" });
+  let liked = Boolean(video.liked);
+  let count = video.like_count ?? 0;
+  const paint = () => {
+    button.setAttribute("aria-pressed", String(liked));
+    replace(button, liked ? "♥ Liked" : "♡ Like", h("span", { class: "count" }, ` ${count}`));
+    button.setAttribute("aria-label", `${liked ? "Unlike" : "Like"} (${count} ${count === 1 ? "like" : "likes"})`);
+  };
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    box.show(null);
+    try {
+      const result = liked ? await videos.unlike(video.id) : await videos.like(video.id);
+      liked = Boolean(result.liked);
+      count = result.like_count;
+      paint();
+    } catch (error) {
+      box.show(error);
+    } finally {
+      button.disabled = false;
+    }
+  });
+  paint();
+  return h("div", { class: "like-box" }, button, box);
+}
+
+function playlistPicker(video) {
+  const box = alertBox();
+  const status = h("span", { role: "status", class: "status" });
+  const select = h("select", { name: "playlist" });
+  const form = h("form", { class: "inline" }, field("Add to playlist", select), h("button", { type: "submit" }, "Add"), status, box);
+  playlists
+    .list()
+    .then((page) => {
+      const items = page.items || [];
+      if (!items.length) {
+        replace(form, h("a", { href: "#/playlists" }, "Create a playlist"), " to collect videos.");
+        return;
+      }
+      select.append(...items.map((p) => h("option", { value: p.id }, p.title)));
+    })
+    .catch((error) => box.show(error));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    status.textContent = "";
+    const choice = select.selectedOptions[0];
+    const ok = await busy(form, box, async () => {
+      await playlists.addItem(select.value, video.id);
+      return true;
+    });
+    if (ok) status.textContent = `Added to ${choice.textContent}.`;
+  });
+  return form;
+}
+
+function ownerPanel(video) {
+  const box = alertBox();
+  const status = h("span", { role: "status", class: "status" });
+  const form = h(
+    "form",
+    { class: "inline" },
+    field("Visibility", visibilitySelect(video.visibility)),
+    h("button", { type: "submit" }, "Save"),
+    h("button", { type: "button", class: "danger", name: "delete" }, "Delete video"),
+    status,
+    box,
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    status.textContent = "";
+    const { visibility } = values(form);
+    const ok = await busy(form, box, async () => {
+      await videos.update(video.id, { visibility });
+      return true;
+    });
+    if (ok) status.textContent = "Saved.";
+  });
+  form.elements.delete.addEventListener("click", async () => {
+    if (!window.confirm(`Delete “${video.title}” for good?`)) return;
+    const ok = await busy(form, box, async () => {
+      await videos.remove(video.id);
+      return true;
+    });
+    if (ok) navigate("/mine");
+  });
+  return h("section", { class: "card", "aria-label": "Manage your video" }, form);
+}
+
+function commentSection(video) {
+  const box = alertBox();
+  const list = h("ol", { class: "comments" });
+  const more = h("button", { type: "button", class: "secondary", hidden: true }, "Older comments");
+  let cursor = null;
+
+  const item = (comment) => {
+    const li = h(
+      "li",
+      {},
+      h("p", { class: "meta" }, h("strong", {}, comment.author || "someone"), " · ", formatDate(comment.created_at)),
+      h("p", { class: "body" }, comment.body),
+    );
+    if (comment.is_author) {
+      li.append(
+        h(
+          "button",
+          {
+            type: "button",
+            class: "link",
+            onclick: async () => {
+              try {
+                await comments.remove(video.id, comment.id);
+                li.remove();
+              } catch (error) {
+                box.show(error);
+              }
+            },
+          },
+          "Delete",
+        ),
+      );
+    }
+    return li;
+  };
+
+  async function load() {
+    try {
+      const page = await comments.list(video.id, cursor);
+      list.append(...page.items.map(item));
+      cursor = page.next_cursor;
+      more.hidden = !cursor;
+    } catch (error) {
+      box.show(error);
+    }
+  }
+  more.addEventListener("click", load);
+
+  const form = h(
+    "form",
+    { class: "comment-form" },
+    field("Add a comment", h("textarea", { name: "body", rows: 3, required: true, maxlength: 2000 })),
+    h("button", { type: "submit" }, "Post comment"),
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const { body } = values(form);
+    const created = await busy(form, box, () => comments.add(video.id, body));
+    if (created) {
+      list.prepend(item(created));
+      form.reset();
+    }
+  });
+
+  load();
+  return h(
+    "section",
+    { class: "comments-section", "aria-labelledby": "comments-heading" },
+    h("h2", { id: "comments-heading" }, "Comments"),
+    session() ? form : h("p", {}, h("a", { href: "#/login" }, "Log in"), " to comment."),
+    box,
+    list,
+    more,
+  );
+}
+
+export async function render(main, _params, videoId) {
+  const cleanups = [];
+  let video = await videos.get(videoId);
+  const stage = h("div", { class: "stage" });
+
+  const showStage = () => {
+    if (video.status === "ready" && video.playback_url) {
+      replace(stage, playerSection(video, cleanups));
+    } else if (video.is_owner) {
+      replace(
+        stage,
+        progressSection(video, async () => {
+          video = await videos.get(videoId);
+          if (video.status === "ready") showStage();
+        }, cleanups),
+      );
+    } else {
+      replace(stage, h("p", { class: "status" }, STATUS_TEXT[video.status] || video.status));
+    }
+  };
+  showStage();
+
+  main.append(
+    h("h1", {}, video.title),
+    h("p", { class: "meta" }, formatDate(video.created_at)),
+    stage,
+    session() ? h("div", { class: "toolbar" }, likeButton(video), playlistPicker(video)) : null,
+    video.description ? h("p", { class: "description" }, video.description) : null,
+    video.is_owner ? ownerPanel(video) : null,
+    commentSection(video),
+  );
+  return () => cleanups.forEach((release) => release());
+}
