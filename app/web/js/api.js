@@ -71,7 +71,7 @@ function refresh() {
     try {
       const response = await send("auth/refresh", {
         method: "POST",
-        body: { email: current.email, refresh_token: current.refresh_token },
+        body: { refresh_token: current.refresh_token },
       });
       if (!response.ok) return false;
       const tokens = await response.json();
@@ -115,12 +115,8 @@ export const accounts = {
     const current = session();
     saveSession(null);
     if (current) {
-      // Revoking is best effort: the local session is gone either way.
-      await send("auth/logout", {
-        method: "POST",
-        body: { refresh_token: current.refresh_token, access_token: current.access_token },
-        token: current.access_token,
-      }).catch(() => null);
+      // Signing out everywhere is best effort: the local session is gone either way.
+      await send("auth/logout", { method: "POST", token: current.access_token }).catch(() => null);
     }
   },
 };
@@ -148,11 +144,12 @@ export const videos = {
 };
 
 export const multipart = {
-  start: (videoId, size) => api(`videos/${id(videoId)}/multipart`, { method: "POST", body: { size } }),
-  complete: (videoId, uploadId, parts) =>
-    api(`videos/${id(videoId)}/multipart/complete`, { method: "POST", body: { upload_id: uploadId, parts } }),
-  abort: (videoId, uploadId) =>
-    api(`videos/${id(videoId)}/multipart/abort`, { method: "POST", body: { upload_id: uploadId } }),
+  start: (videoId, contentType) =>
+    api(`videos/${id(videoId)}/multipart`, { method: "POST", body: { content_type: contentType } }),
+  partUrls: (videoId, partNumbers) =>
+    api(`videos/${id(videoId)}/multipart/parts`, { method: "POST", body: { part_numbers: partNumbers } }),
+  complete: (videoId, parts) => api(`videos/${id(videoId)}/multipart/complete`, { method: "POST", body: { parts } }),
+  abort: (videoId) => api(`videos/${id(videoId)}/multipart`, { method: "DELETE" }),
 };
 
 export const comments = {
@@ -174,4 +171,15 @@ export const playlists = {
     api(`playlists/${id(playlistId)}/items`, { method: "PUT", body: { video_ids: videoIds } }),
 };
 
-export const me = () => api("me");
+let meCache = null;
+sessionEvents.addEventListener("change", () => (meCache = null));
+
+/** The signed-in user ({id, email}), fetched once per session; null when logged out. */
+export function me() {
+  if (!session()) return Promise.resolve(null);
+  meCache ??= api("me").catch((error) => {
+    meCache = null;
+    throw error;
+  });
+  return meCache;
+}

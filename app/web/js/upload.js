@@ -2,6 +2,7 @@
 // XMLHttpRequest, not fetch, because only XHR reports upload progress.
 
 import { ApiError, multipart, videos } from "./api.js";
+import { formatBytes } from "./dom.js";
 
 function xhrSend(method, url, body, onProgress) {
   return new Promise((resolve, reject) => {
@@ -33,31 +34,42 @@ function storageMessage(xhr) {
 
 async function presignedPost(upload, file, onProgress) {
   const form = new FormData();
-  for (const [name, value] of Object.entries(upload.fields || {})) form.append(name, value);
+  for (const [name, value] of Object.entries(upload.fields)) form.append(name, value);
+  // The policy requires a video/* Content-Type field but leaves its value to the client.
+  if (!("Content-Type" in upload.fields)) form.append("Content-Type", file.type);
   // S3 ignores every field after the file, so it goes last.
   form.append("file", file);
   await xhrSend("POST", upload.url, form, onProgress);
 }
 
+// S3 allows at most 10,000 parts of at least 5 MiB; URLs are asked for in batches so that
+// none expires while earlier parts are still on their way.
+const PART_BYTES = 8 * 1024 * 1024;
+const MAX_PARTS = 10000;
+const URL_BATCH = 100;
+
 async function multipartUpload(videoId, file, onProgress) {
-  const plan = await multipart.start(videoId, file.size);
-  const uploadId = plan.upload_id;
-  const loaded = new Map();
-  const report = () => onProgress([...loaded.values()].reduce((a, b) => a + b, 0));
+  const partSize = Math.max(PART_BYTES, Math.ceil(file.size / MAX_PARTS));
+  const count = Math.ceil(file.size / partSize);
+  const loaded = new Array(count).fill(0);
+  await multipart.start(videoId, file.type);
   try {
     const done = [];
-    for (const part of plan.parts) {
-      const start = (part.part_number - 1) * plan.part_size;
-      const blob = file.slice(start, start + plan.part_size);
-      const xhr = await xhrSend("PUT", part.url, blob, (bytes) => {
-        loaded.set(part.part_number, bytes);
-        report();
-      });
-      done.push({ part_number: part.part_number, etag: xhr.getResponseHeader("ETag") });
+    for (let first = 1; first <= count; first += URL_BATCH) {
+      const numbers = Array.from({ length: Math.min(URL_BATCH, count - first + 1) }, (_, i) => first + i);
+      const { parts } = await multipart.partUrls(videoId, numbers);
+      for (const part of parts) {
+        const start = (part.part_number - 1) * partSize;
+        const xhr = await xhrSend("PUT", part.url, file.slice(start, start + partSize), (bytes) => {
+          loaded[part.part_number - 1] = bytes;
+          onProgress(loaded.reduce((a, b) => a + b, 0));
+        });
+        done.push({ part_number: part.part_number, etag: xhr.getResponseHeader("ETag") });
+      }
     }
-    await multipart.complete(videoId, uploadId, done);
+    await multipart.complete(videoId, done);
   } catch (error) {
-    await multipart.abort(videoId, uploadId).catch(() => null);
+    await multipart.abort(videoId).catch(() => null);
     throw error;
   }
 }
@@ -67,10 +79,16 @@ async function multipartUpload(videoId, file, onProgress) {
  * `onProgress(fraction)` is called with 0..1 while bytes go out.
  */
 export async function uploadVideo({ file, title, description, visibility }, onProgress) {
-  const created = await videos.create({ title, description: description || undefined, visibility });
+  if (!file.type.startsWith("video/")) {
+    throw new ApiError(0, "not_a_video", "Choose a video file (MP4, MOV, WebM or similar).");
+  }
+  const created = await videos.create({ title, description, visibility });
+  if (file.size > created.max_upload_bytes) {
+    await videos.remove(created.id).catch(() => null);
+    throw new ApiError(0, "too_large", `The file is larger than the ${formatBytes(created.max_upload_bytes)} the platform accepts.`);
+  }
   const report = (bytes) => onProgress(Math.min(1, bytes / file.size));
-  const threshold = created.multipart_threshold_bytes;
-  if (threshold && file.size >= threshold) {
+  if (file.size >= created.multipart_threshold_bytes) {
     await multipartUpload(created.id, file, report);
   } else {
     await presignedPost(created.upload, file, report);

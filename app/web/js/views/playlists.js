@@ -9,7 +9,7 @@ export async function renderList(main) {
   const list = h("ul", { class: "plain-list" });
   const empty = h("p", {}, "No playlists yet.");
   const entry = (p) =>
-    h("li", {}, h("a", { href: `#/playlists/${encodeURIComponent(p.id)}` }, p.title), h("span", { class: "meta" }, ` · ${p.item_count ?? 0} videos`));
+    h("li", {}, h("a", { href: `#/playlists/${encodeURIComponent(p.id)}` }, p.title), h("span", { class: "meta" }, ` · ${p.items.length} videos`));
 
   const form = h(
     "form",
@@ -43,7 +43,7 @@ export async function renderOne(main, _params, playlistId) {
   const save = async (next, message) => {
     box.show(null);
     try {
-      const updated = await playlists.reorder(playlistId, next.map((item) => item.video_id));
+      const updated = await playlists.reorder(playlistId, next.map((item) => item.id));
       items = updated.items;
       paint();
       status.textContent = message;
@@ -62,7 +62,7 @@ export async function renderOne(main, _params, playlistId) {
   const removeItem = async (item) => {
     box.show(null);
     try {
-      await playlists.removeItem(playlistId, item.video_id);
+      await playlists.removeItem(playlistId, item.id);
       items = items.filter((other) => other !== item);
       paint();
       status.textContent = `Removed “${item.title}”.`;
@@ -78,7 +78,7 @@ export async function renderOne(main, _params, playlistId) {
         h(
           "li",
           {},
-          h("a", { href: `#/videos/${encodeURIComponent(item.video_id)}` }, item.title),
+          h("a", { href: `#/videos/${encodeURIComponent(item.id)}` }, item.title),
           h(
             "span",
             { class: "item-actions" },

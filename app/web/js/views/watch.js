@@ -1,12 +1,14 @@
 // One video: live transcoding progress until ready, then the player; likes, comments,
 // adding to a playlist, and the owner's visibility and delete controls.
 
-import { comments, playlists, session, videos } from "../api.js";
+import { comments, me, playlists, session, videos } from "../api.js";
 import { alertBox, busy, field, formatDate, h, navigate, replace, values } from "../dom.js";
 import { attachHls } from "../player.js";
 import { followProgress } from "../progress.js";
 import { STATUS_TEXT } from "./cards.js";
 import { visibilitySelect } from "./visibility.js";
+
+const READY_POLLS = 8;
 
 function playerSection(video, cleanups) {
   const box = alertBox();
@@ -36,7 +38,7 @@ function progressSection(video, onReady, cleanups) {
       name === "failed"
         ? `Transcoding failed${reason ? `: ${reason}` : "."}`
         : `${STATUS_TEXT[name] || name}${name === "transcoding" ? ` — ${pct}%` : ""}`;
-    if (name === "ready") onReady();
+    if (name === "ready") onReady().catch((error) => box.show(error));
   };
   show({ state: video.status, percent: video.progress, error_reason: video.error_reason });
   if (video.status !== "failed") {
@@ -48,8 +50,8 @@ function progressSection(video, onReady, cleanups) {
 function likeButton(video) {
   const box = alertBox();
   const button = h("button", { type: "button", class: "like" });
-  let liked = Boolean(video.liked);
-  let count = video.like_count ?? 0;
+  let liked = video.liked_by_me;
+  let count = video.likes;
   const paint = () => {
     button.setAttribute("aria-pressed", String(liked));
     replace(button, liked ? "♥ Liked" : "♡ Like", h("span", { class: "count" }, ` ${count}`));
@@ -60,8 +62,8 @@ function likeButton(video) {
     box.show(null);
     try {
       const result = liked ? await videos.unlike(video.id) : await videos.like(video.id);
-      liked = Boolean(result.liked);
-      count = result.like_count;
+      liked = result.liked_by_me;
+      count = result.likes;
       paint();
     } catch (error) {
       box.show(error);
@@ -102,6 +104,13 @@ function playlistPicker(video) {
   return form;
 }
 
+// The API names authors only by id: say who is who relative to the reader and the uploader.
+function commentAuthor(comment, video, user) {
+  if (user && comment.author_id === user.id) return "You";
+  if (comment.author_id === video.owner_id) return "Uploader";
+  return "Viewer";
+}
+
 function ownerPanel(video) {
   const box = alertBox();
   const status = h("span", { role: "status", class: "status" });
@@ -135,7 +144,7 @@ function ownerPanel(video) {
   return h("section", { class: "card", "aria-label": "Manage your video" }, form);
 }
 
-function commentSection(video) {
+function commentSection(video, user) {
   const box = alertBox();
   const list = h("ol", { class: "comments" });
   const more = h("button", { type: "button", class: "secondary", hidden: true }, "Older comments");
@@ -145,10 +154,16 @@ function commentSection(video) {
     const li = h(
       "li",
       {},
-      h("p", { class: "meta" }, h("strong", {}, comment.author || "someone"), " · ", formatDate(comment.created_at)),
+      h(
+        "p",
+        { class: "meta" },
+        h("strong", {}, commentAuthor(comment, video, user)),
+        " · ",
+        formatDate(comment.created_at),
+      ),
       h("p", { class: "body" }, comment.body),
     );
-    if (comment.is_author) {
+    if (user && comment.author_id === user.id) {
       li.append(
         h(
           "button",
@@ -213,25 +228,32 @@ function commentSection(video) {
 
 export async function render(main, _params, videoId) {
   const cleanups = [];
+  const user = await me();
   let video = await videos.get(videoId);
+  const isOwner = Boolean(user) && video.owner_id === user.id;
   const stage = h("div", { class: "stage" });
 
-  const showStage = () => {
-    if (video.status === "ready" && video.playback_url) {
-      replace(stage, playerSection(video, cleanups));
-    } else if (video.is_owner) {
-      replace(
-        stage,
-        progressSection(video, async () => {
-          video = await videos.get(videoId);
-          if (video.status === "ready") showStage();
-        }, cleanups),
-      );
-    } else {
-      replace(stage, h("p", { class: "status" }, STATUS_TEXT[video.status] || video.status));
+  // The progress stream and the backend's record of the state travel separately; the
+  // record may lag the "ready" event by a moment, so ask again a few times.
+  const whenRecordedReady = async () => {
+    for (let attempt = 1; attempt <= READY_POLLS; attempt += 1) {
+      video = await videos.get(videoId);
+      if (video.status === "ready" && video.playback_url) {
+        stage.append(playerSection(video, cleanups));
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
     }
+    throw new Error("The video is ready, but its player is not available yet. Reload the page in a moment.");
   };
-  showStage();
+
+  if (video.status === "ready" && video.playback_url) {
+    stage.append(playerSection(video, cleanups));
+  } else if (isOwner) {
+    stage.append(progressSection(video, whenRecordedReady, cleanups));
+  } else {
+    stage.append(h("p", { class: "status" }, STATUS_TEXT[video.status] || video.status));
+  }
 
   main.append(
     h("h1", {}, video.title),
@@ -239,8 +261,8 @@ export async function render(main, _params, videoId) {
     stage,
     session() ? h("div", { class: "toolbar" }, likeButton(video), playlistPicker(video)) : null,
     video.description ? h("p", { class: "description" }, video.description) : null,
-    video.is_owner ? ownerPanel(video) : null,
-    commentSection(video),
+    isOwner ? ownerPanel(video) : null,
+    commentSection(video, user),
   );
   return () => cleanups.forEach((release) => release());
 }
