@@ -1,0 +1,199 @@
+"""From (probe result, task) to one ffmpeg command: a pure function, tested without running ffmpeg.
+
+One decode feeds everything: the task's allow-listed filters become filter nodes, then
+``split`` fans the frames out to one scaler per rendition and to the poster thumbnail.
+Only numbers and enums validated by the task schema, and paths the worker chose,
+reach the command line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import ffmpeg
+
+from app.contracts.messages import FlipFilter, GrayscaleFilter, RotateFilter, TaskMessageV1, TrimFilter
+from app.transcoder.probe import ProbeResult
+
+SEGMENT_SECONDS = 4
+AUDIO_BITRATE = 128_000
+# Bits per pixel per frame for H.264 at the "veryfast" preset: about 2.8 Mbit/s for 720p30.
+_BITS_PER_PIXEL = 0.1
+_MIN_VIDEO_BITRATE = 150_000
+_MAX_FPS_FOR_BITRATE = 60.0
+_THUMBNAIL_AT_MOST_SECONDS = 2.0
+
+
+class PlanError(ValueError):
+    """The task cannot apply to this source (e.g. a trim beyond its end): a permanent failure."""
+
+
+@dataclass(frozen=True)
+class RenditionPlan:
+    width: int
+    height: int
+    video_bitrate: int
+
+    @property
+    def name(self) -> str:
+        return f"{self.height}p"
+
+    @property
+    def playlist(self) -> str:
+        """Path of the media playlist, relative to the output root (and to the master playlist)."""
+        return f"{self.name}/index.m3u8"
+
+
+@dataclass(frozen=True)
+class TranscodePlan:
+    width: int
+    """Frame size after the task's filters, before scaling."""
+    height: int
+    duration: float
+    """Seconds of output, after trims."""
+    renditions: tuple[RenditionPlan, ...]
+    thumbnail_at: float
+
+
+@dataclass(frozen=True)
+class OutputPaths:
+    source: Path
+    root: Path
+    """Everything under here is uploaded, keyed by its relative path."""
+
+    @property
+    def master_playlist(self) -> Path:
+        return self.root / "master.m3u8"
+
+    @property
+    def thumbnail(self) -> Path:
+        return self.root / "poster.jpg"
+
+    def playlist(self, rendition: RenditionPlan) -> Path:
+        return self.root / rendition.playlist
+
+    def segments(self, rendition: RenditionPlan) -> Path:
+        return self.root / rendition.name / "seg_%05d.m4s"
+
+
+def _even(value: float) -> int:
+    return max(2, int(value / 2 + 0.5) * 2)
+
+
+def video_bitrate(width: int, height: int, fps: float) -> int:
+    bits = width * height * min(fps, _MAX_FPS_FOR_BITRATE) * _BITS_PER_PIXEL
+    return max(_MIN_VIDEO_BITRATE, int(bits) // 1000 * 1000)
+
+
+def plan_ladder(width: int, height: int, ladder: list[int], fps: float) -> tuple[RenditionPlan, ...]:
+    """One rendition per ladder height not above the source; the source height alone if all are."""
+    heights = sorted({h for h in ladder if h <= height}, reverse=True) or [height]
+    renditions = []
+    for target in heights:
+        h = _even(target)
+        w = _even(width * h / height)
+        renditions.append(RenditionPlan(width=w, height=h, video_bitrate=video_bitrate(w, h, fps)))
+    return tuple(renditions)
+
+
+def plan_transcode(probe: ProbeResult, task: TaskMessageV1, ladder: list[int]) -> TranscodePlan:
+    """Frame size and duration after the task's filters, and the renditions to produce."""
+    width, height, duration = probe.display_width, probe.display_height, probe.duration
+    for spec in task.filters:
+        if isinstance(spec, RotateFilter) and spec.degrees in (90, 270):
+            width, height = height, width
+        elif isinstance(spec, TrimFilter):
+            if spec.start >= duration:
+                raise PlanError(
+                    f"trim starts at {spec.start:g} s, after the end of the video ({duration:.3f} s)"
+                )
+            duration = min(spec.end, duration) - spec.start if spec.end is not None else duration - spec.start
+    requested: list[int] = [h for h in task.ladder if h in ladder] or ladder
+    return TranscodePlan(
+        width=width,
+        height=height,
+        duration=duration,
+        renditions=plan_ladder(width, height, requested, probe.fps),
+        thumbnail_at=min(_THUMBNAIL_AT_MOST_SECONDS, duration / 10),
+    )
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.6f}"
+
+
+def _apply_filters(video: Any, audio: Any, task: TaskMessageV1) -> tuple[Any, Any]:
+    for spec in task.filters:
+        if isinstance(spec, TrimFilter):
+            window = {"start": _seconds(spec.start)}
+            if spec.end is not None:
+                window["end"] = _seconds(spec.end)
+            video = video.filter("trim", **window).filter("setpts", "PTS-STARTPTS")
+            if audio is not None:
+                audio = audio.filter("atrim", **window).filter("asetpts", "PTS-STARTPTS")
+        elif isinstance(spec, RotateFilter):
+            if spec.degrees == 180:
+                video = video.filter("hflip").filter("vflip")
+            else:
+                video = video.filter("transpose", dir="clock" if spec.degrees == 90 else "cclock")
+        elif isinstance(spec, GrayscaleFilter):
+            # Through gray and back: the chroma planes come out flat (128), not merely desaturated.
+            video = video.filter("format", "gray").filter("format", "yuv420p")
+        elif isinstance(spec, FlipFilter):
+            video = video.filter("hflip" if spec.axis == "horizontal" else "vflip")
+    return video, audio
+
+
+def _rendition_output(video: Any, audio: Any, rendition: RenditionPlan, paths: OutputPaths) -> Any:
+    scaled = video.filter("scale", rendition.width, rendition.height).filter("setsar", 1)
+    streams = [scaled] if audio is None else [scaled, audio]
+    options: dict[str, Any] = {
+        "c:v": "libx264",
+        "preset": "veryfast",
+        "profile:v": "high",
+        "pix_fmt": "yuv420p",
+        "b:v": rendition.video_bitrate,
+        "maxrate:v": rendition.video_bitrate * 3 // 2,
+        "bufsize:v": rendition.video_bitrate * 3,
+        # A keyframe at every segment boundary, so every segment starts independently.
+        "force_key_frames": f"expr:gte(t,n_forced*{SEGMENT_SECONDS})",
+        "f": "hls",
+        "hls_time": SEGMENT_SECONDS,
+        "hls_playlist_type": "vod",
+        "hls_segment_type": "fmp4",
+        "hls_fmp4_init_filename": "init.mp4",
+        "hls_flags": "independent_segments",
+        "hls_segment_filename": str(paths.segments(rendition)),
+    }
+    if audio is not None:
+        options.update({"c:a": "aac", "b:a": AUDIO_BITRATE, "ac": 2})
+    return ffmpeg.output(*streams, str(paths.playlist(rendition)), **options)
+
+
+def build_graph(probe: ProbeResult, task: TaskMessageV1, ladder: list[int], paths: OutputPaths) -> Any:
+    """The whole transcode as one ffmpeg-python graph; ``ffmpeg.compile`` turns it into argv."""
+    plan = plan_transcode(probe, task, ladder)
+    source = ffmpeg.input(str(paths.source))
+    video, audio = _apply_filters(source.video, source.audio if probe.has_audio else None, task)
+
+    frames = video.split()
+    sounds = audio.asplit() if audio is not None else None
+    outputs = [
+        _rendition_output(frames[i], sounds[i] if sounds is not None else None, rendition, paths)
+        for i, rendition in enumerate(plan.renditions)
+    ]
+    top = plan.renditions[0]
+    poster = (
+        frames[len(plan.renditions)]
+        .filter("trim", start=_seconds(plan.thumbnail_at))
+        .filter("scale", top.width, top.height)
+        .filter("setsar", 1)
+    )
+    outputs.append(ffmpeg.output(poster, str(paths.thumbnail), **{"frames:v": 1, "q:v": 3, "f": "image2"}))
+    return (
+        ffmpeg.merge_outputs(*outputs)
+        .global_args("-nostdin", "-hide_banner", "-loglevel", "error", "-progress", "pipe:1", "-nostats")
+        .overwrite_output()
+    )

@@ -1,0 +1,144 @@
+"""What the worker needs to know about a source, read with ffprobe.
+
+A source that ffprobe cannot read, that has no video stream, or whose first frame
+cannot be decoded is *not a video*: a permanent failure, never retried.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import ffmpeg
+
+# Seconds a probe or decode check may take before the source counts as unreadable.
+_CHECK_TIMEOUT_SECONDS = 120
+
+
+class NotAVideo(Exception):
+    """The source is corrupt, truncated, not a video, or cannot be decoded."""
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    width: int
+    height: int
+    rotation: int
+    """Clockwise degrees (0, 90, 180, 270) the player must turn the frames; ffmpeg applies it when decoding."""
+    duration: float
+    has_audio: bool
+    fps: float
+    sample_aspect: Fraction = Fraction(1)
+
+    @property
+    def display_width(self) -> int:
+        """Width as shown, after the rotation metadata and non-square pixels are applied."""
+        width = round(self.width * self.sample_aspect)
+        return self.height if self.rotation in (90, 270) else width
+
+    @property
+    def display_height(self) -> int:
+        return round(self.width * self.sample_aspect) if self.rotation in (90, 270) else self.height
+
+
+def _fraction(value: Any, default: Fraction) -> Fraction:
+    try:
+        result = Fraction(str(value).replace(":", "/"))
+    except (ValueError, ZeroDivisionError):
+        return default
+    return result if result > 0 else default
+
+
+def _rotation(stream: dict[str, Any]) -> int:
+    for side_data in stream.get("side_data_list", []):
+        if "rotation" in side_data:
+            # The display matrix states counter-clockwise degrees.
+            return int(-float(side_data["rotation"])) % 360
+    rotate = stream.get("tags", {}).get("rotate")
+    return int(rotate) % 360 if rotate is not None and str(rotate).lstrip("-").isdigit() else 0
+
+
+def _duration(info: dict[str, Any], video: dict[str, Any]) -> float:
+    for value in (info.get("format", {}).get("duration"), video.get("duration")):
+        if value is None:
+            continue
+        try:
+            seconds = float(value)
+        except (TypeError, ValueError):
+            continue
+        if seconds > 0:
+            return seconds
+    raise NotAVideo("the source has no duration")
+
+
+def parse_probe(info: dict[str, Any]) -> ProbeResult:
+    """Turn ffprobe's JSON (``-show_format -show_streams``) into a ProbeResult."""
+    streams = info.get("streams", [])
+    video = next(
+        (
+            s
+            for s in streams
+            if s.get("codec_type") == "video" and not s.get("disposition", {}).get("attached_pic")
+        ),
+        None,
+    )
+    if video is None:
+        raise NotAVideo("the source has no video stream")
+    width, height = int(video.get("width") or 0), int(video.get("height") or 0)
+    if width <= 0 or height <= 0:
+        raise NotAVideo("the video stream has no frame size")
+    rotation = _rotation(video)
+    if rotation not in (0, 90, 180, 270):
+        raise NotAVideo(f"unsupported rotation metadata of {rotation} degrees")
+    fps = _fraction(video.get("avg_frame_rate"), Fraction(0)) or _fraction(
+        video.get("r_frame_rate"), Fraction(30)
+    )
+    return ProbeResult(
+        width=width,
+        height=height,
+        rotation=rotation,
+        duration=_duration(info, video),
+        has_audio=any(s.get("codec_type") == "audio" for s in streams),
+        fps=float(fps),
+        sample_aspect=_fraction(video.get("sample_aspect_ratio"), Fraction(1)),
+    )
+
+
+def probe(path: Path) -> ProbeResult:
+    """Probe ``path`` and check that its first video frame decodes; raises NotAVideo otherwise."""
+    try:
+        info = ffmpeg.probe(str(path))
+    except ffmpeg.Error as exc:
+        raise NotAVideo(f"ffprobe cannot read the source: {_last_line(exc.stderr)}") from None
+    result = parse_probe(info)
+    check = subprocess.run(
+        [
+            "ffmpeg",
+            "-nostdin",
+            "-v",
+            "error",
+            "-i",
+            str(path),
+            "-map",
+            "0:v:0",
+            "-frames:v",
+            "1",
+            "-f",
+            "null",
+            "-",
+        ],
+        capture_output=True,
+        timeout=_CHECK_TIMEOUT_SECONDS,
+        check=False,
+    )
+    if check.returncode != 0:
+        raise NotAVideo(f"the video stream cannot be decoded: {_last_line(check.stderr)}")
+    return result
+
+
+def _last_line(stderr: bytes | None) -> str:
+    lines = (stderr or b"").decode("utf-8", "replace").strip().splitlines()
+    return lines[-1][:300] if lines else "no detail"
