@@ -1,0 +1,66 @@
+"""Runs one ffmpeg command, turning its ``-progress pipe:1`` output into seconds done."""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+from collections import deque
+from collections.abc import Callable, Sequence
+from typing import IO
+
+_STDERR_LINES_KEPT = 20
+_CANCEL_POLL_SECONDS = 0.2
+
+
+class FfmpegFailed(RuntimeError):
+    """ffmpeg exited non-zero on a source that probed and decoded: treated as transient."""
+
+
+class Cancelled(RuntimeError):
+    """The run was stopped from outside (shutdown grace period over)."""
+
+
+def out_time_seconds(line: str) -> float | None:
+    """Seconds of output written, from one ``key=value`` line of ffmpeg's progress output."""
+    key, _, value = line.strip().partition("=")
+    if key != "out_time_us" or not value.lstrip("-").isdigit():
+        return None
+    return max(0, int(value)) / 1_000_000
+
+
+def _collect(stream: IO[bytes], lines: deque[str]) -> None:
+    for line in stream:
+        lines.append(line.decode("utf-8", "replace").rstrip())
+
+
+def run_ffmpeg(args: Sequence[str], on_progress: Callable[[float], None], cancel: threading.Event) -> None:
+    """Run ``args`` (with ``-progress pipe:1``), calling ``on_progress(seconds)``; kill it on ``cancel``."""
+    process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert process.stdout is not None and process.stderr is not None
+    stderr_tail: deque[str] = deque(maxlen=_STDERR_LINES_KEPT)
+    stderr_reader = threading.Thread(target=_collect, args=(process.stderr, stderr_tail), daemon=True)
+    stderr_reader.start()
+
+    def kill_on_cancel() -> None:
+        while process.poll() is None:
+            if cancel.wait(_CANCEL_POLL_SECONDS):
+                process.kill()
+                return
+
+    threading.Thread(target=kill_on_cancel, daemon=True).start()
+    try:
+        for raw in process.stdout:
+            seconds = out_time_seconds(raw.decode("ascii", "replace"))
+            if seconds is not None:
+                on_progress(seconds)
+        returncode = process.wait()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        stderr_reader.join(timeout=5)
+    if returncode != 0 and cancel.is_set():
+        raise Cancelled("ffmpeg was stopped for shutdown")
+    if returncode != 0:
+        detail = "; ".join(stderr_tail) or f"exit status {returncode}"
+        raise FfmpegFailed(f"ffmpeg failed: {detail[-500:]}")
