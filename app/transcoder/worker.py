@@ -1,0 +1,324 @@
+"""The transcoder fleet worker (``reelstack transcoder``).
+
+One loop: receive a task (long polling) → validate it → transcode → publish the
+result → delete the message. Failure paths:
+
+- permanent (invalid message, a source that is not a decodable video, a filter that
+  cannot apply): published as ``failed`` with the reason and deleted, after one attempt;
+- transient (S3/SNS errors, ffmpeg failing on a valid source): the message is left to
+  reappear; the queue's redrive moves it to the DLQ after ``TASK_MAX_RECEIVES`` receives,
+  and the last attempt publishes ``failed`` so the video does not wait forever;
+- shutdown (SIGTERM): no new receives; the current task finishes if it can within the
+  grace period, otherwise its message is released (visibility 0) for another worker.
+
+Outputs are uploaded only after ffmpeg has finished, under the task's own prefix, with
+the master playlist last: a killed attempt leaves nothing a player would find, and a
+retry overwrites the same keys.
+"""
+
+from __future__ import annotations
+
+import argparse
+import enum
+import json
+import logging
+import shutil
+import signal
+import sys
+import tempfile
+import threading
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import boto3
+import ffmpeg
+from botocore.exceptions import BotoCoreError, ClientError
+from pydantic import ValidationError
+
+from app.contracts import logs
+from app.contracts.messages import Rendition, TaskMessageV1, TaskOutputs, parse_task
+from app.contracts.names import TASK_MAX_RECEIVES
+from app.contracts.settings import SettingsError, TranscoderSettings, load
+from app.contracts.tickets import media_key_prefix
+from app.transcoder.graph import OutputPaths, PlanError, build_graph, plan_transcode
+from app.transcoder.hls import Variant, describe_variant, master_playlist, playlist_duration
+from app.transcoder.probe import NotAVideo, probe
+from app.transcoder.progress import ProgressReporter, sns_publisher
+from app.transcoder.runner import Cancelled, run_ffmpeg
+
+logger = logging.getLogger("app.transcoder")
+
+# Bounded so that an idle worker notices SIGTERM within seconds.
+_POLL_SECONDS = 5
+_DEFAULT_GRACE_SECONDS = 30.0
+# ffmpeg's progress is reported up to here; 100 means the outputs are uploaded.
+_TRANSCODE_PERCENT = 99.0
+_CONTENT_TYPES = {
+    ".m3u8": "application/vnd.apple.mpegurl",
+    ".m4s": "video/iso.segment",
+    ".mp4": "video/mp4",
+    ".jpg": "image/jpeg",
+}
+
+
+class PermanentFailure(Exception):
+    """Retrying cannot help: the task is reported failed with this reason and deleted."""
+
+
+class _Outcome(enum.Enum):
+    DELETE = "delete"
+    RELEASE = "release"
+    RETRY = "retry"
+
+
+@dataclass(frozen=True)
+class AwsClients:
+    sqs: Any
+    s3: Any
+    sns: Any
+
+    @classmethod
+    def from_environment(cls) -> AwsClients:
+        """Clients for AWS, or the local emulation when ``AWS_ENDPOINT_URL`` is set."""
+        return cls(sqs=boto3.client("sqs"), s3=boto3.client("s3"), sns=boto3.client("sns"))
+
+
+class Heartbeat:
+    """Keeps a message invisible to other workers while this one works on it."""
+
+    def __init__(self, sqs: Any, queue_url: str, receipt_handle: str, timeout_seconds: int) -> None:
+        self._extend = lambda: sqs.change_message_visibility(
+            QueueUrl=queue_url, ReceiptHandle=receipt_handle, VisibilityTimeout=timeout_seconds
+        )
+        self._interval = timeout_seconds / 3
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="heartbeat", daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            try:
+                self._extend()
+            except (BotoCoreError, ClientError):
+                logger.warning("could not extend the task's visibility", exc_info=True)
+
+    def __enter__(self) -> Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: type[BaseException] | BaseException | TracebackType | None) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+class Worker:
+    def __init__(
+        self, settings: TranscoderSettings, aws: AwsClients, *, grace_seconds: float = _DEFAULT_GRACE_SECONDS
+    ) -> None:
+        self.settings = settings
+        self.aws = aws
+        self.grace_seconds = grace_seconds
+        self.stopping = threading.Event()
+        self.cancel = threading.Event()
+        self._publish = sns_publisher(aws.sns, settings.progress_topic_arn)
+
+    def shutdown(self) -> None:
+        """Stop receiving; give the current task ``grace_seconds`` before releasing it."""
+        if not self.stopping.is_set():
+            logger.info("shutting down; the current task has %.0f s to finish", self.grace_seconds)
+            self.stopping.set()
+            timer = threading.Timer(self.grace_seconds, self.cancel.set)
+            timer.daemon = True
+            timer.start()
+
+    def run(self) -> None:
+        while not self.stopping.is_set():
+            self.poll_once()
+        logger.info("stopped")
+
+    def poll_once(self) -> int:
+        """Receive at most one task and see it through; returns how many messages arrived."""
+        messages = self.aws.sqs.receive_message(
+            QueueUrl=self.settings.task_queue_url,
+            MaxNumberOfMessages=1,
+            WaitTimeSeconds=_POLL_SECONDS,
+            VisibilityTimeout=self.settings.visibility_timeout_seconds,
+            MessageSystemAttributeNames=["ApproximateReceiveCount"],
+        ).get("Messages", [])
+        for message in messages:
+            if self.stopping.is_set():
+                self._settle(message, _Outcome.RELEASE)
+                continue
+            try:
+                self._settle(message, self.handle(message))
+            except (BotoCoreError, ClientError):
+                logger.exception("could not report or settle a task; it will be redelivered")
+        return len(messages)
+
+    def handle(self, message: dict[str, Any]) -> _Outcome:
+        attempt = int(message.get("Attributes", {}).get("ApproximateReceiveCount", "1"))
+        try:
+            task = parse_task(message["Body"])
+        except ValidationError as exc:
+            self._report_invalid(message["Body"], exc, attempt)
+            return _Outcome.DELETE
+        log = logging.LoggerAdapter(logger, {"video_id": task.video_id, "task_id": task.task_id})
+        events = ProgressReporter(self._publish, task.task_id, task.video_id, attempt)
+        with Heartbeat(
+            self.aws.sqs,
+            self.settings.task_queue_url,
+            message["ReceiptHandle"],
+            self.settings.visibility_timeout_seconds,
+        ):
+            try:
+                log.info("transcoding (attempt %d)", attempt)
+                events.transcoding(0.0)
+                events.ready(self.transcode(task, events))
+                log.info("ready")
+                return _Outcome.DELETE
+            except PermanentFailure as exc:
+                log.warning("failed permanently: %s", exc)
+                events.failed(str(exc))
+                return _Outcome.DELETE
+            except Cancelled:
+                log.info("shutdown grace period over; releasing the task for another worker")
+                return _Outcome.RELEASE
+            except Exception as exc:  # transient by elimination: redelivery, then the DLQ, decides
+                log.exception(
+                    "attempt %d of %d failed; leaving the task for redelivery", attempt, TASK_MAX_RECEIVES
+                )
+                if attempt >= TASK_MAX_RECEIVES:
+                    events.failed(f"gave up after {attempt} attempts: {exc}")
+                return _Outcome.RETRY
+
+    def transcode(self, task: TaskMessageV1, events: ProgressReporter) -> TaskOutputs:
+        if task.source_bucket != self.settings.uploads_bucket:
+            raise PermanentFailure(f"the source is not in the uploads bucket {self.settings.uploads_bucket}")
+        Path(self.settings.work_dir).mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile.mkdtemp(prefix=f"{task.task_id}-", dir=self.settings.work_dir))
+        try:
+            # A fixed local name: nothing from the task's keys reaches ffmpeg's command line.
+            paths = OutputPaths(source=work / "source", root=work / "out")
+            self._download(task, paths.source)
+            ladder = self.settings.ladder_heights
+            try:
+                source = probe(paths.source)
+                plan = plan_transcode(source, task, ladder)
+            except (NotAVideo, PlanError) as exc:
+                raise PermanentFailure(str(exc)) from None
+            for rendition in plan.renditions:
+                paths.playlist(rendition).parent.mkdir(parents=True)
+            run_ffmpeg(
+                ffmpeg.compile(build_graph(source, task, ladder, paths)),
+                lambda seconds: events.transcoding(min(_TRANSCODE_PERCENT, 100 * seconds / plan.duration)),
+                self.cancel,
+            )
+            if self.cancel.is_set():
+                raise Cancelled("shutdown before the upload")
+            variants = [describe_variant(paths.root, r.playlist, source.fps) for r in plan.renditions]
+            paths.master_playlist.write_text(master_playlist(variants))
+            return self._upload(task, paths, variants)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+
+    def _download(self, task: TaskMessageV1, target: Path) -> None:
+        try:
+            self.aws.s3.download_file(task.source_bucket, task.source_key, str(target))
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey"):
+                raise PermanentFailure("the uploaded source no longer exists") from None
+            raise
+
+    def _upload(self, task: TaskMessageV1, paths: OutputPaths, variants: list[Variant]) -> TaskOutputs:
+        bucket = self.settings.media_bucket
+        prefix = media_key_prefix(task.video_id, task.task_id)
+        master_key = prefix + paths.master_playlist.relative_to(paths.root).as_posix()
+        files = {
+            prefix + path.relative_to(paths.root).as_posix(): path
+            for path in paths.root.rglob("*")
+            if path.is_file()
+        }
+        for key, path in sorted(files.items()):
+            if key != master_key:
+                self._put(bucket, key, path)
+        # A retry writes the same names; drop anything an earlier attempt wrote that this one did not.
+        listing = self.aws.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+        stale = [
+            {"Key": o["Key"]} for page in listing for o in page.get("Contents", []) if o["Key"] not in files
+        ]
+        if stale:
+            self.aws.s3.delete_objects(Bucket=bucket, Delete={"Objects": stale, "Quiet": True})
+        self._put(bucket, master_key, paths.master_playlist)  # last: it makes the set visible
+        top = paths.root / variants[0].playlist
+        return TaskOutputs(
+            prefix=prefix,
+            master_playlist_key=master_key,
+            thumbnail_key=prefix + paths.thumbnail.relative_to(paths.root).as_posix(),
+            duration_seconds=round(playlist_duration(top), 3),
+            renditions=[
+                Rendition(
+                    height=v.height,
+                    width=v.width,
+                    bandwidth=v.peak_bandwidth,
+                    playlist_key=prefix + v.playlist,
+                )
+                for v in variants
+            ],
+        )
+
+    def _put(self, bucket: str, key: str, path: Path) -> None:
+        content_type = _CONTENT_TYPES.get(path.suffix, "application/octet-stream")
+        self.aws.s3.upload_file(str(path), bucket, key, ExtraArgs={"ContentType": content_type})
+
+    def _report_invalid(self, body: str, error: ValidationError, attempt: int) -> None:
+        reason = f"invalid task message: {error.errors()[0]['msg'] if error.errors() else error}"
+        ids = _ids_of(body)
+        logger.warning("%s", reason, extra={"video_id": ids[1], "task_id": ids[0]} if ids else {})
+        if ids:
+            ProgressReporter(self._publish, ids[0], ids[1], attempt).failed(reason)
+
+    def _settle(self, message: dict[str, Any], outcome: _Outcome) -> None:
+        receipt = message["ReceiptHandle"]
+        if outcome is _Outcome.DELETE:
+            self.aws.sqs.delete_message(QueueUrl=self.settings.task_queue_url, ReceiptHandle=receipt)
+        elif outcome is _Outcome.RELEASE:
+            self.aws.sqs.change_message_visibility(
+                QueueUrl=self.settings.task_queue_url, ReceiptHandle=receipt, VisibilityTimeout=0
+            )
+
+
+def _ids_of(body: str) -> tuple[uuid.UUID, uuid.UUID] | None:
+    """(task_id, video_id) of a message that failed validation, when both are still readable."""
+    try:
+        data = json.loads(body)
+        return uuid.UUID(str(data["task_id"])), uuid.UUID(str(data["video_id"]))
+    except (ValueError, TypeError, KeyError):
+        return None
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="reelstack transcoder", description="Run a transcoder fleet worker."
+    )
+    parser.add_argument(
+        "--shutdown-grace",
+        type=float,
+        default=_DEFAULT_GRACE_SECONDS,
+        metavar="SECONDS",
+        help="on SIGTERM, how long the current task may take to finish before it is released",
+    )
+    args = parser.parse_args(argv)
+    try:
+        settings = load(TranscoderSettings)
+    except SettingsError as exc:
+        print(f"reelstack transcoder: {exc}", file=sys.stderr)
+        return 2
+    logs.configure("transcoder", settings.log_level)
+    worker = Worker(settings, AwsClients.from_environment(), grace_seconds=args.shutdown_grace)
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: worker.shutdown())
+    logger.info("polling %s", settings.task_queue_url)
+    worker.run()
+    return 0
