@@ -74,7 +74,9 @@ export function navigate(path) {
 export function alertBox() {
   const box = h("p", { class: "error", role: "alert", hidden: true });
   box.show = (error) => {
-    box.textContent = error ? error.message || String(error) : "";
+    const text = error ? error.message || String(error) : "";
+    // Services word their messages as clauses ("the code has expired"); show them as sentences.
+    box.textContent = text && text[0].toUpperCase() + text.slice(1);
     box.hidden = !error;
   };
   return box;

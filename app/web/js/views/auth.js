@@ -85,6 +85,7 @@ export function renderConfirm(main, params) {
 
 export function renderLogin(main, params) {
   const box = alertBox();
+  const confirmHint = h("p", { hidden: true }, h("a", { href: "#/confirm" }, "Enter your confirmation code"));
   const form = h(
     "form",
     { class: "card narrow" },
@@ -92,13 +93,23 @@ export function renderLogin(main, params) {
     field("Email", emailInput(params.get("email"))),
     field("Password", h("input", { name: "password", type: "password", autocomplete: "current-password", required: true })),
     box,
+    confirmHint,
     h("button", { type: "submit" }, "Log in"),
   );
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const { email, password } = values(form);
+    confirmHint.hidden = true;
     const ok = await busy(form, box, async () => {
-      await accounts.login(email, password);
+      try {
+        await accounts.login(email, password);
+      } catch (error) {
+        if (error.code === "user_not_confirmed") {
+          confirmHint.firstChild.href = `#/confirm?email=${encodeURIComponent(email)}`;
+          confirmHint.hidden = false;
+        }
+        throw error;
+      }
       return true;
     });
     if (!ok) return;
