@@ -151,6 +151,7 @@ class ProgressService(pulumi.ComponentResource):
     status_queue_arn: pulumi.Output[str]
     status_dlq_url: pulumi.Output[str]
     ticket_secret_arn: pulumi.Output[str]
+    ticket_key: pulumi.Output[str]
     alb_dns_name: pulumi.Output[str]
     alb_arn: pulumi.Output[str]
     origin_secret: pulumi.Output[str]
@@ -297,6 +298,7 @@ class ProgressService(pulumi.ComponentResource):
         self.status_queue_arn = status.arn
         self.status_dlq_url = status_dlq.url
         self.ticket_secret_arn = ticket_secret.arn
+        self.ticket_key = pulumi.Output.secret(ticket_key.result)
         self.alb_dns_name = lb.alb.dns_name
         self.alb_arn = lb.alb.arn
         self.origin_secret = lb.origin_secret

@@ -24,17 +24,63 @@ ALL_VIEWER_EXCEPT_HOST_HEADER = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
 GATEWAY_PATHS = ("/api/*", "/auth/*", "/events/*")
 MIN_TLS = "TLSv1.2_2021"
 
-# Viewer-request function for /media/*: strips "/media" (and a "/g/<grant>" segment, which
-# the backend puts in media URLs) so the key matches the media bucket's layout.
-MEDIA_REWRITE_JS = """
-function handler(event) {
-  var request = event.request;
-  var uri = request.uri.replace(/^\\/media/, '');
-  uri = uri.replace(/^\\/g\\/[^\\/]+/, '');
-  request.uri = uri === '' ? '/' : uri;
+# Viewer-request function for /media/*. Media URLs are /media/g/<grant>/videos/<id>/...
+# (app/contracts/tickets.py): the grant is an HS256 JWT, audience "reelstack-media", bound
+# to one video by its "vid" claim. The function verifies signature, audience, video and
+# expiry with the key from the distribution's KeyValueStore, then strips "/media/g/<grant>"
+# so the URI is the media bucket's key. Anything else gets a 403 and never reaches S3.
+GRANT_KEY_NAME = "media-grant-key"
+MEDIA_GRANT_JS = (
+    """
+import cf from 'cloudfront';
+import crypto from 'crypto';
+
+const kvs = cf.kvs();
+const AUDIENCE = 'reelstack-media';
+const MEDIA_PATH = /^\\/media\\/g\\/([\\w-]+)\\.([\\w-]+)\\.([\\w-]+)(\\/videos\\/([0-9a-f-]{36})\\/[^?#]+)$/;
+
+function forbidden() {
+  return { statusCode: 403, statusDescription: 'Forbidden', headers: { 'cache-control': { value: 'no-store' } } };
+}
+
+function decodeSegment(segment) {
+  return JSON.parse(Buffer.from(segment.replace(/-/g, '+').replace(/_/g, '/'), 'base64').toString('utf8'));
+}
+
+function sameText(a, b) {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return diff === 0;
+}
+
+async function handler(event) {
+  const request = event.request;
+  const match = MEDIA_PATH.exec(request.uri);
+  if (!match) return forbidden();
+  let key;
+  try {
+    key = await kvs.get('%s');
+  } catch (e) {
+    return forbidden();
+  }
+  const signature = crypto.createHmac('sha256', key).update(match[1] + '.' + match[2]).digest('base64url');
+  if (!sameText(signature, match[3])) return forbidden();
+  let header, claims;
+  try {
+    header = decodeSegment(match[1]);
+    claims = decodeSegment(match[2]);
+  } catch (e) {
+    return forbidden();
+  }
+  if (header.alg !== 'HS256' || claims.aud !== AUDIENCE || claims.vid !== match[5]) return forbidden();
+  if (typeof claims.exp !== 'number' || claims.exp * 1000 <= Date.now()) return forbidden();
+  request.uri = match[4];
   return request;
 }
 """.strip()
+    % GRANT_KEY_NAME
+)
 
 
 @dataclass(frozen=True)
@@ -43,6 +89,8 @@ class MediaStorageArgs:
 
     names: ResourceNames
     """Shared physical names; buckets are created with these as prefixes."""
+    media_grant_key: pulumi.Input[str]
+    """HS256 key of media grants (the backend's ticket key); CloudFront verifies grants with it."""
     api_origin_domain: pulumi.Input[str] | None = None
     """Domain of the API gateway (``<id>.execute-api.<region>.amazonaws.com``); None: no API behaviours."""
     api_origin_path: pulumi.Input[str] = ""
@@ -192,12 +240,27 @@ class MediaStorage(pulumi.ComponentResource):
             signing_protocol="sigv4",
             opts=child,
         )
-        media_rewrite = aws.cloudfront.Function(
-            f"{name}-media-path",
-            name=f"{args.names.prefix}-media-path",
+        grant_keys = aws.cloudfront.KeyValueStore(
+            f"{name}-grant-key",
+            name=f"{args.names.prefix}-media-grant",
+            comment="the key CloudFront verifies media grants with",
+            tags=dict(tags),
+            opts=child,
+        )
+        aws.cloudfront.KeyvaluestoreKey(
+            f"{name}-grant-key",
+            key_value_store_arn=grant_keys.arn,
+            key=GRANT_KEY_NAME,
+            value=pulumi.Output.secret(args.media_grant_key),
+            opts=child,
+        )
+        media_grant = aws.cloudfront.Function(
+            f"{name}-media-grant",
+            name=f"{args.names.prefix}-media-grant",
             runtime="cloudfront-js-2.0",
-            comment="strip /media (and a grant segment) before reading the media bucket",
-            code=MEDIA_REWRITE_JS,
+            comment="verify the media grant in the path, then strip it to the bucket key",
+            code=MEDIA_GRANT_JS,
+            key_value_store_associations=[grant_keys.arn],
             publish=True,
             tags=dict(tags),
             opts=child,
@@ -226,7 +289,7 @@ class MediaStorage(pulumi.ComponentResource):
                 compress=True,
                 function_associations=[
                     aws.cloudfront.DistributionOrderedCacheBehaviorFunctionAssociationArgs(
-                        event_type="viewer-request", function_arn=media_rewrite.arn
+                        event_type="viewer-request", function_arn=media_grant.arn
                     )
                 ],
             )

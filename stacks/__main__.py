@@ -43,25 +43,6 @@ network = Network(
 )
 private = tuple(network.private_subnet_ids)
 
-gateway_domain: pulumi.Output[str]
-resolve_gateway_domain: Callable[[pulumi.Output[str]], None]
-gateway_domain, resolve_gateway_domain = pulumi.deferred_output()
-storage = MediaStorage(
-    "media",
-    MediaStorageArgs(
-        names=names,
-        api_origin_domain=gateway_domain,
-        api_origin_path=f"/{STAGE}",
-        raw_upload_expiry_days=cfg.raw_upload_expiry_days,
-        version_uploads=cfg.version_uploads,
-        protect=cfg.protect,
-        force_destroy=not cfg.protect,
-        aliases=cfg.aliases,
-        certificate_arn=cfg.certificate_arn,
-        extra_cors_origins=tuple(f"https://{a}" for a in cfg.aliases),
-        owner=cfg.owner,
-    ),
-)
 database = Database(
     "db",
     DatabaseArgs(
@@ -88,11 +69,6 @@ users = UserService(
         owner=cfg.owner,
     ),
 )
-jwt = {
-    "user_pool_client_id": users.user_pool_client_id,
-    "jwt_issuer": users.jwt_issuer,
-    "jwks_url": users.jwks_url,
-}
 progress = ProgressService(
     "progress",
     ProgressServiceArgs(
@@ -109,6 +85,26 @@ progress = ProgressService(
         user_pool_client_id=users.user_pool_client_id,
         jwt_issuer=users.jwt_issuer,
         jwks_url=users.jwks_url,
+    ),
+)
+gateway_domain: pulumi.Output[str]
+resolve_gateway_domain: Callable[[pulumi.Output[str]], None]
+gateway_domain, resolve_gateway_domain = pulumi.deferred_output()
+storage = MediaStorage(
+    "media",
+    MediaStorageArgs(
+        names=names,
+        media_grant_key=progress.ticket_key,
+        api_origin_domain=gateway_domain,
+        api_origin_path=f"/{STAGE}",
+        raw_upload_expiry_days=cfg.raw_upload_expiry_days,
+        version_uploads=cfg.version_uploads,
+        protect=cfg.protect,
+        force_destroy=not cfg.protect,
+        aliases=cfg.aliases,
+        certificate_arn=cfg.certificate_arn,
+        extra_cors_origins=tuple(f"https://{a}" for a in cfg.aliases),
+        owner=cfg.owner,
     ),
 )
 transcoder = TranscoderFleet(

@@ -38,6 +38,8 @@ EXPECTED_CHILDREN: dict[str, set[str]] = {
         "aws:s3/bucketPolicy:BucketPolicy",
         "aws:cloudfront/originAccessControl:OriginAccessControl",
         "aws:cloudfront/function:Function",
+        "aws:cloudfront/keyValueStore:KeyValueStore",
+        "aws:cloudfront/keyvaluestoreKey:KeyvaluestoreKey",
         "aws:cloudfront/distribution:Distribution",
     },
     "reelstack:index:Database": {

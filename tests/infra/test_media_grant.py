@@ -1,0 +1,115 @@
+"""The CloudFront function guarding ``/media/*``, run in Node against grants the backend issues.
+
+The function's code comes from the synthesized graph, and the grants from
+``app/contracts/tickets.py``, so both sides of the contract are the real ones. Node is
+the one Playwright ships (a pinned test dependency); ``cloudfront`` (the KeyValueStore
+module CloudFront provides) is a small stand-in holding the key.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import uuid
+from pathlib import Path
+
+import pytest
+from playwright._impl._driver import compute_driver_executable
+
+from app.contracts.tickets import issue_events_ticket, issue_media_grant
+from infra.storage import GRANT_KEY_NAME
+from tests.infra.graph import Graph
+
+KEY = b"k" * 48
+VIDEO = uuid.UUID("0b8f4c8e-5d1e-4b3f-9a6e-2f1c3d4e5f60")
+OTHER = uuid.UUID("7d0c1f2e-3a4b-4c5d-8e9f-0a1b2c3d4e5f")
+TASK = uuid.UUID("11111111-2222-4333-8444-555555555555")
+OBJECT = f"/videos/{VIDEO}/{TASK}/hls/720p/segment_00001.ts"
+
+CLOUDFRONT_STANDIN = f"""
+export default {{
+  kvs: () => ({{
+    get: async (name) => {{
+      if (name !== '{GRANT_KEY_NAME}') throw new Error('no such key ' + name);
+      return process.env.GRANT_KEY;
+    }},
+  }}),
+}};
+"""
+RUNNER = """
+import { handler } from './function.mjs';
+const results = {};
+for (const [label, uri] of Object.entries(JSON.parse(process.argv[2]))) {
+  const out = await handler({ request: { method: 'GET', uri, querystring: {}, headers: {} } });
+  results[label] = out.statusCode ? { status: out.statusCode } : { uri: out.uri };
+}
+console.log(JSON.stringify(results));
+"""
+
+
+def _grant(video: uuid.UUID = VIDEO, key: bytes = KEY, ttl: int = 300) -> str:
+    return issue_media_grant(key, video_id=video, ttl_seconds=ttl)
+
+
+CASES = {
+    "valid": f"/media/g/{_grant()}{OBJECT}",
+    "no_grant": f"/media{OBJECT}",
+    "other_video": f"/media/g/{_grant(OTHER)}{OBJECT}",
+    "forged": f"/media/g/{_grant(key=b'x' * 48)}{OBJECT}",
+    "expired": f"/media/g/{_grant(ttl=-10)}{OBJECT}",
+    "events_ticket": "/media/g/"
+    + issue_events_ticket(KEY, user_id="u", video_id=VIDEO, snapshot={}, ttl_seconds=300)
+    + OBJECT,
+    "outside_videos": f"/media/g/{_grant()}/index.html",
+    "garbage": f"/media/g/a.b.c{OBJECT}",
+}
+
+
+@pytest.fixture(scope="module")
+def answers(prod: Graph, tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, object]]:
+    code = prod.one("aws:cloudfront/function:Function", "media-media-grant").inputs["code"]
+    root: Path = tmp_path_factory.mktemp("cloudfront-function")
+    (root / "function.mjs").write_text(code + "\nexport { handler };\n")
+    (root / "run.mjs").write_text(RUNNER)
+    standin = root / "node_modules" / "cloudfront"
+    standin.mkdir(parents=True)
+    (standin / "package.json").write_text('{"name": "cloudfront", "type": "module", "main": "index.js"}')
+    (standin / "index.js").write_text(CLOUDFRONT_STANDIN)
+    node, _ = compute_driver_executable()
+    done = subprocess.run(
+        [node, "run.mjs", json.dumps(CASES)],
+        cwd=root,
+        env={"GRANT_KEY": KEY.decode()},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    result: dict[str, dict[str, object]] = json.loads(done.stdout)
+    return result
+
+
+def test_a_valid_grant_reads_the_object_under_its_bucket_key(answers: dict[str, dict[str, object]]) -> None:
+    assert answers["valid"] == {"uri": OBJECT}
+
+
+@pytest.mark.parametrize(
+    "case", ["no_grant", "other_video", "forged", "expired", "events_ticket", "outside_videos", "garbage"]
+)
+def test_media_without_a_valid_grant_for_that_video_is_forbidden(
+    case: str, answers: dict[str, dict[str, object]]
+) -> None:
+    assert answers[case] == {"status": 403}
+
+
+def test_the_function_reads_the_backends_ticket_key_from_its_key_value_store(prod: Graph) -> None:
+    function = prod.one("aws:cloudfront/function:Function", "media-media-grant").inputs
+    store = prod.one("aws:cloudfront/keyValueStore:KeyValueStore", "media-grant-key")
+    entry = prod.one("aws:cloudfront/keyvaluestoreKey:KeyvaluestoreKey", "media-grant-key").inputs
+    ticket_key = prod.one("random:index/randomPassword:RandomPassword", "progress-ticket-key")
+    secret = prod.one("aws:secretsmanager/secretVersion:SecretVersion", "progress-ticket-key").inputs
+    assert function["runtime"] == "cloudfront-js-2.0"
+    assert function["keyValueStoreAssociations"] == [entry["keyValueStoreArn"]]
+    assert entry["keyValueStoreArn"].endswith(store.name)
+    assert entry["key"] == GRANT_KEY_NAME
+    assert entry["value"] == secret["secretString"] and ticket_key.custom
