@@ -87,3 +87,12 @@ class ResourceNames:
 TASK_MAX_RECEIVES = 3
 TASK_VISIBILITY_TIMEOUT_SECONDS = 60
 STATUS_MAX_RECEIVES = 5
+
+# Where an EC2 service's settings live: the components' user data writes the file, the
+# machine image's systemd units read it as their EnvironmentFile (images/).
+SETTINGS_ENV_DIR = "/etc/reelstack"
+
+
+def settings_env_file(role: str) -> str:
+    """``/etc/reelstack/<role>.env`` for ``backend``, ``transcoder`` or ``progress``."""
+    return f"{SETTINGS_ENV_DIR}/{role}.env"
