@@ -1,0 +1,18 @@
+"""The HTTP edge: one blueprint per resource, each parse → domain function → render."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+from app.backend.api import comments, events, health, likes, me, playlists, uploads, videos
+
+BLUEPRINTS: tuple[Blueprint, ...] = (
+    videos.bp,
+    uploads.bp,
+    comments.bp,
+    likes.bp,
+    playlists.bp,
+    me.bp,
+    health.bp,
+    events.bp,
+)

@@ -1,0 +1,93 @@
+"""Uploads of a video's source: multipart for large files, and the mark-uploaded step that queues the task."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import Blueprint
+from spectree import Response
+
+from app.backend import videos as domain
+from app.backend.api.render import video_out
+from app.backend.context import db, require_user, services
+from app.backend.openapi import AUTH, api
+from app.backend.schemas import (
+    ErrorBody,
+    MultipartComplete,
+    MultipartStart,
+    MultipartStarted,
+    PartUrl,
+    PartUrls,
+    PartUrlsRequest,
+    VideoOut,
+)
+
+bp = Blueprint("uploads", __name__, url_prefix="/api/videos/<uuid:video_id>")
+TAGS = ("uploads",)
+_ERRORS = {"HTTP_401": ErrorBody, "HTTP_403": ErrorBody, "HTTP_404": ErrorBody, "HTTP_409": ErrorBody}
+
+
+@bp.post("/uploaded")
+@api.validate(
+    resp=Response(HTTP_202=VideoOut, HTTP_413=ErrorBody, HTTP_415=ErrorBody, **_ERRORS),
+    tags=TAGS,
+    security=AUTH,
+)
+def uploaded(video_id: uuid.UUID) -> tuple[VideoOut, int]:
+    """The source is in S3: check it and queue its transcoding task (once, however often this is called)."""
+    owner = require_user()
+    session = db()
+    svc = services()
+    video = domain.mark_uploaded(
+        session, svc.aws, svc.settings, domain.own_video(session, video_id, owner.id)
+    )
+    return video_out(video, domain.like_counts(session, [video.id], owner.id)[video.id], svc), 202
+
+
+@bp.post("/multipart")
+@api.validate(resp=Response(HTTP_201=MultipartStarted, **_ERRORS), tags=TAGS, security=AUTH)
+def start(video_id: uuid.UUID, json: MultipartStart) -> tuple[MultipartStarted, int]:
+    """Start a multipart upload of the source (for files above `multipart_threshold_bytes`)."""
+    owner = require_user()
+    session = db()
+    svc = services()
+    video = domain.own_video(session, video_id, owner.id)
+    upload_id = domain.start_multipart(session, svc.aws, svc.settings, video, json.content_type)
+    return MultipartStarted(upload_id=upload_id, key=video.source_key), 201
+
+
+@bp.post("/multipart/parts")
+@api.validate(resp=Response(HTTP_200=PartUrls, **_ERRORS), tags=TAGS, security=AUTH)
+def parts(video_id: uuid.UUID, json: PartUrlsRequest) -> PartUrls:
+    """Presigned PUT URLs for the given part numbers of the current multipart upload."""
+    owner = require_user()
+    svc = services()
+    video = domain.own_video(db(), video_id, owner.id)
+    urls = domain.part_urls(svc.aws, svc.settings, video, json.part_numbers)
+    return PartUrls(
+        parts=[PartUrl(part_number=n, url=u) for n, u in zip(json.part_numbers, urls, strict=True)]
+    )
+
+
+@bp.post("/multipart/complete")
+@api.validate(resp=Response("HTTP_204", HTTP_400=ErrorBody, **_ERRORS), tags=TAGS, security=AUTH)
+def complete(video_id: uuid.UUID, json: MultipartComplete) -> tuple[str, int]:
+    """Assemble the uploaded parts (part numbers with the ETags S3 returned)."""
+    owner = require_user()
+    session = db()
+    svc = services()
+    domain.complete_multipart(
+        session, svc.aws, svc.settings, domain.own_video(session, video_id, owner.id), json
+    )
+    return "", 204
+
+
+@bp.delete("/multipart")
+@api.validate(resp=Response("HTTP_204", **_ERRORS), tags=TAGS, security=AUTH)
+def abort(video_id: uuid.UUID) -> tuple[str, int]:
+    """Abort the current multipart upload and discard its parts."""
+    owner = require_user()
+    session = db()
+    svc = services()
+    domain.abort_multipart(session, svc.aws, svc.settings, domain.own_video(session, video_id, owner.id))
+    return "", 204

@@ -1,0 +1,93 @@
+"""``/api/videos``: create, feed, read, change and delete videos."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import Blueprint
+from spectree import Response
+
+from app.backend import videos as domain
+from app.backend.api.render import video_out, videos_out
+from app.backend.context import db, require_user, services, viewer_id
+from app.backend.openapi import AUTH, api
+from app.backend.schemas import (
+    ErrorBody,
+    FeedQuery,
+    PresignedPost,
+    VideoCreate,
+    VideoCreated,
+    VideoOut,
+    VideoPage,
+    VideoPatch,
+)
+
+bp = Blueprint("videos", __name__, url_prefix="/api/videos")
+TAGS = ("videos",)
+
+
+@bp.post("")
+@api.validate(resp=Response(HTTP_201=VideoCreated, HTTP_401=ErrorBody), tags=TAGS, security=AUTH)
+def create(json: VideoCreate) -> tuple[VideoCreated, int]:
+    """Create a video and get a presigned POST for its source (fields to send with the file)."""
+    owner = require_user()
+    svc = services()
+    video, post = domain.create_video(db(), svc.aws, svc.settings, owner, json)
+    body = VideoCreated(
+        id=video.id,
+        upload=PresignedPost(url=post["url"], fields=post["fields"]),
+        max_upload_bytes=svc.settings.max_upload_bytes,
+        multipart_threshold_bytes=svc.settings.multipart_threshold_bytes,
+        video=video_out(video, domain.LikeCount(0, False), svc),
+    )
+    return body, 201
+
+
+@bp.get("")
+@api.validate(resp=Response(HTTP_200=VideoPage, HTTP_400=ErrorBody), tags=TAGS)
+def feed(query: FeedQuery) -> VideoPage:
+    """Public, ready videos, newest first; `q` searches titles; `cursor` continues a page."""
+    session = db()
+    rows, next_cursor = domain.feed(session, query)
+    me = viewer_id()
+    counts = domain.like_counts(session, [v.id for v in rows], me)
+    return VideoPage(items=videos_out(rows, counts, services()), next_cursor=next_cursor)
+
+
+@bp.get("/<uuid:video_id>")
+@api.validate(resp=Response(HTTP_200=VideoOut, HTTP_404=ErrorBody), tags=TAGS)
+def get(video_id: uuid.UUID) -> VideoOut:
+    """A video the caller may see: status, progress, and when ready its playback and thumbnail URLs."""
+    session = db()
+    me = viewer_id()
+    video = domain.visible_video(session, video_id, me)
+    return video_out(video, domain.like_counts(session, [video.id], me)[video.id], services())
+
+
+@bp.patch("/<uuid:video_id>")
+@api.validate(
+    resp=Response(HTTP_200=VideoOut, HTTP_401=ErrorBody, HTTP_403=ErrorBody, HTTP_404=ErrorBody),
+    tags=TAGS,
+    security=AUTH,
+)
+def patch(video_id: uuid.UUID, json: VideoPatch) -> VideoOut:
+    """Change the title, description or visibility of one's own video."""
+    owner = require_user()
+    session = db()
+    video = domain.patch_video(session, domain.own_video(session, video_id, owner.id), json)
+    return video_out(video, domain.like_counts(session, [video.id], owner.id)[video.id], services())
+
+
+@bp.delete("/<uuid:video_id>")
+@api.validate(
+    resp=Response("HTTP_204", HTTP_401=ErrorBody, HTTP_403=ErrorBody, HTTP_404=ErrorBody),
+    tags=TAGS,
+    security=AUTH,
+)
+def delete(video_id: uuid.UUID) -> tuple[str, int]:
+    """Delete one's own video with its uploaded source and every transcoded output."""
+    owner = require_user()
+    session = db()
+    svc = services()
+    domain.delete_video(session, svc.aws, svc.settings, domain.own_video(session, video_id, owner.id))
+    return "", 204

@@ -1,0 +1,115 @@
+"""The backend's Flask app factory."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any
+
+from flask import Flask, Response, g, request
+from sqlalchemy import Engine
+from werkzeug.exceptions import HTTPException
+
+from app.backend.api import BLUEPRINTS
+from app.backend.auth import TokenVerifier
+from app.backend.aws import AwsClients
+from app.backend.context import EXTENSION, Services, close_db
+from app.backend.db import database_url, make_engine, session_factory
+from app.backend.openapi import api
+from app.contracts.errors import ApiError, error_body
+from app.contracts.settings import BackendSettings
+from app.contracts.tickets import load_key
+
+log = logging.getLogger(__name__)
+
+# Request bodies are small JSON documents; video bytes go straight to S3.
+MAX_REQUEST_BYTES = 1024 * 1024
+_BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def _error(status: int, code: str, message: str, details: Any = None) -> tuple[Response, int]:
+    response = Response(json.dumps(error_body(code, message, details)), mimetype="application/json")
+    return response, status
+
+
+def _check_json_body() -> None:
+    """Refuse bodies that are not JSON, before spectree would read them as an empty object."""
+    if request.method not in _BODY_METHODS:
+        return
+    data = request.get_data(cache=True)
+    if not data and not request.mimetype:
+        return
+    if not request.is_json:
+        raise ApiError(415, "unsupported_media_type", "send the request body as application/json")
+    try:
+        json.loads(data)
+    except ValueError:
+        raise ApiError(400, "malformed_json", "the request body is not valid JSON") from None
+
+
+def _on_api_error(exc: ApiError) -> tuple[Response, int]:
+    return _error(exc.status, exc.code, exc.message, exc.details)
+
+
+def _on_http_error(exc: HTTPException) -> tuple[Response, int]:
+    status = exc.code or 500
+    code = (exc.name or "error").lower().replace(" ", "_")
+    response, _ = _error(status, code, exc.description or exc.name or "error")
+    if status == 405 and exc.get_response().headers.get("Allow"):
+        response.headers["Allow"] = exc.get_response().headers["Allow"]
+    return response, status
+
+
+def _on_unexpected(exc: Exception) -> tuple[Response, int]:
+    log.exception("unhandled error", extra={"path": request.path})
+    return _error(500, "internal_error", "something went wrong on our side")
+
+
+def _log_request(response: Response) -> Response:
+    started = g.get("started")
+    log.info(
+        "%s %s %s %.1fms",
+        request.method,
+        request.path,
+        response.status_code,
+        (time.perf_counter() - started) * 1000 if started else 0.0,
+        extra={"path": request.path, "status": response.status_code},
+    )
+    return response
+
+
+def create_app(
+    settings: BackendSettings, *, aws: AwsClients | None = None, engine: Engine | None = None
+) -> Flask:
+    """The backend API: every route under ``/api``, the OpenAPI document at ``/api/openapi.json``.
+
+    ``aws`` and ``engine`` default to clients and an engine built from ``settings``.
+    """
+    aws = aws or AwsClients.from_settings(settings)
+    engine = engine or make_engine(database_url(settings, aws.secretsmanager))
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.extensions[EXTENSION] = Services(
+        settings=settings,
+        aws=aws,
+        engine=engine,
+        sessions=session_factory(engine),
+        verifier=TokenVerifier(
+            jwks_url=settings.jwks_url, issuer=settings.jwt_issuer, client_id=settings.user_pool_client_id
+        ),
+        ticket_key=load_key(aws.secretsmanager, settings.ticket_secret_arn),
+    )
+    for blueprint in BLUEPRINTS:
+        app.register_blueprint(blueprint)
+    api.register(app)
+
+    app.before_request(lambda: g.setdefault("started", time.perf_counter()) and None)
+    app.before_request(_check_json_body)
+    app.after_request(_log_request)
+    app.teardown_appcontext(close_db)
+    app.register_error_handler(ApiError, _on_api_error)
+    app.register_error_handler(HTTPException, _on_http_error)
+    app.register_error_handler(Exception, _on_unexpected)
+    return app

@@ -1,0 +1,70 @@
+"""Cognito access-token verification against the user pool's JWKS (PyJWT, keys cached)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+
+from app.contracts.errors import ApiError
+
+_JWKS_CACHE_SECONDS = 3600
+
+
+@dataclass(frozen=True)
+class Identity:
+    sub: str
+    email: str
+
+
+def _unauthorized(message: str) -> ApiError:
+    return ApiError(401, "unauthorized", message)
+
+
+class TokenVerifier:
+    """Verifies signature (RS256), issuer, client id, ``token_use == access`` and expiry."""
+
+    def __init__(self, *, jwks_url: str, issuer: str, client_id: str) -> None:
+        self._jwks = jwt.PyJWKClient(jwks_url, cache_keys=True, lifespan=_JWKS_CACHE_SECONDS)
+        self._issuer = issuer
+        self._client_id = client_id
+
+    def verify(self, token: str) -> Identity:
+        try:
+            key = self._jwks.get_signing_key_from_jwt(token)
+        except jwt.PyJWKClientConnectionError:
+            raise ApiError(
+                503, "auth_unavailable", "the user pool's signing keys cannot be fetched"
+            ) from None
+        except (jwt.PyJWKClientError, jwt.DecodeError):
+            raise _unauthorized("the access token is malformed or signed by an unknown key") from None
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                key.key,
+                algorithms=["RS256"],
+                issuer=self._issuer,
+                options={"require": ["exp", "iss", "sub", "token_use"], "verify_aud": False},
+            )
+        except jwt.ExpiredSignatureError:
+            raise _unauthorized("the access token has expired") from None
+        except jwt.PyJWTError:
+            raise _unauthorized("the access token is not valid") from None
+        # Access tokens carry the app client in `client_id` (id tokens carry it in `aud`).
+        if claims["token_use"] != "access":  # noqa: S105 - a claim value, not a password
+            raise _unauthorized("an access token is required")
+        if claims.get("client_id") != self._client_id:
+            raise _unauthorized("the access token was issued to another client")
+        email = claims.get("email") or claims.get("username") or claims.get("cognito:username") or ""
+        return Identity(sub=str(claims["sub"]), email=str(email))
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an ``Authorization: Bearer`` header; None when absent; 401 when malformed."""
+    if not authorization:
+        return None
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise _unauthorized("use `Authorization: Bearer <access token>`")
+    return token.strip()

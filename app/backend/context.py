@@ -1,0 +1,88 @@
+"""What a request handler reaches for: the app's services, the request's DB session, the caller."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app, g, request
+from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.backend.auth import TokenVerifier, bearer_token
+from app.backend.aws import AwsClients
+from app.backend.models import User
+from app.contracts.errors import ApiError
+from app.contracts.settings import BackendSettings
+
+EXTENSION = "reelstack"
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: BackendSettings
+    aws: AwsClients
+    engine: Engine
+    sessions: sessionmaker[Session]
+    verifier: TokenVerifier
+    ticket_key: bytes
+
+
+def services() -> Services:
+    found: Services = current_app.extensions[EXTENSION]
+    return found
+
+
+def db() -> Session:
+    """The request's session; closed (and rolled back if uncommitted) when the request ends."""
+    if "db" not in g:
+        g.db = services().sessions()
+    session: Session = g.db
+    return session
+
+
+def close_db(_error: BaseException | None = None) -> None:
+    session: Session | None = g.pop("db", None)
+    if session is not None:
+        session.close()
+
+
+def _upsert_user(session: Session, sub: str, email: str) -> User:
+    user = session.get(User, sub)
+    if user is not None:
+        return user
+    user = User(id=sub, email=email)
+    session.add(user)
+    try:
+        session.commit()
+    except IntegrityError:  # a concurrent first request created it
+        session.rollback()
+        found = session.get(User, sub)
+        assert found is not None
+        return found
+    return user
+
+
+def viewer() -> User | None:
+    """The authenticated caller, or None without an Authorization header; 401 for a bad token."""
+    if "viewer" not in g:
+        token = bearer_token(request.headers.get("Authorization"))
+        if token is None:
+            g.viewer = None
+        else:
+            identity = services().verifier.verify(token)
+            g.viewer = _upsert_user(db(), identity.sub, identity.email)
+    user: User | None = g.viewer
+    return user
+
+
+def require_user() -> User:
+    user = viewer()
+    if user is None:
+        raise ApiError(401, "unauthorized", "sign in: send `Authorization: Bearer <access token>`")
+    return user
+
+
+def viewer_id() -> str | None:
+    user = viewer()
+    return user.id if user else None

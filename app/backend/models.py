@@ -1,0 +1,129 @@
+"""The backend's tables (SQLAlchemy 2.0 declarative); alembic migrations in ``migrations/`` create them."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, CheckConstraint, DateTime, Enum, ForeignKey, Index, String, Text, Uuid
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from app.contracts.messages import VideoState
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Visibility(StrEnum):
+    PUBLIC = "public"
+    UNLISTED = "unlisted"
+    PRIVATE = "private"
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+def _enum(enum: type[StrEnum], name: str) -> Enum:
+    # Stored as strings with a CHECK constraint: the same DDL on SQLite and PostgreSQL,
+    # and adding a value later is a constraint change rather than an ALTER TYPE.
+    return Enum(
+        enum,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=16,
+        values_callable=lambda members: [m.value for m in members],
+    )
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[str] = mapped_column(String(128), primary_key=True, comment="Cognito sub")
+    email: Mapped[str] = mapped_column(String(320), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Video(Base):
+    __tablename__ = "videos"
+    __table_args__ = (
+        CheckConstraint("progress >= 0 AND progress <= 100", name="ck_videos_progress_range"),
+        Index("ix_videos_feed", "visibility", "status", "created_at", "id"),
+        Index("ix_videos_owner", "owner_id", "created_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    owner_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    visibility: Mapped[Visibility] = mapped_column(_enum(Visibility, "video_visibility"))
+    status: Mapped[VideoState] = mapped_column(_enum(VideoState, "video_status"))
+    filters: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    progress: Mapped[float] = mapped_column(default=0.0)
+    last_sequence: Mapped[int] = mapped_column(default=-1, comment="sequence of the last recorded event")
+    task_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, default=None)
+    source_key: Mapped[str] = mapped_column(String(1024))
+    multipart_upload_id: Mapped[str | None] = mapped_column(String(1024), default=None)
+    duration_seconds: Mapped[float | None] = mapped_column(default=None)
+    renditions: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    thumbnail_key: Mapped[str | None] = mapped_column(String(1024), default=None)
+    master_playlist_key: Mapped[str | None] = mapped_column(String(1024), default=None)
+    error_reason: Mapped[str | None] = mapped_column(String(1000), default=None)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+    owner: Mapped[User] = relationship(lazy="joined")
+
+
+class Comment(Base):
+    __tablename__ = "comments"
+    __table_args__ = (Index("ix_comments_video", "video_id", "created_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    video_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("videos.id", ondelete="CASCADE"))
+    author_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class Like(Base):
+    __tablename__ = "likes"
+
+    # The composite primary key makes a like unique per user and video.
+    video_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("videos.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Playlist(Base):
+    __tablename__ = "playlists"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    owner_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    visibility: Mapped[Visibility] = mapped_column(_enum(Visibility, "playlist_visibility"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+    items: Mapped[list[PlaylistItem]] = relationship(
+        order_by="PlaylistItem.position", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+
+class PlaylistItem(Base):
+    __tablename__ = "playlist_items"
+
+    playlist_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("playlists.id", ondelete="CASCADE"), primary_key=True
+    )
+    video_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("videos.id", ondelete="CASCADE"), primary_key=True)
+    position: Mapped[int] = mapped_column()
+    added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    video: Mapped[Video] = relationship(lazy="joined")

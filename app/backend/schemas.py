@@ -1,0 +1,224 @@
+"""Request and response schemas of the HTTP API (pydantic); spectree validates with them and builds the OpenAPI document."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from app.backend.models import Visibility
+from app.contracts.messages import MAX_FILTERS, FilterSpec, VideoState
+
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Description = Annotated[str, StringConstraints(max_length=5000)]
+CommentBody = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+PAGE_LIMIT_MAX = 50
+
+
+def _as_utc(value: datetime) -> datetime:
+    # SQLite hands back naive datetimes; every stored time is UTC.
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+Timestamp = Annotated[datetime, AfterValidator(_as_utc)]
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class _Patch(_Request):
+    @model_validator(mode="after")
+    def _not_empty(self) -> _Patch:
+        if not self.model_fields_set:
+            raise ValueError("give at least one field to change")
+        return self
+
+
+# Errors
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    details: Any = None
+
+
+class ErrorBody(BaseModel):
+    """The one error shape of every service."""
+
+    error: ErrorDetail
+
+
+# Videos
+class VideoCreate(_Request):
+    title: Title
+    description: Description = ""
+    visibility: Visibility = Visibility.PUBLIC
+    filters: list[FilterSpec] = Field(default_factory=list, max_length=MAX_FILTERS)
+
+
+class VideoPatch(_Patch):
+    title: Title | None = None
+    description: Description | None = None
+    visibility: Visibility | None = None
+
+
+class FeedQuery(_Request):
+    q: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] = ""
+    cursor: Annotated[str, StringConstraints(max_length=200)] = ""
+    limit: int = Field(20, ge=1, le=PAGE_LIMIT_MAX)
+
+
+class RenditionOut(BaseModel):
+    height: int
+    width: int
+    bandwidth: int
+
+
+class VideoOut(BaseModel):
+    id: uuid.UUID
+    owner_id: str
+    title: str
+    description: str
+    visibility: Visibility
+    status: VideoState
+    progress: float
+    duration_seconds: float | None
+    renditions: list[RenditionOut]
+    playback_url: str | None
+    thumbnail_url: str | None
+    error_reason: str | None
+    likes: int
+    liked_by_me: bool
+    created_at: Timestamp
+    updated_at: Timestamp
+
+
+class VideoPage(BaseModel):
+    items: list[VideoOut]
+    next_cursor: str | None
+
+
+class PresignedPost(BaseModel):
+    url: str
+    fields: dict[str, str]
+
+
+class VideoCreated(BaseModel):
+    id: uuid.UUID
+    upload: PresignedPost
+    max_upload_bytes: int
+    multipart_threshold_bytes: int
+    video: VideoOut
+
+
+# Multipart uploads
+class MultipartStart(_Request):
+    content_type: Annotated[str, StringConstraints(pattern=r"^video/[A-Za-z0-9.+-]{1,100}$")]
+
+
+class MultipartStarted(BaseModel):
+    upload_id: str
+    key: str
+
+
+class PartUrlsRequest(_Request):
+    part_numbers: list[Annotated[int, Field(ge=1, le=10000)]] = Field(min_length=1, max_length=100)
+
+
+class PartUrl(BaseModel):
+    part_number: int
+    url: str
+
+
+class PartUrls(BaseModel):
+    parts: list[PartUrl]
+
+
+class CompletedPart(_Request):
+    part_number: int = Field(ge=1, le=10000)
+    etag: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class MultipartComplete(_Request):
+    parts: list[CompletedPart] = Field(min_length=1, max_length=10000)
+
+
+# Events ticket
+class EventsTicketOut(BaseModel):
+    ticket: str
+    url: str
+
+
+# Comments
+class CommentCreate(_Request):
+    body: CommentBody
+
+
+class CommentOut(BaseModel):
+    id: uuid.UUID
+    video_id: uuid.UUID
+    author_id: str
+    body: str
+    created_at: Timestamp
+    updated_at: Timestamp
+
+
+class CommentList(BaseModel):
+    items: list[CommentOut]
+
+
+# Likes
+class LikeOut(BaseModel):
+    likes: int
+    liked_by_me: bool
+
+
+# Playlists
+class PlaylistCreate(_Request):
+    title: Title
+    description: Description = ""
+    visibility: Visibility = Visibility.PRIVATE
+
+
+class PlaylistPatch(_Patch):
+    title: Title | None = None
+    description: Description | None = None
+    visibility: Visibility | None = None
+
+
+class PlaylistItemAdd(_Request):
+    video_id: uuid.UUID
+    position: int | None = Field(None, ge=0, le=10000, description="0-based; omitted: at the end")
+
+
+class PlaylistReorder(_Request):
+    video_ids: list[uuid.UUID] = Field(max_length=1000, description="every item's video id, in the new order")
+
+
+class PlaylistOut(BaseModel):
+    id: uuid.UUID
+    owner_id: str
+    title: str
+    description: str
+    visibility: Visibility
+    items: list[VideoOut]
+    created_at: Timestamp
+    updated_at: Timestamp
+
+
+class PlaylistList(BaseModel):
+    items: list[PlaylistOut]
+
+
+# Me, health
+class MeOut(BaseModel):
+    id: str
+    email: str
+    created_at: Timestamp
+
+
+class HealthOut(BaseModel):
+    status: str
+    database: str

@@ -1,0 +1,144 @@
+"""Comments, likes and playlists: plain functions over a session; visibility rules from ``videos``."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.backend.models import Comment, Like, Playlist, PlaylistItem, User, Video, Visibility
+from app.backend.schemas import PlaylistCreate, PlaylistItemAdd, PlaylistPatch, PlaylistReorder
+from app.backend.videos import LikeCount, can_view, like_counts, visible_video
+from app.contracts.errors import ApiError
+
+COMMENTS_LIMIT = 500
+
+
+# Comments
+def list_comments(session: Session, video: Video) -> list[Comment]:
+    query = select(Comment).where(Comment.video_id == video.id).order_by(Comment.created_at, Comment.id)
+    return list(session.scalars(query.limit(COMMENTS_LIMIT)))
+
+
+def add_comment(session: Session, video: Video, author: User, body: str) -> Comment:
+    comment = Comment(video_id=video.id, author_id=author.id, body=body)
+    session.add(comment)
+    session.commit()
+    return comment
+
+
+def authored_comment(session: Session, video_id: uuid.UUID, comment_id: uuid.UUID, author: User) -> Comment:
+    visible_video(session, video_id, author.id)
+    comment = session.get(Comment, comment_id)
+    if comment is None or comment.video_id != video_id:
+        raise ApiError(404, "not_found", f"no comment {comment_id} on video {video_id}")
+    if comment.author_id != author.id:
+        raise ApiError(403, "forbidden", "only the comment's author can change it")
+    return comment
+
+
+# Likes
+def set_like(session: Session, video: Video, user: User, liked: bool) -> LikeCount:
+    """Idempotent: liking twice or unliking what is not liked changes nothing."""
+    if liked:
+        if session.get(Like, (video.id, user.id)) is None:
+            session.add(Like(video_id=video.id, user_id=user.id))
+            try:
+                session.commit()
+            except IntegrityError:  # a concurrent identical PUT won
+                session.rollback()
+    else:
+        session.execute(delete(Like).where(Like.video_id == video.id, Like.user_id == user.id))
+        session.commit()
+    return like_counts(session, [video.id], user.id)[video.id]
+
+
+# Playlists
+def visible_playlist(session: Session, playlist_id: uuid.UUID, viewer_id: str | None) -> Playlist:
+    playlist = session.get(Playlist, playlist_id)
+    if playlist is None or (playlist.visibility == Visibility.PRIVATE and playlist.owner_id != viewer_id):
+        raise ApiError(404, "not_found", f"no playlist {playlist_id}")
+    return playlist
+
+
+def own_playlist(session: Session, playlist_id: uuid.UUID, owner: User) -> Playlist:
+    playlist = visible_playlist(session, playlist_id, owner.id)
+    if playlist.owner_id != owner.id:
+        raise ApiError(403, "forbidden", "only the playlist's owner can change it")
+    return playlist
+
+
+def visible_items(playlist: Playlist, viewer_id: str | None) -> list[Video]:
+    """The playlist's videos in order, without those the viewer may not see."""
+    return [item.video for item in playlist.items if can_view(item.video, viewer_id)]
+
+
+def owned_playlists(session: Session, owner: User) -> list[Playlist]:
+    query = select(Playlist).where(Playlist.owner_id == owner.id).order_by(Playlist.created_at.desc())
+    return list(session.scalars(query))
+
+
+def create_playlist(session: Session, owner: User, data: PlaylistCreate) -> Playlist:
+    playlist = Playlist(
+        owner_id=owner.id, title=data.title, description=data.description, visibility=data.visibility
+    )
+    session.add(playlist)
+    session.commit()
+    return playlist
+
+
+def patch_playlist(session: Session, playlist: Playlist, data: PlaylistPatch) -> Playlist:
+    for field in data.model_fields_set:
+        value = getattr(data, field)
+        if value is None:
+            raise ApiError(422, "validation_error", f"{field}: may not be null")
+        setattr(playlist, field, value)
+    session.commit()
+    return playlist
+
+
+def delete_playlist(session: Session, playlist: Playlist) -> None:
+    session.delete(playlist)
+    session.commit()
+
+
+def _renumber(playlist: Playlist, items: list[PlaylistItem]) -> None:
+    for position, item in enumerate(items):
+        item.position = position
+    playlist.items = items
+
+
+def add_item(session: Session, playlist: Playlist, owner: User, data: PlaylistItemAdd) -> Playlist:
+    video = visible_video(session, data.video_id, owner.id)
+    items = list(playlist.items)
+    if any(item.video_id == video.id for item in items):
+        raise ApiError(409, "already_in_playlist", f"video {video.id} is already in the playlist")
+    position = len(items) if data.position is None else min(data.position, len(items))
+    items.insert(position, PlaylistItem(playlist_id=playlist.id, video_id=video.id, position=position))
+    _renumber(playlist, items)
+    try:
+        session.commit()
+    except IntegrityError:  # a concurrent add of the same video
+        session.rollback()
+        raise ApiError(409, "already_in_playlist", f"video {video.id} is already in the playlist") from None
+    return playlist
+
+
+def remove_item(session: Session, playlist: Playlist, video_id: uuid.UUID) -> Playlist:
+    items = [item for item in playlist.items if item.video_id != video_id]
+    if len(items) == len(playlist.items):
+        raise ApiError(404, "not_found", f"video {video_id} is not in the playlist")
+    _renumber(playlist, items)
+    session.commit()
+    return playlist
+
+
+def reorder_items(session: Session, playlist: Playlist, data: PlaylistReorder) -> Playlist:
+    by_video = {item.video_id: item for item in playlist.items}
+    if len(data.video_ids) != len(by_video) or set(data.video_ids) != set(by_video):
+        raise ApiError(422, "validation_error", "video_ids: list every item of the playlist exactly once")
+    _renumber(playlist, [by_video[video_id] for video_id in data.video_ids])
+    session.commit()
+    return playlist

@@ -1,0 +1,401 @@
+"""The video catalogue's domain: creation, uploads, the queueing of one task, the feed, visibility, deletion.
+
+Plain functions over a SQLAlchemy session and the AWS clients; no Flask here.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+from sqlalchemy import CursorResult, and_, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from app.backend.aws import AwsClients
+from app.backend.models import Like, User, Video, Visibility, utcnow
+from app.backend.schemas import FeedQuery, MultipartComplete, VideoCreate, VideoPatch
+from app.contracts.errors import ApiError
+from app.contracts.messages import TaskMessageV1, VideoState
+from app.contracts.settings import BackendSettings
+
+log = logging.getLogger(__name__)
+
+PRESIGN_EXPIRES_SECONDS = 3600
+_SNIFF_BYTES = 64
+
+
+def source_key(video_id: uuid.UUID) -> str:
+    return f"uploads/{video_id}/source"
+
+
+def media_prefix(video_id: uuid.UUID) -> str:
+    """Every task's outputs of a video live under this prefix (see contracts.tickets.media_key_prefix)."""
+    return f"videos/{video_id}/"
+
+
+# Visibility
+def can_view(video: Video, viewer_id: str | None) -> bool:
+    return video.owner_id == viewer_id or video.visibility != Visibility.PRIVATE
+
+
+def visible_video(session: Session, video_id: uuid.UUID, viewer_id: str | None) -> Video:
+    """The video if the viewer may see it; 404 otherwise, so private videos do not reveal they exist."""
+    video = session.get(Video, video_id)
+    if video is None or not can_view(video, viewer_id):
+        raise ApiError(404, "not_found", f"no video {video_id}")
+    return video
+
+
+def own_video(session: Session, video_id: uuid.UUID, owner_id: str) -> Video:
+    video = visible_video(session, video_id, owner_id)
+    if video.owner_id != owner_id:
+        raise ApiError(403, "forbidden", "only the video's owner can do this")
+    return video
+
+
+@dataclass(frozen=True)
+class LikeCount:
+    likes: int
+    liked_by_me: bool
+
+
+def like_counts(
+    session: Session, video_ids: list[uuid.UUID], viewer_id: str | None
+) -> dict[uuid.UUID, LikeCount]:
+    if not video_ids:
+        return {}
+    counts = dict(
+        session.execute(
+            select(Like.video_id, func.count()).where(Like.video_id.in_(video_ids)).group_by(Like.video_id)
+        ).all()
+    )
+    mine: set[uuid.UUID] = set()
+    if viewer_id is not None:
+        mine = set(
+            session.scalars(
+                select(Like.video_id).where(Like.video_id.in_(video_ids), Like.user_id == viewer_id)
+            )
+        )
+    return {vid: LikeCount(int(counts.get(vid, 0)), vid in mine) for vid in video_ids}
+
+
+# Creation and uploads
+def presigned_post(aws: AwsClients, settings: BackendSettings, key: str) -> dict[str, Any]:
+    """A browser upload straight to S3, limited in size and to video content types."""
+    post: dict[str, Any] = aws.s3_presign.generate_presigned_post(
+        Bucket=settings.uploads_bucket,
+        Key=key,
+        Conditions=[
+            ["content-length-range", 1, settings.max_upload_bytes],
+            ["starts-with", "$Content-Type", "video/"],
+        ],
+        ExpiresIn=PRESIGN_EXPIRES_SECONDS,
+    )
+    return post
+
+
+def create_video(
+    session: Session, aws: AwsClients, settings: BackendSettings, owner: User, data: VideoCreate
+) -> tuple[Video, dict[str, Any]]:
+    video_id = uuid.uuid4()
+    video = Video(
+        id=video_id,
+        owner_id=owner.id,
+        title=data.title,
+        description=data.description,
+        visibility=data.visibility,
+        status=VideoState.UPLOADING,
+        filters=[f.model_dump(mode="json") for f in data.filters],
+        source_key=source_key(video_id),
+        renditions=[],
+    )
+    post = presigned_post(aws, settings, video.source_key)
+    session.add(video)
+    session.commit()
+    return video, post
+
+
+def _require_uploading(video: Video) -> None:
+    if video.status != VideoState.UPLOADING:
+        raise ApiError(409, "already_uploaded", f"the video is {video.status.value}; its upload is closed")
+
+
+def start_multipart(
+    session: Session, aws: AwsClients, settings: BackendSettings, video: Video, content_type: str
+) -> str:
+    _require_uploading(video)
+    if video.multipart_upload_id:
+        raise ApiError(409, "multipart_in_progress", "complete or abort the current multipart upload first")
+    upload_id = str(
+        aws.s3.create_multipart_upload(
+            Bucket=settings.uploads_bucket, Key=video.source_key, ContentType=content_type
+        )["UploadId"]
+    )
+    video.multipart_upload_id = upload_id
+    session.commit()
+    return upload_id
+
+
+def _require_multipart(video: Video) -> str:
+    _require_uploading(video)
+    if not video.multipart_upload_id:
+        raise ApiError(409, "no_multipart_upload", "start a multipart upload first")
+    return video.multipart_upload_id
+
+
+def part_urls(aws: AwsClients, settings: BackendSettings, video: Video, part_numbers: list[int]) -> list[str]:
+    upload_id = _require_multipart(video)
+    return [
+        aws.s3_presign.generate_presigned_url(
+            "upload_part",
+            Params={
+                "Bucket": settings.uploads_bucket,
+                "Key": video.source_key,
+                "UploadId": upload_id,
+                "PartNumber": number,
+            },
+            ExpiresIn=PRESIGN_EXPIRES_SECONDS,
+        )
+        for number in part_numbers
+    ]
+
+
+def complete_multipart(
+    session: Session, aws: AwsClients, settings: BackendSettings, video: Video, data: MultipartComplete
+) -> None:
+    upload_id = _require_multipart(video)
+    parts = sorted(data.parts, key=lambda p: p.part_number)
+    if len({p.part_number for p in parts}) != len(parts):
+        raise ApiError(422, "validation_error", "parts: each part number may appear once")
+    try:
+        aws.s3.complete_multipart_upload(
+            Bucket=settings.uploads_bucket,
+            Key=video.source_key,
+            UploadId=upload_id,
+            MultipartUpload={"Parts": [{"PartNumber": p.part_number, "ETag": p.etag} for p in parts]},
+        )
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        raise ApiError(400, "multipart_invalid", f"S3 refused to complete the upload: {code}") from None
+    video.multipart_upload_id = None
+    session.commit()
+
+
+def abort_multipart(session: Session, aws: AwsClients, settings: BackendSettings, video: Video) -> None:
+    upload_id = _require_multipart(video)
+    try:
+        aws.s3.abort_multipart_upload(
+            Bucket=settings.uploads_bucket, Key=video.source_key, UploadId=upload_id
+        )
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "NoSuchUpload":
+            raise
+    video.multipart_upload_id = None
+    session.commit()
+
+
+def looks_like_video(head: bytes) -> bool:
+    """Whether the first bytes are those of a common video container."""
+    return (
+        head[4:8] == b"ftyp"  # MP4, MOV, 3GP, M4V
+        or head[4:8] in (b"moov", b"mdat", b"wide", b"free")  # QuickTime without ftyp
+        or head.startswith(b"\x1a\x45\xdf\xa3")  # Matroska, WebM
+        or (head.startswith(b"RIFF") and head[8:12] == b"AVI ")
+        or head.startswith(b"\x00\x00\x01\xba")  # MPEG program stream
+        or head.startswith(b"FLV")
+        or head.startswith(b"OggS")
+        or head.startswith(b"\x30\x26\xb2\x75\x8e\x66\xcf\x11")  # ASF, WMV
+    )
+
+
+def _refuse_upload(
+    aws: AwsClients, settings: BackendSettings, video: Video, status: int, code: str, why: str
+) -> ApiError:
+    aws.s3.delete_object(Bucket=settings.uploads_bucket, Key=video.source_key)
+    log.info("refused upload: %s", why, extra={"video_id": video.id})
+    return ApiError(status, code, f"{why}; upload the file again")
+
+
+def mark_uploaded(session: Session, aws: AwsClients, settings: BackendSettings, video: Video) -> Video:
+    """Check the uploaded source, then queue exactly one task for it.
+
+    moto (and a browser that ignores the policy) may let anything through a presigned POST,
+    so size, type and the container's first bytes are checked here; a refused object is
+    deleted and the video stays ``uploading``. The status moves uploading→queued with a
+    conditional UPDATE held open while the task is sent: a concurrent or repeated call
+    finds no row to update and sends nothing, and a failed send rolls the status back.
+    """
+    if video.status != VideoState.UPLOADING:
+        return video  # already queued: a repeated call is answered, never re-sent
+    if video.multipart_upload_id:
+        raise ApiError(409, "multipart_in_progress", "complete the multipart upload first")
+    try:
+        head = aws.s3.head_object(Bucket=settings.uploads_bucket, Key=video.source_key)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            raise ApiError(409, "upload_missing", "nothing has been uploaded for this video yet") from None
+        raise
+    size = int(head["ContentLength"])
+    content_type = str(head.get("ContentType", ""))
+    if size > settings.max_upload_bytes:
+        raise _refuse_upload(
+            aws,
+            settings,
+            video,
+            413,
+            "upload_too_large",
+            f"the file is larger than {settings.max_upload_bytes} bytes",
+        )
+    if size == 0:
+        raise _refuse_upload(aws, settings, video, 422, "upload_empty", "the file is empty")
+    if not content_type.startswith("video/"):
+        raise _refuse_upload(
+            aws,
+            settings,
+            video,
+            415,
+            "upload_wrong_type",
+            f"the file's Content-Type {content_type!r} is not video/*",
+        )
+    first = aws.s3.get_object(
+        Bucket=settings.uploads_bucket, Key=video.source_key, Range=f"bytes=0-{_SNIFF_BYTES - 1}"
+    )["Body"].read()
+    if not looks_like_video(first):
+        raise _refuse_upload(
+            aws, settings, video, 422, "upload_not_video", "the file is not a video container"
+        )
+
+    task = TaskMessageV1.model_validate(
+        {
+            "video_id": video.id,
+            "owner_id": video.owner_id,
+            "source_bucket": settings.uploads_bucket,
+            "source_key": video.source_key,
+            "filters": video.filters,
+        }
+    )
+    moved: CursorResult[Any] = session.execute(  # type: ignore[assignment]
+        update(Video)
+        .where(Video.id == video.id, Video.status == VideoState.UPLOADING)
+        .values(
+            status=VideoState.QUEUED,
+            task_id=task.task_id,
+            progress=0.0,
+            last_sequence=-1,
+            updated_at=utcnow(),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if moved.rowcount != 1:
+        session.rollback()
+        session.refresh(video)
+        return video
+    try:
+        aws.sqs.send_message(QueueUrl=settings.task_queue_url, MessageBody=task.model_dump_json())
+    except (BotoCoreError, ClientError):
+        session.rollback()
+        log.exception("could not queue the task", extra={"video_id": video.id, "task_id": task.task_id})
+        raise ApiError(503, "queue_unavailable", "the task could not be queued; try again") from None
+    session.commit()
+    session.refresh(video)
+    log.info("task queued", extra={"video_id": video.id, "task_id": task.task_id})
+    return video
+
+
+# Listing
+def _encode_cursor(video: Video) -> str:
+    raw = json.dumps({"t": video.created_at.isoformat(), "id": str(video.id)}).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        data = json.loads(raw)
+        return datetime.fromisoformat(data["t"]), uuid.UUID(data["id"])
+    except (binascii.Error, ValueError, TypeError, KeyError):
+        raise ApiError(400, "invalid_cursor", "the cursor is not one this API returned") from None
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _page(session: Session, query: Any, params: FeedQuery) -> tuple[list[Video], str | None]:
+    if params.cursor:
+        created_at, last_id = _decode_cursor(params.cursor)
+        query = query.where(
+            or_(Video.created_at < created_at, and_(Video.created_at == created_at, Video.id < last_id))
+        )
+    if params.q:
+        query = query.where(Video.title.ilike(f"%{_escape_like(params.q)}%", escape="\\"))
+    rows = list(
+        session.scalars(query.order_by(Video.created_at.desc(), Video.id.desc()).limit(params.limit + 1))
+    )
+    next_cursor = _encode_cursor(rows[params.limit - 1]) if len(rows) > params.limit else None
+    return rows[: params.limit], next_cursor
+
+
+def feed(session: Session, params: FeedQuery) -> tuple[list[Video], str | None]:
+    """Public, ready videos, newest first; ``q`` matches titles literally (no wildcards)."""
+    query = select(Video).where(Video.visibility == Visibility.PUBLIC, Video.status == VideoState.READY)
+    return _page(session, query, params)
+
+
+def owned_videos(session: Session, owner_id: str, params: FeedQuery) -> tuple[list[Video], str | None]:
+    return _page(session, select(Video).where(Video.owner_id == owner_id), params)
+
+
+# Changes
+def patch_video(session: Session, video: Video, data: VideoPatch) -> Video:
+    for field in data.model_fields_set:
+        value = getattr(data, field)
+        if value is None:
+            raise ApiError(422, "validation_error", f"{field}: may not be null")
+        setattr(video, field, value)
+    session.commit()
+    return video
+
+
+def _delete_prefix(s3: Any, bucket: str, prefix: str) -> None:
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        keys = [{"Key": obj["Key"]} for obj in page.get("Contents", [])]
+        if keys:
+            s3.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
+
+
+def delete_video(session: Session, aws: AwsClients, settings: BackendSettings, video: Video) -> None:
+    """Remove the video's objects (source and every task's outputs), then its row and what hangs off it."""
+    if video.multipart_upload_id:
+        abort_multipart(session, aws, settings, video)
+    _delete_prefix(aws.s3, settings.uploads_bucket, f"uploads/{video.id}/")
+    _delete_prefix(aws.s3, settings.media_bucket, media_prefix(video.id))
+    session.delete(video)
+    session.commit()
+    log.info("video deleted", extra={"video_id": video.id})
+
+
+def snapshot(video: Video) -> dict[str, Any]:
+    """The state an events ticket carries, in the progress event's terms."""
+    snap: dict[str, Any] = {
+        "state": video.status.value,
+        "percent": video.progress,
+        "sequence": video.last_sequence,
+    }
+    if video.master_playlist_key:
+        snap["outputs"] = {
+            "master_playlist_key": video.master_playlist_key,
+            "thumbnail_key": video.thumbnail_key,
+            "duration_seconds": video.duration_seconds,
+            "renditions": video.renditions,
+        }
+    if video.error_reason:
+        snap["error_reason"] = video.error_reason
+    return snap
