@@ -1,0 +1,202 @@
+"""Fan-out of progress events to the open streams of one process, with a bounded replay buffer.
+
+Plain Python: the gevent server patches ``threading`` and ``queue``, so the same lock and
+queues are cooperative there and ordinary in unit tests.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import queue
+import threading
+import uuid
+from collections import OrderedDict, deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.contracts.messages import ProgressEventV1, VideoState
+
+_STATE_RANK = {
+    VideoState.UPLOADING: 0,
+    VideoState.QUEUED: 1,
+    VideoState.TRANSCODING: 2,
+    VideoState.READY: 3,
+    VideoState.FAILED: 3,
+}
+
+
+class TooManyStreams(Exception):
+    """The process already serves its configured number of streams."""
+
+
+@dataclass(frozen=True)
+class StreamEvent:
+    """What one SSE event says: the state of a video at one point of its task."""
+
+    state: VideoState
+    percent: float
+    sequence: int
+    outputs: dict[str, Any] | None = None
+    error_reason: str | None = None
+
+    @classmethod
+    def from_progress(cls, event: ProgressEventV1) -> StreamEvent:
+        return cls(
+            state=VideoState(event.state),
+            percent=event.percent,
+            sequence=event.sequence,
+            outputs=event.outputs.model_dump(mode="json") if event.outputs else None,
+            error_reason=event.error_reason,
+        )
+
+    @property
+    def order(self) -> tuple[int, int]:
+        # Sequence first; for an equal sequence the later state wins, so a snapshot taken
+        # before the task's first event (uploading, 0) does not hide that event.
+        return self.sequence, _STATE_RANK[self.state]
+
+    @property
+    def of_task(self) -> bool:
+        """Whether a task emitted this (``uploading`` is the backend's state before any task)."""
+        return self.state != VideoState.UPLOADING
+
+    def data(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"state": self.state.value, "percent": self.percent, "sequence": self.sequence}
+        if self.outputs is not None:
+            body["outputs"] = self.outputs
+        if self.error_reason is not None:
+            body["error_reason"] = self.error_reason
+        return body
+
+
+class Closed:
+    """Put on a subscriber's queue to end its stream."""
+
+
+CLOSED = Closed()
+
+
+@dataclass(eq=False)
+class Subscriber:
+    video_id: uuid.UUID
+    events: queue.Queue[StreamEvent | Closed]
+    closed: bool = False
+
+    def next(self, timeout: float) -> StreamEvent | Closed | None:
+        """The next live event, CLOSED when the stream must end, None after ``timeout`` idle seconds."""
+        if self.closed and self.events.empty():
+            return CLOSED
+        try:
+            return self.events.get(timeout=timeout)
+        except queue.Empty:
+            return CLOSED if self.closed else None
+
+
+@dataclass
+class _VideoBuffer:
+    task_id: uuid.UUID
+    events: deque[StreamEvent]
+    subscribers: set[Subscriber] = field(default_factory=set)
+
+
+class Hub:
+    """Per-video replay buffers (bounded in events and in videos) and the streams listening to them."""
+
+    def __init__(self, *, buffer_size: int, max_videos: int, max_streams: int) -> None:
+        self._buffer_size = buffer_size
+        self._max_videos = max_videos
+        self._max_streams = max_streams
+        self._buffers: OrderedDict[uuid.UUID, _VideoBuffer] = OrderedDict()
+        # Subscribers of videos with no buffered event yet (or whose buffer was evicted).
+        self._waiting: dict[uuid.UUID, set[Subscriber]] = {}
+        self._streams = 0
+        self._closed = False
+        self._lock = threading.Lock()
+
+    @property
+    def stream_count(self) -> int:
+        return self._streams
+
+    @property
+    def video_count(self) -> int:
+        return len(self._buffers)
+
+    def publish(self, event: ProgressEventV1) -> bool:
+        """Buffer ``event`` and hand it to the video's streams; False for a duplicate or stale one."""
+        item = StreamEvent.from_progress(event)
+        with self._lock:
+            buffer = self._buffers.get(event.video_id)
+            same_task = buffer is not None and buffer.task_id == event.task_id
+            if same_task and buffer and buffer.events and item.order <= buffer.events[-1].order:
+                return False
+            if buffer is None or not same_task:
+                # A new task of the video starts a new history.
+                subscribers = buffer.subscribers if buffer else self._waiting.pop(event.video_id, set())
+                buffer = _VideoBuffer(event.task_id, deque(maxlen=self._buffer_size), subscribers)
+                self._buffers[event.video_id] = buffer
+            buffer.events.append(item)
+            self._buffers.move_to_end(event.video_id)
+            self._evict()
+            for subscriber in buffer.subscribers:
+                self._deliver(subscriber, item)
+            return True
+
+    def subscribe(self, video_id: uuid.UUID) -> tuple[Subscriber, list[StreamEvent]]:
+        """A new stream of ``video_id`` and the buffered events at that instant, oldest first."""
+        with self._lock:
+            if self._closed or self._streams >= self._max_streams:
+                raise TooManyStreams(f"this process serves its limit of {self._max_streams} streams")
+            subscriber = Subscriber(video_id, queue.Queue(maxsize=self._buffer_size))
+            buffer = self._buffers.get(video_id)
+            if buffer is not None:
+                buffer.subscribers.add(subscriber)
+                history = list(buffer.events)
+            else:
+                self._waiting.setdefault(video_id, set()).add(subscriber)
+                history = []
+            self._streams += 1
+            return subscriber, history
+
+    def unsubscribe(self, subscriber: Subscriber) -> None:
+        with self._lock:
+            buffer = self._buffers.get(subscriber.video_id)
+            waiting = self._waiting.get(subscriber.video_id, set())
+            if buffer is not None and subscriber in buffer.subscribers:
+                buffer.subscribers.discard(subscriber)
+            elif subscriber in waiting:
+                waiting.discard(subscriber)
+                if not waiting:
+                    del self._waiting[subscriber.video_id]
+            else:
+                return
+            self._streams -= 1
+
+    def close(self) -> None:
+        """End every stream (shutdown) and refuse new ones."""
+        with self._lock:
+            self._closed = True
+            everyone = [s for b in self._buffers.values() for s in b.subscribers]
+            everyone += [s for group in self._waiting.values() for s in group]
+            for subscriber in everyone:
+                subscriber.closed = True
+                # A full queue needs no marker: the stream ends once it has drained it.
+                with contextlib.suppress(queue.Full):
+                    subscriber.events.put_nowait(CLOSED)
+
+    def _deliver(self, subscriber: Subscriber, item: StreamEvent) -> None:
+        try:
+            subscriber.events.put_nowait(item)
+        except queue.Full:
+            # A client this far behind is ended; it reconnects with Last-Event-ID and replays.
+            subscriber.closed = True
+
+    def _evict(self) -> None:
+        while len(self._buffers) > self._max_videos:
+            for video_id, buffer in self._buffers.items():
+                if not buffer.subscribers:
+                    del self._buffers[video_id]
+                    break
+            else:
+                # Every buffered video has listeners: drop the oldest history, keep its streams.
+                video_id, buffer = self._buffers.popitem(last=False)
+                self._waiting.setdefault(video_id, set()).update(buffer.subscribers)

@@ -1,0 +1,114 @@
+"""``reelstack progress --bind HOST:PORT``: the SSE service under gunicorn with one gevent worker.
+
+One worker per instance: the instance's queue, hub and replay buffers live in that worker,
+and gevent serves its many long-lived streams. The worker creates its queue when it loads
+the app and removes it when it exits (SIGTERM and SIGINT both end there).
+
+This module is a process entry point: gevent must patch the standard library before
+gunicorn, boto3 and requests import ``ssl`` and ``socket``, so it patches on import, and
+nothing else may import it.
+"""
+
+from gevent import monkey
+
+monkey.patch_all()
+
+# ruff: noqa: E402 - everything below must come after the patch
+import argparse
+import threading
+from typing import Any
+
+import gevent
+from flask import Flask
+from gunicorn.app.base import BaseApplication
+from gunicorn.workers.ggevent import GeventPyWSGIWorker
+
+from app.contracts import logs
+from app.contracts.logs import JsonFormatter
+from app.contracts.settings import ProgressSettings, SettingsError, load
+from app.progress.service import ProgressService
+
+GRACEFUL_TIMEOUT_SECONDS = 10
+SPARE_CONNECTIONS = 100  # beyond max_connections: health checks and the 503 answers themselves
+
+
+class ProgressWorker(GeventPyWSGIWorker):
+    """gevent worker that ends the open streams on SIGTERM, so graceful shutdown need not wait them out."""
+
+    def handle_exit(self, sig: int, frame: Any) -> None:
+        super().handle_exit(sig, frame)
+        service = self.app.service
+        if service is not None:
+            gevent.spawn(service.end_streams)
+
+
+def _log_config(level: str) -> dict[str, Any]:
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": JsonFormatter, "service": "progress"}},
+        "handlers": {
+            "stderr": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}
+        },
+        "root": {"level": level, "handlers": ["stderr"]},
+        "loggers": {
+            "gunicorn.error": {"level": level, "handlers": [], "propagate": True},
+            # The access line carries the query string, and with it the ticket: never logged.
+            "gunicorn.access": {"level": "WARNING", "handlers": [], "propagate": True},
+        },
+    }
+
+
+class ProgressApplication(BaseApplication):
+    def __init__(self, settings: ProgressSettings, bind: str) -> None:
+        self.settings = settings
+        self.bind = bind
+        self.service: ProgressService | None = None
+        self._stop_polling = threading.Event()
+        self._poller: gevent.Greenlet | None = None
+        super().__init__()
+
+    def load_config(self) -> None:
+        options: dict[str, Any] = {
+            "bind": [self.bind],
+            "workers": 1,
+            "worker_class": ProgressWorker,
+            "worker_connections": self.settings.max_connections + SPARE_CONNECTIONS,
+            "graceful_timeout": GRACEFUL_TIMEOUT_SECONDS,
+            "logconfig_dict": _log_config(self.settings.log_level),
+            "proc_name": "reelstack-progress",
+            # One fixed control-socket path per user would be shared by every gunicorn on the host.
+            "control_socket_disable": True,
+            "post_worker_init": self._post_worker_init,
+            "worker_exit": self._worker_exit,
+        }
+        for key, value in options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Flask:
+        self.service = ProgressService.start(self.settings)
+        return self.service.app
+
+    def _post_worker_init(self, worker: Any) -> None:
+        assert self.service is not None
+        self._poller = gevent.spawn(self.service.poller.run, self._stop_polling)
+
+    def _worker_exit(self, server: Any, worker: Any) -> None:
+        self._stop_polling.set()
+        if self._poller is not None:
+            self._poller.kill()  # it may be inside a 20 s long poll
+        if self.service is not None:
+            self.service.shutdown()
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="reelstack progress", description=__doc__.splitlines()[0])
+    parser.add_argument("--bind", default="127.0.0.1:8001", help="HOST:PORT to listen on")
+    args = parser.parse_args(argv)
+    try:
+        settings = load(ProgressSettings)
+    except SettingsError as exc:
+        parser.exit(2, f"reelstack progress: {exc}\n")
+    logs.configure("progress", settings.log_level)
+    ProgressApplication(settings, args.bind).run()
+    return 0

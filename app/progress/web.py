@@ -1,0 +1,150 @@
+"""The progress service's Flask app: ``GET /events/videos/<id>?ticket=...`` (SSE) and ``GET /events/health``."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Blueprint, Flask, Response, current_app, jsonify, request
+from pydantic import ValidationError
+from werkzeug.exceptions import HTTPException
+
+from app.contracts import tickets
+from app.contracts.errors import ApiError, error_body
+from app.contracts.settings import ProgressSettings
+from app.progress import stream
+from app.progress.hub import Hub, TooManyStreams
+from app.progress.poller import Poller
+
+log = logging.getLogger(__name__)
+
+EXTENSION = "reelstack.progress"
+RETRY_AFTER_SECONDS = 5
+# The stream must reach the browser event by event: no caching, no proxy buffering (nginx, ALB).
+# An EventSource never reuses its connection, and a kept-alive one would hold up graceful shutdown.
+STREAM_HEADERS = {
+    "Cache-Control": "no-cache, no-transform",
+    "X-Accel-Buffering": "no",
+    "Connection": "close",
+}
+
+
+@dataclass(frozen=True)
+class ProgressContext:
+    settings: ProgressSettings
+    hub: Hub
+    ticket_key: bytes
+    instance_id: str
+    poller: Poller | None = None
+
+
+events = Blueprint("events", __name__, url_prefix="/events")
+
+
+def _context() -> ProgressContext:
+    context: ProgressContext = current_app.extensions[EXTENSION]
+    return context
+
+
+def _video_id(raw: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(raw)
+    except ValueError:
+        raise ApiError(400, "invalid_video_id", "the video id must be a UUID") from None
+
+
+def _last_event_id() -> int | None:
+    raw = request.headers.get("Last-Event-ID")
+    if raw is None or raw == "":
+        return None
+    if not raw.isdigit():
+        raise ApiError(
+            400, "invalid_last_event_id", "Last-Event-ID must be the id of an event of this stream"
+        )
+    return int(raw)
+
+
+def _ticket(key: bytes, video_id: uuid.UUID) -> tickets.EventsTicket:
+    raw = request.args.get("ticket", "")
+    if not raw:
+        raise ApiError(401, "ticket_required", "ask POST /api/videos/{id}/events-ticket for a ticket")
+    try:
+        return tickets.verify_events_ticket(key, raw, video_id)
+    except tickets.TicketForAnotherVideo as exc:
+        raise ApiError(403, "ticket_for_another_video", str(exc)) from None
+    except tickets.TicketError as exc:
+        raise ApiError(401, "invalid_ticket", f"{exc}; ask for a new one") from None
+
+
+@events.get("/videos/<raw_video_id>")
+def video_events(raw_video_id: str) -> Response:
+    context = _context()
+    video_id = _video_id(raw_video_id)
+    last_event_id = _last_event_id()
+    ticket = _ticket(context.ticket_key, video_id)
+    try:
+        snapshot = stream.TicketSnapshot.model_validate(ticket.snapshot).as_event()
+    except ValidationError:
+        raise ApiError(400, "invalid_ticket", "the ticket carries no valid video state") from None
+    try:
+        subscriber, history = context.hub.subscribe(video_id)
+    except TooManyStreams as exc:
+        raise ApiError(503, "too_many_streams", f"{exc}; retry shortly") from None
+    log.info("stream opened", extra={"video_id": video_id, "user_id": ticket.user_id})
+    opening = stream.opening_events(snapshot, history, last_event_id)
+    response = Response(
+        stream.events(subscriber, opening, context.settings.heartbeat_seconds),
+        mimetype="text/event-stream",
+        headers=STREAM_HEADERS,
+    )
+    # On the WSGI close, whether the stream ended, the client left, or it never started.
+    response.call_on_close(lambda: context.hub.unsubscribe(subscriber))
+    return response
+
+
+@events.get("/health")
+def health() -> tuple[Response, int]:
+    context = _context()
+    healthy = context.poller is None or context.poller.healthy
+    body = {
+        "status": "ok" if healthy else "degraded",
+        "instance_id": context.instance_id,
+        "streams": context.hub.stream_count,
+        "videos": context.hub.video_count,
+    }
+    return jsonify(body), 200 if healthy else 503
+
+
+def _api_error(error: ApiError) -> tuple[Response, int, dict[str, Any]]:
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if error.status == 503 else {}
+    return jsonify(error.body()), error.status, headers
+
+
+def _http_error(error: HTTPException) -> tuple[Response, int]:
+    status = error.code or 500
+    code = (error.name or "error").lower().replace(" ", "_")
+    return jsonify(error_body(code, error.description or code)), status
+
+
+def _unexpected(error: Exception) -> tuple[Response, int]:
+    log.exception("unhandled error", exc_info=error)
+    return jsonify(error_body("internal_error", "the progress service failed; retry")), 500
+
+
+def create_app(
+    settings: ProgressSettings,
+    *,
+    hub: Hub,
+    ticket_key: bytes,
+    instance_id: str,
+    poller: Poller | None = None,
+) -> Flask:
+    app = Flask(__name__)
+    app.extensions[EXTENSION] = ProgressContext(settings, hub, ticket_key, instance_id, poller)
+    app.register_blueprint(events)
+    app.register_error_handler(ApiError, _api_error)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected)
+    return app
