@@ -155,6 +155,8 @@ export const multipart = {
 export const comments = {
   list: (videoId, cursor) => api(`videos/${id(videoId)}/comments${query({ cursor })}`),
   add: (videoId, body) => api(`videos/${id(videoId)}/comments`, { method: "POST", body: { body } }),
+  edit: (videoId, commentId, body) =>
+    api(`videos/${id(videoId)}/comments/${id(commentId)}`, { method: "PATCH", body: { body } }),
   remove: (videoId, commentId) => api(`videos/${id(videoId)}/comments/${id(commentId)}`, { method: "DELETE" }),
 };
 

@@ -4,7 +4,9 @@ export function h(tag, attrs = {}, ...children) {
   const el = document.createElement(tag);
   for (const [name, value] of Object.entries(attrs)) {
     if (value === undefined || value === null || value === false) continue;
-    if (name.startsWith("on") && typeof value === "function") {
+    if (name === "value" && "defaultValue" in el) {
+      el.defaultValue = value; // for inputs and textareas alike, and what form.reset() returns to
+    } else if (name.startsWith("on") && typeof value === "function") {
       el.addEventListener(name.slice(2).toLowerCase(), value);
     } else if (name in el && typeof value !== "string") {
       el[name] = value;

@@ -151,39 +151,61 @@ function commentSection(video, user) {
   let cursor = null;
 
   const item = (comment) => {
+    const body = h("p", { class: "body" }, comment.body);
     const li = h(
       "li",
       {},
-      h(
-        "p",
-        { class: "meta" },
-        h("strong", {}, commentAuthor(comment, video, user)),
-        " · ",
-        formatDate(comment.created_at),
-      ),
-      h("p", { class: "body" }, comment.body),
+      h("p", { class: "meta" }, h("strong", {}, commentAuthor(comment, video, user)), " · ", formatDate(comment.created_at)),
+      body,
     );
-    if (user && comment.author_id === user.id) {
-      li.append(
-        h(
-          "button",
-          {
-            type: "button",
-            class: "link",
-            onclick: async () => {
-              try {
-                await comments.remove(video.id, comment.id);
-                li.remove();
-              } catch (error) {
-                box.show(error);
-              }
-            },
-          },
-          "Delete",
-        ),
-      );
-    }
+    if (user && comment.author_id === user.id) li.append(authorActions(comment, li, body));
     return li;
+  };
+
+  // Edit in place: the text becomes a small form until saved or cancelled.
+  const authorActions = (comment, li, body) => {
+    const actions = h("div", { class: "actions" });
+    const edit = h("button", { type: "button", class: "link" }, "Edit");
+    const remove = h("button", { type: "button", class: "link" }, "Delete");
+    actions.append(edit, remove);
+    edit.addEventListener("click", () => {
+      const editBox = alertBox();
+      const form = h(
+        "form",
+        { class: "comment-form" },
+        field("Edit your comment", h("textarea", { name: "body", rows: 3, required: true, maxlength: 2000, value: comment.body })),
+        editBox,
+        h("div", { class: "actions" }, h("button", { type: "submit" }, "Save"), h("button", { type: "button", class: "secondary", name: "cancel" }, "Cancel")),
+      );
+      const close = () => {
+        form.replaceWith(body);
+        actions.hidden = false;
+        edit.focus();
+      };
+      form.elements.cancel.addEventListener("click", close);
+      form.addEventListener("submit", async (event) => {
+        event.preventDefault();
+        const updated = await busy(form, editBox, () => comments.edit(video.id, comment.id, values(form).body));
+        if (updated) {
+          comment.body = updated.body;
+          body.textContent = updated.body;
+          close();
+        }
+      });
+      body.replaceWith(form);
+      actions.hidden = true;
+      form.elements.body.focus();
+    });
+    remove.addEventListener("click", async () => {
+      box.show(null);
+      try {
+        await comments.remove(video.id, comment.id);
+        li.remove();
+      } catch (error) {
+        box.show(error);
+      }
+    });
+    return actions;
   };
 
   async function load() {
