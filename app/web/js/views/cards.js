@@ -14,7 +14,7 @@ export function videoCard(video, ...extra) {
   const href = `#/videos/${encodeURIComponent(video.id)}`;
   const thumb = video.thumbnail_url
     ? h("img", { src: video.thumbnail_url, alt: "", loading: "lazy", width: 320, height: 180 })
-    : h("div", { class: "placeholder", "aria-hidden": "true" }, STATUS_TEXT[video.status] || "");
+    : h("div", { class: "placeholder" }, video.status === "ready" ? "No preview" : STATUS_TEXT[video.status]);
   return h(
     "li",
     { class: "video-card" },

@@ -9,7 +9,7 @@ export async function renderList(main) {
   const list = h("ul", { class: "plain-list" });
   const empty = h("p", {}, "No playlists yet.");
   const entry = (p) =>
-    h("li", {}, h("a", { href: `#/playlists/${encodeURIComponent(p.id)}` }, p.title), h("span", { class: "meta" }, ` · ${p.items.length} videos`));
+    h("li", {}, h("a", { href: `#/playlists/${encodeURIComponent(p.id)}` }, p.title), h("span", { class: "meta" }, ` · ${p.items.length} ${p.items.length === 1 ? "video" : "videos"}`));
 
   const form = h(
     "form",
