@@ -1,0 +1,1 @@
+"""reelstack's CrossGuard policy pack (``pulumi preview --policy-pack policies``) and its offline runner."""

@@ -1,0 +1,12 @@
+"""The reelstack policy pack: every policy, grouped by concern. ``__main__`` serves it; the runner evaluates it."""
+
+from __future__ import annotations
+
+from pulumi_policy import Policy
+
+from policies import apigateway, cloudfront, compute, cost, iam, lambda_, queues, rds, s3, tags
+
+NAME = "reelstack"
+DESCRIPTION = "Keeps reelstack's stacks private, encrypted, least-privileged, tagged and within budget."
+CONCERNS = (s3, rds, iam, compute, queues, lambda_, apigateway, cloudfront, tags, cost)
+POLICIES: list[Policy] = [policy for concern in CONCERNS for policy in concern.POLICIES]
