@@ -1,0 +1,170 @@
+"""The graph builder, checked on the ffmpeg command it compiles to; ffmpeg never runs here."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from pathlib import Path
+
+import ffmpeg
+import pytest
+
+from app.contracts.messages import (
+    FlipFilter,
+    GrayscaleFilter,
+    RotateFilter,
+    TaskMessageV1,
+    TrimFilter,
+)
+from app.transcoder.graph import OutputPaths, PlanError, build_graph, plan_ladder, plan_transcode
+from app.transcoder.probe import ProbeResult
+
+LADDER = [1080, 720, 480, 360, 240]
+PATHS = OutputPaths(source=Path("/work/t/source"), root=Path("/work/t/out"))
+
+
+def _probe(width: int = 1280, height: int = 720, **fields: object) -> ProbeResult:
+    values: dict[str, object] = {"rotation": 0, "duration": 10.0, "has_audio": True, "fps": 30.0, **fields}
+    return ProbeResult(width=width, height=height, **values)  # type: ignore[arg-type]
+
+
+def _task(*filters: object, **fields: object) -> TaskMessageV1:
+    return TaskMessageV1.model_validate(
+        {
+            "video_id": uuid.uuid4(),
+            "owner_id": "user-1",
+            "source_bucket": "uploads",
+            "source_key": "uploads/x; rm -rf / #.mp4",
+            "filters": list(filters),
+            **fields,
+        }
+    )
+
+
+def _argv(probe: ProbeResult, task: TaskMessageV1, ladder: list[int] = LADDER) -> list[str]:
+    return list(ffmpeg.compile(build_graph(probe, task, ladder, PATHS)))
+
+
+def _filter_complex(argv: list[str]) -> str:
+    return argv[argv.index("-filter_complex") + 1]
+
+
+def test_one_decode_feeds_every_rendition_and_the_poster() -> None:
+    argv = _argv(_probe(), _task())
+    assert argv.count("-i") == 1
+    graph = _filter_complex(argv)
+    assert "split=5" in graph  # 720, 480, 360, 240 and the poster
+    assert "asplit=4" in graph
+    assert re.findall(r"scale=(\d+):(\d+)", graph) == [
+        ("1280", "720"),
+        ("854", "480"),
+        ("640", "360"),
+        ("426", "240"),
+        ("1280", "720"),
+    ]
+
+
+def test_renditions_never_exceed_the_source_height() -> None:
+    plan = plan_transcode(_probe(1280, 720), _task(), LADDER)
+    assert [r.height for r in plan.renditions] == [720, 480, 360, 240]
+
+
+def test_a_source_below_every_rung_keeps_its_own_even_height() -> None:
+    assert [(r.width, r.height) for r in plan_ladder(321, 181, LADDER, 30)] == [(322, 182)]
+
+
+@pytest.mark.parametrize(
+    ("width", "height", "expected"),
+    [
+        (720, 1280, [(608, 1080), (406, 720), (270, 480), (202, 360), (136, 240)]),
+        (854, 481, [(852, 480), (640, 360), (426, 240)]),
+        (1920, 1080, [(1920, 1080), (1280, 720), (854, 480), (640, 360), (426, 240)]),
+    ],
+)
+def test_renditions_keep_the_aspect_with_even_sizes(
+    width: int, height: int, expected: list[tuple[int, int]]
+) -> None:
+    renditions = plan_ladder(width, height, LADDER, 30)
+    assert [(r.width, r.height) for r in renditions] == expected
+    for r in renditions:
+        assert r.width % 2 == 0 and r.height % 2 == 0
+        assert abs(r.width / r.height - width / height) < 0.02
+
+
+def test_rotation_metadata_and_rotate_filter_swap_the_frame_before_scaling() -> None:
+    rotated_source = plan_transcode(_probe(1280, 720, rotation=90), _task(), LADDER)
+    assert (rotated_source.width, rotated_source.height) == (720, 1280)
+    rotated_by_task = plan_transcode(_probe(1280, 720), _task({"type": "rotate", "degrees": 270}), LADDER)
+    assert (rotated_by_task.width, rotated_by_task.height) == (720, 1280)
+    upside_down = plan_transcode(_probe(1280, 720), _task({"type": "rotate", "degrees": 180}), LADDER)
+    assert (upside_down.width, upside_down.height) == (1280, 720)
+
+
+@pytest.mark.parametrize(
+    ("spec", "nodes"),
+    [
+        (RotateFilter(degrees=90), ["transpose=dir=clock"]),
+        (RotateFilter(degrees=270), ["transpose=dir=cclock"]),
+        (RotateFilter(degrees=180), ["hflip", "vflip"]),
+        (GrayscaleFilter(), ["format=gray", "format=yuv420p"]),
+        (FlipFilter(axis="horizontal"), ["hflip"]),
+        (FlipFilter(axis="vertical"), ["vflip"]),
+    ],
+)
+def test_each_allow_listed_filter_becomes_its_filter_nodes_before_the_split(
+    spec: object, nodes: list[str]
+) -> None:
+    graph = _filter_complex(_argv(_probe(), _task(spec)))
+    before_split = graph[: graph.index("split=")]
+    positions = [before_split.index(node) for node in nodes]
+    assert positions == sorted(positions)
+
+
+def test_trim_cuts_video_and_audio_alike_and_shortens_the_plan() -> None:
+    task = _task(TrimFilter(start=1.5, end=4))
+    graph = _filter_complex(_argv(_probe(), task))
+    assert "[0:v]trim=end=4.000000:start=1.500000" in graph
+    assert "[0:a]atrim=end=4.000000:start=1.500000" in graph
+    assert "asetpts=PTS-STARTPTS" in graph and "setpts=PTS-STARTPTS" in graph
+    assert plan_transcode(_probe(), task, LADDER).duration == pytest.approx(2.5)
+
+
+def test_trim_past_the_end_of_the_source_is_refused() -> None:
+    with pytest.raises(PlanError, match="after the end"):
+        plan_transcode(_probe(duration=3.0), _task(TrimFilter(start=5)), LADDER)
+
+
+def test_trim_end_beyond_the_source_stops_at_its_end() -> None:
+    assert plan_transcode(_probe(duration=3.0), _task(TrimFilter(start=1, end=60)), LADDER).duration == 2.0
+
+
+def test_without_audio_no_audio_is_mapped_or_encoded() -> None:
+    argv = _argv(_probe(has_audio=False), _task())
+    assert "asplit" not in _filter_complex(argv)
+    assert "0:a" not in " ".join(argv)
+    assert "-c:a" not in argv
+
+
+def test_each_rendition_is_an_hls_output_of_four_second_fmp4_segments() -> None:
+    argv = _argv(_probe(), _task())
+    assert argv.count("hls") == 4
+    assert argv.count("fmp4") == 4
+    assert {argv[i + 1] for i, a in enumerate(argv) if a == "-hls_time"} == {"4"}
+    assert "/work/t/out/480p/index.m3u8" in argv
+    assert "/work/t/out/480p/seg_%05d.m4s" in argv
+    assert argv[argv.index("/work/t/out/poster.jpg") - 1] == "3"  # -q:v 3, one JPEG frame
+    assert "-progress" in argv and argv[argv.index("-progress") + 1] == "pipe:1"
+
+
+def test_the_ladder_is_the_intersection_of_the_task_request_and_the_configuration() -> None:
+    plan = plan_transcode(_probe(1920, 1080), _task(ladder=[1080, 480, 144]), [720, 480, 360])
+    assert [r.height for r in plan.renditions] == [480]
+
+
+def test_no_string_from_the_task_reaches_the_command_line() -> None:
+    task = _task(TrimFilter(start=1, end=2), RotateFilter(degrees=90), GrayscaleFilter())
+    argv = " ".join(_argv(_probe(), task))
+    assert task.source_key not in argv
+    assert task.owner_id not in argv
+    assert str(task.video_id) not in argv
+    assert "/work/t/source" in argv

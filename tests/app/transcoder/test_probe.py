@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+
+from app.transcoder.probe import NotAVideo, parse_probe, probe
+from tests.app.transcoder.conftest import Media
+
+
+def _info(**video: object) -> dict[str, object]:
+    stream = {"codec_type": "video", "width": 1280, "height": 720, "avg_frame_rate": "30000/1001", **video}
+    return {"streams": [stream, {"codec_type": "audio"}], "format": {"duration": "4.5"}}
+
+
+def test_display_matrix_rotation_swaps_the_displayed_size() -> None:
+    result = parse_probe(_info(side_data_list=[{"side_data_type": "Display Matrix", "rotation": -90}]))
+    assert result.rotation == 90
+    assert (result.display_width, result.display_height) == (720, 1280)
+
+
+def test_legacy_rotate_tag_is_understood() -> None:
+    assert parse_probe(_info(tags={"rotate": "270"})).rotation == 270
+
+
+def test_non_square_pixels_widen_the_displayed_frame() -> None:
+    result = parse_probe(_info(width=720, height=576, sample_aspect_ratio="16:15"))
+    assert result.sample_aspect == Fraction(16, 15)
+    assert result.display_width == 768
+
+
+def test_frame_rate_duration_and_audio_are_read() -> None:
+    result = parse_probe(_info())
+    assert result.fps == pytest.approx(29.97, abs=0.01)
+    assert result.duration == 4.5
+    assert result.has_audio
+
+
+def test_a_source_with_only_a_cover_image_is_not_a_video() -> None:
+    info = {
+        "streams": [{"codec_type": "video", "width": 500, "height": 500, "disposition": {"attached_pic": 1}}],
+        "format": {"duration": "200"},
+    }
+    with pytest.raises(NotAVideo, match="no video stream"):
+        parse_probe(info)
+
+
+def test_probe_reads_a_generated_clip(media: Media) -> None:
+    result = probe(media.odd)
+    assert (result.width, result.height, result.has_audio) == (854, 481, True)
+    assert result.duration == pytest.approx(2.0, abs=0.1)
+    assert not probe(media.silent).has_audio
+
+
+@pytest.mark.parametrize("name", ["truncated", "random_bytes"])
+def test_corrupt_sources_are_not_videos(media: Media, name: str) -> None:
+    with pytest.raises(NotAVideo, match="ffprobe cannot read"):
+        probe(getattr(media, name))
+
+
+def test_an_audio_only_file_is_not_a_video(tmp_path: Path) -> None:
+    import subprocess
+
+    audio = tmp_path / "tone.m4a"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "sine=duration=1", "-c:a", "aac", str(audio)],
+        check=True,
+    )
+    with pytest.raises(NotAVideo, match="no video stream"):
+        probe(audio)
