@@ -6,6 +6,7 @@ import glob
 import os
 import pwd
 import shutil
+import stat
 import subprocess
 import time
 from collections.abc import Iterator
@@ -36,6 +37,11 @@ def running_postgres(base_dir: Path) -> Iterator[str]:
         user = pwd.getpwnam("postgres")
         for path in (base_dir, data):
             os.chown(path, user.pw_uid, user.pw_gid)
+        # pytest's temp dirs are 0700 root: let the postgres user traverse (not list) them.
+        for parent in base_dir.resolve().parents:
+            mode = parent.stat().st_mode
+            if not mode & stat.S_IXOTH:
+                parent.chmod(mode | stat.S_IXOTH)
         run_as = ["runuser", "-u", "postgres", "--"]
     port = free_port()
     subprocess.run(
