@@ -15,6 +15,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from app.contracts.names import SETTINGS_ENV_DIR, settings_env_file
+
 TAG_KEYS = ("service", "stack", "owner")
 POLICY_VERSION = "2012-10-17"
 
@@ -126,7 +128,6 @@ def parse_env_file(text: str) -> dict[str, str]:
     return result
 
 
-ENV_DIR = "/etc/reelstack"
 _HEREDOC = "REELSTACK_ENV_EOF"
 
 
@@ -139,18 +140,18 @@ def user_data_script(role: str, environment: Mapping[str, str], units: Sequence[
     body = env_file(environment)
     if _HEREDOC in body:
         raise ValueError("environment values cannot contain the here-document marker")
-    path = f"{ENV_DIR}/{role}.env"
+    path = settings_env_file(role)
     return "\n".join(
         [
             "#!/bin/bash",
             "set -euo pipefail",
             "umask 027",
-            f"install -d -m 0750 {ENV_DIR}",
+            f"install -d -m 0750 {SETTINGS_ENV_DIR}",
             f"cat > {path} <<'{_HEREDOC}'",
             body.rstrip("\n"),
             _HEREDOC,
             f"chmod 0640 {path}",
-            f"if getent group reelstack >/dev/null; then chgrp reelstack {ENV_DIR} {path}; fi",
+            f"if getent group reelstack >/dev/null; then chgrp reelstack {SETTINGS_ENV_DIR} {path}; fi",
             "systemctl daemon-reload",
             "systemctl enable --now " + " ".join(shlex.quote(u) for u in units),
             "",
@@ -162,7 +163,7 @@ def env_from_user_data(script: str, role: str) -> dict[str, str]:
     """Read back the environment a ``user_data_script`` writes (base64 or plain)."""
     if not script.startswith("#!"):
         script = base64.b64decode(script).decode()
-    marker = f"cat > {ENV_DIR}/{role}.env <<'{_HEREDOC}'\n"
+    marker = f"cat > {settings_env_file(role)} <<'{_HEREDOC}'\n"
     start = script.index(marker) + len(marker)
     end = script.index(f"\n{_HEREDOC}\n", start)
     return parse_env_file(script[start:end])

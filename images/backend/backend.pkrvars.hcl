@@ -1,0 +1,2 @@
+role          = "backend"
+instance_type = "t4g.medium"

@@ -1,0 +1,2 @@
+role          = "progress"
+instance_type = "t4g.medium"

@@ -1,0 +1,91 @@
+"""One Packer template builds every role's AMI; each role's variables validate against it."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.images.conftest import IMAGES, ROLES
+
+ROOT = IMAGES.parent
+TEMPLATE = IMAGES / "reelstack.pkr.hcl"
+
+
+def _packer() -> str:
+    packer = shutil.which("packer")
+    assert packer, "packer is not installed (make system-packages-test installs it)"
+    return packer
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_template_validates_with_each_roles_variables(role: str, tmp_path: Path) -> None:
+    wheel = tmp_path / "reelstack-0.1.0-py3-none-any.whl"
+    wheel.write_bytes(b"")  # validate checks that provisioned files exist, not what they hold
+    done = subprocess.run(
+        [
+            _packer(),
+            "validate",
+            f"-var-file={IMAGES / role / f'{role}.pkrvars.hcl'}",
+            f"-var=wheel={wheel}",
+            str(TEMPLATE),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_template_refuses_a_missing_wheel() -> None:
+    done = subprocess.run(
+        [
+            _packer(),
+            "validate",
+            f"-var-file={IMAGES / 'backend' / 'backend.pkrvars.hcl'}",
+            "-var=wheel=dist/none.whl",
+            str(TEMPLATE),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode != 0 and "none.whl" in done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("path", sorted(IMAGES.rglob("*.pkr*.hcl")), ids=lambda p: p.name)
+def test_packer_files_are_formatted(path: Path) -> None:
+    done = subprocess.run([_packer(), "fmt", "-check", str(path)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, f"run: packer fmt {path}"
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_each_role_names_itself_and_has_units(role: str) -> None:
+    variables = (IMAGES / role / f"{role}.pkrvars.hcl").read_text()
+    assert re.search(rf'^role\s*=\s*"{role}"$', variables, re.MULTILINE)
+    assert list((IMAGES / role).glob("*.service"))
+
+
+def test_only_the_transcoder_image_installs_ffmpeg() -> None:
+    with_ffmpeg = [r for r in ROLES if "ffmpeg" in (IMAGES / r / f"{r}.pkrvars.hcl").read_text()]
+    assert with_ffmpeg == ["transcoder"]
+
+
+def test_there_is_one_template_and_one_provisioning_script() -> None:
+    assert sorted(p.name for p in IMAGES.rglob("*.pkr.hcl")) == ["reelstack.pkr.hcl"]
+    assert sorted(p.name for p in IMAGES.rglob("provision*.sh")) == ["provision.sh"]
+
+
+@pytest.mark.parametrize("script", sorted(IMAGES.rglob("*.sh")), ids=lambda p: p.name)
+def test_scripts_pass_shellcheck(script: Path) -> None:
+    shellcheck = shutil.which("shellcheck")
+    assert shellcheck, "shellcheck is not installed (make system-packages-test installs it)"
+    done = subprocess.run(
+        [shellcheck, "--severity=style", str(script)], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stdout
