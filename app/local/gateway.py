@@ -1,0 +1,372 @@
+"""The local gateway: one origin (http://127.0.0.1:8080) standing in for API Gateway and CloudFront.
+
+Routes, as on AWS:
+- ``/auth/*``: the user service's Lambda handler, called in-process with REST proxy events.
+  The outbox lives here, outside the handler: codes Cognito would email are issued, printed
+  and checked locally (moto accepts any code), and ``resend`` is answered here (moto lacks it).
+- ``/api/*``: the backend; ``/events/*``: the progress instances (round-robin, streamed);
+  ``/_s3/*``: the emulated S3, for the browser's presigned uploads.
+- ``/media/g/<grant>/<key>``: a media object of one video, for the holder of a grant for it.
+- ``/``: the web app's static files; ``GET /_local/outbox?email=``: the mail, newest first.
+
+Runs under gunicorn with one gevent worker: the outbox is in that worker's memory, and
+gevent keeps any number of SSE streams and uploads flowing at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import logging
+import mimetypes
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.exceptions import ClientError
+from flask import Blueprint, Flask, Response, current_app, request, send_from_directory
+from pydantic import ValidationError
+from werkzeug.exceptions import HTTPException
+
+from app.contracts import logs
+from app.contracts.errors import ApiError, error_body
+from app.contracts.settings import UserServiceSettings, load
+from app.contracts.tickets import TicketError, load_key, verify_media_grant
+from app.local.apigw import proxy_event, to_response
+from app.local.outbox import CodeRejected, Outbox, Purpose
+from app.local.proxy import Upstream
+from app.users.handler import Confirmation, EmailOnly, PasswordReset
+
+log = logging.getLogger(__name__)
+
+WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+AUTH_RESOURCE = "/auth/{proxy+}"
+MEDIA_TYPES = {
+    ".m3u8": "application/vnd.apple.mpegurl",
+    ".ts": "video/mp2t",
+    ".m4s": "video/iso.segment",
+    ".mp4": "video/mp4",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+}
+mimetypes.add_type("text/javascript", ".mjs")
+LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+@dataclass
+class Gateway:
+    """Everything the routes need, built once per worker."""
+
+    users: UserServiceSettings
+    lambda_handler: LambdaHandler
+    cognito: Any
+    s3: Any
+    ticket_key: bytes
+    backend_url: str
+    progress_urls: list[str]
+    s3_endpoint_url: str
+    media_bucket: str
+    web_dir: Path = WEB_DIR
+    outbox: Outbox = field(default_factory=Outbox)
+    upstream: Upstream = field(default_factory=Upstream)
+
+    def __post_init__(self) -> None:
+        if not self.progress_urls:
+            raise ValueError("the gateway needs at least one progress service URL")
+        self._progress = itertools.cycle(self.progress_urls)
+        self._progress_lock = threading.Lock()
+
+    def next_progress_url(self) -> str:
+        with self._progress_lock:
+            return next(self._progress)
+
+
+def _gateway() -> Gateway:
+    gateway: Gateway = current_app.extensions["reelstack_gateway"]
+    return gateway
+
+
+def _json(status: int, body: Any) -> Response:
+    return Response(json.dumps(body), status=status, content_type="application/json")
+
+
+def _error(status: int, code: str, message: str) -> Response:
+    return _json(status, error_body(code, message))
+
+
+# -- /auth and the outbox ---------------------------------------------------------------------
+
+auth = Blueprint("auth", __name__)
+
+
+def _invoke_lambda(proxy: str) -> Response:
+    gateway = _gateway()
+    event = proxy_event(request, AUTH_RESOURCE, proxy)
+    return to_response(gateway.lambda_handler(event, None))
+
+
+def _json_body() -> Any:
+    try:
+        return json.loads(request.get_data(cache=True) or b"")
+    except ValueError:
+        return None
+
+
+def _user_status(email: str) -> str | None:
+    """The Cognito status of the account for ``email``, or None when there is none."""
+    gateway = _gateway()
+    try:
+        user = gateway.cognito.admin_get_user(UserPoolId=gateway.users.user_pool_id, Username=email)
+    except gateway.cognito.exceptions.UserNotFoundException:
+        return None
+    return str(user["UserStatus"])
+
+
+@auth.route("/auth/<path:proxy>", methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"])
+def auth_route(proxy: str) -> Response:
+    gateway = _gateway()
+    checks: dict[str, tuple[type[Confirmation] | type[PasswordReset], Purpose]] = {
+        "confirm": (Confirmation, Purpose.CONFIRM),
+        "reset": (PasswordReset, Purpose.RESET),
+    }
+    if request.method != "POST":
+        return _invoke_lambda(proxy)  # as API Gateway's ANY method does
+    if proxy == "resend":
+        return _resend()
+    if proxy in checks:
+        model, purpose = checks[proxy]
+        try:
+            req = model.model_validate(_json_body())
+        except ValidationError:
+            return _invoke_lambda(proxy)  # the handler answers bad bodies in its own words
+        try:
+            mail = gateway.outbox.check(req.email, purpose, req.code)
+        except CodeRejected as rejected:
+            if rejected.expired:
+                return _error(400, "code_expired", "the code has expired; ask for a new one")
+            return _error(400, "code_mismatch", "the code is not valid")
+        response = _invoke_lambda(proxy)
+        if response.status_code == 200:
+            gateway.outbox.mark_used(mail)
+        return response
+    response = _invoke_lambda(proxy)
+    if response.status_code in (200, 201) and proxy in ("signup", "forgot"):
+        email = EmailOnly.model_validate(_json_body()).email
+        # Cognito mails only existing accounts; forgot answers alike for unknown ones.
+        if proxy == "signup" or _user_status(email) is not None:
+            gateway.outbox.issue(email, Purpose.CONFIRM if proxy == "signup" else Purpose.RESET)
+    return response
+
+
+def _resend() -> Response:
+    gateway = _gateway()
+    body = _json_body()
+    if body is None:
+        return _error(400, "malformed_json", "the request body is not valid JSON")
+    try:
+        email = EmailOnly.model_validate(body).email
+    except ValidationError:
+        return _error(400, "validation_error", "the request body is not valid")
+    status = _user_status(email)
+    if status == "CONFIRMED":
+        return _error(400, "invalid_request", "the account is already confirmed")
+    if status is not None:
+        gateway.outbox.issue(email, Purpose.CONFIRM)
+    return _json(200, {"sent": True})
+
+
+@auth.get("/_local/outbox")
+def outbox() -> Response:
+    email = request.args.get("email", "").strip()
+    if not email:
+        return _error(400, "validation_error", "give the address: /_local/outbox?email=...")
+    return _json(200, [mail.as_json() for mail in _gateway().outbox.messages(email)])
+
+
+@auth.get("/_local/health")
+def health() -> Response:
+    return _json(200, {"status": "ok"})
+
+
+# -- reverse proxies ------------------------------------------------------------------------
+
+proxies = Blueprint("proxies", __name__)
+_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+
+@proxies.route("/api", defaults={"rest": ""}, methods=_METHODS)
+@proxies.route("/api/<path:rest>", methods=_METHODS)
+def api(rest: str) -> Response:
+    return _gateway().upstream.forward(request, _gateway().backend_url, request.path)
+
+
+@proxies.route("/events/<path:rest>", methods=_METHODS)
+def events(rest: str) -> Response:
+    gateway = _gateway()
+    return gateway.upstream.forward(request, gateway.next_progress_url(), request.path, stream_timeout=True)
+
+
+@proxies.route("/_s3/<path:rest>", methods=_METHODS)
+def s3(rest: str) -> Response:
+    path = request.path.removeprefix("/_s3")
+    return _gateway().upstream.forward(request, _gateway().s3_endpoint_url, path)
+
+
+# -- media ----------------------------------------------------------------------------------
+
+media = Blueprint("media", __name__)
+
+
+@media.get("/media/g/<grant>/<path:key>")
+def media_object(grant: str, key: str) -> Response:
+    gateway = _gateway()
+    parts = key.split("/")
+    try:
+        if len(parts) < 3 or parts[0] != "videos" or ".." in parts:
+            raise ValueError(key)
+        video_id = uuid.UUID(parts[1])
+    except ValueError:
+        return _error(404, "not_found", "no such media object")
+    try:
+        verify_media_grant(gateway.ticket_key, grant, video_id)
+    except TicketError as exc:
+        return _error(403, "forbidden", str(exc))
+    try:
+        obj = gateway.s3.get_object(Bucket=gateway.media_bucket, Key=key)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+            return _error(404, "not_found", "no such media object")
+        raise
+    suffix = Path(key).suffix.lower()
+    content_type = MEDIA_TYPES.get(suffix) or obj.get("ContentType") or "application/octet-stream"
+
+    def body() -> Iterator[bytes]:
+        stream = obj["Body"]
+        try:
+            yield from stream.iter_chunks(64 * 1024)
+        finally:
+            stream.close()
+
+    return Response(
+        body(),
+        status=200,
+        headers={
+            "Content-Type": content_type,
+            "Content-Length": str(obj["ContentLength"]),
+            "Cache-Control": "private, max-age=60",
+        },
+        direct_passthrough=True,
+    )
+
+
+# -- static web app -------------------------------------------------------------------------
+
+web = Blueprint("web", __name__)
+
+
+@web.get("/", defaults={"path": "index.html"})
+@web.get("/<path:path>")
+def static_file(path: str) -> Response:
+    web_dir = _gateway().web_dir
+    if not (web_dir / "index.html").is_file():
+        return _error(404, "not_found", f"no web app at {web_dir}")
+    return send_from_directory(web_dir, path, max_age=0)
+
+
+def create_app(gateway: Gateway) -> Flask:
+    app = Flask(__name__)
+    app.extensions["reelstack_gateway"] = gateway
+    for blueprint in (auth, proxies, media, web):
+        app.register_blueprint(blueprint)
+
+    @app.errorhandler(ApiError)
+    def api_error(exc: ApiError) -> Response:
+        return _json(exc.status, exc.body())
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> Response:
+        code = (exc.name or "error").lower().replace(" ", "_")
+        return _error(exc.code or 500, code, exc.description or "")
+
+    return app
+
+
+def build(
+    *,
+    backend_url: str,
+    progress_urls: list[str],
+    s3_endpoint_url: str,
+    media_bucket: str,
+    ticket_secret_arn: str,
+    web_dir: Path = WEB_DIR,
+) -> Flask:
+    """The gateway as ``reelstack up`` runs it: settings from the environment, clients made once."""
+    from app.users.handler import handler
+
+    users = load(UserServiceSettings)
+    logs.configure("gateway", users.log_level)
+    gateway = Gateway(
+        users=users,
+        lambda_handler=handler,
+        cognito=boto3.client("cognito-idp"),
+        s3=boto3.client("s3"),
+        ticket_key=load_key(boto3.client("secretsmanager"), ticket_secret_arn),
+        backend_url=backend_url,
+        progress_urls=progress_urls,
+        s3_endpoint_url=s3_endpoint_url,
+        media_bucket=media_bucket,
+        web_dir=web_dir,
+    )
+    return create_app(gateway)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m app.local.gateway", description=__doc__.splitlines()[0])
+    parser.add_argument("--bind", default="127.0.0.1:8080", help="HOST:PORT")
+    parser.add_argument("--backend", required=True, help="backend base URL")
+    parser.add_argument("--progress", action="append", required=True, help="progress base URL (repeat)")
+    parser.add_argument("--s3-endpoint", required=True, help="the emulated S3 endpoint")
+    parser.add_argument("--media-bucket", required=True)
+    parser.add_argument("--ticket-secret-arn", required=True)
+    parser.add_argument("--web-dir", type=Path, default=WEB_DIR)
+    return parser
+
+
+def main(argv: list[str]) -> int:
+    from gunicorn.app.base import BaseApplication
+
+    args = _parser().parse_args(argv)
+
+    class Server(BaseApplication):
+        def load_config(self) -> None:
+            self.cfg.set("bind", [args.bind])
+            self.cfg.set("workers", 1)  # the outbox lives in this one worker's memory
+            self.cfg.set("worker_class", "gevent")
+            self.cfg.set("worker_connections", 1000)
+            self.cfg.set("graceful_timeout", 5)  # open SSE streams would otherwise hold shutdown
+            self.cfg.set("accesslog", None)
+            self.cfg.set("errorlog", "-")
+
+        def load(self) -> Flask:
+            return build(
+                backend_url=args.backend,
+                progress_urls=args.progress,
+                s3_endpoint_url=args.s3_endpoint,
+                media_bucket=args.media_bucket,
+                ticket_secret_arn=args.ticket_secret_arn,
+                web_dir=args.web_dir,
+            )
+
+    Server().run()
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main(sys.argv[1:]))

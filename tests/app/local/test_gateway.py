@@ -1,0 +1,250 @@
+from __future__ import annotations
+
+import io
+import re
+import uuid
+from pathlib import Path
+from typing import Any
+
+from flask.testing import FlaskClient
+
+from app.contracts.tickets import issue_media_grant
+from app.local.gateway import Gateway
+from app.local.moto_server import free_port
+from app.local.provision import LocalResources, client
+from tests.app.local.conftest import EchoServer
+
+PASSWORD = "Sup3rSecret!"
+
+
+def new_email() -> str:
+    return f"u{uuid.uuid4().hex[:10]}@example.com"
+
+
+def codes(http: FlaskClient, email: str, purpose: str) -> list[str]:
+    response = http.get("/_local/outbox", query_string={"email": email})
+    assert response.status_code == 200
+    return [m["code"] for m in response.get_json() if m["purpose"] == purpose]
+
+
+def signed_up(http: FlaskClient) -> str:
+    email = new_email()
+    assert http.post("/auth/signup", json={"email": email, "password": PASSWORD}).status_code == 201
+    return email
+
+
+def test_signup_puts_a_six_digit_code_in_the_outbox(http: FlaskClient) -> None:
+    email = signed_up(http)
+    [code] = codes(http, email, "confirm")
+    assert re.fullmatch(r"\d{6}", code)
+
+
+def test_confirm_with_another_code_is_rejected_and_the_user_stays_unconfirmed(http: FlaskClient) -> None:
+    email = signed_up(http)
+    [code] = codes(http, email, "confirm")
+    wrong = "000000" if code != "000000" else "111111"
+    response = http.post("/auth/confirm", json={"email": email, "code": wrong})
+    assert response.status_code == 400
+    assert response.get_json() == {"error": {"code": "code_mismatch", "message": "the code is not valid"}}
+    login = http.post("/auth/login", json={"email": email, "password": PASSWORD})
+    assert login.get_json()["error"]["code"] == "user_not_confirmed"
+
+
+def test_confirm_with_the_outbox_code_lets_the_user_log_in(http: FlaskClient) -> None:
+    email = signed_up(http)
+    [code] = codes(http, email, "confirm")
+    assert http.post("/auth/confirm", json={"email": email, "code": code}).status_code == 200
+    login = http.post("/auth/login", json={"email": email, "password": PASSWORD})
+    assert login.status_code == 200
+    assert set(login.get_json()) == {"access_token", "id_token", "refresh_token", "expires_in"}
+
+
+def test_resend_issues_a_new_code_and_only_the_newest_is_accepted(http: FlaskClient) -> None:
+    email = signed_up(http)
+    assert http.post("/auth/resend", json={"email": email}).get_json() == {"sent": True}
+    newest, older = codes(http, email, "confirm")
+    if newest != older:
+        assert http.post("/auth/confirm", json={"email": email, "code": older}).status_code == 400
+    assert http.post("/auth/confirm", json={"email": email, "code": newest}).status_code == 200
+
+
+def test_resend_for_a_confirmed_account_is_a_400_and_for_an_unknown_one_sends_nothing(
+    http: FlaskClient,
+) -> None:
+    email = signed_up(http)
+    [code] = codes(http, email, "confirm")
+    http.post("/auth/confirm", json={"email": email, "code": code})
+    response = http.post("/auth/resend", json={"email": email})
+    assert (response.status_code, response.get_json()["error"]["code"]) == (400, "invalid_request")
+    unknown = new_email()
+    assert http.post("/auth/resend", json={"email": unknown}).status_code == 200
+    assert codes(http, unknown, "confirm") == []
+
+
+def test_resend_with_a_malformed_body_is_a_400(http: FlaskClient) -> None:
+    response = http.post("/auth/resend", data="{", content_type="application/json")
+    assert (response.status_code, response.get_json()["error"]["code"]) == (400, "malformed_json")
+
+
+def test_reset_needs_the_mailed_code_and_the_code_works_once(http: FlaskClient) -> None:
+    email = signed_up(http)
+    [code] = codes(http, email, "confirm")
+    http.post("/auth/confirm", json={"email": email, "code": code})
+    assert http.post("/auth/forgot", json={"email": email}).status_code == 200
+    [reset_code] = codes(http, email, "reset")
+    wrong = "000000" if reset_code != "000000" else "111111"
+    body = {"email": email, "password": "N3wPassword!"}
+    assert (
+        http.post("/auth/reset", json={**body, "code": wrong}).get_json()["error"]["code"] == "code_mismatch"
+    )
+    assert http.post("/auth/reset", json={**body, "code": reset_code}).status_code == 200
+    assert http.post("/auth/reset", json={**body, "code": reset_code}).status_code == 400
+    assert http.post("/auth/login", json={"email": email, "password": "N3wPassword!"}).status_code == 200
+
+
+def test_forgot_for_an_unknown_address_answers_200_and_mails_nothing(http: FlaskClient) -> None:
+    email = new_email()
+    assert http.post("/auth/forgot", json={"email": email}).status_code == 200
+    assert codes(http, email, "reset") == []
+
+
+def test_bad_auth_bodies_are_answered_by_the_handler_in_the_shared_shape(http: FlaskClient) -> None:
+    response = http.post("/auth/confirm", data="{not json", content_type="application/json")
+    assert (response.status_code, response.get_json()["error"]["code"]) == (400, "malformed_json")
+    response = http.post("/auth/signup", json={"email": "x@example.com"})
+    assert (response.status_code, response.get_json()["error"]["code"]) == (400, "validation_error")
+
+
+def test_outbox_without_an_email_is_a_400(http: FlaskClient) -> None:
+    assert http.get("/_local/outbox").status_code == 400
+
+
+def test_the_outbox_lists_mail_newest_first(http: FlaskClient) -> None:
+    email = signed_up(http)
+    http.post("/auth/resend", json={"email": email})
+    mail = http.get("/_local/outbox", query_string={"email": email}).get_json()
+    assert len(mail) == 2
+    assert mail[0]["sent_at"] >= mail[1]["sent_at"]
+    assert mail[0]["email"] == email
+
+
+def test_api_requests_reach_the_backend_with_method_query_and_body_and_no_hop_by_hop_headers(
+    http: FlaskClient,
+) -> None:
+    response = http.patch(
+        "/api/videos/42?fields=a&fields=b",
+        data=b'{"title": "x"}',
+        headers={"Content-Type": "application/json", "Keep-Alive": "timeout=5", "Authorization": "Bearer t"},
+    )
+    seen = response.get_json()
+    assert seen["method"] == "PATCH"
+    assert seen["path"] == "/api/videos/42"
+    assert seen["query"] == "fields=a&fields=b"
+    assert seen["body"] == '{"title": "x"}'
+    assert seen["headers"]["Authorization"] == "Bearer t"
+    assert "Keep-Alive" not in seen["headers"]
+    assert seen["headers"]["X-Forwarded-Host"] == "localhost"
+
+
+def test_events_are_spread_round_robin_over_the_progress_instances(http: FlaskClient) -> None:
+    served = {http.get("/events/health").get_json()["server"] for _ in range(4)}
+    assert served == {"one", "two"}
+
+
+def test_an_event_reaches_the_client_before_the_upstream_sends_the_next(
+    http: FlaskClient, echo_servers: list[EchoServer]
+) -> None:
+    response = http.get("/events/stream", buffered=False)
+    assert response.headers["Content-Type"].startswith("text/event-stream")
+    chunks = iter(response.response)
+    first = next(chunks)
+    assert first == b"data: first\n\n"
+    # The upstream holds its second event until the first has been read through the gateway.
+    for echo in echo_servers:
+        echo.release_second_event.set()
+    assert b"".join(chunks) == b"data: second\n\n"
+    response.close()
+
+
+def test_an_unreachable_upstream_is_a_502_in_the_shared_shape(gateway: Gateway) -> None:
+    from app.local.gateway import create_app
+
+    gateway.backend_url = f"http://127.0.0.1:{free_port()}"
+    response = create_app(gateway).test_client().get("/api/health")
+    assert (response.status_code, response.get_json()["error"]["code"]) == (502, "upstream_unavailable")
+
+
+def test_a_presigned_post_through_the_s3_route_stores_the_object(
+    http: FlaskClient, local_resources: LocalResources
+) -> None:
+    bucket = local_resources.names.uploads_bucket
+    signer = client("s3", "http://localhost/_s3")
+    post = signer.generate_presigned_post(bucket, "sources/clip.mp4", Fields={"Content-Type": "video/mp4"})
+    assert post["url"].startswith("http://localhost/_s3/")
+    form: dict[str, Any] = dict(post["fields"])
+    form["file"] = (io.BytesIO(b"\x00" * 4096), "clip.mp4", "video/mp4")
+    response = http.post(post["url"].removeprefix("http://localhost"), data=form)
+    assert response.status_code in (200, 201, 204)
+    head = client("s3", local_resources.endpoint_url).head_object(Bucket=bucket, Key="sources/clip.mp4")
+    assert head["ContentLength"] == 4096
+
+
+def _media_object(local_resources: LocalResources, name: str, data: bytes) -> tuple[uuid.UUID, str]:
+    video_id = uuid.uuid4()
+    key = f"videos/{video_id}/{uuid.uuid4()}/{name}"
+    client("s3", local_resources.endpoint_url).put_object(
+        Bucket=local_resources.names.media_bucket, Key=key, Body=data
+    )
+    return video_id, key
+
+
+def test_media_with_a_grant_for_the_video_is_served_with_its_content_type(
+    http: FlaskClient, gateway: Gateway, local_resources: LocalResources
+) -> None:
+    for name, content_type in [
+        ("master.m3u8", "application/vnd.apple.mpegurl"),
+        ("720p/seg_00001.ts", "video/mp2t"),
+        ("720p/seg_00001.m4s", "video/iso.segment"),
+        ("poster.jpg", "image/jpeg"),
+    ]:
+        video_id, key = _media_object(local_resources, name, b"media bytes")
+        grant = issue_media_grant(gateway.ticket_key, video_id=video_id, ttl_seconds=60)
+        response = http.get(f"/media/g/{grant}/{key}")
+        assert response.status_code == 200, name
+        assert response.headers["Content-Type"] == content_type
+        assert response.data == b"media bytes"
+
+
+def test_media_with_a_grant_for_another_video_or_a_forged_grant_is_a_403(
+    http: FlaskClient, gateway: Gateway, local_resources: LocalResources
+) -> None:
+    _, key = _media_object(local_resources, "master.m3u8", b"#EXTM3U")
+    other = issue_media_grant(gateway.ticket_key, video_id=uuid.uuid4(), ttl_seconds=60)
+    forged = issue_media_grant(b"k" * 32, video_id=uuid.UUID(key.split("/")[1]), ttl_seconds=60)
+    for grant in (other, forged, "not-a-grant"):
+        response = http.get(f"/media/g/{grant}/{key}")
+        assert (response.status_code, response.get_json()["error"]["code"]) == (403, "forbidden")
+
+
+def test_media_that_does_not_exist_or_is_outside_a_video_is_a_404(
+    http: FlaskClient, gateway: Gateway
+) -> None:
+    video_id = uuid.uuid4()
+    grant = issue_media_grant(gateway.ticket_key, video_id=video_id, ttl_seconds=60)
+    assert http.get(f"/media/g/{grant}/videos/{video_id}/t/master.m3u8").status_code == 404
+    assert http.get(f"/media/g/{grant}/other/{video_id}/x.jpg").status_code == 404
+    assert http.get(f"/media/g/{grant}/videos/not-a-uuid/x.jpg").status_code == 404
+
+
+def test_the_web_app_is_served_at_the_root(http: FlaskClient) -> None:
+    response = http.get("/")
+    assert response.status_code == 200
+    assert b"<title>reelstack</title>" in response.data
+    assert http.get("/missing.js").get_json()["error"]["code"] == "not_found"
+
+
+def test_without_a_web_app_the_root_is_a_404(gateway: Gateway, tmp_path: Path) -> None:
+    from app.local.gateway import create_app
+
+    gateway.web_dir = tmp_path / "absent"
+    assert create_app(gateway).test_client().get("/").status_code == 404
