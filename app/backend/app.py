@@ -16,7 +16,6 @@ from app.backend.auth import TokenVerifier
 from app.backend.aws import AwsClients
 from app.backend.context import EXTENSION, Services, close_db
 from app.backend.db import database_url, make_engine, session_factory
-from app.backend.openapi import api
 from app.contracts.errors import ApiError, error_body
 from app.contracts.settings import BackendSettings
 from app.contracts.tickets import load_key
@@ -103,7 +102,6 @@ def create_app(
     )
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
-    api.register(app)
 
     app.before_request(lambda: g.setdefault("started", time.perf_counter()) and None)
     app.before_request(_check_json_body)

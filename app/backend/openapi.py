@@ -1,10 +1,16 @@
-"""The spectree instance: validates requests with the pydantic schemas and serves ``/api/openapi.json``."""
+"""The spectree instance: validates requests with the pydantic schemas and serves ``/api/openapi.json``.
+
+spectree leaves out of the document every route under its own ``path``, so the document
+is served by this module's blueprint rather than spectree's route (``/apidoc``, unused).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from spectree import SecureType, SecurityScheme, SecuritySchemeData, SpecTree
+from flask import Blueprint, Response, jsonify
+from spectree import SecurityScheme, SecuritySchemeData, SpecTree
+from spectree.models import SecureType
 
 from app.backend.schemas import ErrorBody
 from app.contracts.errors import ApiError
@@ -29,8 +35,10 @@ api = SpecTree(
     "flask",
     title="reelstack API",
     version="1",
-    path="api",
     page_templates={},
+    # Plain model names: the schemas live in one module, so they cannot collide.
+    naming_strategy=lambda model: model.__name__,
+    nested_naming_strategy=lambda _parent, child: child,
     validation_error_status=VALIDATION_ERROR_STATUS,
     validation_error_model=ErrorBody,
     before=_raise_validation_error,
@@ -41,3 +49,11 @@ api = SpecTree(
     ],
 )
 AUTH: dict[str, list[str]] = {"bearer": []}
+
+bp = Blueprint("openapi", __name__)
+
+
+@bp.get("/api/openapi.json")
+def openapi_document() -> Response:
+    """The OpenAPI document, generated from the routes and their schemas."""
+    return jsonify(api.spec)

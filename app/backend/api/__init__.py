@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint
 
+from app.backend import openapi
 from app.backend.api import comments, events, health, likes, me, playlists, uploads, videos
 
 BLUEPRINTS: tuple[Blueprint, ...] = (
@@ -15,4 +16,5 @@ BLUEPRINTS: tuple[Blueprint, ...] = (
     me.bp,
     health.bp,
     events.bp,
+    openapi.bp,
 )

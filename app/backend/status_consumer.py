@@ -1,0 +1,139 @@
+"""``reelstack status-consumer``: records the transcoder's progress events in the database.
+
+receive (long poll) → parse ProgressEventV1 → record (idempotent) → commit → delete.
+An unparseable message is logged and left alone: after the status queue's
+``maxReceiveCount`` receives it moves to the DLQ. SIGTERM finishes the current batch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import threading
+from types import FrameType
+from typing import Any
+
+import boto3
+from pydantic import ValidationError
+from sqlalchemy import CursorResult, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.backend.db import database_url, make_engine, session_factory
+from app.backend.models import Video, utcnow
+from app.contracts import logs
+from app.contracts.messages import ProgressEventV1, VideoState, parse_progress
+from app.contracts.settings import BackendSettings, load
+
+log = logging.getLogger(__name__)
+
+_TERMINAL = (VideoState.READY, VideoState.FAILED)
+
+
+def record_event(session: Session, event: ProgressEventV1) -> bool:
+    """Apply ``event`` if it is news: of the video's current task, newer than the last recorded
+    one, and the video not yet finished. One conditional UPDATE, so duplicates, reordering
+    and concurrent consumers can never move a video backwards. Returns whether it applied.
+    """
+    values: dict[str, Any] = {
+        "status": VideoState(event.state),
+        "progress": 100.0 if event.state == VideoState.READY else event.percent,
+        "last_sequence": event.sequence,
+        "updated_at": utcnow(),
+    }
+    if event.outputs is not None:
+        values |= {
+            "duration_seconds": event.outputs.duration_seconds,
+            "renditions": [r.model_dump(mode="json") for r in event.outputs.renditions],
+            "thumbnail_key": event.outputs.thumbnail_key,
+            "master_playlist_key": event.outputs.master_playlist_key,
+        }
+    if event.error_reason:
+        values["error_reason"] = event.error_reason
+    result: CursorResult[Any] = session.execute(  # type: ignore[assignment]
+        update(Video)
+        .where(
+            Video.id == event.video_id,
+            Video.task_id == event.task_id,
+            Video.last_sequence < event.sequence,
+            Video.status.not_in(_TERMINAL),
+        )
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+    return result.rowcount == 1
+
+
+class StatusConsumer:
+    """Long-polls the status queue and records each event; ``run`` until ``stop`` is set."""
+
+    def __init__(
+        self, sqs: Any, queue_url: str, sessions: sessionmaker[Session], *, wait_seconds: int = 10
+    ) -> None:
+        self.sqs = sqs
+        self.queue_url = queue_url
+        self.sessions = sessions
+        self.wait_seconds = wait_seconds
+
+    def poll_once(self) -> int:
+        """One receive and its batch; returns how many messages were recorded and deleted."""
+        messages = self.sqs.receive_message(
+            QueueUrl=self.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=self.wait_seconds
+        ).get("Messages", [])
+        done = 0
+        for message in messages:
+            try:
+                event = parse_progress(message["Body"])
+            except ValidationError as exc:
+                log.error(
+                    "unparseable status message left for the DLQ: %s",
+                    exc.errors(include_url=False, include_input=False)[:3],
+                )
+                continue
+            with self.sessions() as session:
+                applied = record_event(session, event)
+            log.info(
+                "event %s %s #%d %s",
+                event.state,
+                f"{event.percent:.0f}%",
+                event.sequence,
+                "recorded" if applied else "ignored (stale, duplicate or unknown)",
+                extra={"video_id": event.video_id, "task_id": event.task_id},
+            )
+            self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+            done += 1
+        return done
+
+    def run(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            self.poll_once()
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="reelstack status-consumer", description=__doc__)
+    parser.add_argument("--wait-seconds", type=int, default=10, help="long-poll wait per receive (0-20)")
+    args = parser.parse_args(argv)
+    settings = load(BackendSettings)
+    logs.configure("backend-status", settings.log_level)
+    secrets = boto3.client("secretsmanager") if settings.database_secret_arn else None
+    engine = make_engine(database_url(settings, secrets))
+    consumer = StatusConsumer(
+        boto3.client("sqs"),
+        settings.status_queue_url,
+        session_factory(engine),
+        wait_seconds=args.wait_seconds,
+    )
+    stop = threading.Event()
+
+    def _stop(signum: int, _frame: FrameType | None) -> None:
+        log.info("signal %d: finishing the current batch", signum)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    log.info("consuming %s", settings.status_queue_url)
+    consumer.run(stop)
+    engine.dispose()
+    log.info("stopped")
+    return 0

@@ -1,0 +1,233 @@
+"""Backend fixtures: a migrated database per test (SQLite and PostgreSQL), the app on moto, real Cognito users."""
+
+from __future__ import annotations
+
+import subprocess
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import Engine, make_url
+from sqlalchemy.orm import Session
+
+from app.backend import create_app
+from app.backend.db import make_engine
+from app.backend.migrate import upgrade
+from app.backend.models import Video
+from app.backend.status_consumer import record_event
+from app.contracts.messages import ProgressEventV1, Rendition, TaskOutputs, VideoState
+from app.contracts.settings import BackendSettings, load
+from app.local.provision import LocalResources, client
+
+MAX_UPLOAD_BYTES = 64 * 1024
+PASSWORD = "Passw0rd-long"
+
+
+@pytest.fixture(scope="session")
+def sample_mp4(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    """A one-second 64x64 H.264 clip made by ffmpeg, small enough for the tests' upload limit."""
+    path = tmp_path_factory.mktemp("media") / "clip.mp4"
+    subprocess.run(
+        [
+            "ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc=size=64x64:rate=10",
+            "-t", "1", "-pix_fmt", "yuv420p", "-c:v", "libx264", "-preset", "ultrafast", str(path),
+        ],
+        check=True,
+    )  # fmt: skip
+    data = path.read_bytes()
+    assert len(data) < MAX_UPLOAD_BYTES
+    return data
+
+
+def fresh_postgres_database(server_url: str) -> str:
+    """A new, empty database on the test server; its URL."""
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    url = make_url(server_url)
+    with psycopg.connect(
+        host=url.host, port=url.port, user=url.username, dbname=url.database, autocommit=True
+    ) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database of each kind; the whole HTTP suite runs on both."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'backend.sqlite'}"
+    return fresh_postgres_database(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    upgrade(database_url)
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def settings(
+    local_resources: LocalResources, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> BackendSettings:
+    env = local_resources.env_for(
+        "backend",
+        database_url=database_url,
+        media_base_url="http://127.0.0.1:8080/media",
+        max_upload_bytes=str(MAX_UPLOAD_BYTES),
+    )
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return load(BackendSettings)
+
+
+@pytest.fixture
+def app(settings: BackendSettings, engine: Engine) -> Flask:
+    return create_app(settings, engine=engine)
+
+
+@pytest.fixture
+def http(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@dataclass(frozen=True)
+class Caller:
+    """A confirmed Cognito user of the test pool and its tokens."""
+
+    sub: str
+    email: str
+    access_token: str
+    id_token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.access_token}"}
+
+
+def sign_up(resources: LocalResources, email: str) -> Caller:
+    cognito = client("cognito-idp", resources.endpoint_url)
+    sub = cognito.sign_up(ClientId=resources.user_pool_client_id, Username=email, Password=PASSWORD)[
+        "UserSub"
+    ]
+    cognito.admin_confirm_sign_up(UserPoolId=resources.user_pool_id, Username=email)
+    tokens = cognito.initiate_auth(
+        ClientId=resources.user_pool_client_id,
+        AuthFlow="USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": email, "PASSWORD": PASSWORD},
+    )["AuthenticationResult"]
+    return Caller(sub=sub, email=email, access_token=tokens["AccessToken"], id_token=tokens["IdToken"])
+
+
+@pytest.fixture
+def alice(local_resources: LocalResources) -> Caller:
+    return sign_up(local_resources, "alice@example.com")
+
+
+@pytest.fixture
+def bob(local_resources: LocalResources) -> Caller:
+    return sign_up(local_resources, "bob@example.com")
+
+
+def s3(resources: LocalResources) -> Any:
+    return client("s3", resources.endpoint_url)
+
+
+def put_source(
+    resources: LocalResources, video_id: str, body: bytes, content_type: str = "video/mp4"
+) -> None:
+    """What a browser's presigned POST leaves in the uploads bucket."""
+    s3(resources).put_object(
+        Bucket=resources.names.uploads_bucket,
+        Key=f"uploads/{video_id}/source",
+        Body=body,
+        ContentType=content_type,
+    )
+
+
+def drain(resources: LocalResources, queue_url: str) -> list[str]:
+    """Every message body now on ``queue_url``, removed from it."""
+    sqs = client("sqs", resources.endpoint_url)
+    bodies: list[str] = []
+    while True:
+        messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get(
+            "Messages", []
+        )
+        if not messages:
+            return bodies
+        for message in messages:
+            bodies.append(message["Body"])
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+
+@dataclass
+class Platform:
+    """The app, its database and AWS resources, and helpers that walk a video through its life."""
+
+    http: FlaskClient
+    engine: Engine
+    resources: LocalResources
+    sample: bytes
+
+    def create(self, caller: Caller, title: str = "a clip", **fields: Any) -> str:
+        response = self.http.post("/api/videos", json={"title": title, **fields}, headers=caller.headers)
+        assert response.status_code == 201, response.json
+        return str(response.json["id"])
+
+    def queue(self, caller: Caller, title: str = "a clip", **fields: Any) -> str:
+        video_id = self.create(caller, title, **fields)
+        put_source(self.resources, video_id, self.sample)
+        response = self.http.post(f"/api/videos/{video_id}/uploaded", headers=caller.headers)
+        assert response.status_code == 202, response.json
+        return video_id
+
+    def row(self, video_id: str) -> Video | None:
+        with Session(self.engine) as session:
+            return session.get(Video, uuid.UUID(video_id))
+
+    def task_id(self, video_id: str) -> uuid.UUID:
+        video = self.row(video_id)
+        assert video is not None and video.task_id is not None
+        return video.task_id
+
+    def ready(self, caller: Caller, title: str = "a clip", **fields: Any) -> str:
+        video_id = self.queue(caller, title, **fields)
+        with Session(self.engine) as session:
+            assert record_event(session, ready_event(video_id, self.task_id(video_id), sequence=5))
+        return video_id
+
+
+def ready_event(video_id: str, task_id: uuid.UUID, sequence: int) -> ProgressEventV1:
+    prefix = f"videos/{video_id}/{task_id}/"
+    return ProgressEventV1(
+        task_id=task_id,
+        video_id=uuid.UUID(video_id),
+        state=VideoState.READY,
+        percent=100,
+        sequence=sequence,
+        outputs=TaskOutputs(
+            prefix=prefix,
+            master_playlist_key=prefix + "master.m3u8",
+            thumbnail_key=prefix + "poster.jpg",
+            duration_seconds=10.0,
+            renditions=[
+                Rendition(
+                    height=720, width=1280, bandwidth=3_000_000, playlist_key=prefix + "720/index.m3u8"
+                ),
+                Rendition(height=360, width=640, bandwidth=800_000, playlist_key=prefix + "360/index.m3u8"),
+            ],
+        ),
+    )
+
+
+@pytest.fixture
+def platform(
+    http: FlaskClient, engine: Engine, local_resources: LocalResources, sample_mp4: bytes
+) -> Platform:
+    return Platform(http=http, engine=engine, resources=local_resources, sample=sample_mp4)
