@@ -1,0 +1,32 @@
+"""Fixtures for the policy tests: the synthesized stacks (once per session) and a resource builder."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from infra.synth import SynthResource, synthesize
+
+
+def resource(type_: str, logical_name: str, /, **inputs: Any) -> SynthResource:
+    """A resource as synth records it: camelCase inputs, as the engine sends them."""
+    return SynthResource(
+        type=type_,
+        name=logical_name,
+        urn=f"urn:pulumi:test::reelstack::{type_}::{logical_name}",
+        parent=None,
+        inputs=inputs,
+        protect=False,
+        custom=True,
+    )
+
+
+@pytest.fixture(scope="session")
+def prod_graph() -> list[SynthResource]:
+    return synthesize("prod")
+
+
+@pytest.fixture(scope="session")
+def dev_graph() -> list[SynthResource]:
+    return synthesize("dev")

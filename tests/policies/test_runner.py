@@ -1,0 +1,152 @@
+"""``reelstack policy``: both stacks pass; a harmful change to the synthesized graph fails the gate
+with a message naming the policy and the resource (acceptance 1 and 3); config files are checked."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from infra.synth import SynthResource
+from policies import runner
+from policies.pack import POLICIES
+
+CONFIG_DIR = Path(runner.__file__).parent / "config"
+
+
+def write_graph(path: Path, resources: list[SynthResource]) -> Path:
+    """The graph as ``reelstack synth --json`` prints it."""
+    path.write_text(json.dumps([dataclasses.asdict(r) for r in resources]))
+    return path
+
+
+def mutate(
+    resources: list[SynthResource], type_: str, name: str, change: Callable[[dict[str, Any]], None]
+) -> list[SynthResource]:
+    matches = [r for r in resources if r.type == type_ and r.name == name]
+    assert len(matches) == 1, f"{type_} {name} not in the graph"
+    inputs = json.loads(json.dumps(matches[0].inputs))
+    change(inputs)
+    return [dataclasses.replace(r, inputs=inputs) if r is matches[0] else r for r in resources]
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_stack_passes_with_no_mandatory_violation(stack: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert runner.main(["--stack", stack, "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["summary"]["mandatory"] == 0
+    assert report["summary"]["resources"] > 100
+    assert all(v["level"] == "advisory" for v in report["violations"])
+
+
+def test_stacks_enable_the_prod_only_policies_where_their_config_says(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    runner.main(["--stack", "dev", "--json"])
+    dev = json.loads(capsys.readouterr().out)["summary"]
+    runner.main(["--stack", "prod", "--json"])
+    prod = json.loads(capsys.readouterr().out)["summary"]
+    assert dev["disabled"] == ["rds-deletion-protection", "s3-uploads-versioned"]
+    assert prod["disabled"] == ["cost-instance-types"]
+
+
+def test_public_database_fails_the_gate_naming_policy_and_resource(
+    prod_graph: list[SynthResource], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    changed = mutate(
+        prod_graph, "aws:rds/instance:Instance", "db-db", lambda i: i.update(publiclyAccessible=True)
+    )
+    code = runner.main(["--stack", "prod", "--graph", str(write_graph(tmp_path / "g.json", changed))])
+    out = capsys.readouterr().out
+    assert code == 1
+    line = next(line for line in out.splitlines() if line.startswith("[mandatory]"))
+    assert "rds-not-public" in line
+    assert "aws:rds/instance:Instance db-db" in line
+    assert "1 mandatory" in out
+
+
+def test_transcoder_granted_s3_star_fails_the_gate_naming_policy_and_resource(
+    prod_graph: list[SynthResource], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def grant_s3_star(inputs: dict[str, Any]) -> None:
+        document = json.loads(inputs["policy"])
+        document["Statement"].append(
+            {"Sid": "Everything", "Effect": "Allow", "Action": "s3:*", "Resource": "arn:aws:s3:::*"}
+        )
+        inputs["policy"] = json.dumps(document)
+
+    changed = mutate(prod_graph, "aws:iam/rolePolicy:RolePolicy", "transcoder-policy", grant_s3_star)
+    code = runner.main(
+        ["--stack", "prod", "--json", "--graph", str(write_graph(tmp_path / "g.json", changed))]
+    )
+    violations = json.loads(capsys.readouterr().out)["violations"]
+    assert code == 1
+    flagged = {(v["policy"], v["resource_name"]) for v in violations if v["level"] == "mandatory"}
+    assert flagged == {
+        ("iam-no-wildcard-action", "transcoder-policy"),
+        ("iam-no-wildcard-resource-on-write", "transcoder-policy"),
+    }
+    assert all("Everything" in v["message"] for v in violations if v["resource_name"] == "transcoder-policy")
+
+
+def test_unversioned_uploads_fail_prod_unless_config_says_which_buckets_need_versions(
+    prod_graph: list[SynthResource], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    changed = [r for r in prod_graph if r.type != "aws:s3/bucketVersioning:BucketVersioning"]
+    graph = str(write_graph(tmp_path / "g.json", changed))
+    assert runner.main(["--stack", "prod", "--graph", graph]) == 1
+    assert "s3-uploads-versioned: aws:s3/bucket:Bucket media-uploads" in capsys.readouterr().out
+    config = json.loads((CONFIG_DIR / "prod.json").read_text())
+    config["s3-uploads-versioned"]["bucketPatterns"] = ["*archive*"]
+    (tmp_path / "prod.json").write_text(json.dumps(config))
+    assert runner.main(["--stack", "prod", "--graph", graph, "--config", str(tmp_path / "prod.json")]) == 0
+
+
+def test_all_advisory_config_reports_but_does_not_fail(
+    prod_graph: list[SynthResource], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    changed = mutate(
+        prod_graph, "aws:rds/instance:Instance", "db-db", lambda i: i.update(storageEncrypted=False)
+    )
+    config = tmp_path / "advisory.json"
+    config.write_text(json.dumps({"all": "advisory"}))
+    graph = str(write_graph(tmp_path / "g.json", changed))
+    assert runner.main(["--stack", "prod", "--graph", graph, "--config", str(config)]) == 0
+    assert "[advisory] rds-encrypted: aws:rds/instance:Instance db-db" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("config", "error"),
+    [
+        ({"rds-not-pubic": "mandatory"}, "unknown policies rds-not-pubic"),
+        ({"rds-backup-retention": {"minimumDays": "seven"}}, "rds-backup-retention: 'seven' is not of type"),
+        ({"rds-not-public": "blocking"}, "enforcement level 'blocking' is not one of"),
+        (
+            {"rds-not-public": {"enforcementLevel": "advisory", "strict": True}},
+            "rds-not-public takes no config",
+        ),
+    ],
+)
+def test_bad_policy_config_is_refused_with_a_message(
+    config: dict[str, Any], error: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(config))
+    assert runner.main(["--stack", "dev", "--config", str(path)]) == 2
+    assert error in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_shipped_config_files_name_only_known_policies_and_fit_their_schemas(stack: str) -> None:
+    settings = runner.load_policy_config(CONFIG_DIR / f"{stack}.json")
+    assert set(settings) == {p.name for p in POLICIES}
+
+
+def test_the_pack_has_at_least_fifteen_described_policies_with_levels() -> None:
+    assert len(POLICIES) >= 15
+    assert len({p.name for p in POLICIES}) == len(POLICIES)
+    assert all(p.description and p.enforcement_level is not None for p in POLICIES)
