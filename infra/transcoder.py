@@ -83,7 +83,7 @@ def transcoder_policy(
     topic_arn: str,
     topic_key_arn: str,
 ) -> dict[str, Any]:
-    """Workers: consume their queue, read uploads, write media, publish progress; nothing else.
+    """Workers: consume their queue, read uploads, write (and on retry prune) media, publish progress.
 
     ``bucket_arns`` is (uploads, media).
     """
@@ -100,7 +100,9 @@ def transcoder_policy(
             [queue_arn],
         ),
         statement("ReadSources", ["s3:GetObject"], [f"{uploads}/*"]),
-        statement("WriteOutputs", ["s3:PutObject", "s3:AbortMultipartUpload"], [f"{media}/*"]),
+        statement(
+            "WriteOutputs", ["s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject"], [f"{media}/*"]
+        ),
         statement("ListOutputs", ["s3:ListBucket"], [media]),
         statement("PublishProgress", ["sns:Publish"], [topic_arn]),
         statement("EncryptProgress", ["kms:GenerateDataKey", "kms:Decrypt"], [topic_key_arn]),

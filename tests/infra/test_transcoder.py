@@ -27,8 +27,19 @@ def test_transcoder_reads_uploads_writes_media_and_cannot_delete_sources() -> No
     assert by_sid["WriteOutputs"]["Resource"] == [f"{MEDIA}/*"]
     assert by_sid["PublishProgress"]["Resource"] == [TOPIC]
     assert by_sid["ConsumeTasks"]["Resource"] == [QUEUE]
+    on_uploads = {a for s in policy["Statement"] for a in s["Action"] if f"{UPLOADS}/*" in s["Resource"]}
     actions = {a for s in policy["Statement"] for a in s["Action"]}
-    assert "s3:DeleteObject" not in actions and "sqs:SendMessage" not in actions
+    assert on_uploads == {"s3:GetObject"} and "sqs:SendMessage" not in actions
+
+
+def test_a_retried_task_may_delete_what_an_earlier_attempt_left_in_media() -> None:
+    # app/transcoder/worker.py lists the task's prefix and deletes stale outputs (DeleteObjects).
+    policy = transcoder_policy(QUEUE, (UPLOADS, MEDIA), TOPIC, KEY)
+    by_sid = {s["Sid"]: s for s in policy["Statement"]}
+    assert "s3:DeleteObject" in by_sid["WriteOutputs"]["Action"]
+    assert by_sid["ListOutputs"]["Action"] == ["s3:ListBucket"] and by_sid["ListOutputs"]["Resource"] == [
+        MEDIA
+    ]
 
 
 def test_policy_builder_refuses_wildcards() -> None:
