@@ -1,0 +1,188 @@
+"""Progress-service fixtures: real server processes on free ports, tickets, events on the topic, an SSE reader."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from app.contracts import tickets
+from app.contracts.messages import ProgressEventV1, Rendition, TaskOutputs, VideoState
+from app.local import moto_server
+from app.local.provision import LocalResources, client
+
+REPO = Path(__file__).resolve().parents[3]
+READ_TIMEOUT = 15  # a stream that stays silent this long is broken: heartbeats come every second or less
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One SSE frame: an event (``data`` set) or a comment line such as a heartbeat."""
+
+    id: str | None = None
+    data: dict[str, Any] | None = None
+    comment: str | None = None
+
+
+class SseReader:
+    def __init__(self, response: requests.Response) -> None:
+        self.response = response
+        self._lines = response.iter_lines(decode_unicode=True)
+
+    def frame(self) -> Frame | None:
+        """The next frame, or None when the server has ended the stream."""
+        fields: dict[str, str] = {}
+        for line in self._lines:
+            if line.startswith(":"):
+                return Frame(comment=line[1:].strip())
+            if line == "":
+                if fields:
+                    return Frame(id=fields.get("id"), data=json.loads(fields["data"]))
+                continue
+            name, _, value = line.partition(":")
+            fields[name] = value.removeprefix(" ")
+        return None
+
+    def event(self) -> Frame:
+        """The next event, skipping heartbeats; fails if the stream ends first."""
+        while (frame := self.frame()) is not None:
+            if frame.data is not None:
+                return frame
+        raise AssertionError("the stream ended before the expected event")
+
+    def rest(self) -> list[Frame]:
+        """Every event until the server ends the stream."""
+        frames = []
+        while (frame := self.frame()) is not None:
+            if frame.data is not None:
+                frames.append(frame)
+        return frames
+
+    def close(self) -> None:
+        self.response.close()
+
+
+@dataclass
+class ProgressProcess:
+    process: subprocess.Popen[bytes]
+    url: str
+    instance_id: str
+    queue_name: str
+
+    def connect(self, video_id: uuid.UUID, ticket: str, last_event_id: int | None = None) -> SseReader:
+        headers = {} if last_event_id is None else {"Last-Event-ID": str(last_event_id)}
+        response = requests.get(
+            f"{self.url}/events/videos/{video_id}",
+            params={"ticket": ticket},
+            headers=headers,
+            stream=True,
+            timeout=(5, READ_TIMEOUT),
+        )
+        assert response.status_code == 200, response.text
+        assert response.headers["Content-Type"].startswith("text/event-stream")
+        return SseReader(response)
+
+    def health(self) -> dict[str, Any]:
+        body: dict[str, Any] = requests.get(f"{self.url}/events/health", timeout=5).json()
+        return body
+
+    def stop(self, sig: signal.Signals = signal.SIGTERM) -> int:
+        self.process.send_signal(sig)
+        return self.process.wait(30)
+
+
+@pytest.fixture
+def start_progress(local_resources: LocalResources) -> Iterator[Callable[..., ProgressProcess]]:
+    """Starts `reelstack progress` processes (settings overrides as keyword arguments); stops them after."""
+    started: list[ProgressProcess] = []
+
+    def start(**overrides: str) -> ProgressProcess:
+        instance_id = overrides.pop("instance_id", f"i-{uuid.uuid4().hex[:10]}")
+        overrides.setdefault("heartbeat_seconds", "1")
+        env = {**os.environ, **local_resources.env_for("progress", instance_id=instance_id, **overrides)}
+        port = moto_server.free_port()
+        process = subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "progress", "--bind", f"127.0.0.1:{port}"], env=env, cwd=REPO
+        )
+        server = ProgressProcess(
+            process,
+            f"http://127.0.0.1:{port}",
+            instance_id,
+            local_resources.names.progress_queue_prefix + instance_id,
+        )
+        started.append(server)
+        moto_server.wait_for_http(f"{server.url}/events/health", process=process)
+        return server
+
+    yield start
+    for server in started:
+        moto_server.stop(server.process)
+
+
+@pytest.fixture
+def ticket_key(local_resources: LocalResources) -> bytes:
+    return tickets.load_key(
+        client("secretsmanager", local_resources.endpoint_url), local_resources.ticket_secret_arn
+    )
+
+
+@pytest.fixture
+def issue(ticket_key: bytes) -> Callable[..., str]:
+    """An events ticket for a video, carrying a snapshot (queued, 0 %, sequence 0 unless given)."""
+
+    def issue(video_id: uuid.UUID, ttl_seconds: int = 60, **snapshot: Any) -> str:
+        state = {"state": "queued", "percent": 0, "sequence": 0, **snapshot}
+        return tickets.issue_events_ticket(
+            ticket_key, user_id="user-1", video_id=video_id, snapshot=state, ttl_seconds=ttl_seconds
+        )
+
+    return issue
+
+
+def outputs(video_id: uuid.UUID, task_id: uuid.UUID) -> TaskOutputs:
+    prefix = tickets.media_key_prefix(video_id, task_id)
+    return TaskOutputs(
+        prefix=prefix,
+        master_playlist_key=prefix + "master.m3u8",
+        thumbnail_key=prefix + "poster.jpg",
+        duration_seconds=10.0,
+        renditions=[
+            Rendition(height=720, width=1280, bandwidth=3_000_000, playlist_key=prefix + "720p.m3u8")
+        ],
+    )
+
+
+def progress_event(
+    video_id: uuid.UUID, task_id: uuid.UUID, sequence: int, state: VideoState = VideoState.TRANSCODING
+) -> ProgressEventV1:
+    """The ``sequence``-th event of a task: transcoding at 10 % per step, or its end."""
+    return ProgressEventV1(
+        task_id=task_id,
+        video_id=video_id,
+        state=state,
+        percent=100 if state.terminal else min(100, sequence * 10),
+        sequence=sequence,
+        outputs=outputs(video_id, task_id) if state == VideoState.READY else None,
+        error_reason="the source is not a video" if state == VideoState.FAILED else None,
+    )
+
+
+@pytest.fixture
+def publish(local_resources: LocalResources) -> Callable[[ProgressEventV1], None]:
+    """Publishes an event to the progress topic as the transcoder does (the raw JSON body)."""
+    sns = client("sns", local_resources.endpoint_url)
+
+    def publish(event: ProgressEventV1) -> None:
+        sns.publish(TopicArn=local_resources.progress_topic_arn, Message=event.model_dump_json())
+
+    return publish

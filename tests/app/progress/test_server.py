@@ -1,0 +1,229 @@
+"""The progress service as deployed: `reelstack progress` processes, events through SNS → own SQS queue → SSE."""
+
+from __future__ import annotations
+
+import signal
+import time
+import uuid
+from collections.abc import Callable
+
+import pytest
+import requests
+
+from app.contracts.messages import ProgressEventV1, VideoState
+from app.local.provision import LocalResources, client
+from tests.app.progress.conftest import ProgressProcess, progress_event
+
+Start = Callable[..., ProgressProcess]
+Issue = Callable[..., str]
+Publish = Callable[[ProgressEventV1], None]
+
+
+def _sequences(frames: list) -> list[int]:  # type: ignore[type-arg]
+    return [frame.data["sequence"] for frame in frames]
+
+
+def _wait_until(condition: Callable[[], bool], what: str, limit: float = 20.0) -> None:
+    """Polls ``condition``; the limit only keeps a broken run from hanging."""
+    deadline = time.monotonic() + limit
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"never happened: {what}")
+        time.sleep(0.05)
+
+
+def test_events_published_to_the_topic_reach_a_client_in_order_and_the_stream_ends_at_ready(
+    start_progress: Start, issue: Issue, publish: Publish
+) -> None:
+    server = start_progress()
+    video, task = uuid.uuid4(), uuid.uuid4()
+    reader = server.connect(video, issue(video))
+    first = reader.event()
+    assert (first.id, first.data) == ("0", {"state": "queued", "percent": 0.0, "sequence": 0})
+
+    for sequence in range(1, 6):
+        publish(progress_event(video, task, sequence))
+    publish(progress_event(video, task, 6, VideoState.READY))
+
+    frames = reader.rest()
+    assert _sequences(frames) == [1, 2, 3, 4, 5, 6]
+    assert [frame.id for frame in frames] == ["1", "2", "3", "4", "5", "6"]
+    assert [frame.data["percent"] for frame in frames] == [10, 20, 30, 40, 50, 100]
+    assert frames[-1].data["state"] == "ready"
+    assert frames[-1].data["outputs"]["master_playlist_key"].endswith("master.m3u8")
+
+
+def test_stream_ends_after_failed_with_the_reason(
+    start_progress: Start, issue: Issue, publish: Publish
+) -> None:
+    server = start_progress()
+    video, task = uuid.uuid4(), uuid.uuid4()
+    reader = server.connect(video, issue(video))
+    reader.event()
+    publish(progress_event(video, task, 1, VideoState.FAILED))
+    frames = reader.rest()
+    assert [(f.data["state"], f.data["error_reason"]) for f in frames] == [
+        ("failed", "the source is not a video")
+    ]
+
+
+def test_late_client_gets_the_newest_state_first_then_live_events(
+    start_progress: Start, issue: Issue, publish: Publish
+) -> None:
+    server = start_progress()
+    video, task = uuid.uuid4(), uuid.uuid4()
+    early = server.connect(video, issue(video))
+    early.event()
+    for sequence in (1, 2, 3):
+        publish(progress_event(video, task, sequence))
+    assert _sequences([early.event() for _ in range(3)]) == [1, 2, 3]
+
+    # The ticket was issued before any progress: the buffer is newer and wins.
+    late = server.connect(video, issue(video))
+    assert late.event().data == {"state": "transcoding", "percent": 30.0, "sequence": 3}
+    publish(progress_event(video, task, 4))
+    assert late.event().data["sequence"] == 4
+
+    # A ticket newer than anything this instance has seen wins over the buffer.
+    other = uuid.uuid4()
+    fresh = server.connect(other, issue(other, state="transcoding", percent=70, sequence=7))
+    assert fresh.event().data == {"state": "transcoding", "percent": 70.0, "sequence": 7}
+
+
+def test_client_that_connects_after_ready_gets_ready_and_the_stream_ends(
+    start_progress: Start, issue: Issue, publish: Publish
+) -> None:
+    server = start_progress()
+    video, task = uuid.uuid4(), uuid.uuid4()
+    watcher = server.connect(video, issue(video))
+    watcher.event()
+    publish(progress_event(video, task, 1, VideoState.READY))
+    watcher.rest()
+
+    late = server.connect(video, issue(video))
+    frames = late.rest()
+    assert [(f.data["state"], f.data["sequence"]) for f in frames] == [("ready", 1)]
+
+
+def test_last_event_id_replays_the_buffered_events_after_it(
+    start_progress: Start, issue: Issue, publish: Publish
+) -> None:
+    server = start_progress()
+    video, task = uuid.uuid4(), uuid.uuid4()
+    first = server.connect(video, issue(video))
+    first.event()
+    for sequence in (1, 2, 3, 4):
+        publish(progress_event(video, task, sequence))
+    assert _sequences([first.event() for _ in range(4)]) == [1, 2, 3, 4]
+    first.close()
+
+    again = server.connect(video, issue(video), last_event_id=2)
+    assert _sequences([again.event(), again.event()]) == [3, 4]
+    publish(progress_event(video, task, 5, VideoState.READY))
+    assert _sequences(again.rest()) == [5]
+
+
+def test_heartbeat_comments_keep_an_idle_stream_open(start_progress: Start, issue: Issue) -> None:
+    server = start_progress(heartbeat_seconds="0.2")
+    video = uuid.uuid4()
+    reader = server.connect(video, issue(video))
+    reader.event()
+    frames = [reader.frame() for _ in range(2)]
+    assert [frame.comment if frame else None for frame in frames] == ["heartbeat", "heartbeat"]
+
+
+def test_two_progress_processes_each_deliver_every_event_of_the_video(
+    start_progress: Start, issue: Issue, publish: Publish
+) -> None:
+    servers = [start_progress(), start_progress()]
+    video, task = uuid.uuid4(), uuid.uuid4()
+    readers = [server.connect(video, issue(video)) for server in servers]
+    for reader in readers:
+        reader.event()
+    for sequence in range(1, 10):
+        publish(progress_event(video, task, sequence))
+    publish(progress_event(video, task, 10, VideoState.READY))
+    for reader in readers:
+        assert _sequences(reader.rest()) == list(range(1, 11))
+
+
+@pytest.mark.parametrize(
+    ("case", "status", "code"),
+    [
+        ("missing", 401, "ticket_required"),
+        ("forged", 401, "invalid_ticket"),
+        ("expired", 401, "invalid_ticket"),
+        ("other_video", 403, "ticket_for_another_video"),
+        ("not_a_uuid", 400, "invalid_video_id"),
+    ],
+)
+def test_bad_tickets_and_ids_are_refused_with_the_error_shape(
+    start_progress: Start, issue: Issue, case: str, status: int, code: str
+) -> None:
+    server = start_progress()
+    video = uuid.uuid4()
+    ticket = {
+        "missing": "",
+        "forged": issue(video)[:-4] + "AAAA",
+        "expired": issue(video, ttl_seconds=-5),
+        "other_video": issue(uuid.uuid4()),
+        "not_a_uuid": issue(video),
+    }[case]
+    path = "not-a-uuid" if case == "not_a_uuid" else str(video)
+    response = requests.get(f"{server.url}/events/videos/{path}", params={"ticket": ticket}, timeout=5)
+    assert response.status_code == status
+    assert response.json()["error"]["code"] == code
+    assert response.json()["error"]["message"]
+
+
+def test_streams_beyond_the_limit_get_503_and_a_closed_stream_frees_its_slot(
+    start_progress: Start, issue: Issue
+) -> None:
+    server = start_progress(max_connections="1", heartbeat_seconds="0.1")
+    video = uuid.uuid4()
+    reader = server.connect(video, issue(video))
+    reader.event()
+
+    refused = requests.get(f"{server.url}/events/videos/{video}", params={"ticket": issue(video)}, timeout=5)
+    assert refused.status_code == 503
+    assert refused.json()["error"]["code"] == "too_many_streams"
+    assert refused.headers["Retry-After"]
+
+    reader.close()
+    _wait_until(lambda: server.health()["streams"] == 0, "the server noticed the client left")
+    again = server.connect(video, issue(video))
+    assert again.event().data["state"] == "queued"
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_shutdown_ends_open_streams_and_removes_the_queue_and_subscription(
+    start_progress: Start, issue: Issue, local_resources: LocalResources, sig: signal.Signals
+) -> None:
+    sqs = client("sqs", local_resources.endpoint_url)
+    sns = client("sns", local_resources.endpoint_url)
+    server = start_progress()
+    queue_url = sqs.get_queue_url(QueueName=server.queue_name)["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+
+    def subscriptions() -> dict[str, dict[str, str]]:
+        found = sns.list_subscriptions_by_topic(TopicArn=local_resources.progress_topic_arn)["Subscriptions"]
+        return {s["Endpoint"]: s for s in found}
+
+    subscription = subscriptions()[queue_arn]
+    attributes = sns.get_subscription_attributes(SubscriptionArn=subscription["SubscriptionArn"])[
+        "Attributes"
+    ]
+    assert attributes["RawMessageDelivery"] == "true"
+
+    video = uuid.uuid4()
+    reader = server.connect(video, issue(video))
+    reader.event()
+
+    assert server.stop(sig) == 0
+    assert reader.rest() == []
+    assert queue_arn not in subscriptions()
+    assert server.queue_name not in " ".join(
+        sqs.list_queues(QueueNamePrefix=local_resources.names.progress_queue_prefix).get("QueueUrls", [])
+    )
