@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from typing import Any
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, request
 from sqlalchemy import Engine
 from werkzeug.exceptions import HTTPException
 
@@ -65,19 +64,6 @@ def _on_unexpected(exc: Exception) -> tuple[Response, int]:
     return _error(500, "internal_error", "something went wrong on our side")
 
 
-def _log_request(response: Response) -> Response:
-    started = g.get("started")
-    log.info(
-        "%s %s %s %.1fms",
-        request.method,
-        request.path,
-        response.status_code,
-        (time.perf_counter() - started) * 1000 if started else 0.0,
-        extra={"path": request.path, "status": response.status_code},
-    )
-    return response
-
-
 def create_app(
     settings: BackendSettings, *, aws: AwsClients | None = None, engine: Engine | None = None
 ) -> Flask:
@@ -103,9 +89,7 @@ def create_app(
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
 
-    app.before_request(lambda: g.setdefault("started", time.perf_counter()) and None)
     app.before_request(_check_json_body)
-    app.after_request(_log_request)
     app.teardown_appcontext(close_db)
     app.register_error_handler(ApiError, _on_api_error)
     app.register_error_handler(HTTPException, _on_http_error)

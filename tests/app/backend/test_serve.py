@@ -1,0 +1,112 @@
+"""The service roles as processes: `reelstack backend` under gunicorn, `reelstack status-consumer`, `reelstack migrate`."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import requests
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.backend.db import make_engine
+from app.backend.models import User, Video, Visibility
+from app.contracts.messages import ProgressEventV1, VideoState
+from app.local.moto_server import free_port, wait_for_http
+from app.local.provision import LocalResources, client
+
+
+def _env(resources: LocalResources, url: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        **resources.env_for("backend", database_url=url, media_base_url="http://127.0.0.1:8080/media"),
+    }
+
+
+def _reelstack(*args: str, env: dict[str, str], **kwargs: object) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "app.cli", *args],
+        env=env,
+        text=True,
+        **kwargs,  # type: ignore[call-overload]
+    )
+
+
+def test_migrate_then_backend_serves_health_logs_json_and_stops_on_sigterm(
+    local_resources: LocalResources, tmp_path: Path
+) -> None:
+    env = _env(local_resources, f"sqlite:///{tmp_path / 'db.sqlite'}")
+    assert _reelstack("migrate", env=env).wait(timeout=60) == 0
+    port = free_port()
+    process = _reelstack(
+        "backend", "--bind", f"127.0.0.1:{port}", "--workers", "1",
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/api/health", timeout=60, process=process)  # type: ignore[arg-type]
+        response = requests.get(f"http://127.0.0.1:{port}/api/health", timeout=10)
+        assert response.json() == {"status": "ok", "database": "ok"}
+    finally:
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=60)
+    assert process.returncode == 0
+    lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    access = [line for line in lines if line["logger"] == "reelstack.access"]
+    assert any(line["path"] == "/api/health" and line["status"] == "200" for line in access)
+    assert all(line["service"] == "backend" for line in lines)
+
+
+def test_status_consumer_records_published_events_and_stops_on_sigterm(
+    local_resources: LocalResources, tmp_path: Path
+) -> None:
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    env = _env(local_resources, url)
+    assert _reelstack("migrate", env=env).wait(timeout=60) == 0
+    engine = make_engine(url)
+    video_id, task_id = uuid.uuid4(), uuid.uuid4()
+    with Session(engine) as session:
+        session.add(User(id="owner", email="o@example.com"))
+        session.add(
+            Video(
+                id=video_id,
+                owner_id="owner",
+                title="t",
+                visibility=Visibility.PUBLIC,
+                status=VideoState.QUEUED,
+                task_id=task_id,
+                source_key="k",
+            )
+        )
+        session.commit()
+    sns = client("sns", local_resources.endpoint_url)
+    event = ProgressEventV1(
+        task_id=task_id, video_id=video_id, state=VideoState.TRANSCODING, percent=42, sequence=3
+    )
+    sns.publish(TopicArn=local_resources.progress_topic_arn, Message=event.model_dump_json())
+
+    process = _reelstack("status-consumer", "--wait-seconds", "1", env=env, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        progress = 0.0
+        while progress != 42 and time.monotonic() < deadline:
+            time.sleep(0.2)
+            with Session(engine) as session:
+                progress = session.scalars(select(Video.progress).where(Video.id == video_id)).one()
+        assert progress == 42
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, errors = process.communicate(timeout=60)
+        engine.dispose()
+    assert process.returncode == 0, errors
+    sqs = client("sqs", local_resources.endpoint_url)
+    attributes = sqs.get_queue_attributes(
+        QueueUrl=local_resources.status_queue_url,
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
+    assert attributes == {"ApproximateNumberOfMessages": "0", "ApproximateNumberOfMessagesNotVisible": "0"}
