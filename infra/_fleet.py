@@ -221,29 +221,35 @@ def instance_security_group(
     description: str,
     ingress: Sequence[aws.ec2.SecurityGroupIngressArgs],
     tags: Mapping[str, str],
+    reaches_database: bool = False,
 ) -> aws.ec2.SecurityGroup:
-    """Instances' security group: the given ingress only; egress HTTPS (AWS APIs) and PostgreSQL in the VPC."""
-    return aws.ec2.SecurityGroup(
-        f"{name}-instances",
-        vpc_id=vpc_id,
-        description=description,
-        ingress=list(ingress),
-        egress=[
-            aws.ec2.SecurityGroupEgressArgs(
-                protocol="tcp",
-                from_port=443,
-                to_port=443,
-                cidr_blocks=["0.0.0.0/0"],
-                description="AWS APIs over HTTPS",
-            ),
+    """Instances' security group: the given ingress only; egress HTTPS (AWS APIs), and
+    PostgreSQL in the VPC only for a service that ``reaches_database``."""
+    egress = [
+        aws.ec2.SecurityGroupEgressArgs(
+            protocol="tcp",
+            from_port=443,
+            to_port=443,
+            cidr_blocks=["0.0.0.0/0"],
+            description="AWS APIs over HTTPS",
+        )
+    ]
+    if reaches_database:
+        egress.append(
             aws.ec2.SecurityGroupEgressArgs(
                 protocol="tcp",
                 from_port=5432,
                 to_port=5432,
                 cidr_blocks=[vpc_cidr],
                 description="PostgreSQL in the VPC",
-            ),
-        ],
+            )
+        )
+    return aws.ec2.SecurityGroup(
+        f"{name}-instances",
+        vpc_id=vpc_id,
+        description=description,
+        ingress=list(ingress),
+        egress=egress,
         tags={**tags, "Name": f"{name}-instances"},
         opts=pulumi.ResourceOptions(parent=parent),
     )

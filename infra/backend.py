@@ -216,6 +216,7 @@ class BackendService(pulumi.ComponentResource):
             description="backend instances: HTTP from the load balancer only",
             ingress=[alb_ingress(lb.security_group, args.port)],
             tags=tags,
+            reaches_database=True,
         )
         database.allow_from(name, sg.id)
 

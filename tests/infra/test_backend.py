@@ -88,3 +88,13 @@ def test_backend_outputs_its_load_balancer_and_role(prod: Graph) -> None:
     outputs = prod.outputs_of(prod.one("reelstack:index:BackendService", "backend"))
     assert outputs["alb_dns_name"].endswith(".elb.amazonaws.com")
     assert outputs["instance_role_arn"].startswith("arn:aws:iam::123456789012:role/backend-role")
+
+
+def test_only_backend_instances_may_open_connections_to_postgresql(prod: Graph) -> None:
+    def egress_ports(name: str) -> set[int]:
+        group = prod.one("aws:ec2/securityGroup:SecurityGroup", name).inputs
+        return {rule["fromPort"] for rule in group["egress"]}
+
+    assert egress_ports("backend-instances") == {443, 5432}
+    assert egress_ports("transcoder-instances") == {443}
+    assert egress_ports("progress-instances") == {443}
