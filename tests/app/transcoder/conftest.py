@@ -26,7 +26,7 @@ EVENT_WAIT_SECONDS = 120.0
 def _clip(path: Path, size: str, seconds: float, *, audio: bool = True, pix_fmt: str = "yuv420p") -> Path:
     width, height = size.split("x")
     # testsrc2 rounds to even sizes, so scale to the exact (possibly odd) size afterwards.
-    video = f"testsrc2=size={width}x{int(height) + int(height) % 2}:rate=30:duration={seconds},scale={width}:{height},format={pix_fmt}"
+    video = f"testsrc2=size={width}x{int(height) + int(height) % 2}:rate=30:duration={seconds},scale={width}:{height},setsar=1,format={pix_fmt}"
     args = ["ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i", video]
     if audio:
         args += ["-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}", "-c:a", "aac", "-shortest"]

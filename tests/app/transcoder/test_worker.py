@@ -1,0 +1,217 @@
+"""The worker against moto and real ffmpeg: submit a task, watch the progress topic, probe the outputs."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from app.contracts.messages import (
+    GrayscaleFilter,
+    ProgressEventV1,
+    TaskMessageV1,
+    TaskOutputs,
+    TrimFilter,
+    VideoState,
+)
+from app.contracts.tickets import media_key_prefix
+from app.transcoder.worker import Worker
+from tests.app.transcoder.conftest import Media, Pipeline, ffprobe, run_one
+
+MakeWorker = Callable[..., Worker]
+
+
+def _transcode(pipeline: Pipeline, worker: Worker, task: TaskMessageV1) -> ProgressEventV1:
+    run_one(worker)
+    return pipeline.terminal(task.task_id)
+
+
+def _ready_outputs(
+    pipeline: Pipeline, worker: Worker, source: Path, target: Path, **kw: object
+) -> TaskOutputs:
+    task = pipeline.submit(source, **kw)  # type: ignore[arg-type]
+    event = _transcode(pipeline, worker, task)
+    assert event.state == VideoState.READY, event.error_reason
+    assert event.outputs is not None
+    pipeline.download(event.outputs.prefix, target)
+    return event.outputs
+
+
+def _variant_streams(root: Path, outputs: TaskOutputs) -> list[dict[str, object]]:
+    streams = []
+    for rendition in outputs.renditions:
+        info = ffprobe(root / rendition.playlist_key.removeprefix(outputs.prefix))
+        streams.append(next(s for s in info["streams"] if s["codec_type"] == "video"))
+    return streams
+
+
+def test_720p_with_audio_becomes_an_hls_ladder_with_live_progress(
+    pipeline: Pipeline, make_worker: MakeWorker, media: Media, tmp_path: Path
+) -> None:
+    task = pipeline.submit(media.landscape)
+    event = _transcode(pipeline, make_worker(), task)
+    assert event.state == VideoState.READY, event.error_reason
+    outputs = event.outputs
+    assert outputs is not None and outputs.prefix == media_key_prefix(task.video_id, task.task_id)
+    content_types = pipeline.download(outputs.prefix, tmp_path)
+
+    events = pipeline.events_of(task.task_id)
+    percents = [e.percent for e in events if e.state == VideoState.TRANSCODING]
+    assert percents[0] == 0 and percents[-1] == 100 and percents == sorted(percents)
+    assert len(percents) > 2
+    assert [e.state for e in events][-1] == VideoState.READY
+    assert events[-1].state == VideoState.READY and events.count(events[-1]) == 1
+
+    master = (tmp_path / "master.m3u8").read_text()
+    variants = re.findall(r"#EXT-X-STREAM-INF:(.*)\n(.*)\n", master)
+    assert len(variants) >= 3
+    for attributes, uri in variants:
+        assert re.search(r"BANDWIDTH=\d+", attributes) and 'CODECS="avc1.' in attributes
+        assert "mp4a.40.2" in attributes
+        width, height = re.search(r"RESOLUTION=(\d+)x(\d+)", attributes).groups()  # type: ignore[union-attr]
+        info = ffprobe(tmp_path / uri)
+        video = next(s for s in info["streams"] if s["codec_type"] == "video")
+        assert (video["width"], video["height"]) == (int(width), int(height))
+        assert any(s["codec_type"] == "audio" for s in info["streams"])
+        assert float(info["format"]["duration"]) == pytest.approx(4.0, abs=0.2)
+    assert [r.height for r in outputs.renditions] == [720, 480, 360, 240]
+    assert outputs.duration_seconds == pytest.approx(4.0, abs=0.2)
+
+    poster = tmp_path / "poster.jpg"
+    assert poster.read_bytes()[:3] == b"\xff\xd8\xff"
+    assert ffprobe(poster)["streams"][0]["codec_name"] == "mjpeg"
+    assert content_types[outputs.master_playlist_key] == "application/vnd.apple.mpegurl"
+    assert content_types[outputs.thumbnail_key] == "image/jpeg"
+    assert {t for k, t in content_types.items() if k.endswith(".m4s")} == {"video/iso.segment"}
+    assert pipeline.messages_left() == {"tasks": 0, "dlq": 0}
+
+
+@pytest.mark.parametrize(
+    ("clip", "expected"),
+    [
+        ("portrait", [(608, 1080), (406, 720), (270, 480), (202, 360), (136, 240)]),
+        ("odd", [(852, 480), (640, 360), (426, 240)]),
+    ],
+)
+def test_portrait_and_odd_sized_sources_keep_their_aspect_in_even_sizes(
+    pipeline: Pipeline,
+    make_worker: MakeWorker,
+    media: Media,
+    tmp_path: Path,
+    clip: str,
+    expected: list[tuple[int, int]],
+) -> None:
+    outputs = _ready_outputs(pipeline, make_worker(), getattr(media, clip), tmp_path)
+    sizes = [(s["width"], s["height"]) for s in _variant_streams(tmp_path, outputs)]
+    assert sizes == expected
+
+
+def test_a_source_without_audio_gives_video_only_variants(
+    pipeline: Pipeline, make_worker: MakeWorker, media: Media, tmp_path: Path
+) -> None:
+    outputs = _ready_outputs(pipeline, make_worker(), media.silent, tmp_path)
+    assert [r.height for r in outputs.renditions] == [360, 240]
+    for rendition in outputs.renditions:
+        info = ffprobe(tmp_path / rendition.playlist_key.removeprefix(outputs.prefix))
+        assert [s["codec_type"] for s in info["streams"]] == ["video"]
+    assert "mp4a" not in (tmp_path / "master.m3u8").read_text()
+
+
+def _chroma_averages(path: Path) -> list[tuple[float, float]]:
+    printed = subprocess.run(
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-i",
+            str(path),
+            "-vf",
+            "signalstats,metadata=mode=print:file=-",
+            "-f",
+            "null",
+            "-",
+        ],
+        capture_output=True,
+        check=True,
+        text=True,
+    ).stdout
+    u = [float(v) for v in re.findall(r"lavfi.signalstats.UAVG=([\d.]+)", printed)]
+    v = [float(v) for v in re.findall(r"lavfi.signalstats.VAVG=([\d.]+)", printed)]
+    assert u and len(u) == len(v)
+    return list(zip(u, v, strict=True))
+
+
+def test_trim_and_grayscale_shorten_the_video_and_remove_its_chroma(
+    pipeline: Pipeline, make_worker: MakeWorker, media: Media, tmp_path: Path
+) -> None:
+    assert any(abs(u - 128) > 5 or abs(v - 128) > 5 for u, v in _chroma_averages(media.landscape))
+    outputs = _ready_outputs(
+        pipeline,
+        make_worker(ladder="360,240"),
+        media.landscape,
+        tmp_path,
+        filters=[TrimFilter(start=0.5, end=2.5), GrayscaleFilter()],
+    )
+    assert outputs.duration_seconds == pytest.approx(2.0, abs=0.2)
+    for rendition in outputs.renditions:
+        variant = tmp_path / rendition.playlist_key.removeprefix(outputs.prefix)
+        info = ffprobe(variant)
+        assert float(info["format"]["duration"]) == pytest.approx(2.0, abs=0.2)
+        assert all(abs(u - 128) < 1 and abs(v - 128) < 1 for u, v in _chroma_averages(variant))
+
+
+@pytest.mark.parametrize("clip", ["truncated", "random_bytes"])
+def test_corrupt_sources_fail_once_with_a_reason_and_leave_nothing_queued(
+    pipeline: Pipeline, make_worker: MakeWorker, media: Media, clip: str
+) -> None:
+    task = pipeline.submit(getattr(media, clip))
+    event = _transcode(pipeline, make_worker(), task)
+    assert event.state == VideoState.FAILED
+    assert event.error_reason and "ffprobe cannot read the source" in event.error_reason
+    assert [e.state for e in pipeline.events_of(task.task_id)] == [VideoState.TRANSCODING, VideoState.FAILED]
+    assert event.sequence // 1_000_000 == 1  # the first and only receive
+    assert pipeline.messages_left() == {"tasks": 0, "dlq": 0}
+    assert pipeline.media_keys(f"videos/{task.video_id}/") == set()
+
+
+def _task_for(bucket: str) -> TaskMessageV1:
+    return TaskMessageV1(
+        video_id=uuid.uuid4(), owner_id="user-1", source_bucket=bucket, source_key="uploads/x"
+    )
+
+
+def test_an_invalid_message_is_reported_failed_and_deleted(
+    pipeline: Pipeline, make_worker: MakeWorker
+) -> None:
+    task = _task_for(pipeline.resources.names.uploads_bucket)
+    body = task.model_dump(mode="json")
+    body["filters"] = [{"type": "sharpen", "amount": "-vf evil"}]
+    pipeline.send(json.dumps(body))
+    worker = make_worker()
+    event = _transcode(pipeline, worker, task)
+    assert event.state == VideoState.FAILED
+    assert event.error_reason and event.error_reason.startswith("invalid task message")
+    pipeline.send("{this is not json")
+    run_one(worker)
+    assert pipeline.messages_left() == {"tasks": 0, "dlq": 0}
+
+
+def test_a_source_outside_the_uploads_bucket_is_refused(pipeline: Pipeline, make_worker: MakeWorker) -> None:
+    task = _task_for(pipeline.resources.names.media_bucket)
+    pipeline.send(task.model_dump_json())
+    event = _transcode(pipeline, make_worker(), task)
+    assert event.state == VideoState.FAILED and "uploads bucket" in (event.error_reason or "")
+    assert pipeline.messages_left() == {"tasks": 0, "dlq": 0}
+
+
+def test_a_missing_source_fails_permanently(pipeline: Pipeline, make_worker: MakeWorker) -> None:
+    task = _task_for(pipeline.resources.names.uploads_bucket)
+    pipeline.send(task.model_dump_json())
+    event = _transcode(pipeline, make_worker(), task)
+    assert event.state == VideoState.FAILED and "no longer exists" in (event.error_reason or "")
+    assert pipeline.messages_left() == {"tasks": 0, "dlq": 0}

@@ -1,0 +1,139 @@
+"""`reelstack transcoder` as a real process: killed mid-task, and stopped with SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from app.contracts.messages import TaskMessageV1, VideoState
+from app.contracts.tickets import media_key_prefix
+from tests.app.transcoder.conftest import Media, Pipeline, transcoder_env
+
+# Bounds the wait for a process to exit; exceeding it fails the test.
+EXIT_WAIT_SECONDS = 60
+
+StartWorker = Callable[..., subprocess.Popen[bytes]]
+
+
+@pytest.fixture
+def start_worker(pipeline: Pipeline, tmp_path: Path) -> Iterator[StartWorker]:
+    started: list[subprocess.Popen[bytes]] = []
+
+    def start(grace: float = 30.0, **overrides: str) -> subprocess.Popen[bytes]:
+        env = {
+            **os.environ,
+            **transcoder_env(
+                pipeline.resources, tmp_path / f"work{len(started)}", ladder="720,480,360", **overrides
+            ),
+        }
+        log = tmp_path / f"worker{len(started)}.log"
+        with log.open("wb") as stderr:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "app.cli", "transcoder", "--shutdown-grace", str(grace)],
+                env=env,
+                stderr=stderr,
+                # Its own process group, so a SIGKILL can take ffmpeg down with it, as when a machine dies.
+                start_new_session=True,
+            )
+        started.append(process)
+        # Its signal handlers are in place once it says it is polling.
+        deadline = time.monotonic() + EXIT_WAIT_SECONDS
+        while "polling" not in log.read_text():
+            assert process.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.05)
+        return process
+
+    yield start
+    for process in started:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def _wait_until_transcoding(pipeline: Pipeline, task: TaskMessageV1) -> None:
+    pipeline.wait_for(
+        lambda e: e.task_id == task.task_id and e.state == VideoState.TRANSCODING and e.percent > 0
+    )
+
+
+def _expected_keys(pipeline: Pipeline, prefix: str, tmp_path: Path) -> set[str]:
+    """The keys one complete set of outputs consists of, read from its own playlists."""
+    pipeline.download(prefix, tmp_path)
+    keys = {prefix + "master.m3u8", prefix + "poster.jpg"}
+    for line in (tmp_path / "master.m3u8").read_text().splitlines():
+        if line and not line.startswith("#"):
+            variant = tmp_path / line
+            directory = prefix + line.rsplit("/", 1)[0] + "/"
+            keys |= {prefix + line, directory + "init.mp4"}
+            keys |= {
+                directory + entry for entry in variant.read_text().splitlines() if entry.endswith(".m4s")
+            }
+    return keys
+
+
+def test_a_worker_killed_mid_transcode_leaves_the_task_to_another_that_completes_it(
+    pipeline: Pipeline, start_worker: StartWorker, media: Media, tmp_path: Path
+) -> None:
+    task = pipeline.submit(media.long)
+    first = start_worker(visibility_timeout_seconds="10")
+    _wait_until_transcoding(pipeline, task)
+    os.killpg(first.pid, signal.SIGKILL)
+    first.wait()
+
+    second = start_worker(visibility_timeout_seconds="10")
+    ready = pipeline.terminal(task.task_id)
+    assert ready.state == VideoState.READY, ready.error_reason
+    assert ready.sequence // 1_000_000 == 2  # the redelivery, not the killed attempt
+    sequences = [e.sequence for e in pipeline.events_of(task.task_id)]
+    assert sequences == sorted(set(sequences))
+
+    prefix = media_key_prefix(task.video_id, task.task_id)
+    assert pipeline.media_keys(f"videos/{task.video_id}/") == _expected_keys(pipeline, prefix, tmp_path)
+    second.send_signal(signal.SIGTERM)
+    assert second.wait(EXIT_WAIT_SECONDS) == 0
+    assert pipeline.messages_left() == {"tasks": 0, "dlq": 0}
+
+
+def test_sigterm_while_idle_exits_cleanly(start_worker: StartWorker) -> None:
+    worker = start_worker()
+    worker.send_signal(signal.SIGTERM)
+    assert worker.wait(EXIT_WAIT_SECONDS) == 0
+
+
+def test_sigterm_lets_a_task_finish_within_the_grace_period(
+    pipeline: Pipeline, start_worker: StartWorker, media: Media
+) -> None:
+    task = pipeline.submit(media.landscape)
+    worker = start_worker(grace=300)
+    _wait_until_transcoding(pipeline, task)
+    worker.send_signal(signal.SIGTERM)
+    assert worker.wait(EXIT_WAIT_SECONDS) == 0
+    assert pipeline.terminal(task.task_id).state == VideoState.READY
+    assert pipeline.messages_left() == {"tasks": 0, "dlq": 0}
+
+
+def test_sigterm_releases_a_task_that_cannot_finish_within_the_grace_period(
+    pipeline: Pipeline, start_worker: StartWorker, media: Media
+) -> None:
+    task = pipeline.submit(media.long)
+    worker = start_worker(grace=0.1)
+    _wait_until_transcoding(pipeline, task)
+    worker.send_signal(signal.SIGTERM)
+    assert worker.wait(EXIT_WAIT_SECONDS) == 0
+    # Released, not left invisible until its lease runs out: the next receive gets it at once.
+    released = pipeline.sqs.receive_message(
+        QueueUrl=pipeline.resources.task_queue_url,
+        MessageSystemAttributeNames=["ApproximateReceiveCount"],
+        WaitTimeSeconds=1,
+    )["Messages"]
+    assert TaskMessageV1.model_validate_json(released[0]["Body"]).task_id == task.task_id
+    assert released[0]["Attributes"]["ApproximateReceiveCount"] == "2"
+    assert not any(e.state.terminal for e in pipeline.events_of(task.task_id))
+    assert pipeline.media_keys(f"videos/{task.video_id}/") == set()
