@@ -13,7 +13,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from policies._support import known, linked, of_type, settings
+from ._support import known, linked, of_type, settings
 
 STAGE = "aws:apigateway/stage:Stage"
 REST_API = "aws:apigateway/restApi:RestApi"

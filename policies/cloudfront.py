@@ -12,7 +12,7 @@ from pulumi_policy import (
     ResourceValidationPolicy,
 )
 
-from policies._support import as_list, is_true, known
+from ._support import as_list, is_true, known
 
 DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
 HTTPS_VIEWER_POLICIES = ("https-only", "redirect-to-https")

@@ -15,7 +15,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from policies._support import as_list, is_false, is_true, known, linked, of_type, settings, tags_of
+from ._support import as_list, is_false, is_true, known, linked, of_type, settings, tags_of
 
 INSTANCE = "aws:ec2/instance:Instance"
 LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"

@@ -13,7 +13,7 @@ from pulumi_policy import (
     ResourceValidationPolicy,
 )
 
-from policies._support import as_list, known, matches, settings
+from ._support import as_list, known, matches, settings
 
 COST_SCHEMA = PolicyConfigSchema(
     properties={

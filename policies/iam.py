@@ -18,7 +18,7 @@ from pulumi_policy import (
     ResourceValidationPolicy,
 )
 
-from policies._support import allow_statements, as_list, known, policy_documents, settings
+from ._support import allow_statements, as_list, known, policy_documents, settings
 
 
 def _label(statement: Mapping[str, Any]) -> str:
@@ -60,6 +60,8 @@ def _no_wildcard_resource_on_write(args: ResourceValidationArgs, report: ReportV
             if "Principal" in statement and args.resource_type == "aws:iam/role:Role":
                 continue  # a trust policy names who may assume the role, not what it may touch
             wildcards = [r for r in as_list(statement.get("Resource")) if _is_wildcard_resource(r)]
+            if "NotResource" in statement:
+                wildcards.append("everything but NotResource")
             writes = [
                 str(a)
                 for a in as_list(statement.get("Action"))

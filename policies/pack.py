@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pulumi_policy import Policy
 
-from policies import apigateway, cloudfront, compute, cost, iam, lambda_, queues, rds, s3, tags
+from . import apigateway, cloudfront, compute, cost, iam, lambda_, queues, rds, s3, tags
 
 NAME = "reelstack"
 DESCRIPTION = "Keeps reelstack's stacks private, encrypted, least-privileged, tagged and within budget."

@@ -12,7 +12,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from policies._support import document, is_true, known, linked, of_type, settings
+from ._support import document, is_true, known, linked, of_type, settings
 
 QUEUE = "aws:sqs/queue:Queue"
 REDRIVE_ALLOW = "aws:sqs/redriveAllowPolicy:RedriveAllowPolicy"

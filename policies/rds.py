@@ -10,7 +10,7 @@ from pulumi_policy import (
     ResourceValidationPolicy,
 )
 
-from policies._support import is_true, known, settings
+from ._support import is_true, known, settings
 
 DATABASE_TYPES = ("aws:rds/instance:Instance", "aws:rds/cluster:Cluster")
 

@@ -35,7 +35,8 @@ from pulumi_policy import (
 from pulumi_policy.proxy import unknown_checking_proxy
 
 from infra import synth
-from policies.pack import POLICIES
+
+from .pack import POLICIES
 
 CONFIG_DIR = Path(__file__).resolve().parent / "config"
 # Computed outputs that identify a resource when another resource's input refers to it.

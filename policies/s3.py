@@ -18,7 +18,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from policies._support import as_list, companions, document, is_true, known, matches, of_type, settings
+from ._support import as_list, companions, document, is_true, known, matches, of_type, settings
 
 BUCKET = "aws:s3/bucket:Bucket"
 PUBLIC_ACCESS_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"

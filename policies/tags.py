@@ -10,7 +10,7 @@ from pulumi_policy import (
     ResourceValidationPolicy,
 )
 
-from policies._support import known, settings, taggable, tags_of
+from ._support import known, settings, taggable, tags_of
 
 TAGS_SCHEMA = PolicyConfigSchema(
     properties={

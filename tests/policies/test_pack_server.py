@@ -5,6 +5,7 @@ policies with camelCase props, and config comes from the per-stack file."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -22,11 +23,18 @@ from policies.pack import POLICIES
 POLICIES_DIR = Path(__file__).resolve().parents[2] / "policies"
 
 
-@pytest.fixture(scope="module")
-def analyzer() -> Iterator[analyzer_pb2_grpc.AnalyzerStub]:
+@pytest.fixture(scope="module", params=["in-repo", "published-copy"])
+def analyzer(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[analyzer_pb2_grpc.AnalyzerStub]:
+    """The pack served from the repository, and from a copy under another name (as a published pack runs)."""
+    pack_dir = POLICIES_DIR
+    if request.param == "published-copy":
+        pack_dir = tmp_path_factory.mktemp("published") / "reelstack_guard"
+        shutil.copytree(POLICIES_DIR, pack_dir, ignore=shutil.ignore_patterns("__pycache__", "venv"))
     process = subprocess.Popen(
-        [sys.executable, "-u", "-m", "pulumi.policy", "127.0.0.1:1", str(POLICIES_DIR)],
-        cwd=POLICIES_DIR,
+        [sys.executable, "-u", "-m", "pulumi.policy", "127.0.0.1:1", str(pack_dir)],
+        cwd=pack_dir,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

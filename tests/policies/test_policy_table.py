@@ -271,6 +271,14 @@ CASES = [
         label="arn wildcard",
     ),
     Case(
+        "iam-no-wildcard-resource-on-write",
+        role_policy(
+            {"Effect": "Allow", "Action": "sqs:SendMessage", "NotResource": "arn:aws:sqs:us-east-1:1:q"}
+        ),
+        ["worker-policy"],
+        label="not resource",
+    ),
+    Case(
         "iam-no-admin-policies",
         [resource(ATTACHMENT, "ro", role="r", policyArn="arn:aws:iam::aws:policy/ReadOnlyAccess")],
         [],
