@@ -9,13 +9,12 @@ Routes, as on AWS:
 - ``/media/g/<grant>/<key>``: a media object of one video, for the holder of a grant for it.
 - ``/``: the web app's static files; ``GET /_local/outbox?email=``: the mail, newest first.
 
-Runs under gunicorn with one gevent worker: the outbox is in that worker's memory, and
-gevent keeps any number of SSE streams and uploads flowing at once.
+``python -m app.local.gateway_serve`` runs it under gunicorn with one gevent worker: the
+outbox is in that worker's memory, and gevent keeps any number of streams flowing at once.
 """
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import json
 import logging
@@ -323,50 +322,3 @@ def build(
         web_dir=web_dir,
     )
     return create_app(gateway)
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m app.local.gateway", description=__doc__.splitlines()[0])
-    parser.add_argument("--bind", default="127.0.0.1:8080", help="HOST:PORT")
-    parser.add_argument("--backend", required=True, help="backend base URL")
-    parser.add_argument("--progress", action="append", required=True, help="progress base URL (repeat)")
-    parser.add_argument("--s3-endpoint", required=True, help="the emulated S3 endpoint")
-    parser.add_argument("--media-bucket", required=True)
-    parser.add_argument("--ticket-secret-arn", required=True)
-    parser.add_argument("--web-dir", type=Path, default=WEB_DIR)
-    return parser
-
-
-def main(argv: list[str]) -> int:
-    from gunicorn.app.base import BaseApplication
-
-    args = _parser().parse_args(argv)
-
-    class Server(BaseApplication):
-        def load_config(self) -> None:
-            self.cfg.set("bind", [args.bind])
-            self.cfg.set("workers", 1)  # the outbox lives in this one worker's memory
-            self.cfg.set("worker_class", "gevent")
-            self.cfg.set("worker_connections", 1000)
-            self.cfg.set("graceful_timeout", 5)  # open SSE streams would otherwise hold shutdown
-            self.cfg.set("accesslog", None)
-            self.cfg.set("errorlog", "-")
-
-        def load(self) -> Flask:
-            return build(
-                backend_url=args.backend,
-                progress_urls=args.progress,
-                s3_endpoint_url=args.s3_endpoint,
-                media_bucket=args.media_bucket,
-                ticket_secret_arn=args.ticket_secret_arn,
-                web_dir=args.web_dir,
-            )
-
-    Server().run()
-    return 0
-
-
-if __name__ == "__main__":
-    import sys
-
-    sys.exit(main(sys.argv[1:]))

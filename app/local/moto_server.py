@@ -34,11 +34,16 @@ def wait_for_http(url: str, timeout: float = 30.0, process: subprocess.Popen[byt
             time.sleep(0.1)
 
 
+def moto_command(port: int) -> list[str]:
+    """The command line of moto's server on 127.0.0.1:``port`` (run with MOTO_PORT set to it)."""
+    return [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
+
+
 def start_moto(port: int, log: int | None = subprocess.DEVNULL) -> tuple[subprocess.Popen[bytes], str]:
     """Start moto's server on 127.0.0.1:``port``; returns the process and its endpoint URL."""
     env = {**os.environ, "MOTO_PORT": str(port)}
     process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        moto_command(port),
         stdout=log,
         stderr=subprocess.STDOUT if log is not None else None,
         env=env,

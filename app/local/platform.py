@@ -1,0 +1,289 @@
+"""``reelstack up``: the whole platform on this machine, at one origin (http://127.0.0.1:8080).
+
+Starts moto in server mode, provisions the resources of ``ResourceNames("reelstack-local")``
+(the same definition the stacks use), upgrades the database, then runs every service as a
+child process with exactly the environment its settings class reads (plus
+``AWS_ENDPOINT_URL``): the backend, its status consumer, N transcoder workers, two progress
+instances and the local gateway in front of them all.
+
+Each child runs in its own process group, is told to die with this process (Linux
+``PR_SET_PDEATHSIG``), and on Ctrl-C or SIGTERM gets SIGTERM, then SIGKILL after a grace
+period. If any child exits on its own, everything stops with an error naming it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import ctypes
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+
+from app.contracts.names import ResourceNames
+from app.local import moto_server
+from app.local.provision import LocalResources, provision
+
+LOCAL_PREFIX = "reelstack-local"
+PROGRESS_INSTANCES = 2
+STOP_GRACE_SECONDS = 15.0
+START_TIMEOUT_SECONDS = 90.0
+TRANSCODER_SHUTDOWN_GRACE_SECONDS = 5.0
+_PR_SET_PDEATHSIG = 1
+
+
+class Shutdown(Exception):
+    """Ctrl-C or SIGTERM: stop every child and exit."""
+
+
+class ChildDied(RuntimeError):
+    """A child exited while the platform was meant to be running."""
+
+
+def _die_with_parent() -> None:
+    # Runs in the child between fork and exec: if `reelstack up` is killed outright, so is the child.
+    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+@dataclass
+class Child:
+    name: str
+    process: subprocess.Popen[bytes]
+    health_url: str | None = None
+
+    def signal_group(self, signum: int) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signum)
+
+
+@dataclass
+class Supervisor:
+    """The platform's children, in start order; stops them as a group."""
+
+    children: list[Child] = field(default_factory=list)
+
+    def spawn(
+        self,
+        name: str,
+        argv: list[str],
+        env: dict[str, str],
+        health_url: str | None = None,
+        log: Path | None = None,
+    ) -> Child:
+        """Start ``argv`` in a new process group; its output goes to the console, or to ``log``."""
+        with contextlib.ExitStack() as stack:
+            output = stack.enter_context(log.open("ab")) if log else None
+            process = subprocess.Popen(
+                argv,
+                env=env,
+                stdout=output,
+                stderr=subprocess.STDOUT if output else None,
+                start_new_session=True,
+                preexec_fn=_die_with_parent,
+            )
+        child = Child(name, process, health_url)
+        self.children.append(child)
+        return child
+
+    def check(self) -> None:
+        for child in self.children:
+            code = child.process.poll()
+            if code is not None:
+                raise ChildDied(
+                    f"{child.name} (pid {child.process.pid}) exited unexpectedly with code {code}"
+                )
+
+    def wait_healthy(self, child: Child, timeout: float = START_TIMEOUT_SECONDS) -> None:
+        if child.health_url is None:
+            return
+        try:
+            moto_server.wait_for_http(child.health_url, timeout, child.process)
+        except RuntimeError:
+            raise ChildDied(
+                f"{child.name} exited with code {child.process.returncode} before it answered at {child.health_url}"
+            ) from None
+
+    def stop(self, children: list[Child] | None = None, grace: float = STOP_GRACE_SECONDS) -> None:
+        """SIGTERM to each child's process group, then SIGKILL to what is left after ``grace``."""
+        targets = list(reversed(self.children if children is None else children))
+        for child in targets:
+            if child.process.poll() is None:
+                child.signal_group(signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        for child in targets:
+            try:
+                child.process.wait(max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                print(
+                    f"reelstack up: {child.name} did not stop within {grace:.0f}s; killing it",
+                    file=sys.stderr,
+                )
+        for child in targets:
+            # Also reaps group members (gunicorn workers, ffmpeg) that outlived their leader.
+            child.signal_group(signal.SIGKILL)
+            child.process.wait()
+            self.children.remove(child)
+
+
+def _base_env() -> dict[str, str]:
+    # Real AWS credentials, profiles or regions of the user's shell must not reach the children.
+    return {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
+
+
+def _role(role: str, *args: str) -> list[str]:
+    return [sys.executable, "-m", "app.cli", role, *args]
+
+
+def database_url(args: argparse.Namespace, state_dir: Path) -> str:
+    return (
+        args.database_url
+        or os.environ.get("REELSTACK_DATABASE_URL")
+        or f"sqlite:///{state_dir / 'reelstack.db'}"
+    )
+
+
+def start(args: argparse.Namespace, supervisor: Supervisor) -> tuple[LocalResources, str]:
+    """Start everything; returns the provisioned resources and the gateway's URL."""
+    state_dir: Path = args.state_dir.resolve()
+    state_dir.mkdir(parents=True, exist_ok=True)
+    base_env = _base_env()
+
+    moto_port = moto_server.free_port()
+    moto = supervisor.spawn(
+        "moto",
+        moto_server.moto_command(moto_port),
+        {**base_env, "MOTO_PORT": str(moto_port)},
+        f"http://127.0.0.1:{moto_port}/moto-api/",
+        log=state_dir / "moto.log",  # one access line per AWS call would drown the services' logs
+    )
+    supervisor.wait_healthy(moto)
+    resources = provision(ResourceNames(LOCAL_PREFIX), f"http://127.0.0.1:{moto_port}")
+
+    public_url = f"http://127.0.0.1:{args.port}"
+    overrides = {
+        "database_url": database_url(args, state_dir),
+        "media_base_url": f"{public_url}/media",
+        "s3_public_endpoint_url": f"{public_url}/_s3",
+    }
+    backend_env = {**base_env, **resources.env_for("backend", **overrides)}
+    migrate = subprocess.run(_role("migrate"), env=backend_env, check=False)
+    if migrate.returncode != 0:
+        raise ChildDied(f"migrate exited with code {migrate.returncode}")
+
+    backend_port = moto_server.free_port()
+    services = [
+        supervisor.spawn(
+            "backend",
+            _role("backend", "--bind", f"127.0.0.1:{backend_port}"),
+            backend_env,
+            f"http://127.0.0.1:{backend_port}/api/health",
+        ),
+        supervisor.spawn("status-consumer", _role("status-consumer"), backend_env),
+    ]
+    for n in range(1, args.transcoders + 1):
+        work_dir = state_dir / "work" / f"transcoder-{n}"
+        work_dir.mkdir(parents=True, exist_ok=True)
+        env = {**base_env, **resources.env_for("transcoder", work_dir=str(work_dir))}
+        grace = str(TRANSCODER_SHUTDOWN_GRACE_SECONDS)
+        services.append(
+            supervisor.spawn(f"transcoder-{n}", _role("transcoder", "--shutdown-grace", grace), env)
+        )
+    progress_urls = []
+    for n in range(1, PROGRESS_INSTANCES + 1):
+        port = moto_server.free_port()
+        progress_urls.append(f"http://127.0.0.1:{port}")
+        env = {**base_env, **resources.env_for("progress", instance_id=f"local-{n}")}
+        services.append(
+            supervisor.spawn(
+                f"progress-{n}",
+                _role("progress", "--bind", f"127.0.0.1:{port}"),
+                env,
+                f"http://127.0.0.1:{port}/events/health",
+            )
+        )
+    gateway_argv = [
+        sys.executable,
+        "-m",
+        "app.local.gateway_serve",
+        "--bind",
+        f"127.0.0.1:{args.port}",
+        "--backend",
+        f"http://127.0.0.1:{backend_port}",
+        "--s3-endpoint",
+        resources.endpoint_url,
+        "--media-bucket",
+        resources.names.media_bucket,
+        "--ticket-secret-arn",
+        resources.ticket_secret_arn,
+    ]
+    for url in progress_urls:
+        gateway_argv += ["--progress", url]
+    services.append(
+        supervisor.spawn(
+            "gateway",
+            gateway_argv,
+            {**base_env, **resources.env_for("users")},
+            f"{public_url}/_local/health",
+        )
+    )
+    for child in services:
+        supervisor.wait_healthy(child)
+    supervisor.check()
+    return resources, public_url
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="reelstack up", description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=8080, help="the gateway's port on 127.0.0.1")
+    parser.add_argument("--state-dir", type=Path, default=Path(".reelstack"), help="database and scratch")
+    parser.add_argument("--transcoders", type=int, default=2, help="transcoder workers (0: none)")
+    parser.add_argument(
+        "--database-url",
+        default="",
+        help="SQLAlchemy URL, e.g. postgresql+psycopg://...; default: REELSTACK_DATABASE_URL, "
+        "else SQLite in the state dir",
+    )
+    return parser
+
+
+def main(argv: list[str]) -> int:
+    args = _parser().parse_args(argv)
+    if args.transcoders < 0:
+        _parser().error("--transcoders must be 0 or more")
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        raise Shutdown(signal.Signals(signum).name)
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    supervisor = Supervisor()
+    try:
+        resources, url = start(args, supervisor)
+        print(
+            f"reelstack is up at {url}  (AWS emulation: {resources.endpoint_url}; "
+            f"mail: {url}/_local/outbox?email=...; Ctrl-C stops it)",
+            flush=True,
+        )
+        while True:
+            supervisor.check()
+            time.sleep(0.2)
+    except Shutdown as reason:
+        print(f"reelstack up: {reason}, stopping", file=sys.stderr, flush=True)
+        return 0
+    except (ChildDied, TimeoutError) as exc:
+        print(f"reelstack up: {exc}; stopping everything", file=sys.stderr, flush=True)
+        return 1
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        services = [child for child in supervisor.children if child.name != "moto"]
+        # Services first: progress instances delete their queues in the emulation on the way out.
+        supervisor.stop(services)
+        supervisor.stop()

@@ -1,0 +1,152 @@
+"""The real local platform, started once per session with `reelstack up` and talked to over HTTP."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from app.contracts.names import ResourceNames
+from app.local.moto_server import free_port
+from app.local.platform import LOCAL_PREFIX
+
+START_TIMEOUT_SECONDS = 180.0
+STOP_TIMEOUT_SECONDS = 60.0
+_UP_LINE = re.compile(r"reelstack is up at (\S+)\s+\(AWS emulation: (\S+);")
+
+
+def _process_table() -> dict[int, tuple[int, str]]:
+    """pid -> (parent pid, state) of every process, from /proc."""
+    table: dict[int, tuple[int, str]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        # The command name may hold spaces and parentheses; the fields after its last ')' do not.
+        fields = stat[stat.rindex(")") + 2 :].split()
+        table[int(entry)] = (int(fields[1]), fields[0])
+    return table
+
+
+def descendants(pid: int) -> set[int]:
+    table = _process_table()
+    found: set[int] = set()
+    frontier = [pid]
+    while frontier:
+        parent = frontier.pop()
+        children = {p for p, (ppid, _) in table.items() if ppid == parent and p not in found}
+        found |= children
+        frontier.extend(children)
+    return found
+
+
+def running(pids: set[int]) -> set[int]:
+    """Those of ``pids`` still alive (zombies count as gone: they run nothing)."""
+    table = _process_table()
+    return {p for p in pids if p in table and table[p][1] != "Z"}
+
+
+@dataclass
+class RunningPlatform:
+    """A `reelstack up` process and what tests need to reach it."""
+
+    process: subprocess.Popen[bytes]
+    state_dir: Path
+    log_path: Path
+    base_url: str = ""
+    moto_endpoint: str = ""
+    names: ResourceNames = field(default_factory=lambda: ResourceNames(LOCAL_PREFIX))
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def wait_until_up(self, timeout: float = START_TIMEOUT_SECONDS) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            match = _UP_LINE.search(self.log())
+            if match:
+                self.base_url, self.moto_endpoint = match.group(1), match.group(2)
+                return
+            if self.process.poll() is not None:
+                raise RuntimeError(
+                    f"reelstack up exited with {self.process.returncode}:\n{self.log()[-5000:]}"
+                )
+            time.sleep(0.2)
+        raise TimeoutError(f"reelstack up did not come up within {timeout:.0f}s:\n{self.log()[-5000:]}")
+
+    def stop(self, signum: int = signal.SIGTERM) -> int:
+        """Signal `reelstack up` and wait for it; kills it (and its tree) only if it hangs."""
+        tree = descendants(self.process.pid)
+        if self.process.poll() is None:
+            self.process.send_signal(signum)
+        try:
+            return self.process.wait(STOP_TIMEOUT_SECONDS)
+        except subprocess.TimeoutExpired:
+            for pid in running(tree | {self.process.pid}):
+                os.kill(pid, signal.SIGKILL)
+            self.process.wait()
+            raise
+
+
+def start_platform(state_dir: Path, *, transcoders: int, port: int | None = None) -> RunningPlatform:
+    """Run `reelstack up` on a free port with ``state_dir``; returns once the gateway answers."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    log_path = state_dir / "platform.log"
+    argv = [
+        sys.executable,
+        "-m",
+        "app.cli",
+        "up",
+        "--port",
+        str(port or free_port()),
+        "--state-dir",
+        str(state_dir),
+        "--transcoders",
+        str(transcoders),
+    ]
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
+    platform = RunningPlatform(process, state_dir, log_path)
+    try:
+        platform.wait_until_up()
+    except BaseException:
+        platform.stop()
+        raise
+    return platform
+
+
+def _session_platform(
+    tmp_path_factory: pytest.TempPathFactory, name: str, transcoders: int
+) -> Iterator[RunningPlatform]:
+    platform = start_platform(tmp_path_factory.mktemp(name), transcoders=transcoders)
+    tree = descendants(platform.process.pid)
+    try:
+        yield platform
+    finally:
+        code = platform.stop()
+        left = running(tree)
+        assert code == 0, f"reelstack up exited with {code}:\n{platform.log()[-5000:]}"
+        assert not left, f"processes left behind by reelstack up: {sorted(left)}"
+
+
+@pytest.fixture(scope="session")
+def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPlatform]:
+    """The whole platform with two transcoder workers: uploads become HLS."""
+    yield from _session_platform(tmp_path_factory, "platform", transcoders=2)
+
+
+@pytest.fixture(scope="session")
+def core_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPlatform]:
+    """The platform without transcoders, so tests can inspect what lands on the task queue."""
+    yield from _session_platform(tmp_path_factory, "core-platform", transcoders=0)
