@@ -18,6 +18,8 @@ from app.contracts.settings import ENV_PREFIX
 from infra._common import assume_role_policy, json_document, policy_document, standard_tags, statement
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+RUNTIME = "python3.11"
+ARCHITECTURE = "arm64"
 
 # What the handler calls (app/users): sign-up, confirmation, login, refresh, logout, reset.
 COGNITO_ACTIONS = (
@@ -48,8 +50,11 @@ class UserServiceArgs:
     """The Lambda handler (module.function)."""
     code: pulumi.Archive | None = None
     """Function code; None: the repository's ``app`` package."""
+    dependencies: pulumi.Archive | None = None
+    """Zip of the handler's third-party packages (``python/`` at its root, built by
+    ``images/users-layer.sh``), published as a layer of the function; None: ``layers`` only."""
     layers: tuple[str, ...] = ()
-    """Layer ARNs carrying the handler's dependencies."""
+    """Further layer ARNs (e.g. dependencies published elsewhere)."""
     memory_mb: int = 256
     """Lambda memory."""
     timeout_seconds: int = 10
@@ -186,6 +191,18 @@ class UserService(pulumi.ComponentResource):
             policy=json_document(users_policy_output(pool.arn, log_group.arn)),
             opts=child,
         )
+        layers: list[pulumi.Input[str]] = list(args.layers)
+        if args.dependencies is not None:
+            dependencies = aws.lambda_.LayerVersion(
+                f"{name}-deps",
+                layer_name=f"{args.names.prefix}-users-deps",
+                description="third-party packages of the user service handler",
+                code=args.dependencies,
+                compatible_runtimes=[RUNTIME],
+                compatible_architectures=[ARCHITECTURE],
+                opts=child,
+            )
+            layers.insert(0, dependencies.arn)
         environment = {
             **user_service_environment(pool.id, client.id, args.log_level),
             **{k: v for k, v in args.extra_environment.items()},
@@ -194,11 +211,11 @@ class UserService(pulumi.ComponentResource):
             f"{name}-fn",
             name=function_name,
             role=role.arn,
-            runtime="python3.11",
-            architectures=["arm64"],
+            runtime=RUNTIME,
+            architectures=[ARCHITECTURE],
             handler=args.handler,
             code=args.code or default_code(),
-            layers=list(args.layers),
+            layers=layers,
             memory_size=args.memory_mb,
             timeout=args.timeout_seconds,
             environment=aws.lambda_.FunctionEnvironmentArgs(variables=environment),

@@ -7,6 +7,7 @@ a deferred output (resolved once the gateway exists).
 """
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pulumi
 
@@ -33,6 +34,7 @@ from stacks.config import StackConfig
 
 cfg = StackConfig.load()
 names = ResourceNames.for_stack(pulumi.get_project(), pulumi.get_stack())
+PROJECT_DIR = Path(__file__).resolve().parent.parent
 STAGE = "v1"
 
 network = Network(
@@ -62,6 +64,8 @@ users = UserService(
     "users",
     UserServiceArgs(
         names=names,
+        # built by images/users-layer.sh before `pulumi up`
+        dependencies=pulumi.FileArchive(str(PROJECT_DIR / cfg.users_layer_zip)),
         log_level=cfg.log_level,
         log_retention_days=cfg.log_retention_days,
         deletion_protection=cfg.protect,

@@ -40,6 +40,7 @@ class StackConfig:
     progress_instance_type: str
     progress_min_size: int
     progress_max_size: int
+    users_layer_zip: str
     log_level: str
     log_retention_days: int
     throttle_rate: float
@@ -80,6 +81,7 @@ class StackConfig:
             progress_instance_type=c.get("progressInstanceType") or "t4g.small",
             progress_min_size=c.get_int("progressMinSize") or 1,
             progress_max_size=c.get_int("progressMaxSize") or 2,
+            users_layer_zip=c.get("usersLayerZip") or "dist/users-layer.zip",
             log_level=c.get("logLevel") or "INFO",
             log_retention_days=c.get_int("logRetentionDays") or 14,
             throttle_rate=c.get_float("throttleRate") or 100.0,

@@ -55,6 +55,7 @@ EXPECTED_CHILDREN: dict[str, set[str]] = {
         "aws:cloudwatch/logGroup:LogGroup",
         "aws:iam/role:Role",
         "aws:iam/rolePolicy:RolePolicy",
+        "aws:lambda/layerVersion:LayerVersion",
         "aws:lambda/function:Function",
     },
     "reelstack:index:BackendService": {

@@ -63,3 +63,12 @@ def test_user_service_outputs_pool_and_client(prod: Graph) -> None:
     assert outputs["user_pool_id"] == prod.exports["user_pool_id"]
     assert outputs["user_pool_client_id"] == prod.exports["user_pool_client_id"]
     assert outputs["jwks_url"] == outputs["jwt_issuer"] + "/.well-known/jwks.json"
+
+
+def test_function_loads_its_dependencies_from_the_layer_the_stack_publishes(prod: Graph) -> None:
+    function = prod.one("aws:lambda/function:Function", "users-fn").inputs
+    layer = prod.one("aws:lambda/layerVersion:LayerVersion", "users-deps").inputs
+    assert function["layers"] == ["arn:aws:lambda:us-east-1:123456789012:users-deps"]
+    assert layer["compatibleRuntimes"] == [function["runtime"]]
+    assert layer["compatibleArchitectures"] == function["architectures"]
+    assert layer["code"]["path"].endswith("/dist/users-layer.zip")  # images/users-layer.sh writes it
