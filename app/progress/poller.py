@@ -58,12 +58,18 @@ class Poller:
             )
         return len(messages)
 
+    def step(self) -> bool:
+        """One poll; a failure (SQS unreachable, throttled, ...) is logged and counted, not raised."""
+        try:
+            self.poll_once()
+        except Exception:
+            self.consecutive_failures += 1
+            log.exception("polling the progress queue failed")
+            return False
+        self.consecutive_failures = 0
+        return True
+
     def run(self, stop: threading.Event) -> None:
         while not stop.is_set():
-            try:
-                self.poll_once()
-                self.consecutive_failures = 0
-            except Exception:
-                self.consecutive_failures += 1
-                log.exception("polling the progress queue failed")
+            if not self.step():
                 stop.wait(RETRY_PAUSE_SECONDS)

@@ -1,0 +1,87 @@
+"""What a stream says: its opening events, ids, ordering against the opening, heartbeats and its end."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+from app.contracts.messages import VideoState
+from app.progress import stream
+from app.progress.hub import Hub, StreamEvent
+from tests.app.progress.conftest import progress_event
+
+QUEUED = StreamEvent(VideoState.QUEUED, 0, 0)
+
+
+def _transcoding(sequence: int) -> StreamEvent:
+    return StreamEvent(VideoState.TRANSCODING, sequence * 10, sequence)
+
+
+def test_a_new_client_opens_with_the_newer_of_the_ticket_and_the_buffer() -> None:
+    history = [_transcoding(2), _transcoding(3)]
+    assert stream.opening_events(QUEUED, history, None) == [_transcoding(3)]
+    assert stream.opening_events(_transcoding(5), history, None) == [_transcoding(5)]
+    assert stream.opening_events(_transcoding(3), history, None) == [_transcoding(3)]
+    assert stream.opening_events(QUEUED, [], None) == [QUEUED]
+
+
+def test_a_reconnecting_client_gets_the_buffered_events_after_its_last_id() -> None:
+    history = [_transcoding(n) for n in range(1, 6)]
+    assert stream.opening_events(QUEUED, history, 3) == [_transcoding(4), _transcoding(5)]
+    assert stream.opening_events(QUEUED, history, 5) == []
+    # Nothing buffered after it here (another instance, or evicted): the ticket's newer state.
+    assert stream.opening_events(_transcoding(7), [], 5) == [_transcoding(7)]
+    assert stream.opening_events(_transcoding(7), history, 3) == [
+        _transcoding(4),
+        _transcoding(5),
+        _transcoding(7),
+    ]
+
+
+def test_the_backends_uploading_state_has_no_id_and_does_not_hide_the_first_task_event() -> None:
+    uploading = StreamEvent(VideoState.UPLOADING, 0, 0)
+    assert stream.frame(uploading) == 'data: {"state":"uploading","percent":0,"sequence":0}\n\n'
+    assert stream.opening_events(uploading, [QUEUED], None) == [QUEUED]
+
+
+def test_an_event_frame_has_its_sequence_as_id_and_json_data() -> None:
+    video, task = uuid.uuid4(), uuid.uuid4()
+    ready = StreamEvent.from_progress(progress_event(video, task, 9, VideoState.READY))
+    text = stream.frame(ready)
+    id_line, data_line, *_ = text.split("\n")
+    assert id_line == "id: 9" and text.endswith("\n\n")
+    data = json.loads(data_line.removeprefix("data: "))
+    assert data["state"] == "ready" and data["percent"] == 100
+    assert data["outputs"]["prefix"] == f"videos/{video}/{task}/"
+
+
+def _stream(hub: Hub, video: uuid.UUID, opening: list[StreamEvent]) -> list[str]:
+    subscriber, _ = hub.subscribe(video)
+    return list(stream.events(subscriber, opening, heartbeat_seconds=0.01))
+
+
+def test_a_stream_skips_events_already_sent_and_ends_after_ready() -> None:
+    hub, video, task = Hub(buffer_size=10, max_videos=10, max_streams=10), uuid.uuid4(), uuid.uuid4()
+    subscriber, _ = hub.subscribe(video)
+    for sequence in (1, 2, 3):
+        hub.publish(progress_event(video, task, sequence))
+    hub.publish(progress_event(video, task, 4, VideoState.READY))
+    hub.publish(progress_event(video, task, 5, VideoState.FAILED))
+    texts = list(stream.events(subscriber, [_transcoding(2)], heartbeat_seconds=0.01))
+    assert [t.split("\n")[0] for t in texts] == ["id: 2", "id: 3", "id: 4"]
+
+
+def test_an_opening_at_a_terminal_state_is_the_whole_stream() -> None:
+    hub = Hub(buffer_size=10, max_videos=10, max_streams=10)
+    failed = StreamEvent(VideoState.FAILED, 100, 3, error_reason="corrupt")
+    assert _stream(hub, uuid.uuid4(), [failed]) == [stream.frame(failed)]
+
+
+def test_an_idle_stream_sends_heartbeats_until_the_hub_closes() -> None:
+    hub, video = Hub(buffer_size=10, max_videos=10, max_streams=10), uuid.uuid4()
+    subscriber, _ = hub.subscribe(video)
+    texts = stream.events(subscriber, [QUEUED], heartbeat_seconds=0.01)
+    assert next(texts) == stream.frame(QUEUED)
+    assert next(texts) == stream.HEARTBEAT
+    hub.close()
+    assert list(texts) == []

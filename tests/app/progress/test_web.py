@@ -1,0 +1,134 @@
+"""The HTTP edge of the progress app, through Flask's test client: refusals, headers, slots, health."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+
+from app.contracts import tickets
+from app.contracts.settings import ProgressSettings
+from app.progress.hub import Hub
+from app.progress.poller import UNHEALTHY_AFTER_FAILURES, Poller
+from app.progress.web import create_app
+
+KEY = b"k" * 48
+QUEUED = {"state": "queued", "percent": 0, "sequence": 0}
+
+
+@pytest.fixture
+def hub() -> Hub:
+    return Hub(buffer_size=8, max_videos=8, max_streams=1)
+
+
+@pytest.fixture
+def poller(hub: Hub) -> Poller:
+    return Poller(sqs=None, queue_url="unused", hub=hub)
+
+
+@pytest.fixture
+def web(hub: Hub, poller: Poller) -> FlaskClient:
+    settings = ProgressSettings(
+        user_pool_client_id="client",
+        jwt_issuer="https://issuer",
+        jwks_url="https://issuer/jwks",
+        ticket_secret_arn="arn:aws:secretsmanager:us-east-1:123456789012:secret:key",
+        progress_topic_arn="arn:aws:sns:us-east-1:123456789012:progress",
+        progress_queue_prefix="t-progress-",
+        heartbeat_seconds=0.01,
+    )
+    return create_app(settings, hub=hub, ticket_key=KEY, instance_id="i-1", poller=poller).test_client()
+
+
+def _ticket(video: uuid.UUID, snapshot: dict[str, Any] | None = None, key: bytes = KEY, ttl: int = 60) -> str:
+    return tickets.issue_events_ticket(
+        key, user_id="u", video_id=video, snapshot=QUEUED if snapshot is None else snapshot, ttl_seconds=ttl
+    )
+
+
+def _error(web: FlaskClient, path: str, **kwargs: Any) -> tuple[int, str]:
+    response = web.get(path, **kwargs)
+    body = response.get_json()
+    assert set(body) == {"error"} and body["error"]["message"], body
+    return response.status_code, body["error"]["code"]
+
+
+def test_requests_without_a_valid_ticket_are_refused_with_the_error_shape(web: FlaskClient) -> None:
+    video = uuid.uuid4()
+    path = f"/events/videos/{video}"
+    assert _error(web, path) == (401, "ticket_required")
+    assert _error(web, path, query_string={"ticket": "not-a-jwt"}) == (401, "invalid_ticket")
+    assert _error(web, path, query_string={"ticket": _ticket(video, key=b"x" * 48)}) == (
+        401,
+        "invalid_ticket",
+    )
+    assert _error(web, path, query_string={"ticket": _ticket(video, ttl=-5)}) == (401, "invalid_ticket")
+    other = _ticket(uuid.uuid4())
+    assert _error(web, path, query_string={"ticket": other}) == (403, "ticket_for_another_video")
+    media = tickets.issue_media_grant(KEY, video_id=video, ttl_seconds=60)
+    assert _error(web, path, query_string={"ticket": media}) == (401, "invalid_ticket")
+
+
+def test_malformed_requests_get_400_never_500(web: FlaskClient) -> None:
+    video = uuid.uuid4()
+    assert _error(web, "/events/videos/not-a-uuid", query_string={"ticket": _ticket(video)}) == (
+        400,
+        "invalid_video_id",
+    )
+    query = {"ticket": _ticket(video)}
+    headers = {"Last-Event-ID": "seven"}
+    assert _error(web, f"/events/videos/{video}", query_string=query, headers=headers) == (
+        400,
+        "invalid_last_event_id",
+    )
+    bad_snapshot = {"ticket": _ticket(video, {"state": "melting", "percent": 500})}
+    assert _error(web, f"/events/videos/{video}", query_string=bad_snapshot) == (400, "invalid_ticket")
+
+
+def test_unknown_paths_and_methods_answer_with_the_error_shape(web: FlaskClient) -> None:
+    assert _error(web, "/events/nothing")[0] == 404
+    assert web.post(f"/events/videos/{uuid.uuid4()}").status_code == 405
+
+
+def test_a_stream_is_unbuffered_event_stream_and_ends_at_a_terminal_state(web: FlaskClient, hub: Hub) -> None:
+    video = uuid.uuid4()
+    failed = {"state": "failed", "percent": 100, "sequence": 4, "error_reason": "corrupt input"}
+    response = web.get(f"/events/videos/{video}", query_string={"ticket": _ticket(video, failed)})
+    assert response.status_code == 200
+    assert response.mimetype == "text/event-stream"
+    assert response.headers["Cache-Control"] == "no-cache, no-transform"
+    assert response.headers["X-Accel-Buffering"] == "no"
+    assert response.get_data(as_text=True) == (
+        'id: 4\ndata: {"state":"failed","percent":100.0,"sequence":4,"error_reason":"corrupt input"}\n\n'
+    )
+    response.close()  # as the WSGI server does once the body is sent
+    assert hub.stream_count == 0
+
+
+def test_a_client_gone_before_reading_frees_its_slot_and_the_next_one_is_served(
+    web: FlaskClient, hub: Hub
+) -> None:
+    video = uuid.uuid4()
+    first = web.get(f"/events/videos/{video}", query_string={"ticket": _ticket(video)}, buffered=False)
+    assert first.status_code == 200 and hub.stream_count == 1
+    refused = web.get(f"/events/videos/{video}", query_string={"ticket": _ticket(video)})
+    assert refused.status_code == 503 and refused.get_json()["error"]["code"] == "too_many_streams"
+    assert refused.headers["Retry-After"]
+    first.close()
+    assert hub.stream_count == 0
+    second = web.get(f"/events/videos/{video}", query_string={"ticket": _ticket(video)}, buffered=False)
+    assert second.status_code == 200
+    second.close()
+
+
+def test_health_reports_the_instance_and_turns_503_when_polling_keeps_failing(
+    web: FlaskClient, poller: Poller
+) -> None:
+    ok = web.get("/events/health")
+    assert ok.status_code == 200
+    assert ok.get_json() == {"status": "ok", "instance_id": "i-1", "streams": 0, "videos": 0}
+    poller.consecutive_failures = UNHEALTHY_AFTER_FAILURES
+    degraded = web.get("/events/health")
+    assert degraded.status_code == 503 and degraded.get_json()["status"] == "degraded"
