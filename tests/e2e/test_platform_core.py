@@ -1,0 +1,225 @@
+"""Issue 3, acceptance 2: accounts, the catalogue and the social features, through the gateway only.
+
+The platform runs without transcoders (`core_platform`), so the task a mark-uploaded sends stays
+on the task queue, where the test reads it from the AWS emulation.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from app.contracts.messages import parse_task
+from app.local.provision import client
+from tests.e2e.client import (
+    AuthedSession,
+    login,
+    outbox_codes,
+    signup_confirm_login,
+    upload_via_presigned_post,
+)
+from tests.e2e.conftest import RunningPlatform
+
+pytestmark = pytest.mark.e2e
+PASSWORD = "Corr3ct-Horse-Battery!"
+TIMEOUT = 30
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("media") / "clip.mp4"
+    subprocess.run(
+        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=25",
+         "-t", "1", "-pix_fmt", "yuv420p", "-c:v", "libx264", "-preset", "ultrafast", str(path)],
+        check=True,
+    )  # fmt: skip
+    return path
+
+
+def new_user(platform: RunningPlatform) -> AuthedSession:
+    return signup_confirm_login(platform.base_url, f"user-{uuid.uuid4().hex[:10]}@example.com", PASSWORD)
+
+
+def create_video(platform: RunningPlatform, session: AuthedSession, **fields: Any) -> dict[str, Any]:
+    response = session.post(
+        f"{platform.base_url}/api/videos", json={"title": "a clip", **fields}, timeout=TIMEOUT
+    )
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def drain_task_queue(platform: RunningPlatform) -> list[str]:
+    """Every message now on the task queue (left invisible, so each is seen once)."""
+    sqs = client("sqs", platform.moto_endpoint)
+    url = sqs.get_queue_url(QueueName=platform.names.task_queue)["QueueUrl"]
+    bodies: list[str] = []
+    while True:
+        received = sqs.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1, VisibilityTimeout=600
+        ).get("Messages", [])
+        if not received:
+            return bodies
+        bodies += [m["Body"] for m in received]
+
+
+def test_signup_to_one_valid_task_message_through_the_gateway(
+    core_platform: RunningPlatform, clip: Path
+) -> None:
+    base = core_platform.base_url
+    owner = new_user(core_platform)
+    created = create_video(core_platform, owner)
+    assert created["upload"]["url"].startswith(f"{base}/_s3/")
+
+    upload_via_presigned_post(created["upload"], clip, "video/mp4")
+    marked = owner.post(f"{base}/api/videos/{created['id']}/uploaded", timeout=TIMEOUT)
+    assert marked.status_code == 202, marked.text
+    again = owner.post(f"{base}/api/videos/{created['id']}/uploaded", timeout=TIMEOUT)
+    assert again.status_code == 202, again.text
+
+    [body] = drain_task_queue(core_platform)
+    task = parse_task(body)
+    assert str(task.video_id) == created["id"]
+    assert task.source_bucket == core_platform.names.uploads_bucket
+    video = owner.get(f"{base}/api/videos/{created['id']}", timeout=TIMEOUT).json()
+    assert video["status"] == "queued"
+
+
+def test_comments_are_edited_and_deleted_only_by_their_authors(core_platform: RunningPlatform) -> None:
+    base = core_platform.base_url
+    owner, other = new_user(core_platform), new_user(core_platform)
+    video_id = create_video(core_platform, owner)["id"]
+    comments = f"{base}/api/videos/{video_id}/comments"
+
+    mine = owner.post(comments, json={"body": "first!"}, timeout=TIMEOUT)
+    assert mine.status_code == 201, mine.text
+    theirs = other.post(comments, json={"body": "nice"}, timeout=TIMEOUT)
+    assert theirs.status_code == 201, theirs.text
+    mine_url = f"{comments}/{mine.json()['id']}"
+
+    assert other.patch(mine_url, json={"body": "defaced"}, timeout=TIMEOUT).status_code == 403
+    assert other.delete(mine_url, timeout=TIMEOUT).status_code == 403
+    assert owner.patch(mine_url, json={"body": "first, edited"}, timeout=TIMEOUT).status_code == 200
+    listed = [c["body"] for c in requests.get(comments, timeout=TIMEOUT).json()["items"]]
+    assert listed == ["first, edited", "nice"]
+    assert owner.delete(mine_url, timeout=TIMEOUT).status_code == 204
+    assert [c["body"] for c in requests.get(comments, timeout=TIMEOUT).json()["items"]] == ["nice"]
+
+
+def test_likes_are_idempotent_and_counted(core_platform: RunningPlatform) -> None:
+    base = core_platform.base_url
+    owner, fan = new_user(core_platform), new_user(core_platform)
+    like = f"{base}/api/videos/{create_video(core_platform, owner)['id']}/like"
+
+    assert fan.put(like, timeout=TIMEOUT).json() == {"likes": 1, "liked_by_me": True}
+    assert fan.put(like, timeout=TIMEOUT).json() == {"likes": 1, "liked_by_me": True}
+    assert owner.put(like, timeout=TIMEOUT).json()["likes"] == 2
+    assert fan.delete(like, timeout=TIMEOUT).json() == {"likes": 1, "liked_by_me": False}
+    assert fan.delete(like, timeout=TIMEOUT).json() == {"likes": 1, "liked_by_me": False}
+
+
+def test_playlists_keep_their_order_and_only_the_owner_changes_them(core_platform: RunningPlatform) -> None:
+    base = core_platform.base_url
+    owner, other = new_user(core_platform), new_user(core_platform)
+    first, second = (create_video(core_platform, owner, title=t)["id"] for t in ("one", "two"))
+    created = owner.post(
+        f"{base}/api/playlists", json={"title": "mix", "visibility": "public"}, timeout=TIMEOUT
+    )
+    assert created.status_code == 201, created.text
+    playlist = f"{base}/api/playlists/{created.json()['id']}"
+    for video_id in (first, second):
+        added = owner.post(f"{playlist}/items", json={"video_id": video_id}, timeout=TIMEOUT)
+        assert added.status_code == 201, added.text
+
+    reordered = owner.put(f"{playlist}/items", json={"video_ids": [second, first]}, timeout=TIMEOUT)
+    assert reordered.status_code == 200, reordered.text
+    assert [item["id"] for item in owner.get(playlist, timeout=TIMEOUT).json()["items"]] == [second, first]
+
+    assert other.get(playlist, timeout=TIMEOUT).status_code == 200
+    assert other.post(f"{playlist}/items", json={"video_id": first}, timeout=TIMEOUT).status_code == 403
+    assert (
+        other.put(f"{playlist}/items", json={"video_ids": [first, second]}, timeout=TIMEOUT).status_code
+        == 403
+    )
+    assert other.patch(playlist, json={"title": "mine now"}, timeout=TIMEOUT).status_code == 403
+    assert other.delete(playlist, timeout=TIMEOUT).status_code == 403
+    assert owner.delete(playlist, timeout=TIMEOUT).status_code == 204
+
+
+def test_a_private_playlist_is_hidden_from_other_users(core_platform: RunningPlatform) -> None:
+    base = core_platform.base_url
+    owner, other = new_user(core_platform), new_user(core_platform)
+    created = owner.post(f"{base}/api/playlists", json={"title": "mine"}, timeout=TIMEOUT)
+    assert created.status_code == 201, created.text
+    playlist = f"{base}/api/playlists/{created.json()['id']}"
+    assert owner.get(playlist, timeout=TIMEOUT).status_code == 200
+    assert other.get(playlist, timeout=TIMEOUT).status_code == 404
+    assert other.patch(playlist, json={"title": "taken"}, timeout=TIMEOUT).status_code == 404
+
+
+def test_another_user_cannot_see_or_touch_a_private_video(core_platform: RunningPlatform) -> None:
+    base = core_platform.base_url
+    owner, other = new_user(core_platform), new_user(core_platform)
+    video_id = create_video(
+        core_platform, owner, title=f"secret {uuid.uuid4().hex[:6]}", visibility="private"
+    )["id"]
+    video = f"{base}/api/videos/{video_id}"
+
+    assert owner.get(video, timeout=TIMEOUT).status_code == 200
+    for response in (
+        other.get(video, timeout=TIMEOUT),
+        requests.get(video, timeout=TIMEOUT),
+        other.post(f"{video}/comments", json={"body": "hi"}, timeout=TIMEOUT),
+        other.put(f"{video}/like", timeout=TIMEOUT),
+        other.patch(video, json={"title": "taken"}, timeout=TIMEOUT),
+    ):
+        assert response.status_code == 404, response.text
+        assert response.json()["error"]["code"] == "not_found"
+    feed = other.get(f"{base}/api/videos", params={"q": "secret"}, timeout=TIMEOUT).json()
+    assert video_id not in [item["id"] for item in feed["items"]]
+
+
+def test_a_wrong_confirmation_code_is_rejected(core_platform: RunningPlatform) -> None:
+    base = core_platform.base_url
+    email = f"user-{uuid.uuid4().hex[:10]}@example.com"
+    signup = requests.post(
+        f"{base}/auth/signup", json={"email": email, "password": PASSWORD}, timeout=TIMEOUT
+    )
+    assert signup.status_code == 201
+    [code] = outbox_codes(base, email)
+    wrong = f"{(int(code) + 1) % 10**6:06d}"
+    confirm = requests.post(f"{base}/auth/confirm", json={"email": email, "code": wrong}, timeout=TIMEOUT)
+    assert confirm.status_code == 400
+    assert confirm.json()["error"]["code"] == "code_mismatch"
+    denied = requests.post(f"{base}/auth/login", json={"email": email, "password": PASSWORD}, timeout=TIMEOUT)
+    assert (denied.status_code, denied.json()["error"]["code"]) == (403, "user_not_confirmed")
+
+
+def test_logout_revokes_the_session(core_platform: RunningPlatform) -> None:
+    base = core_platform.base_url
+    session = new_user(core_platform)
+    assert session.get(f"{base}/api/me", timeout=TIMEOUT).status_code == 200
+    assert session.post(f"{base}/auth/logout", timeout=TIMEOUT).status_code == 200
+    refresh = requests.post(
+        f"{base}/auth/refresh", json={"refresh_token": session.tokens["refresh_token"]}, timeout=TIMEOUT
+    )
+    assert (refresh.status_code, refresh.json()["error"]["code"]) == (401, "invalid_credentials")
+    # Signing in again starts a new session.
+    assert login(base, session.email, PASSWORD).get(f"{base}/api/me", timeout=TIMEOUT).status_code == 200
+
+
+def test_malformed_json_is_a_400_on_auth_and_api(core_platform: RunningPlatform) -> None:
+    base = core_platform.base_url
+    session = new_user(core_platform)
+    headers = {"Content-Type": "application/json"}
+    for response in (
+        requests.post(f"{base}/auth/login", data="{oops", headers=headers, timeout=TIMEOUT),
+        session.post(f"{base}/api/videos", data="{oops", headers=headers, timeout=TIMEOUT),
+    ):
+        assert response.status_code == 400, response.text
+        assert response.json()["error"]["code"] == "malformed_json"
