@@ -57,7 +57,7 @@ function sameText(a, b) {
 async function handler(event) {
   const request = event.request;
   const match = MEDIA_PATH.exec(request.uri);
-  if (!match) return forbidden();
+  if (!match || match[4].split('/').indexOf('..') !== -1) return forbidden();
   let key;
   try {
     key = await kvs.get('%s');

@@ -62,6 +62,7 @@ CASES = {
     + OBJECT,
     "outside_videos": f"/media/g/{_grant()}/index.html",
     "garbage": f"/media/g/a.b.c{OBJECT}",
+    "climbs_out": f"/media/g/{_grant()}/videos/{VIDEO}/../{OTHER}/{TASK}/master.m3u8",
 }
 
 
@@ -94,7 +95,17 @@ def test_a_valid_grant_reads_the_object_under_its_bucket_key(answers: dict[str, 
 
 
 @pytest.mark.parametrize(
-    "case", ["no_grant", "other_video", "forged", "expired", "events_ticket", "outside_videos", "garbage"]
+    "case",
+    [
+        "no_grant",
+        "other_video",
+        "forged",
+        "expired",
+        "events_ticket",
+        "outside_videos",
+        "garbage",
+        "climbs_out",
+    ],
 )
 def test_media_without_a_valid_grant_for_that_video_is_forbidden(
     case: str, answers: dict[str, dict[str, object]]
