@@ -82,7 +82,12 @@ def load_policy_config(path: Path, policies: Sequence[Policy] = POLICIES) -> dic
         config = dict(entry) if isinstance(entry, dict) else {}
         level = _level(config.pop("enforcementLevel", None) if isinstance(entry, dict) else entry, path, name)
         if policy.config_schema is not None:
-            schema = {"type": "object", "properties": policy.config_schema.properties}
+            # Stricter than the schema alone: a misspelt setting must not silently fall back to its default.
+            schema = {
+                "type": "object",
+                "properties": policy.config_schema.properties,
+                "additionalProperties": False,
+            }
             if policy.config_schema.required:
                 schema["required"] = policy.config_schema.required
             try:

@@ -122,6 +122,10 @@ def test_all_advisory_config_reports_but_does_not_fail(
         ({"rds-backup-retention": {"minimumDays": "seven"}}, "rds-backup-retention: 'seven' is not of type"),
         ({"rds-not-public": "blocking"}, "enforcement level 'blocking' is not one of"),
         (
+            {"rds-backup-retention": {"minimumDay": 3}},
+            "rds-backup-retention: Additional properties are not allowed",
+        ),
+        (
             {"rds-not-public": {"enforcementLevel": "advisory", "strict": True}},
             "rds-not-public takes no config",
         ),
