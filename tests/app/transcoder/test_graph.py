@@ -23,9 +23,12 @@ LADDER = [1080, 720, 480, 360, 240]
 PATHS = OutputPaths(source=Path("/work/t/source"), root=Path("/work/t/out"))
 
 
-def _probe(width: int = 1280, height: int = 720, **fields: object) -> ProbeResult:
-    values: dict[str, object] = {"rotation": 0, "duration": 10.0, "has_audio": True, "fps": 30.0, **fields}
-    return ProbeResult(width=width, height=height, **values)  # type: ignore[arg-type]
+def _probe(
+    width: int = 1280, height: int = 720, *, rotation: int = 0, duration: float = 10.0, has_audio: bool = True
+) -> ProbeResult:
+    return ProbeResult(
+        width=width, height=height, rotation=rotation, duration=duration, has_audio=has_audio, fps=30.0
+    )
 
 
 def _task(*filters: object, **fields: object) -> TaskMessageV1:

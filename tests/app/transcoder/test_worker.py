@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from app.contracts.messages import (
+    FilterSpec,
     GrayscaleFilter,
     ProgressEventV1,
     TaskMessageV1,
@@ -19,6 +20,7 @@ from app.contracts.messages import (
     TrimFilter,
     VideoState,
 )
+from app.contracts.names import TASK_MAX_RECEIVES
 from app.contracts.tickets import media_key_prefix
 from app.transcoder.worker import Worker
 from tests.app.transcoder.conftest import Media, Pipeline, ffprobe, run_one
@@ -32,9 +34,9 @@ def _transcode(pipeline: Pipeline, worker: Worker, task: TaskMessageV1) -> Progr
 
 
 def _ready_outputs(
-    pipeline: Pipeline, worker: Worker, source: Path, target: Path, **kw: object
+    pipeline: Pipeline, worker: Worker, source: Path, target: Path, filters: list[FilterSpec] | None = None
 ) -> TaskOutputs:
-    task = pipeline.submit(source, **kw)  # type: ignore[arg-type]
+    task = pipeline.submit(source, filters)
     event = _transcode(pipeline, worker, task)
     assert event.state == VideoState.READY, event.error_reason
     assert event.outputs is not None
@@ -73,7 +75,9 @@ def test_720p_with_audio_becomes_an_hls_ladder_with_live_progress(
     for attributes, uri in variants:
         assert re.search(r"BANDWIDTH=\d+", attributes) and 'CODECS="avc1.' in attributes
         assert "mp4a.40.2" in attributes
-        width, height = re.search(r"RESOLUTION=(\d+)x(\d+)", attributes).groups()  # type: ignore[union-attr]
+        resolution = re.search(r"RESOLUTION=(\d+)x(\d+)", attributes)
+        assert resolution is not None
+        width, height = resolution.groups()
         info = ffprobe(tmp_path / uri)
         video = next(s for s in info["streams"] if s["codec_type"] == "video")
         assert (video["width"], video["height"]) == (int(width), int(height))
@@ -215,3 +219,31 @@ def test_a_missing_source_fails_permanently(pipeline: Pipeline, make_worker: Mak
     event = _transcode(pipeline, make_worker(), task)
     assert event.state == VideoState.FAILED and "no longer exists" in (event.error_reason or "")
     assert pipeline.messages_left() == {"tasks": 0, "dlq": 0}
+
+
+def test_a_transient_failure_is_retried_then_reported_and_dead_lettered(
+    pipeline: Pipeline, make_worker: MakeWorker, media: Media
+) -> None:
+    # Uploads to a bucket that does not exist fail like an S3 outage would, on every attempt.
+    worker = make_worker(
+        media_bucket=f"{pipeline.resources.names.prefix}-gone", visibility_timeout_seconds="10"
+    )
+    task = pipeline.submit(media.silent)
+    for _ in range(TASK_MAX_RECEIVES):
+        run_one(worker)
+    failed = pipeline.terminal(task.task_id)
+    assert failed.state == VideoState.FAILED
+    assert failed.error_reason and failed.error_reason.startswith(
+        f"gave up after {TASK_MAX_RECEIVES} attempts"
+    )
+    assert failed.sequence // 1_000_000 == TASK_MAX_RECEIVES
+    attempts = [
+        e for e in pipeline.events_of(task.task_id) if e.state == VideoState.TRANSCODING and e.percent == 0
+    ]
+    assert len(attempts) == TASK_MAX_RECEIVES
+    # The next receive past the limit moves the message to the DLQ instead of handing it out.
+    for _ in range(10):
+        if pipeline.messages_left()["dlq"]:
+            break
+        assert worker.poll_once() == 0
+    assert pipeline.messages_left() == {"tasks": 0, "dlq": 1}
