@@ -13,6 +13,7 @@ from typing import Any
 from pulumi_policy import (
     EnforcementLevel,
     PolicyConfigSchema,
+    PolicyResource,
     ReportViolation,
     StackValidationArgs,
     StackValidationPolicy,
@@ -104,7 +105,7 @@ VERSIONING_SCHEMA = PolicyConfigSchema(
 )
 
 
-def _bucket_labels(bucket: Any) -> list[str]:
+def _bucket_labels(bucket: PolicyResource) -> list[str]:
     return [
         bucket.name,
         *(str(known(bucket.props, k)) for k in ("bucket", "bucketPrefix") if known(bucket.props, k)),
