@@ -43,6 +43,8 @@ class Media:
     portrait: Path
     odd: Path
     silent: Path
+    rotated: Path
+    """640x360 frames with display-matrix rotation: shown as 360x640."""
     truncated: Path
     random_bytes: Path
 
@@ -55,13 +57,33 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> Media:
     truncated.write_bytes(landscape.read_bytes()[: landscape.stat().st_size * 2 // 3])
     random_bytes = base / "random.mp4"
     random_bytes.write_bytes(random.Random(4).randbytes(256 * 1024))
+    silent = _clip(base / "silent.mp4", "640x360", 2, audio=False)
+    rotated = base / "rotated.mp4"
+    # The mp4 muxer turns the legacy rotate tag into a display matrix.
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-nostdin",
+            "-v",
+            "error",
+            "-i",
+            str(silent),
+            "-c",
+            "copy",
+            "-metadata:s:v:0",
+            "rotate=90",
+            str(rotated),
+        ],
+        check=True,
+    )
     return Media(
         landscape=landscape,
         long=_clip(base / "long.mp4", "1280x720", 8),
         portrait=_clip(base / "portrait.mp4", "720x1280", 2),
         # 4:4:4 so that the source itself can have an odd height.
         odd=_clip(base / "odd.mp4", "854x481", 2, pix_fmt="yuv444p"),
-        silent=_clip(base / "silent.mp4", "640x360", 2, audio=False),
+        silent=silent,
+        rotated=rotated,
         truncated=truncated,
         random_bytes=random_bytes,
     )

@@ -53,6 +53,12 @@ def test_probe_reads_a_generated_clip(media: Media) -> None:
     assert not probe(media.silent).has_audio
 
 
+def test_probe_reads_the_display_rotation_of_a_generated_clip(media: Media) -> None:
+    result = probe(media.rotated)
+    assert result.rotation in (90, 270)
+    assert (result.display_width, result.display_height) == (360, 640)
+
+
 @pytest.mark.parametrize("name", ["truncated", "random_bytes"])
 def test_corrupt_sources_are_not_videos(media: Media, name: str) -> None:
     with pytest.raises(NotAVideo, match="ffprobe cannot read"):

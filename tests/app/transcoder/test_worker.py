@@ -22,7 +22,7 @@ from app.contracts.messages import (
 )
 from app.contracts.names import TASK_MAX_RECEIVES
 from app.contracts.tickets import media_key_prefix
-from app.transcoder.worker import Worker
+from app.transcoder.worker import Heartbeat, Worker
 from tests.app.transcoder.conftest import Media, Pipeline, ffprobe, run_one
 
 MakeWorker = Callable[..., Worker]
@@ -124,6 +124,43 @@ def test_a_source_without_audio_gives_video_only_variants(
         info = ffprobe(tmp_path / rendition.playlist_key.removeprefix(outputs.prefix))
         assert [s["codec_type"] for s in info["streams"]] == ["video"]
     assert "mp4a" not in (tmp_path / "master.m3u8").read_text()
+
+
+def _psnr(variant: Path, reference: Path, width: int, height: int, *reference_filters: str) -> float:
+    """Mean PSNR of ``variant`` against ``reference`` as ffmpeg displays it, scaled to the same size."""
+    chain = ",".join([*reference_filters, f"scale={width}:{height}", "setsar=1"])
+    printed = subprocess.run(
+        [
+            "ffmpeg",
+            "-i",
+            str(variant),
+            "-i",
+            str(reference),
+            "-lavfi",
+            f"[1:v]{chain}[ref];[0:v][ref]psnr",
+            "-f",
+            "null",
+            "-",
+        ],
+        capture_output=True,
+        check=True,
+        text=True,
+    ).stderr
+    found = re.search(r"PSNR .* average:([\d.]+|inf)", printed)
+    assert found is not None, printed
+    return float(found.group(1))
+
+
+def test_a_source_with_rotation_metadata_is_transcoded_upright(
+    pipeline: Pipeline, make_worker: MakeWorker, media: Media, tmp_path: Path
+) -> None:
+    outputs = _ready_outputs(pipeline, make_worker(ladder="360"), media.rotated, tmp_path)
+    assert [(r.width, r.height) for r in outputs.renditions] == [(202, 360)]
+    variant = tmp_path / outputs.renditions[0].playlist_key.removeprefix(outputs.prefix)
+    assert "side_data_list" not in ffprobe(variant)["streams"][0]  # players must not turn it again
+    assert _psnr(variant, media.rotated, 202, 360) > 25
+    # The same frames squeezed without turning them do not match: the check can tell.
+    assert _psnr(variant, media.silent, 202, 360) < 20
 
 
 def _chroma_averages(path: Path) -> list[tuple[float, float]]:
@@ -247,3 +284,16 @@ def test_a_transient_failure_is_retried_then_reported_and_dead_lettered(
             break
         assert worker.poll_once() == 0
     assert pipeline.messages_left() == {"tasks": 0, "dlq": 1}
+
+
+def test_the_heartbeat_keeps_a_message_hidden_while_the_work_goes_on(pipeline: Pipeline) -> None:
+    queue = pipeline.resources.task_queue_url
+    pipeline.send("{}")
+    message = pipeline.sqs.receive_message(QueueUrl=queue, VisibilityTimeout=1, WaitTimeSeconds=5)[
+        "Messages"
+    ][0]
+    with Heartbeat(pipeline.sqs, queue, message["ReceiptHandle"], timeout_seconds=1):
+        for _ in range(3):  # three times the lease, each a long poll that would catch the message
+            assert not pipeline.sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=1).get("Messages")
+    # Once the heartbeat stops, the lease runs out and another worker can have the message.
+    assert pipeline.sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=5)["Messages"][0]["Body"] == "{}"
