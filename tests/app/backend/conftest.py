@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -22,8 +23,9 @@ from app.backend.migrate import upgrade
 from app.backend.models import Video
 from app.backend.status_consumer import record_event
 from app.contracts.messages import ProgressEventV1, Rendition, TaskOutputs, VideoState
-from app.contracts.settings import BackendSettings, load
-from app.local.provision import LocalResources, client
+from app.contracts.names import ResourceNames
+from app.contracts.settings import ENV_PREFIX, BackendSettings
+from app.local.provision import LocalResources, client, provision
 
 MAX_UPLOAD_BYTES = 64 * 1024
 PASSWORD = "Passw0rd-long"
@@ -45,46 +47,82 @@ def sample_mp4(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     return data
 
 
-def fresh_postgres_database(server_url: str) -> str:
-    """A new, empty database on the test server; its URL."""
+def fresh_postgres_database(server_url: str, template: str | None = None) -> str:
+    """A new database on the test server (empty, or a copy of ``template``); its URL."""
     name = f"t_{uuid.uuid4().hex[:16]}"
     url = make_url(server_url)
     with psycopg.connect(
-        host=url.host, port=url.port, user=url.username, dbname=url.database, autocommit=True
-    ) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
+        host=url.host, port=url.port, user=url.username, dbname="postgres", autocommit=True
+    ) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
     return url.set(database=name).render_as_string(hide_password=False)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """An empty database of each kind; the whole HTTP suite runs on both."""
+@pytest.fixture(scope="module")
+def backend_resources(moto_endpoint: str) -> Iterator[LocalResources]:
+    """The platform's resources for one test module (like ``local_resources``, shared to save time),
+    with the AWS environment the backend gets from ``env_for`` (boto3 needs AWS_DEFAULT_REGION)."""
+    resources = provision(ResourceNames(f"t{uuid.uuid4().hex[:12]}"), moto_endpoint)
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in resources.aws_env().items():
+            patch.setenv(name, value)
+        yield resources
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def template_database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A migrated database of each kind, copied for every test; the whole HTTP suite runs on both."""
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'backend.sqlite'}"
-    return fresh_postgres_database(request.getfixturevalue("postgres_url"))
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'template.sqlite'}"
+    else:
+        url = fresh_postgres_database(request.getfixturevalue("postgres_url"))
+    upgrade(url)
+    return url
+
+
+@pytest.fixture
+def database_url(template_database: str, tmp_path: Path) -> str:
+    """A fresh, migrated database for one test: a copy of the module's template."""
+    template = make_url(template_database)
+    if template.get_backend_name() == "sqlite":
+        assert template.database is not None
+        copy = tmp_path / "backend.sqlite"
+        shutil.copyfile(template.database, copy)
+        return f"sqlite:///{copy}"
+    return fresh_postgres_database(template_database, template=template.database)
 
 
 @pytest.fixture
 def engine(database_url: str) -> Iterator[Engine]:
-    upgrade(database_url)
     engine = make_engine(database_url)
     yield engine
     engine.dispose()
 
 
 @pytest.fixture
-def settings(
-    local_resources: LocalResources, database_url: str, monkeypatch: pytest.MonkeyPatch
-) -> BackendSettings:
-    env = local_resources.env_for(
+def local_resources(backend_resources: LocalResources) -> LocalResources:
+    """This module's resources, with the queues emptied of what earlier tests left."""
+    for queue_url in (backend_resources.task_queue_url, backend_resources.status_queue_url):
+        drain(backend_resources, queue_url)
+    return backend_resources
+
+
+def backend_settings(resources: LocalResources, database_url: str, **overrides: str) -> BackendSettings:
+    env = resources.env_for(
         "backend",
         database_url=database_url,
         media_base_url="http://127.0.0.1:8080/media",
         max_upload_bytes=str(MAX_UPLOAD_BYTES),
+        **overrides,
     )
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    return load(BackendSettings)
+    return BackendSettings(
+        **{k.removeprefix(ENV_PREFIX).lower(): v for k, v in env.items() if k.startswith(ENV_PREFIX)}
+    )
+
+
+@pytest.fixture
+def settings(local_resources: LocalResources, database_url: str) -> BackendSettings:
+    return backend_settings(local_resources, database_url)
 
 
 @pytest.fixture
@@ -125,14 +163,14 @@ def sign_up(resources: LocalResources, email: str) -> Caller:
     return Caller(sub=sub, email=email, access_token=tokens["AccessToken"], id_token=tokens["IdToken"])
 
 
-@pytest.fixture
-def alice(local_resources: LocalResources) -> Caller:
-    return sign_up(local_resources, "alice@example.com")
+@pytest.fixture(scope="module")
+def alice(backend_resources: LocalResources) -> Caller:
+    return sign_up(backend_resources, "alice@example.com")
 
 
-@pytest.fixture
-def bob(local_resources: LocalResources) -> Caller:
-    return sign_up(local_resources, "bob@example.com")
+@pytest.fixture(scope="module")
+def bob(backend_resources: LocalResources) -> Caller:
+    return sign_up(backend_resources, "bob@example.com")
 
 
 def s3(resources: LocalResources) -> Any:

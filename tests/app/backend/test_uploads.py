@@ -11,11 +11,21 @@ import pytest
 import requests
 from botocore.exceptions import ClientError
 from flask import Flask
+from sqlalchemy import Engine
 
+from app.backend import create_app
 from app.backend.context import EXTENSION
 from app.contracts.messages import VideoState, parse_task
 from app.local.provision import LocalResources
-from tests.app.backend.conftest import MAX_UPLOAD_BYTES, Caller, Platform, drain, put_source, s3
+from tests.app.backend.conftest import (
+    MAX_UPLOAD_BYTES,
+    Caller,
+    Platform,
+    backend_settings,
+    drain,
+    put_source,
+    s3,
+)
 
 
 def _source_exists(resources: LocalResources, video_id: str) -> bool:
@@ -48,13 +58,12 @@ def test_presigned_post_limits_size_and_type_and_uploads_to_the_video_key(
 
 
 def test_presigned_urls_are_signed_for_the_public_endpoint_path_style(
-    local_resources: LocalResources, app: Flask, monkeypatch: pytest.MonkeyPatch, alice: Caller
+    local_resources: LocalResources, database_url: str, engine: Engine, alice: Caller
 ) -> None:
-    from app.backend import create_app
-    from app.contracts.settings import BackendSettings, load
-
-    monkeypatch.setenv("REELSTACK_S3_PUBLIC_ENDPOINT_URL", "http://127.0.0.1:8080/_s3")
-    public_app = create_app(load(BackendSettings), engine=app.extensions[EXTENSION].engine)
+    settings = backend_settings(
+        local_resources, database_url, s3_public_endpoint_url="http://127.0.0.1:8080/_s3"
+    )
+    public_app = create_app(settings, engine=engine)
     http = public_app.test_client()
     created = http.post("/api/videos", json={"title": "clip"}, headers=alice.headers).json
     assert created["upload"]["url"] == f"http://127.0.0.1:8080/_s3/{local_resources.names.uploads_bucket}"

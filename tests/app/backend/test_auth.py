@@ -1,0 +1,108 @@
+"""JWT verification with real moto Cognito tokens: only a valid access token of our client gets in."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+from flask.testing import FlaskClient
+from moto.utilities.utils import load_resource
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.backend.models import User
+from app.local.provision import LocalResources
+from tests.app.backend.conftest import Caller, Platform
+
+
+def _moto_signing_key() -> Any:
+    """moto signs every pool's tokens with this fixed key: tokens made with it pass the signature check."""
+    return jwt.PyJWK(load_resource("cognitoidp/resources/jwks-private.json")).key
+
+
+def _claims(caller: Caller) -> dict[str, Any]:
+    return jwt.decode(caller.access_token, options={"verify_signature": False})
+
+
+def _token(claims: dict[str, Any], key: Any) -> str:
+    return jwt.encode(claims, key, algorithm="RS256", headers={"kid": "dummy"})
+
+
+def _get_me(http: FlaskClient, token: str) -> Any:
+    return http.get("/api/me", headers={"Authorization": f"Bearer {token}"})
+
+
+def test_a_real_access_token_is_accepted_and_upserts_the_user_once(platform: Platform, alice: Caller) -> None:
+    first = _get_me(platform.http, alice.access_token)
+    second = _get_me(platform.http, alice.access_token)
+    assert first.status_code == second.status_code == 200
+    assert first.json["id"] == alice.sub
+    with Session(platform.engine) as session:
+        assert session.scalar(select(func.count()).select_from(User).where(User.id == alice.sub)) == 1
+
+
+def test_a_token_re_signed_with_the_pool_key_is_accepted(http: FlaskClient, alice: Caller) -> None:
+    # Guards the cases below: they differ from an accepted token only in what they test.
+    assert _get_me(http, _token(_claims(alice), _moto_signing_key())).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "missing",
+        "not-bearer",
+        "garbage",
+        "forged",
+        "expired",
+        "wrong-client",
+        "wrong-issuer",
+        "id-token",
+        "alg-none",
+    ],
+)
+def test_bad_tokens_get_401_with_the_error_shape(
+    http: FlaskClient, alice: Caller, local_resources: LocalResources, case: str
+) -> None:
+    claims = _claims(alice)
+    pool_key = _moto_signing_key()
+    headers: dict[str, str]
+    if case == "missing":
+        headers = {}
+    elif case == "not-bearer":
+        headers = {"Authorization": f"Basic {alice.access_token}"}
+    elif case == "garbage":
+        headers = {"Authorization": "Bearer not.a.jwt"}
+    else:
+        token = {
+            "forged": lambda: _token(claims, rsa.generate_private_key(public_exponent=65537, key_size=2048)),
+            "expired": lambda: _token(
+                {**claims, "iat": int(time.time()) - 7200, "exp": int(time.time()) - 60}, pool_key
+            ),
+            "wrong-client": lambda: _token({**claims, "client_id": "someone-else"}, pool_key),
+            "wrong-issuer": lambda: _token(
+                {**claims, "iss": "https://cognito-idp.us-east-1.amazonaws.com/other"}, pool_key
+            ),
+            "id-token": lambda: alice.id_token,
+            "alg-none": lambda: jwt.encode(claims, None, algorithm="none", headers={"kid": "dummy"}),
+        }[case]()
+        headers = {"Authorization": f"Bearer {token}"}
+
+    response = http.get("/api/me", headers=headers)
+
+    assert response.status_code == 401
+    assert response.json["error"]["code"] == "unauthorized"
+    assert response.json["error"]["message"]
+
+
+def test_a_bad_token_on_an_optional_auth_route_is_still_refused(http: FlaskClient) -> None:
+    response = http.get("/api/videos", headers={"Authorization": "Bearer not.a.jwt"})
+    assert response.status_code == 401
+
+
+def test_writes_need_a_token(http: FlaskClient) -> None:
+    response = http.post("/api/videos", json={"title": "x"})
+    assert response.status_code == 401
+    assert response.json["error"]["code"] == "unauthorized"

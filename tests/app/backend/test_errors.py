@@ -1,0 +1,117 @@
+"""Bad input never gives a 5xx: each answer is a 4xx with the error shape, and nothing is half-written."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.backend.app import MAX_REQUEST_BYTES
+from app.backend.models import Base
+from tests.app.backend.conftest import Caller, Platform
+
+
+def _row_counts(platform: Platform) -> dict[str, int]:
+    with Session(platform.engine) as session:
+        return {
+            table.name: session.scalar(select(func.count()).select_from(table)) or 0
+            for table in Base.metadata.sorted_tables
+        }
+
+
+def _assert_error(response: Any, status: int, code: str | None = None) -> None:
+    assert response.status_code == status, response.get_data(as_text=True)
+    error = response.json["error"]
+    assert isinstance(error["code"], str) and isinstance(error["message"], str)
+    if code is not None:
+        assert error["code"] == code
+
+
+JSON = {"Content-Type": "application/json"}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "kwargs", "status", "code"),
+    [
+        ("post", "/api/videos", {"data": "{not json", "headers": JSON}, 400, "malformed_json"),
+        ("post", "/api/videos", {"data": b"\xff\xfe\x00", "headers": JSON}, 400, "malformed_json"),
+        (
+            "post",
+            "/api/videos",
+            {"data": "title=x", "headers": {"Content-Type": "application/x-www-form-urlencoded"}},
+            415,
+            "unsupported_media_type",
+        ),
+        ("post", "/api/videos", {"json": {}}, 422, "validation_error"),
+        ("post", "/api/videos", {"json": []}, 422, "validation_error"),
+        ("post", "/api/videos", {"json": {"title": 12}}, 422, "validation_error"),
+        ("post", "/api/videos", {"json": {"title": "   "}}, 422, "validation_error"),
+        ("post", "/api/videos", {"json": {"title": "x", "visibility": "secret"}}, 422, "validation_error"),
+        (
+            "post",
+            "/api/videos",
+            {"json": {"title": "x", "filters": [{"type": "drawtext", "text": "rm -rf"}]}},
+            422,
+            "validation_error",
+        ),
+        ("post", "/api/videos", {"json": {"title": "x", "owner_id": "someone"}}, 422, "validation_error"),
+        ("post", "/api/videos", {"json": {"title": "x" * 201}}, 422, "validation_error"),
+        (
+            "post",
+            "/api/videos",
+            {"json": {"title": "x", "description": "d" * (MAX_REQUEST_BYTES + 1)}},
+            413,
+            None,
+        ),
+        ("get", "/api/videos?limit=0", {}, 422, "validation_error"),
+        ("get", "/api/videos?limit=1000", {}, 422, "validation_error"),
+        ("get", "/api/videos?cursor=%%%", {}, 400, "invalid_cursor"),
+        ("get", "/api/videos?cursor=eyJ0IjogMX0", {}, 400, "invalid_cursor"),
+        ("get", f"/api/videos/{uuid.uuid4()}", {}, 404, "not_found"),
+        ("get", "/api/videos/not-a-uuid", {}, 404, "not_found"),
+        ("get", "/api/nothing-here", {}, 404, "not_found"),
+        ("put", "/api/videos", {"json": {}}, 405, "method_not_allowed"),
+        ("patch", f"/api/videos/{uuid.uuid4()}", {"json": {"title": "x"}}, 404, "not_found"),
+        ("post", f"/api/videos/{uuid.uuid4()}/uploaded", {}, 404, "not_found"),
+        ("post", f"/api/videos/{uuid.uuid4()}/comments", {"json": {"body": "hi"}}, 404, "not_found"),
+        ("put", f"/api/videos/{uuid.uuid4()}/like", {}, 404, "not_found"),
+        ("get", f"/api/playlists/{uuid.uuid4()}", {}, 404, "not_found"),
+        ("post", "/api/playlists", {"json": {"title": "p", "visibility": 3}}, 422, "validation_error"),
+        ("post", f"/api/videos/{uuid.uuid4()}/events-ticket", {}, 404, "not_found"),
+    ],
+)
+def test_bad_requests_get_a_4xx_with_the_error_shape_and_write_nothing(
+    platform: Platform,
+    alice: Caller,
+    method: str,
+    path: str,
+    kwargs: dict[str, Any],
+    status: int,
+    code: str | None,
+) -> None:
+    platform.http.get("/api/me", headers=alice.headers)  # the user row exists before counting
+    before = _row_counts(platform)
+    kwargs = dict(kwargs)
+    headers = {**alice.headers, **kwargs.pop("headers", {})}
+
+    response = getattr(platform.http, method)(path, headers=headers, **kwargs)
+
+    _assert_error(response, status, code)
+    assert _row_counts(platform) == before
+
+
+def test_patch_with_wrong_types_or_nothing_changes_nothing(platform: Platform, alice: Caller) -> None:
+    video_id = platform.create(alice, "original")
+    for body in ({}, {"title": None}, {"visibility": "nobody"}, {"title": ["a"]}):
+        _assert_error(platform.http.patch(f"/api/videos/{video_id}", json=body, headers=alice.headers), 422)
+    row = platform.row(video_id)
+    assert row is not None and row.title == "original"
+
+
+def test_405_names_the_allowed_methods(platform: Platform) -> None:
+    response = platform.http.delete("/api/health")
+    _assert_error(response, 405, "method_not_allowed")
+    assert "GET" in response.headers["Allow"]
