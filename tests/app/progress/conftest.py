@@ -26,12 +26,16 @@ READ_TIMEOUT = 15  # a stream that stays silent this long is broken: heartbeats 
 
 
 @dataclass(frozen=True)
-class Frame:
-    """One SSE frame: an event (``data`` set) or a comment line such as a heartbeat."""
+class Event:
+    id: str | None
+    data: dict[str, Any]
 
-    id: str | None = None
-    data: dict[str, Any] | None = None
-    comment: str | None = None
+
+@dataclass(frozen=True)
+class Comment:
+    """A comment line, such as a heartbeat."""
+
+    text: str
 
 
 class SseReader:
@@ -39,34 +43,34 @@ class SseReader:
         self.response = response
         self._lines = response.iter_lines(decode_unicode=True)
 
-    def frame(self) -> Frame | None:
-        """The next frame, or None when the server has ended the stream."""
+    def frame(self) -> Event | Comment | None:
+        """The next event or comment, or None when the server has ended the stream."""
         fields: dict[str, str] = {}
         for line in self._lines:
             if line.startswith(":"):
-                return Frame(comment=line[1:].strip())
+                return Comment(line[1:].strip())
             if line == "":
                 if fields:
-                    return Frame(id=fields.get("id"), data=json.loads(fields["data"]))
+                    return Event(id=fields.get("id"), data=json.loads(fields["data"]))
                 continue
             name, _, value = line.partition(":")
             fields[name] = value.removeprefix(" ")
         return None
 
-    def event(self) -> Frame:
-        """The next event, skipping heartbeats; fails if the stream ends first."""
+    def event(self) -> Event:
+        """The next event, skipping comments; fails if the stream ends first."""
         while (frame := self.frame()) is not None:
-            if frame.data is not None:
+            if isinstance(frame, Event):
                 return frame
         raise AssertionError("the stream ended before the expected event")
 
-    def rest(self) -> list[Frame]:
+    def rest(self) -> list[Event]:
         """Every event until the server ends the stream."""
-        frames = []
+        events = []
         while (frame := self.frame()) is not None:
-            if frame.data is not None:
-                frames.append(frame)
-        return frames
+            if isinstance(frame, Event):
+                events.append(frame)
+        return events
 
     def close(self) -> None:
         self.response.close()
@@ -126,7 +130,10 @@ def start_progress(local_resources: LocalResources) -> Iterator[Callable[..., Pr
 
     yield start
     for server in started:
-        moto_server.stop(server.process)
+        if server.process.poll() is None:
+            # SIGINT is gunicorn's quick clean stop (the worker still removes its queue);
+            # SIGTERM waits on its one-second loop, and both are tested for themselves.
+            server.stop(signal.SIGINT)
 
 
 @pytest.fixture

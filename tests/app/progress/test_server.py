@@ -12,15 +12,15 @@ import requests
 
 from app.contracts.messages import ProgressEventV1, VideoState
 from app.local.provision import LocalResources, client
-from tests.app.progress.conftest import ProgressProcess, progress_event
+from tests.app.progress.conftest import Comment, Event, ProgressProcess, progress_event
 
 Start = Callable[..., ProgressProcess]
 Issue = Callable[..., str]
 Publish = Callable[[ProgressEventV1], None]
 
 
-def _sequences(frames: list) -> list[int]:  # type: ignore[type-arg]
-    return [frame.data["sequence"] for frame in frames]
+def _sequences(events: list[Event]) -> list[int]:
+    return [event.data["sequence"] for event in events]
 
 
 def _wait_until(condition: Callable[[], bool], what: str, limit: float = 20.0) -> None:
@@ -128,8 +128,7 @@ def test_heartbeat_comments_keep_an_idle_stream_open(start_progress: Start, issu
     video = uuid.uuid4()
     reader = server.connect(video, issue(video))
     reader.event()
-    frames = [reader.frame() for _ in range(2)]
-    assert [frame.comment if frame else None for frame in frames] == ["heartbeat", "heartbeat"]
+    assert [reader.frame(), reader.frame()] == [Comment("heartbeat"), Comment("heartbeat")]
 
 
 def test_two_progress_processes_each_deliver_every_event_of_the_video(
