@@ -53,6 +53,7 @@ logger = logging.getLogger("app.transcoder")
 
 # Bounded so that an idle worker notices SIGTERM within seconds.
 _POLL_SECONDS = 5
+_RECEIVE_RETRY_SECONDS = 5
 _DEFAULT_GRACE_SECONDS = 30.0
 # ffmpeg's progress is reported up to here; 100 means the outputs are uploaded.
 _TRANSCODE_PERCENT = 99.0
@@ -127,7 +128,7 @@ class Worker:
     def shutdown(self) -> None:
         """Stop receiving; give the current task ``grace_seconds`` before releasing it."""
         if not self.stopping.is_set():
-            logger.info("shutting down; the current task has %.0f s to finish", self.grace_seconds)
+            logger.info("shutting down; the current task has %g s to finish", self.grace_seconds)
             self.stopping.set()
             timer = threading.Timer(self.grace_seconds, self.cancel.set)
             timer.daemon = True
@@ -135,7 +136,11 @@ class Worker:
 
     def run(self) -> None:
         while not self.stopping.is_set():
-            self.poll_once()
+            try:
+                self.poll_once()
+            except (BotoCoreError, ClientError):
+                logger.exception("could not receive tasks; trying again in %d s", _RECEIVE_RETRY_SECONDS)
+                self.stopping.wait(_RECEIVE_RETRY_SECONDS)
         logger.info("stopped")
 
     def poll_once(self) -> int:

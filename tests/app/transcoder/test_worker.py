@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import threading
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -297,3 +298,21 @@ def test_the_heartbeat_keeps_a_message_hidden_while_the_work_goes_on(pipeline: P
             assert not pipeline.sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=1).get("Messages")
     # Once the heartbeat stops, the lease runs out and another worker can have the message.
     assert pipeline.sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=5)["Messages"][0]["Body"] == "{}"
+
+
+def test_a_queue_that_cannot_be_read_is_retried_until_shutdown(
+    pipeline: Pipeline, make_worker: MakeWorker, caplog: pytest.LogCaptureFixture
+) -> None:
+    worker = make_worker(task_queue_url=pipeline.resources.task_queue_url + "-missing")
+    loop = threading.Thread(target=worker.run)
+    loop.start()
+    try:
+        for _ in range(100):
+            if "could not receive tasks" in caplog.text:
+                break
+            loop.join(timeout=0.1)
+        assert loop.is_alive() and "could not receive tasks" in caplog.text
+    finally:
+        worker.shutdown()
+        loop.join(timeout=30)
+    assert not loop.is_alive()
