@@ -15,7 +15,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from infra._common import assume_role_policy, json_document
+from infra._common import asg_tags, assume_role_policy, json_document
 
 
 def instance_role(
@@ -308,3 +308,49 @@ def queue_with_dlq(
         opts=child,
     )
     return queue, dlq
+
+
+def load_balanced_group(
+    name: str,
+    parent: pulumi.Resource,
+    *,
+    subnet_ids: Sequence[pulumi.Input[str]],
+    template: aws.ec2.LaunchTemplate,
+    target_group: aws.lb.TargetGroup,
+    min_size: int,
+    max_size: int,
+    cpu_target_percent: float,
+    tags: Mapping[str, str],
+) -> aws.autoscaling.Group:
+    """An ASG behind ``target_group`` (ELB health, rolling refresh on a new template), scaling
+    between its bounds by target tracking on average CPU."""
+    child = pulumi.ResourceOptions(parent=parent)
+    group = aws.autoscaling.Group(
+        f"{name}-asg",
+        min_size=min_size,
+        max_size=max_size,
+        vpc_zone_identifiers=list(subnet_ids),
+        launch_template=aws.autoscaling.GroupLaunchTemplateArgs(id=template.id, version="$Latest"),
+        target_group_arns=[target_group.arn],
+        health_check_type="ELB",
+        health_check_grace_period=120,
+        instance_refresh=aws.autoscaling.GroupInstanceRefreshArgs(
+            strategy="Rolling",
+            preferences=aws.autoscaling.GroupInstanceRefreshPreferencesArgs(min_healthy_percentage=50),
+        ),
+        tags=asg_tags(tags, f"{name}-instance"),
+        opts=child,
+    )
+    aws.autoscaling.Policy(
+        f"{name}-cpu",
+        autoscaling_group_name=group.name,
+        policy_type="TargetTrackingScaling",
+        target_tracking_configuration=aws.autoscaling.PolicyTargetTrackingConfigurationArgs(
+            target_value=cpu_target_percent,
+            predefined_metric_specification=aws.autoscaling.PolicyTargetTrackingConfigurationPredefinedMetricSpecificationArgs(
+                predefined_metric_type="ASGAverageCPUUtilization"
+            ),
+        ),
+        opts=child,
+    )
+    return group

@@ -14,8 +14,15 @@ import pulumi
 import pulumi_aws as aws
 
 from app.contracts.settings import ENV_PREFIX
-from infra._common import asg_tags, policy_document, standard_tags, statement, user_data_base64
-from infra._fleet import alb_ingress, instance_role, instance_security_group, launch_template, load_balancer
+from infra._common import policy_document, standard_tags, statement, user_data_base64
+from infra._fleet import (
+    alb_ingress,
+    instance_role,
+    instance_security_group,
+    launch_template,
+    load_balanced_group,
+    load_balancer,
+)
 from infra.database import Database
 
 ROLE = "backend"
@@ -175,7 +182,6 @@ class BackendService(pulumi.ComponentResource):
     ) -> None:
         super().__init__("reelstack:index:BackendService", name, None, opts)
         tags = standard_tags("backend", args.owner)
-        child = pulumi.ResourceOptions(parent=self)
         region = aws.get_region_output(opts=pulumi.InvokeOptions(parent=self)).region
         database = args.database
 
@@ -247,33 +253,16 @@ class BackendService(pulumi.ComponentResource):
             volume_size_gib=args.volume_size_gib,
             tags=tags,
         )
-        group = aws.autoscaling.Group(
-            f"{name}-asg",
+        group = load_balanced_group(
+            name,
+            self,
+            subnet_ids=args.private_subnet_ids,
+            template=template,
+            target_group=lb.target_group,
             min_size=args.min_size,
             max_size=args.max_size,
-            vpc_zone_identifiers=list(args.private_subnet_ids),
-            launch_template=aws.autoscaling.GroupLaunchTemplateArgs(id=template.id, version="$Latest"),
-            target_group_arns=[lb.target_group.arn],
-            health_check_type="ELB",
-            health_check_grace_period=120,
-            instance_refresh=aws.autoscaling.GroupInstanceRefreshArgs(
-                strategy="Rolling",
-                preferences=aws.autoscaling.GroupInstanceRefreshPreferencesArgs(min_healthy_percentage=50),
-            ),
-            tags=asg_tags(tags, f"{name}-instance"),
-            opts=child,
-        )
-        aws.autoscaling.Policy(
-            f"{name}-cpu",
-            autoscaling_group_name=group.name,
-            policy_type="TargetTrackingScaling",
-            target_tracking_configuration=aws.autoscaling.PolicyTargetTrackingConfigurationArgs(
-                target_value=args.cpu_target_percent,
-                predefined_metric_specification=aws.autoscaling.PolicyTargetTrackingConfigurationPredefinedMetricSpecificationArgs(
-                    predefined_metric_type="ASGAverageCPUUtilization"
-                ),
-            ),
-            opts=child,
+            cpu_target_percent=args.cpu_target_percent,
+            tags=tags,
         )
 
         self.alb_dns_name = lb.alb.dns_name

@@ -19,12 +19,13 @@ import pulumi_random as random
 
 from app.contracts.names import STATUS_MAX_RECEIVES, ResourceNames
 from app.contracts.settings import ENV_PREFIX
-from infra._common import asg_tags, policy_document, standard_tags, statement, user_data_base64
+from infra._common import policy_document, standard_tags, statement, user_data_base64
 from infra._fleet import (
     alb_ingress,
     instance_role,
     instance_security_group,
     launch_template,
+    load_balanced_group,
     load_balancer,
     queue_with_dlq,
 )
@@ -71,6 +72,8 @@ class ProgressServiceArgs:
     """ASG minimum (SSE needs one instance to answer)."""
     max_size: int = 2
     """ASG maximum."""
+    cpu_target_percent: float = 50.0
+    """Target tracking on average CPU (gevent workers serve many idle streams cheaply)."""
     port: int = 8001
     """Port the service listens on."""
     health_check_path: str = "/events/health"
@@ -275,21 +278,16 @@ class ProgressService(pulumi.ComponentResource):
             volume_size_gib=args.volume_size_gib,
             tags=tags,
         )
-        group = aws.autoscaling.Group(
-            f"{name}-asg",
+        group = load_balanced_group(
+            name,
+            self,
+            subnet_ids=args.private_subnet_ids,
+            template=template,
+            target_group=lb.target_group,
             min_size=args.min_size,
             max_size=args.max_size,
-            vpc_zone_identifiers=list(args.private_subnet_ids),
-            launch_template=aws.autoscaling.GroupLaunchTemplateArgs(id=template.id, version="$Latest"),
-            target_group_arns=[lb.target_group.arn],
-            health_check_type="ELB",
-            health_check_grace_period=120,
-            instance_refresh=aws.autoscaling.GroupInstanceRefreshArgs(
-                strategy="Rolling",
-                preferences=aws.autoscaling.GroupInstanceRefreshPreferencesArgs(min_healthy_percentage=50),
-            ),
-            tags=asg_tags(tags, f"{name}-instance"),
-            opts=child,
+            cpu_target_percent=args.cpu_target_percent,
+            tags=tags,
         )
 
         self.topic_arn = topic.arn

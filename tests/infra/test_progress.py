@@ -70,3 +70,14 @@ def test_progress_instances_accept_sse_from_the_load_balancer_only(prod: Graph) 
     ingress = prod.one("aws:ec2/securityGroup:SecurityGroup", "progress-instances").inputs["ingress"]
     assert [(r["securityGroups"], r["fromPort"]) for r in ingress] == [(["progress-alb-id"], 8001)]
     assert prod.one("aws:lb/loadBalancer:LoadBalancer", "progress-alb").inputs["idleTimeout"] == 900
+
+
+def test_progress_fleet_scales_between_its_configured_bounds(prod: Graph, dev: Graph) -> None:
+    for graph, bounds in ((prod, (2, 6)), (dev, (1, 1))):
+        group = graph.one("aws:autoscaling/group:Group", "progress-asg").inputs
+        assert (group["minSize"], group["maxSize"]) == bounds
+        policy = graph.one("aws:autoscaling/policy:Policy", "progress-cpu").inputs
+        assert policy["autoscalingGroupName"].startswith("progress-asg")
+        assert policy["policyType"] == "TargetTrackingScaling"
+        tracking = policy["targetTrackingConfiguration"]
+        assert tracking["predefinedMetricSpecification"]["predefinedMetricType"] == "ASGAverageCPUUtilization"

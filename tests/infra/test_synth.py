@@ -104,6 +104,7 @@ EXPECTED_CHILDREN: dict[str, set[str]] = {
         "aws:lb/listenerRule:ListenerRule",
         "aws:ec2/launchTemplate:LaunchTemplate",
         "aws:autoscaling/group:Group",
+        "aws:autoscaling/policy:Policy",
     },
     "reelstack:index:Gateway": {
         "aws:apigateway/restApi:RestApi",
