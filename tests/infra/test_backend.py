@@ -3,6 +3,8 @@ from __future__ import annotations
 import base64
 import json
 
+import pytest
+
 from infra._fleet import ORIGIN_VERIFY_HEADER
 from infra.backend import backend_policy
 from tests.infra.graph import Graph, as_list, statements_allowing
@@ -60,12 +62,23 @@ def test_load_balancer_forwards_only_requests_with_the_gateway_secret(prod: Grap
     )
 
 
-def test_launch_template_requires_imdsv2_encrypts_disks_and_has_no_public_ip(prod: Graph) -> None:
-    template = prod.one("aws:ec2/launchTemplate:LaunchTemplate", "backend-lt").inputs
+@pytest.mark.parametrize(
+    ("service", "ami"),
+    [
+        ("backend", "ami-0prod0backend00000"),
+        ("transcoder", "ami-0prod0transcoder00"),
+        ("progress", "ami-0prod0progress000"),
+    ],
+)
+def test_launch_templates_require_imdsv2_encrypt_disks_and_have_no_public_ip(
+    prod: Graph, service: str, ami: str
+) -> None:
+    template = prod.one("aws:ec2/launchTemplate:LaunchTemplate", f"{service}-lt").inputs
     assert template["metadataOptions"]["httpTokens"] == "required"
-    assert template["blockDeviceMappings"][0]["ebs"]["encrypted"] == "true"
+    assert template["metadataOptions"]["httpPutResponseHopLimit"] == 1
+    assert all(m["ebs"]["encrypted"] == "true" for m in template["blockDeviceMappings"])
     assert template["networkInterfaces"][0]["associatePublicIpAddress"] == "false"
-    assert template["imageId"] == "ami-0prod0backend00000"
+    assert template["imageId"] == ami
     assert base64.b64decode(template["userData"]).startswith(b"#!/bin/bash")
 
 
