@@ -18,7 +18,8 @@ export function h(tag, attrs = {}, ...children) {
   return el;
 }
 
-function append(el, children) {
+/** Like Element.append, but skips null, undefined and false (conditional children). */
+export function append(el, children) {
   for (const child of children) {
     if (child === undefined || child === null || child === false) continue;
     if (Array.isArray(child)) append(el, child);
@@ -86,7 +87,8 @@ export function alertBox() {
 
 /** Disable a form while `action` runs, report its error in `box`. */
 export async function busy(form, box, action) {
-  const controls = form.querySelectorAll("button, input, select, textarea");
+  // Only those enabled now are re-enabled after: some stay off for reasons of their own.
+  const controls = [...form.querySelectorAll("button, input, select, textarea")].filter((c) => !c.disabled);
   controls.forEach((c) => (c.disabled = true));
   form.setAttribute("aria-busy", "true");
   box.show(null);

@@ -19,7 +19,8 @@ export async function renderList(main) {
   );
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    const created = await busy(form, box, () => playlists.create(values(form).title));
+    const { title } = values(form); // before busy(): disabled controls drop out of FormData
+    const created = await busy(form, box, () => playlists.create(title));
     if (created) {
       list.append(entry(created));
       empty.hidden = true;

@@ -2,7 +2,7 @@
 // adding to a playlist, and the owner's visibility and delete controls.
 
 import { comments, me, playlists, session, videos } from "../api.js";
-import { alertBox, busy, field, formatDate, h, navigate, replace, values } from "../dom.js";
+import { alertBox, append, busy, field, formatDate, h, navigate, replace, values } from "../dom.js";
 import { attachHls } from "../player.js";
 import { followProgress } from "../progress.js";
 import { STATUS_TEXT } from "./cards.js";
@@ -79,16 +79,18 @@ function playlistPicker(video) {
   const box = alertBox();
   const status = h("span", { role: "status", class: "status" });
   const select = h("select", { name: "playlist" });
-  const form = h("form", { class: "inline" }, field("Add to playlist", select), h("button", { type: "submit" }, "Add"), status, box);
+  // Usable once the user's playlists have arrived.
+  const add = h("button", { type: "submit", disabled: true }, "Add");
+  const form = h("form", { class: "inline" }, field("Add to playlist", select), add, status, box);
   playlists
     .list()
     .then((page) => {
-      const items = page.items || [];
-      if (!items.length) {
+      if (!page.items.length) {
         replace(form, h("a", { href: "#/playlists" }, "Create a playlist"), " to collect videos.");
         return;
       }
-      select.append(...items.map((p) => h("option", { value: p.id }, p.title)));
+      select.append(...page.items.map((p) => h("option", { value: p.id }, p.title)));
+      add.disabled = false;
     })
     .catch((error) => box.show(error));
   form.addEventListener("submit", async (event) => {
@@ -118,7 +120,7 @@ function ownerPanel(video) {
     "form",
     { class: "inline" },
     field("Visibility", visibilitySelect(video.visibility)),
-    h("button", { type: "submit" }, "Save"),
+    h("button", { type: "submit" }, "Save visibility"),
     h("button", { type: "button", class: "danger", name: "delete" }, "Delete video"),
     status,
     box,
@@ -175,7 +177,7 @@ function commentSection(video, user) {
         { class: "comment-form" },
         field("Edit your comment", h("textarea", { name: "body", rows: 3, required: true, maxlength: 2000, value: comment.body })),
         editBox,
-        h("div", { class: "actions" }, h("button", { type: "submit" }, "Save"), h("button", { type: "button", class: "secondary", name: "cancel" }, "Cancel")),
+        h("div", { class: "actions" }, h("button", { type: "submit" }, "Save comment"), h("button", { type: "button", class: "secondary", name: "cancel" }, "Cancel")),
       );
       const close = () => {
         form.replaceWith(body);
@@ -185,7 +187,8 @@ function commentSection(video, user) {
       form.elements.cancel.addEventListener("click", close);
       form.addEventListener("submit", async (event) => {
         event.preventDefault();
-        const updated = await busy(form, editBox, () => comments.edit(video.id, comment.id, values(form).body));
+        const { body: text } = values(form); // before busy(): disabled controls drop out of FormData
+        const updated = await busy(form, editBox, () => comments.edit(video.id, comment.id, text));
         if (updated) {
           comment.body = updated.body;
           body.textContent = updated.body;
@@ -277,7 +280,7 @@ export async function render(main, _params, videoId) {
     stage.append(h("p", { class: "status" }, STATUS_TEXT[video.status] || video.status));
   }
 
-  main.append(
+  append(main, [
     h("h1", {}, video.title),
     h("p", { class: "meta" }, formatDate(video.created_at)),
     stage,
@@ -285,6 +288,6 @@ export async function render(main, _params, videoId) {
     video.description ? h("p", { class: "description" }, video.description) : null,
     isOwner ? ownerPanel(video) : null,
     commentSection(video, user),
-  );
+  ]);
   return () => cleanups.forEach((release) => release());
 }
