@@ -2,14 +2,31 @@
 
 from __future__ import annotations
 
+import math
 import subprocess
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import IO
 
 _STDERR_LINES_KEPT = 20
 _CANCEL_POLL_SECONDS = 0.2
+
+
+@dataclass
+class Pace:
+    """How far the current task has got, to judge whether it can finish before a deadline."""
+
+    started: float = field(default_factory=time.monotonic)
+    fraction: float = 0.0
+
+    def remaining_seconds(self, now: float) -> float:
+        """Seconds left at the pace so far; unknown (infinite) before any progress."""
+        if self.fraction <= 0:
+            return math.inf
+        return (now - self.started) * (1 - self.fraction) / self.fraction
 
 
 class FfmpegFailed(RuntimeError):

@@ -8,8 +8,9 @@ result → delete the message. Failure paths:
 - transient (S3/SNS errors, ffmpeg failing on a valid source): the message is left to
   reappear; the queue's redrive moves it to the DLQ after ``TASK_MAX_RECEIVES`` receives,
   and the last attempt publishes ``failed`` so the video does not wait forever;
-- shutdown (SIGTERM): no new receives; the current task finishes if it can within the
-  grace period, otherwise its message is released (visibility 0) for another worker.
+- shutdown (SIGTERM): no new receives; the current task finishes if its pace so far says
+  it can within the grace period (and is stopped when the period ends), otherwise its
+  message is released at once (visibility 0) for another worker.
 
 Outputs are uploaded only after ffmpeg has finished, under the task's own prefix, with
 the master playlist last: a killed attempt leaves nothing a player would find, and a
@@ -27,6 +28,7 @@ import signal
 import sys
 import tempfile
 import threading
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,7 +49,7 @@ from app.transcoder.graph import OutputPaths, PlanError, build_graph, plan_trans
 from app.transcoder.hls import Variant, describe_variant, master_playlist, playlist_duration
 from app.transcoder.probe import NotAVideo, probe
 from app.transcoder.progress import ProgressReporter, sns_publisher
-from app.transcoder.runner import Cancelled, run_ffmpeg
+from app.transcoder.runner import Cancelled, Pace, run_ffmpeg
 
 logger = logging.getLogger("app.transcoder")
 
@@ -123,16 +125,25 @@ class Worker:
         self.grace_seconds = grace_seconds
         self.stopping = threading.Event()
         self.cancel = threading.Event()
+        self._pace: Pace | None = None
         self._publish = sns_publisher(aws.sns, settings.progress_topic_arn)
 
     def shutdown(self) -> None:
-        """Stop receiving; give the current task ``grace_seconds`` before releasing it."""
-        if not self.stopping.is_set():
-            logger.info("shutting down; the current task has %g s to finish", self.grace_seconds)
-            self.stopping.set()
-            timer = threading.Timer(self.grace_seconds, self.cancel.set)
-            timer.daemon = True
-            timer.start()
+        """Stop receiving; let the current task finish if its pace says it can within the grace period."""
+        if self.stopping.is_set():
+            return
+        self.stopping.set()
+        pace = self._pace
+        if pace is not None and pace.remaining_seconds(time.monotonic()) > self.grace_seconds:
+            logger.info(
+                "shutting down; the current task cannot finish within %g s: releasing it", self.grace_seconds
+            )
+            self.cancel.set()
+            return
+        logger.info("shutting down; the current task, if any, has %g s to finish", self.grace_seconds)
+        timer = threading.Timer(self.grace_seconds, self.cancel.set)
+        timer.daemon = True
+        timer.start()
 
     def run(self) -> None:
         while not self.stopping.is_set():
@@ -203,6 +214,7 @@ class Worker:
             raise PermanentFailure(f"the source is not in the uploads bucket {self.settings.uploads_bucket}")
         Path(self.settings.work_dir).mkdir(parents=True, exist_ok=True)
         work = Path(tempfile.mkdtemp(prefix=f"{task.task_id}-", dir=self.settings.work_dir))
+        self._pace = pace = Pace()
         try:
             # A fixed local name: nothing from the task's keys reaches ffmpeg's command line.
             paths = OutputPaths(source=work / "source", root=work / "out")
@@ -215,17 +227,19 @@ class Worker:
                 raise PermanentFailure(str(exc)) from None
             for rendition in plan.renditions:
                 paths.playlist(rendition).parent.mkdir(parents=True)
-            run_ffmpeg(
-                ffmpeg.compile(build_graph(source, task, ladder, paths)),
-                lambda seconds: events.transcoding(min(_TRANSCODE_PERCENT, 100 * seconds / plan.duration)),
-                self.cancel,
-            )
+
+            def on_progress(seconds: float) -> None:
+                pace.fraction = min(1.0, seconds / plan.duration)
+                events.transcoding(_TRANSCODE_PERCENT * pace.fraction)
+
+            run_ffmpeg(ffmpeg.compile(build_graph(source, task, ladder, paths)), on_progress, self.cancel)
             if self.cancel.is_set():
                 raise Cancelled("shutdown before the upload")
             variants = [describe_variant(paths.root, r.playlist, source.fps) for r in plan.renditions]
             paths.master_playlist.write_text(master_playlist(variants))
             return self._upload(task, paths, variants)
         finally:
+            self._pace = None
             shutil.rmtree(work, ignore_errors=True)
 
     def _download(self, task: TaskMessageV1, target: Path) -> None:

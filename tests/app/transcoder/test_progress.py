@@ -1,12 +1,13 @@
 from __future__ import annotations
 
+import math
 import uuid
 from pathlib import Path
 
 from app.contracts.messages import ProgressEventV1, Rendition, TaskOutputs, VideoState
 from app.transcoder.hls import Variant, bandwidth, codecs, master_playlist, playlist_duration
 from app.transcoder.progress import ProgressReporter
-from app.transcoder.runner import out_time_seconds
+from app.transcoder.runner import Pace, out_time_seconds
 
 TASK_ID, VIDEO_ID = uuid.uuid4(), uuid.uuid4()
 OUTPUTS = TaskOutputs(
@@ -110,3 +111,10 @@ def test_bandwidth_is_the_peak_and_mean_of_the_segments(tmp_path: Path) -> None:
     playlist.write_text("#EXTM3U\n#EXTINF:4.000,\na.m4s\n#EXTINF:2.000,\nb.m4s\n#EXT-X-ENDLIST\n")
     assert bandwidth(playlist) == (12_001, 5_334)
     assert playlist_duration(playlist) == 6.0
+
+
+def test_pace_estimates_the_time_left_from_the_time_so_far() -> None:
+    pace = Pace(started=100.0)
+    assert pace.remaining_seconds(now=110.0) == math.inf
+    pace.fraction = 0.25
+    assert pace.remaining_seconds(now=110.0) == 30.0
