@@ -1,0 +1,128 @@
+"""Issue 4, acceptance 1: an upload becomes an adaptive HLS stream, watched live, all through the gateway."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from tests.e2e.client import signup_confirm_login, upload_via_presigned_post
+from tests.e2e.sse import SseEvent, iter_events
+
+pytestmark = pytest.mark.e2e
+
+SOURCE_SECONDS = 10.0
+
+
+@pytest.fixture(scope="module")
+def clip_720p_with_audio(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("media") / "clip-720p.mp4"
+    subprocess.run(
+        [
+            "ffmpeg", "-v", "error", "-y",
+            "-f", "lavfi", "-i", f"testsrc2=size=1280x720:rate=25:duration={SOURCE_SECONDS}",
+            "-f", "lavfi", "-i", f"sine=frequency=440:duration={SOURCE_SECONDS}",
+            "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
+            "-c:a", "aac", "-shortest", str(path),
+        ],
+        check=True,
+    )  # fmt: skip
+    return path
+
+
+def ffprobe(url: str) -> dict[str, Any]:
+    result = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_format", "-show_streams", "-of", "json", url],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    probed: dict[str, Any] = json.loads(result.stdout)
+    return probed
+
+
+def variant_uris(master_playlist: str) -> list[str]:
+    lines = master_playlist.splitlines()
+    return [lines[i + 1] for i, line in enumerate(lines) if line.startswith("#EXT-X-STREAM-INF")]
+
+
+def watch_until_finished(stream: requests.Response) -> list[SseEvent]:
+    events: list[SseEvent] = []
+    for event in iter_events(stream):
+        events.append(event)
+        if event.data["state"] in ("ready", "failed"):
+            break
+    return events
+
+
+def recorded_state(session: requests.Session, url: str) -> dict[str, Any]:
+    """The video as the API shows it once the status consumer has recorded the final event.
+
+    The stream and the durable status queue are two subscribers of one topic, so the API may
+    trail the stream by a moment.
+    """
+    for _ in range(100):
+        video: dict[str, Any] = session.get(url, timeout=10).json()
+        if video["status"] in ("ready", "failed"):
+            return video
+        time.sleep(0.2)
+    return video
+
+
+def test_uploaded_clip_becomes_an_hls_ladder_with_live_progress(
+    platform: Any, clip_720p_with_audio: Path
+) -> None:
+    base = platform.base_url
+    session = signup_confirm_login(
+        base, f"viewer-{uuid.uuid4().hex[:8]}@example.com", "Corr3ct-Horse-Battery!"
+    )
+
+    created = session.post(f"{base}/api/videos", json={"title": "ten seconds of test card"})
+    assert created.status_code == 201, created.text
+    video_id = created.json()["id"]
+    upload_via_presigned_post(created.json()["upload"], clip_720p_with_audio, "video/mp4")
+
+    # Open the stream before the task is queued, so every event of the transcode is seen live.
+    ticket = session.post(f"{base}/api/videos/{video_id}/events-ticket")
+    assert ticket.status_code == 200, ticket.text
+    with requests.get(f"{base}{ticket.json()['url']}", stream=True, timeout=(5, 120)) as stream:
+        assert stream.status_code == 200
+        assert stream.headers["Content-Type"].startswith("text/event-stream")
+        marked = session.post(f"{base}/api/videos/{video_id}/uploaded")
+        assert marked.status_code == 202, marked.text
+        events = watch_until_finished(stream)
+
+    assert events[-1].data["state"] == "ready", events[-1].data
+    transcoding = [e.data["percent"] for e in events if e.data["state"] == "transcoding"]
+    assert transcoding[0] == 0
+    assert transcoding[-1] == 100
+    assert transcoding == sorted(transcoding)
+    # Every event of the task carries an id that Last-Event-ID can resume from, in order.
+    task_event_ids = [int(e.id) for e in events if e.data["state"] != "uploading" and e.id is not None]
+    assert len(task_event_ids) == len([e for e in events if e.data["state"] != "uploading"])
+    assert task_event_ids == sorted(set(task_event_ids))
+
+    video = recorded_state(session, f"{base}/api/videos/{video_id}")
+    assert video["status"] == "ready"
+    master = requests.get(video["playback_url"], timeout=10)
+    assert master.status_code == 200
+    variants = variant_uris(master.text)
+    assert len(variants) >= 3, master.text
+
+    for uri in variants:
+        probed = ffprobe(requests.compat.urljoin(video["playback_url"], uri))
+        assert any(s["codec_type"] == "video" for s in probed["streams"])
+        assert abs(float(probed["format"]["duration"]) - SOURCE_SECONDS) <= 0.2
+
+    thumbnail = requests.get(video["thumbnail_url"], timeout=10)
+    assert thumbnail.status_code == 200
+    assert thumbnail.content[:3] == b"\xff\xd8\xff"
+    (probed_thumbnail,) = ffprobe(video["thumbnail_url"])["streams"]
+    assert probed_thumbnail["codec_name"] == "mjpeg"
