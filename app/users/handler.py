@@ -177,11 +177,19 @@ def create_resolver(settings: UserServiceSettings, cognito: Any) -> APIGatewayRe
         )
         return _json_response(200, {"confirmed": True})
 
+    def send_code(operation: Callable[..., dict[str, Any]]) -> Response[str]:
+        req = body(EmailOnly)
+        try:
+            operation(ClientId=client_id, Username=req.email)
+        except ClientError as exc:
+            # An unknown address gets the same answer as a known one: no account enumeration.
+            if exc.response.get("Error", {}).get("Code") != "UserNotFoundException":
+                raise _cognito_error(exc) from None
+        return _json_response(200, {"sent": True})
+
     @app.post("/auth/resend")
     def resend() -> Response[str]:
-        req = body(EmailOnly)
-        call(cognito.resend_confirmation_code, ClientId=client_id, Username=req.email)
-        return _json_response(200, {"sent": True})
+        return send_code(cognito.resend_confirmation_code)
 
     @app.post("/auth/login")
     def login() -> Response[str]:
@@ -215,14 +223,7 @@ def create_resolver(settings: UserServiceSettings, cognito: Any) -> APIGatewayRe
 
     @app.post("/auth/forgot")
     def forgot() -> Response[str]:
-        req = body(EmailOnly)
-        try:
-            cognito.forgot_password(ClientId=client_id, Username=req.email)
-        except ClientError as exc:
-            # An unknown address gets the same answer as a known one: no account enumeration.
-            if exc.response.get("Error", {}).get("Code") != "UserNotFoundException":
-                raise _cognito_error(exc) from None
-        return _json_response(200, {"sent": True})
+        return send_code(cognito.forgot_password)
 
     @app.post("/auth/reset")
     def reset() -> Response[str]:

@@ -99,7 +99,9 @@ class RunningPlatform:
             raise
 
 
-def start_platform(state_dir: Path, *, transcoders: int, port: int | None = None) -> RunningPlatform:
+def start_platform(
+    state_dir: Path, *, transcoders: int, port: int | None = None, database_url: str = ""
+) -> RunningPlatform:
     """Run `reelstack up` on a free port with ``state_dir``; returns once the gateway answers."""
     state_dir.mkdir(parents=True, exist_ok=True)
     log_path = state_dir / "platform.log"
@@ -115,6 +117,8 @@ def start_platform(state_dir: Path, *, transcoders: int, port: int | None = None
         "--transcoders",
         str(transcoders),
     ]
+    if database_url:
+        argv += ["--database-url", database_url]
     with log_path.open("wb") as log:
         process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
     platform = RunningPlatform(process, state_dir, log_path)

@@ -5,9 +5,12 @@ from __future__ import annotations
 import os
 import signal
 import time
+import uuid
 from pathlib import Path
 
+import pytest
 import requests
+import sqlalchemy
 
 from tests.e2e.conftest import descendants, running, start_platform
 
@@ -61,3 +64,26 @@ def test_children_die_with_the_platform_even_when_it_is_killed_outright(tmp_path
     platform.process.kill()
     platform.process.wait()
     assert _wait_until_gone(tree) == set()
+
+
+@pytest.mark.postgres
+def test_up_runs_on_postgresql_given_a_database_url(tmp_path: Path, postgres_url: str) -> None:
+    # A database of its own: the session's server is shared with the backend's tests.
+    name = f"platform_{uuid.uuid4().hex[:8]}"
+    admin = sqlalchemy.create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sqlalchemy.text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    url = sqlalchemy.make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
+    platform = start_platform(tmp_path / "state", transcoders=0, database_url=url)
+    try:
+        health = requests.get(f"{platform.base_url}/api/health", timeout=10)
+        assert health.json()["database"] == "ok"
+        assert requests.get(f"{platform.base_url}/api/videos", timeout=10).status_code == 200
+        engine = sqlalchemy.create_engine(url)
+        with engine.connect() as connection:
+            assert "videos" in sqlalchemy.inspect(connection).get_table_names()
+        engine.dispose()
+    finally:
+        assert platform.stop() == 0
+    assert not (tmp_path / "state" / "reelstack.db").exists()

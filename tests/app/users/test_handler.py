@@ -175,6 +175,7 @@ def test_an_unknown_route_is_a_404_in_the_shared_shape(invoke: Invoke) -> None:
         ("initiate_auth", "/auth/login", {"password": "x"}, "TooManyRequestsException", 429, "throttled"),
         ("initiate_auth", "/auth/login", {"password": "x"}, "LimitExceededException", 429, "throttled"),
         ("resend_confirmation_code", "/auth/resend", {}, "LimitExceededException", 429, "throttled"),
+        ("resend_confirmation_code", "/auth/resend", {}, "InvalidParameterException", 400, "invalid_request"),
         ("forgot_password", "/auth/forgot", {}, "InternalErrorException", 503, "auth_unavailable"),
     ],
 )
@@ -191,6 +192,16 @@ def test_cognito_errors_moto_cannot_produce_are_mapped(
         stubber.assert_no_pending_responses()
     assert result["statusCode"] == status
     assert json.loads(result["body"])["error"]["code"] == code
+
+
+def test_resend_for_an_unknown_address_answers_as_for_a_known_one() -> None:
+    cognito = client("cognito-idp", "http://127.0.0.1:9")
+    settings = UserServiceSettings(user_pool_id="us-east-1_x", user_pool_client_id="client")
+    with Stubber(cognito) as stubber:
+        stubber.add_client_error("resend_confirmation_code", service_error_code="UserNotFoundException")
+        event = rest_event("POST", "/auth/resend", json.dumps({"email": "nobody@example.com"}))
+        result = create_resolver(settings, cognito).resolve(event, None)
+    assert (result["statusCode"], json.loads(result["body"])) == (200, {"sent": True})
 
 
 def test_the_lambda_entry_point_reads_its_settings_from_the_environment(
