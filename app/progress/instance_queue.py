@@ -81,13 +81,17 @@ def create(sqs: Any, sns: Any, *, name: str, topic_arn: str) -> InstanceQueue:
     sqs.set_queue_attributes(
         QueueUrl=url, Attributes={"Policy": json.dumps(topic_to_queue_policy(arn, topic_arn))}
     )
-    subscription_arn = sns.subscribe(
-        TopicArn=topic_arn,
-        Protocol="sqs",
-        Endpoint=arn,
-        Attributes={"RawMessageDelivery": "true"},
-        ReturnSubscriptionArn=True,
-    )["SubscriptionArn"]
+    try:
+        subscription_arn = sns.subscribe(
+            TopicArn=topic_arn,
+            Protocol="sqs",
+            Endpoint=arn,
+            Attributes={"RawMessageDelivery": "true"},
+            ReturnSubscriptionArn=True,
+        )["SubscriptionArn"]
+    except Exception:
+        sqs.delete_queue(QueueUrl=url)  # a queue nothing sends to must not outlive a failed start
+        raise
     log.info("subscribed queue %s to %s", name, topic_arn)
     return InstanceQueue(name=name, url=url, arn=arn, subscription_arn=subscription_arn)
 

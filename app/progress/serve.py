@@ -26,6 +26,7 @@ from gunicorn.workers.ggevent import GeventPyWSGIWorker
 from app.contracts import logs
 from app.contracts.logs import JsonFormatter
 from app.contracts.settings import ProgressSettings, SettingsError, load
+from app.progress import instance_queue
 from app.progress.service import ProgressService
 
 GRACEFUL_TIMEOUT_SECONDS = 10
@@ -63,6 +64,8 @@ class ProgressApplication(BaseApplication):
     def __init__(self, settings: ProgressSettings, bind: str) -> None:
         self.settings = settings
         self.bind = bind
+        # Resolved once, in the master: a respawned worker finds the same queue again.
+        self.instance_id = instance_queue.resolve_instance_id(settings.instance_id)
         self.service: ProgressService | None = None
         self._stop_polling = threading.Event()
         self._poller: gevent.Greenlet | None = None
@@ -86,7 +89,7 @@ class ProgressApplication(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self) -> Flask:
-        self.service = ProgressService.start(self.settings)
+        self.service = ProgressService.start(self.settings, self.instance_id)
         return self.service.app
 
     def _post_worker_init(self, worker: Any) -> None:

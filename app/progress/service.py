@@ -35,10 +35,9 @@ class ProgressService:
     _sns: Any
 
     @classmethod
-    def start(cls, settings: ProgressSettings) -> ProgressService:
+    def start(cls, settings: ProgressSettings, instance_id: str) -> ProgressService:
         sqs, sns = boto3.client("sqs"), boto3.client("sns")
         key = tickets.load_key(boto3.client("secretsmanager"), settings.ticket_secret_arn)
-        instance_id = instance_queue.resolve_instance_id(settings.instance_id)
         queue = instance_queue.create(
             sqs,
             sns,

@@ -57,3 +57,13 @@ def test_create_subscribes_with_raw_delivery_lets_only_the_topic_send_and_delete
     endpoints = [s["Endpoint"] for s in sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]]
     assert created.arn not in endpoints
     assert not sqs.list_queues(QueueNamePrefix=name).get("QueueUrls")
+
+
+def test_a_failed_subscription_leaves_no_queue_behind(local_resources: LocalResources) -> None:
+    sqs = client("sqs", local_resources.endpoint_url)
+    sns = client("sns", local_resources.endpoint_url)
+    name = local_resources.names.progress_queue_prefix + "i-2"
+    missing_topic = local_resources.progress_topic_arn + "-missing"
+    with pytest.raises(sns.exceptions.NotFoundException):
+        instance_queue.create(sqs, sns, name=name, topic_arn=missing_topic)
+    assert not sqs.list_queues(QueueNamePrefix=name).get("QueueUrls")

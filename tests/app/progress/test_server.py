@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import signal
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Callable
@@ -12,7 +15,7 @@ import requests
 
 from app.contracts.messages import ProgressEventV1, VideoState
 from app.local.provision import LocalResources, client
-from tests.app.progress.conftest import Comment, Event, ProgressProcess, progress_event
+from tests.app.progress.conftest import REPO, Comment, Event, ProgressProcess, progress_event
 
 Start = Callable[..., ProgressProcess]
 Issue = Callable[..., str]
@@ -215,4 +218,34 @@ def test_shutdown_ends_open_streams_and_removes_the_queue_and_subscription(
     assert queue_arn not in subscriptions()
     assert server.queue_name not in " ".join(
         sqs.list_queues(QueueNamePrefix=local_resources.names.progress_queue_prefix).get("QueueUrls", [])
+    )
+
+
+def test_missing_settings_stop_the_service_naming_the_variable(local_resources: LocalResources) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REELSTACK_")}
+    env.update(local_resources.env_for("progress"))
+    del env["REELSTACK_PROGRESS_TOPIC_ARN"]
+    done = subprocess.run(
+        [sys.executable, "-m", "app.cli", "progress", "--bind", "127.0.0.1:1"],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "REELSTACK_PROGRESS_TOPIC_ARN is not set" in done.stderr
+
+
+def test_a_service_that_cannot_subscribe_exits_with_an_error_and_leaves_no_queue(
+    start_progress: Start, local_resources: LocalResources
+) -> None:
+    with pytest.raises(RuntimeError, match="exited with"):
+        start_progress(
+            instance_id="i-broken", progress_topic_arn=local_resources.progress_topic_arn + "-gone"
+        )
+    sqs = client("sqs", local_resources.endpoint_url)
+    assert not sqs.list_queues(QueueNamePrefix=local_resources.names.progress_queue_prefix + "i-broken").get(
+        "QueueUrls"
     )
