@@ -3,19 +3,21 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# The web app has no build step; npm only vendors hls.js, pinned by its lock file.
+WEB_DEPS := app/web/node_modules/.package-lock.json
 # Debian packages: ffmpeg for the transcoder; the rest for the tests (PostgreSQL server,
 # Chromium for browser tests, Packer and shellcheck for the machine images).
 DEV_PACKAGES := ffmpeg
 TEST_PACKAGES := ffmpeg postgresql chromium shellcheck packer
 
-.PHONY: dev test install system-packages-dev system-packages-test lint pytest policy constraints clean
+.PHONY: dev test install system-packages-dev system-packages-test system-packages-npm lint pytest policy constraints clean
 
 dev: system-packages-dev install
 	$(BIN)/reelstack up
 
 test: system-packages-test install lint pytest policy
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed $(WEB_DEPS)
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11) and "reelstack needs Python 3.11")'
@@ -23,6 +25,13 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet --upgrade pip==25.3
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test]'
 	touch $@
+
+$(WEB_DEPS): app/web/package.json app/web/package-lock.json
+	@command -v npm >/dev/null || $(MAKE) --no-print-directory system-packages-npm
+	npm ci --prefix app/web --no-audit --no-fund --loglevel=error
+
+system-packages-npm:
+	$(call apt_install,nodejs npm)
 
 # apt only when something is missing, and only as root (CI and fresh machines run as root).
 define apt_install
@@ -59,4 +68,4 @@ constraints:
 	$(BIN)/pip freeze --exclude-editable | grep -v '^-e' > constraints.txt
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) app/web/node_modules .pytest_cache .mypy_cache .ruff_cache
