@@ -292,6 +292,11 @@ def create_app(gateway: Gateway) -> Flask:
         code = (exc.name or "error").lower().replace(" ", "_")
         return _error(exc.code or 500, code, exc.description or "")
 
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return _error(500, "internal_error", "the local gateway failed; see its log")
+
     return app
 
 

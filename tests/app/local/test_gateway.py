@@ -236,6 +236,16 @@ def test_media_that_does_not_exist_or_is_outside_a_video_is_a_404(
     assert http.get(f"/media/g/{grant}/videos/not-a-uuid/x.jpg").status_code == 404
 
 
+def test_an_unexpected_failure_is_a_500_in_the_shared_shape(gateway: Gateway) -> None:
+    from app.local.gateway import create_app
+
+    gateway.media_bucket = "no-such-bucket"
+    video_id = uuid.uuid4()
+    grant = issue_media_grant(gateway.ticket_key, video_id=video_id, ttl_seconds=60)
+    response = create_app(gateway).test_client().get(f"/media/g/{grant}/videos/{video_id}/t/master.m3u8")
+    assert (response.status_code, response.get_json()["error"]["code"]) == (500, "internal_error")
+
+
 def test_the_web_app_is_served_at_the_root(http: FlaskClient) -> None:
     response = http.get("/")
     assert response.status_code == 200
