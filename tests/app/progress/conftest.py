@@ -18,8 +18,9 @@ import requests
 
 from app.contracts import tickets
 from app.contracts.messages import ProgressEventV1, Rendition, TaskOutputs, VideoState
+from app.contracts.names import ResourceNames
 from app.local import moto_server
-from app.local.provision import LocalResources, client
+from app.local.provision import LocalResources, client, provision
 
 REPO = Path(__file__).resolve().parents[3]
 READ_TIMEOUT = 15  # a stream that stays silent this long is broken: heartbeats come every second or less
@@ -105,35 +106,59 @@ class ProgressProcess:
         return self.process.wait(30)
 
 
+@pytest.fixture(scope="module")
+def local_resources(moto_endpoint: str) -> LocalResources:
+    """One provisioned set per test module (overrides the per-test one): servers here share the topic."""
+    return provision(ResourceNames(f"t{uuid.uuid4().hex[:12]}"), moto_endpoint)
+
+
+def _start(resources: LocalResources, **overrides: str) -> ProgressProcess:
+    instance_id = overrides.pop("instance_id", f"i-{uuid.uuid4().hex[:10]}")
+    overrides.setdefault("heartbeat_seconds", "1")
+    env = {**os.environ, **resources.env_for("progress", instance_id=instance_id, **overrides)}
+    port = moto_server.free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "progress", "--bind", f"127.0.0.1:{port}"], env=env, cwd=REPO
+    )
+    server = ProgressProcess(
+        process, f"http://127.0.0.1:{port}", instance_id, resources.names.progress_queue_prefix + instance_id
+    )
+    try:
+        moto_server.wait_for_http(f"{server.url}/events/health", process=process)
+    except BaseException:
+        _stop(server)
+        raise
+    return server
+
+
+def _stop(server: ProgressProcess) -> None:
+    if server.process.poll() is None:
+        # SIGINT is gunicorn's quick clean stop (the worker still removes its queue);
+        # SIGTERM waits on its one-second loop, and both are tested for themselves.
+        server.stop(signal.SIGINT)
+
+
 @pytest.fixture
 def start_progress(local_resources: LocalResources) -> Iterator[Callable[..., ProgressProcess]]:
     """Starts `reelstack progress` processes (settings overrides as keyword arguments); stops them after."""
     started: list[ProgressProcess] = []
 
     def start(**overrides: str) -> ProgressProcess:
-        instance_id = overrides.pop("instance_id", f"i-{uuid.uuid4().hex[:10]}")
-        overrides.setdefault("heartbeat_seconds", "1")
-        env = {**os.environ, **local_resources.env_for("progress", instance_id=instance_id, **overrides)}
-        port = moto_server.free_port()
-        process = subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "progress", "--bind", f"127.0.0.1:{port}"], env=env, cwd=REPO
-        )
-        server = ProgressProcess(
-            process,
-            f"http://127.0.0.1:{port}",
-            instance_id,
-            local_resources.names.progress_queue_prefix + instance_id,
-        )
+        server = _start(local_resources, **overrides)
         started.append(server)
-        moto_server.wait_for_http(f"{server.url}/events/health", process=process)
         return server
 
     yield start
     for server in started:
-        if server.process.poll() is None:
-            # SIGINT is gunicorn's quick clean stop (the worker still removes its queue);
-            # SIGTERM waits on its one-second loop, and both are tested for themselves.
-            server.stop(signal.SIGINT)
+        _stop(server)
+
+
+@pytest.fixture(scope="module")
+def progress(local_resources: LocalResources) -> Iterator[ProgressProcess]:
+    """One server shared by the tests of a module that need no settings of their own (each its own videos)."""
+    server = _start(local_resources, heartbeat_seconds="0.2")
+    yield server
+    _stop(server)
 
 
 @pytest.fixture

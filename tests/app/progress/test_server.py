@@ -36,9 +36,9 @@ def _wait_until(condition: Callable[[], bool], what: str, limit: float = 20.0) -
 
 
 def test_events_published_to_the_topic_reach_a_client_in_order_and_the_stream_ends_at_ready(
-    start_progress: Start, issue: Issue, publish: Publish
+    progress: ProgressProcess, issue: Issue, publish: Publish
 ) -> None:
-    server = start_progress()
+    server = progress
     video, task = uuid.uuid4(), uuid.uuid4()
     reader = server.connect(video, issue(video))
     first = reader.event()
@@ -57,9 +57,9 @@ def test_events_published_to_the_topic_reach_a_client_in_order_and_the_stream_en
 
 
 def test_stream_ends_after_failed_with_the_reason(
-    start_progress: Start, issue: Issue, publish: Publish
+    progress: ProgressProcess, issue: Issue, publish: Publish
 ) -> None:
-    server = start_progress()
+    server = progress
     video, task = uuid.uuid4(), uuid.uuid4()
     reader = server.connect(video, issue(video))
     reader.event()
@@ -71,9 +71,9 @@ def test_stream_ends_after_failed_with_the_reason(
 
 
 def test_late_client_gets_the_newest_state_first_then_live_events(
-    start_progress: Start, issue: Issue, publish: Publish
+    progress: ProgressProcess, issue: Issue, publish: Publish
 ) -> None:
-    server = start_progress()
+    server = progress
     video, task = uuid.uuid4(), uuid.uuid4()
     early = server.connect(video, issue(video))
     early.event()
@@ -94,9 +94,9 @@ def test_late_client_gets_the_newest_state_first_then_live_events(
 
 
 def test_client_that_connects_after_ready_gets_ready_and_the_stream_ends(
-    start_progress: Start, issue: Issue, publish: Publish
+    progress: ProgressProcess, issue: Issue, publish: Publish
 ) -> None:
-    server = start_progress()
+    server = progress
     video, task = uuid.uuid4(), uuid.uuid4()
     watcher = server.connect(video, issue(video))
     watcher.event()
@@ -109,9 +109,9 @@ def test_client_that_connects_after_ready_gets_ready_and_the_stream_ends(
 
 
 def test_last_event_id_replays_the_buffered_events_after_it(
-    start_progress: Start, issue: Issue, publish: Publish
+    progress: ProgressProcess, issue: Issue, publish: Publish
 ) -> None:
-    server = start_progress()
+    server = progress
     video, task = uuid.uuid4(), uuid.uuid4()
     first = server.connect(video, issue(video))
     first.event()
@@ -126,8 +126,8 @@ def test_last_event_id_replays_the_buffered_events_after_it(
     assert _sequences(again.rest()) == [5]
 
 
-def test_heartbeat_comments_keep_an_idle_stream_open(start_progress: Start, issue: Issue) -> None:
-    server = start_progress(heartbeat_seconds="0.2")
+def test_heartbeat_comments_keep_an_idle_stream_open(progress: ProgressProcess, issue: Issue) -> None:
+    server = progress
     video = uuid.uuid4()
     reader = server.connect(video, issue(video))
     reader.event()
@@ -149,8 +149,10 @@ def test_two_progress_processes_each_deliver_every_event_of_the_video(
         assert _sequences(reader.rest()) == list(range(1, 11))
 
 
-def test_bad_tickets_and_ids_are_refused_with_the_error_shape(start_progress: Start, issue: Issue) -> None:
-    server = start_progress()
+def test_bad_tickets_and_ids_are_refused_with_the_error_shape(
+    progress: ProgressProcess, issue: Issue
+) -> None:
+    server = progress
     video = uuid.uuid4()
     cases = {
         "missing": (str(video), "", 401, "ticket_required"),
