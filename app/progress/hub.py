@@ -126,14 +126,13 @@ class Hub:
         item = StreamEvent.from_progress(event)
         with self._lock:
             buffer = self._buffers.get(event.video_id)
-            same_task = buffer is not None and buffer.task_id == event.task_id
-            if same_task and buffer and buffer.events and item.order <= buffer.events[-1].order:
-                return False
-            if buffer is None or not same_task:
+            if buffer is None or buffer.task_id != event.task_id:
                 # A new task of the video starts a new history.
                 subscribers = buffer.subscribers if buffer else self._waiting.pop(event.video_id, set())
                 buffer = _VideoBuffer(event.task_id, deque(maxlen=self._buffer_size), subscribers)
                 self._buffers[event.video_id] = buffer
+            elif buffer.events and item.order <= buffer.events[-1].order:
+                return False
             buffer.events.append(item)
             self._buffers.move_to_end(event.video_id)
             self._evict()
