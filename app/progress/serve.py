@@ -105,7 +105,9 @@ class ProgressApplication(BaseApplication):
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="reelstack progress", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="reelstack progress", description="Serve the progress SSE service (gunicorn, one gevent worker)."
+    )
     parser.add_argument("--bind", default="127.0.0.1:8001", help="HOST:PORT to listen on")
     args = parser.parse_args(argv)
     try:
