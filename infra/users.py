@@ -65,6 +65,10 @@ class UserServiceArgs:
     """REELSTACK_LOG_LEVEL."""
     password_min_length: int = 12
     """Cognito password policy: minimum length (upper, lower, digits required too)."""
+    email_source_arn: str | None = None
+    """Verified SES identity Cognito sends codes through; None: Cognito's own sender (about 50 emails a day)."""
+    email_from: str | None = None
+    """From address with ``email_source_arn`` (an address of that identity)."""
     deletion_protection: bool = False
     """Cognito deletion protection (prod)."""
     protect: bool = False
@@ -145,6 +149,15 @@ class UserService(pulumi.ComponentResource):
             ),
             verification_message_template=aws.cognito.UserPoolVerificationMessageTemplateArgs(
                 default_email_option="CONFIRM_WITH_CODE"
+            ),
+            email_configuration=(
+                aws.cognito.UserPoolEmailConfigurationArgs(
+                    email_sending_account="DEVELOPER",
+                    source_arn=args.email_source_arn,
+                    from_email_address=args.email_from,
+                )
+                if args.email_source_arn
+                else aws.cognito.UserPoolEmailConfigurationArgs(email_sending_account="COGNITO_DEFAULT")
             ),
             deletion_protection="ACTIVE" if args.deletion_protection else "INACTIVE",
             mfa_configuration="OFF",

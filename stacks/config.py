@@ -41,6 +41,8 @@ class StackConfig:
     progress_min_size: int
     progress_max_size: int
     users_layer_zip: str
+    email_source_arn: str | None
+    email_from: str | None
     log_level: str
     log_retention_days: int
     throttle_rate: float
@@ -82,6 +84,8 @@ class StackConfig:
             progress_min_size=c.get_int("progressMinSize") or 1,
             progress_max_size=c.get_int("progressMaxSize") or 2,
             users_layer_zip=c.get("usersLayerZip") or "dist/users-layer.zip",
+            email_source_arn=c.get("emailSourceArn"),
+            email_from=c.get("emailFrom"),
             log_level=c.get("logLevel") or "INFO",
             log_retention_days=c.get_int("logRetentionDays") or 14,
             throttle_rate=c.get_float("throttleRate") or 100.0,

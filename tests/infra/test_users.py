@@ -1,8 +1,11 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
-from infra.users import COGNITO_ACTIONS, users_policy
+from app.contracts.names import ResourceNames
+from infra.synth import run_program
+from infra.users import COGNITO_ACTIONS, UserService, UserServiceArgs, users_policy
 from tests.infra.graph import Graph
 
 POOL = "arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_abc"
@@ -72,3 +75,23 @@ def test_function_loads_its_dependencies_from_the_layer_the_stack_publishes(prod
     assert layer["compatibleRuntimes"] == [function["runtime"]]
     assert layer["compatibleArchitectures"] == function["architectures"]
     assert layer["code"]["path"].endswith("/dist/users-layer.zip")  # images/users-layer.sh writes it
+
+
+def _pool_inputs(args: UserServiceArgs) -> dict[str, Any]:
+    graph = Graph.of(run_program(lambda: UserService("users", args)))
+    return graph.one("aws:cognito/userPool:UserPool", "users-pool").inputs
+
+
+def test_pool_sends_codes_through_ses_when_given_an_identity() -> None:
+    identity = "arn:aws:ses:us-east-1:123456789012:identity/example.com"
+    names = ResourceNames("reelstack-test")
+    with_ses = _pool_inputs(
+        UserServiceArgs(names=names, email_source_arn=identity, email_from="no-reply@example.com")
+    )
+    assert with_ses["emailConfiguration"] == {
+        "emailSendingAccount": "DEVELOPER",
+        "sourceArn": identity,
+        "fromEmailAddress": "no-reply@example.com",
+    }
+    default = _pool_inputs(UserServiceArgs(names=names))
+    assert default["emailConfiguration"] == {"emailSendingAccount": "COGNITO_DEFAULT"}
