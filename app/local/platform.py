@@ -18,6 +18,7 @@ import contextlib
 import ctypes
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -237,6 +238,17 @@ def start(args: argparse.Namespace, supervisor: Supervisor) -> tuple[LocalResour
     return resources, public_url
 
 
+def _port_is_free(port: int) -> bool:
+    with socket.socket() as sock:
+        # As gunicorn binds: connections of an earlier run in TIME_WAIT do not make the port busy.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="reelstack up", description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=8080, help="the gateway's port on 127.0.0.1")
@@ -255,6 +267,8 @@ def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     if args.transcoders < 0:
         _parser().error("--transcoders must be 0 or more")
+    if not _port_is_free(args.port):
+        _parser().error(f"127.0.0.1:{args.port} is in use; stop what holds it or pick another --port")
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -268,7 +282,9 @@ def main(argv: list[str]) -> int:
         resources, url = start(args, supervisor)
         print(
             f"reelstack is up at {url}  (AWS emulation: {resources.endpoint_url}; "
-            f"mail: {url}/_local/outbox?email=...; Ctrl-C stops it)",
+            f"mail: {url}/_local/outbox?email=...; Ctrl-C stops it)\n"
+            "note: the AWS emulation starts empty on every run (accounts, uploads, media); "
+            "the database is kept, so sign up again after a restart",
             flush=True,
         )
         while True:

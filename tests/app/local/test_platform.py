@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
+import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -24,6 +27,21 @@ def _wait_until_gone(pids: set[int], timeout: float = 30.0) -> set[int]:
     while running(pids) and time.monotonic() < deadline:
         time.sleep(0.1)
     return running(pids)
+
+
+def test_up_refuses_a_port_in_use_before_starting_anything() -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "app.cli", "up", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 2
+    assert f"127.0.0.1:{port} is in use" in result.stderr
 
 
 def test_up_serves_every_route_family_and_sigterm_leaves_no_process_behind(tmp_path: Path) -> None:
