@@ -57,8 +57,8 @@ class StreamEvent:
 
     @property
     def of_task(self) -> bool:
-        """Whether a task emitted this (``uploading`` is the backend's state before any task)."""
-        return self.state != VideoState.UPLOADING
+        """Whether a task emitted this, rather than the backend before any event (sequence -1, or uploading)."""
+        return self.sequence >= 0 and self.state != VideoState.UPLOADING
 
     def data(self) -> dict[str, Any]:
         body: dict[str, Any] = {"state": self.state.value, "percent": self.percent, "sequence": self.sequence}

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.contracts.messages import TaskOutputs, VideoState
+from app.contracts.messages import VideoState
 from app.progress.hub import Closed, StreamEvent, Subscriber
 
 HEARTBEAT = ": heartbeat\n\n"
@@ -24,8 +25,9 @@ class TicketSnapshot(BaseModel):
 
     state: VideoState
     percent: float = Field(ge=0, le=100)
-    sequence: int
-    outputs: TaskOutputs | None = None
+    sequence: int = Field(ge=-1, description="-1 before the video's first event")
+    # The backend's record of the outputs (keys, renditions, duration), passed on as it is.
+    outputs: dict[str, Any] | None = None
     error_reason: str | None = None
 
     def as_event(self) -> StreamEvent:
@@ -33,7 +35,7 @@ class TicketSnapshot(BaseModel):
             state=self.state,
             percent=self.percent,
             sequence=self.sequence,
-            outputs=self.outputs.model_dump(mode="json") if self.outputs else None,
+            outputs=self.outputs,
             error_reason=self.error_reason,
         )
 
@@ -55,7 +57,7 @@ def opening_events(
 
 
 def frame(event: StreamEvent) -> str:
-    """One SSE event; only a task's events carry an ``id`` (the backend's ``uploading`` has none)."""
+    """One SSE event; only a task's events carry an ``id``, so a reconnect never skips the first one."""
     lines = [f"id: {event.sequence}"] if event.of_task else []
     lines.append("data: " + json.dumps(event.data(), separators=(",", ":")))
     return "\n".join(lines) + "\n\n"

@@ -170,10 +170,10 @@ def ticket_key(local_resources: LocalResources) -> bytes:
 
 @pytest.fixture
 def issue(ticket_key: bytes) -> Callable[..., str]:
-    """An events ticket for a video, carrying a snapshot (queued, 0 %, sequence 0 unless given)."""
+    """An events ticket for a video; its snapshot is the backend's before any event unless given."""
 
     def issue(video_id: uuid.UUID, ttl_seconds: int = 60, **snapshot: Any) -> str:
-        state = {"state": "queued", "percent": 0, "sequence": 0, **snapshot}
+        state = {"state": "queued", "percent": 0, "sequence": -1, **snapshot}
         return tickets.issue_events_ticket(
             ticket_key, user_id="user-1", video_id=video_id, snapshot=state, ttl_seconds=ttl_seconds
         )

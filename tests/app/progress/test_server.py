@@ -42,7 +42,7 @@ def test_events_published_to_the_topic_reach_a_client_in_order_and_the_stream_en
     video, task = uuid.uuid4(), uuid.uuid4()
     reader = server.connect(video, issue(video))
     first = reader.event()
-    assert (first.id, first.data) == ("0", {"state": "queued", "percent": 0.0, "sequence": 0})
+    assert (first.id, first.data) == (None, {"state": "queued", "percent": 0.0, "sequence": -1})
 
     for sequence in range(1, 6):
         publish(progress_event(video, task, sequence))

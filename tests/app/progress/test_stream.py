@@ -38,10 +38,12 @@ def test_a_reconnecting_client_gets_the_buffered_events_after_its_last_id() -> N
     ]
 
 
-def test_the_backends_uploading_state_has_no_id_and_does_not_hide_the_first_task_event() -> None:
-    uploading = StreamEvent(VideoState.UPLOADING, 0, 0)
-    assert stream.frame(uploading) == 'data: {"state":"uploading","percent":0,"sequence":0}\n\n'
-    assert stream.opening_events(uploading, [QUEUED], None) == [QUEUED]
+def test_the_backends_state_before_any_event_has_no_id_and_does_not_hide_the_first_event() -> None:
+    for before in (StreamEvent(VideoState.UPLOADING, 0, -1), StreamEvent(VideoState.QUEUED, 0, -1)):
+        assert not stream.frame(before).startswith("id:")
+        assert stream.opening_events(before, [QUEUED], None) == [QUEUED]
+    # Even an uploading snapshot at sequence 0 yields to the task's first event.
+    assert stream.opening_events(StreamEvent(VideoState.UPLOADING, 0, 0), [QUEUED], None) == [QUEUED]
 
 
 def test_an_event_frame_has_its_sequence_as_id_and_json_data() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
@@ -15,7 +16,7 @@ from app.progress.poller import UNHEALTHY_AFTER_FAILURES, Poller
 from app.progress.web import create_app
 
 KEY = b"k" * 48
-QUEUED = {"state": "queued", "percent": 0, "sequence": 0}
+QUEUED = {"state": "queued", "percent": 0, "sequence": -1}
 
 
 @pytest.fixture
@@ -105,6 +106,30 @@ def test_a_stream_is_unbuffered_event_stream_and_ends_at_a_terminal_state(web: F
     )
     response.close()  # as the WSGI server does once the body is sent
     assert hub.stream_count == 0
+
+
+def test_a_ticket_in_the_backends_shape_streams_its_state_and_outputs(web: FlaskClient) -> None:
+    video = uuid.uuid4()
+    outputs = {
+        "master_playlist_key": f"videos/{video}/t/master.m3u8",
+        "thumbnail_key": f"videos/{video}/t/poster.jpg",
+        "duration_seconds": 10.0,
+        "renditions": [{"height": 720, "width": 1280}],
+    }
+    ready = {"state": "ready", "percent": 100.0, "sequence": 12, "outputs": outputs}
+    response = web.get(f"/events/videos/{video}", query_string={"ticket": _ticket(video, ready)})
+    id_line, data_line, *_ = response.get_data(as_text=True).split("\n")
+    response.close()
+    assert id_line == "id: 12"
+    assert json.loads(data_line.removeprefix("data: ")) == ready
+
+
+def test_the_state_before_any_event_is_sent_without_an_id(web: FlaskClient) -> None:
+    video = uuid.uuid4()
+    response = web.get(f"/events/videos/{video}", query_string={"ticket": _ticket(video)}, buffered=False)
+    first = next(iter(response.response))
+    response.close()
+    assert first == b'data: {"state":"queued","percent":0.0,"sequence":-1}\n\n'
 
 
 def test_a_client_gone_before_reading_frees_its_slot_and_the_next_one_is_served(
