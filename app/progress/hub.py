@@ -25,8 +25,16 @@ _STATE_RANK = {
 }
 
 
-class TooManyStreams(Exception):
+class Unavailable(Exception):
+    """No new stream now: the process is at its limit of streams, or shutting down."""
+
+
+class TooManyStreams(Unavailable):
     """The process already serves its configured number of streams."""
+
+
+class ShuttingDown(Unavailable):
+    """The process is ending its streams; clients reconnect to another instance."""
 
 
 @dataclass(frozen=True)
@@ -121,6 +129,10 @@ class Hub:
     def video_count(self) -> int:
         return len(self._buffers)
 
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
     def publish(self, event: ProgressEventV1) -> bool:
         """Buffer ``event`` and hand it to the video's streams; False for a duplicate or stale one."""
         item = StreamEvent.from_progress(event)
@@ -143,7 +155,9 @@ class Hub:
     def subscribe(self, video_id: uuid.UUID) -> tuple[Subscriber, list[StreamEvent]]:
         """A new stream of ``video_id`` and the buffered events at that instant, oldest first."""
         with self._lock:
-            if self._closed or self._streams >= self._max_streams:
+            if self._closed:
+                raise ShuttingDown("this instance is shutting down")
+            if self._streams >= self._max_streams:
                 raise TooManyStreams(f"this process serves its limit of {self._max_streams} streams")
             subscriber = Subscriber(video_id, queue.Queue(maxsize=self._buffer_size))
             buffer = self._buffers.get(video_id)

@@ -15,7 +15,7 @@ from app.contracts import tickets
 from app.contracts.errors import ApiError, error_body
 from app.contracts.settings import ProgressSettings
 from app.progress import stream
-from app.progress.hub import Hub, TooManyStreams
+from app.progress.hub import Hub, ShuttingDown, TooManyStreams
 from app.progress.poller import Poller
 
 log = logging.getLogger(__name__)
@@ -92,6 +92,8 @@ def video_events(raw_video_id: str) -> Response:
         subscriber, history = context.hub.subscribe(video_id)
     except TooManyStreams as exc:
         raise ApiError(503, "too_many_streams", f"{exc}; retry shortly") from None
+    except ShuttingDown as exc:
+        raise ApiError(503, "shutting_down", f"{exc}; reconnect") from None
     log.info("stream opened", extra={"video_id": video_id, "user_id": ticket.user_id})
     opening = stream.opening_events(snapshot, history, last_event_id)
     response = Response(
@@ -107,9 +109,10 @@ def video_events(raw_video_id: str) -> Response:
 @events.get("/health")
 def health() -> tuple[Response, int]:
     context = _context()
-    healthy = context.poller is None or context.poller.healthy
+    polling = context.poller is None or context.poller.healthy
+    healthy = polling and not context.hub.closed
     body = {
-        "status": "ok" if healthy else "degraded",
+        "status": "stopping" if context.hub.closed else "ok" if polling else "degraded",
         "instance_id": context.instance_id,
         "streams": context.hub.stream_count,
         "videos": context.hub.video_count,

@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 from app.contracts.messages import VideoState
-from app.progress.hub import CLOSED, Hub, StreamEvent, TooManyStreams
+from app.progress.hub import CLOSED, Hub, ShuttingDown, StreamEvent, TooManyStreams
 from tests.app.progress.conftest import progress_event
 
 
@@ -115,5 +115,6 @@ def test_close_ends_every_stream_and_refuses_new_ones() -> None:
     assert waiting.next(0) == StreamEvent(VideoState.TRANSCODING, 10, 1)
     assert waiting.next(0) is CLOSED
     assert other.next(0) is CLOSED
-    with pytest.raises(TooManyStreams):
+    assert hub.closed
+    with pytest.raises(ShuttingDown):
         hub.subscribe(video)

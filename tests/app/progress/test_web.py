@@ -157,3 +157,16 @@ def test_health_reports_the_instance_and_turns_503_when_polling_keeps_failing(
     poller.consecutive_failures = UNHEALTHY_AFTER_FAILURES
     degraded = web.get("/events/health")
     assert degraded.status_code == 503 and degraded.get_json()["status"] == "degraded"
+
+
+def test_a_stopping_instance_refuses_new_streams_and_fails_its_health_check(
+    web: FlaskClient, hub: Hub
+) -> None:
+    hub.close()
+    video = uuid.uuid4()
+    assert _error(web, f"/events/videos/{video}", query_string={"ticket": _ticket(video)}) == (
+        503,
+        "shutting_down",
+    )
+    health = web.get("/events/health")
+    assert health.status_code == 503 and health.get_json()["status"] == "stopping"
