@@ -17,7 +17,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import Engine, make_url
 from sqlalchemy.orm import Session
 
-from app.backend import create_app
+from app.backend import AwsClients, create_app
 from app.backend.db import make_engine
 from app.backend.migrate import upgrade
 from app.backend.models import Video
@@ -125,9 +125,15 @@ def settings(local_resources: LocalResources, database_url: str) -> BackendSetti
     return backend_settings(local_resources, database_url)
 
 
+@pytest.fixture(scope="module")
+def aws(backend_resources: LocalResources) -> AwsClients:
+    """Clients shared by the module's apps (creating boto3 clients is the slow part of create_app)."""
+    return AwsClients.from_settings(backend_settings(backend_resources, "sqlite://"))
+
+
 @pytest.fixture
-def app(settings: BackendSettings, engine: Engine) -> Flask:
-    return create_app(settings, engine=engine)
+def app(settings: BackendSettings, engine: Engine, aws: AwsClients) -> Flask:
+    return create_app(settings, aws=aws, engine=engine)
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import threading
 from typing import Any
@@ -13,9 +14,9 @@ from botocore.exceptions import ClientError
 from flask import Flask
 from sqlalchemy import Engine
 
-from app.backend import create_app
-from app.backend.context import EXTENSION
+from app.backend import AwsClients, create_app
 from app.contracts.messages import VideoState, parse_task
+from app.contracts.settings import BackendSettings
 from app.local.provision import LocalResources
 from tests.app.backend.conftest import (
     MAX_UPLOAD_BYTES,
@@ -152,21 +153,18 @@ def test_mark_uploaded_without_an_upload_is_a_conflict(platform: Platform, alice
     assert response.json["error"]["code"] == "upload_missing"
 
 
-def test_failed_send_rolls_the_status_back(platform: Platform, alice: Caller, app: Flask) -> None:
+def test_failed_send_rolls_the_status_back(
+    platform: Platform, alice: Caller, settings: BackendSettings, engine: Engine, aws: AwsClients
+) -> None:
     video_id = platform.create(alice)
     put_source(platform.resources, video_id, platform.sample)
-    services = app.extensions[EXTENSION]
-    real_sqs = services.aws.sqs
 
     class FailingSqs:
         def send_message(self, **_: Any) -> None:
             raise ClientError({"Error": {"Code": "ServiceUnavailable", "Message": "down"}}, "SendMessage")
 
-    object.__setattr__(services.aws, "sqs", FailingSqs())
-    try:
-        failed = platform.http.post(f"/api/videos/{video_id}/uploaded", headers=alice.headers)
-    finally:
-        object.__setattr__(services.aws, "sqs", real_sqs)
+    broken = create_app(settings, aws=dataclasses.replace(aws, sqs=FailingSqs()), engine=engine)
+    failed = broken.test_client().post(f"/api/videos/{video_id}/uploaded", headers=alice.headers)
 
     assert failed.status_code == 503
     assert failed.json["error"]["code"] == "queue_unavailable"
