@@ -25,15 +25,11 @@ _STATE_RANK = {
 }
 
 
-class Unavailable(Exception):
-    """No new stream now: the process is at its limit of streams, or shutting down."""
-
-
-class TooManyStreams(Unavailable):
+class TooManyStreams(Exception):
     """The process already serves its configured number of streams."""
 
 
-class ShuttingDown(Unavailable):
+class ShuttingDown(Exception):
     """The process is ending its streams; clients reconnect to another instance."""
 
 
