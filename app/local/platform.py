@@ -184,7 +184,8 @@ def start(args: argparse.Namespace, supervisor: Supervisor) -> tuple[LocalResour
             backend_env,
             f"http://127.0.0.1:{backend_port}/api/health",
         ),
-        supervisor.spawn("status-consumer", _role("status-consumer"), backend_env),
+        # A short long-poll: the consumer finishes its receive before it stops.
+        supervisor.spawn("status-consumer", _role("status-consumer", "--wait-seconds", "2"), backend_env),
     ]
     for n in range(1, args.transcoders + 1):
         work_dir = state_dir / "work" / f"transcoder-{n}"
