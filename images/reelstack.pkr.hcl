@@ -6,6 +6,11 @@
 variable "role" {
   type        = string
   description = "backend, transcoder or progress: the directory of the role's systemd units"
+
+  validation {
+    condition     = contains(["backend", "transcoder", "progress"], var.role)
+    error_message = "The role must be backend, transcoder or progress."
+  }
 }
 
 variable "extra_packages" {

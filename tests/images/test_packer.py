@@ -41,13 +41,13 @@ def test_template_validates_with_each_roles_variables(role: str, tmp_path: Path)
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-def test_template_refuses_a_missing_wheel() -> None:
-    done = subprocess.run(
+def _validate(*variables: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
         [
             _packer(),
             "validate",
             f"-var-file={IMAGES / 'backend' / 'backend.pkrvars.hcl'}",
-            "-var=wheel=dist/none.whl",
+            *variables,
             str(TEMPLATE),
         ],
         cwd=ROOT,
@@ -55,7 +55,18 @@ def test_template_refuses_a_missing_wheel() -> None:
         text=True,
         timeout=60,
     )
+
+
+def test_template_refuses_a_missing_wheel() -> None:
+    done = _validate("-var=wheel=dist/none.whl")
     assert done.returncode != 0 and "none.whl" in done.stdout + done.stderr
+
+
+def test_template_refuses_an_unknown_role(tmp_path: Path) -> None:
+    wheel = tmp_path / "reelstack-0.1.0-py3-none-any.whl"
+    wheel.write_bytes(b"")
+    done = _validate(f"-var=wheel={wheel}", "-var=role=database")
+    assert done.returncode != 0 and "backend, transcoder or progress" in done.stdout + done.stderr
 
 
 @pytest.mark.parametrize("path", sorted(IMAGES.rglob("*.pkr*.hcl")), ids=lambda p: p.name)
