@@ -1,0 +1,204 @@
+"""Videos: visibility across users, the feed (cursor, search), owner-only changes, deletion, playback URLs, tickets."""
+
+from __future__ import annotations
+
+import uuid
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+from flask import Flask
+
+from app.backend.context import EXTENSION
+from app.contracts.tickets import verify_events_ticket, verify_media_grant
+from tests.app.backend.conftest import Caller, Platform, s3
+
+
+@pytest.mark.parametrize(
+    ("visibility", "bob_sees", "anonymous_sees", "in_feed"),
+    [("public", True, True, True), ("unlisted", True, True, False), ("private", False, False, False)],
+)
+def test_visibility_rules_across_users(
+    platform: Platform,
+    alice: Caller,
+    bob: Caller,
+    visibility: str,
+    bob_sees: bool,
+    anonymous_sees: bool,
+    in_feed: bool,
+) -> None:
+    video_id = platform.ready(alice, visibility=visibility)
+
+    assert platform.http.get(f"/api/videos/{video_id}", headers=alice.headers).status_code == 200
+    assert platform.http.get(f"/api/videos/{video_id}", headers=bob.headers).status_code == (
+        200 if bob_sees else 404
+    )
+    assert platform.http.get(f"/api/videos/{video_id}").status_code == (200 if anonymous_sees else 404)
+    feed_ids = [item["id"] for item in platform.http.get("/api/videos", headers=bob.headers).json["items"]]
+    assert (video_id in feed_ids) is in_feed
+    ticket = platform.http.post(f"/api/videos/{video_id}/events-ticket", headers=bob.headers)
+    assert ticket.status_code == (200 if bob_sees else 404)
+    if not bob_sees:
+        assert ticket.json["error"]["code"] == "not_found"
+
+
+def test_feed_holds_only_public_ready_videos_newest_first(
+    platform: Platform, alice: Caller, bob: Caller
+) -> None:
+    older = platform.ready(alice, "older")
+    platform.queue(alice, "still transcoding")
+    platform.create(bob, "still uploading")
+    newer = platform.ready(bob, "newer")
+
+    items = platform.http.get("/api/videos").json["items"]
+
+    assert [item["id"] for item in items] == [newer, older]
+    assert all(item["status"] == "ready" for item in items)
+
+
+def test_feed_pages_with_an_opaque_cursor_without_gaps_or_repeats(platform: Platform, alice: Caller) -> None:
+    made = [platform.ready(alice, f"clip {i}") for i in range(5)]
+    seen: list[str] = []
+    cursor = ""
+    for _ in range(5):
+        page = platform.http.get("/api/videos", query_string={"limit": 2, "cursor": cursor}).json
+        seen += [item["id"] for item in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == list(reversed(made))
+
+
+def test_search_matches_titles_and_treats_wildcards_literally(platform: Platform, alice: Caller) -> None:
+    cats = platform.ready(alice, "Funny Cats")
+    percent = platform.ready(alice, "100% real")
+    underscore = platform.ready(alice, "snake_case tips")
+    platform.ready(alice, "dogs")
+
+    def search(q: str) -> list[str]:
+        return [item["id"] for item in platform.http.get("/api/videos", query_string={"q": q}).json["items"]]
+
+    assert search("cats") == [cats]
+    assert search("%") == [percent]
+    assert search("_") == [underscore]
+    assert search("e_c") == [underscore]
+    assert search("100%") == [percent]
+    assert search("nothing like it") == []
+
+
+def test_my_videos_lists_own_videos_in_every_state(platform: Platform, alice: Caller, bob: Caller) -> None:
+    uploading = platform.create(alice, visibility="private")
+    queued = platform.queue(alice)
+    ready = platform.ready(alice)
+    platform.ready(bob)
+
+    page = platform.http.get("/api/me/videos", headers=alice.headers).json
+
+    assert [item["id"] for item in page["items"]] == [ready, queued, uploading]
+    assert [item["status"] for item in page["items"]] == ["ready", "queued", "uploading"]
+
+
+def test_only_the_owner_changes_or_deletes_a_video(platform: Platform, alice: Caller, bob: Caller) -> None:
+    video_id = platform.ready(alice, "mine")
+
+    patched = platform.http.patch(f"/api/videos/{video_id}", json={"title": "hacked"}, headers=bob.headers)
+    deleted = platform.http.delete(f"/api/videos/{video_id}", headers=bob.headers)
+
+    assert patched.status_code == deleted.status_code == 403
+    assert patched.json["error"]["code"] == "forbidden"
+    row = platform.row(video_id)
+    assert row is not None and row.title == "mine"
+
+
+def test_owner_patches_title_description_and_visibility(
+    platform: Platform, alice: Caller, bob: Caller
+) -> None:
+    video_id = platform.ready(alice, "draft")
+
+    response = platform.http.patch(
+        f"/api/videos/{video_id}",
+        json={"title": "final", "description": "about it", "visibility": "private"},
+        headers=alice.headers,
+    )
+
+    assert response.status_code == 200
+    assert (response.json["title"], response.json["description"], response.json["visibility"]) == (
+        "final",
+        "about it",
+        "private",
+    )
+    assert platform.http.get(f"/api/videos/{video_id}", headers=bob.headers).status_code == 404
+
+
+def test_delete_removes_the_row_and_every_object_of_the_video(platform: Platform, alice: Caller) -> None:
+    video_id = platform.ready(alice)
+    other = platform.ready(alice)
+    bucket = platform.resources.names
+    client = s3(platform.resources)
+    for vid in (video_id, other):
+        client.put_object(
+            Bucket=bucket.media_bucket, Key=f"videos/{vid}/{uuid.uuid4()}/master.m3u8", Body=b"#EXTM3U"
+        )
+
+    response = platform.http.delete(f"/api/videos/{video_id}", headers=alice.headers)
+
+    assert response.status_code == 204
+    assert platform.row(video_id) is None
+    for bucket_name, prefix in ((bucket.uploads_bucket, "uploads/"), (bucket.media_bucket, "videos/")):
+        keys = [
+            o["Key"] for o in client.list_objects_v2(Bucket=bucket_name, Prefix=prefix).get("Contents", [])
+        ]
+        assert not [k for k in keys if video_id in k]
+        assert [k for k in keys if other in k]
+    assert platform.http.get(f"/api/videos/{video_id}", headers=alice.headers).status_code == 404
+
+
+def test_ready_video_shows_outputs_and_grant_carrying_media_urls(
+    platform: Platform, alice: Caller, app: Flask
+) -> None:
+    video_id = platform.ready(alice)
+    task_id = platform.task_id(video_id)
+
+    body = platform.http.get(f"/api/videos/{video_id}").json
+
+    assert body["status"] == "ready" and body["progress"] == 100
+    assert body["duration_seconds"] == 10.0
+    assert body["renditions"] == [
+        {"height": 720, "width": 1280, "bandwidth": 3_000_000},
+        {"height": 360, "width": 640, "bandwidth": 800_000},
+    ]
+    prefix = "http://127.0.0.1:8080/media/g/"
+    assert body["playback_url"].startswith(prefix)
+    assert body["thumbnail_url"].startswith(prefix)
+    grant, key = body["playback_url"].removeprefix(prefix).split("/", 1)
+    assert key == f"videos/{video_id}/{task_id}/master.m3u8"
+    verify_media_grant(app.extensions[EXTENSION].ticket_key, grant, uuid.UUID(video_id))
+
+
+def test_unfinished_video_has_no_playback_url(platform: Platform, alice: Caller) -> None:
+    body = platform.http.get(f"/api/videos/{platform.queue(alice)}", headers=alice.headers).json
+    assert body["status"] == "queued" and body["playback_url"] is None and body["thumbnail_url"] is None
+
+
+def test_events_ticket_carries_the_current_state_for_the_caller(
+    platform: Platform, alice: Caller, app: Flask
+) -> None:
+    video_id = platform.queue(alice)
+
+    body = platform.http.post(f"/api/videos/{video_id}/events-ticket", headers=alice.headers).json
+
+    url = urlparse(body["url"])
+    assert url.path == f"/events/videos/{video_id}"
+    assert parse_qs(url.query)["ticket"] == [body["ticket"]]
+    ticket = verify_events_ticket(app.extensions[EXTENSION].ticket_key, body["ticket"], uuid.UUID(video_id))
+    assert ticket.user_id == alice.sub
+    assert ticket.snapshot == {"state": "queued", "percent": 0.0, "sequence": -1}
+
+
+def test_events_ticket_of_a_ready_video_carries_its_outputs(
+    platform: Platform, alice: Caller, app: Flask
+) -> None:
+    video_id = platform.ready(alice)
+    body = platform.http.post(f"/api/videos/{video_id}/events-ticket").json
+    ticket = verify_events_ticket(app.extensions[EXTENSION].ticket_key, body["ticket"], uuid.UUID(video_id))
+    assert ticket.snapshot["state"] == "ready" and ticket.snapshot["percent"] == 100
+    assert ticket.snapshot["outputs"]["master_playlist_key"].endswith("/master.m3u8")
