@@ -15,7 +15,7 @@ from typing import Any
 import ffmpeg
 
 from app.contracts.messages import FlipFilter, GrayscaleFilter, RotateFilter, TaskMessageV1, TrimFilter
-from app.transcoder.probe import ProbeResult
+from app.transcoder.probe import SOURCE_INPUT_OPTIONS, ProbeResult
 
 SEGMENT_SECONDS = 4
 AUDIO_BITRATE = 128_000
@@ -175,7 +175,7 @@ def _rendition_output(video: Any, audio: Any, rendition: RenditionPlan, paths: O
 def build_graph(probe: ProbeResult, task: TaskMessageV1, ladder: list[int], paths: OutputPaths) -> Any:
     """The whole transcode as one ffmpeg-python graph; ``ffmpeg.compile`` turns it into argv."""
     plan = plan_transcode(probe, task, ladder)
-    source = ffmpeg.input(str(paths.source))
+    source = ffmpeg.input(str(paths.source), **SOURCE_INPUT_OPTIONS)
     video, audio = _apply_filters(source.video, source.audio if probe.has_audio else None, task)
 
     frames = video.split()

@@ -17,6 +17,14 @@ import ffmpeg
 # Seconds a probe or decode check may take before the source counts as unreadable.
 _CHECK_TIMEOUT_SECONDS = 120
 
+# Every ffmpeg/ffprobe reading an upload gets these: only video container demuxers (an
+# upload that is really an HLS playlist or a concat script would otherwise make ffmpeg
+# fetch URLs or read local files it names), and no protocol but the local file.
+SOURCE_INPUT_OPTIONS = {
+    "format_whitelist": "mov,matroska,avi,mpegts,flv,mpeg,ogg,asf",
+    "protocol_whitelist": "file",
+}
+
 
 class NotAVideo(Exception):
     """The source is corrupt, truncated, not a video, or cannot be decoded."""
@@ -110,7 +118,7 @@ def parse_probe(info: dict[str, Any]) -> ProbeResult:
 def probe(path: Path) -> ProbeResult:
     """Probe ``path`` and check that its first video frame decodes; raises NotAVideo otherwise."""
     try:
-        info = ffmpeg.probe(str(path))
+        info = ffmpeg.probe(str(path), **SOURCE_INPUT_OPTIONS)
     except ffmpeg.Error as exc:
         raise NotAVideo(f"ffprobe cannot read the source: {_last_line(exc.stderr)}") from None
     result = parse_probe(info)

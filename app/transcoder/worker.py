@@ -46,7 +46,7 @@ from app.contracts.names import TASK_MAX_RECEIVES
 from app.contracts.settings import SettingsError, TranscoderSettings, load
 from app.contracts.tickets import media_key_prefix
 from app.transcoder.graph import OutputPaths, PlanError, build_graph, plan_transcode
-from app.transcoder.hls import Variant, describe_variant, master_playlist, playlist_duration
+from app.transcoder.hls import OutputError, Variant, describe_variant, master_playlist, playlist_duration
 from app.transcoder.probe import NotAVideo, probe
 from app.transcoder.progress import ProgressReporter, sns_publisher
 from app.transcoder.runner import Cancelled, Pace, run_ffmpeg
@@ -235,6 +235,8 @@ class Worker:
             run_ffmpeg(ffmpeg.compile(build_graph(source, task, ladder, paths)), on_progress, self.cancel)
             if self.cancel.is_set():
                 raise Cancelled("shutdown before the upload")
+            if not paths.thumbnail.is_file():
+                raise OutputError("ffmpeg wrote no poster thumbnail")
             variants = [describe_variant(paths.root, r.playlist, source.fps) for r in plan.renditions]
             paths.master_playlist.write_text(master_playlist(variants))
             return self._upload(task, paths, variants)

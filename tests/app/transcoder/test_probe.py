@@ -75,3 +75,21 @@ def test_an_audio_only_file_is_not_a_video(tmp_path: Path) -> None:
     )
     with pytest.raises(NotAVideo, match="no video stream"):
         probe(audio)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "#EXTM3U\n#EXT-X-TARGETDURATION:4\n#EXTINF:4,\nneighbour.mp4\n#EXT-X-ENDLIST\n",
+        "ffconcat version 1.0\nfile neighbour.mp4\n",
+    ],
+)
+def test_an_upload_that_would_make_ffmpeg_open_other_files_is_not_a_video(
+    media: Media, tmp_path: Path, content: str
+) -> None:
+    # Left to guess the format, ffprobe would follow these to the video next to them.
+    (tmp_path / "neighbour.mp4").write_bytes(media.landscape.read_bytes())
+    source = tmp_path / "source"
+    source.write_text(content)
+    with pytest.raises(NotAVideo, match="ffprobe cannot read"):
+        probe(source)
