@@ -25,9 +25,11 @@ if [ "${#wheels[@]}" -ne 1 ] || [ "${#units[@]}" -eq 0 ]; then
 fi
 
 export DEBIAN_FRONTEND=noninteractive
+# Keep the image's own config files when a package ships a new one: no prompts.
+apt_options=(-y -qq -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold)
 apt-get update -qq
-apt-get upgrade -y -qq
-apt-get install -y -qq --no-install-recommends \
+apt-get upgrade "${apt_options[@]}"
+apt-get install "${apt_options[@]}" --no-install-recommends \
   ca-certificates python3.11 python3.11-venv "${extra_packages[@]}"
 
 # The services run as this user; it also owns the env files' group.
