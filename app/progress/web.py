@@ -15,7 +15,7 @@ from app.contracts import tickets
 from app.contracts.errors import ApiError, error_body
 from app.contracts.settings import ProgressSettings
 from app.progress import stream
-from app.progress.hub import Hub, ShuttingDown, TooManyStreams
+from app.progress.hub import Hub, ShuttingDown, Subscriber, TooManyStreams
 from app.progress.poller import Poller
 
 log = logging.getLogger(__name__)
@@ -102,8 +102,13 @@ def video_events(raw_video_id: str) -> Response:
         headers=STREAM_HEADERS,
     )
     # On the WSGI close, whether the stream ended, the client left, or it never started.
-    response.call_on_close(lambda: context.hub.unsubscribe(subscriber))
+    response.call_on_close(lambda: _closed(context.hub, subscriber))
     return response
+
+
+def _closed(hub: Hub, subscriber: Subscriber) -> None:
+    hub.unsubscribe(subscriber)
+    log.info("stream closed", extra={"video_id": subscriber.video_id})
 
 
 @events.get("/health")
