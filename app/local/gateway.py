@@ -39,7 +39,7 @@ from app.contracts.tickets import TicketError, load_key, verify_media_grant
 from app.local.apigw import proxy_event, to_response
 from app.local.outbox import CodeRejected, Outbox, Purpose
 from app.local.proxy import Upstream
-from app.users.handler import Confirmation, EmailOnly, PasswordReset
+from app.users.handler import COGNITO_ERRORS, Confirmation, EmailOnly, PasswordReset
 
 log = logging.getLogger(__name__)
 
@@ -126,44 +126,55 @@ def _user_status(email: str) -> str | None:
     return str(user["UserStatus"])
 
 
+# Routes whose code the outbox checks before the handler sees them, and routes that mail a code.
+_CODE_CHECKED: dict[str, tuple[type[Confirmation] | type[PasswordReset], Purpose]] = {
+    "confirm": (Confirmation, Purpose.CONFIRM),
+    "reset": (PasswordReset, Purpose.RESET),
+}
+_MAILING = {"signup": Purpose.CONFIRM, "forgot": Purpose.RESET}
+
+
+def _as_cognito_answers(cognito_code: str) -> Response:
+    """The answer the handler gives when Cognito raises ``cognito_code``: the same on AWS and here."""
+    status, code, message = COGNITO_ERRORS[cognito_code]
+    return _error(status, code, message)
+
+
 @auth.route("/auth/<path:proxy>", methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"])
 def auth_route(proxy: str) -> Response:
-    gateway = _gateway()
-    checks: dict[str, tuple[type[Confirmation] | type[PasswordReset], Purpose]] = {
-        "confirm": (Confirmation, Purpose.CONFIRM),
-        "reset": (PasswordReset, Purpose.RESET),
-    }
     if request.method != "POST":
         return _invoke_lambda(proxy)  # as API Gateway's ANY method does
     if proxy == "resend":
         return _resend()
-    if proxy in checks:
-        model, purpose = checks[proxy]
-        try:
-            req = model.model_validate(_json_body())
-        except ValidationError:
-            return _invoke_lambda(proxy)  # the handler answers bad bodies in its own words
-        try:
-            mail = gateway.outbox.check(req.email, purpose, req.code)
-        except CodeRejected as rejected:
-            if rejected.expired:
-                return _error(400, "code_expired", "the code has expired; ask for a new one")
-            return _error(400, "code_mismatch", "the code is not valid")
-        response = _invoke_lambda(proxy)
-        if response.status_code == 200:
-            gateway.outbox.mark_used(mail)
-        return response
+    if proxy in _CODE_CHECKED:
+        return _code_checked(proxy)
     response = _invoke_lambda(proxy)
-    if response.status_code in (200, 201) and proxy in ("signup", "forgot"):
+    if response.status_code in (200, 201) and proxy in _MAILING:
         email = EmailOnly.model_validate(_json_body()).email
         # Cognito mails only existing accounts; forgot answers alike for unknown ones.
         if proxy == "signup" or _user_status(email) is not None:
-            gateway.outbox.issue(email, Purpose.CONFIRM if proxy == "signup" else Purpose.RESET)
+            _gateway().outbox.issue(email, _MAILING[proxy])
+    return response
+
+
+def _code_checked(proxy: str) -> Response:
+    model, purpose = _CODE_CHECKED[proxy]
+    try:
+        req = model.model_validate(_json_body())
+    except ValidationError:
+        return _invoke_lambda(proxy)  # the handler answers bad bodies in its own words
+    outbox = _gateway().outbox
+    try:
+        mail = outbox.check(req.email, purpose, req.code)
+    except CodeRejected as rejected:
+        return _as_cognito_answers("ExpiredCodeException" if rejected.expired else "CodeMismatchException")
+    response = _invoke_lambda(proxy)
+    if response.status_code == 200:
+        outbox.mark_used(mail)
     return response
 
 
 def _resend() -> Response:
-    gateway = _gateway()
     body = _json_body()
     if body is None:
         return _error(400, "malformed_json", "the request body is not valid JSON")
@@ -173,9 +184,10 @@ def _resend() -> Response:
         return _error(400, "validation_error", "the request body is not valid")
     status = _user_status(email)
     if status == "CONFIRMED":
-        return _error(400, "invalid_request", "the account is already confirmed")
+        # What Cognito's ResendConfirmationCode raises for a confirmed account.
+        return _as_cognito_answers("InvalidParameterException")
     if status is not None:
-        gateway.outbox.issue(email, Purpose.CONFIRM)
+        _gateway().outbox.issue(email, Purpose.CONFIRM)
     return _json(200, {"sent": True})
 
 
