@@ -1,0 +1,109 @@
+"""Each EC2 service's instance role allows every AWS call its code makes.
+
+Both sides are read: the calls by walking the service's modules for method calls on its
+boto3 clients (receivers named ``s3``, ``sqs``, ``sns``, ``secretsmanager``, with or without
+a leading underscore or suffix such as ``s3_presign``), the permissions from the
+synthesized role policy. The table below is boto3-to-IAM knowledge, not a list of answers:
+a client call missing from it fails the test until it is mapped.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.infra.graph import Graph, as_list, statements_allowing
+
+APP = Path(__file__).resolve().parents[2] / "app"
+ACTIONS = {
+    "s3": {
+        "get_object": "s3:GetObject",
+        "head_object": "s3:GetObject",
+        "download_file": "s3:GetObject",
+        "download_fileobj": "s3:GetObject",
+        "put_object": "s3:PutObject",
+        "upload_file": "s3:PutObject",
+        "upload_fileobj": "s3:PutObject",
+        "upload_part": "s3:PutObject",
+        "create_multipart_upload": "s3:PutObject",
+        "complete_multipart_upload": "s3:PutObject",
+        "generate_presigned_post": "s3:PutObject",
+        "abort_multipart_upload": "s3:AbortMultipartUpload",
+        "list_parts": "s3:ListMultipartUploadParts",
+        "list_multipart_uploads": "s3:ListBucketMultipartUploads",
+        "delete_object": "s3:DeleteObject",
+        "delete_objects": "s3:DeleteObject",
+        "list_objects_v2": "s3:ListBucket",
+    },
+    "sqs": {
+        "send_message": "sqs:SendMessage",
+        "receive_message": "sqs:ReceiveMessage",
+        "delete_message": "sqs:DeleteMessage",
+        "delete_message_batch": "sqs:DeleteMessage",
+        "change_message_visibility": "sqs:ChangeMessageVisibility",
+        "change_message_visibility_batch": "sqs:ChangeMessageVisibility",
+        "create_queue": "sqs:CreateQueue",
+        "delete_queue": "sqs:DeleteQueue",
+        "get_queue_url": "sqs:GetQueueUrl",
+        "get_queue_attributes": "sqs:GetQueueAttributes",
+        "set_queue_attributes": "sqs:SetQueueAttributes",
+    },
+    "sns": {"publish": "sns:Publish", "subscribe": "sns:Subscribe", "unsubscribe": "sns:Unsubscribe"},
+    "secretsmanager": {"get_secret_value": "secretsmanager:GetSecretValue"},
+}
+# What the clients' helpers call under the hood: the first argument names the operation.
+BY_FIRST_ARGUMENT = {"get_paginator", "generate_presigned_url"}
+SERVICES = {
+    "backend": ["backend", "contracts/tickets.py"],
+    "transcoder": ["transcoder"],
+    "progress": ["progress", "contracts/tickets.py"],
+}
+
+
+def _client(receiver: ast.expr) -> str | None:
+    name = receiver.id if isinstance(receiver, ast.Name) else getattr(receiver, "attr", "")
+    name = name.lstrip("_")
+    return next((client for client in ACTIONS if name == client or name.startswith(f"{client}_")), None)
+
+
+def _modules(service: str) -> Iterator[Path]:
+    for part in SERVICES[service]:
+        path = APP / part
+        yield from sorted(path.rglob("*.py")) if path.is_dir() else [path]
+
+
+def needed_actions(service: str) -> dict[str, set[str]]:
+    """IAM action -> where the code needs it."""
+    needed: dict[str, set[str]] = {}
+    for module in _modules(service):
+        for node in ast.walk(ast.parse(module.read_text())):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+                continue
+            client = _client(node.func.value)
+            if client is None:
+                continue
+            method = node.func.attr
+            if method in BY_FIRST_ARGUMENT:
+                first = node.args[0] if node.args else None
+                assert isinstance(first, ast.Constant), f"{module}:{node.lineno}: {method} of a computed name"
+                method = str(first.value)
+            where = f"{module.relative_to(APP.parent)}:{node.lineno} {client}.{method}"
+            assert method in ACTIONS[client], f"{where}: map this call to its IAM action in ACTIONS"
+            needed.setdefault(ACTIONS[client][method], set()).add(where)
+            if method == "create_queue" and any(k.arg == "tags" for k in node.keywords):
+                needed.setdefault("sqs:TagQueue", set()).add(where)
+    return needed
+
+
+@pytest.mark.parametrize("service", sorted(SERVICES))
+def test_instance_role_allows_every_call_the_service_makes(service: str, prod: Graph) -> None:
+    needed = needed_actions(service)
+    assert needed, f"found no AWS calls in {service}'s code"
+    allowed = {
+        a for s in statements_allowing(prod.role_policy(f"{service}-policy")) for a in as_list(s["Action"])
+    }
+    missing = {action: sorted(sites) for action, sites in needed.items() if action not in allowed}
+    assert not missing, f"{service}'s role lacks: {missing}"
