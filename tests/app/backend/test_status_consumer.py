@@ -1,0 +1,165 @@
+"""The status consumer records progress events idempotently and leaves poison messages for the DLQ."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from app.backend.db import session_factory
+from app.backend.models import User, Video, Visibility
+from app.backend.status_consumer import StatusConsumer, record_event
+from app.contracts.messages import ProgressEventV1, VideoState
+from app.local.provision import LocalResources, client
+from tests.app.backend.conftest import ready_event
+
+TASK = uuid.UUID("00000000-0000-4000-8000-000000000001")
+
+
+@pytest.fixture
+def video_id(engine: Engine) -> uuid.UUID:
+    """A queued video whose current task is TASK."""
+    video_id = uuid.uuid4()
+    with Session(engine) as session:
+        session.add(User(id="owner", email="owner@example.com"))
+        session.add(
+            Video(
+                id=video_id,
+                owner_id="owner",
+                title="t",
+                visibility=Visibility.PUBLIC,
+                status=VideoState.QUEUED,
+                task_id=TASK,
+                source_key=f"uploads/{video_id}/source",
+            )
+        )
+        session.commit()
+    return video_id
+
+
+def _event(
+    video_id: uuid.UUID, sequence: int, state: VideoState = VideoState.TRANSCODING, **fields: object
+) -> ProgressEventV1:
+    return ProgressEventV1.model_validate(
+        {
+            "task_id": TASK,
+            "video_id": video_id,
+            "state": state,
+            "percent": min(sequence * 10, 100),
+            "sequence": sequence,
+            **fields,
+        }
+    )
+
+
+def _apply(engine: Engine, event: ProgressEventV1) -> bool:
+    with Session(engine) as session:
+        return record_event(session, event)
+
+
+def _video(engine: Engine, video_id: uuid.UUID) -> Video:
+    with Session(engine) as session:
+        video = session.get(Video, video_id)
+        assert video is not None
+        return video
+
+
+def test_events_move_the_video_forward_and_ready_records_the_outputs(
+    engine: Engine, video_id: uuid.UUID
+) -> None:
+    assert _apply(engine, _event(video_id, 1))
+    assert (_video(engine, video_id).status, _video(engine, video_id).progress) == (
+        VideoState.TRANSCODING,
+        10,
+    )
+
+    assert _apply(engine, ready_event(str(video_id), TASK, sequence=7))
+
+    video = _video(engine, video_id)
+    assert (video.status, video.progress, video.last_sequence) == (VideoState.READY, 100, 7)
+    assert video.duration_seconds == 10.0
+    assert video.master_playlist_key == f"videos/{video_id}/{TASK}/master.m3u8"
+    assert video.thumbnail_key == f"videos/{video_id}/{TASK}/poster.jpg"
+    assert [r["height"] for r in video.renditions] == [720, 360]
+
+
+def test_duplicates_and_older_events_are_ignored(engine: Engine, video_id: uuid.UUID) -> None:
+    assert _apply(engine, _event(video_id, 5))
+    assert not _apply(engine, _event(video_id, 5))
+    assert not _apply(engine, _event(video_id, 3))
+    video = _video(engine, video_id)
+    assert (video.progress, video.last_sequence) == (50, 5)
+
+
+def test_a_terminal_state_is_never_overwritten(engine: Engine, video_id: uuid.UUID) -> None:
+    assert _apply(engine, _event(video_id, 4, VideoState.FAILED, error_reason="not a video"))
+    assert not _apply(engine, _event(video_id, 2))
+    assert not _apply(engine, _event(video_id, 9))
+    assert not _apply(engine, ready_event(str(video_id), TASK, sequence=10))
+    video = _video(engine, video_id)
+    assert (video.status, video.error_reason, video.last_sequence) == (VideoState.FAILED, "not a video", 4)
+
+
+def test_events_of_another_task_or_an_unknown_video_change_nothing(
+    engine: Engine, video_id: uuid.UUID
+) -> None:
+    stale_task = ProgressEventV1(
+        task_id=uuid.uuid4(), video_id=video_id, state=VideoState.TRANSCODING, percent=80, sequence=8
+    )
+    assert not _apply(engine, stale_task)
+    assert not _apply(engine, _event(uuid.uuid4(), 3))
+    video = _video(engine, video_id)
+    assert (video.status, video.progress, video.last_sequence) == (VideoState.QUEUED, 0, -1)
+
+
+@pytest.fixture
+def status_queue(local_resources: LocalResources) -> Iterator[tuple[str, str]]:
+    """A status queue redriving to a DLQ after 2 receives, with no visibility delay between them."""
+    sqs = client("sqs", local_resources.endpoint_url)
+    name = f"{local_resources.names.prefix}-{uuid.uuid4().hex[:8]}"
+    dlq = sqs.create_queue(QueueName=f"{name}-dlq")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    queue = sqs.create_queue(
+        QueueName=name,
+        Attributes={
+            "VisibilityTimeout": "0",
+            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "2"}),
+        },
+    )["QueueUrl"]
+    yield queue, dlq
+    sqs.delete_queue(QueueUrl=queue)
+    sqs.delete_queue(QueueUrl=dlq)
+
+
+def _count(sqs: object, queue_url: str) -> int:
+    attributes = sqs.get_queue_attributes(  # type: ignore[attr-defined]
+        QueueUrl=queue_url,
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
+    return int(attributes["ApproximateNumberOfMessages"]) + int(
+        attributes["ApproximateNumberOfMessagesNotVisible"]
+    )
+
+
+def test_consumer_records_deletes_and_leaves_poison_for_the_dlq(
+    engine: Engine, video_id: uuid.UUID, local_resources: LocalResources, status_queue: tuple[str, str]
+) -> None:
+    queue, dlq = status_queue
+    sqs = client("sqs", local_resources.endpoint_url)
+    for sequence in (2, 1, 2):  # out of order, with a duplicate
+        sqs.send_message(QueueUrl=queue, MessageBody=_event(video_id, sequence).model_dump_json())
+    sqs.send_message(QueueUrl=queue, MessageBody='{"state": "ready"}')
+    consumer = StatusConsumer(sqs, queue, session_factory(engine), wait_seconds=0)
+
+    recorded = sum(consumer.poll_once() for _ in range(4))
+
+    assert recorded == 3
+    video = _video(engine, video_id)
+    assert (video.status, video.progress, video.last_sequence) == (VideoState.TRANSCODING, 20, 2)
+    assert _count(sqs, queue) == 0
+    dead = sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10).get("Messages", [])
+    assert [m["Body"] for m in dead] == ['{"state": "ready"}']
