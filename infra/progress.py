@@ -18,6 +18,7 @@ import pulumi_aws as aws
 import pulumi_random as random
 
 from app.contracts.names import STATUS_MAX_RECEIVES, ResourceNames
+from app.contracts.queue_policies import topic_to_queue_policy
 from app.contracts.settings import ENV_PREFIX
 from infra._common import policy_document, standard_tags, statement, user_data_base64
 from infra._fleet import (
@@ -102,23 +103,6 @@ def progress_policy(
         statement("SubscribeOwnQueue", ["sns:Subscribe", "sns:Unsubscribe"], [topic_arn]),
         statement("TicketKey", ["secretsmanager:GetSecretValue"], [ticket_secret_arn]),
     )
-
-
-def topic_to_queue_policy(queue_arn: str, topic_arn: str) -> dict[str, Any]:
-    """Queue policy letting the progress topic (only) deliver to a queue."""
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "FromProgressTopic",
-                "Effect": "Allow",
-                "Principal": {"Service": "sns.amazonaws.com"},
-                "Action": "sqs:SendMessage",
-                "Resource": queue_arn,
-                "Condition": {"ArnEquals": {"aws:SourceArn": topic_arn}},
-            }
-        ],
-    }
 
 
 def progress_environment(

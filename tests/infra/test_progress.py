@@ -3,7 +3,8 @@ from __future__ import annotations
 import json
 
 from app.contracts.names import STATUS_MAX_RECEIVES
-from infra.progress import progress_policy, topic_to_queue_policy
+from app.contracts.queue_policies import topic_to_queue_policy
+from infra.progress import progress_policy
 from tests.infra.graph import Graph
 
 TOPIC = "arn:aws:sns:us-east-1:123456789012:reelstack-prod-progress"
