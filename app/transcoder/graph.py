@@ -176,7 +176,8 @@ def build_graph(probe: ProbeResult, task: TaskMessageV1, ladder: list[int], path
     """The whole transcode as one ffmpeg-python graph; ``ffmpeg.compile`` turns it into argv."""
     plan = plan_transcode(probe, task, ladder)
     source = ffmpeg.input(str(paths.source), **SOURCE_INPUT_OPTIONS)
-    video, audio = _apply_filters(source.video, source.audio if probe.has_audio else None, task)
+    # "V": video streams that are not cover pictures, as parse_probe chose.
+    video, audio = _apply_filters(source["V"], source.audio if probe.has_audio else None, task)
 
     frames = video.split()
     sounds = audio.asplit() if audio is not None else None

@@ -131,7 +131,7 @@ def probe(path: Path) -> ProbeResult:
             "-i",
             str(path),
             "-map",
-            "0:v:0",
+            "0:V:0",
             "-frames:v",
             "1",
             "-f",

@@ -56,7 +56,8 @@ def test_one_decode_feeds_every_rendition_and_the_poster() -> None:
     argv = _argv(_probe(), _task())
     assert argv.count("-i") == 1
     graph = _filter_complex(argv)
-    assert "split=5" in graph  # 720, 480, 360, 240 and the poster
+    # Capital V: the video stream, never a cover picture ffprobe also lists as video.
+    assert graph.startswith("[0:V]split=5")  # 720, 480, 360, 240 and the poster
     assert "asplit=4" in graph
     assert re.findall(r"scale=(\d+):(\d+)", graph) == [
         ("1280", "720"),
@@ -126,7 +127,7 @@ def test_each_allow_listed_filter_becomes_its_filter_nodes_before_the_split(
 def test_trim_cuts_video_and_audio_alike_and_shortens_the_plan() -> None:
     task = _task(TrimFilter(start=1.5, end=4))
     graph = _filter_complex(_argv(_probe(), task))
-    assert "[0:v]trim=end=4.000000:start=1.500000" in graph
+    assert "[0:V]trim=end=4.000000:start=1.500000" in graph
     assert "[0:a]atrim=end=4.000000:start=1.500000" in graph
     assert "asetpts=PTS-STARTPTS" in graph and "setpts=PTS-STARTPTS" in graph
     assert plan_transcode(_probe(), task, LADDER).duration == pytest.approx(2.5)
