@@ -1,0 +1,93 @@
+"""The OpenAPI document is generated from the code, and no request built from it, valid or not, gets a 5xx."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import schemathesis
+from flask import Flask
+from hypothesis import HealthCheck, Phase, given, settings
+from schemathesis import GenerationMode
+
+from tests.app.backend.conftest import Caller, Platform
+
+# Bounded so the suite stays fast; each run covers every operation in both modes.
+EXAMPLES = 120
+
+
+def test_openapi_document_lists_every_route_with_its_schemas(platform: Platform) -> None:
+    document = platform.http.get("/api/openapi.json").json
+    operations = {(path, method) for path, methods in document["paths"].items() for method in methods}
+    assert {
+        ("/api/videos", "post"),
+        ("/api/videos", "get"),
+        ("/api/videos/{video_id}", "get"),
+        ("/api/videos/{video_id}", "patch"),
+        ("/api/videos/{video_id}", "delete"),
+        ("/api/videos/{video_id}/uploaded", "post"),
+        ("/api/videos/{video_id}/multipart", "post"),
+        ("/api/videos/{video_id}/multipart/parts", "post"),
+        ("/api/videos/{video_id}/multipart/complete", "post"),
+        ("/api/videos/{video_id}/multipart", "delete"),
+        ("/api/videos/{video_id}/events-ticket", "post"),
+        ("/api/videos/{video_id}/comments", "get"),
+        ("/api/videos/{video_id}/comments", "post"),
+        ("/api/videos/{video_id}/comments/{comment_id}", "patch"),
+        ("/api/videos/{video_id}/comments/{comment_id}", "delete"),
+        ("/api/videos/{video_id}/like", "put"),
+        ("/api/videos/{video_id}/like", "delete"),
+        ("/api/playlists", "get"),
+        ("/api/playlists", "post"),
+        ("/api/playlists/{playlist_id}", "get"),
+        ("/api/playlists/{playlist_id}", "patch"),
+        ("/api/playlists/{playlist_id}", "delete"),
+        ("/api/playlists/{playlist_id}/items", "post"),
+        ("/api/playlists/{playlist_id}/items", "put"),
+        ("/api/playlists/{playlist_id}/items/{video_id}", "delete"),
+        ("/api/me", "get"),
+        ("/api/me/videos", "get"),
+        ("/api/health", "get"),
+    } <= operations
+    schemas = document["components"]["schemas"]
+    assert schemas["VideoCreate"]["properties"]["visibility"]
+    assert "filters" in schemas["VideoCreate"]["properties"]
+    create = document["paths"]["/api/videos"]["post"]
+    assert create["security"] == [{"bearer": []}]
+    assert create["responses"]["422"]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorBody")
+
+
+@pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
+def test_generated_requests_never_get_a_server_error(
+    platform: Platform, app: Flask, alice: Caller, mode: GenerationMode
+) -> None:
+    video_id = platform.ready(alice)
+    playlist_id = platform.http.post("/api/playlists", json={"title": "p"}, headers=alice.headers).json["id"]
+    comment_id = platform.http.post(
+        f"/api/videos/{video_id}/comments", json={"body": "c"}, headers=alice.headers
+    ).json["id"]
+    schema = schemathesis.openapi.from_wsgi("/api/openapi.json", app)
+    strategy = schema.as_strategy(
+        generation_mode=mode,
+        headers=alice.headers,
+        path_parameters={"video_id": video_id, "playlist_id": playlist_id, "comment_id": comment_id},
+    )
+    server_errors: list[str] = []
+
+    @given(case=strategy)
+    @settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        database=None,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    def call(case: Any) -> None:
+        response = case.call()
+        if response.status_code >= 500:
+            server_errors.append(
+                f"{case.method} {case.formatted_path} {case.body!r} -> {response.status_code}"
+            )
+
+    call()
+    assert server_errors == []
