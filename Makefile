@@ -6,9 +6,9 @@ BIN := $(VENV)/bin
 # The web app has no build step; npm only vendors hls.js, pinned by its lock file.
 WEB_DEPS := app/web/node_modules/.package-lock.json
 # Debian packages: ffmpeg for the transcoder; the rest for the tests (PostgreSQL server,
-# Chromium for browser tests, Packer and shellcheck for the machine images).
+# Chromium for browser tests, Packer, shellcheck and systemd-analyze for the machine images).
 DEV_PACKAGES := ffmpeg
-TEST_PACKAGES := ffmpeg postgresql chromium shellcheck packer
+TEST_PACKAGES := ffmpeg postgresql chromium shellcheck packer systemd
 
 .PHONY: dev test install system-packages-dev system-packages-test system-packages-npm lint pytest policy constraints clean
 
