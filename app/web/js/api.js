@@ -94,7 +94,10 @@ export async function api(path, { method = "GET", body } = {}) {
     if (await refresh()) {
       response = await send(url, { method, body, token: session()?.access_token });
     }
-    if (response.status === 401) saveSession(null);
+    if (response.status === 401) {
+      saveSession(null);
+      throw new ApiError(401, "session_expired", "Your session has ended. Log in again to continue.");
+    }
   }
   return parse(response);
 }
@@ -107,6 +110,8 @@ export const accounts = {
   signup: (email, password) => auth("signup", { email, password }),
   confirm: (email, code) => auth("confirm", { email, code }),
   resend: (email) => auth("resend", { email }),
+  forgot: (email) => auth("forgot", { email }),
+  reset: (email, code, password) => auth("reset", { email, code, password }),
   async login(email, password) {
     const tokens = await auth("login", { email, password });
     saveSession({ email, ...tokens });

@@ -15,6 +15,8 @@ const routes = [
   { pattern: /^\/signup$/, view: auth.renderSignup, title: "Sign up" },
   { pattern: /^\/confirm$/, view: auth.renderConfirm, title: "Confirm your email" },
   { pattern: /^\/login$/, view: auth.renderLogin, title: "Log in" },
+  { pattern: /^\/forgot$/, view: auth.renderForgot, title: "Reset your password" },
+  { pattern: /^\/reset$/, view: auth.renderReset, title: "Choose a new password" },
   { pattern: /^\/upload$/, view: newVideo.render, title: "Upload", private: true },
   { pattern: /^\/mine$/, view: mine.render, title: "My videos", private: true },
   { pattern: /^\/playlists$/, view: playlists.renderList, title: "Playlists", private: true },
@@ -46,7 +48,7 @@ function renderHeader() {
   const account = user
     ? [
         h("span", { class: "who" }, user.email),
-        h("button", { type: "button", class: "link", onclick: () => accounts.logout().then(() => navigate("/login")) }, "Log out"),
+        h("button", { type: "button", class: "link", onclick: () => accounts.logout() }, "Log out"),
       ]
     : [h("a", { href: "#/login" }, "Log in"), h("a", { href: "#/signup", class: "button" }, "Sign up")];
   replace(
@@ -58,8 +60,10 @@ function renderHeader() {
 }
 
 let cleanup = null;
+let renders = 0;
 
 async function renderPage() {
+  const render = ++renders;
   cleanup?.();
   cleanup = null;
   renderHeader();
@@ -78,19 +82,32 @@ async function renderPage() {
   }
   document.title = `${route.title} · reelstack`;
   const args = path.match(route.pattern).slice(1);
-  replace(main);
+  // Each page draws into its own container: a slower, superseded page then draws off-screen.
+  const page = h("div", { class: "page" });
+  replace(main, page);
   try {
-    cleanup = (await route.view(main, params, ...args)) || null;
+    const release = await route.view(page, params, ...args);
+    // A newer page was drawn meanwhile (the user moved on, or the session ended).
+    if (render !== renders) return release?.();
+    cleanup = release || null;
   } catch (error) {
-    replace(main, h("h1", { tabindex: "-1" }, route.title), h("p", { role: "alert", class: "error" }, error.message));
+    if (render !== renders) return;
+    replace(page, h("h1", {}, route.title), h("p", { role: "alert", class: "error" }, error.message));
   }
-  const heading = main.querySelector("h1");
+  const heading = page.querySelector("h1");
   if (heading) {
     heading.tabIndex = -1;
     heading.focus();
   }
 }
 
+// When the session ends (logout, or a refresh that failed) the page is drawn again without
+// it, which sends members-only pages to login; new tokens only change the header.
+function onSessionChange() {
+  if (session()) renderHeader();
+  else renderPage();
+}
+
 window.addEventListener("hashchange", renderPage);
-sessionEvents.addEventListener("change", renderHeader);
+sessionEvents.addEventListener("change", onSessionChange);
 renderPage();

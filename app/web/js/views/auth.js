@@ -47,16 +47,7 @@ export function renderConfirm(main, params) {
     { class: "card narrow" },
     h("p", {}, "We emailed you a confirmation code. Enter it below to activate your account."),
     field("Email", emailInput(params.get("email"))),
-    field(
-      "Confirmation code",
-      h("input", {
-        name: "code",
-        inputmode: "numeric",
-        autocomplete: "one-time-code",
-        required: true,
-        pattern: "[0-9A-Za-z]+",
-      }),
-    ),
+    field("Confirmation code", codeInput()),
     box,
     status,
     h("div", { class: "actions" }, h("button", { type: "submit" }, "Confirm"), h("button", { type: "button", class: "secondary", name: "resend" }, "Send a new code")),
@@ -90,6 +81,8 @@ export function renderLogin(main, params) {
     "form",
     { class: "card narrow" },
     params.get("confirmed") ? h("p", { class: "success", role: "status" }, "Your account is confirmed. Log in to continue.") : null,
+    params.get("reset") ? h("p", { class: "success", role: "status" }, "Your password is changed. Log in with the new one.") : null,
+    params.get("next") ? h("p", { role: "status" }, "Log in to continue.") : null,
     field("Email", emailInput(params.get("email"))),
     field("Password", h("input", { name: "password", type: "password", autocomplete: "current-password", required: true })),
     box,
@@ -119,6 +112,61 @@ export function renderLogin(main, params) {
   main.append(
     h("h1", {}, "Log in"),
     form,
+    h("p", {}, h("a", { href: "#/forgot" }, "Forgot your password?")),
     h("p", {}, "New here? ", h("a", { href: "#/signup" }, "Create an account")),
   );
+}
+
+function codeInput() {
+  return h("input", { name: "code", inputmode: "numeric", autocomplete: "one-time-code", required: true, pattern: "[0-9A-Za-z]+" });
+}
+
+export function renderForgot(main, params) {
+  const box = alertBox();
+  const form = h(
+    "form",
+    { class: "card narrow" },
+    h("p", {}, "We will email you a code to choose a new password."),
+    field("Email", emailInput(params.get("email"))),
+    box,
+    h("button", { type: "submit" }, "Send code"),
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const { email } = values(form);
+    const ok = await busy(form, box, async () => {
+      await accounts.forgot(email);
+      return true;
+    });
+    if (ok) navigate(`/reset?email=${encodeURIComponent(email)}`);
+  });
+  main.append(h("h1", {}, "Reset your password"), form);
+}
+
+export function renderReset(main, params) {
+  const box = alertBox();
+  const form = h(
+    "form",
+    { class: "card narrow" },
+    h("p", {}, "If an account uses this address, a code is on its way. Enter it with your new password."),
+    field("Email", emailInput(params.get("email"))),
+    field("Code", codeInput()),
+    field(
+      "New password",
+      h("input", { name: "password", type: "password", autocomplete: "new-password", required: true, minlength: 8 }),
+      PASSWORD_HINT,
+    ),
+    box,
+    h("button", { type: "submit" }, "Change password"),
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const { email, code, password } = values(form);
+    const ok = await busy(form, box, async () => {
+      await accounts.reset(email, code, password);
+      return true;
+    });
+    if (ok) navigate(`/login?email=${encodeURIComponent(email)}&reset=1`);
+  });
+  main.append(h("h1", {}, "Choose a new password"), form);
 }

@@ -7,7 +7,7 @@ import { videoCard } from "./cards.js";
 export function render(main, params) {
   const q = params.get("q") || "";
   const box = alertBox();
-  const list = h("ul", { class: "video-grid", "aria-live": "polite" });
+  const list = h("ul", { class: "video-grid" });
   const more = h("button", { type: "button", class: "secondary", hidden: true }, "Load more");
   const empty = h("p", { hidden: true }, q ? `No videos match “${q}”.` : "No videos yet.");
   let cursor = null;
@@ -27,9 +27,12 @@ export function render(main, params) {
   async function load() {
     more.disabled = true;
     box.show(null);
+    const shown = list.children.length;
     try {
       const page = await videos.feed({ q, cursor });
       list.append(...page.items.map((video) => videoCard(video)));
+      // Keyboard users continue from the first new video, not from a button that may vanish.
+      if (shown) list.children[shown]?.querySelector("h3 a")?.focus();
       cursor = page.next_cursor;
       more.hidden = !cursor;
       empty.hidden = list.children.length > 0;

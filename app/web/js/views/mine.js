@@ -29,9 +29,11 @@ export async function render(main) {
   async function load() {
     more.disabled = true;
     box.show(null);
+    const shown = body.children.length;
     try {
       const page = await videos.mine({ cursor });
       body.append(...page.items.map(row));
+      if (shown) body.children[shown]?.querySelector("a")?.focus();
       cursor = page.next_cursor;
       more.hidden = !cursor;
       empty.hidden = body.children.length > 0;
