@@ -11,8 +11,11 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import botocore.exceptions
+import jwt
 import pytest
 import requests
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from app.contracts.messages import parse_task
 from app.local.provision import client
@@ -223,3 +226,49 @@ def test_malformed_json_is_a_400_on_auth_and_api(core_platform: RunningPlatform)
     ):
         assert response.status_code == 400, response.text
         assert response.json()["error"]["code"] == "malformed_json"
+
+
+@pytest.mark.parametrize(
+    ("content", "content_type", "status", "code"),
+    [
+        (b"just some text\n", "text/plain", 415, "upload_wrong_type"),
+        (b"\x00not a video container" * 64, "video/mp4", 422, "upload_not_video"),
+    ],
+)
+def test_a_wrong_upload_is_refused_at_mark_uploaded_deleted_and_never_queued(
+    core_platform: RunningPlatform, tmp_path: Path, content: bytes, content_type: str, status: int, code: str
+) -> None:
+    # moto does not enforce the presigned POST's conditions, so the upload itself goes through.
+    base = core_platform.base_url
+    owner = new_user(core_platform)
+    created = create_video(core_platform, owner)
+    source = tmp_path / "upload.bin"
+    source.write_bytes(content)
+    upload_via_presigned_post(created["upload"], source, content_type)
+
+    s3 = client("s3", core_platform.moto_endpoint)
+    uploaded = {"Bucket": core_platform.names.uploads_bucket, "Key": created["upload"]["fields"]["key"]}
+    assert s3.head_object(**uploaded)["ContentLength"] == len(content)
+
+    refused = owner.post(f"{base}/api/videos/{created['id']}/uploaded", timeout=TIMEOUT)
+    assert (refused.status_code, refused.json()["error"]["code"]) == (status, code)
+    assert drain_task_queue(core_platform) == []
+    with pytest.raises(botocore.exceptions.ClientError) as missing:
+        s3.head_object(**uploaded)
+    assert missing.value.response["Error"]["Code"] == "404"
+    video = owner.get(f"{base}/api/videos/{created['id']}", timeout=TIMEOUT).json()
+    assert video["status"] == "uploading"
+
+
+def test_forged_and_garbage_tokens_are_a_401_in_the_shared_shape(core_platform: RunningPlatform) -> None:
+    base = core_platform.base_url
+    session = new_user(core_platform)
+    claims = jwt.decode(session.tokens["access_token"], options={"verify_signature": False})
+    other_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    forged = jwt.encode(claims, other_key, algorithm="RS256", headers={"kid": "dummy"})
+    for token in (forged, "not.a.jwt"):
+        response = requests.get(
+            f"{base}/api/me", headers={"Authorization": f"Bearer {token}"}, timeout=TIMEOUT
+        )
+        assert response.status_code == 401, response.text
+        assert set(response.json()["error"]) >= {"code", "message"}
