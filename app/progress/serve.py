@@ -1,8 +1,9 @@
 """``reelstack progress --bind HOST:PORT``: the SSE service under gunicorn with one gevent worker.
 
-One worker per instance: the instance's queue, hub and replay buffers live in that worker,
-and gevent serves its many long-lived streams. The worker creates its queue when it loads
-the app and removes it when it exits (SIGTERM and SIGINT both end there).
+The instance (the gunicorn master) creates its queue on the progress topic before it starts
+serving and removes it when it stops (SIGTERM or SIGINT); its one worker reads the queue, keeps
+the replay buffers and serves the streams, gevent giving it the concurrency for many of them.
+A worker that dies is respawned onto the same queue.
 
 This module is a process entry point: gevent must patch the standard library before
 gunicorn, boto3 and requests import ``ssl`` and ``socket``, so it patches on import, and
@@ -15,10 +16,14 @@ monkey.patch_all()
 
 # ruff: noqa: E402 - everything below must come after the patch
 import argparse
+import logging
+import os
 import threading
 from typing import Any
 
+import boto3
 import gevent
+from botocore.exceptions import BotoCoreError, ClientError
 from flask import Flask
 from gunicorn.app.base import BaseApplication
 from gunicorn.workers.ggevent import GeventPyWSGIWorker
@@ -28,6 +33,8 @@ from app.contracts.logs import JsonFormatter
 from app.contracts.settings import ProgressSettings, SettingsError, load
 from app.progress import instance_queue
 from app.progress.service import ProgressService
+
+log = logging.getLogger(__name__)
 
 GRACEFUL_TIMEOUT_SECONDS = 10
 SPARE_CONNECTIONS = 100  # beyond max_connections: health checks and the 503 answers themselves
@@ -61,11 +68,11 @@ def _log_config(level: str) -> dict[str, Any]:
 
 
 class ProgressApplication(BaseApplication):
-    def __init__(self, settings: ProgressSettings, bind: str) -> None:
+    def __init__(self, settings: ProgressSettings, bind: str, *, instance_id: str, queue_url: str) -> None:
         self.settings = settings
         self.bind = bind
-        # Resolved once, in the master: a respawned worker finds the same queue again.
-        self.instance_id = instance_queue.resolve_instance_id(settings.instance_id)
+        self.instance_id = instance_id
+        self.queue_url = queue_url
         self.service: ProgressService | None = None
         self._stop_polling = threading.Event()
         self._poller: gevent.Greenlet | None = None
@@ -89,7 +96,9 @@ class ProgressApplication(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self) -> Flask:
-        self.service = ProgressService.start(self.settings, self.instance_id)
+        self.service = ProgressService.start(
+            self.settings, instance_id=self.instance_id, queue_url=self.queue_url
+        )
         return self.service.app
 
     def _post_worker_init(self, worker: Any) -> None:
@@ -101,7 +110,7 @@ class ProgressApplication(BaseApplication):
         if self._poller is not None:
             self._poller.kill()  # it may be inside a 20 s long poll
         if self.service is not None:
-            self.service.shutdown()
+            self.service.end_streams()
 
 
 def main(argv: list[str]) -> int:
@@ -115,5 +124,24 @@ def main(argv: list[str]) -> int:
     except SettingsError as exc:
         parser.exit(2, f"reelstack progress: {exc}\n")
     logs.configure("progress", settings.log_level)
-    ProgressApplication(settings, args.bind).run()
+    instance_id = instance_queue.resolve_instance_id(settings.instance_id)
+    sqs, sns = boto3.client("sqs"), boto3.client("sns")
+    try:
+        queue = instance_queue.create(
+            sqs,
+            sns,
+            name=instance_queue.queue_name(settings.progress_queue_prefix, instance_id),
+            topic_arn=settings.progress_topic_arn,
+        )
+    except (BotoCoreError, ClientError, ValueError) as exc:
+        log.error("cannot set up this instance's progress queue: %s", exc)
+        return 1
+    log.info("progress instance %s reads queue %s", instance_id, queue.name)
+    instance = os.getpid()
+    try:
+        ProgressApplication(settings, args.bind, instance_id=instance_id, queue_url=queue.url).run()
+    finally:
+        # Workers fork inside run() and unwind through here when they exit: only the instance removes the queue.
+        if os.getpid() == instance:
+            instance_queue.delete(sqs, sns, queue)
     return 0

@@ -9,11 +9,13 @@ import sys
 import time
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 import requests
 
 from app.contracts.messages import ProgressEventV1, VideoState
+from app.local import moto_server
 from app.local.provision import LocalResources, client
 from tests.app.progress.conftest import REPO, Comment, Event, ProgressProcess, progress_event
 
@@ -251,3 +253,28 @@ def test_a_service_that_cannot_subscribe_exits_with_an_error_and_leaves_no_queue
     assert not sqs.list_queues(QueueNamePrefix=local_resources.names.progress_queue_prefix + "i-broken").get(
         "QueueUrls"
     )
+
+
+def _children(pid: int) -> set[int]:
+    return {int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()}
+
+
+def test_a_killed_worker_is_respawned_onto_the_same_queue(
+    start_progress: Start, issue: Issue, publish: Publish, local_resources: LocalResources
+) -> None:
+    server = start_progress()
+    (worker,) = _children(server.process.pid)
+    os.kill(worker, signal.SIGKILL)
+    _wait_until(lambda: _children(server.process.pid) - {worker} != set(), "a new worker was started")
+    moto_server.wait_for_http(f"{server.url}/events/health", process=server.process)
+
+    video, task = uuid.uuid4(), uuid.uuid4()
+    reader = server.connect(video, issue(video))
+    reader.event()
+    publish(progress_event(video, task, 1, VideoState.READY))
+    assert _sequences(reader.rest()) == [1]
+    sqs = client("sqs", local_resources.endpoint_url)
+    queues = sqs.list_queues(QueueNamePrefix=local_resources.names.progress_queue_prefix).get("QueueUrls", [])
+    assert [url for url in queues if server.instance_id in url] == [
+        sqs.get_queue_url(QueueName=server.queue_name)["QueueUrl"]
+    ]
