@@ -2,10 +2,12 @@ from __future__ import annotations
 
 import io
 import re
+import secrets
 import uuid
 from pathlib import Path
 from typing import Any
 
+import pytest
 from flask.testing import FlaskClient
 
 from app.contracts.tickets import issue_media_grant
@@ -59,12 +61,16 @@ def test_confirm_with_the_outbox_code_lets_the_user_log_in(http: FlaskClient) ->
     assert set(login.get_json()) == {"access_token", "id_token", "refresh_token", "expires_in"}
 
 
-def test_resend_issues_a_new_code_and_only_the_newest_is_accepted(http: FlaskClient) -> None:
+def test_resend_issues_a_new_code_and_only_the_newest_is_accepted(
+    http: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    issued = iter([111111, 222222])
+    monkeypatch.setattr(secrets, "randbelow", lambda _: next(issued))
     email = signed_up(http)
     assert http.post("/auth/resend", json={"email": email}).get_json() == {"sent": True}
     newest, older = codes(http, email, "confirm")
-    if newest != older:
-        assert http.post("/auth/confirm", json={"email": email, "code": older}).status_code == 400
+    assert (newest, older) == ("222222", "111111")
+    assert http.post("/auth/confirm", json={"email": email, "code": older}).status_code == 400
     assert http.post("/auth/confirm", json={"email": email, "code": newest}).status_code == 200
 
 
