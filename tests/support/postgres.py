@@ -6,8 +6,8 @@ import glob
 import os
 import pwd
 import shutil
-import stat
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -30,19 +30,19 @@ def _bindir() -> Path:
 def running_postgres(base_dir: Path) -> Iterator[str]:
     """Yield a SQLAlchemy URL of a fresh server; the server is stopped afterwards."""
     bindir = _bindir()
+    run_as: list[str] = []
+    own_dir: Path | None = None
+    if os.geteuid() == 0:  # the server refuses to run as root
+        # As the postgres user it cannot enter pytest's 0700 temp dirs (whose mode pytest
+        # resets whenever a session starts), so it gets a directory of its own under /tmp.
+        own_dir = base_dir = Path(tempfile.mkdtemp(prefix="reelstack-pg-"))
+        user = pwd.getpwnam("postgres")
+        os.chown(base_dir, user.pw_uid, user.pw_gid)
+        run_as = ["runuser", "-u", "postgres", "--"]
     data = base_dir / "pgdata"
     data.mkdir(parents=True)
-    run_as: list[str] = []
-    if os.geteuid() == 0:  # the server refuses to run as root
-        user = pwd.getpwnam("postgres")
-        for path in (base_dir, data):
-            os.chown(path, user.pw_uid, user.pw_gid)
-        # pytest's temp dirs are 0700 root: let the postgres user traverse (not list) them.
-        for parent in base_dir.resolve().parents:
-            mode = parent.stat().st_mode
-            if not mode & stat.S_IXOTH:
-                parent.chmod(mode | stat.S_IXOTH)
-        run_as = ["runuser", "-u", "postgres", "--"]
+    if own_dir is not None:
+        os.chown(data, user.pw_uid, user.pw_gid)
     port = free_port()
     subprocess.run(
         [*run_as, str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust", "--no-sync"],
@@ -84,3 +84,5 @@ def running_postgres(base_dir: Path) -> Iterator[str]:
         subprocess.run(
             [*run_as, str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"], capture_output=True
         )
+        if own_dir is not None:
+            shutil.rmtree(own_dir, ignore_errors=True)
