@@ -83,17 +83,23 @@ export async function uploadVideo({ file, title, description, visibility }, onPr
     throw new ApiError(0, "not_a_video", "Choose a video file (MP4, MOV, WebM or similar).");
   }
   const created = await videos.create({ title, description, visibility });
-  if (file.size > created.max_upload_bytes) {
+  try {
+    if (file.size > created.max_upload_bytes) {
+      const limit = formatBytes(created.max_upload_bytes);
+      throw new ApiError(0, "too_large", `The file is larger than the ${limit} the platform accepts.`);
+    }
+    const report = (bytes) => onProgress(Math.min(1, bytes / file.size));
+    if (file.size >= created.multipart_threshold_bytes) {
+      await multipartUpload(created.id, file, report);
+    } else {
+      await presignedPost(created.upload, file, report);
+    }
+    onProgress(1);
+    await videos.markUploaded(created.id);
+  } catch (error) {
+    // Leave no half-made video behind in "my videos"; the error is what the user needs to see.
     await videos.remove(created.id).catch(() => null);
-    throw new ApiError(0, "too_large", `The file is larger than the ${formatBytes(created.max_upload_bytes)} the platform accepts.`);
+    throw error;
   }
-  const report = (bytes) => onProgress(Math.min(1, bytes / file.size));
-  if (file.size >= created.multipart_threshold_bytes) {
-    await multipartUpload(created.id, file, report);
-  } else {
-    await presignedPost(created.upload, file, report);
-  }
-  onProgress(1);
-  await videos.markUploaded(created.id);
   return created.id;
 }

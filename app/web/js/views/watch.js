@@ -27,8 +27,9 @@ function playerSection(video, cleanups) {
 
 function progressSection(video, onReady, cleanups) {
   const bar = h("progress", { max: 100, value: video.progress || 0, "aria-label": "Transcoding progress" });
-  const state = h("p", { class: "status", role: "status", "aria-live": "polite" });
+  const state = h("p", { class: "status", role: "status" });
   const box = alertBox();
+  let readySeen = false; // the record and the stream may both say so
   const show = ({ state: name, percent, error_reason: reason }) => {
     const pct = Math.max(0, Math.min(100, Math.round(percent || 0)));
     bar.value = name === "ready" ? 100 : pct;
@@ -38,7 +39,10 @@ function progressSection(video, onReady, cleanups) {
       name === "failed"
         ? `Transcoding failed${reason ? `: ${reason}` : "."}`
         : `${STATUS_TEXT[name] || name}${name === "transcoding" ? ` — ${pct}%` : ""}`;
-    if (name === "ready") onReady().catch((error) => box.show(error));
+    if (name === "ready" && !readySeen) {
+      readySeen = true;
+      onReady().catch((error) => box.show(error));
+    }
   };
   show({ state: video.status, percent: video.progress, error_reason: video.error_reason });
   if (video.status !== "failed") {
@@ -55,7 +59,8 @@ function likeButton(video) {
   const paint = () => {
     button.setAttribute("aria-pressed", String(liked));
     replace(button, liked ? "♥ Liked" : "♡ Like", h("span", { class: "count" }, ` ${count}`));
-    button.setAttribute("aria-label", `${liked ? "Unlike" : "Like"} (${count} ${count === 1 ? "like" : "likes"})`);
+    // A toggle keeps its name; aria-pressed says whether it is on.
+    button.setAttribute("aria-label", `Like (${count} ${count === 1 ? "like" : "likes"})`);
   };
   button.addEventListener("click", async () => {
     button.disabled = true;
