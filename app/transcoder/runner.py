@@ -52,7 +52,15 @@ def _collect(stream: IO[bytes], lines: deque[str]) -> None:
 
 def run_ffmpeg(args: Sequence[str], on_progress: Callable[[float], None], cancel: threading.Event) -> None:
     """Run ``args`` (with ``-progress pipe:1``), calling ``on_progress(seconds)``; kill it on ``cancel``."""
-    process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        args,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        # Its own session: a SIGTERM or Ctrl-C sent to the worker's process group reaches only
+        # the worker, which decides whether ffmpeg finishes or is stopped.
+        start_new_session=True,
+    )
     assert process.stdout is not None and process.stderr is not None
     stderr_tail: deque[str] = deque(maxlen=_STDERR_LINES_KEPT)
     stderr_reader = threading.Thread(target=_collect, args=(process.stderr, stderr_tail), daemon=True)

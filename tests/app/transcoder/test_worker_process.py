@@ -113,7 +113,8 @@ def test_sigterm_lets_a_task_finish_within_the_grace_period(
     task = pipeline.submit(media.landscape)
     worker = start_worker(grace=300)
     _wait_until_transcoding(pipeline, task)
-    worker.send_signal(signal.SIGTERM)
+    # To the whole process group, as a terminal's Ctrl-C or a service manager would.
+    os.killpg(worker.pid, signal.SIGTERM)
     assert worker.wait(EXIT_WAIT_SECONDS) == 0
     assert pipeline.terminal(task.task_id).state == VideoState.READY
     assert pipeline.messages_left() == {"tasks": 0, "dlq": 0}
