@@ -23,9 +23,15 @@ export function render(main) {
     h("button", { type: "submit" }, "Upload"),
   );
 
+  // The file's name is a starting title, until the user writes one of their own.
+  let suggested = "";
   fileInput.addEventListener("change", () => {
     const file = fileInput.files[0];
-    if (file && !form.elements.title.value) form.elements.title.value = file.name.replace(/\.[^.]+$/, "");
+    const title = form.elements.title;
+    if (file && (!title.value || title.value === suggested)) {
+      suggested = file.name.replace(/\.[^.]+$/, "");
+      title.value = suggested;
+    }
   });
 
   form.addEventListener("submit", async (event) => {
