@@ -58,6 +58,12 @@ export function formatDate(iso) {
   return Number.isNaN(date.getTime()) ? "" : date.toLocaleString();
 }
 
+export function formatDuration(seconds) {
+  if (typeof seconds !== "number") return "";
+  const total = Math.round(seconds);
+  return `${Math.floor(total / 60)}:${String(total % 60).padStart(2, "0")}`;
+}
+
 export function formatBytes(bytes) {
   const units = ["B", "KB", "MB", "GB"];
   let value = bytes;

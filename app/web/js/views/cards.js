@@ -1,6 +1,6 @@
 // A video in a list: thumbnail, title linking to its page, and a line of facts.
 
-import { formatDate, h } from "../dom.js";
+import { formatDate, formatDuration, h } from "../dom.js";
 
 export const STATUS_TEXT = {
   uploading: "Waiting for upload",
@@ -20,7 +20,13 @@ export function videoCard(video, ...extra) {
     { class: "video-card" },
     h("a", { href, class: "thumb", tabindex: "-1", "aria-hidden": "true" }, thumb),
     h("h3", {}, h("a", { href }, video.title)),
-    h("p", { class: "meta" }, [formatDate(video.created_at), video.status !== "ready" ? STATUS_TEXT[video.status] : null].filter(Boolean).join(" · ")),
+    h(
+      "p",
+      { class: "meta" },
+      [formatDuration(video.duration_seconds), formatDate(video.created_at), video.status !== "ready" ? STATUS_TEXT[video.status] : ""]
+        .filter(Boolean)
+        .join(" · "),
+    ),
     extra,
   );
 }
