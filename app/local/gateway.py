@@ -247,14 +247,28 @@ def media_object(grant: str, key: str) -> Response:
         verify_media_grant(gateway.ticket_key, grant, video_id)
     except TicketError as exc:
         return _error(403, "forbidden", str(exc))
+    # Byte ranges pass through to S3, as CloudFront forwards them (players seek in MP4 this way).
+    byte_range = request.headers.get("Range")
     try:
-        obj = gateway.s3.get_object(Bucket=gateway.media_bucket, Key=key)
+        obj = gateway.s3.get_object(
+            Bucket=gateway.media_bucket, Key=key, **({"Range": byte_range} if byte_range else {})
+        )
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+        error = exc.response.get("Error", {}).get("Code")
+        if error in ("NoSuchKey", "404"):
             return _error(404, "not_found", "no such media object")
+        if error == "InvalidRange":
+            return _error(416, "invalid_range", f"the range {byte_range!r} is outside the object")
         raise
     suffix = Path(key).suffix.lower()
-    content_type = MEDIA_TYPES.get(suffix) or obj.get("ContentType") or "application/octet-stream"
+    headers = {
+        "Content-Type": MEDIA_TYPES.get(suffix) or obj.get("ContentType") or "application/octet-stream",
+        "Content-Length": str(obj["ContentLength"]),
+        "Accept-Ranges": "bytes",
+        "Cache-Control": "private, max-age=60",
+    }
+    if "ContentRange" in obj:
+        headers["Content-Range"] = obj["ContentRange"]
 
     def body() -> Iterator[bytes]:
         stream = obj["Body"]
@@ -263,16 +277,8 @@ def media_object(grant: str, key: str) -> Response:
         finally:
             stream.close()
 
-    return Response(
-        body(),
-        status=200,
-        headers={
-            "Content-Type": content_type,
-            "Content-Length": str(obj["ContentLength"]),
-            "Cache-Control": "private, max-age=60",
-        },
-        direct_passthrough=True,
-    )
+    status = 206 if "ContentRange" in obj else 200
+    return Response(body(), status=status, headers=headers, direct_passthrough=True)
 
 
 # -- static web app -------------------------------------------------------------------------

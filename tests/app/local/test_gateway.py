@@ -221,6 +221,19 @@ def test_media_with_a_grant_for_the_video_is_served_with_its_content_type(
         assert response.data == b"media bytes"
 
 
+def test_media_byte_ranges_are_answered_with_206_and_bad_ranges_with_416(
+    http: FlaskClient, gateway: Gateway, local_resources: LocalResources
+) -> None:
+    video_id, key = _media_object(local_resources, "720p.mp4", bytes(range(100)))
+    grant = issue_media_grant(gateway.ticket_key, video_id=video_id, ttl_seconds=60)
+    partial = http.get(f"/media/g/{grant}/{key}", headers={"Range": "bytes=10-19"})
+    assert partial.status_code == 206
+    assert partial.data == bytes(range(10, 20))
+    assert partial.headers["Content-Range"] == "bytes 10-19/100"
+    outside = http.get(f"/media/g/{grant}/{key}", headers={"Range": "bytes=500-600"})
+    assert (outside.status_code, outside.get_json()["error"]["code"]) == (416, "invalid_range")
+
+
 def test_media_with_a_grant_for_another_video_or_a_forged_grant_is_a_403(
     http: FlaskClient, gateway: Gateway, local_resources: LocalResources
 ) -> None:
