@@ -11,10 +11,20 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 from app.backend.models import Visibility
 from app.contracts.messages import MAX_FILTERS, FilterSpec, VideoState
 
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Description = Annotated[str, StringConstraints(max_length=5000)]
-CommentBody = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
 PAGE_LIMIT_MAX = 50
+
+
+def _no_nul(value: str) -> str:
+    # PostgreSQL text cannot hold NUL; refuse it here for every database alike.
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+NoNul = AfterValidator(_no_nul)
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), NoNul]
+Description = Annotated[str, StringConstraints(max_length=5000), NoNul]
+CommentBody = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000), NoNul]
 
 
 def _as_utc(value: datetime) -> datetime:
@@ -65,7 +75,7 @@ class VideoPatch(_Patch):
 
 
 class FeedQuery(_Request):
-    q: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] = ""
+    q: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100), NoNul] = ""
     cursor: Annotated[str, StringConstraints(max_length=200)] = ""
     limit: int = Field(20, ge=1, le=PAGE_LIMIT_MAX)
 
@@ -138,7 +148,7 @@ class PartUrls(BaseModel):
 
 class CompletedPart(_Request):
     part_number: int = Field(ge=1, le=10000)
-    etag: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    etag: Annotated[str, StringConstraints(min_length=1, max_length=200), NoNul]
 
 
 class MultipartComplete(_Request):
