@@ -70,6 +70,13 @@ JSON = {"Content-Type": "application/json"}
         ("get", "/api/videos?q=nul%00byte", {}, 422, "validation_error"),
         (
             "post",
+            "/api/videos",
+            {"data": '{"title": "lone \\ud800 surrogate"}', "headers": JSON},
+            422,
+            "validation_error",
+        ),
+        (
+            "post",
             "/api/playlists",
             {"json": {"title": "p", "description": "\u0000"}},
             422,
