@@ -39,7 +39,7 @@ from app.contracts.tickets import TicketError, load_key, verify_media_grant
 from app.local.apigw import proxy_event, to_response
 from app.local.outbox import CodeRejected, Outbox, Purpose
 from app.local.proxy import Upstream
-from app.users.handler import COGNITO_ERRORS, Confirmation, EmailOnly, PasswordReset
+from app.users.handler import COGNITO_ERRORS, Confirmation, EmailOnly, PasswordReset, handler, resolver
 
 log = logging.getLogger(__name__)
 
@@ -328,9 +328,9 @@ def build(
     web_dir: Path = WEB_DIR,
 ) -> Flask:
     """The gateway as ``reelstack up`` runs it: settings from the environment, clients made once."""
-    from app.users.handler import handler
-
     users = load(UserServiceSettings)
+    # The handler's cold start configures logging for a Lambda; do it first, then log as the gateway.
+    resolver()
     logs.configure("gateway", users.log_level)
     gateway = Gateway(
         users=users,

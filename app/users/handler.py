@@ -250,7 +250,8 @@ def create_resolver(settings: UserServiceSettings, cognito: Any) -> APIGatewayRe
 
 
 @cache
-def _resolver() -> APIGatewayRestResolver:
+def resolver() -> APIGatewayRestResolver:
+    """The routes the Lambda entry point serves, built on the first call (the cold start)."""
     settings = load(UserServiceSettings)
     logs.configure("users", settings.log_level)
     return create_resolver(settings, boto3.client("cognito-idp"))
@@ -258,4 +259,4 @@ def _resolver() -> APIGatewayRestResolver:
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """The Lambda entry point (``app.users.handler.handler``)."""
-    return _resolver().resolve(event, context)
+    return resolver().resolve(event, context)

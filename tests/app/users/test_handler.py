@@ -209,10 +209,10 @@ def test_the_lambda_entry_point_reads_its_settings_from_the_environment(
 ) -> None:
     for key, value in local_resources.env_for("users").items():
         monkeypatch.setenv(key, value)
-    users_handler._resolver.cache_clear()
+    users_handler.resolver.cache_clear()
     try:
         body = json.dumps({"email": new_email(), "password": PASSWORD})
         result = users_handler.handler(rest_event("POST", "/auth/signup", body), None)
     finally:
-        users_handler._resolver.cache_clear()
+        users_handler.resolver.cache_clear()
     assert result["statusCode"] == 201
