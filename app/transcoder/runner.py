@@ -53,7 +53,9 @@ def _collect(stream: IO[bytes], lines: deque[str]) -> None:
 def run_ffmpeg(args: Sequence[str], on_progress: Callable[[float], None], cancel: threading.Event) -> None:
     """Run ``args`` (with ``-progress pipe:1``), calling ``on_progress(seconds)``; kill it on ``cancel``."""
     process = subprocess.Popen(
-        args,
+        # util-linux's setpriv makes the kernel kill ffmpeg if this worker dies first (even by
+        # SIGKILL), so no orphan keeps transcoding a task that is already being redelivered.
+        ["setpriv", "--pdeathsig", "KILL", *args],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

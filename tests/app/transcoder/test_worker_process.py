@@ -63,6 +63,20 @@ def _wait_until_transcoding(pipeline: Pipeline, task: TaskMessageV1) -> None:
     )
 
 
+def _stat(pid: int) -> tuple[str, int] | None:
+    """(state, parent pid) of a live process, None once it is gone or a zombie."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    return None if fields[0] == "Z" else (fields[0], int(fields[1]))
+
+
+def _children(pid: int) -> list[int]:
+    pids = [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit()]
+    return [child for child in pids if (stat := _stat(child)) is not None and stat[1] == pid]
+
+
 def _expected_keys(pipeline: Pipeline, prefix: str, tmp_path: Path) -> set[str]:
     """The keys one complete set of outputs consists of, read from its own playlists."""
     pipeline.download(prefix, tmp_path)
@@ -84,8 +98,16 @@ def test_a_worker_killed_mid_transcode_leaves_the_task_to_another_that_completes
     task = pipeline.submit(media.long)
     first = start_worker(visibility_timeout_seconds="10")
     _wait_until_transcoding(pipeline, task)
+    ffmpeg = _children(first.pid)
+    assert ffmpeg
     os.killpg(first.pid, signal.SIGKILL)
     first.wait()
+    # ffmpeg runs in its own session, yet dies with its worker instead of transcoding on.
+    for _ in range(100):
+        if not any(_stat(pid) for pid in ffmpeg):
+            break
+        time.sleep(0.1)
+    assert not any(_stat(pid) for pid in ffmpeg)
 
     second = start_worker(visibility_timeout_seconds="10")
     ready = pipeline.terminal(task.task_id)
