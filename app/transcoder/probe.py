@@ -35,7 +35,8 @@ class ProbeResult:
     width: int
     height: int
     rotation: int
-    """Clockwise degrees (0, 90, 180, 270) the player must turn the frames; ffmpeg applies it when decoding."""
+    """Display rotation in degrees (0, 90, 180, 270); ffmpeg applies it when decoding, so only
+    its effect on the frame size matters here."""
     duration: float
     has_audio: bool
     fps: float
@@ -63,7 +64,7 @@ def _fraction(value: Any, default: Fraction) -> Fraction:
 def _rotation(stream: dict[str, Any]) -> int:
     for side_data in stream.get("side_data_list", []):
         if "rotation" in side_data:
-            # The display matrix states counter-clockwise degrees.
+            # ffprobe reports the display matrix counter-clockwise; the legacy tag, clockwise.
             return int(-float(side_data["rotation"])) % 360
     rotate = stream.get("tags", {}).get("rotate")
     return int(rotate) % 360 if rotate is not None and str(rotate).lstrip("-").isdigit() else 0
