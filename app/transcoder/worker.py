@@ -202,6 +202,10 @@ class Worker:
                 log.info("shutdown grace period over; releasing the task for another worker")
                 return _Outcome.RELEASE
             except Exception as exc:  # transient by elimination: redelivery, then the DLQ, decides
+                if self.stopping.is_set():
+                    # e.g. a service manager signalled ffmpeg too: let another worker start now.
+                    log.warning("failed while shutting down; releasing the task: %s", exc)
+                    return _Outcome.RELEASE
                 log.exception(
                     "attempt %d of %d failed; leaving the task for redelivery", attempt, TASK_MAX_RECEIVES
                 )

@@ -160,3 +160,22 @@ def test_sigterm_releases_a_task_that_cannot_finish_within_the_grace_period(
     assert released[0]["Attributes"]["ApproximateReceiveCount"] == "2"
     assert not any(e.state.terminal for e in pipeline.events_of(task.task_id))
     assert pipeline.media_keys(f"videos/{task.video_id}/") == set()
+
+
+def test_a_task_whose_ffmpeg_is_stopped_along_with_the_worker_is_released(
+    pipeline: Pipeline, start_worker: StartWorker, media: Media
+) -> None:
+    task = pipeline.submit(media.long)
+    worker = start_worker(grace=300)
+    _wait_until_transcoding(pipeline, task)
+    # A service manager stopping the whole control group signals every process in it.
+    for pid in [worker.pid, *_children(worker.pid)]:
+        os.kill(pid, signal.SIGTERM)
+    assert worker.wait(EXIT_WAIT_SECONDS) == 0
+    released = pipeline.sqs.receive_message(
+        QueueUrl=pipeline.resources.task_queue_url,
+        MessageSystemAttributeNames=["ApproximateReceiveCount"],
+        WaitTimeSeconds=1,
+    )["Messages"]
+    assert released[0]["Attributes"]["ApproximateReceiveCount"] == "2"
+    assert not any(e.state.terminal for e in pipeline.events_of(task.task_id))
