@@ -56,8 +56,8 @@ class TokenVerifier:
             raise _unauthorized("an access token is required")
         if claims.get("client_id") != self._client_id:
             raise _unauthorized("the access token was issued to another client")
-        email = claims.get("email") or claims.get("username") or claims.get("cognito:username") or ""
-        return Identity(sub=str(claims["sub"]), email=str(email))
+        # Cognito access tokens carry no email; the user's first request looks it up (context.py).
+        return Identity(sub=str(claims["sub"]), email=str(claims.get("email", "")))
 
 
 def bearer_token(authorization: str | None) -> str | None:

@@ -18,6 +18,8 @@ class AwsClients:
     s3_presign: Any
     sqs: Any
     secretsmanager: Any
+    # Only for GetUser, which the caller's access token authorizes (no IAM permission).
+    cognito: Any
 
     @classmethod
     def from_settings(cls, settings: BackendSettings) -> AwsClients:
@@ -36,4 +38,5 @@ class AwsClients:
             s3_presign=s3_presign,
             sqs=boto3.client("sqs"),
             secretsmanager=boto3.client("secretsmanager"),
+            cognito=boto3.client("cognito-idp"),
         )

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
+from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
 from flask import current_app, g, request
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.backend.auth import TokenVerifier, bearer_token
+from app.backend.auth import Identity, TokenVerifier, bearer_token
 from app.backend.aws import AwsClients
 from app.backend.models import User
 from app.contracts.errors import ApiError
 from app.contracts.settings import BackendSettings
 
 EXTENSION = "reelstack"
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -47,17 +51,28 @@ def close_db(_error: BaseException | None = None) -> None:
         session.close()
 
 
-def _upsert_user(session: Session, sub: str, email: str) -> User:
-    user = session.get(User, sub)
+def _email_of(cognito: Any, access_token: str) -> str:
+    try:
+        attributes = cognito.get_user(AccessToken=access_token)["UserAttributes"]
+    except (BotoCoreError, ClientError):
+        log.warning("could not read the new user's email from Cognito", exc_info=True)
+        return ""
+    return next((str(a["Value"]) for a in attributes if a["Name"] == "email"), "")
+
+
+def _upsert_user(session: Session, identity: Identity, access_token: str) -> User:
+    """The caller's row, created on their first authenticated request."""
+    user = session.get(User, identity.sub)
     if user is not None:
         return user
-    user = User(id=sub, email=email)
+    email = identity.email or _email_of(services().aws.cognito, access_token)
+    user = User(id=identity.sub, email=email)
     session.add(user)
     try:
         session.commit()
     except IntegrityError:  # a concurrent first request created it
         session.rollback()
-        found = session.get(User, sub)
+        found = session.get(User, identity.sub)
         assert found is not None
         return found
     return user
@@ -70,8 +85,7 @@ def viewer() -> User | None:
         if token is None:
             g.viewer = None
         else:
-            identity = services().verifier.verify(token)
-            g.viewer = _upsert_user(db(), identity.sub, identity.email)
+            g.viewer = _upsert_user(db(), services().verifier.verify(token), token)
     user: User | None = g.viewer
     return user
 

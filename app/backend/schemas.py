@@ -74,10 +74,17 @@ class VideoPatch(_Patch):
     visibility: Visibility | None = None
 
 
-class FeedQuery(_Request):
-    q: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100), NoNul] = ""
-    cursor: Annotated[str, StringConstraints(max_length=200)] = ""
+class PageQuery(_Request):
+    cursor: Annotated[str, StringConstraints(max_length=200)] = Field(
+        "", description="next_cursor of the previous page"
+    )
     limit: int = Field(20, ge=1, le=PAGE_LIMIT_MAX)
+
+
+class FeedQuery(PageQuery):
+    q: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100), NoNul] = Field(
+        "", description="words to find in titles, matched literally"
+    )
 
 
 class RenditionOut(BaseModel):
@@ -175,8 +182,9 @@ class CommentOut(BaseModel):
     updated_at: Timestamp
 
 
-class CommentList(BaseModel):
+class CommentPage(BaseModel):
     items: list[CommentOut]
+    next_cursor: str | None
 
 
 # Likes

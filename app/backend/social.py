@@ -9,17 +9,25 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.backend.models import Comment, Like, Playlist, PlaylistItem, User, Video, Visibility
-from app.backend.schemas import PlaylistCreate, PlaylistItemAdd, PlaylistPatch, PlaylistReorder
+from app.backend.pagination import page
+from app.backend.schemas import PageQuery, PlaylistCreate, PlaylistItemAdd, PlaylistPatch, PlaylistReorder
 from app.backend.videos import LikeCount, can_view, like_counts, visible_video
 from app.contracts.errors import ApiError
 
-COMMENTS_LIMIT = 500
-
 
 # Comments
-def list_comments(session: Session, video: Video) -> list[Comment]:
-    query = select(Comment).where(Comment.video_id == video.id).order_by(Comment.created_at, Comment.id)
-    return list(session.scalars(query.limit(COMMENTS_LIMIT)))
+def list_comments(session: Session, video: Video, params: PageQuery) -> tuple[list[Comment], str | None]:
+    """A video's comments, oldest first, one page at a time."""
+    query = select(Comment).where(Comment.video_id == video.id)
+    return page(
+        session,
+        query,
+        Comment.created_at,
+        Comment.id,
+        cursor=params.cursor,
+        limit=params.limit,
+        newest_first=False,
+    )
 
 
 def add_comment(session: Session, video: Video, author: User, body: str) -> Comment:

@@ -5,21 +5,18 @@ Plain functions over a SQLAlchemy session and the AWS clients; no Flask here.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
-from sqlalchemy import CursorResult, and_, func, or_, select, update
+from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.orm import Session
 
 from app.backend.aws import AwsClients
 from app.backend.models import Like, User, Video, Visibility, utcnow
+from app.backend.pagination import page
 from app.backend.schemas import FeedQuery, MultipartComplete, VideoCreate, VideoPatch
 from app.contracts.errors import ApiError
 from app.contracts.messages import TaskMessageV1, VideoState
@@ -310,37 +307,22 @@ def mark_uploaded(session: Session, aws: AwsClients, settings: BackendSettings, 
 
 
 # Listing
-def _encode_cursor(video: Video) -> str:
-    raw = json.dumps({"t": video.created_at.isoformat(), "id": str(video.id)}).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        data = json.loads(raw)
-        return datetime.fromisoformat(data["t"]), uuid.UUID(data["id"])
-    except (binascii.Error, ValueError, TypeError, KeyError):
-        raise ApiError(400, "invalid_cursor", "the cursor is not one this API returned") from None
-
-
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _page(session: Session, query: Any, params: FeedQuery) -> tuple[list[Video], str | None]:
-    if params.cursor:
-        created_at, last_id = _decode_cursor(params.cursor)
-        query = query.where(
-            or_(Video.created_at < created_at, and_(Video.created_at == created_at, Video.id < last_id))
-        )
     if params.q:
         query = query.where(Video.title.ilike(f"%{_escape_like(params.q)}%", escape="\\"))
-    rows = list(
-        session.scalars(query.order_by(Video.created_at.desc(), Video.id.desc()).limit(params.limit + 1))
+    return page(
+        session,
+        query,
+        Video.created_at,
+        Video.id,
+        cursor=params.cursor,
+        limit=params.limit,
+        newest_first=True,
     )
-    next_cursor = _encode_cursor(rows[params.limit - 1]) if len(rows) > params.limit else None
-    return rows[: params.limit], next_cursor
 
 
 def feed(session: Session, params: FeedQuery) -> tuple[list[Video], str | None]:
@@ -365,8 +347,8 @@ def patch_video(session: Session, video: Video, data: VideoPatch) -> Video:
 
 
 def _delete_prefix(s3: Any, bucket: str, prefix: str) -> None:
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-        keys = [{"Key": obj["Key"]} for obj in page.get("Contents", [])]
+    for listing in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        keys = [{"Key": obj["Key"]} for obj in listing.get("Contents", [])]
         if keys:
             s3.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
 

@@ -11,7 +11,7 @@ from app.backend import social
 from app.backend.api.render import comment_out
 from app.backend.context import db, require_user, viewer_id
 from app.backend.openapi import AUTH, api
-from app.backend.schemas import CommentCreate, CommentList, CommentOut, ErrorBody
+from app.backend.schemas import CommentCreate, CommentOut, CommentPage, ErrorBody, PageQuery
 from app.backend.videos import visible_video
 
 bp = Blueprint("comments", __name__, url_prefix="/api/videos/<uuid:video_id>/comments")
@@ -20,12 +20,12 @@ _ERRORS = {"HTTP_401": ErrorBody, "HTTP_403": ErrorBody, "HTTP_404": ErrorBody}
 
 
 @bp.get("")
-@api.validate(resp=Response(HTTP_200=CommentList, HTTP_404=ErrorBody), tags=TAGS)
-def list_(video_id: uuid.UUID) -> CommentList:
-    """A video's comments, oldest first."""
+@api.validate(resp=Response(HTTP_200=CommentPage, HTTP_400=ErrorBody, HTTP_404=ErrorBody), tags=TAGS)
+def list_(video_id: uuid.UUID, query: PageQuery) -> CommentPage:
+    """A video's comments, oldest first; `cursor` continues a page."""
     session = db()
-    video = visible_video(session, video_id, viewer_id())
-    return CommentList(items=[comment_out(c) for c in social.list_comments(session, video)])
+    rows, next_cursor = social.list_comments(session, visible_video(session, video_id, viewer_id()), query)
+    return CommentPage(items=[comment_out(c) for c in rows], next_cursor=next_cursor)
 
 
 @bp.post("")

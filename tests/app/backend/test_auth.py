@@ -39,7 +39,7 @@ def test_a_real_access_token_is_accepted_and_upserts_the_user_once(platform: Pla
     first = _get_me(platform.http, alice.access_token)
     second = _get_me(platform.http, alice.access_token)
     assert first.status_code == second.status_code == 200
-    assert first.json["id"] == alice.sub
+    assert (first.json["id"], first.json["email"]) == (alice.sub, alice.email)
     with Session(platform.engine) as session:
         assert session.scalar(select(func.count()).select_from(User).where(User.id == alice.sub)) == 1
 

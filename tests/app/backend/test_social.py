@@ -30,6 +30,22 @@ def test_comments_are_listed_oldest_first_and_only_their_author_edits_or_deletes
     assert platform.http.delete(f"{base}/{bobs}", headers=bob.headers).status_code == 404
 
 
+def test_comments_page_oldest_first_with_a_cursor(platform: Platform, alice: Caller) -> None:
+    video_id = platform.ready(alice)
+    base = f"/api/videos/{video_id}/comments"
+    for n in range(5):
+        platform.http.post(base, json={"body": f"comment {n}"}, headers=alice.headers)
+    seen: list[str] = []
+    cursor = ""
+    for _ in range(5):
+        page = platform.http.get(base, query_string={"limit": 2, "cursor": cursor}).json
+        seen += [c["body"] for c in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == [f"comment {n}" for n in range(5)]
+
+
 def test_comments_of_a_private_video_are_hidden_from_others(
     platform: Platform, alice: Caller, bob: Caller
 ) -> None:
