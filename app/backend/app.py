@@ -35,11 +35,11 @@ def _check_json_body() -> None:
     """Refuse bodies that are not JSON, before spectree would read them as an empty object."""
     if request.method not in _BODY_METHODS:
         return
-    data = request.get_data(cache=True)
-    if not data and not request.mimetype:
-        return
-    if not request.is_json:
+    if request.mimetype and not request.is_json:
         raise ApiError(415, "unsupported_media_type", "send the request body as application/json")
+    data = request.get_data(cache=True)
+    if not data:
+        return
     try:
         json.loads(data)
     except ValueError:
@@ -51,11 +51,12 @@ def _on_api_error(exc: ApiError) -> tuple[Response, int]:
 
 
 def _on_http_error(exc: HTTPException) -> tuple[Response, int]:
+    """Werkzeug's 404, 405, 413 and the like, in the shared shape (405 keeps its Allow header)."""
     status = exc.code or 500
-    code = (exc.name or "error").lower().replace(" ", "_")
-    response, _ = _error(status, code, exc.description or exc.name or "error")
-    if status == 405 and exc.get_response().headers.get("Allow"):
-        response.headers["Allow"] = exc.get_response().headers["Allow"]
+    response, _ = _error(status, (exc.name or "error").lower().replace(" ", "_"), exc.description or "")
+    allow = exc.get_response().headers.get("Allow")
+    if allow:
+        response.headers["Allow"] = allow
     return response, status
 
 

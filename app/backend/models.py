@@ -76,8 +76,6 @@ class Video(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
-    owner: Mapped[User] = relationship(lazy="joined")
-
 
 class Comment(Base):
     __tablename__ = "comments"
