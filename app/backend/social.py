@@ -47,6 +47,17 @@ def authored_comment(session: Session, video_id: uuid.UUID, comment_id: uuid.UUI
     return comment
 
 
+def edit_comment(session: Session, comment: Comment, body: str) -> Comment:
+    comment.body = body
+    session.commit()
+    return comment
+
+
+def delete_comment(session: Session, comment: Comment) -> None:
+    session.delete(comment)
+    session.commit()
+
+
 # Likes
 def set_like(session: Session, video: Video, user: User, liked: bool) -> LikeCount:
     """Idempotent: liking twice or unliking what is not liked changes nothing."""

@@ -44,9 +44,7 @@ def edit(video_id: uuid.UUID, comment_id: uuid.UUID, json: CommentCreate) -> Com
     author = require_user()
     session = db()
     comment = social.authored_comment(session, video_id, comment_id, author)
-    comment.body = json.body
-    session.commit()
-    return comment_out(comment)
+    return comment_out(social.edit_comment(session, comment, json.body))
 
 
 @bp.delete("/<uuid:comment_id>")
@@ -55,6 +53,5 @@ def delete(video_id: uuid.UUID, comment_id: uuid.UUID) -> tuple[str, int]:
     """Delete one's own comment."""
     author = require_user()
     session = db()
-    session.delete(social.authored_comment(session, video_id, comment_id, author))
-    session.commit()
+    social.delete_comment(session, social.authored_comment(session, video_id, comment_id, author))
     return "", 204

@@ -37,7 +37,7 @@ def _source_exists(resources: LocalResources, video_id: str) -> bool:
     return True
 
 
-def test_presigned_post_limits_size_and_type_and_uploads_to_the_video_key(
+def test_presigned_post_limits_size_and_type_and_its_upload_can_be_queued(
     platform: Platform, alice: Caller
 ) -> None:
     response = platform.http.post("/api/videos", json={"title": "clip"}, headers=alice.headers)
@@ -55,7 +55,9 @@ def test_presigned_post_limits_size_and_type_and_uploads_to_the_video_key(
         timeout=30,
     )
     assert posted.status_code in (200, 204), posted.text
-    assert _source_exists(platform.resources, video_id)
+    queued = platform.http.post(f"/api/videos/{video_id}/uploaded", headers=alice.headers)
+    assert queued.status_code == 202, queued.json
+    assert len(drain(platform.resources, platform.resources.task_queue_url)) == 1
 
 
 def test_presigned_urls_are_signed_for_the_public_endpoint_path_style(
