@@ -56,7 +56,7 @@ def test_migrate_then_backend_serves_health_logs_json_and_stops_on_sigterm(
         process.send_signal(signal.SIGTERM)
         output, _ = process.communicate(timeout=60)
     assert process.returncode == 0
-    lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    lines = [json.loads(line) for line in output.splitlines() if line.strip()]
     access = [line for line in lines if line["logger"] == "reelstack.access"]
     assert any(line["path"] == "/api/health" and line["status"] == "200" for line in access)
     assert all(line["service"] == "backend" for line in lines)
