@@ -121,7 +121,7 @@ def probe(path: Path) -> ProbeResult:
     try:
         info = ffmpeg.probe(str(path), **SOURCE_INPUT_OPTIONS)
     except ffmpeg.Error as exc:
-        raise NotAVideo(f"ffprobe cannot read the source: {_last_line(exc.stderr)}") from None
+        raise NotAVideo(f"ffprobe cannot read the source: {_last_line(exc.stderr, path)}") from None
     result = parse_probe(info)
     check = subprocess.run(
         [
@@ -144,10 +144,11 @@ def probe(path: Path) -> ProbeResult:
         check=False,
     )
     if check.returncode != 0:
-        raise NotAVideo(f"the video stream cannot be decoded: {_last_line(check.stderr)}")
+        raise NotAVideo(f"the video stream cannot be decoded: {_last_line(check.stderr, path)}")
     return result
 
 
-def _last_line(stderr: bytes | None) -> str:
+def _last_line(stderr: bytes | None, path: Path) -> str:
+    """ffmpeg's last complaint, naming the file "the source": the reason is shown to the uploader."""
     lines = (stderr or b"").decode("utf-8", "replace").strip().splitlines()
-    return lines[-1][:300] if lines else "no detail"
+    return lines[-1].replace(str(path), "the source")[:300] if lines else "no detail"

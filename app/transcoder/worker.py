@@ -210,7 +210,10 @@ class Worker:
                     "attempt %d of %d failed; leaving the task for redelivery", attempt, TASK_MAX_RECEIVES
                 )
                 if attempt >= TASK_MAX_RECEIVES:
-                    events.failed(f"gave up after {attempt} attempts: {exc}")
+                    # The cause (bucket names, ffmpeg's stderr) stays in the logs; the uploader sees the outcome.
+                    events.failed(
+                        f"gave up after {attempt} attempts; the transcoder's logs of task {task.task_id} say why"
+                    )
                 return _Outcome.RETRY
 
     def transcode(self, task: TaskMessageV1, events: ProgressReporter) -> TaskOutputs:

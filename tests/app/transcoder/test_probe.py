@@ -65,6 +65,18 @@ def test_corrupt_sources_are_not_videos(media: Media, name: str) -> None:
         probe(getattr(media, name))
 
 
+@pytest.mark.parametrize("name", ["truncated", "random_bytes"])
+def test_the_reason_for_a_corrupt_source_never_shows_the_workers_scratch_path(
+    media: Media, name: str
+) -> None:
+    """The reason reaches the uploader through the API; where the worker keeps files is not theirs to see."""
+    source = getattr(media, name)
+    with pytest.raises(NotAVideo) as refused:
+        probe(source)
+    assert str(source.parent) not in str(refused.value)
+    assert "the source" in str(refused.value)
+
+
 def test_an_audio_only_file_is_not_a_video(tmp_path: Path) -> None:
     import subprocess
 
