@@ -82,6 +82,8 @@ def main(argv: list[str]) -> int:
         "logger_class": JsonLogger,
         "loglevel": settings.log_level.lower(),
         "proc_name": "reelstack-backend",
+        # One fixed control-socket path per user would be shared by every gunicorn on the host.
+        "control_socket_disable": True,
     }
     BackendApplication(settings, options).run()
     return 0

@@ -41,7 +41,14 @@ def _reelstack(*args: str, env: dict[str, str], **kwargs: object) -> subprocess.
 def test_migrate_then_backend_serves_health_logs_json_and_stops_on_sigterm(
     local_resources: LocalResources, tmp_path: Path
 ) -> None:
-    env = _env(local_resources, f"sqlite:///{tmp_path / 'db.sqlite'}")
+    # gunicorn's control socket defaults to one path per user, which every backend on a host
+    # (and the local platform's other servers) would fight over; the backend must not open one.
+    runtime_dir = tmp_path / "runtime"
+    runtime_dir.mkdir()
+    env = {
+        **_env(local_resources, f"sqlite:///{tmp_path / 'db.sqlite'}"),
+        "XDG_RUNTIME_DIR": str(runtime_dir),
+    }
     assert _reelstack("migrate", env=env).wait(timeout=60) == 0
     port = free_port()
     process = _reelstack(
@@ -52,6 +59,7 @@ def test_migrate_then_backend_serves_health_logs_json_and_stops_on_sigterm(
         wait_for_http(f"http://127.0.0.1:{port}/api/health", timeout=60, process=process)  # type: ignore[arg-type]
         response = requests.get(f"http://127.0.0.1:{port}/api/health", timeout=10)
         assert response.json() == {"status": "ok", "database": "ok"}
+        assert not (runtime_dir / "gunicorn.ctl").exists()
     finally:
         process.send_signal(signal.SIGTERM)
         output, _ = process.communicate(timeout=60)
