@@ -7,6 +7,7 @@ The Cognito client and the settings are created once per Lambda container (cold 
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 from collections.abc import Callable
@@ -110,11 +111,12 @@ def create_resolver(settings: UserServiceSettings, cognito: Any) -> APIGatewayRe
     client_id = settings.user_pool_client_id
 
     def body(model: type[ModelT]) -> ModelT:
-        raw = app.current_event.body
-        if app.current_event.is_base64_encoded:
-            raw = app.current_event.decoded_body
+        raw: str | bytes = app.current_event.body or ""
         try:
-            data = json.loads(raw or "")
+            # Decoded here, not with powertools' decoded_body: that assumes UTF-8 and raises otherwise.
+            if app.current_event.is_base64_encoded:
+                raw = base64.b64decode(raw)
+            data = json.loads(raw)
         except ValueError:
             raise ApiError(400, "malformed_json", "the request body is not valid JSON") from None
         if not isinstance(data, dict):

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import base64
 import json
 import uuid
 from typing import Any
@@ -159,6 +160,18 @@ def test_a_base64_encoded_body_is_decoded(local_resources: LocalResources, cogni
     body = json.dumps({"email": new_email(), "password": PASSWORD})
     event = rest_event("POST", "/auth/signup", body, base64_body=True)
     assert create_resolver(settings, cognito).resolve(event, None)["statusCode"] == 201
+
+
+@pytest.mark.parametrize("encoded", [base64.b64encode(b"\xff\xfe{").decode(), "not base64!"])
+def test_a_base64_body_that_is_not_utf8_json_is_a_400_malformed_json(
+    local_resources: LocalResources, cognito: Any, encoded: str
+) -> None:
+    settings = UserServiceSettings(
+        user_pool_id=local_resources.user_pool_id, user_pool_client_id=local_resources.user_pool_client_id
+    )
+    event = {**rest_event("POST", "/auth/signup", "", base64_body=True), "body": encoded}
+    result = create_resolver(settings, cognito).resolve(event, None)
+    assert (result["statusCode"], json.loads(result["body"])["error"]["code"]) == (400, "malformed_json")
 
 
 def test_an_unknown_route_is_a_404_in_the_shared_shape(invoke: Invoke) -> None:
