@@ -13,12 +13,12 @@ monkey.patch_all()
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
 
 from flask import Flask
-from gunicorn.app.base import BaseApplication
 
+from app.contracts import logs
 from app.local.gateway import WEB_DIR, build
+from app.serving import Server
 
 GRACEFUL_TIMEOUT_SECONDS = 5  # open SSE streams would otherwise hold a shutdown for the full default
 
@@ -39,39 +39,29 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-class GatewayApplication(BaseApplication):
-    def __init__(self, args: argparse.Namespace) -> None:
-        self.args = args
-        super().__init__()
+def main(argv: list[str]) -> int:
+    args = _parser().parse_args(argv)
+    logs.configure("gateway")  # the master's lines; each worker configures again once the handler is built
 
-    def load_config(self) -> None:
-        options: dict[str, Any] = {
-            "bind": [self.args.bind],
-            "workers": 1,  # the outbox lives in this one worker's memory
-            "worker_class": "gevent",
-            "worker_connections": 1000,
-            "graceful_timeout": GRACEFUL_TIMEOUT_SECONDS,
-            "accesslog": None,
-            "errorlog": "-",
-            "proc_name": "reelstack-gateway",
-            "control_socket_disable": True,
-        }
-        for key, value in options.items():
-            self.cfg.set(key, value)
-
-    def load(self) -> Flask:
+    def load() -> Flask:
         return build(
-            backend_url=self.args.backend,
-            progress_urls=self.args.progress,
-            s3_endpoint_url=self.args.s3_endpoint,
-            media_bucket=self.args.media_bucket,
-            ticket_secret_arn=self.args.ticket_secret_arn,
-            web_dir=self.args.web_dir,
+            backend_url=args.backend,
+            progress_urls=args.progress,
+            s3_endpoint_url=args.s3_endpoint,
+            media_bucket=args.media_bucket,
+            ticket_secret_arn=args.ticket_secret_arn,
+            web_dir=args.web_dir,
         )
 
-
-def main(argv: list[str]) -> int:
-    GatewayApplication(_parser().parse_args(argv)).run()
+    Server(
+        load,
+        bind=[args.bind],
+        workers=1,  # the outbox lives in this one worker's memory
+        worker_class="gevent",
+        worker_connections=1000,
+        graceful_timeout=GRACEFUL_TIMEOUT_SECONDS,
+        proc_name="reelstack-gateway",
+    ).run()
     return 0
 
 

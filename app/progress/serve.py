@@ -25,14 +25,13 @@ import boto3
 import gevent
 from botocore.exceptions import BotoCoreError, ClientError
 from flask import Flask
-from gunicorn.app.base import BaseApplication
 from gunicorn.workers.ggevent import GeventPyWSGIWorker
 
 from app.contracts import logs
-from app.contracts.logs import JsonFormatter
 from app.contracts.settings import ProgressSettings, SettingsError, load
 from app.progress import instance_queue
 from app.progress.service import ProgressService
+from app.serving import Server
 
 log = logging.getLogger(__name__)
 
@@ -50,52 +49,28 @@ class ProgressWorker(GeventPyWSGIWorker):
             gevent.spawn(service.end_streams)
 
 
-def _log_config(level: str) -> dict[str, Any]:
-    return {
-        "version": 1,
-        "disable_existing_loggers": False,
-        "formatters": {"json": {"()": JsonFormatter, "service": "progress"}},
-        "handlers": {
-            "stderr": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}
-        },
-        "root": {"level": level, "handlers": ["stderr"]},
-        "loggers": {
-            "gunicorn.error": {"level": level, "handlers": [], "propagate": True},
-            # The access line carries the query string, and with it the ticket: never logged.
-            "gunicorn.access": {"level": "WARNING", "handlers": [], "propagate": True},
-        },
-    }
-
-
-class ProgressApplication(BaseApplication):
+class ProgressApplication(Server):
     def __init__(self, settings: ProgressSettings, bind: str, *, instance_id: str, queue_url: str) -> None:
         self.settings = settings
-        self.bind = bind
         self.instance_id = instance_id
         self.queue_url = queue_url
         self.service: ProgressService | None = None
         self._stop_polling = threading.Event()
         self._poller: gevent.Greenlet | None = None
-        super().__init__()
+        super().__init__(
+            self._start_service,
+            bind=[bind],
+            workers=1,
+            worker_class=ProgressWorker,
+            worker_connections=settings.max_connections + SPARE_CONNECTIONS,
+            graceful_timeout=GRACEFUL_TIMEOUT_SECONDS,
+            loglevel=settings.log_level.lower(),
+            proc_name="reelstack-progress",
+            post_worker_init=self._post_worker_init,
+            worker_exit=self._worker_exit,
+        )
 
-    def load_config(self) -> None:
-        options: dict[str, Any] = {
-            "bind": [self.bind],
-            "workers": 1,
-            "worker_class": ProgressWorker,
-            "worker_connections": self.settings.max_connections + SPARE_CONNECTIONS,
-            "graceful_timeout": GRACEFUL_TIMEOUT_SECONDS,
-            "logconfig_dict": _log_config(self.settings.log_level),
-            "proc_name": "reelstack-progress",
-            # One fixed control-socket path per user would be shared by every gunicorn on the host.
-            "control_socket_disable": True,
-            "post_worker_init": self._post_worker_init,
-            "worker_exit": self._worker_exit,
-        }
-        for key, value in options.items():
-            self.cfg.set(key, value)
-
-    def load(self) -> Flask:
+    def _start_service(self) -> Flask:
         self.service = ProgressService.start(
             self.settings, instance_id=self.instance_id, queue_url=self.queue_url
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -16,6 +17,8 @@ import requests
 import sqlalchemy
 
 from tests.e2e.conftest import descendants, running, start_platform
+
+GUNICORN_PLAIN_LINE = re.compile(r"^\[\d{4}-\d\d-\d\d [\d:]+ [+-]\d{4}\] \[\d+\] \[[A-Z]+\] ")
 
 
 def _command_line(pid: int) -> str:
@@ -60,6 +63,8 @@ def test_up_serves_every_route_family_and_ctrl_c_leaves_no_process_behind(tmp_pa
         code = platform.stop(signal.SIGINT)
     assert code == 0
     assert running(tree) == set()
+    # Every service's gunicorn, the gateway's included, logs JSON lines rather than its plain format.
+    assert [line for line in platform.log().splitlines() if GUNICORN_PLAIN_LINE.match(line)] == []
 
 
 def test_a_child_that_dies_stops_everything_with_an_error_naming_it(tmp_path: Path) -> None:
