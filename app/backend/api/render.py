@@ -11,14 +11,25 @@ from app.backend.videos import LikeCount
 from app.contracts.messages import VideoState
 from app.contracts.tickets import issue_media_grant
 
-# Playback outlives an events ticket: a grant covers a long viewing session.
-MEDIA_GRANT_TTL_SECONDS = 6 * 3600
+# Visibility is checked when a grant is issued; the media edge (CloudFront) cannot ask the
+# database, so a video made private stays reachable through grants already issued until they
+# expire. A grant therefore lives as long as one viewing needs, pauses and seeks included:
+# three times the video's length, at least 15 minutes, at most 6 hours.
+MEDIA_GRANT_MIN_SECONDS = 15 * 60
+MEDIA_GRANT_MAX_SECONDS = 6 * 3600
+
+
+def media_grant_ttl(duration_seconds: float | None) -> int:
+    wanted = 3 * (duration_seconds or 0)
+    return int(min(MEDIA_GRANT_MAX_SECONDS, max(MEDIA_GRANT_MIN_SECONDS, wanted)))
 
 
 def video_out(video: Video, count: LikeCount, services: Services) -> VideoOut:
     playback_url = thumbnail_url = None
     if video.status == VideoState.READY and video.master_playlist_key:
-        grant = issue_media_grant(services.ticket_key, video_id=video.id, ttl_seconds=MEDIA_GRANT_TTL_SECONDS)
+        grant = issue_media_grant(
+            services.ticket_key, video_id=video.id, ttl_seconds=media_grant_ttl(video.duration_seconds)
+        )
         base = f"{services.settings.media_base_url.rstrip('/')}/g/{grant}/"
         playback_url = base + video.master_playlist_key
         thumbnail_url = base + video.thumbnail_key if video.thumbnail_key else None

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from urllib.parse import parse_qs, urlparse
 
+import jwt
 import pytest
 from flask import Flask
 
+from app.backend.api.render import media_grant_ttl
 from app.backend.context import EXTENSION
 from app.contracts.tickets import verify_events_ticket, verify_media_grant
 from tests.app.backend.conftest import Caller, Platform, s3
@@ -172,6 +175,23 @@ def test_ready_video_shows_outputs_and_grant_carrying_media_urls(
     grant, key = body["playback_url"].removeprefix(prefix).split("/", 1)
     assert key == f"videos/{video_id}/{task_id}/master.m3u8"
     verify_media_grant(app.extensions[EXTENSION].ticket_key, grant, uuid.UUID(video_id))
+
+
+def test_a_short_videos_media_grant_expires_within_15_minutes(platform: Platform, alice: Caller) -> None:
+    # Grants are checked at issuance only: their lifetime bounds access after a video turns private.
+    video_id = platform.ready(alice)  # 10 s long
+    issued = time.time()
+    url = platform.http.get(f"/api/videos/{video_id}").json["playback_url"]
+    grant = url.removeprefix("http://127.0.0.1:8080/media/g/").split("/", 1)[0]
+    expires = jwt.decode(grant, options={"verify_signature": False})["exp"]
+    assert issued + 15 * 60 - 5 <= expires <= time.time() + 15 * 60
+
+
+@pytest.mark.parametrize(
+    ("duration", "ttl"), [(None, 15 * 60), (10.0, 15 * 60), (3600.0, 3 * 3600), (5 * 3600.0, 6 * 3600)]
+)
+def test_a_media_grant_outlives_a_viewing_with_pauses_within_bounds(duration: float | None, ttl: int) -> None:
+    assert media_grant_ttl(duration) == ttl
 
 
 def test_unfinished_video_has_no_playback_url(platform: Platform, alice: Caller) -> None:
