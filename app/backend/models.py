@@ -88,6 +88,8 @@ class Comment(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
+    author: Mapped[User] = relationship(lazy="joined")
+
 
 class Like(Base):
     __tablename__ = "likes"

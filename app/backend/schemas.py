@@ -44,7 +44,14 @@ class _Patch(_Request):
     def _not_empty(self) -> _Patch:
         if not self.model_fields_set:
             raise ValueError("give at least one field to change")
+        nulls = sorted(field for field in self.model_fields_set if getattr(self, field) is None)
+        if nulls:
+            raise ValueError(f"{', '.join(nulls)}: may not be null")
         return self
+
+    def changes(self) -> dict[str, Any]:
+        """The fields the request sets, with their new values."""
+        return {field: getattr(self, field) for field in self.model_fields_set}
 
 
 # Errors
@@ -177,6 +184,7 @@ class CommentOut(BaseModel):
     id: uuid.UUID
     video_id: uuid.UUID
     author_id: str
+    author_name: str = Field(description="the local part of the author's email address; empty if unknown")
     body: str
     created_at: Timestamp
     updated_at: Timestamp

@@ -109,10 +109,7 @@ def create_playlist(session: Session, owner: User, data: PlaylistCreate) -> Play
 
 
 def patch_playlist(session: Session, playlist: Playlist, data: PlaylistPatch) -> Playlist:
-    for field in data.model_fields_set:
-        value = getattr(data, field)
-        if value is None:
-            raise ApiError(422, "validation_error", f"{field}: may not be null")
+    for field, value in data.changes().items():
         setattr(playlist, field, value)
     session.commit()
     return playlist

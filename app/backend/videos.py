@@ -337,10 +337,7 @@ def owned_videos(session: Session, owner_id: str, params: FeedQuery) -> tuple[li
 
 # Changes
 def patch_video(session: Session, video: Video, data: VideoPatch) -> Video:
-    for field in data.model_fields_set:
-        value = getattr(data, field)
-        if value is None:
-            raise ApiError(422, "validation_error", f"{field}: may not be null")
+    for field, value in data.changes().items():
         setattr(video, field, value)
     session.commit()
     return video

@@ -120,7 +120,7 @@ def test_new_user_signs_up_uploads_watches_live_progress_plays_comments_and_like
     page.get_by_label("Add a comment").fill("Looks great in the browser")
     page.get_by_role("button", name="Post comment").click()
     expect(page.locator(".comments li").first).to_contain_text("Looks great in the browser")
-    expect(page.locator(".comments li").first).to_contain_text("You")
+    expect(page.locator(".comments li .meta strong").first).to_have_text(f"{email.partition('@')[0]} (you)")
 
     like = page.locator("button.like")
     expect(like).to_have_attribute("aria-pressed", "false")

@@ -61,7 +61,15 @@ def videos_out(videos: list[Video], counts: dict[Any, LikeCount], services: Serv
 
 
 def comment_out(comment: Comment) -> CommentOut:
-    return CommentOut.model_validate(comment, from_attributes=True)
+    return CommentOut(
+        id=comment.id,
+        video_id=comment.video_id,
+        author_id=comment.author_id,
+        author_name=comment.author.email.partition("@")[0],
+        body=comment.body,
+        created_at=comment.created_at,
+        updated_at=comment.updated_at,
+    )
 
 
 def playlist_out(playlist: Playlist, items: list[VideoOut]) -> PlaylistOut:

@@ -133,6 +133,11 @@ def test_patch_with_wrong_types_or_nothing_changes_nothing(platform: Platform, a
         _assert_error(platform.http.patch(f"/api/videos/{video_id}", json=body, headers=alice.headers), 422)
     row = platform.row(video_id)
     assert row is not None and row.title == "original"
+    playlist = platform.http.post("/api/playlists", json={"title": "p"}, headers=alice.headers).json
+    nulled = platform.http.patch(
+        f"/api/playlists/{playlist['id']}", json={"visibility": None}, headers=alice.headers
+    )
+    _assert_error(nulled, 422, "validation_error")
 
 
 def test_405_names_the_allowed_methods(platform: Platform) -> None:

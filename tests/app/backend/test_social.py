@@ -17,7 +17,11 @@ def test_comments_are_listed_oldest_first_and_only_their_author_edits_or_deletes
     assert first.status_code == second.status_code == 201
     bobs = first.json["id"]
 
-    assert [c["body"] for c in platform.http.get(base).json["items"]] == ["first!", "thanks"]
+    listed = platform.http.get(base).json["items"]
+    assert [c["body"] for c in listed] == ["first!", "thanks"]
+    names = [bob.email.partition("@")[0], alice.email.partition("@")[0]]
+    assert [c["author_name"] for c in listed] == names
+    assert first.json["author_name"] == names[0]
     edit = platform.http.patch(f"{base}/{bobs}", json={"body": "edited by alice"}, headers=alice.headers)
     delete = platform.http.delete(f"{base}/{bobs}", headers=alice.headers)
     assert edit.status_code == delete.status_code == 403

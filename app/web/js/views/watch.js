@@ -111,11 +111,12 @@ function playlistPicker(video) {
   return form;
 }
 
-// The API names authors only by id: say who is who relative to the reader and the uploader.
+// The author's name, and who they are relative to the reader and the uploader.
 function commentAuthor(comment, video, user) {
-  if (user && comment.author_id === user.id) return "You";
-  if (comment.author_id === video.owner_id) return "Uploader";
-  return "Viewer";
+  const name = comment.author_name || "Viewer";
+  if (user && comment.author_id === user.id) return `${name} (you)`;
+  if (comment.author_id === video.owner_id) return `${name} (uploader)`;
+  return name;
 }
 
 function ownerPanel(video) {
