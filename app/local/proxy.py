@@ -91,10 +91,19 @@ def _read_chunks(request: Request) -> Iterator[bytes]:
 
 
 def _relay(upstream: urllib3.BaseHTTPResponse) -> Iterator[bytes]:
-    """Each chunk as the upstream sends it (SSE events pass at once); the connection closes with it."""
+    """Each chunk as the upstream sends it (SSE events pass at once).
+
+    A client that leaves early (a closed SSE stream) closes the upstream connection too:
+    pooled with unread bytes it would be reused mid-response, and the upstream would keep
+    serving a stream nobody reads.
+    """
+    finished = False
     try:
         # read1 returns whatever has arrived, never waiting to fill a buffer.
         while chunk := upstream.read1(CHUNK_BYTES, decode_content=False):
             yield chunk
+        finished = True
     finally:
+        if not finished:
+            upstream.close()
         upstream.release_conn()
