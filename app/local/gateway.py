@@ -181,7 +181,7 @@ def _resend() -> Response:
     try:
         email = EmailOnly.model_validate(body).email
     except ValidationError:
-        return _error(400, "validation_error", "the request body is not valid")
+        return _error(422, "validation_error", "the request body is not valid")
     status = _user_status(email)
     if status == "CONFIRMED":
         # What Cognito's ResendConfirmationCode raises for a confirmed account.
@@ -195,7 +195,7 @@ def _resend() -> Response:
 def outbox() -> Response:
     email = request.args.get("email", "").strip()
     if not email:
-        return _error(400, "validation_error", "give the address: /_local/outbox?email=...")
+        return _error(422, "validation_error", "give the address: /_local/outbox?email=...")
     return _json(200, [mail.as_json() for mail in _gateway().outbox.messages(email)])
 
 

@@ -120,14 +120,14 @@ def create_resolver(settings: UserServiceSettings, cognito: Any) -> APIGatewayRe
         except ValueError:
             raise ApiError(400, "malformed_json", "the request body is not valid JSON") from None
         if not isinstance(data, dict):
-            raise ApiError(400, "validation_error", "the request body must be a JSON object")
+            raise ApiError(422, "validation_error", "the request body must be a JSON object")
         try:
             return model.model_validate(data)
         except ValidationError as exc:
             details = [
                 {"field": ".".join(str(p) for p in e["loc"]), "problem": e["msg"]} for e in exc.errors()
             ]
-            raise ApiError(400, "validation_error", "the request body is not valid", details) from None
+            raise ApiError(422, "validation_error", "the request body is not valid", details) from None
 
     def call(
         operation: Callable[..., dict[str, Any]],

@@ -118,11 +118,11 @@ def test_bad_auth_bodies_are_answered_by_the_handler_in_the_shared_shape(http: F
     response = http.post("/auth/confirm", data="{not json", content_type="application/json")
     assert (response.status_code, response.get_json()["error"]["code"]) == (400, "malformed_json")
     response = http.post("/auth/signup", json={"email": "x@example.com"})
-    assert (response.status_code, response.get_json()["error"]["code"]) == (400, "validation_error")
+    assert (response.status_code, response.get_json()["error"]["code"]) == (422, "validation_error")
 
 
-def test_outbox_without_an_email_is_a_400(http: FlaskClient) -> None:
-    assert http.get("/_local/outbox").status_code == 400
+def test_outbox_without_an_email_is_a_422_as_the_backend_answers_bad_queries(http: FlaskClient) -> None:
+    assert http.get("/_local/outbox").status_code == 422
 
 
 def test_the_outbox_lists_mail_newest_first(http: FlaskClient) -> None:
