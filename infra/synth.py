@@ -4,7 +4,8 @@
 stack's ``Pulumi.<stack>.yaml`` config, against Pulumi's unit-test mocks instead of a
 deployment engine, and returns every resource the program registered. The policy pack's
 offline runner and the tests read this graph. Each run happens in its own thread with a
-fresh event loop and context, so one process can synthesize dev and then prod.
+fresh event loop, context and runtime settings, and closes all it opened, so one process can
+synthesize dev and then prod, or carry on after a program that failed.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import runpy
 import sys
 import threading
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -262,8 +264,49 @@ def load_config(stack: str, root: Path | None = None) -> dict[str, str]:
     return config
 
 
+class _LoopPerThreadExecutor(ThreadPoolExecutor):
+    """The default executor of a synthesis loop, whose workers each own an event loop closed with it.
+
+    Pulumi sends every registration and invoke to the loop's default executor, and the mock monitor
+    runs asyncio on that worker thread, making itself a loop there when the thread has none. Those
+    loops were never closed: the garbage collector found them later, in whatever test ran then, with
+    "unclosed event loop" warnings and "Invalid file descriptor" errors from closing them too late.
+    """
+
+    def __init__(self, name: str) -> None:
+        self._loops: list[asyncio.AbstractEventLoop] = []
+        super().__init__(thread_name_prefix=name, initializer=self._open_loop)
+
+    def _open_loop(self) -> None:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        self._loops.append(loop)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        super().shutdown(wait=wait, cancel_futures=cancel_futures)
+        if wait:  # the workers have exited, so nothing runs on their loops any more
+            while self._loops:
+                self._loops.pop().close()
+
+
+def _close(loop: asyncio.AbstractEventLoop) -> None:
+    """Cancel what a failed program left pending, join the executor, close the loop (as the Automation API does)."""
+    pending = asyncio.all_tasks(loop)
+    for task in pending:
+        task.cancel()
+    loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+    loop.run_until_complete(loop.shutdown_default_executor())
+    loop.close()
+    asyncio.set_event_loop(None)
+
+
 def _run(program: Callable[[], object], project: str, stack: str, config: Mapping[str, str]) -> _Recorder:
+    # Pulumi keeps the set of pending outputs (and its lock) in process-wide defaults unless the
+    # context sets its own; without this reset a failed run leaves its unfinished outputs there
+    # and the next run's wait_for_rpcs waits for them on a closed loop, forever.
+    pulumi.runtime.reset_options(project=project, stack=stack, preview=False)
     loop = asyncio.new_event_loop()
+    loop.set_default_executor(_LoopPerThreadExecutor(f"synth-{stack}-rpc"))
     asyncio.set_event_loop(loop)
     recorder = _Recorder(region=config.get("aws:region", MOCK_REGION))
     try:
@@ -281,8 +324,7 @@ def _run(program: Callable[[], object], project: str, stack: str, config: Mappin
                 values or {}
             )
     finally:
-        loop.close()
-        asyncio.set_event_loop(None)
+        _close(loop)
     return recorder
 
 

@@ -3,15 +3,21 @@ prod differ exactly where their config files differ."""
 
 from __future__ import annotations
 
+import gc
 import json
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import pulumi
+import pulumi_aws as aws
+import pytest
 import yaml
 
 from infra import synth
-from infra.synth import SynthResource, synthesize
+from infra.synth import SynthResource, run_program, synthesize
 from tests.infra.graph import Graph
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -292,6 +298,42 @@ def test_synthesize_runs_twice_in_one_process_with_the_same_result() -> None:
     first = synthesize("dev")
     second = synthesize("dev")
     assert [(r.type, r.name, r.inputs) for r in first] == [(r.type, r.name, r.inputs) for r in second]
+
+
+@pytest.mark.timeout(120)  # before the fix, the second run waited forever
+def test_a_program_that_fails_half_way_leaves_nothing_for_the_next_run(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def failing() -> None:
+        queue = aws.sqs.Queue("half")
+        queue.arn.apply(str.upper)
+        raise RuntimeError("the program failed half-way")
+
+    with pytest.raises(RuntimeError, match="half-way"):
+        run_program(failing)
+    gc.collect()  # pending tasks of a closed loop would log "Task was destroyed but it is pending!" here
+
+    after = run_program(lambda: pulumi.export("arn", aws.sqs.Queue("whole").arn))
+    assert [r.name for r in after.resources] == ["whole"]
+    assert after.exports == {"arn": f"arn:aws:sqs:us-east-1:123456789012:whole-{synth._short('whole')}"}
+    assert [r.getMessage() for r in caplog.records if r.name == "asyncio"] == []
+
+
+def test_synth_writes_nothing_to_stderr_not_even_resource_warnings() -> None:
+    # Python hides ResourceWarning by default; an event loop left unclosed shows up with it on.
+    result = subprocess.run(
+        [
+            sys.executable,
+            *("-W", "always::ResourceWarning", "-W", "ignore::DeprecationWarning"),
+            *("-m", "infra.synth", "--stack", "dev"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
 
 
 def test_cli_prints_json_resources_with_the_documented_fields(capsys: Any) -> None:

@@ -32,25 +32,26 @@ def analyzer(
     if request.param == "published-copy":
         pack_dir = tmp_path_factory.mktemp("published") / "reelstack_guard"
         shutil.copytree(POLICIES_DIR, pack_dir, ignore=shutil.ignore_patterns("__pycache__", "venv"))
-    process = subprocess.Popen(
+    # Popen as a context manager closes the pipes too (unclosed-file warnings otherwise).
+    with subprocess.Popen(
         [sys.executable, "-u", "-m", "pulumi.policy", "127.0.0.1:1", str(pack_dir)],
         cwd=pack_dir,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-    )
-    try:
-        assert process.stdout is not None
-        port = process.stdout.readline().strip()  # the pack prints its port, then serves
-        assert port.isdigit(), (
-            f"pack did not start: {port!r} {process.stderr.read() if process.stderr else ''}"
-        )
-        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
-            grpc.channel_ready_future(channel).result(timeout=30)
-            yield analyzer_pb2_grpc.AnalyzerStub(channel)
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    ) as process:
+        try:
+            assert process.stdout is not None
+            port = process.stdout.readline().strip()  # the pack prints its port, then serves
+            assert port.isdigit(), (
+                f"pack did not start: {port!r} {process.stderr.read() if process.stderr else ''}"
+            )
+            with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+                grpc.channel_ready_future(channel).result(timeout=30)
+                yield analyzer_pb2_grpc.AnalyzerStub(channel)
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
 
 
 def struct(values: dict[str, Any]) -> struct_pb2.Struct:
