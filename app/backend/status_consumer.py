@@ -15,8 +15,10 @@ from types import FrameType
 from typing import Any
 
 import boto3
+from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 from sqlalchemy import CursorResult, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.backend.db import database_url, make_engine, session_factory
@@ -69,12 +71,19 @@ class StatusConsumer:
     """Long-polls the status queue and records each event; ``run`` until ``stop`` is set."""
 
     def __init__(
-        self, sqs: Any, queue_url: str, sessions: sessionmaker[Session], *, wait_seconds: int = 10
+        self,
+        sqs: Any,
+        queue_url: str,
+        sessions: sessionmaker[Session],
+        *,
+        wait_seconds: int = 10,
+        retry_seconds: float = 5.0,
     ) -> None:
         self.sqs = sqs
         self.queue_url = queue_url
         self.sessions = sessions
         self.wait_seconds = wait_seconds
+        self.retry_seconds = retry_seconds
 
     def poll_once(self) -> int:
         """One receive and its batch; returns how many messages were recorded and deleted."""
@@ -107,7 +116,15 @@ class StatusConsumer:
 
     def run(self, stop: threading.Event) -> None:
         while not stop.is_set():
-            self.poll_once()
+            try:
+                self.poll_once()
+            except (BotoCoreError, ClientError, SQLAlchemyError):
+                # The queue or the database is away for a while (throttling, a failover): an
+                # unrecorded message is not deleted and comes back, so wait and carry on.
+                log.exception(
+                    "could not receive or record events; trying again in %.0f s", self.retry_seconds
+                )
+                stop.wait(self.retry_seconds)
 
 
 def main(argv: list[str]) -> int:

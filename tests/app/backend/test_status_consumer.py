@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import uuid
 from collections.abc import Iterator
 
@@ -163,3 +164,26 @@ def test_consumer_records_deletes_and_leaves_poison_for_the_dlq(
     assert _count(sqs, queue) == 0
     dead = sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10).get("Messages", [])
     assert [m["Body"] for m in dead] == ['{"state": "ready"}']
+
+
+def test_consumer_keeps_running_when_the_queue_cannot_be_read(
+    engine: Engine, local_resources: LocalResources
+) -> None:
+    stop = threading.Event()
+
+    class CountingConsumer(StatusConsumer):
+        polls = 0
+
+        def poll_once(self) -> int:
+            CountingConsumer.polls += 1
+            if CountingConsumer.polls == 2:
+                stop.set()
+            return super().poll_once()
+
+    sqs = client("sqs", local_resources.endpoint_url)
+    missing_queue = f"{local_resources.endpoint_url}/123456789012/no-such-queue-{uuid.uuid4().hex[:8]}"
+    consumer = CountingConsumer(sqs, missing_queue, session_factory(engine), wait_seconds=0, retry_seconds=0)
+
+    consumer.run(stop)  # returns when stopped instead of raising on the first failed receive
+
+    assert CountingConsumer.polls == 2
