@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pulumi
 import yaml
@@ -49,6 +49,20 @@ class SynthResource:
     inputs: dict[str, Any]
     protect: bool
     custom: bool
+    computed: dict[str, Any] = field(default_factory=dict)
+    """What the provider computed on creation (id, ARN, URL...), as the mocks answered; the
+    resource's outputs are its inputs updated with these."""
+    property_dependencies: dict[str, list[str]] = field(default_factory=dict)
+    """For each input fed by other resources' outputs, their URNs, as the registration sent them."""
+
+
+class _Registration(NamedTuple):
+    """What the monitor sees of a registration that the mocks' ``new_resource`` is not given."""
+
+    urn: str
+    parent: str | None
+    protect: bool
+    property_dependencies: dict[str, list[str]]
 
 
 @dataclass
@@ -58,24 +72,26 @@ class _Recorder(pulumi.runtime.Mocks):
     region: str
     resources: list[SynthResource] = field(default_factory=list)
     outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
-    _pending: dict[tuple[str, str], tuple[str | None, bool, str]] = field(default_factory=dict)
+    _pending: dict[tuple[str, str], _Registration] = field(default_factory=dict)
 
     def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
-        parent, protect, urn = self._pending.pop((args.typ, args.name), (None, False, ""))
+        registration = self._pending.pop((args.typ, args.name), _Registration("", None, False, {}))
+        computed = _computed(args.typ, args.name, args.inputs, self.region)
+        computed["id"] = str(computed.get("id", f"{args.name}-id"))
         self.resources.append(
             SynthResource(
                 type=args.typ,
                 name=args.name,
-                urn=urn,
-                parent=parent,
+                urn=registration.urn,
+                parent=registration.parent,
                 inputs=_plain(args.inputs),
-                protect=protect,
+                protect=registration.protect,
                 custom=bool(args.custom),
+                computed=_plain(computed) if args.custom else {},
+                property_dependencies=registration.property_dependencies,
             )
         )
-        computed = _computed(args.typ, args.name, args.inputs, self.region)
-        resource_id = str(computed.pop("id", f"{args.name}-id"))
-        return resource_id, {**args.inputs, **computed, "id": resource_id}
+        return computed["id"], {**args.inputs, **computed}
 
     def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
         region = self.region
@@ -101,7 +117,7 @@ class _Recorder(pulumi.runtime.Mocks):
 
 
 class _RecordingMonitor(pulumi_mocks.MockMonitor):
-    """The mock monitor, remembering each registration's parent and ``protect`` flag."""
+    """The mock monitor, remembering each registration's parent, ``protect`` flag and property dependencies."""
 
     def __init__(self, recorder: _Recorder) -> None:
         super().__init__(recorder)
@@ -112,7 +128,10 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
         parent = request.parent or None
         if parent is not None and parent.split("::")[2] == STACK_TYPE:
             parent = None
-        self.recorder._pending[(request.type, request.name)] = (parent, bool(request.protect), urn)
+        dependencies = {k: list(v.urns) for k, v in request.propertyDependencies.items() if v.urns}
+        self.recorder._pending[(request.type, request.name)] = _Registration(
+            urn, parent, bool(request.protect), dependencies
+        )
         return super().RegisterResource(request)
 
     def RegisterResourceOutputs(self, request: Any) -> Any:

@@ -12,10 +12,9 @@ violation, 2 on bad usage or config.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -39,8 +38,6 @@ from infra import synth
 from .pack import POLICIES
 
 CONFIG_DIR = Path(__file__).resolve().parent / "config"
-# Computed outputs that identify a resource when another resource's input refers to it.
-IDENTITY_OUTPUTS = ("id", "arn", "url", "bucket", "name", "invokeArn", "executionArn")
 
 
 class ConfigError(ValueError):
@@ -111,27 +108,6 @@ def _level(value: Any, path: Path, name: str) -> EnforcementLevel | None:
         raise ConfigError(f"{path}: {name}: enforcement level {value!r} is not one of {levels}") from None
 
 
-def _leaves(value: Any) -> Iterator[str]:
-    """Every string in an input, including inside JSON documents (policies, redrive policies)."""
-    if isinstance(value, Mapping):
-        for item in value.values():
-            yield from _leaves(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _leaves(item)
-    elif isinstance(value, str):
-        yield value
-        if value[:1] in "{[":
-            with contextlib.suppress(ValueError):
-                yield from _leaves(json.loads(value))
-
-
-def _computed(resource: synth.SynthResource, region: str) -> dict[str, Any]:
-    """The outputs the provider computes for the resource (as the mocks answer them), its id included."""
-    computed = synth._computed(resource.type, resource.name, resource.inputs, region)
-    return {**computed, "id": computed.get("id", f"{resource.name}-id")}
-
-
 def _options(resource: synth.SynthResource) -> PolicyResourceOptions:
     return PolicyResourceOptions(
         protect=resource.protect,
@@ -144,24 +120,16 @@ def _options(resource: synth.SynthResource) -> PolicyResourceOptions:
     )
 
 
-def stack_resources(resources: Sequence[synth.SynthResource], region: str) -> list[PolicyResource]:
+def stack_resources(resources: Sequence[synth.SynthResource]) -> list[PolicyResource]:
     """The resources as ``StackValidationArgs`` carries them: outputs, parents and property dependencies.
 
-    Mocks do not report which output fed which input, so a dependency is inferred where an
-    input (or a value inside a JSON document input) equals another resource's identifying output.
+    Outputs are the inputs updated with what the provider computed; property dependencies are
+    the ones each registration sent, so a policy follows exactly the links the engine reports.
     """
-    computed = {r.urn: _computed(r, region) for r in resources if r.custom}
-    outputs = {r.urn: {**r.inputs, **computed[r.urn]} for r in resources if r.custom}
-    owners: dict[str, set[str]] = {}
-    for urn, props in computed.items():
-        for key in IDENTITY_OUTPUTS:
-            value = props.get(key)
-            if isinstance(value, str) and value:
-                owners.setdefault(value, set()).add(urn)
     policy_resources = {
         r.urn: PolicyResource(
             r.type,
-            unknown_checking_proxy(outputs.get(r.urn, r.inputs)),
+            unknown_checking_proxy({**r.inputs, **r.computed}),
             r.urn,
             r.name,
             _options(r),
@@ -175,10 +143,11 @@ def stack_resources(resources: Sequence[synth.SynthResource], region: str) -> li
     for r in resources:
         resource = policy_resources[r.urn]
         resource.parent = policy_resources.get(r.parent) if r.parent else None
-        for key, value in r.inputs.items():
-            urns = {u for leaf in _leaves(value) for u in owners.get(leaf, ()) if u != r.urn}
-            if urns:
-                resource.property_dependencies[key] = [policy_resources[u] for u in sorted(urns)]
+        for key, urns in r.property_dependencies.items():
+            # The graph holds no provider or stack resources, which a dependency may also name.
+            known_urns = [u for u in urns if u in policy_resources]
+            if known_urns:
+                resource.property_dependencies[key] = [policy_resources[u] for u in known_urns]
         resource.dependencies = sorted(
             {d.urn: d for ds in resource.property_dependencies.values() for d in ds}.values(),
             key=lambda d: d.urn,
@@ -215,7 +184,6 @@ def evaluate(
     resources: Sequence[synth.SynthResource],
     settings: Mapping[str, PolicySetting],
     *,
-    region: str = synth.MOCK_REGION,
     policies: Sequence[Policy] = POLICIES,
 ) -> list[Violation]:
     """Run every enabled policy over the resources; return what they report."""
@@ -236,7 +204,7 @@ def evaluate(
                 policy.validate(args, _Collector(policy, setting.level, by_urn, violations, r.urn))
         elif isinstance(policy, StackValidationPolicy):
             if stack_view is None:
-                stack_view = stack_resources(resources, region)
+                stack_view = stack_resources(resources)
             policy.validate(
                 StackValidationArgs(stack_view, setting.config),
                 _Collector(policy, setting.level, by_urn, violations),
@@ -269,8 +237,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"reelstack policy: {exc}", file=sys.stderr)
         return 2
     resources = _load_graph(args.graph) if args.graph else synth.synthesize(args.stack)
-    region = synth.load_config(args.stack).get("aws:region", synth.MOCK_REGION)
-    violations = evaluate(resources, settings, region=region)
+    violations = evaluate(resources, settings)
     mandatory = [v for v in violations if v.level == EnforcementLevel.MANDATORY.value]
     enabled = [name for name, s in settings.items() if s.level != EnforcementLevel.DISABLED]
     summary = {

@@ -336,11 +336,37 @@ def test_synth_writes_nothing_to_stderr_not_even_resource_warnings() -> None:
     assert result.stderr == ""
 
 
+def test_each_resource_records_the_resources_feeding_its_inputs_and_its_computed_outputs() -> None:
+    def program() -> None:
+        bucket = aws.s3.Bucket("b")
+        policy = bucket.arn.apply(lambda arn: json.dumps({"Statement": [{"Resource": arn}]}))
+        aws.s3.BucketPolicy("b-policy", bucket=bucket.id, policy=policy)
+        aws.s3.BucketVersioning(
+            "b-versions", bucket="named-by-hand", versioning_configuration={"status": "Enabled"}
+        )
+
+    graph = Graph.of(run_program(program))
+    bucket = graph.one("aws:s3/bucket:Bucket", "b")
+    assert graph.one("aws:s3/bucketPolicy:BucketPolicy", "b-policy").property_dependencies == {
+        "bucket": [bucket.urn],
+        "policy": [bucket.urn],
+    }
+    assert graph.one("aws:s3/bucketVersioning:BucketVersioning", "b-versions").property_dependencies == {}
+    assert bucket.computed["arn"] == f"arn:aws:s3:::{bucket.computed['id']}"
+
+
 def test_cli_prints_json_resources_with_the_documented_fields(capsys: Any) -> None:
     assert synth.main(["--stack", "prod", "--json"]) == 0
     resources = json.loads(capsys.readouterr().out)
-    assert set(resources[0]) == {"type", "name", "urn", "parent", "inputs", "protect", "custom"}
+    assert set(resources[0]) == {
+        *("type", "name", "urn", "parent", "inputs", "protect", "custom"),
+        *("computed", "property_dependencies"),
+    }
     assert any(r["type"] == "aws:rds/instance:Instance" and r["protect"] for r in resources)
+    group = next(r for r in resources if r["name"] == "transcoder-asg")
+    subnets = {r["urn"] for r in resources if r["type"] == "aws:ec2/subnet:Subnet"}
+    links = group["property_dependencies"]["vpcZoneIdentifiers"]
+    assert len(links) == 3 and set(links) <= subnets
 
 
 def test_cli_prints_an_indented_tree(capsys: Any) -> None:

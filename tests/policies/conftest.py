@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pytest
@@ -9,8 +10,18 @@ import pytest
 from infra.synth import SynthResource, synthesize
 
 
-def resource(type_: str, logical_name: str, /, **inputs: Any) -> SynthResource:
-    """A resource as synth records it: camelCase inputs, as the engine sends them."""
+def resource(
+    type_: str,
+    logical_name: str,
+    /,
+    *,
+    links: Mapping[str, Sequence[SynthResource]] | None = None,
+    **inputs: Any,
+) -> SynthResource:
+    """A resource as synth records it: camelCase inputs, as the engine sends them.
+
+    ``links`` names, per input, the resources whose outputs feed it (its property dependencies).
+    """
     return SynthResource(
         type=type_,
         name=logical_name,
@@ -19,6 +30,7 @@ def resource(type_: str, logical_name: str, /, **inputs: Any) -> SynthResource:
         inputs=inputs,
         protect=False,
         custom=True,
+        property_dependencies={k: [r.urn for r in rs] for k, rs in (links or {}).items()},
     )
 
 

@@ -1,25 +1,28 @@
-"""The runner infers property dependencies from the graph (the mocks' recording has no such field);
-for every link a stack policy follows, the inference must equal what the engine records."""
+"""Stack policies follow the property dependencies synth recorded from each registration, as the
+engine reports them; the runner no longer guesses links from matching output values."""
 
 from __future__ import annotations
 
-from typing import Any
+from pulumi_policy import EnforcementLevel
 
-import pytest
+from infra.synth import SynthResource
+from policies.pack import POLICIES
+from policies.runner import PolicySetting, evaluate, stack_resources
+from tests.policies.conftest import resource
 
-from infra import synth
-from policies.runner import stack_resources
+BUCKET = "aws:s3/bucket:Bucket"
+PUBLIC_ACCESS_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
 
 # (resource type, input, type of the resource it must lead to) for every link the policies follow.
 LINKS = [
-    ("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "bucket", "aws:s3/bucket:Bucket"),
+    (PUBLIC_ACCESS_BLOCK, "bucket", BUCKET),
     (
         "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
         "bucket",
-        "aws:s3/bucket:Bucket",
+        BUCKET,
     ),
-    ("aws:s3/bucketPolicy:BucketPolicy", "bucket", "aws:s3/bucket:Bucket"),
-    ("aws:s3/bucketVersioning:BucketVersioning", "bucket", "aws:s3/bucket:Bucket"),
+    ("aws:s3/bucketPolicy:BucketPolicy", "bucket", BUCKET),
+    ("aws:s3/bucketVersioning:BucketVersioning", "bucket", BUCKET),
     ("aws:sqs/queue:Queue", "redrivePolicy", "aws:sqs/queue:Queue"),
     ("aws:sqs/redriveAllowPolicy:RedriveAllowPolicy", "queueUrl", "aws:sqs/queue:Queue"),
     ("aws:apigateway/stage:Stage", "restApi", "aws:apigateway/restApi:RestApi"),
@@ -28,38 +31,43 @@ LINKS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def engine_dependencies() -> tuple[list[synth.SynthResource], dict[str, dict[str, list[str]]]]:
-    """The prod graph, and the property dependencies each registration carried to the monitor."""
-    recorded: dict[str, dict[str, list[str]]] = {}
-    original = synth._RecordingMonitor.RegisterResource
-
-    def register(self: synth._RecordingMonitor, request: Any) -> Any:
-        urn = self.make_urn(request.parent, request.type, request.name)
-        recorded[urn] = {k: list(v.urns) for k, v in request.propertyDependencies.items()}
-        return original(self, request)
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(synth._RecordingMonitor, "RegisterResource", register)
-        resources = synth.synthesize("prod")
-    return resources, recorded
-
-
-def test_inferred_links_equal_the_engines_property_dependencies(
-    engine_dependencies: tuple[list[synth.SynthResource], dict[str, dict[str, list[str]]]],
+def test_stack_policies_see_exactly_the_recorded_property_dependencies(
+    prod_graph: list[SynthResource],
 ) -> None:
-    resources, recorded = engine_dependencies
-    types = {r.urn: r.type for r in resources}
+    view = {r.urn: r for r in stack_resources(prod_graph)}
+    for recorded in prod_graph:
+        links = {key: [d.urn for d in ds] for key, ds in view[recorded.urn].property_dependencies.items()}
+        assert links == recorded.property_dependencies, recorded.name
+        assert [d.urn for d in view[recorded.urn].dependencies] == sorted(
+            {u for urns in recorded.property_dependencies.values() for u in urns}
+        )
+
+
+def test_every_link_a_stack_policy_follows_is_recorded_in_the_prod_graph(
+    prod_graph: list[SynthResource],
+) -> None:
+    types = {r.urn: r.type for r in prod_graph}
     checked = 0
-    for resource in stack_resources(resources, synth.MOCK_REGION):
+    for recorded in prod_graph:
         for source_type, key, target_type in LINKS:
-            if resource.resource_type != source_type or key not in resource.props:
-                continue
-            inferred = {
-                d.urn for d in resource.property_dependencies.get(key, []) if d.resource_type == target_type
-            }
-            actual = {u for u in recorded[resource.urn].get(key, []) if types.get(u) == target_type}
-            assert inferred == actual, f"{resource.name}.{key}"
-            assert actual
-            checked += 1
+            if recorded.type == source_type and key in recorded.inputs:
+                targets = [types[u] for u in recorded.property_dependencies.get(key, [])]
+                assert target_type in targets, f"{recorded.name}.{key}"
+                checked += 1
     assert checked >= 15
+
+
+def test_a_matching_value_without_a_recorded_dependency_is_no_link() -> None:
+    policy = next(p for p in POLICIES if p.name == "s3-public-access-blocked")
+    settings = {policy.name: PolicySetting(EnforcementLevel.MANDATORY, {})}
+    bucket = resource(BUCKET, "uploads", bucket="reelstack-uploads")
+    flags = {"blockPublicAcls": True, "blockPublicPolicy": True}
+    flags |= {"ignorePublicAcls": True, "restrictPublicBuckets": True}
+    by_value = resource(PUBLIC_ACCESS_BLOCK, "uploads", bucket="reelstack-uploads", **flags)
+    by_dependency = resource(
+        PUBLIC_ACCESS_BLOCK, "uploads", links={"bucket": [bucket]}, bucket="b-id", **flags
+    )
+
+    flagged = evaluate([bucket, by_value], settings, policies=[policy])
+    assert [(v.resource_type, v.resource_name) for v in flagged] == [(BUCKET, "uploads")]
+    assert evaluate([bucket, by_dependency], settings, policies=[policy]) == []

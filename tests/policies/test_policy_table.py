@@ -16,7 +16,7 @@ from pulumi_policy import EnforcementLevel
 
 from infra.synth import MOCK_ACCOUNT, MOCK_REGION, SynthResource
 from policies.pack import POLICIES
-from policies.runner import PolicySetting, evaluate, stack_resources
+from policies.runner import PolicySetting, evaluate
 from tests.policies.conftest import resource
 
 BUCKET = "aws:s3/bucket:Bucket"
@@ -74,18 +74,20 @@ def bucket_set(
 ) -> list[SynthResource]:
     """An uploads bucket and its companions, each one optional or weakened."""
     name = "reelstack-uploads"
-    found = [resource(BUCKET, "uploads", bucket=name, tags=TAGS)]
+    bucket = resource(BUCKET, "uploads", bucket=name, tags=TAGS)
+    of_bucket = {"links": {"bucket": [bucket]}, "bucket": name}
+    found = [bucket]
     if block is not None:
         flags = {"blockPublicAcls": True, "blockPublicPolicy": True, "restrictPublicBuckets": True}
-        found.append(resource(PAB, "uploads", bucket=name, **flags, ignorePublicAcls=block))
+        found.append(resource(PAB, "uploads", **of_bucket, **flags, ignorePublicAcls=block))
     if sse:
         rule = {"applyServerSideEncryptionByDefault": {"sseAlgorithm": sse}}
-        found.append(resource(SSE, "uploads", bucket=name, rules=[rule]))
+        found.append(resource(SSE, "uploads", **of_bucket, rules=[rule]))
     policy = tls_only(name) if tls else json.dumps({"Statement": []})
-    found.append(resource(BUCKET_POLICY, "uploads", bucket=name, policy=policy))
+    found.append(resource(BUCKET_POLICY, "uploads", **of_bucket, policy=policy))
     if versioning:
         found.append(
-            resource(VERSIONING, "uploads", bucket=name, versioningConfiguration={"status": versioning})
+            resource(VERSIONING, "uploads", **of_bucket, versioningConfiguration={"status": versioning})
         )
     return found
 
@@ -132,7 +134,14 @@ def fleet(*, public_subnet: bool) -> list[SynthResource]:
         mapPublicIpOnLaunch=public_subnet,
         tags={"tier": "public" if public_subnet else "private"},
     )
-    group = resource(GROUP, "workers", minSize=0.0, maxSize=2.0, vpcZoneIdentifiers=["subnet-a-id"])
+    group = resource(
+        GROUP,
+        "workers",
+        links={"vpcZoneIdentifiers": [subnet]},
+        minSize=0.0,
+        maxSize=2.0,
+        vpcZoneIdentifiers=["subnet-a-id"],
+    )
     return [subnet, group]
 
 
@@ -140,7 +149,7 @@ def queues(*, redrive: dict[str, Any] | None, sse: bool = True) -> list[SynthRes
     dlq = resource(QUEUE, "work-dlq", name="work-dlq", sqsManagedSseEnabled=sse)
     work: dict[str, Any] = {"name": "work", "sqsManagedSseEnabled": sse}
     if redrive is not None:
-        work["redrivePolicy"] = json.dumps(redrive)
+        work.update(redrivePolicy=json.dumps(redrive), links={"redrivePolicy": [dlq]})
     return [resource(QUEUE, "work", **work), dlq]
 
 
@@ -161,8 +170,12 @@ def gateway(
     *, access_logs: bool = True, throttle: tuple[float, float] | None = (100.0, 200.0)
 ) -> list[SynthResource]:
     api = resource(REST_API, "api", name="api")
-    api_id = stack_resources([api], MOCK_REGION)[0].props["id"]
-    stage: dict[str, Any] = {"restApi": api_id, "stageName": "v1", "deployment": "d-id"}
+    stage: dict[str, Any] = {
+        "restApi": "api-id",
+        "stageName": "v1",
+        "deployment": "d-id",
+        "links": {"restApi": [api]},
+    }
     if access_logs:
         stage["accessLogSettings"] = {
             "destinationArn": "arn:aws:logs:us-east-1:1:log-group:api",
@@ -175,7 +188,8 @@ def gateway(
             resource(
                 METHOD_SETTINGS,
                 "throttling",
-                restApi=api_id,
+                links={"restApi": [api]},
+                restApi="api-id",
                 stageName="v1",
                 methodPath="*/*",
                 settings={"throttlingRateLimit": rate, "throttlingBurstLimit": burst},
