@@ -23,9 +23,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.backend.db import database_url, make_engine, session_factory
 from app.backend.models import Video, utcnow
+from app.backend.videos import delete_prefix
 from app.contracts import logs
 from app.contracts.messages import ProgressEventV1, VideoState, parse_progress
 from app.contracts.settings import BackendSettings, load
+from app.contracts.tickets import media_key_prefix
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +69,21 @@ def record_event(session: Session, event: ProgressEventV1) -> bool:
     return result.rowcount == 1
 
 
+def discard_orphan_outputs(session: Session, s3: Any, media_bucket: str, event: ProgressEventV1) -> bool:
+    """Delete the outputs of a video deleted while it was transcoding: nothing would ever point at them.
+
+    The key prefix is derived from the event's ids, never read from the message, so no
+    other video's objects can be named. Returns whether there was a video to clean up after.
+    """
+    if event.state != VideoState.READY or session.get(Video, event.video_id) is not None:
+        return False
+    delete_prefix(s3, media_bucket, media_key_prefix(event.video_id, event.task_id))
+    log.info(
+        "deleted the outputs of a deleted video", extra={"video_id": event.video_id, "task_id": event.task_id}
+    )
+    return True
+
+
 class StatusConsumer:
     """Long-polls the status queue and records each event; ``run`` until ``stop`` is set."""
 
@@ -76,12 +93,16 @@ class StatusConsumer:
         queue_url: str,
         sessions: sessionmaker[Session],
         *,
+        s3: Any,
+        media_bucket: str,
         wait_seconds: int = 10,
         retry_seconds: float = 5.0,
     ) -> None:
         self.sqs = sqs
         self.queue_url = queue_url
         self.sessions = sessions
+        self.s3 = s3
+        self.media_bucket = media_bucket
         self.wait_seconds = wait_seconds
         self.retry_seconds = retry_seconds
 
@@ -102,6 +123,8 @@ class StatusConsumer:
                 continue
             with self.sessions() as session:
                 applied = record_event(session, event)
+                if not applied:
+                    discard_orphan_outputs(session, self.s3, self.media_bucket, event)
             log.info(
                 "event %s %s #%d %s",
                 event.state,
@@ -139,6 +162,8 @@ def main(argv: list[str]) -> int:
         boto3.client("sqs"),
         settings.status_queue_url,
         session_factory(engine),
+        s3=boto3.client("s3"),
+        media_bucket=settings.media_bucket,
         wait_seconds=args.wait_seconds,
     )
     stop = threading.Event()

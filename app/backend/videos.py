@@ -343,7 +343,7 @@ def patch_video(session: Session, video: Video, data: VideoPatch) -> Video:
     return video
 
 
-def _delete_prefix(s3: Any, bucket: str, prefix: str) -> None:
+def delete_prefix(s3: Any, bucket: str, prefix: str) -> None:
     for listing in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
         keys = [{"Key": obj["Key"]} for obj in listing.get("Contents", [])]
         if keys:
@@ -354,8 +354,8 @@ def delete_video(session: Session, aws: AwsClients, settings: BackendSettings, v
     """Remove the video's objects (source and every task's outputs), then its row and what hangs off it."""
     if video.multipart_upload_id:
         abort_multipart(session, aws, settings, video)
-    _delete_prefix(aws.s3, settings.uploads_bucket, f"uploads/{video.id}/")
-    _delete_prefix(aws.s3, settings.media_bucket, media_prefix(video.id))
+    delete_prefix(aws.s3, settings.uploads_bucket, f"uploads/{video.id}/")
+    delete_prefix(aws.s3, settings.media_bucket, media_prefix(video.id))
     session.delete(video)
     session.commit()
     log.info("video deleted", extra={"video_id": video.id})

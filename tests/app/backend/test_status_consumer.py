@@ -6,6 +6,7 @@ import json
 import threading
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine
@@ -15,6 +16,7 @@ from app.backend.db import session_factory
 from app.backend.models import User, Video, Visibility
 from app.backend.status_consumer import StatusConsumer, record_event
 from app.contracts.messages import ProgressEventV1, VideoState
+from app.contracts.tickets import media_key_prefix
 from app.local.provision import LocalResources, client
 from tests.app.backend.conftest import ready_event
 
@@ -136,6 +138,17 @@ def status_queue(local_resources: LocalResources) -> Iterator[tuple[str, str]]:
     sqs.delete_queue(QueueUrl=dlq)
 
 
+def _consumer(sqs: Any, queue: str, engine: Engine, resources: LocalResources) -> StatusConsumer:
+    return StatusConsumer(
+        sqs,
+        queue,
+        session_factory(engine),
+        s3=client("s3", resources.endpoint_url),
+        media_bucket=resources.names.media_bucket,
+        wait_seconds=0,
+    )
+
+
 def _count(sqs: object, queue_url: str) -> int:
     attributes = sqs.get_queue_attributes(  # type: ignore[attr-defined]
         QueueUrl=queue_url,
@@ -154,7 +167,7 @@ def test_consumer_records_deletes_and_leaves_poison_for_the_dlq(
     for sequence in (2, 1, 2):  # out of order, with a duplicate
         sqs.send_message(QueueUrl=queue, MessageBody=_event(video_id, sequence).model_dump_json())
     sqs.send_message(QueueUrl=queue, MessageBody='{"state": "ready"}')
-    consumer = StatusConsumer(sqs, queue, session_factory(engine), wait_seconds=0)
+    consumer = _consumer(sqs, queue, engine, local_resources)
 
     recorded = sum(consumer.poll_once() for _ in range(4))
 
@@ -182,8 +195,38 @@ def test_consumer_keeps_running_when_the_queue_cannot_be_read(
 
     sqs = client("sqs", local_resources.endpoint_url)
     missing_queue = f"{local_resources.endpoint_url}/123456789012/no-such-queue-{uuid.uuid4().hex[:8]}"
-    consumer = CountingConsumer(sqs, missing_queue, session_factory(engine), wait_seconds=0, retry_seconds=0)
+    consumer = CountingConsumer(
+        sqs,
+        missing_queue,
+        session_factory(engine),
+        s3=client("s3", local_resources.endpoint_url),
+        media_bucket=local_resources.names.media_bucket,
+        wait_seconds=0,
+        retry_seconds=0,
+    )
 
     consumer.run(stop)  # returns when stopped instead of raising on the first failed receive
 
     assert CountingConsumer.polls == 2
+
+
+def test_outputs_of_a_video_deleted_while_transcoding_are_deleted_and_no_others(
+    engine: Engine, video_id: uuid.UUID, local_resources: LocalResources, status_queue: tuple[str, str]
+) -> None:
+    queue, _ = status_queue
+    sqs, s3 = client("sqs", local_resources.endpoint_url), client("s3", local_resources.endpoint_url)
+    bucket = local_resources.names.media_bucket
+    deleted = uuid.uuid4()  # its row is gone: deleted after its task was queued
+    orphans = [f"{media_key_prefix(deleted, TASK)}{name}" for name in ("master.m3u8", "720/index.m3u8")]
+    kept = f"{media_key_prefix(video_id, TASK)}master.m3u8"
+    for key in [*orphans, kept]:
+        s3.put_object(Bucket=bucket, Key=key, Body=b"#EXTM3U\n")
+    sqs.send_message(
+        QueueUrl=queue, MessageBody=ready_event(str(deleted), TASK, sequence=3).model_dump_json()
+    )
+
+    assert _consumer(sqs, queue, engine, local_resources).poll_once() == 1
+
+    remaining = {o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])}
+    assert not remaining & set(orphans)
+    assert kept in remaining
