@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +23,7 @@ log = logging.getLogger(__name__)
 
 EXTENSION = "reelstack.progress"
 RETRY_AFTER_SECONDS = 5
+_SEQUENCE_NUMBER = re.compile(r"[0-9]{1,18}")
 # The stream must reach the browser event by event: no caching, no proxy buffering (nginx, ALB).
 # An EventSource never reuses its connection, and a kept-alive one would hold up graceful shutdown.
 STREAM_HEADERS = {
@@ -59,7 +61,8 @@ def _last_event_id() -> int | None:
     raw = request.headers.get("Last-Event-ID")
     if raw is None or raw == "":
         return None
-    if not raw.isdigit():
+    # ASCII digits only, and few of them: str.isdigit() also accepts "²", which int() refuses.
+    if not _SEQUENCE_NUMBER.fullmatch(raw):
         raise ApiError(
             400, "invalid_last_event_id", "Last-Event-ID must be the id of an event of this stream"
         )

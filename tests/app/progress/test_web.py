@@ -88,6 +88,20 @@ def test_malformed_requests_get_400_never_500(web: FlaskClient) -> None:
     assert _error(web, f"/events/videos/{video}", query_string=bad_snapshot) == (400, "invalid_ticket")
 
 
+@pytest.mark.parametrize("last_event_id", ["\u00b2", "9" * 5000, "-1", "1.5"])
+def test_a_last_event_id_that_is_not_a_plain_sequence_number_is_a_400(
+    web: FlaskClient, last_event_id: str
+) -> None:
+    # "\u00b2" (superscript two) is a digit to str.isdigit() but not to int().
+    video = uuid.uuid4()
+    headers = {"Last-Event-ID": last_event_id}
+    query = {"ticket": _ticket(video)}
+    assert _error(web, f"/events/videos/{video}", query_string=query, headers=headers) == (
+        400,
+        "invalid_last_event_id",
+    )
+
+
 def test_unknown_paths_and_methods_answer_with_the_error_shape(web: FlaskClient) -> None:
     assert _error(web, "/events/nothing")[0] == 404
     assert web.post(f"/events/videos/{uuid.uuid4()}").status_code == 405
