@@ -6,6 +6,7 @@ cannot be decoded is *not a video*: a permanent failure, never retried.
 
 from __future__ import annotations
 
+import re
 import subprocess
 from dataclasses import dataclass
 from fractions import Fraction
@@ -16,6 +17,7 @@ import ffmpeg
 
 # Seconds a probe or decode check may take before the source counts as unreadable.
 _CHECK_TIMEOUT_SECONDS = 120
+_ROTATE_TAG = re.compile(r"-?[0-9]{1,6}")
 
 # Every ffmpeg/ffprobe reading an upload gets these: only video container demuxers (an
 # upload that is really an HLS playlist or a concat script would otherwise make ffmpeg
@@ -62,12 +64,17 @@ def _fraction(value: Any, default: Fraction) -> Fraction:
 
 
 def _rotation(stream: dict[str, Any]) -> int:
+    # Both come from the uploaded file: anything but a plain number means no rotation.
     for side_data in stream.get("side_data_list", []):
         if "rotation" in side_data:
             # ffprobe reports the display matrix counter-clockwise; the legacy tag, clockwise.
-            return int(-float(side_data["rotation"])) % 360
-    rotate = stream.get("tags", {}).get("rotate")
-    return int(rotate) % 360 if rotate is not None and str(rotate).lstrip("-").isdigit() else 0
+            try:
+                return int(-float(side_data["rotation"])) % 360
+            except (TypeError, ValueError, OverflowError):
+                return 0
+    rotate = str(stream.get("tags", {}).get("rotate", ""))
+    # ASCII digits only: str.isdigit() also accepts "²", which int() refuses.
+    return int(rotate) % 360 if _ROTATE_TAG.fullmatch(rotate) else 0
 
 
 def _duration(info: dict[str, Any], video: dict[str, Any]) -> float:

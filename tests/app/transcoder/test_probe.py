@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -22,6 +23,19 @@ def test_display_matrix_rotation_swaps_the_displayed_size() -> None:
 
 def test_legacy_rotate_tag_is_understood() -> None:
     assert parse_probe(_info(tags={"rotate": "270"})).rotation == 270
+
+
+@pytest.mark.parametrize(
+    "stream",
+    [
+        {"tags": {"rotate": "\u00b2"}},  # a digit to str.isdigit(), not to int()
+        {"tags": {"rotate": "9" * 5000}},
+        {"side_data_list": [{"side_data_type": "Display Matrix", "rotation": "nan"}]},
+        {"side_data_list": [{"side_data_type": "Display Matrix", "rotation": "inf"}]},
+    ],
+)
+def test_a_rotation_that_is_not_a_plain_number_is_no_rotation(stream: dict[str, Any]) -> None:
+    assert parse_probe(_info(**stream)).rotation == 0
 
 
 def test_non_square_pixels_widen_the_displayed_frame() -> None:
