@@ -106,15 +106,28 @@ class MediaStorageArgs:
     force_destroy: bool = True
     """Let ``pulumi destroy`` delete non-empty buckets (dev only)."""
     extra_cors_origins: tuple[str, ...] = ()
-    """Origins allowed to upload besides the CloudFront domain (e.g. a custom domain)."""
-    aliases: tuple[str, ...] = ()
-    """Custom domain names of the distribution (need ``certificate_arn``)."""
+    """Origins allowed to upload besides the site's own (``web_url``)."""
+    domain: str | None = None
+    """Custom domain the distribution serves and the URLs name (needs ``certificate_arn``)."""
     certificate_arn: str | None = None
-    """ACM certificate (us-east-1) for ``aliases``; None: the CloudFront default certificate."""
+    """ACM certificate in us-east-1 for ``domain``; viewers then need TLS 1.2 or newer. None: the
+    default *.cloudfront.net certificate, for which AWS ignores the minimum and accepts TLS 1.0."""
     price_class: str = "PriceClass_100"
     """CloudFront price class."""
     owner: str = "platform"
     """The ``owner`` tag."""
+
+    def __post_init__(self) -> None:
+        if (self.domain is None) != (self.certificate_arn is None):
+            raise ValueError(
+                "domain and certificate_arn go together (stack config domain, certificateArn): "
+                "CloudFront serves a custom domain only with a certificate for it"
+            )
+        if self.certificate_arn is not None and self.certificate_arn.split(":")[3:4] != ["us-east-1"]:
+            raise ValueError(
+                f"certificate_arn {self.certificate_arn} must be an ACM certificate in us-east-1, "
+                "the only region CloudFront takes certificates from"
+            )
 
 
 class MediaStorage(pulumi.ComponentResource):
@@ -331,7 +344,7 @@ class MediaStorage(pulumi.ComponentResource):
                 minimum_protocol_version=MIN_TLS,
             )
         else:
-            # The default *.cloudfront.net certificate; a custom domain enforces MIN_TLS.
+            # AWS ignores the minimum with the default certificate; only a custom domain enforces it.
             certificate = aws.cloudfront.DistributionViewerCertificateArgs(
                 cloudfront_default_certificate=True, minimum_protocol_version=MIN_TLS
             )
@@ -340,7 +353,7 @@ class MediaStorage(pulumi.ComponentResource):
             f"{name}-cdn",
             enabled=True,
             comment=f"{args.names.prefix}: web app, media and API",
-            aliases=list(args.aliases),
+            aliases=[args.domain] if args.domain else [],
             default_root_object="index.html",
             http_version="http2and3",
             is_ipv6_enabled=True,
@@ -381,8 +394,9 @@ class MediaStorage(pulumi.ComponentResource):
             )
 
         self.domain_name = distribution.domain_name
-        self.web_url = distribution.domain_name.apply(lambda d: f"https://{d}")
-        self.media_base_url = distribution.domain_name.apply(lambda d: f"https://{d}/media")
+        site = pulumi.Output.from_input(args.domain) if args.domain else distribution.domain_name
+        self.web_url = site.apply(lambda d: f"https://{d}")
+        self.media_base_url = site.apply(lambda d: f"https://{d}/media")
         cors_origins = pulumi.Output.all(self.web_url, *args.extra_cors_origins).apply(list)
         aws.s3.BucketCorsConfiguration(
             f"{name}-uploads",
@@ -413,6 +427,7 @@ class MediaStorage(pulumi.ComponentResource):
                 "media_bucket": self.media_bucket,
                 "web_bucket": self.web_bucket,
                 "distribution_id": self.distribution_id,
+                "domain_name": self.domain_name,
                 "web_url": self.web_url,
                 "media_base_url": self.media_base_url,
             }

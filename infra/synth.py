@@ -391,10 +391,15 @@ def run_program(
     return Synthesis(resources=resources, outputs=result[0].outputs)
 
 
-def synthesize_stack(stack: str, root: Path | None = None) -> Synthesis:
-    """Run ``stacks/__main__.py`` for ``stack`` under the mocks: resources and outputs."""
+def synthesize_stack(
+    stack: str, root: Path | None = None, *, overrides: Mapping[str, str] | None = None
+) -> Synthesis:
+    """Run ``stacks/__main__.py`` for ``stack`` under the mocks: resources and outputs.
+
+    ``overrides`` (``namespace:key`` to a string) take precedence over the stack's config file.
+    """
     base = (root or ROOT).resolve()
-    config = load_config(stack, base)
+    config = {**load_config(stack, base), **(overrides or {})}
     main_file = str(base / "stacks" / "__main__.py")
     return run_program(
         lambda: runpy.run_path(main_file, run_name="__main__"), project=PROJECT, stack=stack, config=config

@@ -107,9 +107,8 @@ storage = MediaStorage(
         version_uploads=cfg.version_uploads,
         protect=cfg.protect,
         force_destroy=not cfg.protect,
-        aliases=cfg.aliases,
+        domain=cfg.domain,
         certificate_arn=cfg.certificate_arn,
-        extra_cors_origins=tuple(f"https://{a}" for a in cfg.aliases),
         owner=cfg.owner,
     ),
 )
@@ -192,6 +191,7 @@ gateway = Gateway(
 resolve_gateway_domain(gateway.domain_name)
 
 pulumi.export("web_url", storage.web_url)
+pulumi.export("distribution_domain", storage.domain_name)  # where a custom domain's DNS record points
 pulumi.export("api_url", storage.web_url.apply(lambda url: f"{url}/api"))
 pulumi.export("gateway_invoke_url", gateway.invoke_url)
 pulumi.export("user_pool_id", users.user_pool_id)

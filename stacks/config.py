@@ -47,7 +47,7 @@ class StackConfig:
     log_retention_days: int
     throttle_rate: float
     throttle_burst: int
-    aliases: tuple[str, ...]
+    domain: str | None
     certificate_arn: str | None
     alarm_topic_arn: str | None
 
@@ -90,7 +90,7 @@ class StackConfig:
             log_retention_days=c.get_int("logRetentionDays") or 14,
             throttle_rate=c.get_float("throttleRate") or 100.0,
             throttle_burst=c.get_int("throttleBurst") or 200,
-            aliases=tuple(c.get_object("aliases") or ()),
+            domain=c.get("domain"),
             certificate_arn=c.get("certificateArn"),
             alarm_topic_arn=c.get("alarmTopicArn"),
         )

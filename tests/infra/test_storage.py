@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
+from app.contracts.names import ResourceNames
 from infra._common import tls_only_bucket_policy
-from infra.storage import GATEWAY_PATHS, MIN_TLS
+from infra.storage import GATEWAY_PATHS, MIN_TLS, MediaStorage, MediaStorageArgs
+from infra.synth import run_program
 from tests.infra.graph import Graph
 
 BUCKETS = ("media-uploads", "media-media", "media-web")
@@ -124,3 +128,57 @@ def test_storage_outputs_name_its_buckets_and_urls(prod: Graph) -> None:
     assert outputs["media_base_url"] == outputs["web_url"] + "/media"
     assert prod.exports["uploads_bucket"] == outputs["uploads_bucket"]
     assert prod.exports["media_bucket"] == outputs["media_bucket"]
+
+
+DOMAIN = "video.example.com"
+CERTIFICATE = "arn:aws:acm:us-east-1:123456789012:certificate/0f1e2d3c"
+
+
+def _storage(**args: Any) -> Graph:
+    names = ResourceNames("reelstack-test")
+    return Graph.of(run_program(lambda: MediaStorage("media", MediaStorageArgs(names, "key", **args))))
+
+
+def test_without_a_domain_the_distribution_keeps_the_default_certificate(prod: Graph) -> None:
+    inputs = prod.one("aws:cloudfront/distribution:Distribution", "media-cdn").inputs
+    assert inputs["viewerCertificate"]["cloudfrontDefaultCertificate"] is True
+    assert "acmCertificateArn" not in inputs["viewerCertificate"]
+    assert inputs.get("aliases", []) == []
+    assert prod.exports["web_url"] == f"https://{prod.exports['distribution_domain']}"
+
+
+def test_a_domain_with_its_certificate_is_served_with_sni_and_tls_1_2() -> None:
+    graph = _storage(domain=DOMAIN, certificate_arn=CERTIFICATE)
+    inputs = graph.one("aws:cloudfront/distribution:Distribution", "media-cdn").inputs
+    assert inputs["aliases"] == [DOMAIN]
+    assert inputs["viewerCertificate"] == {
+        "acmCertificateArn": CERTIFICATE,
+        "sslSupportMethod": "sni-only",
+        "minimumProtocolVersion": "TLSv1.2_2021",
+    }
+
+
+def test_urls_and_upload_origin_name_the_custom_domain() -> None:
+    graph = _storage(domain=DOMAIN, certificate_arn=CERTIFICATE)
+    outputs = graph.outputs_of(graph.one("reelstack:index:MediaStorage", "media"))
+    assert outputs["web_url"] == f"https://{DOMAIN}"
+    assert outputs["media_base_url"] == f"https://{DOMAIN}/media"
+    assert outputs["domain_name"].endswith(".cloudfront.net")  # where the domain's DNS record points
+    cors = graph.one("aws:s3/bucketCorsConfiguration:BucketCorsConfiguration", "media-uploads").inputs
+    assert cors["corsRules"][0]["allowedOrigins"] == [f"https://{DOMAIN}"]
+
+
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        ({"domain": DOMAIN}, "go together"),
+        ({"certificate_arn": CERTIFICATE}, "go together"),
+        (
+            {"domain": DOMAIN, "certificate_arn": CERTIFICATE.replace("us-east-1", "eu-west-1")},
+            "in us-east-1",
+        ),
+    ],
+)
+def test_a_domain_needs_a_certificate_from_us_east_1(args: dict[str, str], error: str) -> None:
+    with pytest.raises(ValueError, match=error):
+        MediaStorageArgs(ResourceNames("reelstack-test"), "key", **args)

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from app import cli
+from infra import synth
 from infra.synth import SynthResource
 from policies import runner
 from policies.pack import POLICIES
@@ -166,3 +167,21 @@ def test_reelstack_policy_command_exits_non_zero_on_a_mandatory_violation(
     assert (
         "ec2-imdsv2-required: aws:ec2/launchTemplate:LaunchTemplate transcoder-lt" in capsys.readouterr().out
     )
+
+
+def test_a_custom_domain_with_its_certificate_clears_the_default_certificate_advisory(
+    prod_graph: list[SynthResource],
+) -> None:
+    settings = runner.load_policy_config(CONFIG_DIR / "prod.json")
+    flagged = [(v.policy, v.resource_name) for v in runner.evaluate(prod_graph, settings)]
+    assert flagged == [("cloudfront-custom-certificate", "media-cdn")]
+
+    with_domain = synth.synthesize_stack(
+        "prod",
+        overrides={
+            "reelstack:domain": "video.example.com",
+            "reelstack:certificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/0f1e2d3c",
+        },
+    )
+    assert runner.evaluate(with_domain.resources, settings) == []
+    assert with_domain.exports["web_url"] == "https://video.example.com"
