@@ -21,7 +21,7 @@ import logging
 import mimetypes
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -270,15 +270,12 @@ def media_object(grant: str, key: str) -> Response:
     if "ContentRange" in obj:
         headers["Content-Range"] = obj["ContentRange"]
 
-    def body() -> Iterator[bytes]:
-        stream = obj["Body"]
-        try:
-            yield from stream.iter_chunks(64 * 1024)
-        finally:
-            stream.close()
-
+    stream = obj["Body"]
     status = 206 if "ContentRange" in obj else 200
-    return Response(body(), status=status, headers=headers, direct_passthrough=True)
+    response = Response(stream.iter_chunks(64 * 1024), status=status, headers=headers)
+    # Closed on every ending, a HEAD request (whose body is never read) and a client gone mid-way included.
+    response.call_on_close(stream.close)
+    return response
 
 
 # -- static web app -------------------------------------------------------------------------

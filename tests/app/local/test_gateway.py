@@ -221,6 +221,41 @@ def test_media_with_a_grant_for_the_video_is_served_with_its_content_type(
         assert response.data == b"media bytes"
 
 
+class _RecordingS3:
+    """The gateway's S3 client, keeping the bodies of the objects it fetched."""
+
+    def __init__(self, s3: Any) -> None:
+        self._s3 = s3
+        self.bodies: list[Any] = []
+
+    def get_object(self, **kwargs: Any) -> Any:
+        obj = self._s3.get_object(**kwargs)
+        self.bodies.append(obj["Body"])
+        return obj
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._s3, name)
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+def test_media_bodies_are_closed_after_a_get_or_a_head(
+    gateway: Gateway, local_resources: LocalResources, method: str
+) -> None:
+    from app.local.gateway import create_app
+
+    recording = gateway.s3 = _RecordingS3(gateway.s3)
+    video_id, key = _media_object(local_resources, "poster.jpg", b"jpeg bytes")
+    grant = issue_media_grant(gateway.ticket_key, video_id=video_id, ttl_seconds=60)
+
+    response = create_app(gateway).test_client().open(f"/media/g/{grant}/{key}", method=method)
+    response.close()
+
+    assert response.status_code == 200
+    assert response.headers["Content-Length"] == str(len(b"jpeg bytes"))
+    [body] = recording.bodies
+    assert body._raw_stream.closed  # its connection is back in the pool, not held by a body nobody reads
+
+
 def test_media_byte_ranges_are_answered_with_206_and_bad_ranges_with_416(
     http: FlaskClient, gateway: Gateway, local_resources: LocalResources
 ) -> None:
