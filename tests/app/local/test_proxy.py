@@ -5,31 +5,43 @@ from __future__ import annotations
 import socket
 import threading
 
+import pytest
 from flask import Flask, Response, request
 
 from app.local.proxy import Upstream
 
 WAIT_SECONDS = 5
+EVENT = b"data: first\n\n"
+STREAM = (
+    b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
+    + f"{len(EVENT):x}\r\n".encode()
+    + EVENT
+    + b"\r\n"
+)
 
 
-def test_a_stream_the_client_leaves_is_closed_upstream_rather_than_pooled() -> None:
+@pytest.mark.parametrize(
+    ("method", "answer", "reads_first_chunk"),
+    [
+        ("GET", STREAM, True),  # a browser leaves an SSE stream
+        ("HEAD", STREAM, False),  # a body that is never iterated
+        ("DELETE", b"HTTP/1.1 204 No Content\r\n\r\n", False),
+    ],
+)
+def test_an_upstream_connection_is_never_left_checked_out_with_a_response_nobody_reads(
+    method: str, answer: bytes, reads_first_chunk: bool
+) -> None:
     upstream_saw_close = threading.Event()
     with socket.socket() as listener:
         listener.bind(("127.0.0.1", 0))
         listener.listen()
         port = listener.getsockname()[1]
 
-        def serve_one_event_then_wait() -> None:
+        def answer_then_wait() -> None:
             connection, _ = listener.accept()
             with connection:
                 connection.recv(65536)
-                event = b"data: first\n\n"
-                connection.sendall(
-                    b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
-                    + f"{len(event):x}\r\n".encode()
-                    + event
-                    + b"\r\n"
-                )
+                connection.sendall(answer)
                 connection.settimeout(WAIT_SECONDS)
                 try:
                     if connection.recv(1) == b"":
@@ -37,18 +49,19 @@ def test_a_stream_the_client_leaves_is_closed_upstream_rather_than_pooled() -> N
                 except TimeoutError:
                     pass
 
-        server = threading.Thread(target=serve_one_event_then_wait, daemon=True)
+        server = threading.Thread(target=answer_then_wait, daemon=True)
         server.start()
         upstream = Upstream()
         app = Flask(__name__)
 
-        @app.get("/events/stream")
+        @app.route("/events/stream", methods=["GET", "DELETE"])
         def stream() -> Response:
             return upstream.forward(request, f"http://127.0.0.1:{port}", request.path, stream_timeout=True)
 
-        response = app.test_client().get("/events/stream", buffered=False)
-        assert next(iter(response.response)) == b"data: first\n\n"
-        response.close()  # the browser navigates away
+        response = app.test_client().open("/events/stream", method=method, buffered=False)
+        if reads_first_chunk:
+            assert next(iter(response.response)) == EVENT
+        response.close()
         server.join(WAIT_SECONDS * 2)
 
     assert upstream_saw_close.is_set()
