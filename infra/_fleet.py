@@ -1,7 +1,8 @@
 """Building blocks the EC2 services share: instance role, launch template, load balancer.
 
 Every function creates children of ``parent`` named after ``name``; the components
-(``BackendService``, ``TranscoderFleet``, ``ProgressService``) compose them.
+(``BackendService``, ``TranscoderFleet``, ``ProgressService``) compose them: ``instances``
+for what every fleet has, ``load_balanced_fleet`` for the two behind an ALB.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import pulumi
 import pulumi_aws as aws
@@ -354,3 +355,139 @@ def load_balanced_group(
         opts=child,
     )
     return group
+
+
+class InstanceArgs(Protocol):
+    """The knobs every EC2 service's ``*Args`` has, read by ``instances``."""
+
+    @property
+    def vpc_id(self) -> pulumi.Input[str]: ...
+    @property
+    def vpc_cidr(self) -> pulumi.Input[str]: ...
+    @property
+    def ami_id(self) -> str: ...
+    @property
+    def instance_type(self) -> str: ...
+    @property
+    def volume_size_gib(self) -> int: ...
+
+
+class LoadBalancedArgs(InstanceArgs, Protocol):
+    """The knobs of a service behind a load balancer, read by ``load_balanced_fleet``."""
+
+    @property
+    def private_subnet_ids(self) -> tuple[pulumi.Input[str], ...]: ...
+    @property
+    def port(self) -> int: ...
+    @property
+    def health_check_path(self) -> str: ...
+    @property
+    def min_size(self) -> int: ...
+    @property
+    def max_size(self) -> int: ...
+    @property
+    def cpu_target_percent(self) -> float: ...
+
+
+@dataclass
+class Instances:
+    role: aws.iam.Role
+    security_group: aws.ec2.SecurityGroup
+    template: aws.ec2.LaunchTemplate
+
+
+def instances(
+    name: str,
+    parent: pulumi.Resource,
+    args: InstanceArgs,
+    *,
+    policy: pulumi.Input[Mapping[str, Any]],
+    user_data: pulumi.Input[str],
+    description: str,
+    ingress: Sequence[aws.ec2.SecurityGroupIngressArgs],
+    tags: Mapping[str, str],
+    reaches_database: bool = False,
+) -> Instances:
+    """A service's instances: a role allowed ``policy`` only, a security group letting in
+    ``ingress`` only, and a launch template booting ``args.ami_id`` with ``user_data``."""
+    role, profile = instance_role(name, parent, policy, tags)
+    sg = instance_security_group(
+        name,
+        parent,
+        vpc_id=args.vpc_id,
+        vpc_cidr=args.vpc_cidr,
+        description=description,
+        ingress=ingress,
+        tags=tags,
+        reaches_database=reaches_database,
+    )
+    template = launch_template(
+        name,
+        parent,
+        ami_id=args.ami_id,
+        instance_type=args.instance_type,
+        profile=profile,
+        security_group_ids=[sg.id],
+        user_data=user_data,
+        volume_size_gib=args.volume_size_gib,
+        tags=tags,
+    )
+    return Instances(role=role, security_group=sg, template=template)
+
+
+@dataclass
+class LoadBalancedFleet:
+    instances: Instances
+    load_balancer: LoadBalancer
+    group: aws.autoscaling.Group
+
+
+def load_balanced_fleet(
+    name: str,
+    parent: pulumi.Resource,
+    args: LoadBalancedArgs,
+    *,
+    policy: pulumi.Input[Mapping[str, Any]],
+    user_data: pulumi.Input[str],
+    description: str,
+    idle_timeout_seconds: int,
+    tags: Mapping[str, str],
+    reaches_database: bool = False,
+) -> LoadBalancedFleet:
+    """``instances`` reached from the internal load balancer only, in an ASG behind it that
+    scales on CPU between ``args.min_size`` and ``args.max_size``."""
+    lb = load_balancer(
+        name,
+        parent,
+        vpc_id=args.vpc_id,
+        vpc_cidr=args.vpc_cidr,
+        subnet_ids=args.private_subnet_ids,
+        port=args.port,
+        health_check_path=args.health_check_path,
+        idle_timeout_seconds=idle_timeout_seconds,
+        deregistration_delay_seconds=30,
+        tags=tags,
+    )
+    fleet = instances(
+        name,
+        parent,
+        args,
+        policy=policy,
+        user_data=user_data,
+        description=description,
+        ingress=[alb_ingress(lb.security_group, args.port)],
+        tags=tags,
+        reaches_database=reaches_database,
+    )
+    group = load_balanced_group(
+        name,
+        parent,
+        subnet_ids=args.private_subnet_ids,
+        template=fleet.template,
+        target_group=lb.target_group,
+        min_size=args.min_size,
+        max_size=args.max_size,
+        cpu_target_percent=args.cpu_target_percent,
+        tags=tags,
+    )
+    return LoadBalancedFleet(instances=fleet, load_balancer=lb, group=group)

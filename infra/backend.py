@@ -15,14 +15,7 @@ import pulumi_aws as aws
 
 from app.contracts.settings import ENV_PREFIX
 from infra._common import policy_document, standard_tags, statement, user_data_base64
-from infra._fleet import (
-    alb_ingress,
-    instance_role,
-    instance_security_group,
-    launch_template,
-    load_balanced_group,
-    load_balancer,
-)
+from infra._fleet import load_balanced_fleet
 from infra.database import Database
 
 ROLE = "backend"
@@ -201,31 +194,6 @@ class BackendService(pulumi.ComponentResource):
                 secret_arns=[v[4], v[5]],
             )
         )
-        role, profile = instance_role(name, self, policy, tags)
-        lb = load_balancer(
-            name,
-            self,
-            vpc_id=args.vpc_id,
-            vpc_cidr=args.vpc_cidr,
-            subnet_ids=args.private_subnet_ids,
-            port=args.port,
-            health_check_path=args.health_check_path,
-            idle_timeout_seconds=60,
-            deregistration_delay_seconds=30,
-            tags=tags,
-        )
-        sg = instance_security_group(
-            name,
-            self,
-            vpc_id=args.vpc_id,
-            vpc_cidr=args.vpc_cidr,
-            description="backend instances: HTTP from the load balancer only",
-            ingress=[alb_ingress(lb.security_group, args.port)],
-            tags=tags,
-            reaches_database=True,
-        )
-        database.allow_from(name, sg.id)
-
         environment = backend_environment(
             region=region,
             database_url=database.url,
@@ -242,36 +210,27 @@ class BackendService(pulumi.ComponentResource):
             max_upload_bytes=args.max_upload_bytes,
             log_level=args.log_level,
         )
-        template = launch_template(
+        fleet = load_balanced_fleet(
             name,
             self,
-            ami_id=args.ami_id,
-            instance_type=args.instance_type,
-            profile=profile,
-            security_group_ids=[sg.id],
+            args,
+            policy=policy,
             user_data=user_data_base64(ROLE, environment, UNITS),
-            volume_size_gib=args.volume_size_gib,
+            description="backend instances: HTTP from the load balancer only",
+            idle_timeout_seconds=60,
             tags=tags,
+            reaches_database=True,
         )
-        group = load_balanced_group(
-            name,
-            self,
-            subnet_ids=args.private_subnet_ids,
-            template=template,
-            target_group=lb.target_group,
-            min_size=args.min_size,
-            max_size=args.max_size,
-            cpu_target_percent=args.cpu_target_percent,
-            tags=tags,
-        )
+        database.allow_from(name, fleet.instances.security_group.id)
 
+        lb = fleet.load_balancer
         self.alb_dns_name = lb.alb.dns_name
         self.alb_arn = lb.alb.arn
         self.origin_secret = lb.origin_secret
-        self.instance_role_arn = role.arn
-        self.security_group_id = sg.id
+        self.instance_role_arn = fleet.instances.role.arn
+        self.security_group_id = fleet.instances.security_group.id
         self.alb_security_group_id = lb.security_group.id
-        self.asg_name = group.name
+        self.asg_name = fleet.group.name
         self.register_outputs(
             {
                 "alb_dns_name": self.alb_dns_name,

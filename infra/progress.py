@@ -21,15 +21,7 @@ from app.contracts.names import STATUS_MAX_RECEIVES, ResourceNames
 from app.contracts.queue_policies import topic_to_queue_policy
 from app.contracts.settings import ENV_PREFIX
 from infra._common import policy_document, standard_tags, statement, user_data_base64
-from infra._fleet import (
-    alb_ingress,
-    instance_role,
-    instance_security_group,
-    launch_template,
-    load_balanced_group,
-    load_balancer,
-    queue_with_dlq,
-)
+from infra._fleet import load_balanced_fleet, queue_with_dlq
 
 ROLE = "progress"
 UNITS = ("reelstack-progress.service",)
@@ -219,28 +211,6 @@ class ProgressService(pulumi.ComponentResource):
                 ticket_secret_arn=v[3],
             )
         )
-        role, profile = instance_role(name, self, policy, tags)
-        lb = load_balancer(
-            name,
-            self,
-            vpc_id=args.vpc_id,
-            vpc_cidr=args.vpc_cidr,
-            subnet_ids=args.private_subnet_ids,
-            port=args.port,
-            health_check_path=args.health_check_path,
-            idle_timeout_seconds=900,
-            deregistration_delay_seconds=30,
-            tags=tags,
-        )
-        sg = instance_security_group(
-            name,
-            self,
-            vpc_id=args.vpc_id,
-            vpc_cidr=args.vpc_cidr,
-            description="progress instances: SSE from the load balancer only",
-            ingress=[alb_ingress(lb.security_group, args.port)],
-            tags=tags,
-        )
         environment = progress_environment(
             region=region,
             topic_arn=topic.arn,
@@ -251,26 +221,14 @@ class ProgressService(pulumi.ComponentResource):
             ticket_secret_arn=ticket_secret.arn,
             log_level=args.log_level,
         )
-        template = launch_template(
+        fleet = load_balanced_fleet(
             name,
             self,
-            ami_id=args.ami_id,
-            instance_type=args.instance_type,
-            profile=profile,
-            security_group_ids=[sg.id],
+            args,
+            policy=policy,
             user_data=user_data_base64(ROLE, environment, UNITS),
-            volume_size_gib=args.volume_size_gib,
-            tags=tags,
-        )
-        group = load_balanced_group(
-            name,
-            self,
-            subnet_ids=args.private_subnet_ids,
-            template=template,
-            target_group=lb.target_group,
-            min_size=args.min_size,
-            max_size=args.max_size,
-            cpu_target_percent=args.cpu_target_percent,
+            description="progress instances: SSE from the load balancer only",
+            idle_timeout_seconds=900,
             tags=tags,
         )
 
@@ -281,12 +239,12 @@ class ProgressService(pulumi.ComponentResource):
         self.status_dlq_url = status_dlq.url
         self.ticket_secret_arn = ticket_secret.arn
         self.ticket_key = pulumi.Output.secret(ticket_key.result)
-        self.alb_dns_name = lb.alb.dns_name
-        self.alb_arn = lb.alb.arn
-        self.origin_secret = lb.origin_secret
-        self.instance_role_arn = role.arn
-        self.security_group_id = sg.id
-        self.asg_name = group.name
+        self.alb_dns_name = fleet.load_balancer.alb.dns_name
+        self.alb_arn = fleet.load_balancer.alb.arn
+        self.origin_secret = fleet.load_balancer.origin_secret
+        self.instance_role_arn = fleet.instances.role.arn
+        self.security_group_id = fleet.instances.security_group.id
+        self.asg_name = fleet.group.name
         self.register_outputs(
             {
                 "topic_arn": self.topic_arn,

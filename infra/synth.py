@@ -128,7 +128,8 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
         parent = request.parent or None
         if parent is not None and parent.split("::")[2] == STACK_TYPE:
             parent = None
-        dependencies = {k: list(v.urns) for k, v in request.propertyDependencies.items() if v.urns}
+        # The SDK gathers these in a set: sorted, so the graph is the same run to run.
+        dependencies = {k: sorted(v.urns) for k, v in request.propertyDependencies.items() if v.urns}
         self.recorder._pending[(request.type, request.name)] = _Registration(
             urn, parent, bool(request.protect), dependencies
         )

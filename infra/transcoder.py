@@ -18,7 +18,7 @@ import pulumi_aws as aws
 from app.contracts.names import TASK_MAX_RECEIVES, TASK_VISIBILITY_TIMEOUT_SECONDS, ResourceNames
 from app.contracts.settings import ENV_PREFIX
 from infra._common import asg_tags, policy_document, standard_tags, statement, user_data_base64
-from infra._fleet import instance_role, instance_security_group, launch_template, queue_with_dlq
+from infra._fleet import instances, queue_with_dlq
 
 ROLE = "transcoder"
 
@@ -195,16 +195,6 @@ class TranscoderFleet(pulumi.ComponentResource):
             args.progress_topic_arn,
             args.progress_topic_key_arn,
         ).apply(lambda v: transcoder_policy(v[0], (v[1], v[2]), v[3], v[4]))
-        role, profile = instance_role(name, self, policy, tags)
-        sg = instance_security_group(
-            name,
-            self,
-            vpc_id=args.vpc_id,
-            vpc_cidr=args.vpc_cidr,
-            description="transcoder workers: no ingress",
-            ingress=[],
-            tags=tags,
-        )
         environment = transcoder_environment(
             region=region,
             task_queue_url=queue.url,
@@ -214,17 +204,17 @@ class TranscoderFleet(pulumi.ComponentResource):
             ladder=args.ladder,
             log_level=args.log_level,
         )
-        template = launch_template(
+        workers = instances(
             name,
             self,
-            ami_id=args.ami_id,
-            instance_type=args.instance_type,
-            profile=profile,
-            security_group_ids=[sg.id],
+            args,
+            policy=policy,
             user_data=user_data_base64(ROLE, environment, worker_units(args.workers_per_instance)),
-            volume_size_gib=args.volume_size_gib,
+            description="transcoder workers: no ingress",
+            ingress=[],
             tags=tags,
         )
+        template = workers.template
 
         spec = aws.autoscaling.GroupLaunchTemplateArgs(id=template.id, version="$Latest")
         mixed = None
@@ -372,9 +362,9 @@ class TranscoderFleet(pulumi.ComponentResource):
         self.queue_arn = queue.arn
         self.dlq_url = dlq.url
         self.dlq_arn = dlq.arn
-        self.instance_role_arn = role.arn
+        self.instance_role_arn = workers.role.arn
         self.asg_name = group.name
-        self.security_group_id = sg.id
+        self.security_group_id = workers.security_group.id
         self.register_outputs(
             {
                 "queue_url": self.queue_url,

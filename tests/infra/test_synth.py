@@ -297,7 +297,7 @@ def test_stack_exports_urls_pool_and_buckets(prod: Graph) -> None:
 def test_synthesize_runs_twice_in_one_process_with_the_same_result() -> None:
     first = synthesize("dev")
     second = synthesize("dev")
-    assert [(r.type, r.name, r.inputs) for r in first] == [(r.type, r.name, r.inputs) for r in second]
+    assert first == second
 
 
 @pytest.mark.timeout(120)  # before the fix, the second run waited forever
