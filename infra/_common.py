@@ -78,6 +78,29 @@ def assume_role_policy(service_principal: str) -> dict[str, Any]:
     }
 
 
+def service_role(
+    parent: pulumi.Resource,
+    *,
+    role_name: str,
+    policy_name: str,
+    service_principal: str,
+    policy: pulumi.Input[Mapping[str, Any]],
+    description: str,
+    tags: Mapping[str, str],
+) -> aws.iam.Role:
+    """A role that one AWS service assumes, whose only permissions are ``policy`` (inline)."""
+    child = pulumi.ResourceOptions(parent=parent)
+    role = aws.iam.Role(
+        role_name,
+        assume_role_policy=json_document(assume_role_policy(service_principal)),
+        description=description,
+        tags=dict(tags),
+        opts=child,
+    )
+    aws.iam.RolePolicy(policy_name, role=role.id, policy=json_document(policy), opts=child)
+    return role
+
+
 def tls_only_bucket_policy(bucket_arn: str, extra: Iterable[Mapping[str, Any]] = ()) -> dict[str, Any]:
     """Denies every request that does not use TLS, plus any ``extra`` statements."""
     deny = {

@@ -16,7 +16,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from infra._common import asg_tags, assume_role_policy, json_document
+from infra._common import asg_tags, service_role
 
 
 def instance_role(
@@ -26,16 +26,18 @@ def instance_role(
     tags: Mapping[str, str],
 ) -> tuple[aws.iam.Role, aws.iam.InstanceProfile]:
     """An EC2 role whose only permissions are ``policy`` (inline), and its instance profile."""
-    child = pulumi.ResourceOptions(parent=parent)
-    role = aws.iam.Role(
-        f"{name}-role",
-        assume_role_policy=json_document(assume_role_policy("ec2.amazonaws.com")),
+    role = service_role(
+        parent,
+        role_name=f"{name}-role",
+        policy_name=f"{name}-policy",
+        service_principal="ec2.amazonaws.com",
+        policy=policy,
         description=f"instances of {name}",
-        tags=dict(tags),
-        opts=child,
+        tags=tags,
     )
-    aws.iam.RolePolicy(f"{name}-policy", role=role.id, policy=json_document(policy), opts=child)
-    profile = aws.iam.InstanceProfile(f"{name}-profile", role=role.name, tags=dict(tags), opts=child)
+    profile = aws.iam.InstanceProfile(
+        f"{name}-profile", role=role.name, tags=dict(tags), opts=pulumi.ResourceOptions(parent=parent)
+    )
     return role, profile
 
 

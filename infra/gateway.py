@@ -22,7 +22,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from infra._common import assume_role_policy, json_document, policy_document, standard_tags, statement
+from infra._common import policy_document, service_role, standard_tags, statement
 from infra._fleet import ORIGIN_VERIFY_HEADER
 
 STREAM_TIMEOUT_MS = 900_000
@@ -245,22 +245,16 @@ class Gateway(pulumi.ComponentResource):
         )
         depends: list[pulumi.Resource] = []
         if args.manage_account_logging_role:
-            role = aws.iam.Role(
-                f"{name}-cloudwatch",
-                assume_role_policy=json_document(assume_role_policy("apigateway.amazonaws.com")),
-                description="API Gateway writes access logs",
-                tags=dict(tags),
-                opts=child,
-            )
-            aws.iam.RolePolicy(
-                f"{name}-cloudwatch",
-                role=role.id,
-                policy=json_document(
-                    pulumi.Output.all(log_group.arn, region, account).apply(
-                        lambda v: gateway_logging_policy(v[0], v[1], v[2])
-                    )
+            role = service_role(
+                self,
+                role_name=f"{name}-cloudwatch",
+                policy_name=f"{name}-cloudwatch",
+                service_principal="apigateway.amazonaws.com",
+                policy=pulumi.Output.all(log_group.arn, region, account).apply(
+                    lambda v: gateway_logging_policy(v[0], v[1], v[2])
                 ),
-                opts=child,
+                description="API Gateway writes access logs",
+                tags=tags,
             )
             depends.append(
                 aws.apigateway.Account(f"{name}-account", cloudwatch_role_arn=role.arn, opts=child)

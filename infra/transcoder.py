@@ -141,6 +141,49 @@ def backlog_expression() -> str:
     return "IF(m2 > 0, m1 / m2, m1)"
 
 
+@dataclass(frozen=True)
+class _Series:
+    """One CloudWatch metric series with one dimension, as the scaling policy and the alarm spell it."""
+
+    namespace: str
+    metric_name: str
+    dimension: str
+    value: pulumi.Input[str]
+    stat: str
+
+    def tracking_metric(
+        self, id_: str
+    ) -> aws.autoscaling.PolicyTargetTrackingConfigurationCustomizedMetricSpecificationMetricArgs:
+        return aws.autoscaling.PolicyTargetTrackingConfigurationCustomizedMetricSpecificationMetricArgs(
+            id=id_,
+            return_data=False,
+            metric_stat=aws.autoscaling.PolicyTargetTrackingConfigurationCustomizedMetricSpecificationMetricMetricStatArgs(
+                stat=self.stat,
+                metric=aws.autoscaling.PolicyTargetTrackingConfigurationCustomizedMetricSpecificationMetricMetricStatMetricArgs(
+                    namespace=self.namespace,
+                    metric_name=self.metric_name,
+                    dimensions=[
+                        aws.autoscaling.PolicyTargetTrackingConfigurationCustomizedMetricSpecificationMetricMetricStatMetricDimensionArgs(
+                            name=self.dimension, value=self.value
+                        )
+                    ],
+                ),
+            ),
+        )
+
+    def alarm_query(self, id_: str) -> aws.cloudwatch.MetricAlarmMetricQueryArgs:
+        return aws.cloudwatch.MetricAlarmMetricQueryArgs(
+            id=id_,
+            metric=aws.cloudwatch.MetricAlarmMetricQueryMetricArgs(
+                namespace=self.namespace,
+                metric_name=self.metric_name,
+                dimensions={self.dimension: self.value},
+                period=60,
+                stat=self.stat,
+            ),
+        )
+
+
 class TranscoderFleet(pulumi.ComponentResource):
     """Task queue + DLQ + alarm, and an ASG of transcoder workers that scales on backlog."""
 
@@ -254,42 +297,13 @@ class TranscoderFleet(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, ignore_changes=["desiredCapacity"]),
         )
 
-        def queue_metric(
-            id_: str,
-        ) -> aws.autoscaling.PolicyTargetTrackingConfigurationCustomizedMetricSpecificationMetricArgs:
-            return aws.autoscaling.PolicyTargetTrackingConfigurationCustomizedMetricSpecificationMetricArgs(
-                id=id_,
-                return_data=False,
-                metric_stat=aws.autoscaling.PolicyTargetTrackingConfigurationCustomizedMetricSpecificationMetricMetricStatArgs(
-                    stat="Sum",
-                    metric=aws.autoscaling.PolicyTargetTrackingConfigurationCustomizedMetricSpecificationMetricMetricStatMetricArgs(
-                        namespace="AWS/SQS",
-                        metric_name="ApproximateNumberOfMessagesVisible",
-                        dimensions=[
-                            aws.autoscaling.PolicyTargetTrackingConfigurationCustomizedMetricSpecificationMetricMetricStatMetricDimensionArgs(
-                                name="QueueName", value=queue.name
-                            )
-                        ],
-                    ),
-                ),
-            )
-
-        in_service = aws.autoscaling.PolicyTargetTrackingConfigurationCustomizedMetricSpecificationMetricArgs(
-            id="m2",
-            return_data=False,
-            metric_stat=aws.autoscaling.PolicyTargetTrackingConfigurationCustomizedMetricSpecificationMetricMetricStatArgs(
-                stat="Average",
-                metric=aws.autoscaling.PolicyTargetTrackingConfigurationCustomizedMetricSpecificationMetricMetricStatMetricArgs(
-                    namespace="AWS/AutoScaling",
-                    metric_name="GroupInServiceInstances",
-                    dimensions=[
-                        aws.autoscaling.PolicyTargetTrackingConfigurationCustomizedMetricSpecificationMetricMetricStatMetricDimensionArgs(
-                            name="AutoScalingGroupName", value=group.name
-                        )
-                    ],
-                ),
+        # The two series both scaling rules read: tasks waiting (m1) and workers in service (m2).
+        series = {
+            "m1": _Series("AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", queue.name, "Sum"),
+            "m2": _Series(
+                "AWS/AutoScaling", "GroupInServiceInstances", "AutoScalingGroupName", group.name, "Average"
             ),
-        )
+        }
         aws.autoscaling.Policy(
             f"{name}-backlog",
             autoscaling_group_name=group.name,
@@ -299,8 +313,7 @@ class TranscoderFleet(pulumi.ComponentResource):
                 target_value=float(args.backlog_per_instance),
                 customized_metric_specification=aws.autoscaling.PolicyTargetTrackingConfigurationCustomizedMetricSpecificationArgs(
                     metrics=[
-                        queue_metric("m1"),
-                        in_service,
+                        *(m.tracking_metric(id_) for id_, m in series.items()),
                         aws.autoscaling.PolicyTargetTrackingConfigurationCustomizedMetricSpecificationMetricArgs(
                             id="backlog",
                             expression=backlog_expression(),
@@ -329,26 +342,7 @@ class TranscoderFleet(pulumi.ComponentResource):
             threshold=1,
             treat_missing_data="notBreaching",
             metric_queries=[
-                aws.cloudwatch.MetricAlarmMetricQueryArgs(
-                    id="m1",
-                    metric=aws.cloudwatch.MetricAlarmMetricQueryMetricArgs(
-                        namespace="AWS/SQS",
-                        metric_name="ApproximateNumberOfMessagesVisible",
-                        dimensions={"QueueName": queue.name},
-                        period=60,
-                        stat="Sum",
-                    ),
-                ),
-                aws.cloudwatch.MetricAlarmMetricQueryArgs(
-                    id="m2",
-                    metric=aws.cloudwatch.MetricAlarmMetricQueryMetricArgs(
-                        namespace="AWS/AutoScaling",
-                        metric_name="GroupInServiceInstances",
-                        dimensions={"AutoScalingGroupName": group.name},
-                        period=60,
-                        stat="Average",
-                    ),
-                ),
+                *(m.alarm_query(id_) for id_, m in series.items()),
                 aws.cloudwatch.MetricAlarmMetricQueryArgs(
                     id="idle_with_work", expression="IF(m1 > 0 AND m2 < 1, 1, 0)", return_data=True
                 ),

@@ -15,7 +15,7 @@ import pulumi_aws as aws
 
 from app.contracts.names import ResourceNames
 from app.contracts.settings import ENV_PREFIX
-from infra._common import assume_role_policy, json_document, policy_document, standard_tags, statement
+from infra._common import policy_document, service_role, standard_tags, statement
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 RUNTIME = "python3.11"
@@ -191,18 +191,14 @@ class UserService(pulumi.ComponentResource):
             tags=dict(tags),
             opts=child,
         )
-        role = aws.iam.Role(
-            f"{name}-role",
-            assume_role_policy=json_document(assume_role_policy("lambda.amazonaws.com")),
+        role = service_role(
+            self,
+            role_name=f"{name}-role",
+            policy_name=f"{name}-policy",
+            service_principal="lambda.amazonaws.com",
+            policy=users_policy_output(pool.arn, log_group.arn),
             description="the user service Lambda",
-            tags=dict(tags),
-            opts=child,
-        )
-        aws.iam.RolePolicy(
-            f"{name}-policy",
-            role=role.id,
-            policy=json_document(users_policy_output(pool.arn, log_group.arn)),
-            opts=child,
+            tags=tags,
         )
         layers: list[pulumi.Input[str]] = list(args.layers)
         if args.dependencies is not None:
