@@ -77,34 +77,26 @@ class Network(pulumi.ComponentResource):
             opts=child,
         )
 
+        def tier_subnet(tier: str, i: int, cidr: str) -> aws.ec2.Subnet:
+            return aws.ec2.Subnet(
+                f"{name}-{tier}-{i}",
+                vpc_id=vpc.id,
+                cidr_block=cidr,
+                availability_zone=zones.names[i],
+                map_public_ip_on_launch=False,
+                tags={**tags, "Name": f"{name}-{tier}-{i}", "tier": tier},
+                opts=child,
+            )
+
         public_subnets: list[aws.ec2.Subnet] = []
         private_subnets: list[aws.ec2.Subnet] = []
         for i in range(args.az_count):
-            az = zones.names[i]
-            public = aws.ec2.Subnet(
-                f"{name}-public-{i}",
-                vpc_id=vpc.id,
-                cidr_block=public_cidrs[i],
-                availability_zone=az,
-                map_public_ip_on_launch=False,
-                tags={**tags, "Name": f"{name}-public-{i}", "tier": "public"},
-                opts=child,
-            )
+            public = tier_subnet("public", i, public_cidrs[i])
             aws.ec2.RouteTableAssociation(
                 f"{name}-public-{i}", subnet_id=public.id, route_table_id=public_rt.id, opts=child
             )
             public_subnets.append(public)
-            private_subnets.append(
-                aws.ec2.Subnet(
-                    f"{name}-private-{i}",
-                    vpc_id=vpc.id,
-                    cidr_block=private_cidrs[i],
-                    availability_zone=az,
-                    map_public_ip_on_launch=False,
-                    tags={**tags, "Name": f"{name}-private-{i}", "tier": "private"},
-                    opts=child,
-                )
-            )
+            private_subnets.append(tier_subnet("private", i, private_cidrs[i]))
 
         nats: list[aws.ec2.NatGateway] = []
         for i in range(args.nat_gateways):
