@@ -142,7 +142,7 @@ def backend_environment(
 ) -> dict[str, pulumi.Input[str]]:
     """``/etc/reelstack/backend.env``: BackendSettings' variables."""
     return {
-        "AWS_REGION": region,
+        "AWS_DEFAULT_REGION": region,
         f"{ENV_PREFIX}DATABASE_URL": database_url,
         f"{ENV_PREFIX}DATABASE_SECRET_ARN": database_secret_arn,
         f"{ENV_PREFIX}UPLOADS_BUCKET": uploads_bucket,

@@ -110,7 +110,7 @@ def progress_environment(
 ) -> dict[str, pulumi.Input[str]]:
     """``/etc/reelstack/progress.env``: ProgressSettings' variables (instance_id defaults to the EC2 id)."""
     return {
-        "AWS_REGION": region,
+        "AWS_DEFAULT_REGION": region,
         f"{ENV_PREFIX}PROGRESS_TOPIC_ARN": topic_arn,
         f"{ENV_PREFIX}PROGRESS_QUEUE_PREFIX": queue_prefix,
         f"{ENV_PREFIX}USER_POOL_CLIENT_ID": user_pool_client_id,

@@ -121,7 +121,7 @@ def transcoder_environment(
 ) -> dict[str, pulumi.Input[str]]:
     """``/etc/reelstack/transcoder.env``: TranscoderSettings' variables."""
     return {
-        "AWS_REGION": region,
+        "AWS_DEFAULT_REGION": region,
         f"{ENV_PREFIX}TASK_QUEUE_URL": task_queue_url,
         f"{ENV_PREFIX}UPLOADS_BUCKET": uploads_bucket,
         f"{ENV_PREFIX}MEDIA_BUCKET": media_bucket,

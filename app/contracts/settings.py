@@ -2,9 +2,9 @@
 
 Each service has one settings class. Its fields are the environment variables the
 service reads (prefix ``REELSTACK_``); the Pulumi components set exactly these
-variables and the local platform sets the same ones. ``AWS_REGION`` and
-``AWS_ENDPOINT_URL`` are read by boto3 itself: the endpoint is the only
-difference between the local platform and AWS.
+variables and the local platform sets the same ones. ``AWS_DEFAULT_REGION`` and
+``AWS_ENDPOINT_URL`` are read by boto3 itself (boto3 ignores ``AWS_REGION``): the
+endpoint is the only difference between the local platform and AWS.
 
 ``load(SettingsClass)`` validates at start-up and fails with a message that names
 the missing or bad variable and who is supposed to set it.

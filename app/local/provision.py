@@ -50,7 +50,7 @@ class LocalResources:
         return f"{self.endpoint_url}/{self.user_pool_id}/.well-known/jwks.json"
 
     def aws_env(self) -> dict[str, str]:
-        # boto3 reads AWS_DEFAULT_REGION, not AWS_REGION; Lambda and EC2 user data set both.
+        # boto3 reads AWS_DEFAULT_REGION, not AWS_REGION; Lambda sets both, EC2 user data the former.
         return {
             "AWS_REGION": LOCAL_REGION,
             "AWS_DEFAULT_REGION": LOCAL_REGION,

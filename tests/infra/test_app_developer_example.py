@@ -51,7 +51,7 @@ def test_example_workers_get_the_teams_region_ladder_and_subnets() -> None:
     graph = example_graph()
     template = graph.one("aws:ec2/launchTemplate:LaunchTemplate", "lab-transcoder-lt").inputs
     env = env_from_user_data(template["userData"], "transcoder")
-    assert env["AWS_REGION"] == "eu-west-1" and env["REELSTACK_LADDER"] == "720,480"
+    assert env["AWS_DEFAULT_REGION"] == "eu-west-1" and env["REELSTACK_LADDER"] == "720,480"
     group = graph.one("aws:autoscaling/group:Group", "lab-transcoder-asg").inputs
     assert group["vpcZoneIdentifiers"] == ["subnet-0aaaaaaaaaaaaaaaa", "subnet-0bbbbbbbbbbbbbbbb"]
     assert group["tags"][1:] == [

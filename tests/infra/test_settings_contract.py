@@ -7,6 +7,11 @@ graph (Lambda environment, the env file inside EC2 user data), the declared ones
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from app.contracts.settings import SERVICE_SETTINGS
@@ -14,7 +19,7 @@ from infra._common import env_from_user_data, units_from_user_data
 from tests.infra.graph import Graph
 
 # Set by the runtime rather than the settings module; allowed beside the REELSTACK_* keys.
-AWS_KEYS = {"AWS_REGION"}
+AWS_KEYS = {"AWS_DEFAULT_REGION"}
 EC2_SERVICES = {"backend": "backend-lt", "transcoder": "transcoder-lt", "progress": "progress-lt"}
 
 
@@ -43,8 +48,19 @@ def test_component_sets_every_required_variable_and_only_declared_ones(
 
 
 @pytest.mark.parametrize("service", sorted(EC2_SERVICES))
-def test_ec2_services_name_their_region(service: str, prod: Graph) -> None:
-    assert emitted_environment(prod, service)["AWS_REGION"] == "us-east-1"
+def test_boto3_finds_the_region_in_each_ec2_services_environment(
+    service: str, prod: Graph, tmp_path: Path
+) -> None:
+    """EC2 has no region in its environment and boto3 does not ask the instance metadata for one."""
+    aws_only = {k: v for k, v in emitted_environment(prod, service).items() if k in AWS_KEYS}
+    found = subprocess.run(
+        [sys.executable, "-c", "import boto3; print(boto3.Session().region_name)"],
+        env={"PATH": os.environ["PATH"], "HOME": str(tmp_path), **aws_only},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert found.stdout.strip() == "us-east-1"
 
 
 @pytest.mark.parametrize("service", sorted(SERVICE_SETTINGS))
