@@ -1,13 +1,16 @@
 """The stack's configuration: every key of ``Pulumi.<stack>.yaml`` (namespace ``reelstack``), typed.
 
-docs/platform-teams.md has the table of keys; this file is where their defaults live.
+README.md has the table of keys; this file is where their defaults live.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeVar
 
 import pulumi
+
+N = TypeVar("N", int, float)
 
 
 @dataclass(frozen=True)
@@ -57,45 +60,45 @@ class StackConfig:
         return cls(
             owner=c.get("owner") or "platform",
             vpc_cidr=c.get("vpcCidr") or "10.0.0.0/16",
-            az_count=c.get_int("azCount") or 2,
-            nat_gateways=c.get_int("natGateways") or 1,
+            az_count=_or(c.get_int("azCount"), 2),
+            nat_gateways=_or(c.get_int("natGateways"), 1),
             protect=c.get_bool("protect") or False,
             version_uploads=c.get_bool("versionUploads") or False,
-            raw_upload_expiry_days=c.get_int("rawUploadExpiryDays") or 7,
+            raw_upload_expiry_days=_or(c.get_int("rawUploadExpiryDays"), 7),
             db_instance_class=c.get("dbInstanceClass") or "db.t4g.micro",
-            db_allocated_storage_gib=c.get_int("dbAllocatedStorageGib") or 20,
+            db_allocated_storage_gib=_or(c.get_int("dbAllocatedStorageGib"), 20),
             db_multi_az=c.get_bool("dbMultiAz") or False,
             db_deletion_protection=c.get_bool("dbDeletionProtection") or False,
-            db_backup_retention_days=c.get_int("dbBackupRetentionDays") or 1,
+            db_backup_retention_days=_or(c.get_int("dbBackupRetentionDays"), 1),
             backend_ami=c.require("backendAmi"),
             backend_instance_type=c.get("backendInstanceType") or "t4g.small",
-            backend_min_size=c.get_int("backendMinSize") or 1,
-            backend_max_size=c.get_int("backendMaxSize") or 2,
+            backend_min_size=_or(c.get_int("backendMinSize"), 1),
+            backend_max_size=_or(c.get_int("backendMaxSize"), 2),
             transcoder_ami=c.require("transcoderAmi"),
             transcoder_instance_type=c.get("transcoderInstanceType") or "c7g.large",
             transcoder_spot_instance_types=tuple(c.get_object("transcoderSpotInstanceTypes") or ()),
-            transcoder_on_demand_percentage=_int_or(c.get_int("transcoderOnDemandPercentage"), 100),
-            transcoder_min_size=c.get_int("transcoderMinSize") or 0,
-            transcoder_max_size=c.get_int("transcoderMaxSize") or 2,
-            transcoder_backlog_per_instance=c.get_int("transcoderBacklogPerInstance") or 4,
-            transcoder_workers_per_instance=c.get_int("transcoderWorkersPerInstance") or 2,
+            transcoder_on_demand_percentage=_or(c.get_int("transcoderOnDemandPercentage"), 100),
+            transcoder_min_size=_or(c.get_int("transcoderMinSize"), 0),
+            transcoder_max_size=_or(c.get_int("transcoderMaxSize"), 2),
+            transcoder_backlog_per_instance=_or(c.get_int("transcoderBacklogPerInstance"), 4),
+            transcoder_workers_per_instance=_or(c.get_int("transcoderWorkersPerInstance"), 2),
             progress_ami=c.require("progressAmi"),
             progress_instance_type=c.get("progressInstanceType") or "t4g.small",
-            progress_min_size=c.get_int("progressMinSize") or 1,
-            progress_max_size=c.get_int("progressMaxSize") or 2,
+            progress_min_size=_or(c.get_int("progressMinSize"), 1),
+            progress_max_size=_or(c.get_int("progressMaxSize"), 2),
             users_layer_zip=c.get("usersLayerZip") or "dist/users-layer.zip",
             email_source_arn=c.get("emailSourceArn"),
             email_from=c.get("emailFrom"),
             log_level=c.get("logLevel") or "INFO",
-            log_retention_days=c.get_int("logRetentionDays") or 14,
-            throttle_rate=c.get_float("throttleRate") or 100.0,
-            throttle_burst=c.get_int("throttleBurst") or 200,
+            log_retention_days=_or(c.get_int("logRetentionDays"), 14),
+            throttle_rate=_or(c.get_float("throttleRate"), 100.0),
+            throttle_burst=_or(c.get_int("throttleBurst"), 200),
             domain=c.get("domain"),
             certificate_arn=c.get("certificateArn"),
             alarm_topic_arn=c.get("alarmTopicArn"),
         )
 
 
-def _int_or(value: int | None, default: int) -> int:
-    """``get_int`` with a default that keeps an explicit 0."""
+def _or(value: N | None, default: N) -> N:
+    """A numeric key's value, or its default when unset; an explicit 0 is kept (``or`` would drop it)."""
     return default if value is None else value
