@@ -14,13 +14,13 @@ import threading
 from types import FrameType
 from typing import Any
 
-import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 from sqlalchemy import CursorResult, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.backend.aws import AwsClients
 from app.backend.db import database_url, make_engine, session_factory
 from app.backend.models import Video, utcnow
 from app.backend.videos import delete_prefix
@@ -156,13 +156,13 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     settings = load(BackendSettings)
     logs.configure("backend-status", settings.log_level)
-    secrets = boto3.client("secretsmanager") if settings.database_secret_arn else None
-    engine = make_engine(database_url(settings, secrets))
+    aws = AwsClients.from_settings(settings)
+    engine = make_engine(database_url(settings, aws.secretsmanager))
     consumer = StatusConsumer(
-        boto3.client("sqs"),
+        aws.sqs,
         settings.status_queue_url,
         session_factory(engine),
-        s3=boto3.client("s3"),
+        s3=aws.s3,
         media_bucket=settings.media_bucket,
         wait_seconds=args.wait_seconds,
     )
