@@ -24,3 +24,8 @@ def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
     if details is not None:
         error["details"] = details
     return {"error": error}
+
+
+def status_code_name(name: str | None) -> str:
+    """An HTTP reason phrase as an error code: ``Method Not Allowed`` → ``method_not_allowed``."""
+    return (name or "error").lower().replace(" ", "_")
