@@ -15,7 +15,7 @@ from app.backend.auth import TokenVerifier
 from app.backend.aws import AwsClients
 from app.backend.context import EXTENSION, Services, close_db
 from app.backend.db import database_url, make_engine, session_factory
-from app.contracts.errors import ApiError, error_body
+from app.contracts.errors import ApiError, error_body, status_code_name
 from app.contracts.settings import BackendSettings
 from app.contracts.tickets import load_key
 
@@ -53,7 +53,7 @@ def _on_api_error(exc: ApiError) -> tuple[Response, int]:
 def _on_http_error(exc: HTTPException) -> tuple[Response, int]:
     """Werkzeug's 404, 405, 413 and the like, in the shared shape (405 keeps its Allow header)."""
     status = exc.code or 500
-    response, _ = _error(status, (exc.name or "error").lower().replace(" ", "_"), exc.description or "")
+    response, _ = _error(status, status_code_name(exc.name), exc.description or "")
     allow = exc.get_response().headers.get("Allow")
     if allow:
         response.headers["Allow"] = allow

@@ -33,7 +33,7 @@ from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
 from app.contracts import logs
-from app.contracts.errors import ApiError, error_body
+from app.contracts.errors import ApiError, error_body, status_code_name
 from app.contracts.settings import UserServiceSettings, load
 from app.contracts.tickets import TicketError, load_key, verify_media_grant
 from app.local.apigw import proxy_event, to_response
@@ -304,8 +304,7 @@ def create_app(gateway: Gateway) -> Flask:
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Response:
-        code = (exc.name or "error").lower().replace(" ", "_")
-        return _error(exc.code or 500, code, exc.description or "")
+        return _error(exc.code or 500, status_code_name(exc.name), exc.description or "")
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> Response:

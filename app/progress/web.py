@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
 from app.contracts import tickets
-from app.contracts.errors import ApiError, error_body
+from app.contracts.errors import ApiError, error_body, status_code_name
 from app.contracts.settings import ProgressSettings
 from app.progress import stream
 from app.progress.hub import Hub, ShuttingDown, Subscriber, TooManyStreams
@@ -54,7 +54,8 @@ def _video_id(raw: str) -> uuid.UUID:
     try:
         return uuid.UUID(raw)
     except ValueError:
-        raise ApiError(400, "invalid_video_id", "the video id must be a UUID") from None
+        # As the backend and the media edge answer it: an id that cannot exist names no video.
+        raise ApiError(404, "not_found", "no such video: the id must be a UUID") from None
 
 
 def _last_event_id() -> int | None:
@@ -135,7 +136,7 @@ def _api_error(error: ApiError) -> tuple[Response, int, dict[str, Any]]:
 
 def _http_error(error: HTTPException) -> tuple[Response, int]:
     status = error.code or 500
-    code = (error.name or "error").lower().replace(" ", "_")
+    code = status_code_name(error.name)
     return jsonify(error_body(code, error.description or code)), status
 
 

@@ -161,7 +161,7 @@ def test_bad_tickets_and_ids_are_refused_with_the_error_shape(
         "forged": (str(video), issue(video)[:-4] + "AAAA", 401, "invalid_ticket"),
         "expired": (str(video), issue(video, ttl_seconds=-5), 401, "invalid_ticket"),
         "other video": (str(video), issue(uuid.uuid4()), 403, "ticket_for_another_video"),
-        "not a uuid": ("not-a-uuid", issue(video), 400, "invalid_video_id"),
+        "not a uuid": ("not-a-uuid", issue(video), 404, "not_found"),
     }
     answers = {}
     for case, (path, ticket, _, _) in cases.items():
