@@ -119,6 +119,9 @@ def test_bad_auth_bodies_are_answered_by_the_handler_in_the_shared_shape(http: F
     assert (response.status_code, response.get_json()["error"]["code"]) == (400, "malformed_json")
     response = http.post("/auth/signup", json={"email": "x@example.com"})
     assert (response.status_code, response.get_json()["error"]["code"]) == (422, "validation_error")
+    # Not UTF-8: the event carries it base64-encoded, as API Gateway does with binary bodies.
+    response = http.post("/auth/login", data=b"\xff\xfe{", content_type="application/json")
+    assert (response.status_code, response.get_json()["error"]["code"]) == (400, "malformed_json")
 
 
 def test_outbox_without_an_email_is_a_422_as_the_backend_answers_bad_queries(http: FlaskClient) -> None:
