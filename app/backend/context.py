@@ -61,9 +61,16 @@ def _email_of(cognito: Any, access_token: str) -> str:
 
 
 def _upsert_user(session: Session, identity: Identity, access_token: str) -> User:
-    """The caller's row, created on their first authenticated request."""
+    """The caller's row, created on their first authenticated request.
+
+    An email that could not be read then (Cognito unavailable) is read again on a later one:
+    comments show its local part as the author's name.
+    """
     user = session.get(User, identity.sub)
     if user is not None:
+        if not user.email:
+            user.email = identity.email or _email_of(services().aws.cognito, access_token)
+            session.commit()
         return user
     email = identity.email or _email_of(services().aws.cognito, access_token)
     user = User(id=identity.sub, email=email)

@@ -44,6 +44,19 @@ def test_a_real_access_token_is_accepted_and_upserts_the_user_once(platform: Pla
         assert session.scalar(select(func.count()).select_from(User).where(User.id == alice.sub)) == 1
 
 
+def test_an_email_that_could_not_be_read_at_first_is_read_on_a_later_request(
+    platform: Platform, alice: Caller
+) -> None:
+    with Session(platform.engine) as session:
+        session.add(User(id=alice.sub, email=""))  # as when Cognito's GetUser failed on the first request
+        session.commit()
+
+    assert _get_me(platform.http, alice.access_token).json["email"] == alice.email
+    with Session(platform.engine) as session:
+        user = session.get(User, alice.sub)
+        assert user is not None and user.email == alice.email
+
+
 def test_a_token_re_signed_with_the_pool_key_is_accepted(http: FlaskClient, alice: Caller) -> None:
     # Guards the cases below: they differ from an accepted token only in what they test.
     assert _get_me(http, _token(_claims(alice), _moto_signing_key())).status_code == 200
