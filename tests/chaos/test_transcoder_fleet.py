@@ -1,0 +1,259 @@
+"""Chaos: a fleet of `reelstack transcoder` processes, busy ones SIGKILLed and replaced, still gives one result per task.
+
+ARCHITECTURE.md fix 4 (at-least-once, exactly-one result) under a bounded number of random
+kills: every task ends in one terminal state (ready for a good source, failed for a corrupt
+one), every ready task has one complete set of outputs under its own prefix, the task queue
+and the DLQ end empty, and no ffmpeg outlives its worker.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import signal
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from app.contracts.messages import ProgressEventV1, TaskMessageV1, VideoState, parse_progress
+from app.contracts.names import TASK_MAX_RECEIVES
+from app.contracts.tickets import media_key_prefix
+from tests.app.transcoder import conftest as transcoder_fixtures
+from tests.app.transcoder import test_worker_process as worker_fixtures
+from tests.app.transcoder.conftest import Pipeline, _clip
+from tests.app.transcoder.test_worker_process import StartWorker
+
+pytestmark = pytest.mark.chaos
+
+# The transcoder tests' fixtures: moto resources with an observer on the progress topic, worker processes.
+pipeline = transcoder_fixtures.pipeline
+start_worker = worker_fixtures.start_worker
+
+SEED = int(os.environ.get("REELSTACK_CHAOS_SEED", "20261126"))
+WORKERS = 3
+# A task is killed on at most TASK_MAX_RECEIVES - 1 receives, so none reaches the DLQ.
+KILLS = 3
+VISIBILITY_TIMEOUT = "10"
+# Bounds on waiting for something that should happen; exceeding one fails the test.
+CHAOS_SECONDS = 40.0
+SETTLE_SECONDS = 60.0
+EXIT_WAIT_SECONDS = 20.0
+_SCRATCH_DIR = re.compile(r"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})-.+")
+
+
+@dataclass(frozen=True)
+class Source:
+    path: Path
+    good: bool
+
+
+@pytest.fixture(scope="module")
+def sources(tmp_path_factory: pytest.TempPathFactory) -> list[Source]:
+    """Six tiny clips of 1-2 s between 160x90 and 320x180, a truncated one and random bytes."""
+    rng = random.Random(SEED)
+    base = tmp_path_factory.mktemp("chaos-media")
+    sizes = ["160x90", "192x108", "256x144", "320x180", "240x136", "288x162"]
+    good = [
+        _clip(base / f"clip{n}.mp4", size, rng.choice([1, 1.5, 2]), audio=n % 2 == 0)
+        for n, size in enumerate(sizes)
+    ]
+    truncated = base / "truncated.mp4"
+    # The moov atom is written last: without the end of the file, nothing can be decoded.
+    truncated.write_bytes(good[0].read_bytes()[: good[0].stat().st_size // 2])
+    noise = base / "noise.mp4"
+    noise.write_bytes(rng.randbytes(64 * 1024))
+    return [Source(p, True) for p in good] + [Source(truncated, False), Source(noise, False)]
+
+
+def _stat(pid: int) -> tuple[str, int] | None:
+    """(state, parent pid) of a live process, None once it is gone or a zombie."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    return None if fields[0] == "Z" else (fields[0], int(fields[1]))
+
+
+def _cmdline(pid: int) -> list[str]:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
+    except (FileNotFoundError, ProcessLookupError):
+        return []
+
+
+def _ffmpegs(under: Path) -> dict[int, int]:
+    """Live ffmpeg processes working in ``under``: pid → parent pid."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        pid = int(entry.name)
+        args = _cmdline(pid)
+        stat = _stat(pid)
+        if stat and args and Path(args[0]).name == "ffmpeg" and any(str(under) in a for a in args):
+            found[pid] = stat[1]
+    return found
+
+
+def _task_of(ffmpeg_pid: int) -> uuid.UUID | None:
+    """The task an ffmpeg works on, from its scratch directory ``<work_dir>/<task id>-<random>/``."""
+    for arg in _cmdline(ffmpeg_pid):
+        for part in Path(arg).parts:
+            if match := _SCRATCH_DIR.fullmatch(part):
+                return uuid.UUID(match[1])
+    return None
+
+
+class Fleet:
+    """Worker processes, of which busy ones are killed (with their ffmpeg) and replaced."""
+
+    def __init__(self, start: StartWorker, scratch: Path, rng: random.Random) -> None:
+        self.start, self.scratch, self.rng = start, scratch, rng
+        self.workers = [self._start() for _ in range(WORKERS)]
+        self.killed_tasks: list[uuid.UUID] = []
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        return self.start(grace=5.0, visibility_timeout_seconds=VISIBILITY_TIMEOUT)
+
+    def kill_a_busy_worker(self) -> None:
+        """SIGKILL a random worker transcoding a task with receives to spare; start a replacement."""
+        by_worker: dict[int, list[int]] = {}
+        for pid, parent in _ffmpegs(self.scratch).items():
+            by_worker.setdefault(parent, []).append(pid)
+        candidates = [
+            (worker, by_worker[worker.pid], task)
+            for worker in self.workers
+            if worker.pid in by_worker
+            and (task := _task_of(by_worker[worker.pid][0])) is not None
+            and self.killed_tasks.count(task) < TASK_MAX_RECEIVES - 1
+        ]
+        if not candidates:
+            return
+        worker, ffmpegs, task = self.rng.choice(candidates)
+        # The whole process group, as when the machine dies; ffmpeg has its own session and
+        # must die by its parent-death signal.
+        os.killpg(worker.pid, signal.SIGKILL)
+        worker.wait()
+        self.killed_tasks.append(task)
+        deadline = time.monotonic() + EXIT_WAIT_SECONDS
+        while any(_stat(pid) for pid in ffmpegs):
+            assert time.monotonic() < deadline, f"ffmpeg {ffmpegs} outlived its killed worker (seed {SEED})"
+            time.sleep(0.05)
+        self.workers[self.workers.index(worker)] = self._start()
+
+    def stop(self) -> None:
+        for worker in self.workers:
+            worker.send_signal(signal.SIGTERM)
+        codes = [worker.wait(EXIT_WAIT_SECONDS) for worker in self.workers]
+        assert codes == [0] * len(codes), f"workers exited with {codes} (seed {SEED})"
+
+
+@pytest.fixture
+def scratch(tmp_path: Path) -> Iterator[Path]:
+    yield tmp_path
+    # Whatever happened, no ffmpeg of this test keeps running.
+    for pid in _ffmpegs(tmp_path):
+        os.kill(pid, signal.SIGKILL)
+
+
+def _drain(pipeline: Pipeline) -> None:
+    """Receive every event still on the observer queue (the publishers have all finished)."""
+    while messages := pipeline.sqs.receive_message(
+        QueueUrl=pipeline.observer_url, MaxNumberOfMessages=10, WaitTimeSeconds=1
+    ).get("Messages", []):
+        for message in messages:
+            pipeline.events.append(parse_progress(message["Body"]))
+            pipeline.sqs.delete_message(
+                QueueUrl=pipeline.observer_url, ReceiptHandle=message["ReceiptHandle"]
+            )
+
+
+def _playlist_entries(text: str) -> list[str]:
+    """URIs a playlist refers to: its lines that are not tags, and EXT-X-MAP's init segment."""
+    entries = []
+    for line in text.splitlines():
+        if line.startswith("#EXT-X-MAP:") and 'URI="' in line:
+            entries.append(line.split('URI="', 1)[1].split('"', 1)[0])
+        elif line and not line.startswith("#"):
+            entries.append(line)
+    return entries
+
+
+def _check_one_complete_set(pipeline: Pipeline, task: TaskMessageV1, ready: ProgressEventV1) -> None:
+    """Every object of the video is the one set the ready event names, and the playlists' references exist."""
+    bucket = pipeline.resources.names.media_bucket
+    prefix = media_key_prefix(task.video_id, task.task_id)
+    keys = pipeline.media_keys(f"videos/{task.video_id}/")
+    assert ready.outputs is not None
+    assert ready.outputs.master_playlist_key == prefix + "master.m3u8"
+
+    def read(key: str) -> str:
+        assert key in keys, f"{key} is referenced but missing; the video has {sorted(keys)} (seed {SEED})"
+        body: bytes = pipeline.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        return body.decode()
+
+    referenced = {ready.outputs.master_playlist_key, ready.outputs.thumbnail_key}
+    assert ready.outputs.thumbnail_key in keys
+    variants = _playlist_entries(read(ready.outputs.master_playlist_key))
+    assert variants, f"task {task.task_id}: the master playlist lists no variant (seed {SEED})"
+    assert {r.playlist_key for r in ready.outputs.renditions} == {prefix + v for v in variants}
+    for variant in variants:
+        directory = variant.rsplit("/", 1)[0] + "/" if "/" in variant else ""
+        referenced.add(prefix + variant)
+        for entry in _playlist_entries(read(prefix + variant)):
+            referenced.add(prefix + directory + entry)
+            assert prefix + directory + entry in keys, f"{entry} of {variant} is missing (seed {SEED})"
+    # Nothing beyond that one set: no second set, no leftovers of a killed attempt.
+    assert keys == referenced, f"task {task.task_id}: extra {sorted(keys - referenced)} (seed {SEED})"
+
+
+def test_a_fleet_with_busy_workers_killed_and_replaced_gives_each_task_exactly_one_result(
+    pipeline: Pipeline,
+    start_worker: StartWorker,
+    sources: list[Source],
+    scratch: Path,
+) -> None:
+    rng = random.Random(SEED)
+    order = rng.sample(sources, len(sources))
+    # Workers first, so that the batch is spread over the whole fleet from the start.
+    fleet = Fleet(start_worker, scratch, rng)
+    submitted = [(source, pipeline.submit(source.path)) for source in order]
+
+    # The chaos: a bounded number of kills while work remains, at random moments.
+    deadline = time.monotonic() + CHAOS_SECONDS
+    while (
+        len(fleet.killed_tasks) < KILLS and pipeline.messages_left()["tasks"] and time.monotonic() < deadline
+    ):
+        time.sleep(rng.uniform(0.05, 0.5))
+        fleet.kill_a_busy_worker()
+    assert fleet.killed_tasks, f"no worker was ever caught transcoding (seed {SEED})"
+
+    deadline = time.monotonic() + SETTLE_SECONDS
+    while pipeline.messages_left() != {"tasks": 0, "dlq": 0}:
+        assert time.monotonic() < deadline, f"left: {pipeline.messages_left()} (seed {SEED})"
+        time.sleep(0.5)
+    fleet.stop()
+    _drain(pipeline)
+
+    for source, task in submitted:
+        events = pipeline.events_of(task.task_id)
+        context = f"task {task.task_id} of {source.path.name}, killed {fleet.killed_tasks} (seed {SEED})"
+        terminal = [e for e in events if e.state.terminal]
+        expected = VideoState.READY if source.good else VideoState.FAILED
+        assert {e.state for e in terminal} == {expected}, (
+            f"{context}: {[(e.state, e.error_reason) for e in terminal]}"
+        )
+        # Sequences count from receive count * 1_000_000: a killed task finished on a later receive.
+        assert terminal[-1].sequence // 1_000_000 > fleet.killed_tasks.count(task.task_id), context
+        if source.good:
+            _check_one_complete_set(pipeline, task, terminal[-1])
+        else:
+            assert terminal[-1].error_reason, context
+            assert pipeline.media_keys(f"videos/{task.video_id}/") == set(), context
+    assert _ffmpegs(scratch) == {}, f"orphan ffmpeg processes (seed {SEED})"
