@@ -70,6 +70,7 @@ def test_a_client_whose_instance_is_killed_mid_stream_resumes_on_another_and_mis
     issue: Callable[..., str],
     publish: Callable[[ProgressEventV1], None],
 ) -> None:
+    print(f"chaos seed {SEED} (rerun with REELSTACK_CHAOS_SEED={SEED})")  # shown with any failure
     rng = random.Random(SEED)
     last = rng.randint(8, 16)  # the ready event's sequence; transcoding events before it
     published_before_kill = rng.randint(3, last - 3)

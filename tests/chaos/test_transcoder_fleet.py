@@ -190,8 +190,8 @@ def _check_one_complete_set(pipeline: Pipeline, task: TaskMessageV1, ready: Prog
     bucket = pipeline.resources.names.media_bucket
     prefix = media_key_prefix(task.video_id, task.task_id)
     keys = pipeline.media_keys(f"videos/{task.video_id}/")
-    assert ready.outputs is not None
-    assert ready.outputs.master_playlist_key == prefix + "master.m3u8"
+    assert ready.outputs is not None, f"seed {SEED}"
+    assert ready.outputs.master_playlist_key == prefix + "master.m3u8", f"seed {SEED}"
 
     def read(key: str) -> str:
         assert key in keys, f"{key} is referenced but missing; the video has {sorted(keys)} (seed {SEED})"
@@ -199,10 +199,12 @@ def _check_one_complete_set(pipeline: Pipeline, task: TaskMessageV1, ready: Prog
         return body.decode()
 
     referenced = {ready.outputs.master_playlist_key, ready.outputs.thumbnail_key}
-    assert ready.outputs.thumbnail_key in keys
+    assert ready.outputs.thumbnail_key in keys, f"seed {SEED}"
     variants = _playlist_entries(read(ready.outputs.master_playlist_key))
     assert variants, f"task {task.task_id}: the master playlist lists no variant (seed {SEED})"
-    assert {r.playlist_key for r in ready.outputs.renditions} == {prefix + v for v in variants}
+    assert {r.playlist_key for r in ready.outputs.renditions} == {prefix + v for v in variants}, (
+        f"seed {SEED}"
+    )
     for variant in variants:
         directory = variant.rsplit("/", 1)[0] + "/" if "/" in variant else ""
         referenced.add(prefix + variant)
@@ -219,6 +221,7 @@ def test_a_fleet_with_busy_workers_killed_and_replaced_gives_each_task_exactly_o
     sources: list[Source],
     scratch: Path,
 ) -> None:
+    print(f"chaos seed {SEED} (rerun with REELSTACK_CHAOS_SEED={SEED})")  # shown with any failure
     rng = random.Random(SEED)
     order = rng.sample(sources, len(sources))
     # Workers first, so that the batch is spread over the whole fleet from the start.
