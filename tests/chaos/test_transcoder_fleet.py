@@ -3,11 +3,13 @@
 ARCHITECTURE.md fix 4 (at-least-once, exactly-one result) under a bounded number of random
 kills: every task ends in one terminal state (ready for a good source, failed for a corrupt
 one), every ready task has one complete set of outputs under its own prefix, the task queue
-and the DLQ end empty, and no ffmpeg outlives its worker.
+and the DLQ end empty, and no ffmpeg outlives its worker. Also a worker frozen (SIGSTOP) past
+its lease that wakes after another worker finished its task.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import re
@@ -260,3 +262,40 @@ def test_a_fleet_with_busy_workers_killed_and_replaced_gives_each_task_exactly_o
             assert terminal[-1].error_reason, context
             assert pipeline.media_keys(f"videos/{task.video_id}/") == set(), context
     assert _ffmpegs(scratch) == {}, f"orphan ffmpeg processes (seed {SEED})"
+
+
+def test_a_worker_frozen_past_its_lease_and_resumed_after_another_finished_the_task_leaves_one_result(
+    pipeline: Pipeline, start_worker: StartWorker, sources: list[Source], scratch: Path
+) -> None:
+    """A stopped VM or a long pause: the lease runs out, another worker finishes, the first wakes up."""
+    print(f"chaos seed {SEED} (rerun with REELSTACK_CHAOS_SEED={SEED})")  # shown with any failure
+    source = random.Random(SEED).choice([s for s in sources if s.good])
+    frozen = start_worker(grace=5.0, visibility_timeout_seconds=VISIBILITY_TIMEOUT)
+    task = pipeline.submit(source.path)
+    deadline = time.monotonic() + EXIT_WAIT_SECONDS
+    while not (ffmpegs := [pid for pid, parent in _ffmpegs(scratch).items() if parent == frozen.pid]):
+        assert time.monotonic() < deadline, f"the worker never started ffmpeg (seed {SEED})"
+        time.sleep(0.02)
+    for pid in [frozen.pid, *ffmpegs]:
+        with contextlib.suppress(ProcessLookupError):  # an ffmpeg may end just before
+            os.kill(pid, signal.SIGSTOP)
+
+    other = start_worker(grace=5.0, visibility_timeout_seconds=VISIBILITY_TIMEOUT)
+    finished = pipeline.wait_for(lambda e: e.task_id == task.task_id and e.state.terminal)
+    for pid in [frozen.pid, *ffmpegs]:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGCONT)
+    # The frozen attempt runs to its end too: at least once means it may report ready again.
+    pipeline.wait_for(
+        lambda e: e.task_id == task.task_id and e.state.terminal and e.sequence < finished.sequence
+    )
+    for worker in (frozen, other):
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(EXIT_WAIT_SECONDS) == 0, f"seed {SEED}"
+    _drain(pipeline)
+
+    terminal = [e for e in pipeline.events_of(task.task_id) if e.state.terminal]
+    assert [e.state for e in terminal] == [VideoState.READY, VideoState.READY], f"seed {SEED}"
+    assert terminal[-1] == finished, f"seed {SEED}"
+    _check_one_complete_set(pipeline, task, finished)
+    assert pipeline.messages_left() == {"tasks": 0, "dlq": 0}, f"seed {SEED}"
