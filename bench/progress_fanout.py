@@ -50,7 +50,7 @@ def task_bodies(video_id: uuid.UUID) -> list[str]:
             for h in (720, 480, 360, 240)
         ],
     )
-    steps = [(VideoState.QUEUED, 0.0, None)]
+    steps: list[tuple[VideoState, float, TaskOutputs | None]] = [(VideoState.QUEUED, 0.0, None)]
     steps += [(VideoState.TRANSCODING, float(p), None) for p in range(100)]
     steps.append((VideoState.READY, 100.0, outputs))
     return [
