@@ -6,7 +6,9 @@ product's own code, in-process: ``parse_progress`` of the raw SNS body and ``Hub
 ``stream.events`` (what each SSE response does). One video pays the per-message cost N
 times and the per-stream cost N x M times; M videos pay both N x M times. Their ratio is
 the share of a message's cost that fan-out amortises; the drain/receive ratio inside the
-one-video variant is where a popular video spends its time.
+one-video variant is where a popular video spends its time. The last hub ratio drains the
+one-video streams through ``stream.events`` or through their queues alone: the share of
+the drain that is each stream formatting (JSON) the same event's frame again.
 
 No SQS or SNS is in the measured path. To show that a benchmark through the local platform
 would measure the emulator instead, the last ratio sets the emulator's cost per message
@@ -27,7 +29,7 @@ from typing import Any
 from app.contracts.messages import ProgressEventV1, Rendition, TaskOutputs, VideoState, parse_progress
 from app.local.moto_server import free_port, start_moto, stop
 from app.local.provision import client
-from app.progress.hub import Hub, Subscriber
+from app.progress.hub import Closed, Hub, StreamEvent, Subscriber
 from app.progress.stream import events
 from bench._compare import Costs, interleave, ratios, summary
 
@@ -67,13 +69,25 @@ def round_robin(tasks: list[list[str]]) -> Iterator[str]:
         yield from step
 
 
-def fan_out(videos: list[uuid.UUID], streams: int) -> Costs:
+def bare_events(subscriber: Subscriber) -> Iterator[StreamEvent]:
+    """A stream's queued events without the SSE text: what is left if frames were formatted once per event."""
+    while not isinstance(item := subscriber.next(0), Closed | None):
+        yield item
+        if item.state.terminal:
+            return
+
+
+def fan_out(videos: list[uuid.UUID], streams: int, *, framed: bool = True) -> Costs:
     """One task per video, interleaved; see ``fan_out_of``."""
-    return fan_out_of(list(round_robin([task_bodies(v) for v in videos])), videos, streams)
+    return fan_out_of(list(round_robin([task_bodies(v) for v in videos])), videos, streams, framed=framed)
 
 
-def fan_out_of(bodies: list[str], videos: list[uuid.UUID], streams: int) -> Costs:
-    """``streams`` subscribers spread evenly over ``videos``; ``bodies`` published, every stream drained."""
+def fan_out_of(bodies: list[str], videos: list[uuid.UUID], streams: int, *, framed: bool = True) -> Costs:
+    """``streams`` subscribers spread evenly over ``videos``; ``bodies`` published, every stream drained.
+
+    Drained through ``stream.events`` (each stream formats its own SSE frames), or with
+    ``framed=False`` through the subscriber queues alone.
+    """
     hub = Hub(buffer_size=BUFFER_SIZE, max_videos=MAX_VIDEOS, max_streams=MAX_STREAMS)
     subscribers: list[Subscriber] = [hub.subscribe(videos[i % len(videos)])[0] for i in range(streams)]
 
@@ -81,7 +95,8 @@ def fan_out_of(bodies: list[str], videos: list[uuid.UUID], streams: int) -> Cost
     for body in bodies:
         hub.publish(parse_progress(body))
     received = time.perf_counter()
-    frames = sum(1 for s in subscribers for _ in events(s, [], heartbeat_seconds=15.0))
+    drain = (lambda s: events(s, [], heartbeat_seconds=15.0)) if framed else bare_events
+    frames = sum(1 for s in subscribers for _ in drain(s))
     drained = time.perf_counter()
 
     expected = len(bodies) * streams // len(videos)
@@ -154,13 +169,18 @@ def main() -> int:
         lambda: fan_out([uuid.uuid4() for _ in range(m)], m),
         args.rounds,
     )
-    print(f"M videos / one video, total:          {summary(ratios(pairs, 'total'))}")
-    print(f"M videos / one video, receive phase:  {summary(ratios(pairs, 'receive'))}")
-    print(f"M videos / one video, drain phase:    {summary(ratios(pairs, 'drain'))}")
-    one_video = [{"share": a["drain"] / a["receive"]} for a, _ in pairs]
-    print(f"one video, drain / receive:           {summary([c['share'] for c in one_video])}")
+    print(f"M videos / one video, total:              {summary(ratios(pairs, 'total'))}")
+    print(f"M videos / one video, receive phase:      {summary(ratios(pairs, 'receive'))}")
+    print(f"M videos / one video, drain phase:        {summary(ratios(pairs, 'drain'))}")
+    print(
+        f"one video, drain / receive:               {summary([a['drain'] / a['receive'] for a, _ in pairs])}"
+    )
+    framing = interleave(
+        lambda: fan_out([uuid.uuid4()], m, framed=False), lambda: fan_out([uuid.uuid4()], m), args.rounds
+    )
+    print(f"one video, drain by streams / by queues:  {summary(ratios(framing, 'drain'))}")
     if not args.no_emulator:
-        print(f"moto SNS->SQS / hub, per message:    {summary(emulator_ratio(3))}")
+        print(f"moto SNS->SQS / hub, per message:         {summary(emulator_ratio(3))}")
     return 0
 
 
