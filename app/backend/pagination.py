@@ -9,7 +9,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, or_
+from sqlalchemy import Select, tuple_
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from app.contracts.errors import ApiError
@@ -41,14 +41,10 @@ def page(
     """One page of ``query`` after ``cursor``; the next cursor, or None on the last page."""
     if cursor:
         after_time, after_id = decode_cursor(cursor)
-        if newest_first:
-            query = query.where(
-                or_(created_at < after_time, and_(created_at == after_time, row_id < after_id))
-            )
-        else:
-            query = query.where(
-                or_(created_at > after_time, and_(created_at == after_time, row_id > after_id))
-            )
+        # One row-value comparison, not `a < t OR (a = t AND id < i)`: databases seek to it in
+        # the (created_at, id) index, so a deep page costs what the first one does.
+        position, after = tuple_(created_at, row_id), tuple_(after_time, after_id)
+        query = query.where(position < after if newest_first else position > after)
     order = (created_at.desc(), row_id.desc()) if newest_first else (created_at.asc(), row_id.asc())
     rows = list(session.scalars(query.order_by(*order).limit(limit + 1)))
     if len(rows) <= limit:
