@@ -434,6 +434,11 @@ _KEY_INPUTS = (
 )
 
 
+def _shown(value: object) -> object:
+    """Whole numbers as the config wrote them: the mocks carry every number as a float."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
 def _tree(resources: list[SynthResource]) -> str:
     children: dict[str | None, list[SynthResource]] = {}
     for resource in resources:
@@ -447,7 +452,7 @@ def _tree(resources: list[SynthResource]) -> str:
                 for k in _KEY_INPUTS
                 if k in r.inputs and not isinstance(r.inputs[k], dict | list)
             }
-            detail = " ".join(f"{k}={v}" for k, v in keys.items())
+            detail = " ".join(f"{k}={_shown(v)}" for k, v in keys.items())
             flag = " [protected]" if r.protect else ""
             lines.append(f"{'  ' * depth}{r.type} {r.name}{flag}{' ' + detail if detail else ''}")
             walk(r.urn, depth + 1)

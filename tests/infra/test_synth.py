@@ -374,3 +374,10 @@ def test_cli_prints_an_indented_tree(capsys: Any) -> None:
     lines = capsys.readouterr().out.splitlines()
     assert "reelstack:index:TranscoderFleet transcoder" in lines
     assert any(line.startswith("  aws:sqs/queue:Queue transcoder-tasks ") for line in lines)
+
+
+def test_the_tree_shows_whole_numbers_as_the_config_wrote_them(capsys: Any) -> None:
+    """The mocks carry every number as a float; `minSize=2.0` reads like a fractional instance."""
+    assert synth.main(["--stack", "prod"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "  aws:autoscaling/group:Group backend-asg minSize=2 maxSize=8" in lines
