@@ -63,8 +63,8 @@ def _email_of(cognito: Any, access_token: str) -> str:
 def _upsert_user(session: Session, identity: Identity, access_token: str) -> User:
     """The caller's row, created on their first authenticated request.
 
-    An email that could not be read then (Cognito unavailable) is read again on a later one:
-    comments show its local part as the author's name.
+    An email that could not be read then (Cognito unavailable) is read again on a later one,
+    so ``GET /api/me`` shows it; no other response carries an email.
     """
     user = session.get(User, identity.sub)
     if user is not None:

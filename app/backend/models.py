@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -11,6 +12,8 @@ from sqlalchemy import JSON, CheckConstraint, DateTime, Enum, ForeignKey, Index,
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from app.contracts.messages import VideoState
+
+DISPLAY_NAME_MAX = 40
 
 
 def utcnow() -> datetime:
@@ -45,7 +48,14 @@ class User(Base):
 
     id: Mapped[str] = mapped_column(String(128), primary_key=True, comment="Cognito sub")
     email: Mapped[str] = mapped_column(String(320), default="")
+    display_name: Mapped[str | None] = mapped_column(String(DISPLAY_NAME_MAX), default=None)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    @property
+    def public_name(self) -> str:
+        """The name others see: the chosen display name, else a pseudonym derived from the sub alone
+        (the sub is public as ``author_id`` already, so the pseudonym reveals nothing more)."""
+        return self.display_name or "user-" + hashlib.sha256(self.id.encode()).hexdigest()[:6]
 
 
 class Video(Base):

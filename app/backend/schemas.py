@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import unicodedata
 import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from app.backend.models import Visibility
+from app.backend.models import DISPLAY_NAME_MAX, Visibility
 from app.contracts.messages import MAX_FILTERS, FilterSpec, VideoState
 
 PAGE_LIMIT_MAX = 50
@@ -22,6 +23,21 @@ def _no_nul(value: str) -> str:
 
 
 NoNul = AfterValidator(_no_nul)
+
+
+def _printable(value: str) -> str:
+    # Control characters (NUL among them, which PostgreSQL cannot store) would garble the
+    # name wherever it is shown. (pydantic itself refuses lone surrogates.)
+    if any(unicodedata.category(char) == "Cc" for char in value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+DisplayName = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=DISPLAY_NAME_MAX),
+    AfterValidator(_printable),
+]
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), NoNul]
 Description = Annotated[str, StringConstraints(max_length=5000), NoNul]
 CommentBody = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000), NoNul]
@@ -184,7 +200,9 @@ class CommentOut(BaseModel):
     id: uuid.UUID
     video_id: uuid.UUID
     author_id: str
-    author_name: str = Field(description="the local part of the author's email address; empty if unknown")
+    author_name: str = Field(
+        description="the author's display name, or a pseudonym (`user-` and 6 hex digits) until they choose one"
+    )
     body: str
     created_at: Timestamp
     updated_at: Timestamp
@@ -241,8 +259,16 @@ class PlaylistList(BaseModel):
 # Me, health
 class MeOut(BaseModel):
     id: str
-    email: str
+    email: str = Field(description="shown to the caller only; never to other users")
+    display_name: str | None
+    public_name: str = Field(description="what others see as the author of one's comments")
     created_at: Timestamp
+
+
+class MePatch(_Patch):
+    display_name: DisplayName | None = Field(
+        None, description=f"the name others see; 1 to {DISPLAY_NAME_MAX} characters, no control characters"
+    )
 
 
 class HealthOut(BaseModel):

@@ -1,4 +1,4 @@
-"""Comments, likes and playlists: plain functions over a session; visibility rules from ``videos``."""
+"""Profiles, comments, likes and playlists: plain functions over a session; visibility rules from ``videos``."""
 
 from __future__ import annotations
 
@@ -10,9 +10,24 @@ from sqlalchemy.orm import Session
 
 from app.backend.models import Comment, Like, Playlist, PlaylistItem, User, Video, Visibility
 from app.backend.pagination import page
-from app.backend.schemas import PageQuery, PlaylistCreate, PlaylistItemAdd, PlaylistPatch, PlaylistReorder
+from app.backend.schemas import (
+    MePatch,
+    PageQuery,
+    PlaylistCreate,
+    PlaylistItemAdd,
+    PlaylistPatch,
+    PlaylistReorder,
+)
 from app.backend.videos import LikeCount, can_view, like_counts, visible_video
 from app.contracts.errors import ApiError
+
+
+# Profile
+def patch_profile(session: Session, user: User, data: MePatch) -> User:
+    for field, value in data.changes().items():
+        setattr(user, field, value)
+    session.commit()
+    return user
 
 
 # Comments

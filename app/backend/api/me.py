@@ -5,11 +5,12 @@ from __future__ import annotations
 from flask import Blueprint
 from spectree import Response
 
+from app.backend import social
 from app.backend import videos as domain
-from app.backend.api.render import videos_out
+from app.backend.api.render import me_out, videos_out
 from app.backend.context import db, require_user, services
 from app.backend.openapi import AUTH, api
-from app.backend.schemas import ErrorBody, FeedQuery, MeOut, VideoPage
+from app.backend.schemas import ErrorBody, FeedQuery, MeOut, MePatch, VideoPage
 
 bp = Blueprint("me", __name__, url_prefix="/api/me")
 TAGS = ("me",)
@@ -18,8 +19,15 @@ TAGS = ("me",)
 @bp.get("")
 @api.validate(resp=Response(HTTP_200=MeOut, HTTP_401=ErrorBody), tags=TAGS, security=AUTH)
 def me() -> MeOut:
-    user = require_user()
-    return MeOut(id=user.id, email=user.email, created_at=user.created_at)
+    """The caller, with their own email: the one response that carries an email."""
+    return me_out(require_user())
+
+
+@bp.patch("")
+@api.validate(resp=Response(HTTP_200=MeOut, HTTP_401=ErrorBody), tags=TAGS, security=AUTH)
+def patch_me(json: MePatch) -> MeOut:
+    """Choose the display name others see on one's comments."""
+    return me_out(social.patch_profile(db(), require_user(), json))
 
 
 @bp.get("/videos")

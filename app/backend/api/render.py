@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from app.backend.context import Services
-from app.backend.models import Comment, Playlist, Video
-from app.backend.schemas import CommentOut, PlaylistOut, RenditionOut, VideoOut
+from app.backend.models import Comment, Playlist, User, Video
+from app.backend.schemas import CommentOut, MeOut, PlaylistOut, RenditionOut, VideoOut
 from app.backend.videos import LikeCount
 from app.contracts.messages import VideoState
 from app.contracts.tickets import issue_media_grant
@@ -65,10 +65,20 @@ def comment_out(comment: Comment) -> CommentOut:
         id=comment.id,
         video_id=comment.video_id,
         author_id=comment.author_id,
-        author_name=comment.author.email.partition("@")[0],
+        author_name=comment.author.public_name,
         body=comment.body,
         created_at=comment.created_at,
         updated_at=comment.updated_at,
+    )
+
+
+def me_out(user: User) -> MeOut:
+    return MeOut(
+        id=user.id,
+        email=user.email,
+        display_name=user.display_name,
+        public_name=user.public_name,
+        created_at=user.created_at,
     )
 
 

@@ -4,14 +4,44 @@ from __future__ import annotations
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import Engine, func, inspect, select
+from sqlalchemy.orm import Session
 
 from app.backend.db import make_engine
 from app.backend.migrate import downgrade, upgrade
-from app.backend.models import Base
+from app.backend.models import Base, Comment, User, Video, Visibility
+from app.contracts.messages import VideoState
 from tests.app.backend.conftest import fresh_postgres_database
 
 TABLES = {"users", "videos", "comments", "likes", "playlists", "playlist_items"}
+
+
+def _user_columns(engine: Engine) -> set[str]:
+    return {column["name"] for column in inspect(engine).get_columns("users")}
+
+
+def _step_back_to_0001_and_forward(url: str, engine: Engine) -> None:
+    """0002 (display_name) goes down and up again without touching the rows that reference users."""
+    with Session(engine) as session:
+        session.add(User(id="u1", email="u1@example.com", display_name="U One"))
+        video = Video(
+            owner_id="u1",
+            title="t",
+            visibility=Visibility.PUBLIC,
+            status=VideoState.UPLOADING,
+            source_key="k",
+        )
+        session.add(video)
+        session.flush()
+        session.add(Comment(video_id=video.id, author_id="u1", body="b"))
+        session.commit()
+    downgrade(url, "0001")
+    assert "display_name" not in _user_columns(engine)
+    upgrade(url)
+    assert "display_name" in _user_columns(engine)
+    with Session(engine) as session:
+        assert session.scalar(select(User.display_name).where(User.id == "u1")) is None
+        assert session.scalar(select(func.count()).select_from(Comment)) == 1
 
 
 def _round_trip(url: str) -> None:
@@ -22,6 +52,7 @@ def _round_trip(url: str) -> None:
         with engine.connect() as connection:
             # The migrations build exactly what the models declare.
             assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
+        _step_back_to_0001_and_forward(url, engine)
         downgrade(url, "base")
         assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
         upgrade(url)

@@ -46,6 +46,7 @@ def test_openapi_document_lists_every_route_with_its_schemas(platform: Platform)
         ("/api/playlists/{playlist_id}/items", "put"),
         ("/api/playlists/{playlist_id}/items/{video_id}", "delete"),
         ("/api/me", "get"),
+        ("/api/me", "patch"),
         ("/api/me/videos", "get"),
         ("/api/health", "get"),
     } <= operations
