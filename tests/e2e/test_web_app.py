@@ -105,6 +105,14 @@ def test_new_user_signs_up_uploads_watches_live_progress_plays_comments_and_like
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("button", name="Log out")).to_be_visible()
 
+    # Until a display name is chosen others see a pseudonym, never the email.
+    page.get_by_role("link", name="Profile").click()
+    expect(page.get_by_role("heading", name="Profile")).to_be_visible()
+    expect(page.locator("main")).to_contain_text("Others see you as user-")
+    page.get_by_label("Display name").fill("Web Tester")
+    page.get_by_role("button", name="Save profile").click()
+    expect(page.get_by_role("status")).to_have_text("Saved.")
+
     page.get_by_role("link", name="Upload").click()
     page.get_by_label("Video file").set_input_files(clip)
     page.get_by_label("Title").fill("Browser clip")
@@ -120,7 +128,7 @@ def test_new_user_signs_up_uploads_watches_live_progress_plays_comments_and_like
     page.get_by_label("Add a comment").fill("Looks great in the browser")
     page.get_by_role("button", name="Post comment").click()
     expect(page.locator(".comments li").first).to_contain_text("Looks great in the browser")
-    expect(page.locator(".comments li .meta strong").first).to_have_text(f"{email.partition('@')[0]} (you)")
+    expect(page.locator(".comments li .meta strong").first).to_have_text("Web Tester (you)")
 
     like = page.locator("button.like")
     expect(like).to_have_attribute("aria-pressed", "false")
@@ -133,6 +141,7 @@ def test_new_user_signs_up_uploads_watches_live_progress_plays_comments_and_like
     page.reload()
     expect(page.locator("button.like")).to_have_attribute("aria-pressed", "true")
     expect(page.locator(".comments li").first).to_contain_text("Looks great in the browser")
+    expect(page.locator(".comments li .meta strong").first).to_have_text("Web Tester (you)")
 
     # Without native HLS the same stream plays through hls.js (Media Source Extensions).
     play_until_time_advances(page)

@@ -181,7 +181,7 @@ export const playlists = {
 let meCache = null;
 sessionEvents.addEventListener("change", () => (meCache = null));
 
-/** The signed-in user ({id, email}), fetched once per session; null when logged out. */
+/** The signed-in user ({id, email, display_name, public_name}), fetched once per session; null when logged out. */
 export function me() {
   if (!session()) return Promise.resolve(null);
   meCache ??= api("me").catch((error) => {
@@ -189,4 +189,11 @@ export function me() {
     throw error;
   });
   return meCache;
+}
+
+/** Change the signed-in user's profile ({display_name}); the cached user follows. */
+export async function updateMe(fields) {
+  const updated = await api("me", { method: "PATCH", body: fields });
+  meCache = Promise.resolve(updated);
+  return updated;
 }

@@ -8,6 +8,7 @@ import * as feed from "./views/feed.js";
 import * as mine from "./views/mine.js";
 import * as newVideo from "./views/new-video.js";
 import * as playlists from "./views/playlists.js";
+import * as profile from "./views/profile.js";
 import * as watch from "./views/watch.js";
 
 const routes = [
@@ -21,6 +22,7 @@ const routes = [
   { pattern: /^\/mine$/, view: mine.render, title: "My videos", private: true },
   { pattern: /^\/playlists$/, view: playlists.renderList, title: "Playlists", private: true },
   { pattern: /^\/playlists\/([\w-]+)$/, view: playlists.renderOne, title: "Playlist", private: true },
+  { pattern: /^\/profile$/, view: profile.render, title: "Profile", private: true },
   { pattern: /^\/videos\/([\w-]+)$/, view: watch.render, title: "Video" },
 ];
 
@@ -48,6 +50,7 @@ function renderHeader() {
   const account = user
     ? [
         h("span", { class: "who" }, user.email),
+        h("a", { href: "#/profile", "aria-current": path === "/profile" ? "page" : undefined }, "Profile"),
         h("button", { type: "button", class: "link", onclick: () => accounts.logout() }, "Log out"),
       ]
     : [h("a", { href: "#/login" }, "Log in"), h("a", { href: "#/signup", class: "button" }, "Sign up")];
