@@ -27,15 +27,13 @@ from app.contracts.messages import ProgressEventV1, TaskMessageV1, VideoState, p
 from app.contracts.names import TASK_MAX_RECEIVES
 from app.contracts.tickets import media_key_prefix
 from tests.app.transcoder import conftest as transcoder_fixtures
-from tests.app.transcoder import test_worker_process as worker_fixtures
-from tests.app.transcoder.conftest import Pipeline, _clip
-from tests.app.transcoder.test_worker_process import StartWorker
+from tests.app.transcoder.conftest import Pipeline, StartWorker, clip
 
 pytestmark = pytest.mark.chaos
 
 # The transcoder tests' fixtures: moto resources with an observer on the progress topic, worker processes.
 pipeline = transcoder_fixtures.pipeline
-start_worker = worker_fixtures.start_worker
+start_worker = transcoder_fixtures.start_worker
 
 SEED = int(os.environ.get("REELSTACK_CHAOS_SEED", "20261126"))
 WORKERS = 3
@@ -62,7 +60,7 @@ def sources(tmp_path_factory: pytest.TempPathFactory) -> list[Source]:
     base = tmp_path_factory.mktemp("chaos-media")
     sizes = ["160x90", "192x108", "256x144", "320x180", "240x136", "288x162"]
     good = [
-        _clip(base / f"clip{n}.mp4", size, rng.choice([1, 1.5, 2]), audio=n % 2 == 0)
+        clip(base / f"clip{n}.mp4", size, rng.choice([1, 1.5, 2]), audio=n % 2 == 0)
         for n, size in enumerate(sizes)
     ]
     truncated = base / "truncated.mp4"

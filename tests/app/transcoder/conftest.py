@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import random
+import signal
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -23,7 +26,7 @@ from app.transcoder.worker import AwsClients, Worker
 EVENT_WAIT_SECONDS = 120.0
 
 
-def _clip(path: Path, size: str, seconds: float, *, audio: bool = True, pix_fmt: str = "yuv420p") -> Path:
+def clip(path: Path, size: str, seconds: float, *, audio: bool = True, pix_fmt: str = "yuv420p") -> Path:
     width, height = size.split("x")
     # testsrc2 rounds to even sizes, so scale to the exact (possibly odd) size afterwards.
     video = f"testsrc2=size={width}x{int(height) + int(height) % 2}:rate=30:duration={seconds},scale={width}:{height},setsar=1,format={pix_fmt}"
@@ -52,12 +55,12 @@ class Media:
 @pytest.fixture(scope="session")
 def media(tmp_path_factory: pytest.TempPathFactory) -> Media:
     base = tmp_path_factory.mktemp("media")
-    landscape = _clip(base / "landscape.mp4", "1280x720", 4)
+    landscape = clip(base / "landscape.mp4", "1280x720", 4)
     truncated = base / "truncated.mp4"
     truncated.write_bytes(landscape.read_bytes()[: landscape.stat().st_size * 2 // 3])
     random_bytes = base / "random.mp4"
     random_bytes.write_bytes(random.Random(4).randbytes(256 * 1024))
-    silent = _clip(base / "silent.mp4", "640x360", 2, audio=False)
+    silent = clip(base / "silent.mp4", "640x360", 2, audio=False)
     rotated = base / "rotated.mp4"
     # The mp4 muxer turns the legacy rotate tag into a display matrix.
     subprocess.run(
@@ -78,10 +81,10 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> Media:
     )
     return Media(
         landscape=landscape,
-        long=_clip(base / "long.mp4", "1280x720", 8),
-        portrait=_clip(base / "portrait.mp4", "720x1280", 2),
+        long=clip(base / "long.mp4", "1280x720", 8),
+        portrait=clip(base / "portrait.mp4", "720x1280", 2),
         # 4:4:4 so that the source itself can have an odd height.
-        odd=_clip(base / "odd.mp4", "854x481", 2, pix_fmt="yuv444p"),
+        odd=clip(base / "odd.mp4", "854x481", 2, pix_fmt="yuv444p"),
         silent=silent,
         rotated=rotated,
         truncated=truncated,
@@ -195,6 +198,47 @@ def make_worker(
         return Worker(load(TranscoderSettings), AwsClients.from_environment())
 
     yield make
+
+
+# Bounds the wait for a process to exit; exceeding it fails the test.
+EXIT_WAIT_SECONDS = 60
+
+StartWorker = Callable[..., subprocess.Popen[bytes]]
+
+
+@pytest.fixture
+def start_worker(pipeline: Pipeline, tmp_path: Path) -> Iterator[StartWorker]:
+    """Start `reelstack transcoder` processes (each in its own work dir unless given one), killed at teardown."""
+    started: list[subprocess.Popen[bytes]] = []
+
+    def start(grace: float = 30.0, work_dir: Path | None = None, **overrides: str) -> subprocess.Popen[bytes]:
+        work_dir = work_dir or tmp_path / f"work{len(started)}"
+        env = {
+            **os.environ,
+            **transcoder_env(pipeline.resources, work_dir, ladder="720,480,360", **overrides),
+        }
+        log = tmp_path / f"worker{len(started)}.log"
+        with log.open("wb") as stderr:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "app.cli", "transcoder", "--shutdown-grace", str(grace)],
+                env=env,
+                stderr=stderr,
+                # Its own process group, so a SIGKILL can take ffmpeg down with it, as when a machine dies.
+                start_new_session=True,
+            )
+        started.append(process)
+        # Its signal handlers are in place once it says it is polling.
+        deadline = time.monotonic() + EXIT_WAIT_SECONDS
+        while "polling" not in log.read_text():
+            assert process.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.05)
+        return process
+
+    yield start
+    for process in started:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
 
 
 def run_one(worker: Worker) -> None:

@@ -4,57 +4,12 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
-
-import pytest
 
 from app.contracts.messages import TaskMessageV1, VideoState
 from app.contracts.tickets import media_key_prefix
-from tests.app.transcoder.conftest import Media, Pipeline, transcoder_env
-
-# Bounds the wait for a process to exit; exceeding it fails the test.
-EXIT_WAIT_SECONDS = 60
-
-StartWorker = Callable[..., subprocess.Popen[bytes]]
-
-
-@pytest.fixture
-def start_worker(pipeline: Pipeline, tmp_path: Path) -> Iterator[StartWorker]:
-    started: list[subprocess.Popen[bytes]] = []
-
-    def start(grace: float = 30.0, **overrides: str) -> subprocess.Popen[bytes]:
-        env = {
-            **os.environ,
-            **transcoder_env(
-                pipeline.resources, tmp_path / f"work{len(started)}", ladder="720,480,360", **overrides
-            ),
-        }
-        log = tmp_path / f"worker{len(started)}.log"
-        with log.open("wb") as stderr:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "app.cli", "transcoder", "--shutdown-grace", str(grace)],
-                env=env,
-                stderr=stderr,
-                # Its own process group, so a SIGKILL can take ffmpeg down with it, as when a machine dies.
-                start_new_session=True,
-            )
-        started.append(process)
-        # Its signal handlers are in place once it says it is polling.
-        deadline = time.monotonic() + EXIT_WAIT_SECONDS
-        while "polling" not in log.read_text():
-            assert process.poll() is None and time.monotonic() < deadline, log.read_text()
-            time.sleep(0.05)
-        return process
-
-    yield start
-    for process in started:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+from tests.app.transcoder.conftest import EXIT_WAIT_SECONDS, Media, Pipeline, StartWorker
 
 
 def _wait_until_transcoding(pipeline: Pipeline, task: TaskMessageV1) -> None:
