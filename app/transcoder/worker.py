@@ -14,7 +14,9 @@ result → delete the message. Failure paths:
 
 Outputs are uploaded only after ffmpeg has finished, under the task's own prefix, with
 the master playlist last: a killed attempt leaves nothing a player would find, and a
-retry overwrites the same keys.
+retry overwrites the same keys. Its local files, in a scratch directory of the work dir
+that several workers share, are removed by the next sweep of any worker there
+(``scratch.sweep``: at start and between polls), which tells a dead owner by its lock.
 """
 
 from __future__ import annotations
@@ -23,10 +25,8 @@ import argparse
 import enum
 import json
 import logging
-import shutil
 import signal
 import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -50,6 +50,7 @@ from app.transcoder.hls import OutputError, Variant, describe_variant, master_pl
 from app.transcoder.probe import NotAVideo, probe
 from app.transcoder.progress import ProgressReporter, sns_publisher
 from app.transcoder.runner import Cancelled, Pace, run_ffmpeg
+from app.transcoder.scratch import scratch_dir, sweep
 
 logger = logging.getLogger("app.transcoder")
 
@@ -147,6 +148,9 @@ class Worker:
 
     def run(self) -> None:
         while not self.stopping.is_set():
+            # Cheap (one listing of the work dir) and bounded by the poll: leftovers of a killed
+            # sibling go soon after it dies, not only when this worker restarts.
+            sweep(Path(self.settings.work_dir))
             try:
                 self.poll_once()
             except (BotoCoreError, ClientError):
@@ -219,37 +223,40 @@ class Worker:
     def transcode(self, task: TaskMessageV1, events: ProgressReporter) -> TaskOutputs:
         if task.source_bucket != self.settings.uploads_bucket:
             raise PermanentFailure(f"the source is not in the uploads bucket {self.settings.uploads_bucket}")
-        Path(self.settings.work_dir).mkdir(parents=True, exist_ok=True)
-        work = Path(tempfile.mkdtemp(prefix=f"{task.task_id}-", dir=self.settings.work_dir))
-        self._pace = pace = Pace()
-        try:
-            # A fixed local name: nothing from the task's keys reaches ffmpeg's command line.
-            paths = OutputPaths(source=work / "source", root=work / "out")
-            self._download(task, paths.source)
-            ladder = self.settings.ladder_heights
+        with scratch_dir(Path(self.settings.work_dir), f"{task.task_id}-") as work:
+            self._pace = pace = Pace()
             try:
-                source = probe(paths.source)
-                plan = plan_transcode(source, task, ladder)
-            except (NotAVideo, PlanError) as exc:
-                raise PermanentFailure(str(exc)) from None
-            for rendition in plan.renditions:
-                paths.playlist(rendition).parent.mkdir(parents=True)
+                return self._transcode_in(work, task, events, pace)
+            finally:
+                self._pace = None
 
-            def on_progress(seconds: float) -> None:
-                pace.fraction = min(1.0, seconds / plan.duration)
-                events.transcoding(_TRANSCODE_PERCENT * pace.fraction)
+    def _transcode_in(
+        self, work: Path, task: TaskMessageV1, events: ProgressReporter, pace: Pace
+    ) -> TaskOutputs:
+        # A fixed local name: nothing from the task's keys reaches ffmpeg's command line.
+        paths = OutputPaths(source=work / "source", root=work / "out")
+        self._download(task, paths.source)
+        ladder = self.settings.ladder_heights
+        try:
+            source = probe(paths.source)
+            plan = plan_transcode(source, task, ladder)
+        except (NotAVideo, PlanError) as exc:
+            raise PermanentFailure(str(exc)) from None
+        for rendition in plan.renditions:
+            paths.playlist(rendition).parent.mkdir(parents=True)
 
-            run_ffmpeg(ffmpeg.compile(build_graph(source, task, ladder, paths)), on_progress, self.cancel)
-            if self.cancel.is_set():
-                raise Cancelled("shutdown before the upload")
-            if not paths.thumbnail.is_file():
-                raise OutputError("ffmpeg wrote no poster thumbnail")
-            variants = [describe_variant(paths.root, r.playlist, source.fps) for r in plan.renditions]
-            paths.master_playlist.write_text(master_playlist(variants))
-            return self._upload(task, paths, variants)
-        finally:
-            self._pace = None
-            shutil.rmtree(work, ignore_errors=True)
+        def on_progress(seconds: float) -> None:
+            pace.fraction = min(1.0, seconds / plan.duration)
+            events.transcoding(_TRANSCODE_PERCENT * pace.fraction)
+
+        run_ffmpeg(ffmpeg.compile(build_graph(source, task, ladder, paths)), on_progress, self.cancel)
+        if self.cancel.is_set():
+            raise Cancelled("shutdown before the upload")
+        if not paths.thumbnail.is_file():
+            raise OutputError("ffmpeg wrote no poster thumbnail")
+        variants = [describe_variant(paths.root, r.playlist, source.fps) for r in plan.renditions]
+        paths.master_playlist.write_text(master_playlist(variants))
+        return self._upload(task, paths, variants)
 
     def _download(self, task: TaskMessageV1, target: Path) -> None:
         try:
