@@ -5,13 +5,6 @@ SQLite) with ~20k videos; the OFFSET side is the same query, same order and same
 skipping rows instead. Both return the same rows (checked). Each measurement is a batch of
 requests, each in its own session as the API opens one per request. No AWS is involved.
 
-A third variant informs a fix: the same keyset condition written as a row-value comparison,
-``(created_at, id) < (t, id)``. SQLite's plan for the feed's ``created_at < t OR
-(created_at = t AND id < id)`` seeks on the index only by (visibility, status), then walks
-and filters every newer row, so a deep page costs as much as OFFSET's skipping; the row
-value is a range the index seeks to. Its ratio to the feed is the gain of that rewrite
-(about 1 once ``app/backend/pagination.py`` uses it).
-
     .venv/bin/python -m bench.feed_query [--rounds 10] [--videos 20000]
 """
 
@@ -26,13 +19,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import Select, insert, select, tuple_
+from sqlalchemy import Select, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.backend.db import make_engine, session_factory
 from app.backend.migrate import upgrade
 from app.backend.models import User, Video, Visibility
-from app.backend.pagination import decode_cursor
 from app.backend.schemas import FeedQuery
 from app.backend.videos import feed
 from app.contracts.messages import VideoState
@@ -83,16 +75,6 @@ def feed_query() -> Select[Video]:
     )
 
 
-def by_row_value(sessions: sessionmaker[Session], cursor: str) -> list[uuid.UUID]:
-    """The feed's keyset page with the condition as one row-value comparison."""
-    query = feed_query()
-    if cursor:
-        after_time, after_id = decode_cursor(cursor)
-        query = query.where(tuple_(Video.created_at, Video.id) < tuple_(after_time, after_id))
-    with sessions() as session:
-        return [v.id for v in session.scalars(query.limit(PAGE_SIZE + 1))][:PAGE_SIZE]
-
-
 def by_offset(sessions: sessionmaker[Session], offset: int) -> list[uuid.UUID]:
     """The alternative: the feed's query and order, skipping ``offset`` rows (one extra row, as ``page`` reads)."""
     with sessions() as session:
@@ -121,20 +103,15 @@ def timed(request: Callable[[], list[uuid.UUID]]) -> Costs:
 def compare_page(sessions: sessionmaker[Session], number: int, rounds: int) -> None:
     cursor, offset = cursor_of_page(sessions, number), (number - 1) * PAGE_SIZE
     rows = by_cursor(sessions, cursor)
-    if (
-        len(rows) != PAGE_SIZE
-        or rows != by_offset(sessions, offset)
-        or rows != by_row_value(sessions, cursor)
-    ):
+    if len(rows) != PAGE_SIZE or rows != by_offset(sessions, offset):
         raise SystemExit(f"page {number}: the variants returned different rows")
 
-    def product() -> Costs:
-        return timed(lambda: by_cursor(sessions, cursor))
-
-    offset_pairs = interleave(product, lambda: timed(lambda: by_offset(sessions, offset)), rounds)
-    row_value_pairs = interleave(lambda: timed(lambda: by_row_value(sessions, cursor)), product, rounds)
-    print(f"page {number:>4}, OFFSET / feed cursor:    {summary(ratios(offset_pairs, 'wall'))}")
-    print(f"page {number:>4}, feed cursor / row value: {summary(ratios(row_value_pairs, 'wall'))}")
+    offset_pairs = interleave(
+        lambda: timed(lambda: by_cursor(sessions, cursor)),
+        lambda: timed(lambda: by_offset(sessions, offset)),
+        rounds,
+    )
+    print(f"page {number:>4}, OFFSET / feed cursor: {summary(ratios(offset_pairs, 'wall'))}")
 
 
 def main() -> int:
