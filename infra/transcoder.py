@@ -78,15 +78,17 @@ class TranscoderFleetArgs:
 
 
 def transcoder_policy(
-    queue_arn: str,
+    queue_arns: tuple[str, str],
     bucket_arns: tuple[str, str],
     topic_arn: str,
     topic_key_arn: str,
 ) -> dict[str, Any]:
     """Workers: consume their queue, read uploads, write (and on retry prune) media, publish progress.
 
-    ``bucket_arns`` is (uploads, media).
+    ``queue_arns`` is (tasks, its DLQ): workers read dead letters to report them failed,
+    but never delete them. ``bucket_arns`` is (uploads, media).
     """
+    queue_arn, dlq_arn = queue_arns
     uploads, media = bucket_arns
     return policy_document(
         statement(
@@ -99,6 +101,7 @@ def transcoder_policy(
             ],
             [queue_arn],
         ),
+        statement("ReportDeadLetters", ["sqs:ReceiveMessage", "sqs:ChangeMessageVisibility"], [dlq_arn]),
         statement("ReadSources", ["s3:GetObject"], [f"{uploads}/*"]),
         statement(
             "WriteOutputs", ["s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject"], [f"{media}/*"]
@@ -113,6 +116,7 @@ def transcoder_environment(
     *,
     region: pulumi.Input[str],
     task_queue_url: pulumi.Input[str],
+    task_dlq_url: pulumi.Input[str],
     uploads_bucket: pulumi.Input[str],
     media_bucket: pulumi.Input[str],
     progress_topic_arn: pulumi.Input[str],
@@ -123,6 +127,7 @@ def transcoder_environment(
     return {
         "AWS_DEFAULT_REGION": region,
         f"{ENV_PREFIX}TASK_QUEUE_URL": task_queue_url,
+        f"{ENV_PREFIX}TASK_DLQ_URL": task_dlq_url,
         f"{ENV_PREFIX}UPLOADS_BUCKET": uploads_bucket,
         f"{ENV_PREFIX}MEDIA_BUCKET": media_bucket,
         f"{ENV_PREFIX}PROGRESS_TOPIC_ARN": progress_topic_arn,
@@ -214,14 +219,23 @@ class TranscoderFleet(pulumi.ComponentResource):
             visibility_timeout_seconds=TASK_VISIBILITY_TIMEOUT_SECONDS,
             tags=tags,
         )
+        # Hidden messages count: workers keep the dead letters they have reported invisible for hours.
+        dead_letters = {
+            id_: _Series("AWS/SQS", metric, "QueueName", dlq.name, "Maximum")
+            for id_, metric in (
+                ("visible", "ApproximateNumberOfMessagesVisible"),
+                ("hidden", "ApproximateNumberOfMessagesNotVisible"),
+            )
+        }
         aws.cloudwatch.MetricAlarm(
             f"{name}-dlq-not-empty",
             alarm_description=f"tasks failed {TASK_MAX_RECEIVES} times and reached {args.names.task_dlq}",
-            namespace="AWS/SQS",
-            metric_name="ApproximateNumberOfMessagesVisible",
-            dimensions={"QueueName": dlq.name},
-            statistic="Maximum",
-            period=300,
+            metric_queries=[
+                *(m.alarm_query(id_) for id_, m in dead_letters.items()),
+                aws.cloudwatch.MetricAlarmMetricQueryArgs(
+                    id="dead_letters", expression=" + ".join(dead_letters), return_data=True
+                ),
+            ],
             evaluation_periods=1,
             threshold=0,
             comparison_operator="GreaterThanThreshold",
@@ -233,14 +247,16 @@ class TranscoderFleet(pulumi.ComponentResource):
 
         policy = pulumi.Output.all(
             queue.arn,
+            dlq.arn,
             args.uploads_bucket_arn,
             args.media_bucket_arn,
             args.progress_topic_arn,
             args.progress_topic_key_arn,
-        ).apply(lambda v: transcoder_policy(v[0], (v[1], v[2]), v[3], v[4]))
+        ).apply(lambda v: transcoder_policy((v[0], v[1]), (v[2], v[3]), v[4], v[5]))
         environment = transcoder_environment(
             region=region,
             task_queue_url=queue.url,
+            task_dlq_url=dlq.url,
             uploads_bucket=args.uploads_bucket,
             media_bucket=args.media_bucket,
             progress_topic_arn=args.progress_topic_arn,

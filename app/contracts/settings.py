@@ -95,6 +95,12 @@ class TranscoderSettings(_ServiceSettings):
     """A transcoder fleet worker (``app/transcoder``)."""
 
     task_queue_url: str = Field(description="SQS queue of transcoding tasks")
+    task_dlq_url: str = Field(
+        description=(
+            "the task queue's dead-letter queue (set by infra/transcoder.py); an idle worker reports"
+            " its tasks failed and leaves them there for the operators"
+        )
+    )
     uploads_bucket: str = Field(description="bucket holding source uploads")
     media_bucket: str = Field(description="bucket receiving HLS outputs and thumbnails")
     progress_topic_arn: str = Field(description="SNS topic receiving progress events")

@@ -73,6 +73,7 @@ class LocalResources:
             "uploads_bucket": self.names.uploads_bucket,
             "media_bucket": self.names.media_bucket,
             "task_queue_url": self.task_queue_url,
+            "task_dlq_url": self.task_dlq_url,
             "status_queue_url": self.status_queue_url,
             "progress_topic_arn": self.progress_topic_arn,
             "progress_queue_prefix": self.names.progress_queue_prefix,

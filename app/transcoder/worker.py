@@ -8,6 +8,9 @@ result → delete the message. Failure paths:
 - transient (S3/SNS errors, ffmpeg failing on a valid source): the message is left to
   reappear; the queue's redrive moves it to the DLQ after ``TASK_MAX_RECEIVES`` receives,
   and the last attempt publishes ``failed`` so the video does not wait forever;
+- killed (OOM, spot loss, a source that crashes the worker) on every attempt: no attempt
+  could publish anything, so an idle worker reads the DLQ and publishes ``failed`` for
+  each task there, leaving the message (hidden for 12 h) for the operators and the alarm;
 - shutdown (SIGTERM): no new receives; the current task finishes if its pace so far says
   it can within the grace period (and is stopped when the period ends), otherwise its
   message is released at once (visibility 0) for another worker.
@@ -60,6 +63,12 @@ _RECEIVE_RETRY_SECONDS = 5
 _DEFAULT_GRACE_SECONDS = 30.0
 # ffmpeg's progress is reported up to here; 100 means the outputs are uploaded.
 _TRANSCODE_PERCENT = 99.0
+# SQS's maximum: a dead letter is reported again at most twice a day, which the status
+# consumer ignores (same sequence, terminal state), while the DLQ alarm counts it hidden too.
+_DEAD_LETTER_HIDE_SECONDS = 43200
+_DEAD_LETTER_REASON = (
+    "the task failed on every attempt; it is kept in the dead-letter queue for the operators"
+)
 _CONTENT_TYPES = {
     ".m3u8": "application/vnd.apple.mpegurl",
     ".m4s": "video/iso.segment",
@@ -175,7 +184,42 @@ class Worker:
                 self._settle(message, self.handle(message))
             except (BotoCoreError, ClientError):
                 logger.exception("could not report or settle a task; it will be redelivered")
+        if not messages and not self.stopping.is_set():
+            self.report_dead_letters()
         return len(messages)
+
+    def report_dead_letters(self) -> None:
+        """Publish ``failed`` for the tasks in the DLQ, which stay there for the operators."""
+        messages = self.aws.sqs.receive_message(
+            QueueUrl=self.settings.task_dlq_url,
+            MaxNumberOfMessages=10,
+            WaitTimeSeconds=0,
+            VisibilityTimeout=_DEAD_LETTER_HIDE_SECONDS,
+        ).get("Messages", [])
+        for message in messages:
+            try:
+                task = parse_task(message["Body"])
+            except ValidationError:
+                logger.warning(
+                    "dead letter %s is not a task; leaving it for the operators", message["MessageId"]
+                )
+                continue
+            # Above every attempt's sequences, and the same each time: a repeat changes nothing.
+            events = ProgressReporter(self._publish, task.task_id, task.video_id, TASK_MAX_RECEIVES + 1)
+            try:
+                events.failed(_DEAD_LETTER_REASON)
+            except (BotoCoreError, ClientError):
+                logger.exception("could not report dead-lettered task %s; trying again soon", task.task_id)
+                self.aws.sqs.change_message_visibility(
+                    QueueUrl=self.settings.task_dlq_url,
+                    ReceiptHandle=message["ReceiptHandle"],
+                    VisibilityTimeout=0,
+                )
+            else:
+                logger.warning(
+                    "task failed on every attempt; reported failed, left in the DLQ",
+                    extra={"video_id": task.video_id, "task_id": task.task_id},
+                )
 
     def handle(self, message: dict[str, Any]) -> _Outcome:
         attempt = int(message.get("Attributes", {}).get("ApproximateReceiveCount", "1"))

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from app.contracts.messages import ProgressEventV1, TaskMessageV1, VideoState, parse_progress
+from app.contracts.messages import ProgressEventV1, TaskMessageV1, VideoState
 from app.contracts.names import TASK_MAX_RECEIVES
 from app.contracts.tickets import media_key_prefix
 from tests.app.transcoder import conftest as transcoder_fixtures
@@ -162,18 +162,6 @@ def scratch(tmp_path: Path) -> Iterator[Path]:
         os.kill(pid, signal.SIGKILL)
 
 
-def _drain(pipeline: Pipeline) -> None:
-    """Receive every event still on the observer queue (the publishers have all finished)."""
-    while messages := pipeline.sqs.receive_message(
-        QueueUrl=pipeline.observer_url, MaxNumberOfMessages=10, WaitTimeSeconds=1
-    ).get("Messages", []):
-        for message in messages:
-            pipeline.events.append(parse_progress(message["Body"]))
-            pipeline.sqs.delete_message(
-                QueueUrl=pipeline.observer_url, ReceiptHandle=message["ReceiptHandle"]
-            )
-
-
 def _playlist_entries(text: str) -> list[str]:
     """URIs a playlist refers to: its lines that are not tags, and EXT-X-MAP's init segment."""
     entries = []
@@ -242,7 +230,7 @@ def test_a_fleet_with_busy_workers_killed_and_replaced_gives_each_task_exactly_o
         assert time.monotonic() < deadline, f"left: {pipeline.messages_left()} (seed {SEED})"
         time.sleep(0.5)
     fleet.stop()
-    _drain(pipeline)
+    pipeline.drain()
 
     for source, task in submitted:
         events = pipeline.events_of(task.task_id)
@@ -290,7 +278,7 @@ def test_a_worker_frozen_past_its_lease_and_resumed_after_another_finished_the_t
     for worker in (frozen, other):
         worker.send_signal(signal.SIGTERM)
         assert worker.wait(EXIT_WAIT_SECONDS) == 0, f"seed {SEED}"
-    _drain(pipeline)
+    pipeline.drain()
 
     terminal = [e for e in pipeline.events_of(task.task_id) if e.state.terminal]
     assert [e.state for e in terminal] == [VideoState.READY, VideoState.READY], f"seed {SEED}"

@@ -10,13 +10,14 @@ from infra.transcoder import backlog_expression, transcoder_policy, worker_units
 from tests.infra.graph import Graph
 
 QUEUE = "arn:aws:sqs:us-east-1:1:reelstack-prod-tasks"
+DLQ = "arn:aws:sqs:us-east-1:1:reelstack-prod-tasks-dlq"
 UPLOADS, MEDIA = "arn:aws:s3:::up", "arn:aws:s3:::me"
 TOPIC = "arn:aws:sns:us-east-1:1:reelstack-prod-progress"
 KEY = "arn:aws:kms:us-east-1:1:key/k"
 
 
 def test_transcoder_reads_uploads_writes_media_and_cannot_delete_sources() -> None:
-    policy = transcoder_policy(QUEUE, (UPLOADS, MEDIA), TOPIC, KEY)
+    policy = transcoder_policy((QUEUE, DLQ), (UPLOADS, MEDIA), TOPIC, KEY)
     by_sid = {s["Sid"]: s for s in policy["Statement"]}
     assert by_sid["ReadSources"] == {
         "Sid": "ReadSources",
@@ -34,7 +35,7 @@ def test_transcoder_reads_uploads_writes_media_and_cannot_delete_sources() -> No
 
 def test_a_retried_task_may_delete_what_an_earlier_attempt_left_in_media() -> None:
     # app/transcoder/worker.py lists the task's prefix and deletes stale outputs (DeleteObjects).
-    policy = transcoder_policy(QUEUE, (UPLOADS, MEDIA), TOPIC, KEY)
+    policy = transcoder_policy((QUEUE, DLQ), (UPLOADS, MEDIA), TOPIC, KEY)
     by_sid = {s["Sid"]: s for s in policy["Statement"]}
     assert "s3:DeleteObject" in by_sid["WriteOutputs"]["Action"]
     assert by_sid["ListOutputs"]["Action"] == ["s3:ListBucket"] and by_sid["ListOutputs"]["Resource"] == [
@@ -62,10 +63,26 @@ def test_task_queue_redrives_to_its_dlq_after_the_shared_receive_count(prod: Gra
         assert prod.one("aws:sqs/queue:Queue", name).inputs["sqsManagedSseEnabled"] is True
 
 
-def test_an_alarm_fires_when_a_task_reaches_the_dlq(prod: Graph) -> None:
+def test_an_alarm_fires_when_a_task_reaches_the_dlq_even_while_a_worker_keeps_it_hidden(prod: Graph) -> None:
     alarm = prod.one("aws:cloudwatch/metricAlarm:MetricAlarm", "transcoder-dlq-not-empty").inputs
-    assert alarm["dimensions"] == {"QueueName": "reelstack-prod-tasks-dlq"}
     assert alarm["comparisonOperator"] == "GreaterThanThreshold" and alarm["threshold"] == 0
+    queries = {q["id"]: q for q in alarm["metricQueries"]}
+    expression = next(q for q in queries.values() if q.get("returnData"))["expression"]
+    summed = {
+        queries[id_]["metric"]["metricName"]: queries[id_]["metric"]["dimensions"]
+        for id_ in expression.split(" + ")
+    }
+    # Workers that report a dead letter leave it invisible for 12 h (app/transcoder/worker.py).
+    assert summed == {
+        "ApproximateNumberOfMessagesVisible": {"QueueName": "reelstack-prod-tasks-dlq"},
+        "ApproximateNumberOfMessagesNotVisible": {"QueueName": "reelstack-prod-tasks-dlq"},
+    }
+
+
+def test_workers_may_read_and_hide_dead_letters_but_not_delete_them() -> None:
+    policy = transcoder_policy((QUEUE, DLQ), (UPLOADS, MEDIA), TOPIC, KEY)
+    on_dlq = {a for s in policy["Statement"] if DLQ in s["Resource"] for a in s["Action"]}
+    assert on_dlq == {"sqs:ReceiveMessage", "sqs:ChangeMessageVisibility"}
 
 
 def test_fleet_may_scale_to_zero_and_tracks_backlog_per_instance_with_metric_math(prod: Graph) -> None:

@@ -143,6 +143,15 @@ class Pipeline:
                 self.sqs.delete_message(QueueUrl=self.observer_url, ReceiptHandle=message["ReceiptHandle"])
         raise AssertionError(f"no matching progress event; saw {[(e.state, e.percent) for e in self.events]}")
 
+    def drain(self) -> None:
+        """Receive every event still on the observer queue (once the publishers have all finished)."""
+        while messages := self.sqs.receive_message(
+            QueueUrl=self.observer_url, MaxNumberOfMessages=10, WaitTimeSeconds=1
+        ).get("Messages", []):
+            for message in messages:
+                self.events.append(parse_progress(message["Body"]))
+                self.sqs.delete_message(QueueUrl=self.observer_url, ReceiptHandle=message["ReceiptHandle"])
+
     def terminal(self, task_id: uuid.UUID) -> ProgressEventV1:
         return self.wait_for(lambda e: e.task_id == task_id and e.state.terminal)
 
