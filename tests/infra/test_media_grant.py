@@ -51,19 +51,21 @@ def _grant(video: uuid.UUID = VIDEO, key: bytes = KEY, ttl: int = 300) -> str:
     return issue_media_grant(key, video_id=video, ttl_seconds=ttl)
 
 
-CASES = {
-    "valid": f"/media/g/{_grant()}{OBJECT}",
-    "no_grant": f"/media{OBJECT}",
-    "other_video": f"/media/g/{_grant(OTHER)}{OBJECT}",
-    "forged": f"/media/g/{_grant(key=b'x' * 48)}{OBJECT}",
-    "expired": f"/media/g/{_grant(ttl=-10)}{OBJECT}",
-    "events_ticket": "/media/g/"
-    + issue_events_ticket(KEY, user_id="u", video_id=VIDEO, snapshot={}, ttl_seconds=300)
-    + OBJECT,
-    "outside_videos": f"/media/g/{_grant()}/index.html",
-    "garbage": f"/media/g/a.b.c{OBJECT}",
-    "climbs_out": f"/media/g/{_grant()}/videos/{VIDEO}/../{OTHER}/{TASK}/master.m3u8",
-}
+def cases() -> dict[str, str]:
+    """Issued when the function runs: grants made at collection time expire in a long session."""
+    return {
+        "valid": f"/media/g/{_grant()}{OBJECT}",
+        "no_grant": f"/media{OBJECT}",
+        "other_video": f"/media/g/{_grant(OTHER)}{OBJECT}",
+        "forged": f"/media/g/{_grant(key=b'x' * 48)}{OBJECT}",
+        "expired": f"/media/g/{_grant(ttl=-10)}{OBJECT}",
+        "events_ticket": "/media/g/"
+        + issue_events_ticket(KEY, user_id="u", video_id=VIDEO, snapshot={}, ttl_seconds=300)
+        + OBJECT,
+        "outside_videos": f"/media/g/{_grant()}/index.html",
+        "garbage": f"/media/g/a.b.c{OBJECT}",
+        "climbs_out": f"/media/g/{_grant()}/videos/{VIDEO}/../{OTHER}/{TASK}/master.m3u8",
+    }
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +80,7 @@ def answers(prod: Graph, tmp_path_factory: pytest.TempPathFactory) -> dict[str, 
     (standin / "index.js").write_text(CLOUDFRONT_STANDIN)
     node, _ = compute_driver_executable()
     done = subprocess.run(
-        [node, "run.mjs", json.dumps(CASES)],
+        [node, "run.mjs", json.dumps(cases())],
         cwd=root,
         env={"GRANT_KEY": KEY.decode()},
         capture_output=True,
