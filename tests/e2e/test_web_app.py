@@ -32,6 +32,7 @@ HIDE_NATIVE_HLS = (
 # Upper bounds for the slow steps, in milliseconds; they end waits early, they are not asserted.
 TRANSCODE_MS = 120_000
 PLAYBACK_MS = 30_000
+UI_STEP_MS = 20_000
 
 
 @pytest.fixture(scope="module")
@@ -54,10 +55,14 @@ def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def page(platform: Any) -> Iterator[Page]:
+    # Playwright's 5 s default is short for a UI step on 2 busy cores (two transcoders, moto,
+    # the browser); a step that never happens still fails, later.
+    expect.set_options(timeout=UI_STEP_MS)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             context = browser.new_context(base_url=platform.base_url)
+            context.set_default_timeout(UI_STEP_MS)
             yield context.new_page()
         finally:
             browser.close()
