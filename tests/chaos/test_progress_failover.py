@@ -12,7 +12,6 @@ import random
 import signal
 import uuid
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 import requests
@@ -20,6 +19,7 @@ import requests
 from app.contracts.messages import ProgressEventV1, VideoState
 from tests.app.progress import conftest as progress_fixtures
 from tests.app.progress.conftest import Event, ProgressProcess, SseReader, progress_event
+from tests.support.processes import children
 
 pytestmark = pytest.mark.chaos
 
@@ -35,22 +35,11 @@ publish = progress_fixtures.publish
 
 def _kill_instance(server: ProgressProcess) -> None:
     """SIGKILL the gunicorn master and its worker at once, as when the machine dies."""
-    children = [
-        int(entry.name)
-        for entry in Path("/proc").iterdir()
-        if entry.name.isdigit() and _parent(int(entry.name)) == server.process.pid
-    ]
-    assert children, "the progress instance has no worker process"
-    for pid in [server.process.pid, *children]:
+    workers = children(server.process.pid)
+    assert workers, "the progress instance has no worker process"
+    for pid in [server.process.pid, *workers]:
         os.kill(pid, signal.SIGKILL)
     server.process.wait()
-
-
-def _parent(pid: int) -> int | None:
-    try:
-        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
-    except (FileNotFoundError, ProcessLookupError):
-        return None
 
 
 def _until_cut(reader: SseReader) -> list[Event]:

@@ -28,6 +28,7 @@ from app.contracts.names import TASK_MAX_RECEIVES
 from app.contracts.tickets import media_key_prefix
 from tests.app.transcoder import conftest as transcoder_fixtures
 from tests.app.transcoder.conftest import Pipeline, StartWorker, clip
+from tests.support.processes import command_line, process_table, running
 
 pytestmark = pytest.mark.chaos
 
@@ -71,39 +72,19 @@ def sources(tmp_path_factory: pytest.TempPathFactory) -> list[Source]:
     return [Source(p, True) for p in good] + [Source(truncated, False), Source(noise, False)]
 
 
-def _stat(pid: int) -> tuple[str, int] | None:
-    """(state, parent pid) of a live process, None once it is gone or a zombie."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (FileNotFoundError, ProcessLookupError):
-        return None
-    return None if fields[0] == "Z" else (fields[0], int(fields[1]))
-
-
-def _cmdline(pid: int) -> list[str]:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
-    except (FileNotFoundError, ProcessLookupError):
-        return []
-
-
 def _ffmpegs(under: Path) -> dict[int, int]:
     """Live ffmpeg processes working in ``under``: pid → parent pid."""
     found = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        pid = int(entry.name)
-        args = _cmdline(pid)
-        stat = _stat(pid)
-        if stat and args and Path(args[0]).name == "ffmpeg" and any(str(under) in a for a in args):
-            found[pid] = stat[1]
+    for pid, (parent, state) in process_table().items():
+        args = command_line(pid)
+        if state != "Z" and args and Path(args[0]).name == "ffmpeg" and any(str(under) in a for a in args):
+            found[pid] = parent
     return found
 
 
 def _task_of(ffmpeg_pid: int) -> uuid.UUID | None:
     """The task an ffmpeg works on, from its scratch directory ``<work_dir>/<task id>-<random>/``."""
-    for arg in _cmdline(ffmpeg_pid):
+    for arg in command_line(ffmpeg_pid):
         for part in Path(arg).parts:
             if match := _SCRATCH_DIR.fullmatch(part):
                 return uuid.UUID(match[1])
@@ -142,7 +123,7 @@ class Fleet:
         worker.wait()
         self.killed_tasks.append(task)
         deadline = time.monotonic() + EXIT_WAIT_SECONDS
-        while any(_stat(pid) for pid in ffmpegs):
+        while running(set(ffmpegs)):
             assert time.monotonic() < deadline, f"ffmpeg {ffmpegs} outlived its killed worker (seed {SEED})"
             time.sleep(0.05)
         self.workers[self.workers.index(worker)] = self._start()

@@ -17,44 +17,11 @@ import pytest
 from app.contracts.names import ResourceNames
 from app.local.moto_server import free_port
 from app.local.platform import LOCAL_PREFIX
+from tests.support.processes import descendants, running
 
 START_TIMEOUT_SECONDS = 180.0
 STOP_TIMEOUT_SECONDS = 60.0
 _UP_LINE = re.compile(r"reelstack is up at (\S+)\s+\(AWS emulation: (\S+);")
-
-
-def _process_table() -> dict[int, tuple[int, str]]:
-    """pid -> (parent pid, state) of every process, from /proc."""
-    table: dict[int, tuple[int, str]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue
-        # The command name may hold spaces and parentheses; the fields after its last ')' do not.
-        fields = stat[stat.rindex(")") + 2 :].split()
-        table[int(entry)] = (int(fields[1]), fields[0])
-    return table
-
-
-def descendants(pid: int) -> set[int]:
-    table = _process_table()
-    found: set[int] = set()
-    frontier = [pid]
-    while frontier:
-        parent = frontier.pop()
-        children = {p for p, (ppid, _) in table.items() if ppid == parent and p not in found}
-        found |= children
-        frontier.extend(children)
-    return found
-
-
-def running(pids: set[int]) -> set[int]:
-    """Those of ``pids`` still alive (zombies count as gone: they run nothing)."""
-    table = _process_table()
-    return {p for p in pids if p in table and table[p][1] != "Z"}
 
 
 @dataclass

@@ -16,13 +16,10 @@ import pytest
 import requests
 import sqlalchemy
 
-from tests.e2e.conftest import descendants, running, start_platform
+from tests.e2e.conftest import start_platform
+from tests.support.processes import command_line, descendants, running
 
 GUNICORN_PLAIN_LINE = re.compile(r"^\[\d{4}-\d\d-\d\d [\d:]+ [+-]\d{4}\] \[\d+\] \[[A-Z]+\] ")
-
-
-def _command_line(pid: int) -> str:
-    return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
 
 
 def _wait_until_gone(pids: set[int], timeout: float = 30.0) -> set[int]:
@@ -51,7 +48,7 @@ def test_up_serves_every_route_family_and_ctrl_c_leaves_no_process_behind(tmp_pa
     platform = start_platform(tmp_path / "state", transcoders=1)
     try:
         tree = descendants(platform.process.pid)
-        commands = [_command_line(pid) for pid in running(tree)]
+        commands = [" ".join(command_line(pid)) for pid in running(tree)]
         for role in ("moto.server", "backend", "status-consumer", "transcoder", "gateway_serve"):
             assert any(role in command for command in commands), role
         assert sum("app.cli progress" in command for command in commands) >= 2
@@ -71,7 +68,7 @@ def test_a_child_that_dies_stops_everything_with_an_error_naming_it(tmp_path: Pa
     platform = start_platform(tmp_path / "state", transcoders=0)
     try:
         tree = descendants(platform.process.pid)
-        [consumer] = [pid for pid in running(tree) if "status-consumer" in _command_line(pid)]
+        [consumer] = [pid for pid in running(tree) if "status-consumer" in " ".join(command_line(pid))]
         os.kill(consumer, signal.SIGKILL)
         code = platform.process.wait(60)
     finally:

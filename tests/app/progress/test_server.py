@@ -9,7 +9,6 @@ import sys
 import time
 import uuid
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 import requests
@@ -18,6 +17,7 @@ from app.contracts.messages import ProgressEventV1, VideoState
 from app.local import moto_server
 from app.local.provision import LocalResources, client
 from tests.app.progress.conftest import REPO, Comment, Event, ProgressProcess, progress_event
+from tests.support.processes import children
 
 Start = Callable[..., ProgressProcess]
 Issue = Callable[..., str]
@@ -255,17 +255,13 @@ def test_a_service_that_cannot_subscribe_exits_with_an_error_and_leaves_no_queue
     )
 
 
-def _children(pid: int) -> set[int]:
-    return {int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()}
-
-
 def test_a_killed_worker_is_respawned_onto_the_same_queue(
     start_progress: Start, issue: Issue, publish: Publish, local_resources: LocalResources
 ) -> None:
     server = start_progress()
-    (worker,) = _children(server.process.pid)
+    (worker,) = children(server.process.pid)
     os.kill(worker, signal.SIGKILL)
-    _wait_until(lambda: _children(server.process.pid) - {worker} != set(), "a new worker was started")
+    _wait_until(lambda: children(server.process.pid) - {worker} != set(), "a new worker was started")
     moto_server.wait_for_http(f"{server.url}/events/health", process=server.process)
 
     video, task = uuid.uuid4(), uuid.uuid4()

@@ -10,26 +10,13 @@ from pathlib import Path
 from app.contracts.messages import TaskMessageV1, VideoState
 from app.contracts.tickets import media_key_prefix
 from tests.app.transcoder.conftest import EXIT_WAIT_SECONDS, Media, Pipeline, StartWorker
+from tests.support.processes import children, running
 
 
 def _wait_until_transcoding(pipeline: Pipeline, task: TaskMessageV1) -> None:
     pipeline.wait_for(
         lambda e: e.task_id == task.task_id and e.state == VideoState.TRANSCODING and e.percent > 0
     )
-
-
-def _stat(pid: int) -> tuple[str, int] | None:
-    """(state, parent pid) of a live process, None once it is gone or a zombie."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (FileNotFoundError, ProcessLookupError):
-        return None
-    return None if fields[0] == "Z" else (fields[0], int(fields[1]))
-
-
-def _children(pid: int) -> list[int]:
-    pids = [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit()]
-    return [child for child in pids if (stat := _stat(child)) is not None and stat[1] == pid]
 
 
 def _expected_keys(pipeline: Pipeline, prefix: str, tmp_path: Path) -> set[str]:
@@ -53,16 +40,16 @@ def test_a_worker_killed_mid_transcode_leaves_the_task_to_another_that_completes
     task = pipeline.submit(media.long)
     first = start_worker(visibility_timeout_seconds="10")
     _wait_until_transcoding(pipeline, task)
-    ffmpeg = _children(first.pid)
+    ffmpeg = children(first.pid)
     assert ffmpeg
     os.killpg(first.pid, signal.SIGKILL)
     first.wait()
     # ffmpeg runs in its own session, yet dies with its worker instead of transcoding on.
     for _ in range(100):
-        if not any(_stat(pid) for pid in ffmpeg):
+        if not running(ffmpeg):
             break
         time.sleep(0.1)
-    assert not any(_stat(pid) for pid in ffmpeg)
+    assert not running(ffmpeg)
 
     second = start_worker(visibility_timeout_seconds="10")
     ready = pipeline.terminal(task.task_id)
@@ -124,7 +111,7 @@ def test_a_task_whose_ffmpeg_is_stopped_along_with_the_worker_is_released(
     worker = start_worker(grace=300)
     _wait_until_transcoding(pipeline, task)
     # A service manager stopping the whole control group signals every process in it.
-    for pid in [worker.pid, *_children(worker.pid)]:
+    for pid in [worker.pid, *children(worker.pid)]:
         os.kill(pid, signal.SIGTERM)
     assert worker.wait(EXIT_WAIT_SECONDS) == 0
     released = pipeline.sqs.receive_message(
