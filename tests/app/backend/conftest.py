@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from app.backend import AwsClients, create_app
 from app.backend.db import make_engine
 from app.backend.migrate import upgrade
-from app.backend.models import Video
+from app.backend.models import User, Video, Visibility
 from app.backend.status_consumer import record_event
 from app.contracts.messages import ProgressEventV1, Rendition, TaskOutputs, VideoState
 from app.contracts.names import ResourceNames
@@ -193,6 +193,26 @@ def put_source(
         Body=body,
         ContentType=content_type,
     )
+
+
+def add_queued_video(engine: Engine, task_id: uuid.UUID) -> uuid.UUID:
+    """A public video, straight into the database, whose current task is ``task_id``."""
+    video_id = uuid.uuid4()
+    with Session(engine) as session:
+        session.add(User(id="owner", email="owner@example.com"))
+        session.add(
+            Video(
+                id=video_id,
+                owner_id="owner",
+                title="t",
+                visibility=Visibility.PUBLIC,
+                status=VideoState.QUEUED,
+                task_id=task_id,
+                source_key=f"uploads/{video_id}/source",
+            )
+        )
+        session.commit()
+    return video_id
 
 
 def drain(resources: LocalResources, queue_url: str) -> list[str]:

@@ -16,10 +16,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.backend.db import make_engine
-from app.backend.models import User, Video, Visibility
+from app.backend.models import Video
 from app.contracts.messages import ProgressEventV1, VideoState
 from app.local.moto_server import free_port, wait_for_http
 from app.local.provision import LocalResources, client
+from tests.app.backend.conftest import add_queued_video
 
 
 def _env(resources: LocalResources, url: str) -> dict[str, str]:
@@ -77,21 +78,8 @@ def test_status_consumer_records_published_events_and_stops_on_sigterm(
     env = _env(local_resources, url)
     assert _reelstack("migrate", env=env).wait(timeout=60) == 0
     engine = make_engine(url)
-    video_id, task_id = uuid.uuid4(), uuid.uuid4()
-    with Session(engine) as session:
-        session.add(User(id="owner", email="o@example.com"))
-        session.add(
-            Video(
-                id=video_id,
-                owner_id="owner",
-                title="t",
-                visibility=Visibility.PUBLIC,
-                status=VideoState.QUEUED,
-                task_id=task_id,
-                source_key="k",
-            )
-        )
-        session.commit()
+    task_id = uuid.uuid4()
+    video_id = add_queued_video(engine, task_id)
     sns = client("sns", local_resources.endpoint_url)
     event = ProgressEventV1(
         task_id=task_id, video_id=video_id, state=VideoState.TRANSCODING, percent=42, sequence=3

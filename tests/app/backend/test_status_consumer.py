@@ -13,12 +13,12 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from app.backend.db import session_factory
-from app.backend.models import User, Video, Visibility
+from app.backend.models import Video
 from app.backend.status_consumer import StatusConsumer, record_event
 from app.contracts.messages import ProgressEventV1, VideoState
 from app.contracts.tickets import media_key_prefix
 from app.local.provision import LocalResources, client
-from tests.app.backend.conftest import ready_event
+from tests.app.backend.conftest import add_queued_video, ready_event
 
 TASK = uuid.UUID("00000000-0000-4000-8000-000000000001")
 
@@ -26,22 +26,7 @@ TASK = uuid.UUID("00000000-0000-4000-8000-000000000001")
 @pytest.fixture
 def video_id(engine: Engine) -> uuid.UUID:
     """A queued video whose current task is TASK."""
-    video_id = uuid.uuid4()
-    with Session(engine) as session:
-        session.add(User(id="owner", email="owner@example.com"))
-        session.add(
-            Video(
-                id=video_id,
-                owner_id="owner",
-                title="t",
-                visibility=Visibility.PUBLIC,
-                status=VideoState.QUEUED,
-                task_id=TASK,
-                source_key=f"uploads/{video_id}/source",
-            )
-        )
-        session.commit()
-    return video_id
+    return add_queued_video(engine, TASK)
 
 
 def _event(
