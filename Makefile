@@ -54,7 +54,7 @@ system-packages-test:
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy app infra policies stacks
+	$(BIN)/mypy app infra policies pulumi_offline stacks
 
 pytest: install
 	CI=$${CI:-} $(BIN)/pytest

@@ -12,7 +12,7 @@ import sys
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "up": ("app.local.platform", "run the whole platform locally at http://127.0.0.1:8080"),
-    "synth": ("infra.synth", "print a stack's resource graph, built under Pulumi's mocks"),
+    "synth": ("pulumi_offline.synth", "print a stack's resource graph, built under Pulumi's mocks"),
     "policy": ("policies.runner", "evaluate the policy pack over a stack's synthesized graph"),
     "backend": ("app.backend.serve", "serve the backend API (gunicorn)"),
     "status-consumer": ("app.backend.status_consumer", "record progress events in the database"),

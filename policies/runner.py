@@ -1,6 +1,6 @@
 """``reelstack policy --stack dev|prod [--json]``: the policy pack over a stack's synthesized graph, offline.
 
-No Pulumi CLI is needed: the stack program runs under Pulumi's mocks (``infra.synth``), and each
+No Pulumi CLI is needed: the stack program runs under Pulumi's mocks (``pulumi_offline.synth``), and each
 policy's own validate function is called with ``ResourceValidationArgs`` / ``StackValidationArgs``
 built the way the CrossGuard engine builds them: resource policies see a resource's inputs,
 stack policies see every resource with its outputs, parent and property dependencies. Levels
@@ -33,7 +33,7 @@ from pulumi_policy import (
 )
 from pulumi_policy.proxy import unknown_checking_proxy
 
-from infra import synth
+from pulumi_offline import synth
 
 from .pack import POLICIES
 

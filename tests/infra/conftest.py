@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from infra.synth import synthesize_stack
+from pulumi_offline.synth import synthesize_stack
 from tests.infra.graph import Graph
 
 

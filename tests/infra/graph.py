@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from infra.synth import Synthesis, SynthResource
+from pulumi_offline.synth import Synthesis, SynthResource
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from infra._common import TAG_KEYS
-from infra.synth import SynthResource
+from pulumi_offline.synth import SynthResource
 from tests.infra.graph import Graph, as_list
 
 # Resource types and the inputs that hold IAM-style policy documents.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from infra.synth import synthesize_stack
+from pulumi_offline.synth import synthesize_stack
 from tests.infra.graph import Graph
 
 

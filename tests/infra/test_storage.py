@@ -7,7 +7,7 @@ import pytest
 from app.contracts.names import ResourceNames
 from infra._common import tls_only_bucket_policy
 from infra.storage import GATEWAY_PATHS, MIN_TLS, MediaStorage, MediaStorageArgs
-from infra.synth import run_program
+from pulumi_offline.synth import run_program
 from tests.infra.graph import Graph
 
 BUCKETS = ("media-uploads", "media-media", "media-web")

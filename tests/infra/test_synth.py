@@ -16,8 +16,8 @@ import pulumi_aws as aws
 import pytest
 import yaml
 
-from infra import synth
-from infra.synth import SynthResource, run_program, synthesize
+from pulumi_offline import synth
+from pulumi_offline.synth import SynthResource, run_program, synthesize
 from tests.infra.graph import Graph
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -325,7 +325,7 @@ def test_synth_writes_nothing_to_stderr_not_even_resource_warnings() -> None:
         [
             sys.executable,
             *("-W", "always::ResourceWarning", "-W", "ignore::DeprecationWarning"),
-            *("-m", "infra.synth", "--stack", "dev"),
+            *("-m", "pulumi_offline.synth", "--stack", "dev"),
         ],
         cwd=ROOT,
         capture_output=True,

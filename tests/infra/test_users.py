@@ -4,8 +4,8 @@ import json
 from typing import Any
 
 from app.contracts.names import ResourceNames
-from infra.synth import run_program
 from infra.users import COGNITO_ACTIONS, UserService, UserServiceArgs, users_policy
+from pulumi_offline.synth import run_program
 from tests.infra.graph import Graph
 
 POOL = "arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_abc"

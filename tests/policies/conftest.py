@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from infra.synth import SynthResource, synthesize
+from pulumi_offline.synth import SynthResource, synthesize
 
 
 def resource(

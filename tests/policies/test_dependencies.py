@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from pulumi_policy import EnforcementLevel
 
-from infra.synth import SynthResource
 from policies.pack import POLICIES
 from policies.runner import PolicySetting, evaluate, stack_resources
+from pulumi_offline.synth import SynthResource
 from tests.policies.conftest import resource
 
 BUCKET = "aws:s3/bucket:Bucket"

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 from pulumi_policy import EnforcementLevel
 
-from infra.synth import MOCK_ACCOUNT, MOCK_REGION, SynthResource
 from policies.pack import POLICIES
 from policies.runner import PolicySetting, evaluate
+from pulumi_offline.synth import MOCK_ACCOUNT, MOCK_REGION, SynthResource
 from tests.policies.conftest import resource
 
 BUCKET = "aws:s3/bucket:Bucket"

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 
 from app import cli
-from infra import synth
-from infra.synth import SynthResource
 from policies import runner
 from policies.pack import POLICIES
+from pulumi_offline import synth
+from pulumi_offline.synth import SynthResource
 
 CONFIG_DIR = Path(runner.__file__).parent / "config"
 
