@@ -1,11 +1,14 @@
 """UserService: the Cognito user pool and app client, and the Lambda behind ``/auth/*``.
 
-The Lambda runs ``app/users``' handler; its role may call Cognito on this pool only
-and write to its own log group.
+The Lambda runs ``app/users``' handler; its role may write to its own log group and nothing
+else: every Cognito operation the handler calls is a public (unauthenticated) or token-authorized
+one, for which Cognito evaluates no IAM policy. Its code is the handler and the ``app`` modules it
+imports, nothing more (third-party packages come from a layer).
 """
 
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,23 +24,63 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 RUNTIME = "python3.11"
 ARCHITECTURE = "arm64"
 
-# What the handler calls (app/users): sign-up, confirmation, login, refresh, logout, reset.
-COGNITO_ACTIONS = (
-    "cognito-idp:SignUp",
-    "cognito-idp:ConfirmSignUp",
-    "cognito-idp:ResendConfirmationCode",
-    "cognito-idp:InitiateAuth",
-    "cognito-idp:GlobalSignOut",
-    "cognito-idp:RevokeToken",
-    "cognito-idp:ForgotPassword",
-    "cognito-idp:ConfirmForgotPassword",
-    "cognito-idp:GetUser",
-)
+FIRST_PARTY = "app"
 
 
-def default_code() -> pulumi.Archive:
-    """The ``app`` package as the function's code (dependencies come from ``layers``)."""
-    return pulumi.AssetArchive({"app": pulumi.FileArchive(str(REPO_ROOT / "app"))})
+def _module_file(module: str, root: Path) -> Path | None:
+    """The source file of a first-party module or package, or None when ``module`` names none."""
+    base = root.joinpath(*module.split("."))
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _imported_modules(path: Path, package: str) -> set[str]:
+    """Every module an ``import`` in ``path`` may name (``from p import x``: ``p`` and ``p.x``)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = package.split(".")[: len(package.split(".")) - node.level + 1] if node.level else []
+            module = ".".join([*base, *([node.module] if node.module else [])])
+            found.add(module)
+            found.update(f"{module}.{alias.name}" for alias in node.names)
+    return found
+
+
+def handler_sources(module: str, root: Path = REPO_ROOT) -> list[Path]:
+    """The first-party files importing ``module`` runs: it, every ``app`` module it imports in turn,
+    and each of their packages' ``__init__.py``; sorted. Data files are not followed."""
+    files: set[Path] = set()
+    pending = [module]
+    while pending:
+        name = pending.pop()
+        parts = name.split(".")
+        if parts[0] != FIRST_PARTY:
+            continue
+        for depth in range(1, len(parts) + 1):  # the packages on the way run first
+            prefix = ".".join(parts[:depth])
+            path = _module_file(prefix, root)
+            if path is None or path in files:
+                continue
+            files.add(path)
+            package = prefix if path.name == "__init__.py" else prefix.rpartition(".")[0]
+            pending.extend(_imported_modules(path, package))
+    return sorted(files)
+
+
+def handler_archive(handler: str, root: Path = REPO_ROOT) -> pulumi.AssetArchive:
+    """The function's code: the files of ``handler_sources`` for the handler's module, at their
+    paths under ``root`` (dependencies come from ``layers``)."""
+    module = handler.rpartition(".")[0]
+    return pulumi.AssetArchive(
+        {
+            path.relative_to(root).as_posix(): pulumi.FileAsset(str(path))
+            for path in handler_sources(module, root)
+        }
+    )
 
 
 @dataclass(frozen=True)
@@ -49,7 +92,8 @@ class UserServiceArgs:
     handler: str = "app.users.handler.handler"
     """The Lambda handler (module.function)."""
     code: pulumi.Archive | None = None
-    """Function code; None: the repository's ``app`` package."""
+    """Function code; None: ``handler_archive(handler)``, the handler's module and the ``app``
+    modules it imports."""
     dependencies: pulumi.Archive | None = None
     """Zip of the handler's third-party packages (``python/`` at its root, built by
     ``images/users-layer.sh``), published as a layer of the function; None: ``layers`` only."""
@@ -79,20 +123,14 @@ class UserServiceArgs:
     """Extra REELSTACK_* variables (must be declared by UserServiceSettings)."""
 
 
-def users_policy(user_pool_arn: Any, log_group_arn: Any) -> dict[str, Any]:
-    """The Lambda's permissions: its Cognito calls on one pool, its own log group."""
+def users_policy(log_group_arn: Any) -> dict[str, Any]:
+    """The Lambda's permissions: its own log group. No Cognito action: the handler calls only
+    operations Cognito authorizes without IAM (public ones, and GlobalSignOut by the user's token)."""
     return policy_document(
-        statement("CognitoOnThisPool", COGNITO_ACTIONS, [user_pool_arn]),
         statement(
             "OwnLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], [log_group_arn, f"{log_group_arn}:*"]
         ),
     )
-
-
-def users_policy_output(
-    user_pool_arn: pulumi.Input[str], log_group_arn: pulumi.Input[str]
-) -> pulumi.Output[dict[str, Any]]:
-    return pulumi.Output.all(user_pool_arn, log_group_arn).apply(lambda v: users_policy(v[0], v[1]))
 
 
 def user_service_environment(
@@ -196,7 +234,7 @@ class UserService(pulumi.ComponentResource):
             role_name=f"{name}-role",
             policy_name=f"{name}-policy",
             service_principal="lambda.amazonaws.com",
-            policy=users_policy_output(pool.arn, log_group.arn),
+            policy=log_group.arn.apply(users_policy),
             description="the user service Lambda",
             tags=tags,
         )
@@ -223,7 +261,7 @@ class UserService(pulumi.ComponentResource):
             runtime=RUNTIME,
             architectures=[ARCHITECTURE],
             handler=args.handler,
-            code=args.code or default_code(),
+            code=args.code or handler_archive(args.handler),
             layers=layers,
             memory_size=args.memory_mb,
             timeout=args.timeout_seconds,
