@@ -4,6 +4,7 @@ Each component is a ``pulumi.ComponentResource`` configured by one frozen ``*Arg
 dataclass; see docs/app-developers.md.
 """
 
+from infra.apigateway_account import ApiGatewayAccount, ApiGatewayAccountArgs
 from infra.backend import BackendService, BackendServiceArgs
 from infra.database import Database, DatabaseArgs
 from infra.gateway import Gateway, GatewayArgs
@@ -14,6 +15,8 @@ from infra.transcoder import TranscoderFleet, TranscoderFleetArgs
 from infra.users import UserService, UserServiceArgs
 
 __all__ = [
+    "ApiGatewayAccount",
+    "ApiGatewayAccountArgs",
     "BackendService",
     "BackendServiceArgs",
     "Database",

@@ -9,7 +9,9 @@
 The private integrations go through one VPC link (v2) straight to each ALB
 (``integration_target``), so the load balancers have no public address. They also add
 each ALB's secret header, the only requests those ALBs forward. The stage has JSON
-access logs and throttling.
+access logs (in ``/aws/apigateway/<prefix>-api``) and throttling. API Gateway writes them through
+the account's CloudWatch role (``ApiGatewayAccount``), set once per account and region, which
+this component sets only when asked (``manage_account_logging_role``).
 """
 
 from __future__ import annotations
@@ -22,8 +24,9 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from infra._common import policy_document, service_role, standard_tags, statement
+from infra._common import standard_tags
 from infra._fleet import ORIGIN_VERIFY_HEADER
+from infra.apigateway_account import LOG_GROUP_PREFIX, ApiGatewayAccount, ApiGatewayAccountArgs
 
 STREAM_TIMEOUT_MS = 900_000
 ACCESS_LOG_FORMAT = json.dumps(
@@ -77,25 +80,12 @@ class GatewayArgs:
     """Burst limit."""
     log_retention_days: int = 14
     """Access log retention."""
-    manage_account_logging_role: bool = True
-    """Set the region's API Gateway CloudWatch role (once per account and region)."""
+    manage_account_logging_role: bool = False
+    """Also set the account's API Gateway CloudWatch role for this region (an ``ApiGatewayAccount``
+    child). One setting per account and region: leave it off when ``stacks/account`` or another
+    stack sets it, or two stacks overwrite each other."""
     owner: str = "platform"
     """The ``owner`` tag."""
-
-
-def gateway_logging_policy(log_group_arn: str, region: str, account: str) -> dict[str, Any]:
-    """API Gateway's account role: write access logs to our group and its execution logs."""
-    execution_logs = f"arn:aws:logs:{region}:{account}:log-group:API-Gateway-Execution-Logs_*"
-    return policy_document(
-        statement(
-            "WriteLogs",
-            ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
-            [log_group_arn, f"{log_group_arn}:*", execution_logs, f"{execution_logs}:*"],
-        ),
-        statement(
-            "FindLogGroups", ["logs:DescribeLogGroups"], [f"arn:aws:logs:{region}:{account}:log-group:*"]
-        ),
-    )
 
 
 def lambda_invoke_source_arn(execution_arn: str, stage: str) -> str:
@@ -116,9 +106,7 @@ class Gateway(pulumi.ComponentResource):
         super().__init__("reelstack:index:Gateway", name, None, opts)
         tags = standard_tags("gateway", args.owner)
         child = pulumi.ResourceOptions(parent=self)
-        invoke = pulumi.InvokeOptions(parent=self)
-        region = aws.get_region_output(opts=invoke).region
-        account = aws.get_caller_identity_output(opts=invoke).account_id
+        region = aws.get_region_output(opts=pulumi.InvokeOptions(parent=self)).region
 
         api = aws.apigateway.RestApi(
             f"{name}-rest",
@@ -238,26 +226,15 @@ class Gateway(pulumi.ComponentResource):
         )
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-access-logs",
-            name=f"/aws/apigateway/{args.prefix}-api",
+            name=f"{LOG_GROUP_PREFIX}{args.prefix}-api",
             retention_in_days=args.log_retention_days,
             tags=dict(tags),
             opts=child,
         )
         depends: list[pulumi.Resource] = []
         if args.manage_account_logging_role:
-            role = service_role(
-                self,
-                role_name=f"{name}-cloudwatch",
-                policy_name=f"{name}-cloudwatch",
-                service_principal="apigateway.amazonaws.com",
-                policy=pulumi.Output.all(log_group.arn, region, account).apply(
-                    lambda v: gateway_logging_policy(v[0], v[1], v[2])
-                ),
-                description="API Gateway writes access logs",
-                tags=tags,
-            )
             depends.append(
-                aws.apigateway.Account(f"{name}-account", cloudwatch_role_arn=role.arn, opts=child)
+                ApiGatewayAccount(f"{name}-account", ApiGatewayAccountArgs(owner=args.owner), opts=child)
             )
         stage = aws.apigateway.Stage(
             f"{name}-stage",

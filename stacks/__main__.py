@@ -185,6 +185,7 @@ gateway = Gateway(
         throttle_rate=cfg.throttle_rate,
         throttle_burst=cfg.throttle_burst,
         log_retention_days=cfg.log_retention_days,
+        manage_account_logging_role=cfg.manage_apigateway_account,
         owner=cfg.owner,
     ),
 )

@@ -1,6 +1,7 @@
 """The stack's configuration: every key of ``Pulumi.<stack>.yaml`` (namespace ``reelstack``), typed.
 
-README.md has the table of keys; this file is where their defaults live.
+README.md has the table of keys; this file is where their defaults live, and the rules a
+stack's config must meet before anything is created (``StackConfig.__post_init__``).
 """
 
 from __future__ import annotations
@@ -53,6 +54,39 @@ class StackConfig:
     domain: str | None
     certificate_arn: str | None
     alarm_topic_arn: str | None
+    manage_apigateway_account: bool
+
+    def __post_init__(self) -> None:
+        if (self.email_source_arn is None) != (self.email_from is None):
+            raise ValueError(
+                "reelstack:emailSourceArn and reelstack:emailFrom go together: the SES identity "
+                "Cognito sends through, and an address of that identity"
+            )
+        if self.email_source_arn is not None and not _is_arn(self.email_source_arn, "ses", "identity/"):
+            raise ValueError(
+                f"reelstack:emailSourceArn {self.email_source_arn} is not an SES identity ARN "
+                "(arn:aws:ses:<region>:<account>:identity/<domain or address>)"
+            )
+        if self.alarm_topic_arn is not None and not _is_arn(self.alarm_topic_arn, "sns", ""):
+            raise ValueError(f"reelstack:alarmTopicArn {self.alarm_topic_arn} is not an SNS topic ARN")
+        if not self.protect:
+            return
+        missing = [
+            key
+            for key, value in (
+                ("emailSourceArn", self.email_source_arn),
+                ("emailFrom", self.email_from),
+                ("alarmTopicArn", self.alarm_topic_arn),
+            )
+            if value is None
+        ]
+        if missing:
+            raise ValueError(
+                f"a protected stack (reelstack:protect true) must set {', '.join('reelstack:' + k for k in missing)}: "
+                "Cognito's own sender allows only a few emails a day, so sign-ups fail past it (send "
+                "through a verified SES identity), and the transcoder DLQ alarm needs a topic to "
+                "notify; docs/platform-teams.md, 'Mail and alarms', says how to create both"
+            )
 
     @classmethod
     def load(cls) -> StackConfig:
@@ -96,7 +130,15 @@ class StackConfig:
             domain=c.get("domain"),
             certificate_arn=c.get("certificateArn"),
             alarm_topic_arn=c.get("alarmTopicArn"),
+            manage_apigateway_account=c.get_bool("manageApiGatewayAccount") or False,
         )
+
+
+def _is_arn(value: str, service: str, resource_prefix: str) -> bool:
+    parts = value.split(":", 5)
+    return (
+        len(parts) == 6 and parts[0] == "arn" and parts[2] == service and parts[5].startswith(resource_prefix)
+    )
 
 
 def _or(value: N | None, default: N) -> N:

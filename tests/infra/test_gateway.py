@@ -1,9 +1,18 @@
 from __future__ import annotations
 
 import json
+import runpy
+from pathlib import Path
 
-from infra.gateway import STREAM_TIMEOUT_MS, gateway_logging_policy, lambda_invoke_source_arn
-from tests.infra.graph import Graph
+import pytest
+
+from infra.apigateway_account import apigateway_logging_policy
+from infra.gateway import STREAM_TIMEOUT_MS, lambda_invoke_source_arn
+from pulumi_offline.synth import run_program, synthesize_stack
+from tests.infra.graph import Graph, as_list, statements_allowing
+
+ACCOUNT_PROGRAM = Path(__file__).resolve().parents[2] / "stacks" / "account" / "__main__.py"
+API_GATEWAY_ACCOUNT = "aws:apigateway/account:Account"
 
 
 def test_three_proxy_routes_go_to_their_services(prod: Graph) -> None:
@@ -73,10 +82,66 @@ def test_only_this_apis_auth_routes_may_invoke_the_lambda(prod: Graph) -> None:
     assert lambda_invoke_source_arn("arn:x", "v1") == "arn:x/v1/*/auth/*"
 
 
-def test_logging_role_writes_only_log_groups() -> None:
-    policy = gateway_logging_policy("arn:aws:logs:us-east-1:1:log-group:g", "us-east-1", "1")
-    resources = [r for s in policy["Statement"] for r in s["Resource"]]
-    assert all(r.startswith("arn:aws:logs:us-east-1:1:log-group:") for r in resources)
+def test_app_stacks_leave_the_accounts_api_gateway_logging_role_alone(prod: Graph, dev: Graph) -> None:
+    """AWS rule: API Gateway's CloudWatch role (``cloudWatchRoleArn``) is a setting of the account
+    in a region, not of an API: "To avoid overwriting other roles, you should only have one
+    AWS::ApiGateway::Account resource per region per account" (AWS::ApiGateway::Account,
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-apigateway-account.html;
+    "Set up CloudWatch logging for REST APIs in API Gateway",
+    https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-logging.html). So dev and
+    prod in one account must not each set it: the app stack sets it only when opted in."""
+    for graph in (prod, dev):
+        assert graph.of_type(API_GATEWAY_ACCOUNT) == []
+        assert graph.of_type("reelstack:index:ApiGatewayAccount") == []
+
+
+def test_a_stack_that_opts_in_sets_the_logging_role_through_the_account_component() -> None:
+    graph = Graph.of(synthesize_stack("dev", overrides={"reelstack:manageApiGatewayAccount": "true"}))
+    (settings,) = graph.of_type(API_GATEWAY_ACCOUNT)
+    component = graph.component_of(settings)
+    assert component is not None and component.type == "reelstack:index:ApiGatewayAccount"
+    assert graph.component_of(component) == graph.one("reelstack:index:Gateway", "gateway")
+
+
+@pytest.fixture(scope="module")
+def account() -> Graph:
+    program = str(ACCOUNT_PROGRAM)
+    return Graph.of(
+        run_program(
+            lambda: runpy.run_path(program, run_name="__main__"),
+            project="reelstack-account",
+            stack="us-east-1",
+            config={"aws:region": "us-east-1", "reelstack-account:owner": "platform-team"},
+        )
+    )
+
+
+def test_account_program_sets_the_logging_role_once_scoped_to_api_gateway_log_groups(account: Graph) -> None:
+    settings = account.one(API_GATEWAY_ACCOUNT, "apigateway-settings").inputs
+    role = account.one("aws:iam/role:Role", "apigateway-cloudwatch")
+    assert settings["cloudwatchRoleArn"] == role.computed["arn"]
+    trust = json.loads(role.inputs["assumeRolePolicy"])
+    assert trust["Statement"][0]["Principal"] == {"Service": "apigateway.amazonaws.com"}
+    assert role.inputs["tags"]["owner"] == "platform-team"
+    assert account.role_policy("apigateway-cloudwatch") == apigateway_logging_policy(
+        "us-east-1", "123456789012"
+    )
+    assert account.exports["apigateway_cloudwatch_role_arn"] == role.computed["arn"]
+
+
+def test_account_logging_role_writes_only_log_groups_under_aws_apigateway() -> None:
+    policy = apigateway_logging_policy("us-east-1", "123456789012")
+    writes = [s for s in statements_allowing(policy) if s["Sid"] != "FindLogGroups"]
+    assert {r for s in writes for r in as_list(s["Resource"])} == {
+        "arn:aws:logs:us-east-1:123456789012:log-group:/aws/apigateway/*"
+    }
+    (listing,) = [s for s in statements_allowing(policy) if s["Sid"] == "FindLogGroups"]
+    assert listing["Action"] == ["logs:DescribeLogGroups"]  # names only; it takes no narrower resource
+
+
+def test_access_logs_go_where_the_account_role_may_write(prod: Graph) -> None:
+    group = prod.one("aws:cloudwatch/logGroup:LogGroup", "gateway-access-logs").inputs["name"]
+    assert group.startswith("/aws/apigateway/")
 
 
 def test_gateway_exports_its_invoke_url(prod: Graph) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from pulumi_offline.synth import synthesize_stack
 from tests.infra.graph import Graph
 
@@ -15,3 +17,68 @@ def test_an_explicit_zero_is_kept_rather_than_replaced_by_the_default() -> None:
     )
     assert graph.one("aws:autoscaling/group:Group", "backend-asg").inputs["minSize"] == 0
     assert graph.one("aws:autoscaling/group:Group", "progress-asg").inputs["minSize"] == 0
+
+
+SES_IDENTITY = "arn:aws:ses:us-east-1:123456789012:identity/example.com"
+ALARM_TOPIC = "arn:aws:sns:us-east-1:123456789012:reelstack-prod-alarms"
+MAIL_AND_ALARMS = {
+    "reelstack:emailSourceArn": SES_IDENTITY,
+    "reelstack:emailFrom": "no-reply@example.com",
+    "reelstack:alarmTopicArn": ALARM_TOPIC,
+}
+
+
+@pytest.mark.parametrize("unset", sorted(MAIL_AND_ALARMS))
+def test_a_protected_stack_must_name_an_ses_identity_and_an_alarm_topic(unset: str) -> None:
+    """AWS rule: with Cognito's default email (``COGNITO_DEFAULT``) "Amazon Cognito allows only a
+    limited number of emails each day for your user pool. For typical production environments,
+    the default email limit is below the required delivery volume"; past it, sign-up and reset
+    codes are not sent. With ``DEVELOPER`` the limits are those of your SES identity. Sources:
+    EmailConfigurationType,
+    https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_EmailConfigurationType.html;
+    "Email settings for Amazon Cognito user pools",
+    https://docs.aws.amazon.com/cognito/latest/developerguide/user-pool-email.html; the number is
+    in "Quotas in Amazon Cognito", https://docs.aws.amazon.com/cognito/latest/developerguide/quotas.html
+    (50 a day per account, as the Cognito console warns: aws-amplify/amplify-cli#5104).
+    The DLQ alarm of a protected stack must notify someone, so it needs a topic."""
+    overrides = {k: v for k, v in MAIL_AND_ALARMS.items() if k != unset}
+    with pytest.raises(ValueError, match=unset):
+        synthesize_stack("dev", overrides={"reelstack:protect": "true", **overrides})
+
+
+def test_a_protected_stack_mails_through_ses_and_its_dlq_alarm_notifies_the_topic() -> None:
+    graph = Graph.of(synthesize_stack("dev", overrides={"reelstack:protect": "true", **MAIL_AND_ALARMS}))
+    email = graph.one("aws:cognito/userPool:UserPool", "users-pool").inputs["emailConfiguration"]
+    assert email == {
+        "emailSendingAccount": "DEVELOPER",
+        "sourceArn": SES_IDENTITY,
+        "fromEmailAddress": "no-reply@example.com",
+    }
+    alarm = graph.one("aws:cloudwatch/metricAlarm:MetricAlarm", "transcoder-dlq-not-empty").inputs
+    assert alarm["alarmActions"] == [ALARM_TOPIC]
+
+
+def test_prod_names_its_mail_identity_and_alarm_topic_and_dev_may_use_cognitos_sender(
+    prod: Graph, dev: Graph
+) -> None:
+    prod_email = prod.one("aws:cognito/userPool:UserPool", "users-pool").inputs["emailConfiguration"]
+    assert prod_email["emailSendingAccount"] == "DEVELOPER"
+    dev_email = dev.one("aws:cognito/userPool:UserPool", "users-pool").inputs["emailConfiguration"]
+    assert dev_email == {"emailSendingAccount": "COGNITO_DEFAULT"}
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("reelstack:emailSourceArn", "arn:aws:sns:us-east-1:123456789012:not-ses"),
+        ("reelstack:alarmTopicArn", "reelstack-prod-alarms"),
+    ],
+)
+def test_mail_identity_and_alarm_topic_must_be_arns_of_their_service(key: str, value: str) -> None:
+    with pytest.raises(ValueError, match=key):
+        synthesize_stack("prod", overrides={key: value})
+
+
+def test_mail_identity_and_its_from_address_go_together() -> None:
+    with pytest.raises(ValueError, match="go together"):
+        synthesize_stack("dev", overrides={"reelstack:emailSourceArn": SES_IDENTITY})

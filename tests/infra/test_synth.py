@@ -120,13 +120,10 @@ EXPECTED_CHILDREN: dict[str, set[str]] = {
         "aws:apigateway/deployment:Deployment",
         "aws:apigateway/stage:Stage",
         "aws:apigateway/methodSettings:MethodSettings",
-        "aws:apigateway/account:Account",
         "aws:lambda/permission:Permission",
         "aws:apigatewayv2/vpcLink:VpcLink",
         "aws:ec2/securityGroup:SecurityGroup",
         "aws:cloudwatch/logGroup:LogGroup",
-        "aws:iam/role:Role",
-        "aws:iam/rolePolicy:RolePolicy",
     },
 }
 
@@ -188,6 +185,9 @@ CONFIG_EFFECTS: dict[str, set[tuple[str, str]]] = {
     "progressInstanceType": {("progress-lt", "instanceType")},
     "progressMinSize": {("progress-asg", "minSize")},
     "progressMaxSize": {("progress-asg", "maxSize")},
+    "emailSourceArn": {("users-pool", "emailConfiguration")},
+    "emailFrom": {("users-pool", "emailConfiguration")},
+    "alarmTopicArn": {("transcoder-dlq-not-empty", "alarmActions")},
     "logLevel": {
         ("backend-lt", "userData"),
         ("progress-lt", "userData"),

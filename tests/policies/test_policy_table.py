@@ -40,6 +40,8 @@ REST_API = "aws:apigateway/restApi:RestApi"
 STAGE = "aws:apigateway/stage:Stage"
 METHOD_SETTINGS = "aws:apigateway/methodSettings:MethodSettings"
 DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
+USER_POOL = "aws:cognito/userPool:UserPool"
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 
 TAGS = {"service": "storage", "stack": "test", "owner": "platform-team"}
 
@@ -198,6 +200,23 @@ def gateway(
     return found
 
 
+def user_pool(**email: Any) -> list[SynthResource]:
+    return [resource(USER_POOL, "pool", name="users", emailConfiguration=email)]
+
+
+SES_IDENTITY = f"arn:aws:ses:{MOCK_REGION}:{MOCK_ACCOUNT}:identity/example.com"
+ALARM_TOPIC = f"arn:aws:sns:{MOCK_REGION}:{MOCK_ACCOUNT}:alarms"
+
+
+def alarm(**overrides: Any) -> list[SynthResource]:
+    inputs = {
+        "metricName": "ApproximateNumberOfMessagesVisible",
+        "threshold": 0.0,
+        "alarmActions": [ALARM_TOPIC],
+    }
+    return [resource(ALARM, "dlq-alarm", **{**inputs, **overrides})]
+
+
 def distribution(**overrides: Any) -> list[SynthResource]:
     inputs: dict[str, Any] = {
         "defaultCacheBehavior": {"targetOriginId": "web", "viewerProtocolPolicy": "redirect-to-https"},
@@ -354,6 +373,13 @@ CASES = [
     Case("sqs-encryption", queues(redrive=None, sse=False), ["work", "work-dlq"]),
     Case("sns-encryption", [resource(TOPIC, "events", kmsMasterKeyId="arn:aws:kms:us-east-1:1:key/k")], []),
     Case("sns-encryption", [resource(TOPIC, "events", name="events")], ["events"]),
+    # Mail and alarms
+    Case("cognito-ses-email", user_pool(emailSendingAccount="DEVELOPER", sourceArn=SES_IDENTITY), []),
+    Case("cognito-ses-email", user_pool(emailSendingAccount="COGNITO_DEFAULT"), ["pool"]),
+    Case("cognito-ses-email", user_pool(emailSendingAccount="DEVELOPER"), ["pool"], label="no identity"),
+    Case("alarms-notify", alarm(), []),
+    Case("alarms-notify", alarm(alarmActions=[]), ["dlq-alarm"]),
+    Case("alarms-notify", alarm(actionsEnabled=False), ["dlq-alarm"], label="actions disabled"),
     # Lambda
     Case("lambda-timeout-bounds", function(), []),
     Case("lambda-timeout-bounds", function(timeout=None), [], label="provider default"),

@@ -38,7 +38,10 @@ def mutate(
 
 @pytest.mark.parametrize(
     ("stack", "disabled"),
-    [("dev", ["rds-deletion-protection", "s3-uploads-versioned"]), ("prod", ["cost-instance-types"])],
+    [
+        ("dev", ["alarms-notify", "cognito-ses-email", "rds-deletion-protection", "s3-uploads-versioned"]),
+        ("prod", ["cost-instance-types"]),
+    ],
 )
 def test_stack_passes_with_no_mandatory_violation_under_its_own_config(
     stack: str, disabled: list[str], capsys: pytest.CaptureFixture[str]
