@@ -13,6 +13,7 @@ from infra.progress import ProgressService, ProgressServiceArgs
 from infra.storage import MediaStorage, MediaStorageArgs
 from infra.transcoder import TranscoderFleet, TranscoderFleetArgs
 from infra.users import UserService, UserServiceArgs
+from infra.web import WebApp, WebAppArgs
 
 __all__ = [
     "ApiGatewayAccount",
@@ -33,4 +34,6 @@ __all__ = [
     "TranscoderFleetArgs",
     "UserService",
     "UserServiceArgs",
+    "WebApp",
+    "WebAppArgs",
 ]

@@ -29,6 +29,8 @@ from infra import (
     TranscoderFleetArgs,
     UserService,
     UserServiceArgs,
+    WebApp,
+    WebAppArgs,
 )
 from stacks.config import StackConfig
 
@@ -112,6 +114,7 @@ storage = MediaStorage(
         owner=cfg.owner,
     ),
 )
+web = WebApp("web", WebAppArgs(bucket=storage.web_bucket, owner=cfg.owner))
 transcoder = TranscoderFleet(
     "transcoder",
     TranscoderFleetArgs(
@@ -200,4 +203,5 @@ pulumi.export("user_pool_client_id", users.user_pool_client_id)
 pulumi.export("uploads_bucket", storage.uploads_bucket)
 pulumi.export("media_bucket", storage.media_bucket)
 pulumi.export("web_bucket", storage.web_bucket)
+pulumi.export("web_release", web.release)
 pulumi.export("task_dlq_url", transcoder.dlq_url)

@@ -112,6 +112,7 @@ EXPECTED_CHILDREN: dict[str, set[str]] = {
         "aws:autoscaling/group:Group",
         "aws:autoscaling/policy:Policy",
     },
+    "reelstack:index:WebApp": {"aws:s3/bucketObjectv2:BucketObjectv2"},
     "reelstack:index:Gateway": {
         "aws:apigateway/restApi:RestApi",
         "aws:apigateway/resource:Resource",
