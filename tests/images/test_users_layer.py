@@ -1,19 +1,17 @@
 """The user-service layer script installs exactly the third-party packages the handler imports.
 
-Both sides are read: the imports by walking ``app/users/handler.py`` and the ``app`` modules
-it pulls in, the packages from the script's ``packages=(...)`` line.
+Both sides are read: the imports of the files the function's code archive holds (the handler and
+the ``app`` modules it pulls in), the packages from the script's ``packages=(...)`` line.
 """
 
 from __future__ import annotations
 
 import ast
-import importlib.util
 import re
 import sys
 from importlib.metadata import packages_distributions
-from pathlib import Path
 
-from infra.users import ARCHITECTURE, RUNTIME
+from infra.users import ARCHITECTURE, RUNTIME, handler_sources
 from tests.images.conftest import IMAGES
 
 ROOT = IMAGES.parent
@@ -25,27 +23,19 @@ def _normalized(distribution: str) -> str:
     return re.sub(r"[-_.]+", "-", distribution).lower()
 
 
-def _third_party_imports(module: str, seen: set[str] | None = None) -> set[str]:
-    """Top-level names of non-``app``, non-stdlib modules imported by ``module`` and its ``app`` imports."""
-    seen = set() if seen is None else seen
-    seen.add(module)
-    spec = importlib.util.find_spec(module)
-    assert spec is not None and spec.origin is not None, module
+def _third_party_imports(module: str) -> set[str]:
+    """Top-level names of non-``app``, non-stdlib modules imported by the files the function's
+    archive holds for ``module`` (``infra.users.handler_sources``)."""
     found: set[str] = set()
-    for node in ast.walk(ast.parse(Path(spec.origin).read_text())):
-        if isinstance(node, ast.Import):
-            names = [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names = [node.module]
-        else:
-            continue
-        for name in names:
-            top = name.split(".")[0]
-            if top == "app":
-                if name not in seen and importlib.util.find_spec(name) is not None:
-                    found |= _third_party_imports(name, seen)
-            elif top not in sys.stdlib_module_names and top != "__future__":
-                found.add(top)
+    for path in handler_sources(module):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names = [node.module]
+            else:
+                continue
+            found |= {n.split(".")[0] for n in names} - {"app", "__future__"} - sys.stdlib_module_names
     return found
 
 

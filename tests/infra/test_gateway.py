@@ -8,6 +8,7 @@ import pytest
 
 from infra.apigateway_account import apigateway_logging_policy
 from infra.gateway import STREAM_TIMEOUT_MS, lambda_invoke_source_arn
+from policies.runner import evaluate, load_policy_config
 from pulumi_offline.synth import run_program, synthesize_stack
 from tests.infra.graph import Graph, as_list, statements_allowing
 
@@ -148,3 +149,11 @@ def test_gateway_exports_its_invoke_url(prod: Graph) -> None:
     outputs = prod.outputs_of(prod.one("reelstack:index:Gateway", "gateway"))
     assert outputs["invoke_url"] == prod.exports["gateway_invoke_url"]
     assert outputs["invoke_url"] == f"https://{outputs['domain_name']}/v1"
+
+
+def test_account_program_passes_the_policy_pack_at_its_default_levels(account: Graph, tmp_path: Path) -> None:
+    defaults = tmp_path / "policy-config.json"
+    defaults.write_text("{}")
+    settings = load_policy_config(defaults)
+    mandatory = [v for v in evaluate(account.resources, settings) if v.level == "mandatory"]
+    assert mandatory == []
