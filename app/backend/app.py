@@ -15,6 +15,7 @@ from app.backend.auth import TokenVerifier
 from app.backend.aws import AwsClients
 from app.backend.context import EXTENSION, Services, close_db
 from app.backend.db import database_url, make_engine, session_factory
+from app.contracts import bounded_json
 from app.contracts.errors import ApiError, error_body, status_code_name
 from app.contracts.settings import BackendSettings
 from app.contracts.tickets import load_key
@@ -41,7 +42,9 @@ def _check_json_body() -> None:
     if not data:
         return
     try:
-        json.loads(data)
+        bounded_json.loads(data)
+    except bounded_json.TooDeep as exc:
+        raise ApiError(400, "malformed_json", str(exc)) from None
     except ValueError:
         raise ApiError(400, "malformed_json", "the request body is not valid JSON") from None
 

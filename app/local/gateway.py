@@ -32,7 +32,7 @@ from flask import Blueprint, Flask, Response, current_app, request, send_from_di
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
-from app.contracts import logs
+from app.contracts import bounded_json, logs
 from app.contracts.errors import ApiError, error_body, status_code_name
 from app.contracts.settings import UserServiceSettings, load
 from app.contracts.tickets import TicketError, load_key, verify_media_grant
@@ -111,7 +111,7 @@ def _invoke_lambda(proxy: str) -> Response:
 
 def _json_body() -> Any:
     try:
-        return json.loads(request.get_data(cache=True) or b"")
+        return bounded_json.loads(request.get_data(cache=True) or b"")
     except ValueError:
         return None
 

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import enum
-import json
 import logging
 import signal
 import sys
@@ -43,7 +42,7 @@ import ffmpeg
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
-from app.contracts import logs
+from app.contracts import bounded_json, logs
 from app.contracts.messages import Rendition, TaskMessageV1, TaskOutputs, parse_task
 from app.contracts.names import TASK_MAX_RECEIVES
 from app.contracts.settings import SettingsError, TranscoderSettings, load
@@ -371,7 +370,7 @@ class Worker:
 def _ids_of(body: str) -> tuple[uuid.UUID, uuid.UUID] | None:
     """(task_id, video_id) of a message that failed validation, when both are still readable."""
     try:
-        data = json.loads(body)
+        data = bounded_json.loads(body)
         return uuid.UUID(str(data["task_id"])), uuid.UUID(str(data["video_id"]))
     except (ValueError, TypeError, KeyError):
         return None

@@ -19,7 +19,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from app.contracts import logs
+from app.contracts import bounded_json, logs
 from app.contracts.errors import ApiError, error_body
 from app.contracts.settings import UserServiceSettings, load
 
@@ -116,7 +116,9 @@ def create_resolver(settings: UserServiceSettings, cognito: Any) -> APIGatewayRe
             # Decoded here, not with powertools' decoded_body: that assumes UTF-8 and raises otherwise.
             if app.current_event.is_base64_encoded:
                 raw = base64.b64decode(raw)
-            data = json.loads(raw)
+            data = bounded_json.loads(raw)
+        except bounded_json.TooDeep as exc:
+            raise ApiError(400, "malformed_json", str(exc)) from None
         except ValueError:
             raise ApiError(400, "malformed_json", "the request body is not valid JSON") from None
         if not isinstance(data, dict):

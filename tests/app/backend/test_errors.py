@@ -144,3 +144,24 @@ def test_405_names_the_allowed_methods(platform: Platform) -> None:
     response = platform.http.delete("/api/health")
     _assert_error(response, 405, "method_not_allowed")
     assert "GET" in response.headers["Allow"]
+
+
+def test_every_json_endpoint_answers_a_deeply_nested_body_with_a_400(
+    platform: Platform, alice: Caller
+) -> None:
+    """A few thousand brackets made Python's json parser raise RecursionError: a 500 on every endpoint."""
+    nested = '{"title": ' + "[" * 5000 + "]" * 5000 + "}"
+    video_id = platform.create(alice, "target")
+    routes = [
+        (rule.rule, method)
+        for rule in platform.http.application.url_map.iter_rules()
+        for method in sorted((rule.methods or set()) & {"POST", "PUT", "PATCH", "DELETE"})
+    ]
+    assert len(routes) > 5
+    for rule, method in routes:
+        path = rule.replace("<uuid:video_id>", str(video_id))
+        for other in ("<uuid:playlist_id>", "<uuid:comment_id>"):
+            path = path.replace(other, str(uuid.uuid4()))
+        assert "<" not in path, f"fill in the parameter of {rule}"
+        response = platform.http.open(path, method=method, data=nested, headers={**alice.headers, **JSON})
+        _assert_error(response, 400, "malformed_json")

@@ -87,8 +87,9 @@ def test_resend_for_a_confirmed_account_is_a_400_and_for_an_unknown_one_sends_no
     assert codes(http, unknown, "confirm") == []
 
 
-def test_resend_with_a_malformed_body_is_a_400(http: FlaskClient) -> None:
-    response = http.post("/auth/resend", data="{", content_type="application/json")
+@pytest.mark.parametrize("body", ["{", '{"email": ' + "[" * 5000 + "]" * 5000 + "}"])
+def test_resend_with_a_malformed_or_deeply_nested_body_is_a_400(http: FlaskClient, body: str) -> None:
+    response = http.post("/auth/resend", data=body, content_type="application/json")
     assert (response.status_code, response.get_json()["error"]["code"]) == (400, "malformed_json")
 
 

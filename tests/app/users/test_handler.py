@@ -232,3 +232,9 @@ def test_the_lambda_entry_point_reads_its_settings_from_the_environment(
     finally:
         users_handler.resolver.cache_clear()
     assert result["statusCode"] == 201
+
+
+def test_a_deeply_nested_body_is_a_400_malformed_json_not_a_lambda_error(invoke: Invoke) -> None:
+    """A few thousand brackets made Python's json parser raise RecursionError: on AWS, a 502."""
+    answered, body = invoke("/auth/signup", raw='{"email": ' + "[" * 5000 + "]" * 5000 + "}")
+    assert (answered, body["error"]["code"]) == (400, "malformed_json")
