@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -11,9 +10,12 @@ from typing import Any
 from sqlalchemy import JSON, CheckConstraint, DateTime, Enum, ForeignKey, Index, String, Text, Uuid
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from app.backend.text import pseudonym
 from app.contracts.messages import VideoState
 
 DISPLAY_NAME_MAX = 40
+# Case folding can triple a character (e.g. U+0390), and NFKC widen a ligature.
+DISPLAY_NAME_KEY_MAX = 4 * DISPLAY_NAME_MAX
 
 
 def utcnow() -> datetime:
@@ -49,13 +51,18 @@ class User(Base):
     id: Mapped[str] = mapped_column(String(128), primary_key=True, comment="Cognito sub")
     email: Mapped[str] = mapped_column(String(320), default="")
     display_name: Mapped[str | None] = mapped_column(String(DISPLAY_NAME_MAX), default=None)
+    display_name_key: Mapped[str | None] = mapped_column(
+        String(DISPLAY_NAME_KEY_MAX), default=None, comment="text.display_name_key: unique among users"
+    )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    __table_args__ = (Index("uq_users_display_name_key", "display_name_key", unique=True),)
 
     @property
     def public_name(self) -> str:
         """The name others see: the chosen display name, else a pseudonym derived from the sub alone
         (the sub is public as ``author_id`` already, so the pseudonym reveals nothing more)."""
-        return self.display_name or "user-" + hashlib.sha256(self.id.encode()).hexdigest()[:6]
+        return self.display_name or pseudonym(self.id)
 
 
 class Video(Base):

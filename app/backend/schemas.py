@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import unicodedata
 import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from app.backend import text
 from app.backend.models import DISPLAY_NAME_MAX, Visibility
 from app.contracts.messages import MAX_FILTERS, FilterSpec, VideoState
 
@@ -25,22 +25,47 @@ def _no_nul(value: str) -> str:
 NoNul = AfterValidator(_no_nul)
 
 
-def _printable(value: str) -> str:
-    # Control characters (NUL among them, which PostgreSQL cannot store) would garble the
-    # name wherever it is shown. (pydantic itself refuses lone surrogates.)
-    if any(unicodedata.category(char) == "Cc" for char in value):
-        raise ValueError("must not contain control characters")
-    return value
+def _not_blank(value: str) -> str:
+    # Stripped after the length check, so the documented maxLength holds for what is sent.
+    stripped = value.strip()
+    if not stripped:
+        raise ValueError("must not be blank")
+    return stripped
+
+
+def _one_line(value: str) -> str:
+    return text.check_text(value, multiline=False)
+
+
+def _multiline(value: str) -> str:
+    return text.check_text(value, multiline=True)
+
+
+def _display_name(value: str) -> str:
+    name = text.normalise_display_name(value)
+    if not name:
+        raise ValueError("must not be blank")
+    if len(name) > DISPLAY_NAME_MAX:
+        raise ValueError(f"must be at most {DISPLAY_NAME_MAX} characters once normalised")
+    return name
 
 
 DisplayName = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=DISPLAY_NAME_MAX),
-    AfterValidator(_printable),
+    str, StringConstraints(min_length=1, max_length=DISPLAY_NAME_MAX), AfterValidator(_display_name)
 ]
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), NoNul]
-Description = Annotated[str, StringConstraints(max_length=5000), NoNul]
-CommentBody = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000), NoNul]
+Title = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=200),
+    AfterValidator(_not_blank),
+    AfterValidator(_one_line),
+]
+Description = Annotated[str, StringConstraints(max_length=5000), AfterValidator(_multiline)]
+CommentBody = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=2000),
+    AfterValidator(_not_blank),
+    AfterValidator(_multiline),
+]
 
 
 def _as_utc(value: datetime) -> datetime:
@@ -267,7 +292,12 @@ class MeOut(BaseModel):
 
 class MePatch(_Patch):
     display_name: DisplayName | None = Field(
-        None, description=f"the name others see; 1 to {DISPLAY_NAME_MAX} characters, no control characters"
+        None,
+        description=(
+            f"the name others see; 1 to {DISPLAY_NAME_MAX} characters, stored NFKC-normalised; no control"
+            " or invisible characters, one alphabet of Latin, Greek and Cyrillic, unique ignoring case"
+            " and width, and not of the pseudonym form (`user-` and 6 hex digits)"
+        ),
     )
 
 

@@ -18,16 +18,34 @@ from app.backend.schemas import (
     PlaylistPatch,
     PlaylistReorder,
 )
+from app.backend.text import display_name_key
 from app.backend.videos import LikeCount, can_view, like_counts, visible_video
 from app.contracts.errors import ApiError
 
 
 # Profile
 def patch_profile(session: Session, user: User, data: MePatch) -> User:
-    for field, value in data.changes().items():
+    changes = data.changes()
+    if "display_name" in changes:
+        key = display_name_key(changes["display_name"])
+        holder = session.scalar(select(User.id).where(User.display_name_key == key, User.id != user.id))
+        if holder is not None:
+            raise _name_taken()
+        user.display_name_key = key
+    for field, value in changes.items():
         setattr(user, field, value)
-    session.commit()
+    try:
+        session.commit()
+    except IntegrityError:  # a concurrent request took the name first
+        session.rollback()
+        raise _name_taken() from None
     return user
+
+
+def _name_taken() -> ApiError:
+    return ApiError(
+        409, "display_name_taken", "another user has this display name (or one that looks the same)"
+    )
 
 
 # Comments

@@ -165,3 +165,31 @@ def test_every_json_endpoint_answers_a_deeply_nested_body_with_a_400(
         assert "<" not in path, f"fill in the parameter of {rule}"
         response = platform.http.open(path, method=method, data=nested, headers={**alice.headers, **JSON})
         _assert_error(response, 400, "malformed_json")
+
+
+@pytest.mark.parametrize("hostile", ["\x1b[2Jcleared", "ding\x07", "zero\u200bwidth", "\u202eevil"])
+def test_control_and_invisible_characters_are_refused_in_every_stored_text(
+    platform: Platform, alice: Caller, hostile: str
+) -> None:
+    video_id = platform.create(alice, "target")
+    attempts = [
+        ("post", "/api/videos", {"title": hostile}),
+        ("post", "/api/videos", {"title": "t", "description": hostile}),
+        ("patch", f"/api/videos/{video_id}", {"title": hostile}),
+        ("post", f"/api/videos/{video_id}/comments", {"body": hostile}),
+        ("post", "/api/playlists", {"title": hostile}),
+        ("post", "/api/playlists", {"title": "p", "description": hostile}),
+    ]
+    before = _row_counts(platform)
+    for method, path, body in attempts:
+        response = getattr(platform.http, method)(path, json=body, headers=alice.headers)
+        _assert_error(response, 422, "validation_error")
+    assert _row_counts(platform) == before
+
+
+def test_lengths_are_checked_on_what_was_sent_as_the_schema_says(platform: Platform, alice: Caller) -> None:
+    """The schema's maxLength (200) held only after stripping: 250 characters with spaces passed."""
+    padded = " " * 50 + "t" * 200
+    _assert_error(platform.http.post("/api/videos", json={"title": padded}, headers=alice.headers), 422)
+    created = platform.http.post("/api/videos", json={"title": "  spaced  "}, headers=alice.headers)
+    assert created.json["video"]["title"] == "spaced"

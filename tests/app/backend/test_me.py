@@ -124,3 +124,35 @@ def test_the_openapi_document_describes_the_display_name(platform: Platform) -> 
     schemas = document["components"]["schemas"]
     assert "display_name" in schemas["MePatch"]["properties"]
     assert "display_name" in schemas["MeOut"]["properties"]
+
+
+def test_a_display_name_is_unique_ignoring_case_and_width(
+    platform: Platform, alice: Caller, bob: Caller
+) -> None:
+    assert (
+        platform.http.patch("/api/me", json={"display_name": "Alice"}, headers=alice.headers).status_code
+        == 200
+    )
+    for copy in ("alice", "ＡＬＩＣＥ", " ALICE "):
+        response = platform.http.patch("/api/me", json={"display_name": copy}, headers=bob.headers)
+        assert (response.status_code, response.json["error"]["code"]) == (409, "display_name_taken")
+    assert platform.http.get("/api/me", headers=bob.headers).json["display_name"] is None
+    again = platform.http.patch("/api/me", json={"display_name": "ALICE"}, headers=alice.headers)
+    assert (again.status_code, again.json["display_name"]) == (200, "ALICE")  # one's own name, recased
+
+
+def test_nobody_can_take_another_users_pseudonym(platform: Platform, alice: Caller, bob: Caller) -> None:
+    alices = platform.http.get("/api/me", headers=alice.headers).json["public_name"]
+    response = platform.http.patch("/api/me", json={"display_name": alices}, headers=bob.headers)
+    assert response.status_code == 422
+
+
+@pytest.mark.parametrize("name", ["al\u200bice", "\u202eecila", "\u0410lice"])
+def test_invisible_and_look_alike_names_are_refused(platform: Platform, alice: Caller, name: str) -> None:
+    response = platform.http.patch("/api/me", json={"display_name": name}, headers=alice.headers)
+    assert response.status_code == 422
+
+
+def test_a_full_width_name_is_stored_normalised(platform: Platform, alice: Caller) -> None:
+    response = platform.http.patch("/api/me", json={"display_name": "ＺＯË"}, headers=alice.headers)
+    assert response.json["display_name"] == "ZOË"

@@ -67,3 +67,22 @@ def test_migrations_round_trip_on_sqlite(tmp_path) -> None:
 
 def test_migrations_round_trip_on_postgresql(postgres_url: str) -> None:
     _round_trip(fresh_postgres_database(postgres_url))
+
+
+def test_0003_keeps_the_earliest_of_look_alike_names_and_resets_the_rest(tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 'm.sqlite'}"
+    engine = make_engine(url)
+    try:
+        upgrade(url, "0002")
+        with engine.begin() as connection:
+            for n, name in enumerate(["Alice", "ＡＬＩＣＥ", "Bob"]):
+                connection.exec_driver_sql(
+                    "INSERT INTO users (id, email, display_name, created_at) VALUES (?, '', ?, ?)",
+                    (f"u{n}", name, f"2026-01-0{n + 1}00:00:00"),
+                )
+        upgrade(url)
+        with Session(engine) as session:
+            names = {row.id: row.display_name for row in session.execute(select(User.id, User.display_name))}
+        assert names == {"u0": "Alice", "u1": None, "u2": "Bob"}
+    finally:
+        engine.dispose()

@@ -1,0 +1,102 @@
+"""What user text may hold: the rules every stored title, description, comment and name follows.
+
+Stored text is shown to other people, in browsers and in terminals (logs, admin tools), so it
+may not carry characters that act instead of showing: controls (ANSI escapes, BEL, NUL, which
+PostgreSQL cannot store either), and invisible or reordering ones (zero-width spaces, bidi
+overrides, fillers that render blank). Free text keeps line breaks and tabs, and the two
+joiners that scripts and emoji sequences need; display names keep neither, and are compared
+by a normalised key so that one person cannot take another's name by case, width, or a
+look-alike letter from another alphabet.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+
+PSEUDONYM_PREFIX = "user-"
+_PSEUDONYM = re.compile(r"user-[0-9a-f]{6}")
+# Letters that render as blank although Unicode files them as letters or symbols.
+_BLANK_LOOKING = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+# Zero-width non-joiner and joiner: Persian, Indic scripts and emoji sequences need them.
+_JOINERS = frozenset("\u200c\u200d")
+_LINE_BREAKS = frozenset("\n\t")
+_ZWJ = "\u200d"
+_EMOJI_PRESENTATION = "\ufe0f"
+# Scripts whose letters look alike; a name may use at most one of them.
+_CONFUSABLE_SCRIPTS = ("LATIN", "GREEK", "CYRILLIC")
+
+
+def pseudonym(user_id: str) -> str:
+    """The name shown until a user chooses one: derived from the (already public) sub alone."""
+    return PSEUDONYM_PREFIX + hashlib.sha256(user_id.encode()).hexdigest()[:6]
+
+
+def hidden_characters(
+    value: str, *, multiline: bool, joiners: bool, emoji_joiners: bool = False
+) -> list[str]:
+    """The characters of ``value`` that would act or hide rather than show, as ``U+XXXX``;
+    ``emoji_joiners`` lets a zero-width joiner through only inside an emoji sequence."""
+    found = []
+    for index, char in enumerate(value):
+        category = unicodedata.category(char)
+        if category == "Cc" and multiline and char in _LINE_BREAKS:
+            continue
+        if category == "Cf" and joiners and char in _JOINERS:
+            continue
+        if char == _ZWJ and emoji_joiners and _joins_emoji(value, index):
+            continue
+        if category in ("Cc", "Cf", "Co", "Zl", "Zp") or char in _BLANK_LOOKING:
+            found.append(f"U+{ord(char):04X}")
+    return found
+
+
+def _is_symbol(char: str) -> bool:
+    return bool(char) and unicodedata.category(char) in ("So", "Sk")
+
+
+def _joins_emoji(value: str, index: int) -> bool:
+    before = value[index - 1] if index > 0 else ""
+    after = value[index + 1] if index + 1 < len(value) else ""
+    return (_is_symbol(before) or before == _EMOJI_PRESENTATION) and _is_symbol(after)
+
+
+def check_text(value: str, *, multiline: bool) -> str:
+    """Free text (titles one line; descriptions and comments may span lines)."""
+    hidden = hidden_characters(value, multiline=multiline, joiners=True)
+    if hidden:
+        raise ValueError(f"must not contain control or invisible characters ({', '.join(hidden[:5])})")
+    return value
+
+
+def _scripts(value: str) -> set[str]:
+    return {
+        unicodedata.name(char, "").split(" ")[0]
+        for char in value
+        if unicodedata.category(char).startswith("L")
+    } & set(_CONFUSABLE_SCRIPTS)
+
+
+def normalise_display_name(value: str) -> str:
+    """The name as stored: NFKC (full-width and compatibility forms become plain ones), inner
+    whitespace runs as one space; refused when it hides characters, mixes look-alike
+    alphabets, or takes the pseudonym form."""
+    name = unicodedata.normalize("NFKC", value)
+    hidden = hidden_characters(name, multiline=False, joiners=False, emoji_joiners=True)
+    if hidden:
+        raise ValueError(f"must not contain control or invisible characters ({', '.join(hidden[:5])})")
+    scripts = _scripts(name)
+    if len(scripts) > 1:
+        raise ValueError(f"must not mix letters of {' and '.join(sorted(s.title() for s in scripts))}")
+    if _PSEUDONYM.fullmatch(display_name_key(name)):
+        raise ValueError("must not look like a generated pseudonym (user- and 6 hex digits)")
+    return " ".join(name.split())
+
+
+def display_name_key(name: str) -> str:
+    """What two names must differ in: case-folded NFKC, dashes as '-', spaces removed."""
+    folded = unicodedata.normalize("NFKC", name).casefold()
+    return "".join(
+        "-" if unicodedata.category(char) == "Pd" else char for char in folded if not char.isspace()
+    )
