@@ -169,6 +169,8 @@ class UserService(pulumi.ComponentResource):
             f"{name}-pool",
             name=args.names.user_pool,
             username_attributes=["email"],
+            # AWS's default is case-sensitive, and the setting cannot change once the pool exists.
+            username_configuration=aws.cognito.UserPoolUsernameConfigurationArgs(case_sensitive=False),
             auto_verified_attributes=["email"],
             password_policy=aws.cognito.UserPoolPasswordPolicyArgs(
                 minimum_length=args.password_min_length,

@@ -12,12 +12,12 @@ import json
 import logging
 from collections.abc import Callable
 from functools import cache
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import boto3
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from botocore.exceptions import ClientError
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from app.contracts import bounded_json, logs
 from app.contracts.errors import ApiError, error_body
@@ -28,7 +28,8 @@ log = logging.getLogger(__name__)
 # A pragmatic shape check; Cognito remains the authority on what an address may be.
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
-Email = Field(pattern=EMAIL_PATTERN, max_length=254)
+# One person, one account: addresses are compared and stored lower-case whatever the pool does.
+Email = Annotated[str, Field(pattern=EMAIL_PATTERN, max_length=254), AfterValidator(str.lower)]
 Password = Field(min_length=1, max_length=256)
 Code = Field(min_length=1, max_length=64, pattern=r"^\S+$")
 Token = Field(min_length=1, max_length=8192)
@@ -39,21 +40,21 @@ class _Body(BaseModel):
 
 
 class Credentials(_Body):
-    email: str = Email
+    email: Email
     password: str = Password
 
 
 class EmailOnly(_Body):
-    email: str = Email
+    email: Email
 
 
 class Confirmation(_Body):
-    email: str = Email
+    email: Email
     code: str = Code
 
 
 class PasswordReset(_Body):
-    email: str = Email
+    email: Email
     code: str = Code
     password: str = Password
 

@@ -75,6 +75,7 @@ def test_function_code_is_the_handler_and_the_app_modules_it_imports(prod: Graph
     assert sorted(code) == [
         "app/__init__.py",
         "app/contracts/__init__.py",
+        "app/contracts/bounded_json.py",
         "app/contracts/errors.py",
         "app/contracts/logs.py",
         "app/contracts/settings.py",
@@ -175,3 +176,16 @@ def test_pool_sends_codes_through_ses_when_given_an_identity() -> None:
     }
     default = _pool_inputs(UserServiceArgs(names=names))
     assert default["emailConfiguration"] == {"emailSendingAccount": "COGNITO_DEFAULT"}
+
+
+def test_pool_compares_user_names_case_insensitively(prod: Graph, dev: Graph) -> None:
+    """With ``alice@example.com`` registered, ``ALICE@example.com`` signed up as a second account.
+
+    AWS: UsernameConfigurationType.CaseSensitive -- "true ... This is the default value"; for
+    most use cases set it to False as a best practice (Cognito API reference,
+    https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_UsernameConfigurationType.html);
+    the setting is fixed when the pool is created, so it must be right before the first deploy.
+    """
+    for graph in (prod, dev):
+        pool = graph.one("aws:cognito/userPool:UserPool", "users-pool")
+        assert pool.inputs["usernameConfiguration"] == {"caseSensitive": False}

@@ -238,3 +238,13 @@ def test_a_deeply_nested_body_is_a_400_malformed_json_not_a_lambda_error(invoke:
     """A few thousand brackets made Python's json parser raise RecursionError: on AWS, a 502."""
     answered, body = invoke("/auth/signup", raw='{"email": ' + "[" * 5000 + "]" * 5000 + "}")
     assert (answered, body["error"]["code"]) == (400, "malformed_json")
+
+
+def test_an_email_in_other_case_is_the_same_account(invoke: Invoke) -> None:
+    """Cognito in the emulator compares user names case-sensitively, as AWS does by default."""
+    email = confirmed_user(invoke)
+    shouted = email.upper()
+    status, body = invoke("/auth/signup", {"email": shouted, "password": PASSWORD})
+    assert (status, body["error"]["code"]) == (409, "user_exists")
+    status, _ = invoke("/auth/login", {"email": shouted, "password": PASSWORD})
+    assert status == 200
