@@ -6,15 +6,16 @@ import json
 import logging
 from typing import Any
 
-from flask import Flask, Response, request
+from flask import Flask, Response, current_app, request
 from sqlalchemy import Engine
 from werkzeug.exceptions import HTTPException
 
 from app.backend.api import BLUEPRINTS
 from app.backend.auth import TokenVerifier
 from app.backend.aws import AwsClients
-from app.backend.context import EXTENSION, Services, close_db
+from app.backend.context import EXTENSION, Services, close_db, require_user
 from app.backend.db import database_url, make_engine, session_factory
+from app.backend.openapi import requires_sign_in
 from app.contracts import bounded_json
 from app.contracts.errors import ApiError, error_body, status_code_name
 from app.contracts.settings import BackendSettings
@@ -47,6 +48,13 @@ def _check_json_body() -> None:
         raise ApiError(400, "malformed_json", str(exc)) from None
     except ValueError:
         raise ApiError(400, "malformed_json", "the request body is not valid JSON") from None
+
+
+def _authenticate_first() -> None:
+    """A route that needs a signed-in caller answers an anonymous one 401 before it looks at
+    the body: a 422 would tell a stranger what the route accepts."""
+    if requires_sign_in(current_app.view_functions.get(request.endpoint or "")):
+        require_user()
 
 
 def _on_api_error(exc: ApiError) -> tuple[Response, int]:
@@ -93,6 +101,7 @@ def create_app(
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
 
+    app.before_request(_authenticate_first)
     app.before_request(_check_json_body)
     app.teardown_appcontext(close_db)
     app.register_error_handler(ApiError, _on_api_error)

@@ -6,6 +6,7 @@ is served by this module's blueprint rather than spectree's route (``/apidoc``, 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Response, jsonify
@@ -31,7 +32,27 @@ def _raise_validation_error(
         )
 
 
-api = SpecTree(
+class _SpecTree(SpecTree):
+    """spectree that marks each view declared with ``security`` as needing a signed-in caller,
+    so the app can authenticate before the request is validated (see ``requires_sign_in``)."""
+
+    def validate(self, **kwargs: Any) -> Callable[..., Any]:  # type: ignore[override]
+        decorate = super().validate(**kwargs)
+        signed_in = kwargs.get("security") is not None
+
+        def mark(func: Callable[..., Any]) -> Callable[..., Any]:
+            validated = decorate(func)
+            validated.requires_sign_in = signed_in
+            return validated
+
+        return mark
+
+
+def requires_sign_in(view: Callable[..., Any] | None) -> bool:
+    return bool(getattr(view, "requires_sign_in", False))
+
+
+api = _SpecTree(
     "flask",
     title="reelstack API",
     version="1",

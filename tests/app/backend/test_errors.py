@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from app.backend.app import MAX_REQUEST_BYTES
 from app.backend.models import Base
+from app.backend.openapi import requires_sign_in
 from tests.app.backend.conftest import Caller, Platform
 
 
@@ -193,3 +194,28 @@ def test_lengths_are_checked_on_what_was_sent_as_the_schema_says(platform: Platf
     _assert_error(platform.http.post("/api/videos", json={"title": padded}, headers=alice.headers), 422)
     created = platform.http.post("/api/videos", json={"title": "  spaced  "}, headers=alice.headers)
     assert created.json["video"]["title"] == "spaced"
+
+
+def test_an_anonymous_caller_is_told_401_before_any_body_is_validated(
+    platform: Platform, alice: Caller
+) -> None:
+    """PATCH and POST bodies were validated first: an anonymous caller got a 422 describing them."""
+    video_id = platform.create(alice, "target")
+    routes = [
+        (rule.rule, method, rule.endpoint)
+        for rule in platform.http.application.url_map.iter_rules()
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"})
+    ]
+    signed_in_only = [
+        (rule, method)
+        for rule, method, endpoint in routes
+        if requires_sign_in(platform.http.application.view_functions[endpoint])
+    ]
+    assert len(signed_in_only) > 15
+    for rule, method in signed_in_only:
+        path = rule.replace("<uuid:video_id>", str(video_id))
+        for other in ("<uuid:playlist_id>", "<uuid:comment_id>"):
+            path = path.replace(other, str(uuid.uuid4()))
+        for body in ({"data": '{"wrong": 1}', "headers": JSON}, {"data": "{not json", "headers": JSON}):
+            response = platform.http.open(f"{path}?limit=0", method=method, **body)
+            _assert_error(response, 401, "unauthorized")
