@@ -2,16 +2,63 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from flask import Flask
+from flask import Flask, Response, request
 from gunicorn.app.base import BaseApplication
 from gunicorn.glogging import Logger
+from werkzeug.exceptions import HTTPException
+
+from app.contracts.errors import ApiError, error_body, status_code_name
 
 access_log = logging.getLogger("reelstack.access")
+log = logging.getLogger(__name__)
+
+
+def error_response(status: int, code: str, message: str, details: Any = None) -> Response:
+    return Response(
+        json.dumps(error_body(code, message, details)), status=status, mimetype="application/json"
+    )
+
+
+def answer_in_the_error_shape(app: Flask, *, unexpected: str, retry_after_seconds: int | None = None) -> None:
+    """Every answer of ``app`` its routes do not make is JSON in the shared shape: ApiErrors,
+    werkzeug's 404/405/413... (a 405 with its ``Allow``), unexpected errors as a logged 500
+    saying ``unexpected``, and a 503 with ``Retry-After`` when given. An automatic ``OPTIONS``
+    answers 204 with ``Allow`` and no body, instead of Flask's empty text/html page."""
+
+    def on_api_error(exc: ApiError) -> Response:
+        response = error_response(exc.status, exc.code, exc.message, exc.details)
+        if exc.status == 503 and retry_after_seconds is not None:
+            response.headers["Retry-After"] = str(retry_after_seconds)
+        return response
+
+    def on_http_error(exc: HTTPException) -> Response:
+        status = exc.code or 500
+        response = error_response(status, status_code_name(exc.name), exc.description or "")
+        allow = exc.get_response().headers.get("Allow")
+        if allow:
+            response.headers["Allow"] = allow
+        return response
+
+    def on_unexpected(exc: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.path, exc_info=exc)
+        return error_response(500, "internal_error", unexpected)
+
+    def options_without_a_page(response: Response) -> Response:
+        if request.method == "OPTIONS" and response.status_code == 200 and not response.get_data():
+            response.status_code = 204
+            del response.headers["Content-Type"]
+        return response
+
+    app.register_error_handler(ApiError, on_api_error)
+    app.register_error_handler(HTTPException, on_http_error)
+    app.register_error_handler(Exception, on_unexpected)
+    app.after_request(options_without_a_page)
 
 
 class JsonLogger(Logger):

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import logging
-from typing import Any
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, current_app, request
 from sqlalchemy import Engine
-from werkzeug.exceptions import HTTPException
 
 from app.backend.api import BLUEPRINTS
 from app.backend.auth import TokenVerifier
@@ -17,20 +14,16 @@ from app.backend.context import EXTENSION, Services, close_db, require_user
 from app.backend.db import database_url, make_engine, session_factory
 from app.backend.openapi import requires_sign_in
 from app.contracts import bounded_json
-from app.contracts.errors import ApiError, error_body, status_code_name
+from app.contracts.errors import ApiError
 from app.contracts.settings import BackendSettings
 from app.contracts.tickets import load_key
+from app.serving import answer_in_the_error_shape
 
 log = logging.getLogger(__name__)
 
 # Request bodies are small JSON documents; video bytes go straight to S3.
 MAX_REQUEST_BYTES = 1024 * 1024
 _BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
-
-
-def _error(status: int, code: str, message: str, details: Any = None) -> tuple[Response, int]:
-    response = Response(json.dumps(error_body(code, message, details)), mimetype="application/json")
-    return response, status
 
 
 def _check_json_body() -> None:
@@ -53,27 +46,10 @@ def _check_json_body() -> None:
 def _authenticate_first() -> None:
     """A route that needs a signed-in caller answers an anonymous one 401 before it looks at
     the body: a 422 would tell a stranger what the route accepts."""
+    if request.method == "OPTIONS":  # answered by Flask itself, for anyone
+        return
     if requires_sign_in(current_app.view_functions.get(request.endpoint or "")):
         require_user()
-
-
-def _on_api_error(exc: ApiError) -> tuple[Response, int]:
-    return _error(exc.status, exc.code, exc.message, exc.details)
-
-
-def _on_http_error(exc: HTTPException) -> tuple[Response, int]:
-    """Werkzeug's 404, 405, 413 and the like, in the shared shape (405 keeps its Allow header)."""
-    status = exc.code or 500
-    response, _ = _error(status, status_code_name(exc.name), exc.description or "")
-    allow = exc.get_response().headers.get("Allow")
-    if allow:
-        response.headers["Allow"] = allow
-    return response, status
-
-
-def _on_unexpected(exc: Exception) -> tuple[Response, int]:
-    log.exception("unhandled error", extra={"path": request.path})
-    return _error(500, "internal_error", "something went wrong on our side")
 
 
 def create_app(
@@ -104,7 +80,5 @@ def create_app(
     app.before_request(_authenticate_first)
     app.before_request(_check_json_body)
     app.teardown_appcontext(close_db)
-    app.register_error_handler(ApiError, _on_api_error)
-    app.register_error_handler(HTTPException, _on_http_error)
-    app.register_error_handler(Exception, _on_unexpected)
+    answer_in_the_error_shape(app, unexpected="something went wrong on our side")
     return app

@@ -6,6 +6,7 @@ is served by this module's blueprint rather than spectree's route (``/apidoc``, 
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from typing import Any
 
@@ -74,7 +75,32 @@ AUTH: dict[str, list[str]] = {"bearer": []}
 bp = Blueprint("openapi", __name__)
 
 
+# What the app answers before a route's own code runs (app.py's body check and size limit),
+# on every method that may carry a body.
+BODY_ERRORS = {
+    "400": "the body is not valid JSON, or nests too deep (malformed_json)",
+    "413": "the body is larger than the API accepts",
+    "415": "the body is not application/json (unsupported_media_type)",
+}
+BODY_METHODS = ("post", "put", "patch", "delete")
+
+
+def document() -> dict[str, Any]:
+    """spectree's document of the routes and their schemas, with the answers app.py gives
+    before any route runs."""
+    spec = copy.deepcopy(api.spec)
+    error_body = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+    for methods in spec["paths"].values():
+        for method, operation in methods.items():
+            if method in BODY_METHODS:
+                for status, description in BODY_ERRORS.items():
+                    operation["responses"].setdefault(
+                        status, {"description": description, "content": error_body}
+                    )
+    return spec
+
+
 @bp.get("/api/openapi.json")
 def openapi_document() -> Response:
     """The OpenAPI document, generated from the routes and their schemas."""
-    return jsonify(api.spec)
+    return jsonify(document())

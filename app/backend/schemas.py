@@ -50,21 +50,37 @@ def _display_name(value: str) -> str:
     return name
 
 
+def _documented_pattern(*, multiline: bool, nonblank: bool) -> Any:
+    # Only documented: the validators above decide, with Python's view of Unicode.
+    return Field(json_schema_extra={"pattern": text.json_pattern(multiline=multiline, nonblank=nonblank)})
+
+
+ONE_LINE = _documented_pattern(multiline=False, nonblank=True)
 DisplayName = Annotated[
-    str, StringConstraints(min_length=1, max_length=DISPLAY_NAME_MAX), AfterValidator(_display_name)
+    str,
+    StringConstraints(min_length=1, max_length=DISPLAY_NAME_MAX),
+    AfterValidator(_display_name),
+    ONE_LINE,
 ]
 Title = Annotated[
     str,
     StringConstraints(min_length=1, max_length=200),
     AfterValidator(_not_blank),
     AfterValidator(_one_line),
+    ONE_LINE,
 ]
-Description = Annotated[str, StringConstraints(max_length=5000), AfterValidator(_multiline)]
+Description = Annotated[
+    str,
+    StringConstraints(max_length=5000),
+    AfterValidator(_multiline),
+    _documented_pattern(multiline=True, nonblank=False),
+]
 CommentBody = Annotated[
     str,
     StringConstraints(min_length=1, max_length=2000),
     AfterValidator(_not_blank),
     AfterValidator(_multiline),
+    _documented_pattern(multiline=True, nonblank=True),
 ]
 
 
@@ -80,7 +96,23 @@ class _Request(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def _patch_schema(schema: dict[str, Any]) -> None:
+    """Describe what ``_Patch`` accepts: at least one field, and no field null (the Python
+    defaults of None only mark a field as absent)."""
+    schema["minProperties"] = 1
+    for prop in schema.get("properties", {}).values():
+        branches = [b for b in prop.pop("anyOf", []) if b.get("type") != "null"]
+        if len(branches) == 1:
+            prop.update(branches[0])
+        elif branches:
+            prop["anyOf"] = branches
+        if prop.get("default", ...) is None:
+            del prop["default"]
+
+
 class _Patch(_Request):
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_patch_schema)
+
     @model_validator(mode="after")
     def _not_empty(self) -> _Patch:
         if not self.model_fields_set:

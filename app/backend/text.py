@@ -33,23 +33,57 @@ def pseudonym(user_id: str) -> str:
     return PSEUDONYM_PREFIX + hashlib.sha256(user_id.encode()).hexdigest()[:6]
 
 
+def _refused(*, multiline: bool, joiners: bool) -> frozenset[str]:
+    """Controls, format characters, line/paragraph separators and private use of the Basic
+    Multilingual Plane, and the blank-looking letters. Beyond it only format characters of
+    historic scripts and the tag characters of flag emoji remain, which are let through."""
+    chars = {
+        chr(code)
+        for code in range(0x10000)
+        if unicodedata.category(chr(code)) in ("Cc", "Cf", "Co", "Zl", "Zp", "Cs")
+    }
+    chars |= _BLANK_LOOKING
+    if multiline:
+        chars -= _LINE_BREAKS
+    if joiners:
+        chars -= _JOINERS
+    return frozenset(chars)
+
+
+_REFUSED = {
+    (multiline, joiners): _refused(multiline=multiline, joiners=joiners)
+    for multiline in (False, True)
+    for joiners in (False, True)
+}
+
+
 def hidden_characters(
     value: str, *, multiline: bool, joiners: bool, emoji_joiners: bool = False
 ) -> list[str]:
     """The characters of ``value`` that would act or hide rather than show, as ``U+XXXX``;
     ``emoji_joiners`` lets a zero-width joiner through only inside an emoji sequence."""
-    found = []
-    for index, char in enumerate(value):
-        category = unicodedata.category(char)
-        if category == "Cc" and multiline and char in _LINE_BREAKS:
-            continue
-        if category == "Cf" and joiners and char in _JOINERS:
-            continue
-        if char == _ZWJ and emoji_joiners and _joins_emoji(value, index):
-            continue
-        if category in ("Cc", "Cf", "Co", "Zl", "Zp") or char in _BLANK_LOOKING:
-            found.append(f"U+{ord(char):04X}")
-    return found
+    refused = _REFUSED[multiline, joiners]
+    return [
+        f"U+{ord(char):04X}"
+        for index, char in enumerate(value)
+        if char in refused and not (char == _ZWJ and emoji_joiners and _joins_emoji(value, index))
+    ]
+
+
+def json_pattern(*, multiline: bool, nonblank: bool) -> str:
+    """The JSON Schema ``pattern`` (ECMA-262, BMP escapes only) of free text: no refused
+    character, and with ``nonblank`` at least one character that is not whitespace."""
+    refused = sorted(_REFUSED[multiline, True])
+    ranges: list[tuple[int, int]] = []
+    for code in map(ord, refused):
+        if ranges and ranges[-1][1] == code - 1:
+            ranges[-1] = (ranges[-1][0], code)
+        else:
+            ranges.append((code, code))
+    allowed = "[^" + "".join(f"\\u{a:04x}" if a == b else f"\\u{a:04x}-\\u{b:04x}" for a, b in ranges) + "]"
+    if not nonblank:
+        return f"^{allowed}*$"
+    return f"^{allowed}*(?![\\s]){allowed}{allowed}*$"
 
 
 def _is_symbol(char: str) -> bool:

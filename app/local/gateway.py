@@ -30,15 +30,15 @@ import boto3
 from botocore.exceptions import ClientError
 from flask import Blueprint, Flask, Response, current_app, request, send_from_directory
 from pydantic import ValidationError
-from werkzeug.exceptions import HTTPException
 
 from app.contracts import bounded_json, logs
-from app.contracts.errors import ApiError, error_body, status_code_name
+from app.contracts.errors import error_body
 from app.contracts.settings import UserServiceSettings, load
 from app.contracts.tickets import TicketError, load_key, verify_media_grant
 from app.local.apigw import proxy_event, to_response
 from app.local.outbox import CodeRejected, Outbox, Purpose
 from app.local.proxy import Upstream
+from app.serving import answer_in_the_error_shape
 from app.users.handler import COGNITO_ERRORS, Confirmation, EmailOnly, PasswordReset, handler, resolver
 
 log = logging.getLogger(__name__)
@@ -298,19 +298,7 @@ def create_app(gateway: Gateway) -> Flask:
     for blueprint in (auth, proxies, media, web):
         app.register_blueprint(blueprint)
 
-    @app.errorhandler(ApiError)
-    def api_error(exc: ApiError) -> Response:
-        return _json(exc.status, exc.body())
-
-    @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException) -> Response:
-        return _error(exc.code or 500, status_code_name(exc.name), exc.description or "")
-
-    @app.errorhandler(Exception)
-    def unexpected(exc: Exception) -> Response:
-        log.exception("unhandled error on %s %s", request.method, request.path)
-        return _error(500, "internal_error", "the local gateway failed; see its log")
-
+    answer_in_the_error_shape(app, unexpected="the local gateway failed; see its log")
     return app
 
 

@@ -6,18 +6,17 @@ import logging
 import re
 import uuid
 from dataclasses import dataclass
-from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from pydantic import ValidationError
-from werkzeug.exceptions import HTTPException
 
 from app.contracts import tickets
-from app.contracts.errors import ApiError, error_body, status_code_name
+from app.contracts.errors import ApiError
 from app.contracts.settings import ProgressSettings
 from app.progress import stream
 from app.progress.hub import Hub, ShuttingDown, Subscriber, TooManyStreams
 from app.progress.poller import Poller
+from app.serving import answer_in_the_error_shape
 
 log = logging.getLogger(__name__)
 
@@ -129,22 +128,6 @@ def health() -> tuple[Response, int]:
     return jsonify(body), 200 if healthy else 503
 
 
-def _api_error(error: ApiError) -> tuple[Response, int, dict[str, Any]]:
-    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if error.status == 503 else {}
-    return jsonify(error.body()), error.status, headers
-
-
-def _http_error(error: HTTPException) -> tuple[Response, int]:
-    status = error.code or 500
-    code = status_code_name(error.name)
-    return jsonify(error_body(code, error.description or code)), status
-
-
-def _unexpected(error: Exception) -> tuple[Response, int]:
-    log.exception("unhandled error", exc_info=error)
-    return jsonify(error_body("internal_error", "the progress service failed; retry")), 500
-
-
 def create_app(
     settings: ProgressSettings,
     *,
@@ -156,7 +139,7 @@ def create_app(
     app = Flask(__name__)
     app.extensions[EXTENSION] = ProgressContext(settings, hub, ticket_key, instance_id, poller)
     app.register_blueprint(events)
-    app.register_error_handler(ApiError, _api_error)
-    app.register_error_handler(HTTPException, _http_error)
-    app.register_error_handler(Exception, _unexpected)
+    answer_in_the_error_shape(
+        app, unexpected="the progress service failed; retry", retry_after_seconds=RETRY_AFTER_SECONDS
+    )
     return app

@@ -219,3 +219,11 @@ def test_an_anonymous_caller_is_told_401_before_any_body_is_validated(
         for body in ({"data": '{"wrong": 1}', "headers": JSON}, {"data": "{not json", "headers": JSON}):
             response = platform.http.open(f"{path}?limit=0", method=method, **body)
             _assert_error(response, 401, "unauthorized")
+
+
+def test_options_answers_204_with_allow_and_no_html(platform: Platform) -> None:
+    """Flask's automatic OPTIONS answered an empty text/html page."""
+    response = platform.http.options("/api/videos")
+    assert response.status_code == 204
+    assert "text/html" not in response.headers.get("Content-Type", "")
+    assert {"GET", "POST"} <= set(response.headers["Allow"].split(", "))

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from app.backend import text
 
@@ -74,3 +78,18 @@ def test_names_differing_in_case_width_dashes_or_spaces_share_a_key() -> None:
 def test_the_pseudonym_is_derived_from_the_sub() -> None:
     assert text.pseudonym("sub-1") == text.pseudonym("sub-1") != text.pseudonym("sub-2")
     assert text.pseudonym("sub-1").startswith("user-") and len(text.pseudonym("sub-1")) == 11
+
+
+@given(st.text(max_size=20))
+@example("one line\n")
+def test_the_documented_pattern_accepts_exactly_what_the_validator_accepts(value: str) -> None:
+    for multiline in (False, True):
+        # ECMA-262's $ is the end of input; Python's also matches before a final newline.
+        pattern = text.json_pattern(multiline=multiline, nonblank=False).replace("$", r"\Z")
+        documented = re.search(pattern, value) is not None
+        try:
+            text.check_text(value, multiline=multiline)
+            accepted = True
+        except ValueError:
+            accepted = False
+        assert documented == accepted, ascii(value)

@@ -316,3 +316,12 @@ def test_without_a_web_app_the_root_is_a_404(gateway: Gateway, tmp_path: Path) -
 
     gateway.web_dir = tmp_path / "absent"
     assert create_app(gateway).test_client().get("/").status_code == 404
+
+
+def test_a_405_names_the_allowed_methods_and_options_has_no_html(http: FlaskClient) -> None:
+    """The gateway's 405 had no Allow header."""
+    refused = http.delete("/_local/outbox?email=a@example.com")
+    assert (refused.status_code, refused.get_json()["error"]["code"]) == (405, "method_not_allowed")
+    assert "GET" in refused.headers["Allow"]
+    options = http.options("/_local/outbox")
+    assert options.status_code == 204 and "text/html" not in options.headers.get("Content-Type", "")

@@ -185,3 +185,11 @@ def test_a_stopping_instance_refuses_new_streams_and_fails_its_health_check(
     )
     health = web.get("/events/health")
     assert health.status_code == 503 and health.get_json()["status"] == "stopping"
+
+
+def test_options_and_405_answer_without_html(web: FlaskClient) -> None:
+    options = web.options("/events/health")
+    assert options.status_code == 204 and "text/html" not in options.headers.get("Content-Type", "")
+    refused = web.delete("/events/health")
+    assert (refused.status_code, refused.get_json()["error"]["code"]) == (405, "method_not_allowed")
+    assert "GET" in refused.headers["Allow"]
