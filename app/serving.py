@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 from flask import Flask, Response, request
+from gunicorn import util as gunicorn_util
 from gunicorn.app.base import BaseApplication
 from gunicorn.glogging import Logger
 from werkzeug.exceptions import HTTPException
@@ -90,10 +91,23 @@ class JsonLogger(Logger):
         )
 
 
+def write_json_error(sock: Any, status_int: int, reason: str, mesg: str) -> None:
+    """gunicorn's answer to a request it refuses before any app sees it (414 request line too
+    long, 431 headers too large, 400 malformed), in the shared error shape instead of HTML."""
+    body = json.dumps(error_body(status_code_name(reason), mesg or reason)).encode()
+    head = (
+        f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    gunicorn_util.write_nonblock(sock, head.encode("latin-1") + body)
+
+
 class Server(BaseApplication):
     """A gunicorn master whose workers each serve the app ``load`` builds after the fork."""
 
     def __init__(self, load: Callable[[], Flask], **options: Any) -> None:
+        # gunicorn has no hook for these answers: its workers call util.write_error directly.
+        gunicorn_util.write_error = write_json_error
         self._load = load
         self._options: dict[str, Any] = {
             "logger_class": JsonLogger,
