@@ -128,7 +128,9 @@ def probe(path: Path) -> ProbeResult:
     try:
         info = ffmpeg.probe(str(path), **SOURCE_INPUT_OPTIONS)
     except ffmpeg.Error as exc:
-        raise NotAVideo(f"ffprobe cannot read the source: {_last_line(exc.stderr, path)}") from None
+        raise NotAVideo(
+            f"the upload is not a video file we can read ({_last_line(exc.stderr, path)})"
+        ) from None
     result = parse_probe(info)
     check = subprocess.run(
         [
@@ -151,11 +153,15 @@ def probe(path: Path) -> ProbeResult:
         check=False,
     )
     if check.returncode != 0:
-        raise NotAVideo(f"the video stream cannot be decoded: {_last_line(check.stderr, path)}")
+        raise NotAVideo(f"the video in the upload cannot be decoded ({_last_line(check.stderr, path)})")
     return result
 
 
 def _last_line(stderr: bytes | None, path: Path) -> str:
-    """ffmpeg's last complaint, naming the file "the source": the reason is shown to the uploader."""
+    """ffmpeg's last complaint, for the uploader: without the worker's path, which ffmpeg puts
+    first (``/scratch/x/source: Invalid data...``) and anywhere else it names the file."""
     lines = (stderr or b"").decode("utf-8", "replace").strip().splitlines()
-    return lines[-1].replace(str(path), "the source")[:300] if lines else "no detail"
+    if not lines:
+        return "no detail"
+    complaint = lines[-1].removeprefix(f"{path}: ")
+    return complaint.replace(str(path), "the upload")[:300]
