@@ -5,7 +5,8 @@ Routes, as on AWS:
   The outbox lives here, outside the handler: codes Cognito would email are issued, printed
   and checked locally (moto accepts any code), and ``resend`` is answered here (moto lacks it).
 - ``/api/*``: the backend; ``/events/*``: the progress instances (round-robin, streamed);
-  ``/_s3/*``: the emulated S3, for the browser's presigned uploads.
+  ``/_s3/*``: the emulated S3 as a browser sees S3: presigned uploads only, verified here
+  (``app.local.s3_gate``; the emulator checks no POST policy or presigned signature).
 - ``/media/g/<grant>/<key>``: a media object of one video, for the holder of a grant for it.
 - ``/``: the web app's static files; ``GET /_local/outbox?email=``: the mail, newest first.
 
@@ -21,12 +22,13 @@ import logging
 import mimetypes
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import boto3
+from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 from flask import Blueprint, Flask, Response, current_app, request, send_from_directory
 from pydantic import ValidationError
@@ -37,7 +39,9 @@ from app.contracts.settings import UserServiceSettings, load
 from app.contracts.tickets import TicketError, load_key, verify_media_grant
 from app.local.apigw import proxy_event, to_response
 from app.local.outbox import CodeRejected, Outbox, Purpose
+from app.local.provision import LOCAL_REGION
 from app.local.proxy import Upstream
+from app.local.s3_gate import S3Gate
 from app.serving import answer_in_the_error_shape
 from app.users.handler import COGNITO_ERRORS, Confirmation, EmailOnly, PasswordReset, handler, resolver
 
@@ -68,7 +72,7 @@ class Gateway:
     ticket_key: bytes
     backend_url: str
     progress_urls: list[str]
-    s3_endpoint_url: str
+    s3_gate: S3Gate
     media_bucket: str
     web_dir: Path = WEB_DIR
     outbox: Outbox = field(default_factory=Outbox)
@@ -222,10 +226,10 @@ def events(rest: str) -> Response:
     return gateway.upstream.forward(request, gateway.next_progress_url(), request.path, stream_timeout=True)
 
 
+@proxies.route("/_s3/", defaults={"rest": ""}, methods=_METHODS, strict_slashes=False)
 @proxies.route("/_s3/<path:rest>", methods=_METHODS)
 def s3(rest: str) -> Response:
-    path = request.path.removeprefix("/_s3")
-    return _gateway().upstream.forward(request, _gateway().s3_endpoint_url, path)
+    return _gateway().s3_gate.handle(request, request.path.removeprefix("/_s3"))
 
 
 # -- media ----------------------------------------------------------------------------------
@@ -310,12 +314,22 @@ def build(
     media_bucket: str,
     ticket_secret_arn: str,
     web_dir: Path = WEB_DIR,
+    s3_signers: Sequence[Credentials] = (),
+    s3_credentials: Credentials | None = None,
 ) -> Flask:
-    """The gateway as ``reelstack up`` runs it: settings from the environment, clients made once."""
+    """The gateway as ``reelstack up`` runs it: settings from the environment, clients made once.
+
+    ``s3_signers``: whose presigned uploads ``/_s3`` honours (default: this process's
+    credentials); ``s3_credentials``: what it forwards them with (default: the same).
+    """
     users = load(UserServiceSettings)
     # The handler's cold start configures logging for a Lambda; do it first, then log as the gateway.
     resolver()
     logs.configure("gateway", users.log_level)
+    session = boto3.Session()
+    own_credentials = session.get_credentials()
+    if own_credentials is None:
+        raise RuntimeError("the gateway has no AWS credentials; `reelstack up` sets them in its environment")
     gateway = Gateway(
         users=users,
         lambda_handler=handler,
@@ -324,7 +338,12 @@ def build(
         ticket_key=load_key(boto3.client("secretsmanager"), ticket_secret_arn),
         backend_url=backend_url,
         progress_urls=progress_urls,
-        s3_endpoint_url=s3_endpoint_url,
+        s3_gate=S3Gate(
+            endpoint_url=s3_endpoint_url,
+            signers=list(s3_signers) or [own_credentials],
+            credentials=s3_credentials or own_credentials,
+            region=session.region_name or LOCAL_REGION,
+        ),
         media_bucket=media_bucket,
         web_dir=web_dir,
     )

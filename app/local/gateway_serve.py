@@ -11,6 +11,7 @@ monkey.patch_all()
 
 # ruff: noqa: E402 - everything below must come after the patch
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from flask import Flask
 
 from app.contracts import logs
 from app.local.gateway import WEB_DIR, build
+from app.local.s3_gate import signer_from_environment
 from app.serving import Server
 
 GRACEFUL_TIMEOUT_SECONDS = 5  # open SSE streams would otherwise hold a shutdown for the full default
@@ -42,6 +44,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     logs.configure("gateway")  # the master's lines; each worker configures again once the handler is built
+    signer = signer_from_environment(os.environ)
 
     def load() -> Flask:
         return build(
@@ -51,6 +54,7 @@ def main(argv: list[str]) -> int:
             media_bucket=args.media_bucket,
             ticket_secret_arn=args.ticket_secret_arn,
             web_dir=args.web_dir,
+            s3_signers=[signer] if signer else [],
         )
 
     Server(

@@ -29,6 +29,7 @@ from types import FrameType
 from app.contracts.names import ResourceNames
 from app.local import moto_server
 from app.local.provision import LocalResources, provision
+from app.local.s3_gate import signer_environment
 
 LOCAL_PREFIX = "reelstack-local"
 PROGRESS_INSTANCES = 2
@@ -229,7 +230,8 @@ def start(args: argparse.Namespace, supervisor: Supervisor) -> tuple[LocalResour
         supervisor.spawn(
             "gateway",
             gateway_argv,
-            {**base_env, **resources.env_for("users")},
+            # The gateway's /_s3 honours the uploads the backend presigns, and only those.
+            {**base_env, **resources.env_for("users"), **signer_environment(backend_env)},
             f"{public_url}/_local/health",
         )
     )

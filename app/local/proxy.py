@@ -51,16 +51,29 @@ class Upstream:
         body: Iterator[bytes] | None = None
         if length is not None:
             headers["Content-Length"] = str(length)
-            body = _read_chunks(request)
+            body = body_chunks(request)
         elif chunked:
-            body = _read_chunks(request)
+            body = body_chunks(request)
         url = base_url.rstrip("/") + path
         if request.query_string:
             url += "?" + request.query_string.decode("latin-1")
+        return self.send(request.method, url, headers, body, chunked=chunked, stream_timeout=stream_timeout)
+
+    def send(
+        self,
+        method: str,
+        url: str,
+        headers: dict[str, str],
+        body: Iterator[bytes] | None,
+        *,
+        chunked: bool = False,
+        stream_timeout: bool = False,
+    ) -> Response:
+        """Send one request upstream as given and stream the answer back."""
         timeout = urllib3.Timeout(connect=5.0, read=None if stream_timeout else self._read_timeout)
         try:
             upstream = self._pool.urlopen(
-                request.method,
+                method,
                 url,
                 body=body,
                 headers=headers,
@@ -71,8 +84,9 @@ class Upstream:
                 timeout=timeout,
             )
         except urllib3.exceptions.HTTPError as exc:
+            origin = "/".join(url.split("/", 3)[:3])
             return Response(
-                json.dumps(error_body("upstream_unavailable", f"{base_url} did not answer: {exc}")),
+                json.dumps(error_body("upstream_unavailable", f"{origin} did not answer: {exc}")),
                 status=502,
                 content_type="application/json",
             )
@@ -84,7 +98,7 @@ class Upstream:
         )
 
 
-def _read_chunks(request: Request) -> Iterator[bytes]:
+def body_chunks(request: Request) -> Iterator[bytes]:
     stream = request.stream
     while chunk := stream.read(CHUNK_BYTES):
         yield chunk

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from botocore.credentials import Credentials
 from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
@@ -19,8 +20,12 @@ from app.contracts.settings import UserServiceSettings
 from app.contracts.tickets import load_key
 from app.local.gateway import Gateway, create_app
 from app.local.moto_server import free_port
-from app.local.provision import LocalResources, client
+from app.local.provision import LOCAL_CREDENTIALS, LocalResources, client
+from app.local.s3_gate import S3Gate
 from app.users.handler import create_resolver
+
+# Whose presigned uploads the gateway's /_s3 honours in these tests (the backend's, on the platform).
+BACKEND_CREDENTIALS = Credentials("AKIABACKENDSIGNER000", "backend-signer-secret")
 
 
 class _Http11(WSGIRequestHandler):
@@ -98,7 +103,13 @@ def gateway(local_resources: LocalResources, echo_servers: list[EchoServer], web
         ),
         backend_url=echo_servers[0].url,
         progress_urls=[echo_servers[0].url, echo_servers[1].url],
-        s3_endpoint_url=local_resources.endpoint_url,
+        s3_gate=S3Gate(
+            endpoint_url=local_resources.endpoint_url,
+            signers=[BACKEND_CREDENTIALS],
+            credentials=Credentials(
+                LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"], LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"]
+            ),
+        ),
         media_bucket=local_resources.names.media_bucket,
         web_dir=web_dir,
     )
