@@ -160,6 +160,11 @@ def _frozen(credentials: Credentials | ReadOnlyCredentials) -> ReadOnlyCredentia
     return credentials.get_frozen_credentials()
 
 
+def _same(expected: str, provided: str) -> bool:
+    """Constant-time comparison of signatures (bytes: the provided one may be any text)."""
+    return hmac.compare_digest(expected.encode(), provided.encode("utf-8", errors="replace"))
+
+
 def _signature_mismatch(access_key: str, string_to_sign: str, provided: str) -> S3Refusal:
     return S3Refusal(
         403,
@@ -384,7 +389,7 @@ class PostForm:
             # Small reads until the file starts, so what was read bounds the fields closely.
             event = self._next(_PRE_DATA_READ_BYTES, read_limit=MAX_PRE_DATA_BYTES)
             if isinstance(event, (Field, File)):
-                name = event.name.lower()
+                name = (event.name or "").lower()
                 if name == "file":
                     if isinstance(event, File):
                         # Only the text after the last slash or backslash of a path is the name.
@@ -521,7 +526,7 @@ class S3Gate:
         signing = AWSRequest()
         signing.context["timestamp"] = f"{scope.date}T000000Z"
         expected = S3SigV4PostAuth(signer, scope.service, scope.region).signature(fields["policy"], signing)
-        if not hmac.compare_digest(expected, fields["x-amz-signature"]):
+        if not _same(expected, fields["x-amz-signature"]):
             raise _signature_mismatch(scope.access_key, fields["policy"], fields["x-amz-signature"])
         self._check_token(signer, fields.get("x-amz-security-token"))
         policy = PostPolicy.decode(fields["policy"])
@@ -645,7 +650,7 @@ class S3Gate:
         auth = S3SigV4QueryAuth(signer, scope.service, scope.region, expires=expires)
         string_to_sign = auth.string_to_sign(signing, auth.canonical_request(signing))
         provided = args["X-Amz-Signature"]
-        if not hmac.compare_digest(auth.signature(string_to_sign, signing), provided):
+        if not _same(auth.signature(string_to_sign, signing), provided):
             raise _signature_mismatch(scope.access_key, string_to_sign, provided)
         self._check_token(signer, args.get("X-Amz-Security-Token"))
         now = self.clock()

@@ -44,6 +44,7 @@ from app.local.s3_gate import (
     PostPolicy,
     S3Gate,
     S3Refusal,
+    Scope,
     signer_environment,
     signer_from_environment,
 )
@@ -176,6 +177,11 @@ def _policy_b64(*conditions: Any, expiration: str = "2100-01-01T00:00:00Z") -> s
             {"x-amz-signature": "0" * 64},
             (403, "SignatureDoesNotMatch", "The request signature we calculated does not match"),
             id="bad-signature",
+        ),
+        pytest.param(
+            {"x-amz-signature": "\u00e9" * 64},
+            (403, "SignatureDoesNotMatch", "The request signature we calculated does not match"),
+            id="non-ascii-signature",
         ),
         pytest.param(
             {"content_type": "text/plain"},
@@ -367,6 +373,22 @@ def test_post_policy_conditions_match_as_s3_matches_them() -> None:
         assert invalid.value.message.startswith(message)
 
 
+def test_a_credential_of_another_region_or_service_or_malformed_is_a_400() -> None:
+    """S3 answers a credential scope for another region 400 InvalidArgument "the region 'x' is
+    wrong; expecting 'y'" (the signature is valid only within its scope,
+    https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-post-example.html)."""
+    assert Scope.parse("AKIA1/20300101/us-east-1/s3/aws4_request", "us-east-1").access_key == "AKIA1"
+    for credential in (
+        "AKIA1/20300101/eu-west-1/s3/aws4_request",
+        "AKIA1/20300101/us-east-1/sqs/aws4_request",
+        "AKIA1/20300101/us-east-1/s3",
+        "/20300101/us-east-1/s3/aws4_request",
+    ):
+        with pytest.raises(S3Refusal) as refused:
+            Scope.parse(credential, "us-east-1")
+        assert (refused.value.status, refused.value.code) == (400, "InvalidArgument"), credential
+
+
 # -- presigned multipart part uploads ---------------------------------------------------------
 
 
@@ -488,6 +510,7 @@ def test_under_iam_enforcement_uploads_are_forwarded_with_the_gateways_own_crede
     http = create_app(gateway).test_client()
     key, direct_key = new_key(), new_key()
     direct, through = backend_post(local_resources, direct_key), backend_post(local_resources, key)
+    part_key, upload_id = _multipart(local_resources)
     with iam_enforcement(moto_endpoint):
         straight_to_the_emulator = requests.post(
             f"{moto_endpoint}/{bucket}",
@@ -496,6 +519,8 @@ def test_under_iam_enforcement_uploads_are_forwarded_with_the_gateways_own_crede
             timeout=10,
         )
         through_the_gateway = post_form(http, through, b"\x00" * 10)
+        part = http.put(part_url(local_resources, part_key, upload_id), data=b"\x01" * 16)
     assert straight_to_the_emulator.status_code == 500
+    assert part.status_code == 200, part.get_data(as_text=True)
     assert through_the_gateway.status_code == 204, through_the_gateway.get_data(as_text=True)
     assert stored(local_resources, key)
