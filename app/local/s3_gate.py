@@ -48,14 +48,16 @@ from flask import Request, Response
 from werkzeug.http import parse_options_header
 from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDecoder, NeedData
 
+from app.local.provision import LOCAL_REGION
 from app.local.proxy import CHUNK_BYTES, Upstream, body_chunks
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 # "The form data and boundaries (excluding the contents of the file) cannot exceed 20KB."
 MAX_PRE_DATA_BYTES = 20 * 1024
-# The largest object a single upload (PUT or POST) may create, and the largest part.
+# "Part size: 5 MiB to 5 GiB" (qfacts); 5 GiB is also the most a single PUT may carry, and no
+# POST policy may allow more.
 MAX_UPLOAD_BYTES = 5 * 1024**3
-# "the maximum expiration time for presigned url is one week from the time of creation"
+# X-Amz-Expires: at most seven days, 604800 seconds (sigv4-query-string-auth).
 MAX_PRESIGN_SECONDS = 7 * 24 * 3600
 # Fields no POST policy condition needs to cover (besides names with the x-ignore- prefix).
 UNCOVERED_FIELDS = frozenset({"x-amz-signature", "file", "policy"})
@@ -456,7 +458,7 @@ class S3Gate:
     endpoint_url: str
     signers: Sequence[Credentials | ReadOnlyCredentials]
     credentials: Credentials | ReadOnlyCredentials
-    region: str = "us-east-1"
+    region: str = LOCAL_REGION
     upstream: Upstream = field(default_factory=Upstream)
     clock: Callable[[], datetime] = _utcnow
 

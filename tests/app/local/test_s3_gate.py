@@ -453,6 +453,21 @@ def test_a_part_upload_with_a_bad_expired_or_stranger_signature_is_refused(
     assert parts.get("Parts", []) == []
 
 
+def test_a_part_over_5_gib_is_refused_before_its_body_is_read(
+    app: Flask, local_resources: LocalResources
+) -> None:
+    """ "Part size: 5 MiB to 5 GiB" (https://docs.aws.amazon.com/AmazonS3/latest/userguide/qfacts.html):
+    a larger Content-Length is 400 EntityTooLarge, answered before a byte of the body is read."""
+    key, upload_id = _multipart(local_resources)
+    body = CountingBody(b"", 0, b"\x01" * 16)
+    environ = EnvironBuilder(path=part_url(local_resources, key, upload_id), method="PUT").get_environ()
+    environ["wsgi.input"] = io.BufferedReader(body)
+    environ["CONTENT_LENGTH"] = str(5 * 1024**3 + 1)
+    answer, status, _ = run_wsgi_app(app, environ)
+    assert (status, s3_error_xml(b"".join(answer).decode())[0]) == ("400 BAD REQUEST", "EntityTooLarge")
+    assert body.read_bytes == 0
+
+
 # -- the gateway's own credentials --------------------------------------------------------------
 
 
