@@ -330,6 +330,7 @@ def build(
     own_credentials = session.get_credentials()
     if own_credentials is None:
         raise RuntimeError("the gateway has no AWS credentials; `reelstack up` sets them in its environment")
+    upstream = Upstream()
     gateway = Gateway(
         users=users,
         lambda_handler=handler,
@@ -343,8 +344,10 @@ def build(
             signers=list(s3_signers) or [own_credentials],
             credentials=s3_credentials or own_credentials,
             region=session.region_name or LOCAL_REGION,
+            upstream=upstream,
         ),
         media_bucket=media_bucket,
         web_dir=web_dir,
+        upstream=upstream,
     )
     return create_app(gateway)
