@@ -1,11 +1,14 @@
-"""What an HTTP client of the local platform does, for end-to-end tests: only through the gateway."""
+"""What an HTTP client of the platform does, for end-to-end tests: only through its one origin."""
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import requests
+
+from tests.e2e.mail import MailSource, wait_for_confirmation_code
 
 TIMEOUT = 30
 
@@ -20,11 +23,25 @@ class AuthedSession(requests.Session):
         self.headers["Authorization"] = f"Bearer {tokens['access_token']}"
 
 
-def outbox_codes(base_url: str, email: str, purpose: str = "confirm") -> list[str]:
-    """The codes mailed to ``email`` for ``purpose`` (confirm or reset), newest first."""
-    response = requests.get(f"{base_url}/_local/outbox", params={"email": email}, timeout=TIMEOUT)
-    response.raise_for_status()
-    return [mail["code"] for mail in response.json() if mail["purpose"] == purpose]
+class Platform(Protocol):
+    """The local platform or a deployed stack, as the tests see either."""
+
+    base_url: str
+    mail_domain: str
+    mail_timeout_seconds: float
+
+    @property
+    def mail(self) -> MailSource: ...
+
+
+def new_address(platform: Platform, label: str) -> str:
+    """A fresh address whose mail the tests can read."""
+    return f"{label}-{uuid.uuid4().hex[:10]}@{platform.mail_domain}"
+
+
+def confirmation_code(platform: Platform, email: str) -> str:
+    """The newest confirmation code mailed to ``email``."""
+    return wait_for_confirmation_code(platform.mail, email, platform.mail_timeout_seconds)
 
 
 def _expect(response: requests.Response, status: int) -> requests.Response:
@@ -43,11 +60,12 @@ def login(base_url: str, email: str, password: str) -> AuthedSession:
     return AuthedSession(email, _expect(response, 200).json())
 
 
-def signup_confirm_login(base_url: str, email: str, password: str) -> AuthedSession:
-    """A new confirmed account (its code read from the outbox), logged in."""
+def signup_confirm_login(platform: Platform, email: str, password: str) -> AuthedSession:
+    """A new confirmed account (its code read from the mail), logged in."""
+    base_url = platform.base_url
     credentials = {"email": email, "password": password}
     _expect(requests.post(f"{base_url}/auth/signup", json=credentials, timeout=TIMEOUT), 201)
-    code = outbox_codes(base_url, email)[0]
+    code = confirmation_code(platform, email)
     confirm = requests.post(f"{base_url}/auth/confirm", json={"email": email, "code": code}, timeout=TIMEOUT)
     _expect(confirm, 200)
     return login(base_url, email, password)

@@ -1,4 +1,8 @@
-"""The real local platform, started once per session with `reelstack up` and talked to over HTTP."""
+"""The real local platform, started once per session with `reelstack up` and talked to over HTTP.
+
+With ``REELSTACK_E2E_BASE_URL`` set (``make cloud-test``), the same fixtures hand the tests a
+deployed stack instead and start nothing (``deployed.py``).
+"""
 
 from __future__ import annotations
 
@@ -17,6 +21,8 @@ import pytest
 from app.contracts.names import ResourceNames
 from app.local.moto_server import free_port
 from app.local.platform import LOCAL_PREFIX
+from tests.e2e.deployed import LOCAL_MAIL_DOMAIN, DeployedPlatform, deployed_platform
+from tests.e2e.mail import LocalOutbox, MailSource
 from tests.support.processes import descendants, running
 
 START_TIMEOUT_SECONDS = 180.0
@@ -34,6 +40,12 @@ class RunningPlatform:
     base_url: str = ""
     moto_endpoint: str = ""
     names: ResourceNames = field(default_factory=lambda: ResourceNames(LOCAL_PREFIX))
+    mail_domain: str = LOCAL_MAIL_DOMAIN
+    mail_timeout_seconds: float = 5.0
+
+    @property
+    def mail(self) -> MailSource:
+        return LocalOutbox(self.base_url)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -99,7 +111,11 @@ def start_platform(
 
 def _session_platform(
     tmp_path_factory: pytest.TempPathFactory, name: str, transcoders: int
-) -> Iterator[RunningPlatform]:
+) -> Iterator[RunningPlatform | DeployedPlatform]:
+    deployed = deployed_platform()
+    if deployed is not None:
+        yield deployed
+        return
     platform = start_platform(tmp_path_factory.mktemp(name), transcoders=transcoders)
     tree = descendants(platform.process.pid)
     try:
@@ -112,12 +128,17 @@ def _session_platform(
 
 
 @pytest.fixture(scope="session")
-def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPlatform]:
+def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPlatform | DeployedPlatform]:
     """The whole platform with two transcoder workers: uploads become HLS."""
     yield from _session_platform(tmp_path_factory, "platform", transcoders=2)
 
 
 @pytest.fixture(scope="session")
-def core_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPlatform]:
-    """The platform without transcoders, so tests can inspect what lands on the task queue."""
+def core_platform(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[RunningPlatform | DeployedPlatform]:
+    """The platform without transcoders, so tests can inspect what lands on the task queue.
+
+    A deployed stack has its transcoders; the tests that inspect the queue are ``local_only``.
+    """
     yield from _session_platform(tmp_path_factory, "core-platform", transcoders=0)

@@ -5,14 +5,13 @@ from __future__ import annotations
 import json
 import subprocess
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
-from tests.e2e.client import signup_confirm_login, upload_via_presigned_post
+from tests.e2e.client import new_address, signup_confirm_login, upload_via_presigned_post
 from tests.e2e.sse import SseEvent, iter_events
 
 pytestmark = pytest.mark.e2e
@@ -80,9 +79,7 @@ def test_uploaded_clip_becomes_an_hls_ladder_with_live_progress(
     platform: Any, clip_720p_with_audio: Path
 ) -> None:
     base = platform.base_url
-    session = signup_confirm_login(
-        base, f"viewer-{uuid.uuid4().hex[:8]}@example.com", "Corr3ct-Horse-Battery!"
-    )
+    session = signup_confirm_login(platform, new_address(platform, "viewer"), "Corr3ct-Horse-Battery!")
 
     created = session.post(f"{base}/api/videos", json={"title": "ten seconds of test card"})
     assert created.status_code == 201, created.text

@@ -1,7 +1,8 @@
 """Issue 3, acceptance 2: accounts, the catalogue and the social features, through the gateway only.
 
 The platform runs without transcoders (`core_platform`), so the task a mark-uploaded sends stays
-on the task queue, where the test reads it from the AWS emulation.
+on the task queue, where the test reads it from the AWS emulation. The tests that read the
+emulation are ``local_only``; the others run against a deployed stack too (``make cloud-test``).
 """
 
 from __future__ import annotations
@@ -21,8 +22,10 @@ from app.contracts.messages import parse_task
 from app.local.provision import client
 from tests.e2e.client import (
     AuthedSession,
+    Platform,
+    confirmation_code,
     login,
-    outbox_codes,
+    new_address,
     signup_confirm_login,
     upload_via_presigned_post,
 )
@@ -44,11 +47,11 @@ def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def new_user(platform: RunningPlatform) -> AuthedSession:
-    return signup_confirm_login(platform.base_url, f"user-{uuid.uuid4().hex[:10]}@example.com", PASSWORD)
+def new_user(platform: Platform) -> AuthedSession:
+    return signup_confirm_login(platform, new_address(platform, "user"), PASSWORD)
 
 
-def create_video(platform: RunningPlatform, session: AuthedSession, **fields: Any) -> dict[str, Any]:
+def create_video(platform: Platform, session: AuthedSession, **fields: Any) -> dict[str, Any]:
     response = session.post(
         f"{platform.base_url}/api/videos", json={"title": "a clip", **fields}, timeout=TIMEOUT
     )
@@ -71,6 +74,7 @@ def drain_task_queue(platform: RunningPlatform) -> list[str]:
         bodies += [m["Body"] for m in received]
 
 
+@pytest.mark.local_only
 def test_signup_to_one_valid_task_message_through_the_gateway(
     core_platform: RunningPlatform, clip: Path
 ) -> None:
@@ -212,12 +216,12 @@ def test_another_user_cannot_see_or_touch_a_private_video(core_platform: Running
 
 def test_a_wrong_confirmation_code_is_rejected(core_platform: RunningPlatform) -> None:
     base = core_platform.base_url
-    email = f"user-{uuid.uuid4().hex[:10]}@example.com"
+    email = new_address(core_platform, "user")
     signup = requests.post(
         f"{base}/auth/signup", json={"email": email, "password": PASSWORD}, timeout=TIMEOUT
     )
     assert signup.status_code == 201
-    [code] = outbox_codes(base, email)
+    code = confirmation_code(core_platform, email)
     wrong = f"{(int(code) + 1) % 10**6:06d}"
     confirm = requests.post(f"{base}/auth/confirm", json={"email": email, "code": wrong}, timeout=TIMEOUT)
     assert confirm.status_code == 400
@@ -251,6 +255,7 @@ def test_malformed_json_is_a_400_on_auth_and_api(core_platform: RunningPlatform)
         assert response.json()["error"]["code"] == "malformed_json"
 
 
+@pytest.mark.local_only
 def test_a_non_video_container_is_refused_at_mark_uploaded_deleted_and_never_queued(
     core_platform: RunningPlatform, tmp_path: Path
 ) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
-from tests.e2e.client import outbox_codes, signup_confirm_login
+from tests.e2e.client import confirmation_code, new_address, signup_confirm_login
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
@@ -92,7 +92,7 @@ def log_in(page: Page, email: str, password: str) -> None:
 def test_new_user_signs_up_uploads_watches_live_progress_plays_comments_and_likes(
     page: Page, platform: Any, clip: Path
 ) -> None:
-    email = f"web-{uuid.uuid4().hex[:12]}@example.com"
+    email = new_address(platform, "web")
     password = f"Reel-{uuid.uuid4().hex[:8]}-Stack1"
 
     page.goto("/#/signup")
@@ -101,7 +101,7 @@ def test_new_user_signs_up_uploads_watches_live_progress_plays_comments_and_like
     page.get_by_role("button", name="Create account").click()
     expect(page.get_by_role("heading", name="Confirm your email")).to_be_visible()
 
-    page.get_by_label("Confirmation code").fill(outbox_codes(platform.base_url, email)[0])
+    page.get_by_label("Confirmation code").fill(confirmation_code(platform, email))
     page.get_by_role("button", name="Confirm").click()
     expect(page.get_by_role("heading", name="Log in")).to_be_visible()
     expect(page.get_by_label("Email")).to_have_value(email)
@@ -156,9 +156,9 @@ def test_new_user_signs_up_uploads_watches_live_progress_plays_comments_and_like
 def test_playlists_comment_edits_and_visibility_persist_and_a_rejected_token_is_refreshed(
     page: Page, platform: Any
 ) -> None:
-    email = f"lists-{uuid.uuid4().hex[:12]}@example.com"
+    email = new_address(platform, "lists")
     password = f"Reel-{uuid.uuid4().hex[:8]}-Stack1"
-    api = signup_confirm_login(platform.base_url, email, password)
+    api = signup_confirm_login(platform, email, password)
     video_ids = []
     for title in ("First stop", "Second stop"):
         created = api.post(f"{platform.base_url}/api/videos", json={"title": title}, timeout=10)
