@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import runpy
 import shutil
 import signal
 import subprocess
@@ -23,9 +24,18 @@ from typing import Any
 
 import pytest
 import yaml
+from pulumi_policy import EnforcementLevel
 
 from app.contracts.names import ResourceNames
-from tests.e2e.cloud import unique_stack_name
+from policies.runner import evaluate, load_policy_config
+from pulumi_offline import synth
+from tests.e2e.cloud import (
+    CloudTestSettings,
+    policy_config,
+    read_base_config,
+    stack_config,
+    unique_stack_name,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 WEB_URL = "https://d1234abcd.cloudfront.net"
@@ -338,3 +348,33 @@ def test_stack_names_are_unique_and_valid_for_every_derived_resource_name() -> N
     assert len(names) == 50
     for name in names:
         ResourceNames.for_stack("reelstack", name)  # raises if too long or badly formed
+
+
+def test_the_derived_config_passes_the_policy_pack_where_the_base_policy_config_would_not(
+    tmp_path: Path,
+) -> None:
+    """`pulumi up --policy-pack` checks each resource's `stack` tag against the policy config's
+    `tags-required.expectedValues` (dev.json fixes `stack: dev`); the components tag with the
+    running stack's name, so an ephemeral stack needs that value moved to its own name."""
+    stack = "cloudtest-0123abcd"
+    settings = CloudTestSettings(
+        backend_ami=AMIS["REELSTACK_CLOUD_TEST_BACKEND_AMI"],
+        transcoder_ami=AMIS["REELSTACK_CLOUD_TEST_TRANSCODER_AMI"],
+        progress_ami=AMIS["REELSTACK_CLOUD_TEST_PROGRESS_AMI"],
+    )
+    config = stack_config(read_base_config(ROOT, "dev"), settings, "Pulumi.dev.yaml")
+    as_stored = {k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}
+    main_file = str(ROOT / "stacks" / "__main__.py")
+    resources = synth.run_program(
+        lambda: runpy.run_path(main_file, run_name="__main__"), stack=stack, config=as_stored
+    ).resources
+    dev_policy = ROOT / "policies" / "config" / "dev.json"
+    derived_policy = tmp_path / "policy-config.json"
+    derived_policy.write_text(json.dumps(policy_config(json.loads(dev_policy.read_text()), stack)))
+
+    def mandatory(policy_file: Path) -> set[str]:
+        violations = evaluate(resources, load_policy_config(policy_file))
+        return {v.policy for v in violations if v.level == EnforcementLevel.MANDATORY.value}
+
+    assert mandatory(derived_policy) == set()
+    assert mandatory(dev_policy) == {"tags-required"}
