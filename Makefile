@@ -1,4 +1,5 @@
 # The two commands: `make dev` runs the platform locally, `make test` runs every test.
+# With an AWS account, `make cloud-test` runs the end-to-end suite against an ephemeral real stack.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -9,13 +10,21 @@ WEB_DEPS := app/web/node_modules/.package-lock.json
 # Chromium for browser tests, Packer, shellcheck and systemd-analyze for the machine images).
 DEV_PACKAGES := ffmpeg
 TEST_PACKAGES := ffmpeg postgresql chromium shellcheck packer systemd
+# What the end-to-end suite needs on this machine against a deployed stack: test clips, ffprobe, the browser.
+E2E_PACKAGES := ffmpeg chromium
 
-.PHONY: dev test install system-packages-dev system-packages-test system-packages-npm lint pytest policy constraints clean
+.PHONY: dev test cloud-test install system-packages-dev system-packages-test system-packages-e2e system-packages-npm lint pytest policy constraints clean
 
 dev: system-packages-dev install
 	$(BIN)/reelstack up
 
 test: system-packages-test install lint pytest policy
+
+# Needs the Pulumi CLI, a backend login and AWS credentials (docs/platform-teams.md); creates a
+# stack, tests it and destroys it whatever the outcome. Not part of `make test`.
+# CLOUD_TEST_ARGS narrows the suite, e.g. CLOUD_TEST_ARGS="tests/e2e -k playlist".
+cloud-test: system-packages-e2e install
+	$(BIN)/python -m tests.e2e.cloud $(CLOUD_TEST_ARGS)
 
 install: $(VENV)/.installed $(WEB_DEPS)
 
@@ -50,6 +59,9 @@ system-packages-dev:
 
 system-packages-test:
 	$(call apt_install,$(TEST_PACKAGES))
+
+system-packages-e2e:
+	$(call apt_install,$(E2E_PACKAGES))
 
 lint: install
 	$(BIN)/ruff check .
