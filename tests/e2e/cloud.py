@@ -245,12 +245,15 @@ class CloudTest:
     def on_signal(self, signum: int, _frame: FrameType | None) -> None:
         name = signal.Signals(signum).name
         if self._tearing_down:
-            say(f"{name}: already destroying stack {self.stack}; carrying on (stopping now would leave it)")
+            say(
+                f"{name}: already destroying stack {self.stack}; carrying on (stopping now would leave it)",
+                unbuffered=True,
+            )
             return
         if self.signum is not None:
             return
         self.signum = signum
-        say(f"{name}: stopping, then destroying stack {self.stack}")
+        say(f"{name}: stopping, then destroying stack {self.stack}", unbuffered=True)
         if self._child is not None:
             # Once only: a second SIGINT makes pulumi cancel without finishing the operations
             # in flight, which leaves resources the state does not know about.
@@ -363,8 +366,13 @@ class CloudTest:
         return code
 
 
-def say(message: str) -> None:
-    print(f"cloud-test: {message}", flush=True)
+def say(message: str, *, unbuffered: bool = False) -> None:
+    """A line on stdout; ``unbuffered`` from a signal handler, which may interrupt a print."""
+    line = f"cloud-test: {message}\n"
+    if unbuffered:
+        os.write(sys.stdout.fileno(), line.encode())
+    else:
+        print(line, end="", flush=True)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

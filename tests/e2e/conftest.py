@@ -21,7 +21,7 @@ import pytest
 from app.contracts.names import ResourceNames
 from app.local.moto_server import free_port
 from app.local.platform import LOCAL_PREFIX
-from tests.e2e.deployed import LOCAL_MAIL_DOMAIN, DeployedPlatform, deployed_platform
+from tests.e2e.deployed import LOCAL_MAIL_DOMAIN, DeployedPlatform, E2ESettings, deployed_platform
 from tests.e2e.mail import LocalOutbox, MailSource
 from tests.support.processes import descendants, running
 
@@ -107,6 +107,17 @@ def start_platform(
         platform.stop()
         raise
     return platform
+
+
+@pytest.hookimpl(trylast=True)  # after -m has deselected
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Against a deployed stack, a selected local_only test is a usage error, never a skip."""
+    local = [item.nodeid for item in items if item.get_closest_marker("local_only")]
+    if local and E2ESettings().base_url:
+        raise pytest.UsageError(
+            f"{len(local)} local_only tests selected against REELSTACK_E2E_BASE_URL "
+            f"(they read the local AWS emulation): add -m 'not local_only'. First: {local[0]}"
+        )
 
 
 def _session_platform(

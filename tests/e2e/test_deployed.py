@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pydantic
 import pytest
@@ -12,6 +15,7 @@ from tests.e2e.deployed import DeployedPlatform, E2ESettings, deployed_platform
 from tests.e2e.mail import SesS3Inbox
 from tests.support.processes import descendants
 
+ROOT = Path(__file__).resolve().parents[2]
 STACK_ENV = {
     "REELSTACK_E2E_BASE_URL": "https://d1234abcd.cloudfront.net/",
     "REELSTACK_E2E_MAIL_DOMAIN": "e2e.example.org",
@@ -61,3 +65,25 @@ def test_a_deployed_stack_without_a_mailbox_is_refused_naming_the_variables(
         pydantic.ValidationError, match="REELSTACK_E2E_MAIL_DOMAIN, REELSTACK_E2E_MAIL_BUCKET"
     ):
         E2ESettings()
+
+
+def test_a_local_only_test_selected_against_a_deployed_stack_is_a_usage_error_not_a_skip() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REELSTACK_E2E_")}
+    argv = [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider"]
+    argv += ["tests/e2e/test_platform_core.py", "-m", "e2e"]
+
+    deployed = subprocess.run(argv, cwd=ROOT, env={**env, **STACK_ENV}, capture_output=True, text=True)
+    assert deployed.returncode == pytest.ExitCode.USAGE_ERROR, deployed.stdout + deployed.stderr
+    assert "add -m 'not local_only'" in deployed.stdout + deployed.stderr
+
+    selected = subprocess.run(
+        [*argv[:-1], "e2e and not local_only"],
+        cwd=ROOT,
+        env={**env, **STACK_ENV},
+        capture_output=True,
+        text=True,
+    )
+    assert selected.returncode == pytest.ExitCode.OK, selected.stdout + selected.stderr
+    assert "3 deselected" in selected.stdout
+    local = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True)
+    assert local.returncode == pytest.ExitCode.OK, local.stdout + local.stderr
