@@ -342,7 +342,11 @@ class CloudTest:
         return code
 
     def _write_config(self) -> None:
-        """Pulumi.<stack>.yaml with the derived config, keeping what `stack init` wrote (e.g. encryptionsalt)."""
+        """Pulumi.<stack>.yaml with the derived config, keeping what `stack init` wrote (e.g. encryptionsalt).
+
+        Not `stack init --copy-config-from dev`: that loads the dev stack from the backend,
+        which a team testing from its own account need not have.
+        """
         path = self.project_dir / f"Pulumi.{self.stack}.yaml"
         document = (yaml.safe_load(path.read_text()) or {}) if path.is_file() else {}
         document["config"] = self.config
