@@ -6,8 +6,8 @@ Checks what it needs first (the Pulumi CLI, a backend login, AWS credentials, th
 users layer, the mail settings the tests will need) and creates nothing unless all are there.
 Then: ``pulumi stack init`` a uniquely named stack; write its config (the base stack's, with the
 region, the AMIs, nothing protected and no custom domain); ``pulumi up`` under the policy pack;
-read ``web_url`` and ``web_bucket`` from ``pulumi stack output --json``; publish the web app
-(``app/web``) to that bucket, which the stack leaves empty; run pytest ``-m "e2e and not local_only"``
+read ``web_url`` from ``pulumi stack output --json`` (the stack's WebApp component publishes the
+site during ``up``); run pytest ``-m "e2e and not local_only"``
 with ``REELSTACK_E2E_BASE_URL`` set to it. Whatever happened — a failed step, failing tests,
 an exception, SIGINT or SIGTERM — ``pulumi destroy`` and ``pulumi stack rm`` follow. The exit
 status is the tests' when everything else succeeded, otherwise the first failure's (128 + the
@@ -17,7 +17,6 @@ signal's number when interrupted).
 from __future__ import annotations
 
 import json
-import mimetypes
 import os
 import re
 import secrets
@@ -57,8 +56,6 @@ _AMI_KEYS = {
 # the ephemeral one needs none: its web_url is the distribution's own name.
 _NOT_COPIED = ("reelstack:domain", "reelstack:certificateArn")
 EXIT_PREREQUISITES = 2
-WEB_DIR = "app/web"
-_IMPORT_MAP = re.compile(r'<script type="importmap">(.*?)</script>', re.DOTALL)
 
 
 class CloudTestSettings(BaseSettings):
@@ -154,37 +151,6 @@ def unique_stack_name(project: str) -> str:
     name = f"cloudtest-{secrets.token_hex(4)}"
     ResourceNames.for_stack(project, name)  # raises if the names it derives would be invalid
     return name
-
-
-def web_app_files(web_dir: Path) -> list[Path]:
-    """The site: its own HTML, CSS and JavaScript, and the installed modules its import map names."""
-    own = [
-        path
-        for path in web_dir.rglob("*")
-        if path.suffix in {".html", ".css", ".js"} and "node_modules" not in path.relative_to(web_dir).parts
-    ]
-    import_maps = _IMPORT_MAP.findall((web_dir / "index.html").read_text())
-    # normpath, not resolve: node_modules may be a symlink, and the key is the path the page asks for
-    mapped = [
-        Path(os.path.normpath(web_dir / target))
-        for found in import_maps
-        for target in json.loads(found)["imports"].values()
-    ]
-    missing = [str(path) for path in mapped if not path.is_file()]
-    if missing:
-        raise FileNotFoundError(f"{', '.join(missing)} missing: `make install` runs npm ci in {WEB_DIR}")
-    return sorted(own) + mapped
-
-
-def publish_web_app(s3: Any, bucket: str, web_dir: Path) -> list[str]:
-    """Upload the site to ``bucket`` under the keys the browser asks for; returns the keys."""
-    keys = []
-    for path in web_app_files(web_dir):
-        key = path.relative_to(web_dir).as_posix()
-        content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        s3.upload_file(str(path), bucket, key, ExtraArgs={"ContentType": content_type})
-        keys.append(key)
-    return keys
 
 
 def check_prerequisites(project_dir: Path, settings: CloudTestSettings) -> dict[str, Any]:
@@ -324,13 +290,10 @@ class CloudTest:
         if code:
             return code
         outputs = json.loads(out)
-        web_url, web_bucket = outputs.get("web_url"), outputs.get("web_bucket")
-        if not (web_url and web_bucket):
-            say(f"stack {self.stack} lacks the web_url or web_bucket output:\n{out}")
+        web_url = outputs.get("web_url")
+        if not web_url:
+            say(f"stack {self.stack} lacks the web_url output:\n{out}")
             return 1
-        say(f"publishing {WEB_DIR} to s3://{web_bucket}")
-        s3 = boto3.client("s3", region_name=self.config["aws:region"])
-        publish_web_app(s3, web_bucket, self.project_dir / WEB_DIR)
         say(
             f"end-to-end suite against {web_url}, -m {SELECTION!r}: tests marked local_only read the "
             "local platform's AWS emulation and are deselected"

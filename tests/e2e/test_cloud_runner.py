@@ -2,7 +2,7 @@
 
 The stub is an executable named ``pulumi`` first on PATH: it appends each call (its argv, and at
 ``up`` the stack's config file and the policy config it was given) to a log, answers ``stack
-output --json`` (its web bucket is in moto, where the runner publishes the web app), writes an ``encryptionsalt`` at ``stack init`` as the CLI does for passphrase
+output --json``, writes an ``encryptionsalt`` at ``stack init`` as the CLI does for passphrase
 backends, and fails or blocks on the command the test names. The suite the runner starts is a
 small stand-in (a real pytest run) that records the base URL it was given.
 """
@@ -17,7 +17,6 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,13 +27,11 @@ import yaml
 from pulumi_policy import EnforcementLevel
 
 from app.contracts.names import ResourceNames
-from app.local.provision import client
 from policies.runner import evaluate, load_policy_config
 from pulumi_offline import synth
 from tests.e2e.cloud import (
     CloudTestSettings,
     policy_config,
-    publish_web_app,
     read_base_config,
     stack_config,
     unique_stack_name,
@@ -84,7 +81,7 @@ if command == os.environ.get("STUB_PULUMI_BLOCK"):
 if command == "stack init":
     config_file.write_text("encryptionsalt: v1:stub-salt\\n")
 if command == "stack output":
-    outputs = {{"web_url": "{web_url}", "api_url": "{web_url}/api", "web_bucket": os.environ["STUB_WEB_BUCKET"]}}
+    outputs = {{"web_url": "{web_url}", "api_url": "{web_url}/api"}}
     print(json.dumps(outputs))
 if command == "whoami":
     print("tester")
@@ -122,7 +119,6 @@ class Rig:
     suite: Path
     log: Path
     record: Path
-    web_bucket: str
     env: dict[str, str]
 
     def calls(self) -> list[dict[str, Any]]:
@@ -156,8 +152,6 @@ def rig(tmp_path: Path, moto_endpoint: str) -> Rig:
     (project / "dist").mkdir()
     (project / "app").mkdir()
     (project / "app" / "web").symlink_to(ROOT / "app" / "web")
-    web_bucket = f"web-{uuid.uuid4().hex[:12]}"
-    client("s3", moto_endpoint).create_bucket(Bucket=web_bucket)
     for name in ("Pulumi.yaml", "Pulumi.dev.yaml", "policies/config/dev.json"):
         shutil.copy(ROOT / name, project / name)
     (project / "dist" / "users-layer.zip").write_bytes(b"PK\x05\x06" + b"\0" * 18)
@@ -180,7 +174,6 @@ def rig(tmp_path: Path, moto_endpoint: str) -> Rig:
         AWS_SECRET_ACCESS_KEY="stub",
         AWS_EC2_METADATA_DISABLED="true",
         AWS_ENDPOINT_URL=moto_endpoint,
-        STUB_WEB_BUCKET=web_bucket,
         REELSTACK_CLOUD_TEST_PROJECT_DIR=str(project),
         REELSTACK_E2E_MAIL_DOMAIN="e2e.example.org",
         REELSTACK_E2E_MAIL_BUCKET="reelstack-e2e-mail",
@@ -188,7 +181,7 @@ def rig(tmp_path: Path, moto_endpoint: str) -> Rig:
         STAND_IN_RECORD=str(tmp_path / "suite-saw"),
         **AMIS,
     )
-    return Rig(project, suite, tmp_path / "pulumi.log", tmp_path / "suite-saw", web_bucket, env)
+    return Rig(project, suite, tmp_path / "pulumi.log", tmp_path / "suite-saw", env)
 
 
 def the_stack(rig: Rig) -> str:
@@ -217,8 +210,6 @@ def test_a_passing_run_creates_deploys_tests_against_web_url_and_destroys(rig: R
     assert {"--yes"} <= set(argv["up"]) & set(argv["destroy"]) & set(argv["stack rm"])
     assert "--json" in argv["stack output"]
     assert rig.record.read_text() == WEB_URL
-    published = client("s3", rig.env["AWS_ENDPOINT_URL"]).list_objects_v2(Bucket=rig.web_bucket)
-    assert {"index.html", "js/main.js"} <= {o["Key"] for o in published["Contents"]}
     assert "-m 'e2e and not local_only'" in out
     assert "1 passed, 1 deselected" in out
 
@@ -391,27 +382,3 @@ def test_the_derived_config_passes_the_policy_pack_where_the_base_policy_config_
 
     assert mandatory(derived_policy) == set()
     assert mandatory(dev_policy) == {"tags-required"}
-
-
-def test_the_web_app_is_published_as_the_browser_asks_for_it(moto_endpoint: str) -> None:
-    """The stack creates the web bucket empty; the site is index.html (the distribution's default
-    root object), its styles and ES modules, and hls.js where index.html's import map points."""
-    s3 = client("s3", moto_endpoint)
-    bucket = f"web-{uuid.uuid4().hex[:12]}"
-    s3.create_bucket(Bucket=bucket)
-
-    keys = publish_web_app(s3, bucket, ROOT / "app" / "web")
-
-    stored = {o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]}
-    assert stored == set(keys)
-    assert {"index.html", "styles.css", "js/main.js", "js/views/watch.js"} <= stored
-    assert "node_modules/hls.js/dist/hls.mjs" in stored
-    assert not {k for k in stored if k.endswith((".json", ".md"))}  # package files stay home
-    assert not {
-        k for k in stored if k.startswith("node_modules/") and k != "node_modules/hls.js/dist/hls.mjs"
-    }
-    types = {k: s3.head_object(Bucket=bucket, Key=k)["ContentType"] for k in stored}
-    assert types["index.html"] == "text/html"
-    assert types["styles.css"] == "text/css"
-    # A module script must be served with a JavaScript MIME type, or the browser refuses it.
-    assert {types[k] for k in stored if k.endswith((".js", ".mjs"))} == {"text/javascript"}

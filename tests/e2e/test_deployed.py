@@ -84,6 +84,6 @@ def test_a_local_only_test_selected_against_a_deployed_stack_is_a_usage_error_no
         text=True,
     )
     assert selected.returncode == pytest.ExitCode.OK, selected.stdout + selected.stderr
-    assert "3 deselected" in selected.stdout
+    assert "4 deselected" in selected.stdout
     local = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True)
     assert local.returncode == pytest.ExitCode.OK, local.stdout + local.stderr

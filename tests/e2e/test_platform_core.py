@@ -97,6 +97,7 @@ def test_signup_to_one_valid_task_message_through_the_gateway(
     assert video["status"] == "queued"
 
 
+@pytest.mark.local_only
 def test_a_multipart_upload_through_presigned_part_urls_is_queued(
     core_platform: RunningPlatform, clip: Path
 ) -> None:
@@ -282,6 +283,7 @@ def test_a_non_video_container_is_refused_at_mark_uploaded_deleted_and_never_que
     assert video["status"] == "uploading"
 
 
+@pytest.mark.local_only
 def test_storage_refuses_what_the_upload_policy_does_not_allow_and_anything_anonymous(
     core_platform: RunningPlatform,
 ) -> None:
