@@ -7,9 +7,10 @@ BIN := $(VENV)/bin
 # The web app has no build step; npm only vendors hls.js, pinned by its lock file.
 WEB_DEPS := app/web/node_modules/.package-lock.json
 # Debian packages: ffmpeg for the transcoder; the rest for the tests (PostgreSQL server,
-# Chromium for browser tests, Packer, shellcheck and systemd-analyze for the machine images).
+# Chromium for browser tests, Packer, shellcheck and systemd-analyze for the machine images,
+# Graphviz for `reelstack synth --format svg`).
 DEV_PACKAGES := ffmpeg
-TEST_PACKAGES := ffmpeg postgresql chromium shellcheck packer systemd
+TEST_PACKAGES := ffmpeg postgresql chromium shellcheck packer systemd graphviz
 # What the end-to-end suite needs on this machine against a deployed stack: test clips, ffprobe, the browser.
 E2E_PACKAGES := ffmpeg chromium
 

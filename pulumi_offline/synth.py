@@ -1,4 +1,4 @@
-"""``reelstack synth --stack dev|prod [--json]``: the stack's resource graph, built under Pulumi's mocks.
+"""``reelstack synth --stack dev|prod [--format tree|json|dot|mermaid|svg]``: the stack's resource graph, built under Pulumi's mocks.
 
 ``synthesize`` runs ``stacks/__main__.py`` -- the very program ``pulumi up`` runs -- with the
 stack's ``Pulumi.<stack>.yaml`` config, against Pulumi's unit-test mocks instead of a
@@ -462,21 +462,35 @@ def _tree(resources: list[SynthResource]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from pulumi_offline import draw
+
     parser = argparse.ArgumentParser(
         prog="reelstack synth", description=__doc__.splitlines()[0] if __doc__ else None
     )
     parser.add_argument(
         "--stack", required=True, choices=["dev", "prod"], help="which Pulumi.<stack>.yaml to use"
     )
-    parser.add_argument("--json", action="store_true", help="print the resources as a JSON list")
+    parser.add_argument(
+        "--format",
+        choices=["tree", "json", *draw.FORMATS],
+        default="tree",
+        help="tree (default): the parent tree; json: every resource; dot, mermaid, svg: the graph drawn",
+    )
+    parser.add_argument("--json", action="store_true", help="the same as --format json")
+    parser.add_argument("--output", "-o", type=Path, help="write to this file instead of standard output")
     args = parser.parse_args(argv)
+    fmt = "json" if args.json else args.format
     resources = synthesize(args.stack)
-    if args.json:
-        json.dump([asdict(r) for r in resources], sys.stdout, indent=2, sort_keys=True)
-        sys.stdout.write("\n")
+    if fmt == "json":
+        text = json.dumps([asdict(r) for r in resources], indent=2, sort_keys=True) + "\n"
+    elif fmt == "tree":
+        text = f"{_tree(resources)}\n\n{len(resources)} resources in stack {args.stack}\n"
     else:
-        print(_tree(resources))
-        print(f"\n{len(resources)} resources in stack {args.stack}")
+        text = draw.draw(resources, fmt, title=f"{PROJECT} {args.stack}")
+    if args.output:
+        args.output.write_text(text)
+    else:
+        sys.stdout.write(text)
     return 0
 
 
