@@ -1,8 +1,11 @@
 """ProgressService: the progress topic, the backend's status queue, and the SSE fleet.
 
-Each progress instance creates its own queue ``<prefix>-progress-<instance id>`` at boot,
-subscribes it to the topic and deletes it at shutdown, so every instance sees every
-event (ARCHITECTURE.md, fix 1). IAM allows queue management under that prefix only.
+Each progress instance creates its own queue ``<prefix>-progress-<instance id>-<boot id>``
+at boot, subscribes it to the topic and deletes it at shutdown, so every instance sees every
+event (ARCHITECTURE.md, fix 1); at boot it also sweeps the queues and subscriptions of dead
+instances. IAM allows queue management under that prefix only. The load balancer checks
+liveness (``/events/health/live``), never the queue: a failing dependency must not replace
+the fleet.
 The durable status queue, subscribed here, is what the backend's status consumer reads.
 The events-ticket signing key (a random secret) lives here too: the backend signs
 tickets with it and this service verifies them.
@@ -26,17 +29,18 @@ from infra._fleet import load_balanced_fleet, queue_with_dlq
 ROLE = "progress"
 UNITS = ("reelstack-progress.service",)
 STATUS_VISIBILITY_TIMEOUT_SECONDS = 30
+# Own queue: create (tagged), read, heartbeat, delete; others': read tags, delete when dead.
 PROGRESS_QUEUE_ACTIONS = (
     "sqs:CreateQueue",
     "sqs:DeleteQueue",
-    "sqs:GetQueueUrl",
     "sqs:GetQueueAttributes",
     "sqs:SetQueueAttributes",
     "sqs:TagQueue",
+    "sqs:ListQueueTags",
     "sqs:ReceiveMessage",
     "sqs:DeleteMessage",
-    "sqs:ChangeMessageVisibility",
 )
+TOPIC_SUBSCRIPTION_ACTIONS = ("sns:Subscribe", "sns:Unsubscribe", "sns:ListSubscriptionsByTopic")
 
 
 @dataclass(frozen=True)
@@ -69,8 +73,8 @@ class ProgressServiceArgs:
     """Target tracking on average CPU (gevent workers serve many idle streams cheaply)."""
     port: int = 8001
     """Port the service listens on."""
-    health_check_path: str = "/events/health"
-    """Target group health check."""
+    health_check_path: str = "/events/health/live"
+    """Target group health check: liveness only (``/events/health/ready`` adds the queue)."""
     volume_size_gib: int = 16
     """Root volume size."""
     log_level: str = "INFO"
@@ -84,15 +88,23 @@ def progress_queue_arn_pattern(region: str, account: str, prefix: str) -> str:
     return f"arn:aws:sqs:{region}:{account}:{prefix}*"
 
 
+def sqs_regional_arn(region: str, account: str) -> str:
+    """What ``sqs:ListQueues`` is granted on: it has no resource-level permission, only a region."""
+    return f"arn:aws:sqs:{region}:{account}:*"
+
+
 def progress_policy(
     *, region: str, account: str, queue_prefix: str, topic_arn: str, ticket_secret_arn: str
 ) -> dict[str, Any]:
-    """Progress instances: manage and read their own queues only, (un)subscribe them, read the ticket key."""
+    """Progress instances: manage the queues under their prefix, (un)subscribe them, list, read the ticket key."""
     return policy_document(
         statement(
             "OwnQueues", PROGRESS_QUEUE_ACTIONS, [progress_queue_arn_pattern(region, account, queue_prefix)]
         ),
-        statement("SubscribeOwnQueue", ["sns:Subscribe", "sns:Unsubscribe"], [topic_arn]),
+        # The sweep lists by name prefix; the listing reveals names only, and every action on
+        # what it finds is limited to the prefix above.
+        statement("ListQueues", ["sqs:ListQueues"], [sqs_regional_arn(region, account)]),
+        statement("QueueSubscriptions", TOPIC_SUBSCRIPTION_ACTIONS, [topic_arn]),
         statement("TicketKey", ["secretsmanager:GetSecretValue"], [ticket_secret_arn]),
     )
 

@@ -63,7 +63,7 @@ class ResourceNames:
 
     @property
     def progress_queue_prefix(self) -> str:
-        """Per-instance progress queues are named ``<this><instance id>``; IAM allows only these."""
+        """Per-instance progress queues are named under this prefix (``progress_queue_name``); IAM allows only these."""
         return f"{self.prefix}-progress-"
 
     @property
@@ -81,6 +81,31 @@ class ResourceNames:
     @property
     def database_name(self) -> str:
         return "reelstack"
+
+
+# SQS: "A queue name can have up to 80 characters", alphanumerics, hyphens and underscores.
+SQS_QUEUE_NAME_MAX = 80
+QUEUE_NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
+
+
+def progress_queue_name(queue_prefix: str, instance_id: str, boot_id: str) -> str:
+    """``<prefix><instance id>-<boot id>``: one progress instance's queue for one boot.
+
+    A name of its own per boot, because SQS refuses a name for 60 s after its queue is deleted
+    (``QueueDeletedRecently``): a restarted instance reusing its last name would wait that out.
+    The instance id is cut to fit SQS's 80 characters; the boot id keeps the name unique.
+    """
+    room = SQS_QUEUE_NAME_MAX - len(queue_prefix) - len(boot_id) - 1
+    if (
+        room < 1
+        or not (instance_id and boot_id)
+        or QUEUE_NAME_UNSAFE.search(queue_prefix + instance_id + boot_id)
+    ):
+        raise ValueError(
+            f"no valid SQS queue name has prefix {queue_prefix!r}, instance id {instance_id!r} and boot id {boot_id!r}: "
+            f"names are up to {SQS_QUEUE_NAME_MAX} letters, digits, '-' or '_'"
+        )
+    return f"{queue_prefix}{instance_id[:room]}-{boot_id}"
 
 
 # Queue behaviour shared by the TranscoderFleet component and the local platform.

@@ -206,7 +206,7 @@ def start(args: argparse.Namespace, supervisor: Supervisor) -> tuple[LocalResour
                 f"progress-{n}",
                 _role("progress", "--bind", f"127.0.0.1:{port}"),
                 env,
-                f"http://127.0.0.1:{port}/events/health",
+                f"http://127.0.0.1:{port}/events/health/live",
             )
         )
     gateway_argv = [

@@ -1,18 +1,23 @@
 """Reads this instance's queue: receive → parse → fan out → delete, in a loop.
 
 An invalid message is logged and deleted (redelivering it would fail the same way); a
-transient SQS error is logged and retried after a pause.
+transient SQS error is logged and retried after a pause. Between polls it refreshes the
+queue's heartbeat, which tells booting instances this queue's owner is alive.
+Polling that keeps failing makes the instance not ready (reported and logged), never
+not live: the queue is a dependency, and replacing the instance would not mend SQS.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Any
 
 from pydantic import ValidationError
 
 from app.contracts.messages import parse_progress
+from app.progress import instance_queue
 from app.progress.hub import Hub
 
 log = logging.getLogger(__name__)
@@ -22,11 +27,21 @@ UNHEALTHY_AFTER_FAILURES = 3
 
 
 class Poller:
-    def __init__(self, sqs: Any, queue_url: str, hub: Hub, *, wait_seconds: int = 20) -> None:
+    def __init__(
+        self,
+        sqs: Any,
+        queue_url: str,
+        hub: Hub,
+        *,
+        wait_seconds: int = 20,
+        heartbeat_seconds: float = instance_queue.HEARTBEAT_SECONDS,
+    ) -> None:
         self._sqs = sqs
         self._queue_url = queue_url
         self._hub = hub
         self._wait_seconds = wait_seconds
+        self._heartbeat_seconds = heartbeat_seconds
+        self._next_heartbeat = 0.0  # a respawned worker beats at once
         self.consecutive_failures = 0
 
     @property
@@ -58,14 +73,27 @@ class Poller:
             )
         return len(messages)
 
+    def _beat_when_due(self) -> None:
+        now = time.monotonic()
+        if now >= self._next_heartbeat:
+            instance_queue.beat(self._sqs, self._queue_url)
+            self._next_heartbeat = now + self._heartbeat_seconds
+
     def step(self) -> bool:
-        """One poll; a failure (SQS unreachable, throttled, ...) is logged and counted, not raised."""
+        """A heartbeat when due and one poll; a failure (SQS unreachable, throttled, ...) is logged and counted, not raised."""
         try:
+            self._beat_when_due()
             self.poll_once()
         except Exception:
             self.consecutive_failures += 1
             log.exception("polling the progress queue failed")
+            if self.consecutive_failures == UNHEALTHY_AFTER_FAILURES:
+                log.error(
+                    "not ready: %d polls of the progress queue failed in a row", self.consecutive_failures
+                )
             return False
+        if not self.healthy:
+            log.info("ready again: polling the progress queue works")
         self.consecutive_failures = 0
         return True
 

@@ -1,9 +1,10 @@
 """``reelstack progress --bind HOST:PORT``: the SSE service under gunicorn with one gevent worker.
 
-The instance (the gunicorn master) creates its queue on the progress topic before it starts
-serving and removes it when it stops (SIGTERM or SIGINT); its one worker reads the queue, keeps
-the replay buffers and serves the streams, gevent giving it the concurrency for many of them.
-A worker that dies is respawned onto the same queue.
+The instance (the gunicorn master) first sweeps the queues dead instances left behind, then
+creates this boot's own queue on the progress topic before it starts serving, and removes it
+when it stops (SIGTERM or SIGINT); its one worker reads the queue, keeps the replay buffers and
+serves the streams, gevent giving it the concurrency for many of them. A worker that dies is
+respawned onto the same queue.
 
 This module is a process entry point: gevent must patch the standard library before
 gunicorn, boto3 and requests import ``ssl`` and ``socket``, so it patches on import, and
@@ -28,6 +29,7 @@ from flask import Flask
 from gunicorn.workers.ggevent import GeventPyWSGIWorker
 
 from app.contracts import logs
+from app.contracts.names import progress_queue_name
 from app.contracts.settings import ProgressSettings, SettingsError, load
 from app.progress import instance_queue
 from app.progress.service import ProgressService
@@ -50,10 +52,12 @@ class ProgressWorker(GeventPyWSGIWorker):
 
 
 class ProgressApplication(Server):
-    def __init__(self, settings: ProgressSettings, bind: str, *, instance_id: str, queue_url: str) -> None:
+    def __init__(
+        self, settings: ProgressSettings, bind: str, *, instance_id: str, queue: instance_queue.InstanceQueue
+    ) -> None:
         self.settings = settings
         self.instance_id = instance_id
-        self.queue_url = queue_url
+        self.queue = queue
         self.service: ProgressService | None = None
         self._stop_polling = threading.Event()
         self._poller: gevent.Greenlet | None = None
@@ -71,9 +75,7 @@ class ProgressApplication(Server):
         )
 
     def _start_service(self) -> Flask:
-        self.service = ProgressService.start(
-            self.settings, instance_id=self.instance_id, queue_url=self.queue_url
-        )
+        self.service = ProgressService.start(self.settings, instance_id=self.instance_id, queue=self.queue)
         return self.service.app
 
     def _post_worker_init(self, worker: Any) -> None:
@@ -102,11 +104,25 @@ def main(argv: list[str]) -> int:
     instance_id = instance_queue.resolve_instance_id(settings.instance_id)
     sqs, sns = boto3.client("sqs"), boto3.client("sns")
     try:
+        instance_queue.sweep(
+            sqs,
+            sns,
+            queue_prefix=settings.progress_queue_prefix,
+            topic_arn=settings.progress_topic_arn,
+            instance_id=instance_id,
+        )
+    except (BotoCoreError, ClientError) as exc:
+        # Leftover queues cost deliveries, not correctness: serving comes first; the next boot retries.
+        log.error("cannot sweep the queues of dead instances: %s", exc)
+    try:
         queue = instance_queue.create(
             sqs,
             sns,
-            name=instance_queue.queue_name(settings.progress_queue_prefix, instance_id),
+            name=progress_queue_name(
+                settings.progress_queue_prefix, instance_id, instance_queue.new_boot_id()
+            ),
             topic_arn=settings.progress_topic_arn,
+            instance_id=instance_id,
         )
     except (BotoCoreError, ClientError, ValueError) as exc:
         log.error("cannot set up this instance's progress queue: %s", exc)
@@ -114,7 +130,7 @@ def main(argv: list[str]) -> int:
     log.info("progress instance %s reads queue %s", instance_id, queue.name)
     instance = os.getpid()
     try:
-        ProgressApplication(settings, args.bind, instance_id=instance_id, queue_url=queue.url).run()
+        ProgressApplication(settings, args.bind, instance_id=instance_id, queue=queue).run()
     finally:
         # Workers fork inside run() and unwind through here when they exit: only the instance removes the queue.
         if os.getpid() == instance:

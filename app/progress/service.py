@@ -14,6 +14,7 @@ from flask import Flask
 from app.contracts import tickets
 from app.contracts.settings import ProgressSettings
 from app.progress.hub import Hub
+from app.progress.instance_queue import InstanceQueue
 from app.progress.poller import Poller
 from app.progress.web import create_app
 
@@ -25,15 +26,17 @@ class ProgressService:
     app: Flask
 
     @classmethod
-    def start(cls, settings: ProgressSettings, *, instance_id: str, queue_url: str) -> ProgressService:
+    def start(cls, settings: ProgressSettings, *, instance_id: str, queue: InstanceQueue) -> ProgressService:
         key = tickets.load_key(boto3.client("secretsmanager"), settings.ticket_secret_arn)
         hub = Hub(
             buffer_size=settings.replay_buffer_size,
             max_videos=settings.replay_max_videos,
             max_streams=settings.max_connections,
         )
-        poller = Poller(boto3.client("sqs"), queue_url, hub)
-        app = create_app(settings, hub=hub, ticket_key=key, instance_id=instance_id, poller=poller)
+        poller = Poller(boto3.client("sqs"), queue.url, hub)
+        app = create_app(
+            settings, hub=hub, ticket_key=key, instance_id=instance_id, queue_name=queue.name, poller=poller
+        )
         return cls(hub, poller, app)
 
     def end_streams(self) -> None:

@@ -1,4 +1,11 @@
-"""The progress service's Flask app: ``GET /events/videos/<id>?ticket=...`` (SSE) and ``GET /events/health``."""
+"""The progress service's Flask app: ``GET /events/videos/<id>?ticket=...`` (SSE) and its health.
+
+``GET /events/health/live`` is liveness, what the load balancer and the Auto Scaling group act
+on: this process serves. ``GET /events/health/ready`` is readiness: whether the instance also
+receives events (its queue polls). Readiness is reported and logged, never a reason to replace
+an instance: a failing dependency is not mended by a new instance, and a check that follows it
+would replace the whole fleet at once.
+"""
 
 from __future__ import annotations
 
@@ -38,6 +45,7 @@ class ProgressContext:
     hub: Hub
     ticket_key: bytes
     instance_id: str
+    queue_name: str = ""
     poller: Poller | None = None
 
 
@@ -114,18 +122,29 @@ def _closed(hub: Hub, subscriber: Subscriber) -> None:
     log.info("stream closed", extra={"video_id": subscriber.video_id})
 
 
-@events.get("/health")
-def health() -> tuple[Response, int]:
+@events.get("/health/live")
+def liveness() -> tuple[Response, int]:
+    """200 while this process serves streams; 503 only once it is stopping (it refuses new ones)."""
+    context = _context()
+    stopping = context.hub.closed
+    body = {"status": "stopping" if stopping else "ok", "instance_id": context.instance_id}
+    return jsonify(body), 503 if stopping else 200
+
+
+@events.get("/health/ready")
+def readiness() -> tuple[Response, int]:
+    """Liveness plus the dependency: 503 while polling the queue keeps failing."""
     context = _context()
     polling = context.poller is None or context.poller.healthy
-    healthy = polling and not context.hub.closed
     body = {
         "status": "stopping" if context.hub.closed else "ok" if polling else "degraded",
         "instance_id": context.instance_id,
+        "queue": context.queue_name,
+        "polling_failures": 0 if context.poller is None else context.poller.consecutive_failures,
         "streams": context.hub.stream_count,
         "videos": context.hub.video_count,
     }
-    return jsonify(body), 200 if healthy else 503
+    return jsonify(body), 200 if polling and not context.hub.closed else 503
 
 
 def create_app(
@@ -134,10 +153,11 @@ def create_app(
     hub: Hub,
     ticket_key: bytes,
     instance_id: str,
+    queue_name: str = "",
     poller: Poller | None = None,
 ) -> Flask:
     app = Flask(__name__)
-    app.extensions[EXTENSION] = ProgressContext(settings, hub, ticket_key, instance_id, poller)
+    app.extensions[EXTENSION] = ProgressContext(settings, hub, ticket_key, instance_id, queue_name, poller)
     app.register_blueprint(events)
     answer_in_the_error_shape(
         app, unexpected="the progress service failed; retry", retry_after_seconds=RETRY_AFTER_SECONDS

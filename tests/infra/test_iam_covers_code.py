@@ -50,8 +50,16 @@ ACTIONS = {
         "get_queue_url": "sqs:GetQueueUrl",
         "get_queue_attributes": "sqs:GetQueueAttributes",
         "set_queue_attributes": "sqs:SetQueueAttributes",
+        "list_queues": "sqs:ListQueues",
+        "list_queue_tags": "sqs:ListQueueTags",
+        "tag_queue": "sqs:TagQueue",
     },
-    "sns": {"publish": "sns:Publish", "subscribe": "sns:Subscribe", "unsubscribe": "sns:Unsubscribe"},
+    "sns": {
+        "publish": "sns:Publish",
+        "subscribe": "sns:Subscribe",
+        "unsubscribe": "sns:Unsubscribe",
+        "list_subscriptions_by_topic": "sns:ListSubscriptionsByTopic",
+    },
     "secretsmanager": {"get_secret_value": "secretsmanager:GetSecretValue"},
 }
 # What the clients' helpers call under the hood: the first argument names the operation.

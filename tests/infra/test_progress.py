@@ -5,7 +5,8 @@ import json
 from app.contracts.names import STATUS_MAX_RECEIVES
 from app.contracts.queue_policies import topic_to_queue_policy
 from infra.progress import progress_policy
-from tests.infra.graph import Graph
+from tests.infra.graph import Graph, as_list, statements_allowing
+from tests.infra.test_iam_covers_code import needed_actions
 
 TOPIC = "arn:aws:sns:us-east-1:123456789012:reelstack-prod-progress"
 SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:k"
@@ -22,10 +23,48 @@ def test_progress_may_manage_only_queues_under_its_prefix() -> None:
     by_sid = {s["Sid"]: s for s in policy["Statement"]}
     assert by_sid["OwnQueues"]["Resource"] == ["arn:aws:sqs:us-east-1:123456789012:reelstack-prod-progress-*"]
     assert {"sqs:CreateQueue", "sqs:DeleteQueue", "sqs:ReceiveMessage"} <= set(by_sid["OwnQueues"]["Action"])
-    assert by_sid["SubscribeOwnQueue"]["Resource"] == [TOPIC]
-    assert set(by_sid["SubscribeOwnQueue"]["Action"]) == {"sns:Subscribe", "sns:Unsubscribe"}
+    assert by_sid["QueueSubscriptions"]["Resource"] == [TOPIC]
+    assert set(by_sid["QueueSubscriptions"]["Action"]) == {
+        "sns:Subscribe",
+        "sns:Unsubscribe",
+        "sns:ListSubscriptionsByTopic",
+    }
     assert by_sid["TicketKey"]["Resource"] == [SECRET]
-    assert len(policy["Statement"]) == 3
+    assert len(policy["Statement"]) == 4
+
+
+def test_listing_queues_is_the_one_grant_on_the_region_and_lists_only() -> None:
+    """SQS: "With the exception of ListQueues, all Amazon SQS actions support resource-level
+    permissions"; ListQueues is "a regional permission"
+    (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-using-identity-based-policies.html,
+    resources per action: https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-api-permissions-reference.html).
+    So the sweep's listing is granted on the region's queues, and nothing else is."""
+    policy = progress_policy(
+        region="eu-west-1",
+        account="123456789012",
+        queue_prefix="reelstack-prod-progress-",
+        topic_arn=TOPIC,
+        ticket_secret_arn=SECRET,
+    )
+    regional = [s for s in policy["Statement"] if "arn:aws:sqs:eu-west-1:123456789012:*" in s["Resource"]]
+    assert [(s["Action"], s["Resource"]) for s in regional] == [
+        (["sqs:ListQueues"], ["arn:aws:sqs:eu-west-1:123456789012:*"])
+    ]
+
+
+def test_progress_role_grants_exactly_the_actions_its_code_calls(prod: Graph) -> None:
+    """Least privilege: a granted action no code calls (once GetQueueUrl, ChangeMessageVisibility) is removed."""
+    granted = {
+        a for s in statements_allowing(prod.role_policy("progress-policy")) for a in as_list(s["Action"])
+    }
+    assert granted == set(needed_actions("progress"))
+
+
+def test_the_load_balancer_checks_liveness_not_the_queue(prod: Graph) -> None:
+    """A check that follows the SQS poller marks every instance unhealthy when SQS fails
+    everywhere at once, and the group replaces the fleet; liveness does not follow it."""
+    health_check = prod.one("aws:lb/targetGroup:TargetGroup", "progress-tg").inputs["healthCheck"]
+    assert health_check["path"] == "/events/health/live"
 
 
 def test_synthesized_progress_policy_cannot_touch_the_task_or_status_queues(prod: Graph) -> None:

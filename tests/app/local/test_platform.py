@@ -53,7 +53,7 @@ def test_up_serves_every_route_family_and_ctrl_c_leaves_no_process_behind(tmp_pa
             assert any(role in command for command in commands), role
         assert sum("app.cli progress" in command for command in commands) >= 2
         assert requests.get(f"{platform.base_url}/api/health", timeout=10).status_code == 200
-        assert requests.get(f"{platform.base_url}/events/health", timeout=10).status_code == 200
+        assert requests.get(f"{platform.base_url}/events/health/ready", timeout=10).status_code == 200
         assert (tmp_path / "state" / "reelstack.db").exists()
     finally:
         # Ctrl-C; the e2e fixtures stop their platforms with SIGTERM and check the same.

@@ -97,8 +97,8 @@ class ProgressProcess:
         assert response.headers["Content-Type"].startswith("text/event-stream")
         return SseReader(response)
 
-    def health(self) -> dict[str, Any]:
-        body: dict[str, Any] = requests.get(f"{self.url}/events/health", timeout=5).json()
+    def readiness(self) -> dict[str, Any]:
+        body: dict[str, Any] = requests.get(f"{self.url}/events/health/ready", timeout=5).json()
         return body
 
     def stop(self, sig: signal.Signals = signal.SIGTERM) -> int:
@@ -120,11 +120,10 @@ def _start(resources: LocalResources, **overrides: str) -> ProgressProcess:
     process = subprocess.Popen(
         [sys.executable, "-m", "app.cli", "progress", "--bind", f"127.0.0.1:{port}"], env=env, cwd=REPO
     )
-    server = ProgressProcess(
-        process, f"http://127.0.0.1:{port}", instance_id, resources.names.progress_queue_prefix + instance_id
-    )
+    server = ProgressProcess(process, f"http://127.0.0.1:{port}", instance_id, queue_name="")
     try:
-        moto_server.wait_for_http(f"{server.url}/events/health", process=process)
+        moto_server.wait_for_http(f"{server.url}/events/health/live", process=process)
+        server.queue_name = server.readiness()["queue"]  # this boot's name: the server chose it
     except BaseException:
         _stop(server)
         raise

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 
 from app.contracts.messages import VideoState
 from app.local.provision import LocalResources, client
+from app.progress import instance_queue
 from app.progress.hub import Hub, StreamEvent
 from app.progress.poller import UNHEALTHY_AFTER_FAILURES, Poller
 from tests.app.progress.conftest import progress_event
@@ -59,3 +61,23 @@ def test_polling_failures_mark_the_poller_unhealthy_until_a_poll_succeeds(
     recovered.consecutive_failures = UNHEALTHY_AFTER_FAILURES
     assert recovered.step()
     assert recovered.healthy
+
+
+def test_polling_refreshes_the_queues_heartbeat_so_booting_instances_leave_it(
+    local_resources: LocalResources,
+) -> None:
+    sqs = client("sqs", local_resources.endpoint_url)
+    url = sqs.create_queue(QueueName=f"{local_resources.names.progress_queue_prefix}beating")["QueueUrl"]
+    hub = Hub(buffer_size=8, max_videos=8, max_streams=8)
+    poller = Poller(sqs, url, hub, wait_seconds=0, heartbeat_seconds=3600)
+
+    def heartbeat() -> int:
+        return int(sqs.list_queue_tags(QueueUrl=url)["Tags"][instance_queue.HEARTBEAT_TAG])
+
+    before = int(time.time())
+    assert poller.step()
+    first = heartbeat()
+    assert first >= before
+    sqs.tag_queue(QueueUrl=url, Tags={instance_queue.HEARTBEAT_TAG: "1"})
+    assert poller.step()
+    assert heartbeat() == 1  # not due again for an hour: one tag call per heartbeat, not per poll

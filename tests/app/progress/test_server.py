@@ -17,7 +17,7 @@ from app.contracts.messages import ProgressEventV1, VideoState
 from app.local import moto_server
 from app.local.provision import LocalResources, client
 from tests.app.progress.conftest import REPO, Comment, Event, ProgressProcess, progress_event
-from tests.support.processes import children
+from tests.support.processes import children, running
 
 Start = Callable[..., ProgressProcess]
 Issue = Callable[..., str]
@@ -186,7 +186,7 @@ def test_streams_beyond_the_limit_get_503_and_a_closed_stream_frees_its_slot(
     assert refused.headers["Retry-After"]
 
     reader.close()
-    _wait_until(lambda: server.health()["streams"] == 0, "the server noticed the client left")
+    _wait_until(lambda: server.readiness()["streams"] == 0, "the server noticed the client left")
     again = server.connect(video, issue(video))
     assert again.event().data["state"] == "queued"
 
@@ -262,7 +262,7 @@ def test_a_killed_worker_is_respawned_onto_the_same_queue(
     (worker,) = children(server.process.pid)
     os.kill(worker, signal.SIGKILL)
     _wait_until(lambda: children(server.process.pid) - {worker} != set(), "a new worker was started")
-    moto_server.wait_for_http(f"{server.url}/events/health", process=server.process)
+    moto_server.wait_for_http(f"{server.url}/events/health/live", process=server.process)
 
     video, task = uuid.uuid4(), uuid.uuid4()
     reader = server.connect(video, issue(video))
@@ -274,3 +274,40 @@ def test_a_killed_worker_is_respawned_onto_the_same_queue(
     assert [url for url in queues if server.instance_id in url] == [
         sqs.get_queue_url(QueueName=server.queue_name)["QueueUrl"]
     ]
+
+
+def test_an_instance_restarted_after_a_crash_takes_a_new_queue_and_sweeps_the_old_one(
+    start_progress: Start, issue: Issue, publish: Publish, local_resources: LocalResources
+) -> None:
+    """SQS refuses a queue name for 60 s after its queue is deleted ("You must wait 60 seconds
+    after deleting a queue before you can create another queue with the same name",
+    QueueDeletedRecently, https://docs.aws.amazon.com/botocore/latest/reference/services/sqs/client/exceptions/QueueDeletedRecently.html);
+    the emulator does not, so the test checks the restart never reuses the name, and that the
+    queue and subscription the killed boot left behind are gone once the next boot serves."""
+    sqs = client("sqs", local_resources.endpoint_url)
+    sns = client("sns", local_resources.endpoint_url)
+    crashed = start_progress(instance_id=f"i-{uuid.uuid4().hex[:10]}")
+    old_url = sqs.get_queue_url(QueueName=crashed.queue_name)["QueueUrl"]
+    old_arn = sqs.get_queue_attributes(QueueUrl=old_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    workers = children(crashed.process.pid)
+    crashed.process.kill()  # SIGKILL: no shutdown hook runs, the queue stays behind
+    crashed.process.wait(10)
+    _wait_until(lambda: not running(workers), "the orphaned worker noticed its master died and left")
+
+    restarted = start_progress(instance_id=crashed.instance_id)
+
+    assert restarted.queue_name != crashed.queue_name
+    queues = sqs.list_queues(QueueNamePrefix=local_resources.names.progress_queue_prefix).get("QueueUrls", [])
+    assert [url.rsplit("/", 1)[-1] for url in queues if crashed.instance_id in url] == [restarted.queue_name]
+    endpoints = [
+        s["Endpoint"]
+        for s in sns.list_subscriptions_by_topic(TopicArn=local_resources.progress_topic_arn)["Subscriptions"]
+    ]
+    assert old_arn not in endpoints
+    video, task = uuid.uuid4(), uuid.uuid4()
+    reader = restarted.connect(video, issue(video))
+    reader.event()
+    publish(progress_event(video, task, 1, VideoState.READY))
+    assert _sequences(reader.rest()) == [1]

@@ -40,7 +40,10 @@ def web(hub: Hub, poller: Poller) -> FlaskClient:
         progress_queue_prefix="t-progress-",
         heartbeat_seconds=0.01,
     )
-    return create_app(settings, hub=hub, ticket_key=KEY, instance_id="i-1", poller=poller).test_client()
+    app = create_app(
+        settings, hub=hub, ticket_key=KEY, instance_id="i-1", queue_name="t-progress-i-1-b00t", poller=poller
+    )
+    return app.test_client()
 
 
 def _ticket(video: uuid.UUID, snapshot: dict[str, Any] | None = None, key: bytes = KEY, ttl: int = 60) -> str:
@@ -163,15 +166,34 @@ def test_a_client_gone_before_reading_frees_its_slot_and_the_next_one_is_served(
     second.close()
 
 
-def test_health_reports_the_instance_and_turns_503_when_polling_keeps_failing(
+def test_readiness_reports_the_instance_and_its_queue_and_turns_503_when_polling_keeps_failing(
     web: FlaskClient, poller: Poller
 ) -> None:
-    ok = web.get("/events/health")
+    ok = web.get("/events/health/ready")
     assert ok.status_code == 200
-    assert ok.get_json() == {"status": "ok", "instance_id": "i-1", "streams": 0, "videos": 0}
+    assert ok.get_json() == {
+        "status": "ok",
+        "instance_id": "i-1",
+        "queue": "t-progress-i-1-b00t",
+        "polling_failures": 0,
+        "streams": 0,
+        "videos": 0,
+    }
     poller.consecutive_failures = UNHEALTHY_AFTER_FAILURES
-    degraded = web.get("/events/health")
-    assert degraded.status_code == 503 and degraded.get_json()["status"] == "degraded"
+    degraded = web.get("/events/health/ready")
+    assert degraded.status_code == 503
+    assert degraded.get_json()["status"] == "degraded"
+    assert degraded.get_json()["polling_failures"] == UNHEALTHY_AFTER_FAILURES
+
+
+def test_liveness_stays_200_while_the_queue_cannot_be_polled(web: FlaskClient, poller: Poller) -> None:
+    """The load balancer and the group act on liveness: a dependency that fails everywhere at
+    once (SQS unreachable, the queue gone) must not mark every instance unhealthy and have the
+    group replace the whole fleet, which would not mend the dependency."""
+    poller.consecutive_failures = UNHEALTHY_AFTER_FAILURES * 10
+    live = web.get("/events/health/live")
+    assert live.status_code == 200
+    assert live.get_json() == {"status": "ok", "instance_id": "i-1"}
 
 
 def test_a_stopping_instance_refuses_new_streams_and_fails_its_health_check(
@@ -183,13 +205,14 @@ def test_a_stopping_instance_refuses_new_streams_and_fails_its_health_check(
         503,
         "shutting_down",
     )
-    health = web.get("/events/health")
-    assert health.status_code == 503 and health.get_json()["status"] == "stopping"
+    for path in ("/events/health/live", "/events/health/ready"):
+        health = web.get(path)
+        assert health.status_code == 503 and health.get_json()["status"] == "stopping", path
 
 
 def test_options_and_405_answer_without_html(web: FlaskClient) -> None:
-    options = web.options("/events/health")
+    options = web.options("/events/health/live")
     assert options.status_code == 204 and "text/html" not in options.headers.get("Content-Type", "")
-    refused = web.delete("/events/health")
+    refused = web.delete("/events/health/live")
     assert (refused.status_code, refused.get_json()["error"]["code"]) == (405, "method_not_allowed")
     assert "GET" in refused.headers["Allow"]
