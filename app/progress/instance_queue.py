@@ -36,6 +36,7 @@ QUEUE_ATTRIBUTES = {
 }
 INSTANCE_TAG = "instance-id"
 HEARTBEAT_TAG = "heartbeat"
+# Tagging is limited to 30 requests per second per account (SQS queue quotas): one a minute per instance is far below.
 HEARTBEAT_SECONDS = 60
 # Ten missed heartbeats: a queue nobody has read for this long (its messages expire after 300 s) is dead.
 STALE_AFTER_SECONDS = 600
@@ -129,7 +130,7 @@ def _is_dead(tags: dict[str, str], instance_id: str, now: float) -> bool:
 
 
 def _queue_urls(sqs: Any, queue_prefix: str) -> Iterator[str]:
-    # Without a page size ListQueues answers at most 1,000 queues and no token to page on.
+    # ListQueues: without MaxResults (the page size) AWS answers up to 1,000 queues and no NextToken.
     pages = sqs.get_paginator("list_queues").paginate(
         QueueNamePrefix=queue_prefix, PaginationConfig={"PageSize": 1000}
     )
@@ -163,7 +164,8 @@ def sweep(sqs: Any, sns: Any, *, queue_prefix: str, topic_arn: str, instance_id:
         return []
     for page in sns.get_paginator("list_subscriptions_by_topic").paginate(TopicArn=topic_arn):
         for subscription in page.get("Subscriptions", []):
-            if subscription["Endpoint"] in dead:
+            # A subscription still pending confirmation has no ARN to unsubscribe by ("PendingConfirmation").
+            if subscription["Endpoint"] in dead and subscription["SubscriptionArn"].startswith("arn:"):
                 with contextlib.suppress(sns.exceptions.NotFoundException):  # unsubscribed meanwhile
                     sns.unsubscribe(SubscriptionArn=subscription["SubscriptionArn"])
     for url in dead.values():

@@ -16,6 +16,7 @@ import requests
 from app.contracts.messages import ProgressEventV1, VideoState
 from app.local import moto_server
 from app.local.provision import LocalResources, client
+from app.progress import instance_queue
 from tests.app.progress.conftest import REPO, Comment, Event, ProgressProcess, progress_event
 from tests.support.processes import children, running
 
@@ -311,3 +312,24 @@ def test_an_instance_restarted_after_a_crash_takes_a_new_queue_and_sweeps_the_ol
     reader.event()
     publish(progress_event(video, task, 1, VideoState.READY))
     assert _sequences(reader.rest()) == [1]
+
+
+def test_a_killed_instances_queue_is_swept_by_another_instance_booting_once_its_heartbeat_is_stale(
+    start_progress: Start, local_resources: LocalResources
+) -> None:
+    sqs = client("sqs", local_resources.endpoint_url)
+    killed = start_progress()
+    url = sqs.get_queue_url(QueueName=killed.queue_name)["QueueUrl"]
+    workers = children(killed.process.pid)
+    killed.process.kill()
+    killed.process.wait(10)
+    _wait_until(lambda: not running(workers), "the orphaned worker noticed its master died and left")
+    # As if its machine had been gone for longer than the sweep waits: no heartbeat since.
+    silent_since = str(int(time.time()) - instance_queue.STALE_AFTER_SECONDS - 1)
+    sqs.tag_queue(QueueUrl=url, Tags={instance_queue.HEARTBEAT_TAG: silent_since})
+
+    replacement = start_progress()
+
+    queues = sqs.list_queues(QueueNamePrefix=local_resources.names.progress_queue_prefix).get("QueueUrls", [])
+    assert url not in queues
+    assert replacement.queue_name in " ".join(queues)
