@@ -129,7 +129,9 @@ class ProgressSettings(_JwtVerifying):
         description="name prefix of per-instance queues; IAM allows only these"
     )
     instance_id: str = Field(
-        "", description="names this instance's queue; empty: EC2 instance id or host-pid"
+        "",
+        description="names this instance's queues; unique among running instances (a boot sweeps "
+        "the queues of earlier boots of its id); empty: EC2 instance id or host-pid",
     )
     replay_buffer_size: int = Field(
         256, gt=0, le=10000, description="events kept per video for Last-Event-ID"
