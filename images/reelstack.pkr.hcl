@@ -30,10 +30,16 @@ variable "constraints" {
   description = "The pinned dependency set the wheel is installed with"
 }
 
+variable "git_commit" {
+  type        = string
+  default     = "unknown"
+  description = "The commit the wheel was built from, tagged on the AMI (images/build.sh passes it)"
+}
+
 variable "region" {
   type        = string
   default     = "us-east-1"
-  description = "Region the AMI is built in (and used by the stack)"
+  description = "Region the AMI is built in (and used by the stack); the AWS agents come from its S3 buckets"
 }
 
 variable "instance_type" {
@@ -59,9 +65,10 @@ locals {
 }
 
 source "amazon-ebs" "reelstack" {
-  region          = var.region
-  instance_type   = var.instance_type
-  subnet_id       = var.subnet_id
+  region        = var.region
+  instance_type = var.instance_type
+  subnet_id     = var.subnet_id
+  # The stack boots the newest image named reelstack-<role>-* (infra MachineImage): keep the form.
   ami_name        = "reelstack-${var.role}-${local.build_time}"
   ami_description = "reelstack ${var.role}: Python 3.11, the reelstack package, systemd units"
 
@@ -89,10 +96,18 @@ source "amazon-ebs" "reelstack" {
   }
 
   tags = {
-    Name    = "reelstack-${var.role}"
-    service = var.role
-    role    = var.role
-    built   = local.build_time
+    Name       = "reelstack-${var.role}"
+    project    = "reelstack"
+    service    = var.role
+    role       = var.role
+    built      = local.build_time
+    git_commit = var.git_commit
+  }
+  snapshot_tags = {
+    Name       = "reelstack-${var.role}"
+    project    = "reelstack"
+    service    = var.role
+    git_commit = var.git_commit
   }
 }
 
@@ -126,6 +141,7 @@ build {
       "REELSTACK_ROLE=${var.role}",
       "REELSTACK_EXTRA_PACKAGES=${join(" ", var.extra_packages)}",
       "REELSTACK_BUILD_DIR=/tmp/reelstack-build",
+      "REELSTACK_REGION=${var.region}",
     ]
   }
 }

@@ -4,6 +4,7 @@ Each component is a ``pulumi.ComponentResource`` configured by one frozen ``*Arg
 dataclass; see docs/app-developers.md.
 """
 
+from infra._fleet import MachineImage
 from infra.apigateway_account import ApiGatewayAccount, ApiGatewayAccountArgs
 from infra.backend import BackendService, BackendServiceArgs
 from infra.database import Database, DatabaseArgs
@@ -24,6 +25,7 @@ __all__ = [
     "DatabaseArgs",
     "Gateway",
     "GatewayArgs",
+    "MachineImage",
     "MediaStorage",
     "MediaStorageArgs",
     "Network",

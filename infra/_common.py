@@ -59,6 +59,37 @@ def statement(
     return body
 
 
+# The calls SSM Agent makes to serve Session Manager. AWS defines no resource type for any of them
+# (Service Authorization Reference, ssm and ssmmessages), so a policy can only name "*" for them.
+SESSION_MANAGER_ACTIONS = (
+    "ssm:UpdateInstanceInformation",
+    "ssmmessages:CreateControlChannel",
+    "ssmmessages:CreateDataChannel",
+    "ssmmessages:OpenControlChannel",
+    "ssmmessages:OpenDataChannel",
+)
+ACTIONS_WITHOUT_RESOURCE_TYPES = frozenset(SESSION_MANAGER_ACTIONS)
+
+
+def resourceless_statement(
+    sid: str, actions: Sequence[str], *, condition: Mapping[str, Any]
+) -> dict[str, Any]:
+    """A statement on ``"*"``, only for actions that AWS gives no resource type (so no ARN can
+    narrow them), and only under a ``condition`` that narrows them instead."""
+    scopable = [a for a in actions if a not in ACTIONS_WITHOUT_RESOURCE_TYPES]
+    if not actions or scopable:
+        raise ValueError(f"statement {sid}: {scopable or 'no actions'}: name ARNs with statement()")
+    if not condition:
+        raise ValueError(f"statement {sid}: a '*' resource needs a condition that narrows it")
+    return {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Action": sorted(set(actions)),
+        "Resource": "*",
+        "Condition": dict(condition),
+    }
+
+
 def policy_document(*statements: Mapping[str, Any]) -> dict[str, Any]:
     return {"Version": POLICY_VERSION, "Statement": [dict(s) for s in statements]}
 
@@ -152,16 +183,56 @@ def parse_env_file(text: str) -> dict[str, str]:
 
 
 _HEREDOC = "REELSTACK_ENV_EOF"
+_AGENT_HEREDOC = "REELSTACK_AGENT_EOF"
+LOG_DIR = "/var/log/reelstack"
+AGENT_CTL = "/opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl"
+AGENT_CONFIG_FILE = f"{SETTINGS_ENV_DIR}/cloudwatch-agent.json"
 
 
-def user_data_script(role: str, environment: Mapping[str, str], units: Sequence[str]) -> str:
-    """The boot script of an EC2 service: write ``/etc/reelstack/<role>.env``, start the units.
+def unit_log_file(unit: str) -> str:
+    """The file a unit appends its output to (``StandardOutput=append:``, images/); the instances
+    of a template unit (``reelstack-transcoder@<n>``) share one."""
+    stem = unit.split("@", 1)[0].removesuffix(".service")
+    return f"{LOG_DIR}/{stem}.log"
+
+
+def cloudwatch_agent_config(log_group_name: str, units: Sequence[str]) -> dict[str, Any]:
+    """The CloudWatch agent's configuration: each unit's log file into ``log_group_name``, one
+    stream per instance and file. The agent runs as root because the files are root's (systemd
+    opens them before dropping privileges); it sets no retention (the log group has it)."""
+    files = sorted({unit_log_file(u) for u in units})
+    return {
+        "agent": {"run_as_user": "root"},
+        "logs": {
+            "logs_collected": {
+                "files": {
+                    "collect_list": [
+                        {
+                            "file_path": path,
+                            "log_group_name": log_group_name,
+                            "log_stream_name": "{instance_id}/" + path.rsplit("/", 1)[1].removesuffix(".log"),
+                            "timezone": "UTC",
+                        }
+                        for path in files
+                    ]
+                }
+            }
+        },
+    }
+
+
+def user_data_script(
+    role: str, environment: Mapping[str, str], units: Sequence[str], *, agent_config: Mapping[str, Any]
+) -> str:
+    """The boot script of an EC2 service: write ``/etc/reelstack/<role>.env``, start the
+    CloudWatch agent with ``agent_config``, start the units.
 
     The AMI (``images/``) ships the systemd units, which read the file as their
-    ``EnvironmentFile``; nothing else configures the service.
+    ``EnvironmentFile``, and the agent; nothing else configures the service.
     """
     body = env_file(environment)
-    if _HEREDOC in body:
+    agent = json.dumps(agent_config, indent=2, sort_keys=True)
+    if _HEREDOC in body or _AGENT_HEREDOC in agent:
         raise ValueError("environment values cannot contain the here-document marker")
     path = settings_env_file(role)
     return "\n".join(
@@ -175,6 +246,12 @@ def user_data_script(role: str, environment: Mapping[str, str], units: Sequence[
             _HEREDOC,
             f"chmod 0640 {path}",
             f"if getent group reelstack >/dev/null; then chgrp reelstack {SETTINGS_ENV_DIR} {path}; fi",
+            f"cat > {AGENT_CONFIG_FILE} <<'{_AGENT_HEREDOC}'",
+            agent,
+            _AGENT_HEREDOC,
+            "# Ship the logs before the services write any; a failing agent must not keep them from serving.",
+            f"{AGENT_CTL} -a fetch-config -m ec2 -s -c file:{AGENT_CONFIG_FILE}"
+            " || echo 'reelstack: the CloudWatch agent did not start; logs stay on this instance' >&2",
             "systemctl daemon-reload",
             "systemctl enable --now " + " ".join(shlex.quote(u) for u in units),
             "",
@@ -182,10 +259,22 @@ def user_data_script(role: str, environment: Mapping[str, str], units: Sequence[
     )
 
 
+def _script(script: str) -> str:
+    return script if script.startswith("#!") else base64.b64decode(script).decode()
+
+
+def agent_config_from_user_data(script: str) -> dict[str, Any]:
+    """The CloudWatch agent configuration a ``user_data_script`` writes (base64 or plain)."""
+    script = _script(script)
+    marker = f"cat > {AGENT_CONFIG_FILE} <<'{_AGENT_HEREDOC}'\n"
+    start = script.index(marker) + len(marker)
+    config: dict[str, Any] = json.loads(script[start : script.index(f"\n{_AGENT_HEREDOC}\n", start)])
+    return config
+
+
 def env_from_user_data(script: str, role: str) -> dict[str, str]:
     """Read back the environment a ``user_data_script`` writes (base64 or plain)."""
-    if not script.startswith("#!"):
-        script = base64.b64decode(script).decode()
+    script = _script(script)
     marker = f"cat > {settings_env_file(role)} <<'{_HEREDOC}'\n"
     start = script.index(marker) + len(marker)
     end = script.index(f"\n{_HEREDOC}\n", start)
@@ -194,23 +283,30 @@ def env_from_user_data(script: str, role: str) -> dict[str, str]:
 
 def units_from_user_data(script: str) -> list[str]:
     """The systemd units a ``user_data_script`` enables."""
-    if not script.startswith("#!"):
-        script = base64.b64decode(script).decode()
-    for line in script.splitlines():
+    for line in _script(script).splitlines():
         if line.startswith("systemctl enable --now "):
             return shlex.split(line)[3:]
     return []
 
 
 def user_data_base64(
-    role: str, environment: Mapping[str, pulumi.Input[str]], units: Sequence[str]
+    role: str,
+    environment: Mapping[str, pulumi.Input[str]],
+    units: Sequence[str],
+    *,
+    agent_config: Mapping[str, Any],
 ) -> pulumi.Output[str]:
     """``user_data_script`` once every value is known, base64-encoded for a launch template."""
     keys = sorted(environment)
     resolved = pulumi.Output.all(*[environment[k] for k in keys])
     return resolved.apply(
         lambda values: base64.b64encode(
-            user_data_script(role, dict(zip(keys, (str(v) for v in values), strict=True)), units).encode()
+            user_data_script(
+                role,
+                dict(zip(keys, (str(v) for v in values), strict=True)),
+                units,
+                agent_config=agent_config,
+            ).encode()
         ).decode()
     )
 

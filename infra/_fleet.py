@@ -8,6 +8,7 @@ for what every fleet has, ``load_balanced_fleet`` for the two behind an ALB.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -16,7 +17,69 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from infra._common import asg_tags, service_role
+from infra._common import (
+    SESSION_MANAGER_ACTIONS,
+    asg_tags,
+    cloudwatch_agent_config,
+    resourceless_statement,
+    service_role,
+    statement,
+    user_data_base64,
+)
+
+# EC2 resource ids are a prefix and 8 or 17 lowercase hex digits (docs/platform-teams.md cites AWS).
+_AMI_ID = re.compile(r"ami-(?:[0-9a-f]{8}|[0-9a-f]{17})")
+
+
+def checked_ami_id(value: str, where: str) -> str:
+    """``value`` if it is an AMI id, else a ``ValueError`` that names ``where`` it was set."""
+    if not _AMI_ID.fullmatch(value):
+        raise ValueError(
+            f"{where} is {value!r}, which is not an AMI id: 'ami-' and 8 or 17 hex digits "
+            "(e.g. ami-0123456789abcdef0). Unset it to boot the newest image images/build.sh built."
+        )
+    return value
+
+
+@dataclass(frozen=True)
+class MachineImage:
+    """Which AMI a service's instances boot: ``ami_id`` when pinned, else the newest arm64 image
+    named ``<name_prefix>-<service>-*`` owned by ``owners`` (what ``images/build.sh`` builds)."""
+
+    ami_id: str | None = None
+    """A pinned AMI id; ``None`` looks up the newest build at deploy time."""
+    name_prefix: str = "reelstack"
+    """Packer names each AMI ``<name_prefix>-<service>-<build time>`` (images/reelstack.pkr.hcl)."""
+    owners: tuple[str, ...] = ("self",)
+    """Accounts whose images count: this one, or the account id of a shared image-building account."""
+
+    def __post_init__(self) -> None:
+        if self.ami_id is not None:
+            checked_ami_id(self.ami_id, "MachineImage.ami_id")
+
+    def name_pattern(self, service: str) -> str:
+        return f"{self.name_prefix}-{service}-*"
+
+
+def newest_image_filters(name_pattern: str) -> list[aws.ec2.GetAmiFilterArgs]:
+    """The images a lookup may pick: built under ``name_pattern``, for Graviton, ready to launch."""
+    return [
+        aws.ec2.GetAmiFilterArgs(name="name", values=[name_pattern]),
+        aws.ec2.GetAmiFilterArgs(name="architecture", values=["arm64"]),
+        aws.ec2.GetAmiFilterArgs(name="state", values=["available"]),
+    ]
+
+
+def image_id(image: MachineImage, service: str, parent: pulumi.Resource) -> pulumi.Input[str]:
+    """The pinned id, or the newest image of ``service`` (``aws.ec2.get_ami``, most recent first)."""
+    if image.ami_id is not None:
+        return image.ami_id
+    return aws.ec2.get_ami_output(
+        most_recent=True,
+        owners=list(image.owners),
+        filters=newest_image_filters(image.name_pattern(service)),
+        opts=pulumi.InvokeOptions(parent=parent),
+    ).id
 
 
 def instance_role(
@@ -367,11 +430,13 @@ class InstanceArgs(Protocol):
     @property
     def vpc_cidr(self) -> pulumi.Input[str]: ...
     @property
-    def ami_id(self) -> str: ...
+    def image(self) -> MachineImage: ...
     @property
     def instance_type(self) -> str: ...
     @property
     def volume_size_gib(self) -> int: ...
+    @property
+    def log_retention_days(self) -> int: ...
 
 
 class LoadBalancedArgs(InstanceArgs, Protocol):
@@ -391,11 +456,42 @@ class LoadBalancedArgs(InstanceArgs, Protocol):
     def cpu_target_percent(self) -> float: ...
 
 
+def service_log_group_name(name: str) -> str:
+    """``/<project>-<stack>/<component>``: one log group per service and stack."""
+    return f"/{pulumi.get_project()}-{pulumi.get_stack()}/{name}"
+
+
+def instance_agent_statements(log_group_arn: str, region: str, account: str) -> list[dict[str, Any]]:
+    """What the agents in every image need: the CloudWatch agent creates its streams in the
+    service's log group and writes them (and reads them back, as CloudWatchAgentServerPolicy
+    allows); SSM Agent serves Session Manager, which replaces SSH. Session Manager's actions
+    have no resource type, so they are narrowed to calls with this account's instance credentials."""
+    return [
+        statement(
+            "ShipLogsStreams",
+            ["logs:CreateLogStream", "logs:DescribeLogStreams"],
+            [log_group_arn, f"{log_group_arn}:*"],
+        ),
+        statement("ShipLogsEvents", ["logs:PutLogEvents"], [f"{log_group_arn}:log-stream:*"]),
+        resourceless_statement(
+            "SessionManager",
+            SESSION_MANAGER_ACTIONS,
+            condition={"ArnLike": {"ec2:SourceInstanceARN": f"arn:aws:ec2:{region}:{account}:instance/*"}},
+        ),
+    ]
+
+
+def with_statements(document: Mapping[str, Any], statements: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """``document`` with ``statements`` appended."""
+    return {**document, "Statement": [*document["Statement"], *(dict(s) for s in statements)]}
+
+
 @dataclass
 class Instances:
     role: aws.iam.Role
     security_group: aws.ec2.SecurityGroup
     template: aws.ec2.LaunchTemplate
+    log_group: aws.cloudwatch.LogGroup
 
 
 def instances(
@@ -403,16 +499,34 @@ def instances(
     parent: pulumi.Resource,
     args: InstanceArgs,
     *,
+    role: str,
     policy: pulumi.Input[Mapping[str, Any]],
-    user_data: pulumi.Input[str],
+    environment: Mapping[str, pulumi.Input[str]],
+    units: Sequence[str],
     description: str,
     ingress: Sequence[aws.ec2.SecurityGroupIngressArgs],
     tags: Mapping[str, str],
     reaches_database: bool = False,
 ) -> Instances:
-    """A service's instances: a role allowed ``policy`` only, a security group letting in
-    ``ingress`` only, and a launch template booting ``args.ami_id`` with ``user_data``."""
-    role, profile = instance_role(name, parent, policy, tags)
+    """A service's instances: a role allowed ``policy`` (plus what the image's agents need), a
+    security group letting in ``ingress`` only (no SSH: Session Manager), a log group their
+    CloudWatch agent ships the units' logs to, and a launch template booting ``args.image`` as
+    ``role`` with ``environment`` and ``units``."""
+    invoke = pulumi.InvokeOptions(parent=parent)
+    log_group = aws.cloudwatch.LogGroup(
+        f"{name}-logs",
+        name=service_log_group_name(name),
+        retention_in_days=args.log_retention_days,
+        tags=dict(tags),
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+    full_policy = pulumi.Output.all(
+        policy,
+        log_group.arn,
+        aws.get_region_output(opts=invoke).region,
+        aws.get_caller_identity_output(opts=invoke).account_id,
+    ).apply(lambda v: with_statements(v[0], instance_agent_statements(v[1], v[2], v[3])))
+    instance_role_, profile = instance_role(name, parent, full_policy, tags)
     sg = instance_security_group(
         name,
         parent,
@@ -426,15 +540,20 @@ def instances(
     template = launch_template(
         name,
         parent,
-        ami_id=args.ami_id,
+        ami_id=image_id(args.image, role, parent),
         instance_type=args.instance_type,
         profile=profile,
         security_group_ids=[sg.id],
-        user_data=user_data,
+        user_data=user_data_base64(
+            role,
+            environment,
+            units,
+            agent_config=cloudwatch_agent_config(service_log_group_name(name), units),
+        ),
         volume_size_gib=args.volume_size_gib,
         tags=tags,
     )
-    return Instances(role=role, security_group=sg, template=template)
+    return Instances(role=instance_role_, security_group=sg, template=template, log_group=log_group)
 
 
 @dataclass
@@ -449,8 +568,10 @@ def load_balanced_fleet(
     parent: pulumi.Resource,
     args: LoadBalancedArgs,
     *,
+    role: str,
     policy: pulumi.Input[Mapping[str, Any]],
-    user_data: pulumi.Input[str],
+    environment: Mapping[str, pulumi.Input[str]],
+    units: Sequence[str],
     description: str,
     idle_timeout_seconds: int,
     tags: Mapping[str, str],
@@ -474,8 +595,10 @@ def load_balanced_fleet(
         name,
         parent,
         args,
+        role=role,
         policy=policy,
-        user_data=user_data,
+        environment=environment,
+        units=units,
         description=description,
         ingress=[alb_ingress(lb.security_group, args.port)],
         tags=tags,

@@ -7,15 +7,15 @@ only, and may touch exactly their buckets, queues and secrets.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
 from app.contracts.settings import ENV_PREFIX
-from infra._common import policy_document, standard_tags, statement, user_data_base64
-from infra._fleet import load_balanced_fleet
+from infra._common import policy_document, standard_tags, statement
+from infra._fleet import MachineImage, load_balanced_fleet
 from infra.database import Database
 
 ROLE = "backend"
@@ -32,8 +32,6 @@ class BackendServiceArgs:
     """The VPC's address range."""
     private_subnet_ids: tuple[pulumi.Input[str], ...]
     """Private subnets of the instances and the internal load balancer."""
-    ami_id: str
-    """AMI built by ``images/backend``."""
     database: Database
     """The database; the backend grants itself access to it."""
     uploads_bucket: pulumi.Input[str]
@@ -78,6 +76,10 @@ class BackendServiceArgs:
     """REELSTACK_MAX_UPLOAD_BYTES."""
     volume_size_gib: int = 16
     """Root volume size."""
+    image: MachineImage = field(default_factory=MachineImage)
+    """The AMI: pinned, or the newest ``images/build.sh backend`` build."""
+    log_retention_days: int = 14
+    """Days CloudWatch Logs keeps the instances' logs."""
     log_level: str = "INFO"
     """REELSTACK_LOG_LEVEL."""
     owner: str = "platform"
@@ -214,8 +216,10 @@ class BackendService(pulumi.ComponentResource):
             name,
             self,
             args,
+            role=ROLE,
             policy=policy,
-            user_data=user_data_base64(ROLE, environment, UNITS),
+            environment=environment,
+            units=UNITS,
             description="backend instances: HTTP from the load balancer only",
             idle_timeout_seconds=60,
             tags=tags,

@@ -13,7 +13,7 @@ tickets with it and this service verifies them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
@@ -23,8 +23,8 @@ import pulumi_random as random
 from app.contracts.names import STATUS_MAX_RECEIVES, ResourceNames
 from app.contracts.queue_policies import topic_to_queue_policy
 from app.contracts.settings import ENV_PREFIX
-from infra._common import policy_document, standard_tags, statement, user_data_base64
-from infra._fleet import load_balanced_fleet, queue_with_dlq
+from infra._common import policy_document, standard_tags, statement
+from infra._fleet import MachineImage, load_balanced_fleet, queue_with_dlq
 
 ROLE = "progress"
 UNITS = ("reelstack-progress.service",)
@@ -55,8 +55,6 @@ class ProgressServiceArgs:
     """The VPC's address range."""
     private_subnet_ids: tuple[pulumi.Input[str], ...]
     """Private subnets of the instances and the internal load balancer."""
-    ami_id: str
-    """AMI built by ``images/progress`` (runs ``reelstack progress``)."""
     user_pool_client_id: pulumi.Input[str]
     """Token audience."""
     jwt_issuer: pulumi.Input[str]
@@ -77,6 +75,10 @@ class ProgressServiceArgs:
     """Target group health check: liveness only (``/events/health/ready`` adds the queue)."""
     volume_size_gib: int = 16
     """Root volume size."""
+    image: MachineImage = field(default_factory=MachineImage)
+    """The AMI: pinned, or the newest ``images/build.sh progress`` build."""
+    log_retention_days: int = 14
+    """Days CloudWatch Logs keeps the instances' logs."""
     log_level: str = "INFO"
     """REELSTACK_LOG_LEVEL."""
     owner: str = "platform"
@@ -237,8 +239,10 @@ class ProgressService(pulumi.ComponentResource):
             name,
             self,
             args,
+            role=ROLE,
             policy=policy,
-            user_data=user_data_base64(ROLE, environment, UNITS),
+            environment=environment,
+            units=UNITS,
             description="progress instances: SSE from the load balancer only",
             idle_timeout_seconds=900,
             tags=tags,

@@ -9,7 +9,7 @@ Optional spot capacity uses a mixed-instances policy.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
@@ -17,8 +17,8 @@ import pulumi_aws as aws
 
 from app.contracts.names import TASK_MAX_RECEIVES, TASK_VISIBILITY_TIMEOUT_SECONDS, ResourceNames
 from app.contracts.settings import ENV_PREFIX
-from infra._common import asg_tags, policy_document, standard_tags, statement, user_data_base64
-from infra._fleet import instances, queue_with_dlq
+from infra._common import asg_tags, policy_document, standard_tags, statement
+from infra._fleet import MachineImage, instances, queue_with_dlq
 
 ROLE = "transcoder"
 
@@ -35,8 +35,6 @@ class TranscoderFleetArgs:
     """The VPC's address range."""
     subnet_ids: tuple[pulumi.Input[str], ...]
     """Private subnets of the workers."""
-    ami_id: str
-    """AMI built by ``images/transcoder`` (ffmpeg, ``reelstack transcoder``)."""
     uploads_bucket: pulumi.Input[str]
     """Bucket name of source uploads (read)."""
     uploads_bucket_arn: pulumi.Input[str]
@@ -71,6 +69,10 @@ class TranscoderFleetArgs:
     """Root volume (scratch space for sources and outputs)."""
     dlq_alarm_actions: tuple[str, ...] = ()
     """ARNs notified when a task lands in the DLQ (e.g. an on-call SNS topic)."""
+    image: MachineImage = field(default_factory=MachineImage)
+    """The AMI: pinned, or the newest ``images/build.sh transcoder`` build."""
+    log_retention_days: int = 14
+    """Days CloudWatch Logs keeps the instances' logs."""
     log_level: str = "INFO"
     """REELSTACK_LOG_LEVEL."""
     owner: str = "platform"
@@ -267,8 +269,10 @@ class TranscoderFleet(pulumi.ComponentResource):
             name,
             self,
             args,
+            role=ROLE,
             policy=policy,
-            user_data=user_data_base64(ROLE, environment, worker_units(args.workers_per_instance)),
+            environment=environment,
+            units=worker_units(args.workers_per_instance),
             description="transcoder workers: no ingress",
             ingress=[],
             tags=tags,

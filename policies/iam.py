@@ -1,4 +1,5 @@
-"""IAM: no ``*`` actions, no ``*`` resources on write actions, no administrator policies attached.
+"""IAM: no ``*`` actions, no ``*`` resources on write actions (but those AWS gives no resource type,
+under a condition), no administrator policies attached.
 
 Covers every IAM-style document a resource carries: identity policies, role trust and inline
 policies, and the resource policies of buckets, queues and topics. Only ``Allow`` statements
@@ -43,7 +44,21 @@ WRITE_SCHEMA = PolicyConfigSchema(
             "items": {"type": "string"},
             "default": ["Get", "List", "Describe", "Head", "Lookup", "Search", "Query", "Scan", "View"],
             "description": "action-name prefixes that only read; any other action counts as a write",
-        }
+        },
+        "resourcelessActions": {
+            "type": "array",
+            "items": {"type": "string"},
+            # Session Manager's agent calls: the Service Authorization Reference lists no resource
+            # type for them (ssm, ssmmessages), so only "*" can name what they act on.
+            "default": [
+                "ssm:UpdateInstanceInformation",
+                "ssmmessages:CreateControlChannel",
+                "ssmmessages:CreateDataChannel",
+                "ssmmessages:OpenControlChannel",
+                "ssmmessages:OpenDataChannel",
+            ],
+            "description": "write actions AWS defines no resource type for; allowed on '*' under a Condition",
+        },
     }
 )
 
@@ -54,7 +69,9 @@ def _is_wildcard_resource(resource: Any) -> bool:
 
 
 def _no_wildcard_resource_on_write(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    read_verbs = tuple(settings(args, WRITE_SCHEMA)["readVerbs"])
+    config = settings(args, WRITE_SCHEMA)
+    read_verbs = tuple(config["readVerbs"])
+    resourceless = set(config["resourcelessActions"])
     for doc in policy_documents(args.resource_type, args.props):
         for statement in allow_statements(doc):
             if "Principal" in statement and args.resource_type == "aws:iam/role:Role":
@@ -66,6 +83,7 @@ def _no_wildcard_resource_on_write(args: ResourceValidationArgs, report: ReportV
                 str(a)
                 for a in as_list(statement.get("Action"))
                 if not str(a).split(":", 1)[-1].startswith(read_verbs)
+                and not (str(a) in resourceless and statement.get("Condition"))
             ]
             if wildcards and writes:
                 report(

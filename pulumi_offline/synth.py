@@ -56,6 +56,14 @@ class SynthResource:
     """For each input fed by other resources' outputs, their URNs, as the registration sent them."""
 
 
+@dataclass(frozen=True)
+class SynthInvoke:
+    """One data-source call the program made (``aws.ec2.get_ami`` ...), with its arguments."""
+
+    token: str
+    args: dict[str, Any]
+
+
 class _Registration(NamedTuple):
     """What the monitor sees of a registration that the mocks' ``new_resource`` is not given."""
 
@@ -72,6 +80,7 @@ class _Recorder(pulumi.runtime.Mocks):
     region: str
     resources: list[SynthResource] = field(default_factory=list)
     outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    invokes: list[SynthInvoke] = field(default_factory=list)
     _pending: dict[tuple[str, str], _Registration] = field(default_factory=dict)
 
     def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
@@ -95,6 +104,9 @@ class _Recorder(pulumi.runtime.Mocks):
 
     def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
         region = self.region
+        self.invokes.append(SynthInvoke(args.token, _plain(args.args)))
+        if args.token == "aws:ec2/getAmi:getAmi":  # noqa: S105 - a data source, not a secret
+            return _newest_image(_plain(args.args)), []
         answers: dict[str, dict[str, Any]] = {
             "aws:index/getCallerIdentity:getCallerIdentity": {
                 "accountId": MOCK_ACCOUNT,
@@ -162,6 +174,23 @@ def _plain(value: Any) -> Any:
 
 def _short(name: str) -> str:
     return hashlib.sha1(name.encode(), usedforsecurity=False).hexdigest()[:8]
+
+
+def _newest_image(lookup: Mapping[str, Any]) -> dict[str, Any]:
+    """What ``aws.ec2.get_ami`` finds: one image matching the lookup's filters, with an id of AWS's
+    form derived from them, so one service's lookup answers the same id in every run and stack."""
+    filters = {f["name"]: f["values"][0] for f in lookup.get("filters") or []}
+    name = filters.get("name", "image-*").replace("*", "20260101000000")
+    image = "ami-" + hashlib.sha256(json.dumps(lookup, sort_keys=True).encode()).hexdigest()[:17]
+    return {
+        "id": image,
+        "imageId": image,
+        "name": name,
+        "architecture": filters.get("architecture", "arm64"),
+        "state": filters.get("state", "available"),
+        "ownerId": MOCK_ACCOUNT,
+        "rootDeviceName": "/dev/xvda",
+    }
 
 
 def _computed(typ: str, name: str, inputs: Mapping[str, Any], region: str) -> dict[str, Any]:
@@ -354,6 +383,7 @@ class Synthesis:
 
     resources: list[SynthResource]
     outputs: dict[str, dict[str, Any]]
+    invokes: list[SynthInvoke] = field(default_factory=list)
 
     @property
     def exports(self) -> dict[str, Any]:
@@ -389,7 +419,7 @@ def run_program(
         raise errors[0]
     # Registration order depends on the event loop; sort so the graph is stable run to run.
     resources = sorted(result[0].resources, key=lambda r: r.urn)
-    return Synthesis(resources=resources, outputs=result[0].outputs)
+    return Synthesis(resources=resources, outputs=result[0].outputs, invokes=result[0].invokes)
 
 
 def synthesize_stack(

@@ -11,6 +11,8 @@ from typing import TypeVar
 
 import pulumi
 
+from infra._fleet import checked_ami_id
+
 N = TypeVar("N", int, float)
 
 
@@ -28,11 +30,11 @@ class StackConfig:
     db_multi_az: bool
     db_deletion_protection: bool
     db_backup_retention_days: int
-    backend_ami: str
+    backend_ami: str | None
     backend_instance_type: str
     backend_min_size: int
     backend_max_size: int
-    transcoder_ami: str
+    transcoder_ami: str | None
     transcoder_instance_type: str
     transcoder_spot_instance_types: tuple[str, ...]
     transcoder_on_demand_percentage: int
@@ -40,7 +42,7 @@ class StackConfig:
     transcoder_max_size: int
     transcoder_backlog_per_instance: int
     transcoder_workers_per_instance: int
-    progress_ami: str
+    progress_ami: str | None
     progress_instance_type: str
     progress_min_size: int
     progress_max_size: int
@@ -57,6 +59,14 @@ class StackConfig:
     manage_apigateway_account: bool
 
     def __post_init__(self) -> None:
+        # A pinned AMI must be an id AWS accepts at launch; unset boots the newest build.
+        for key, ami in (
+            ("backendAmi", self.backend_ami),
+            ("transcoderAmi", self.transcoder_ami),
+            ("progressAmi", self.progress_ami),
+        ):
+            if ami is not None:
+                checked_ami_id(ami, f"reelstack:{key}")
         if (self.email_source_arn is None) != (self.email_from is None):
             raise ValueError(
                 "reelstack:emailSourceArn and reelstack:emailFrom go together: the SES identity "
@@ -104,11 +114,11 @@ class StackConfig:
             db_multi_az=c.get_bool("dbMultiAz") or False,
             db_deletion_protection=c.get_bool("dbDeletionProtection") or False,
             db_backup_retention_days=_or(c.get_int("dbBackupRetentionDays"), 1),
-            backend_ami=c.require("backendAmi"),
+            backend_ami=c.get("backendAmi"),
             backend_instance_type=c.get("backendInstanceType") or "t4g.small",
             backend_min_size=_or(c.get_int("backendMinSize"), 1),
             backend_max_size=_or(c.get_int("backendMaxSize"), 2),
-            transcoder_ami=c.require("transcoderAmi"),
+            transcoder_ami=c.get("transcoderAmi"),
             transcoder_instance_type=c.get("transcoderInstanceType") or "c7g.large",
             transcoder_spot_instance_types=tuple(c.get_object("transcoderSpotInstanceTypes") or ()),
             transcoder_on_demand_percentage=_or(c.get_int("transcoderOnDemandPercentage"), 100),
@@ -116,7 +126,7 @@ class StackConfig:
             transcoder_max_size=_or(c.get_int("transcoderMaxSize"), 2),
             transcoder_backlog_per_instance=_or(c.get_int("transcoderBacklogPerInstance"), 4),
             transcoder_workers_per_instance=_or(c.get_int("transcoderWorkersPerInstance"), 2),
-            progress_ami=c.require("progressAmi"),
+            progress_ami=c.get("progressAmi"),
             progress_instance_type=c.get("progressInstanceType") or "t4g.small",
             progress_min_size=_or(c.get_int("progressMinSize"), 1),
             progress_max_size=_or(c.get_int("progressMaxSize"), 2),

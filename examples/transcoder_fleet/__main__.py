@@ -9,7 +9,7 @@ import pulumi
 import pulumi_aws as aws
 
 from app.contracts.names import ResourceNames
-from infra import TranscoderFleet, TranscoderFleetArgs
+from infra import MachineImage, TranscoderFleet, TranscoderFleetArgs
 
 config = pulumi.Config()
 names = ResourceNames(f"lab-{pulumi.get_stack()}")
@@ -30,7 +30,7 @@ fleet = TranscoderFleet(
         vpc_id=config.require("vpcId"),
         vpc_cidr=config.require("vpcCidr"),
         subnet_ids=tuple(config.require_object("subnetIds")),
-        ami_id=config.require("transcoderAmi"),
+        image=MachineImage(ami_id=config.get("transcoderAmi")),
         uploads_bucket=sources.bucket,
         uploads_bucket_arn=sources.arn,
         media_bucket=renditions.bucket,

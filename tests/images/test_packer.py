@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import re
 import shutil
 import subprocess
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from infra import MachineImage
 from tests.images.conftest import IMAGES, ROLES
 
 ROOT = IMAGES.parent
@@ -100,3 +102,25 @@ def test_scripts_pass_shellcheck(script: Path) -> None:
         [shellcheck, "--severity=style", str(script)], capture_output=True, text=True, timeout=60
     )
     assert done.returncode == 0, done.stdout
+
+
+def _block(text: str, opening: str) -> str:
+    return text.split(opening, 1)[1].split("\n  }\n", 1)[0]
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_each_image_is_named_so_the_stacks_lookup_finds_the_newest(role: str) -> None:
+    template = TEMPLATE.read_text()
+    [ami_name] = re.findall(r'^\s*ami_name\s*=\s*"(.+)"$', template, re.MULTILINE)
+    built = ami_name.replace("${var.role}", role).replace("${local.build_time}", "20261203091500")
+    assert fnmatch.fnmatchcase(built, MachineImage().name_pattern(role))
+    assert not any(fnmatch.fnmatchcase(built, MachineImage().name_pattern(r)) for r in ROLES if r != role)
+
+
+def test_images_and_their_snapshots_are_tagged_with_service_and_commit() -> None:
+    template = TEMPLATE.read_text()
+    for block in (_block(template, "  tags = {"), _block(template, "  snapshot_tags = {")):
+        tags = dict(re.findall(r"^\s*(\w+)\s*=\s*(.+)$", block, re.MULTILINE))
+        assert tags["service"] == "var.role" and tags["git_commit"] == "var.git_commit"
+    build = (IMAGES / "build.sh").read_text()
+    assert '-var "git_commit=$commit"' in build and 'commit="$(git rev-parse HEAD)"' in build

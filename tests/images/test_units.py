@@ -18,6 +18,7 @@ from app.cli import COMMANDS
 from app.contracts.names import settings_env_file
 from app.contracts.settings import TranscoderSettings
 from infra import backend, progress, transcoder
+from infra._common import LOG_DIR, unit_log_file
 from infra.backend import BackendServiceArgs
 from infra.progress import ProgressServiceArgs
 from tests.images.conftest import IMAGES, ROLES
@@ -104,6 +105,44 @@ def test_provisioning_creates_the_user_and_the_work_dir_the_units_use() -> None:
     assert "useradd --system --user-group" in script and " reelstack\n" in script
     work_dir = TranscoderSettings.model_fields["work_dir"].default
     assert f"/var/lib/reelstack {work_dir}" in script
+
+
+def test_every_unit_appends_its_output_to_the_file_the_cloudwatch_agent_ships(units: Units) -> None:
+    for _, name, unit in _all(units):
+        assert unit["Service"]["StandardOutput"] == f"append:{unit_log_file(name)}", name
+        assert unit["Service"]["StandardError"] == "inherit", name
+
+
+def test_provisioning_creates_the_log_dir_and_rotates_its_files() -> None:
+    script = (IMAGES / "provision.sh").read_text()
+    assert f"install -d -m 0750 -o root -g root {LOG_DIR}\n" in script
+    rotation = script.split("/etc/logrotate.d/reelstack <<'ROTATE'\n", 1)[1].split("\nROTATE\n", 1)[0]
+    assert (
+        rotation.startswith(f"{LOG_DIR}/*.log {{") and "copytruncate" in rotation
+    )  # systemd holds them open
+
+
+def test_provisioning_installs_the_aws_agents_from_the_build_regions_buckets() -> None:
+    """Debian's AMIs ship neither agent. The CloudWatch agent's arm64 .deb is published under
+    ubuntu/arm64 in the regional bucket amazoncloudwatch-agent-<region> (AWS has no debian/arm64
+    build): https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/download-CloudWatch-Agent-on-EC2-Instance-commandline-first.html
+    and the signature table in .../verify-CloudWatch-Agent-Package-Signature.html. SSM Agent for
+    Debian arm64 is debian_arm64/amazon-ssm-agent.deb in amazon-ssm-<region>:
+    https://docs.aws.amazon.com/systems-manager/latest/userguide/agent-install-deb.html.
+    Both come from the region Packer builds in, over HTTPS, as a build on AWS can reach them."""
+    script = (IMAGES / "provision.sh").read_text()
+    assert (
+        "https://amazoncloudwatch-agent-$region.s3.$region.amazonaws.com/ubuntu/arm64/latest/amazon-cloudwatch-agent.deb"
+        in script
+    )
+    assert (
+        "https://s3.$region.amazonaws.com/amazon-ssm-$region/latest/debian_arm64/amazon-ssm-agent.deb"
+        in script
+    )
+    assert 'dpkg -i -E "$agents/amazon-cloudwatch-agent.deb" "$agents/amazon-ssm-agent.deb"' in script
+    assert "systemctl enable amazon-ssm-agent.service" in script
+    template = (IMAGES / "reelstack.pkr.hcl").read_text()
+    assert '"REELSTACK_REGION=${var.region}"' in template
 
 
 def test_systemd_accepts_every_unit(tmp_path: Path) -> None:

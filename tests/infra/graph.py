@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from pulumi_offline.synth import Synthesis, SynthResource
+from pulumi_offline.synth import Synthesis, SynthInvoke, SynthResource
 
 
 @dataclass(frozen=True)
@@ -15,10 +15,15 @@ class Graph:
 
     resources: list[SynthResource]
     outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    invokes: list[SynthInvoke] = field(default_factory=list)
 
     @classmethod
     def of(cls, synthesis: Synthesis) -> Graph:
-        return cls(synthesis.resources, synthesis.outputs)
+        return cls(synthesis.resources, synthesis.outputs, synthesis.invokes)
+
+    def invoked(self, token: str) -> list[dict[str, Any]]:
+        """The arguments of every call of the data source ``token``, in call order."""
+        return [i.args for i in self.invokes if i.token == token]
 
     @property
     def exports(self) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from infra._common import TAG_KEYS
+from infra._common import ACTIONS_WITHOUT_RESOURCE_TYPES, TAG_KEYS
 from pulumi_offline.synth import SynthResource
 from tests.infra.graph import Graph, as_list
 
@@ -32,6 +32,12 @@ def policy_documents(graph: Graph) -> list[tuple[SynthResource, dict[str, Any]]]
     return found
 
 
+def _unscopable(statement: dict[str, Any]) -> bool:
+    """Only actions AWS gives no resource type may name "*", and only under a condition."""
+    actions = as_list(statement.get("Action", []))
+    return bool(statement.get("Condition")) and all(a in ACTIONS_WITHOUT_RESOURCE_TYPES for a in actions)
+
+
 def wildcard_problems(document: dict[str, Any]) -> list[str]:
     problems = []
     for s in as_list(document["Statement"]):
@@ -41,7 +47,9 @@ def wildcard_problems(document: dict[str, Any]) -> list[str]:
             if action == "*" or action.endswith(":*"):
                 problems.append(f"{s.get('Sid')}: action {action}")
         for resource in as_list(s.get("Resource", [])):
-            if resource == "*" or not resource.startswith("arn:"):
+            if (resource == "*" and not _unscopable(s)) or (
+                resource != "*" and not resource.startswith("arn:")
+            ):
                 problems.append(f"{s.get('Sid')}: resource {resource}")
     return problems
 
@@ -49,6 +57,15 @@ def wildcard_problems(document: dict[str, Any]) -> list[str]:
 def test_wildcard_check_catches_star_actions_and_resources() -> None:
     bad = {"Statement": [{"Sid": "a", "Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}
     assert wildcard_problems(bad) == ["a: action s3:*", "a: resource *"]
+
+
+def test_wildcard_check_lets_only_resourceless_actions_name_star_and_only_under_a_condition() -> None:
+    condition = {"ArnLike": {"ec2:SourceInstanceARN": "arn:aws:ec2:us-east-1:1:instance/*"}}
+    session = {"Sid": "s", "Effect": "Allow", "Action": ["ssmmessages:OpenDataChannel"], "Resource": "*"}
+    assert wildcard_problems({"Statement": [{**session, "Condition": condition}]}) == []
+    assert wildcard_problems({"Statement": [session]}) == ["s: resource *"]
+    mixed = {**session, "Action": ["ssmmessages:OpenDataChannel", "sqs:SendMessage"], "Condition": condition}
+    assert wildcard_problems({"Statement": [mixed]}) == ["s: resource *"]
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])

@@ -77,6 +77,7 @@ EXPECTED_CHILDREN: dict[str, set[str]] = {
         "aws:ec2/launchTemplate:LaunchTemplate",
         "aws:autoscaling/group:Group",
         "aws:autoscaling/policy:Policy",
+        "aws:cloudwatch/logGroup:LogGroup",
     },
     "reelstack:index:TranscoderFleet": {
         "aws:sqs/queue:Queue",
@@ -89,6 +90,7 @@ EXPECTED_CHILDREN: dict[str, set[str]] = {
         "aws:ec2/launchTemplate:LaunchTemplate",
         "aws:autoscaling/group:Group",
         "aws:autoscaling/policy:Policy",
+        "aws:cloudwatch/logGroup:LogGroup",
     },
     "reelstack:index:ProgressService": {
         "aws:kms/key:Key",
@@ -111,6 +113,7 @@ EXPECTED_CHILDREN: dict[str, set[str]] = {
         "aws:ec2/launchTemplate:LaunchTemplate",
         "aws:autoscaling/group:Group",
         "aws:autoscaling/policy:Policy",
+        "aws:cloudwatch/logGroup:LogGroup",
     },
     "reelstack:index:WebApp": {"aws:s3/bucketObjectv2:BucketObjectv2"},
     "reelstack:index:Gateway": {
@@ -195,7 +198,13 @@ CONFIG_EFFECTS: dict[str, set[tuple[str, str]]] = {
         ("transcoder-lt", "userData"),
         ("users-fn", "environment"),
     },
-    "logRetentionDays": {("users-logs", "retentionInDays"), ("gateway-access-logs", "retentionInDays")},
+    "logRetentionDays": {
+        ("users-logs", "retentionInDays"),
+        ("gateway-access-logs", "retentionInDays"),
+        ("backend-logs", "retentionInDays"),
+        ("transcoder-logs", "retentionInDays"),
+        ("progress-logs", "retentionInDays"),
+    },
     "throttleRate": {("gateway-throttling", "settings")},
     "throttleBurst": {("gateway-throttling", "settings")},
 }

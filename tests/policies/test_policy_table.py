@@ -112,6 +112,9 @@ def role_policy(*statements: dict[str, Any]) -> list[SynthResource]:
     return [resource(ROLE_POLICY, "worker-policy", role="worker", policy=json.dumps(document))]
 
 
+INSTANCES_ONLY = {"ArnLike": {"ec2:SourceInstanceARN": "arn:aws:ec2:us-east-1:1:instance/*"}}
+
+
 def allow(action: Any, resource_: Any) -> dict[str, Any]:
     return {"Sid": "S", "Effect": "Allow", "Action": action, "Resource": resource_}
 
@@ -296,6 +299,26 @@ CASES = [
     Case("iam-no-wildcard-resource-on-write", role_policy(allow(["logs:DescribeLogGroups"], "*")), []),
     Case(
         "iam-no-wildcard-resource-on-write", role_policy(allow(["sqs:SendMessage"], "*")), ["worker-policy"]
+    ),
+    Case(
+        "iam-no-wildcard-resource-on-write",
+        role_policy({**allow(["ssmmessages:OpenDataChannel"], "*"), "Condition": INSTANCES_ONLY}),
+        [],
+        label="no resource type, narrowed",
+    ),
+    Case(
+        "iam-no-wildcard-resource-on-write",
+        role_policy(allow(["ssmmessages:OpenDataChannel"], "*")),
+        ["worker-policy"],
+        label="no resource type, no condition",
+    ),
+    Case(
+        "iam-no-wildcard-resource-on-write",
+        role_policy(
+            {**allow(["sqs:SendMessage", "ssmmessages:OpenDataChannel"], "*"), "Condition": INSTANCES_ONLY}
+        ),
+        ["worker-policy"],
+        label="a scopable action beside them",
     ),
     Case(
         "iam-no-wildcard-resource-on-write",
