@@ -1,4 +1,5 @@
-"""Building blocks the EC2 services share: instance role, launch template, load balancer.
+"""Building blocks the EC2 services share: machine image, log group, instance role, launch
+template, load balancer.
 
 Every function creates children of ``parent`` named after ``name``; the components
 (``BackendService``, ``TranscoderFleet``, ``ProgressService``) compose them: ``instances``

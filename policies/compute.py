@@ -1,4 +1,5 @@
-"""EC2, launch templates and Auto Scaling: IMDSv2 only, no public addresses, encrypted volumes."""
+"""EC2, launch templates and Auto Scaling: IMDSv2 only, no public addresses, encrypted volumes,
+no SSH (no key pair, no port 22 open: Session Manager reaches the instances)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,10 @@ LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
 GROUP = "aws:autoscaling/group:Group"
 SUBNET = "aws:ec2/subnet:Subnet"
 VOLUME = "aws:ebs/volume:Volume"
+SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
+SECURITY_GROUP_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
+INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+SSH_PORT = 22
 
 
 def _imdsv2(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -94,6 +99,31 @@ def _encrypted_volumes(args: ResourceValidationArgs, report: ReportViolation) ->
         report(f"{args.name} has unencrypted EBS volumes: {', '.join(unencrypted)}", None)
 
 
+def _opens_ssh(rule: Mapping[str, Any]) -> bool:
+    """Whether an ingress rule (inline, SecurityGroupRule or vpc ingress rule) lets in TCP port 22."""
+    protocol = str(rule.get("protocol", rule.get("ipProtocol", ""))).lower()
+    if protocol in ("-1", "all"):
+        return True
+    if protocol not in ("tcp", "6"):
+        return False
+    low, high = rule.get("fromPort"), rule.get("toPort")
+    return low is not None and high is not None and float(low) <= SSH_PORT <= float(high)
+
+
+def _no_ssh(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type in (INSTANCE, LAUNCH_TEMPLATE) and known(args.props, "keyName"):
+        report(f"{args.name} installs an SSH key pair; reach instances with Session Manager", None)
+    rules: list[Any] = []
+    if args.resource_type == SECURITY_GROUP:
+        rules = as_list(known(args.props, "ingress"))
+    elif args.resource_type == INGRESS_RULE or (
+        args.resource_type == SECURITY_GROUP_RULE and known(args.props, "type") == "ingress"
+    ):
+        rules = [args.props]
+    if any(_opens_ssh(rule) for rule in rules):
+        report(f"{args.name} lets in SSH (port 22); reach instances with Session Manager", None)
+
+
 POLICIES = [
     ResourceValidationPolicy(
         name="ec2-imdsv2-required",
@@ -114,6 +144,12 @@ POLICIES = [
         validate=_private_subnets,
         enforcement_level=EnforcementLevel.MANDATORY,
         config_schema=PUBLIC_IP_SCHEMA,
+    ),
+    ResourceValidationPolicy(
+        name="ec2-no-ssh",
+        description="No instance gets an SSH key pair and no security group lets in port 22.",
+        validate=_no_ssh,
+        enforcement_level=EnforcementLevel.MANDATORY,
     ),
     ResourceValidationPolicy(
         name="ec2-encrypted-volumes",

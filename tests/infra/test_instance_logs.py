@@ -14,6 +14,7 @@ from infra._common import (
     unit_log_file,
     units_from_user_data,
 )
+from policies.iam import WRITE_SCHEMA
 from tests.infra.graph import Graph, as_list, statements_allowing
 
 SERVICES = ("backend", "transcoder", "progress")
@@ -111,3 +112,8 @@ def test_a_star_resource_is_only_for_actions_without_a_resource_type_and_under_a
     assert (
         resourceless_statement("S", ["ssmmessages:OpenDataChannel"], condition=narrowing)["Resource"] == "*"
     )
+
+
+def test_the_policy_pack_allows_star_for_exactly_the_actions_the_components_grant_it() -> None:
+    """The pack runs without the component library (its own requirements), so it lists them too."""
+    assert set(WRITE_SCHEMA.properties["resourcelessActions"]["default"]) == set(SESSION_MANAGER_ACTIONS)

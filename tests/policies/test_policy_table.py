@@ -112,6 +112,15 @@ def role_policy(*statements: dict[str, Any]) -> list[SynthResource]:
     return [resource(ROLE_POLICY, "worker-policy", role="worker", policy=json.dumps(document))]
 
 
+SG = "aws:ec2/securityGroup:SecurityGroup"
+SG_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
+INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+
+
+def ingress(protocol: str, low: int, high: int | None = None) -> dict[str, Any]:
+    return {"protocol": protocol, "fromPort": float(low), "toPort": float(low if high is None else high)}
+
+
 INSTANCES_ONLY = {"ArnLike": {"ec2:SourceInstanceARN": "arn:aws:ec2:us-east-1:1:instance/*"}}
 
 
@@ -355,6 +364,23 @@ CASES = [
     Case("ec2-imdsv2-required", launch_template(metadataOptions={"httpTokens": "optional"}), ["backend-lt"]),
     Case(
         "ec2-imdsv2-required", [resource(INSTANCE, "vm", instanceType="t4g.small")], ["vm"], label="instance"
+    ),
+    Case("ec2-no-ssh", launch_template(), []),
+    Case("ec2-no-ssh", launch_template(keyName="ops"), ["backend-lt"]),
+    Case("ec2-no-ssh", [resource(SG, "web", ingress=[ingress("tcp", 443)])], [], label="https only"),
+    Case("ec2-no-ssh", [resource(SG, "ops", ingress=[ingress("tcp", 20, 30)])], ["ops"], label="range"),
+    Case("ec2-no-ssh", [resource(SG, "any", ingress=[ingress("-1", 0)])], ["any"], label="all traffic"),
+    Case(
+        "ec2-no-ssh",
+        [resource(INGRESS, "ssh", ipProtocol="tcp", fromPort=22.0, toPort=22.0)],
+        ["ssh"],
+        label="ingress rule",
+    ),
+    Case(
+        "ec2-no-ssh",
+        [resource(SG_RULE, "out", type="egress", protocol="tcp", fromPort=22.0, toPort=22.0)],
+        [],
+        label="egress is not ssh in",
     ),
     Case("ec2-no-public-ip", launch_template(), []),
     Case(
