@@ -2,10 +2,10 @@
 
     python -m tests.e2e.cloud [pytest arguments, default: tests/e2e]
 
-Checks what it needs first (the Pulumi CLI, a backend login, AWS credentials, the AMIs, the
+Checks what it needs first (the Pulumi CLI, a backend login, AWS credentials, any pinned AMI, the
 users layer, the mail settings the tests will need) and creates nothing unless all are there.
 Then: ``pulumi stack init`` a uniquely named stack; write its config (the base stack's, with the
-region, the AMIs, nothing protected and no custom domain); ``pulumi up`` under the policy pack;
+region, any AMIs pinned, nothing protected and no custom domain); ``pulumi up`` under the policy pack;
 read ``web_url`` from ``pulumi stack output --json`` (the stack's WebApp component publishes the
 site during ``up``); run pytest ``-m "e2e and not local_only"``
 with ``REELSTACK_E2E_BASE_URL`` set to it. Whatever happened — a failed step, failing tests,
@@ -70,11 +70,11 @@ class CloudTestSettings(BaseSettings):
     region: str = ""
     """AWS region of the ephemeral stack; empty: the base stack's ``aws:region``."""
     backend_ami: str = ""
-    """AMI of the backend; empty: the base stack's ``reelstack:backendAmi``."""
+    """AMI of the backend; empty: the base stack's ``reelstack:backendAmi``; neither: the newest build."""
     transcoder_ami: str = ""
-    """AMI of the transcoder; empty: the base stack's ``reelstack:transcoderAmi``."""
+    """AMI of the transcoder; empty: the base stack's ``reelstack:transcoderAmi``; neither: the newest build."""
     progress_ami: str = ""
-    """AMI of the progress service; empty: the base stack's ``reelstack:progressAmi``."""
+    """AMI of the progress service; empty: the base stack's ``reelstack:progressAmi``; neither: the newest build."""
     email_source_arn: str = ""
     """SES identity Cognito sends through (``reelstack:emailSourceArn``); empty: the base stack's."""
     email_from: str = ""
@@ -121,10 +121,13 @@ def stack_config(base: Mapping[str, Any], settings: CloudTestSettings, base_file
         problems.append(f"no region: set aws:region in {base_file} or REELSTACK_CLOUD_TEST_REGION")
     for field, (key, role) in _AMI_KEYS.items():
         ami = getattr(settings, field) or str(config.get(key, ""))
+        if not ami:
+            continue  # the stack boots the newest image images/build.sh built for the role
         if not _AMI_ID.match(ami):
             problems.append(
-                f"{key} is {ami or 'unset'!r}, not an AMI id: build it (images/build.sh {role}) and set "
-                f"REELSTACK_CLOUD_TEST_{field.upper()}=ami-... (or {key} in {base_file})"
+                f"{key} is {ami!r}, not an AMI id: set REELSTACK_CLOUD_TEST_{field.upper()}=ami-... "
+                f"(or {key} in {base_file}) to an image images/build.sh {role} built, or unset both "
+                "to boot the newest one"
             )
         config[key] = ami
     if settings.email_source_arn:

@@ -317,7 +317,7 @@ def test_missing_prerequisites_are_all_named_and_nothing_is_created(rig: Rig) ->
         AWS_SHARED_CREDENTIALS_FILE=str(rig.project / "none"),
         AWS_CONFIG_FILE=str(rig.project / "none"),
         AWS_EC2_METADATA_DISABLED="true",
-        REELSTACK_CLOUD_TEST_BACKEND_AMI="",
+        REELSTACK_CLOUD_TEST_BACKEND_AMI="ami-0dev0backend000000",
     )
     (rig.project / "dist" / "users-layer.zip").unlink()
     rig.env = env
@@ -328,11 +328,22 @@ def test_missing_prerequisites_are_all_named_and_nothing_is_created(rig: Rig) ->
     assert "nothing was created" in out
     assert "no AWS credentials" in out
     assert "REELSTACK_E2E_MAIL_DOMAIN, REELSTACK_E2E_MAIL_BUCKET not set" in out
-    # Pulumi.dev.yaml's placeholder is not an AMI id.
+    # The old Pulumi.dev.yaml placeholder is not an AMI id.
     assert "reelstack:backendAmi is 'ami-0dev0backend000000', not an AMI id" in out
     assert "images/build.sh backend" in out
     assert "no dist/users-layer.zip" in out
     assert rig.commands() == ["whoami"]
+
+
+def test_without_a_pinned_ami_the_stack_boots_the_newest_build() -> None:
+    settings = CloudTestSettings(backend_ami="", transcoder_ami="", progress_ami="")
+    config = stack_config(read_base_config(ROOT, "dev"), settings, "Pulumi.dev.yaml")
+    assert not [k for k in config if k.endswith("Ami")]
+    pinned = CloudTestSettings(backend_ami="", transcoder_ami="ami-0123456789abcdef1", progress_ami="")
+    config = stack_config(read_base_config(ROOT, "dev"), pinned, "Pulumi.dev.yaml")
+    assert [(k, v) for k, v in config.items() if k.endswith("Ami")] == [
+        ("reelstack:transcoderAmi", "ami-0123456789abcdef1")
+    ]
 
 
 def test_without_the_pulumi_cli_the_run_says_where_to_get_it(rig: Rig) -> None:
