@@ -63,7 +63,6 @@ install -d -m 0750 -o root -g root /var/log/reelstack
 cat >/etc/logrotate.d/reelstack <<'ROTATE'
 /var/log/reelstack/*.log {
     daily
-    maxsize 100M
     rotate 3
     compress
     delaycompress

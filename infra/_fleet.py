@@ -28,7 +28,8 @@ from infra._common import (
     user_data_base64,
 )
 
-# EC2 resource ids are a prefix and 8 or 17 lowercase hex digits (docs/platform-teams.md cites AWS).
+# EC2 resource ids are a prefix and 8 or 17 characters, lowercase hex
+# (https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/resource-ids.html).
 _AMI_ID = re.compile(r"ami-(?:[0-9a-f]{8}|[0-9a-f]{17})")
 
 
@@ -514,9 +515,10 @@ def instances(
     CloudWatch agent ships the units' logs to, and a launch template booting ``args.image`` as
     ``role`` with ``environment`` and ``units``."""
     invoke = pulumi.InvokeOptions(parent=parent)
+    log_group_name = service_log_group_name(name)
     log_group = aws.cloudwatch.LogGroup(
         f"{name}-logs",
-        name=service_log_group_name(name),
+        name=log_group_name,
         retention_in_days=args.log_retention_days,
         tags=dict(tags),
         opts=pulumi.ResourceOptions(parent=parent),
@@ -527,7 +529,7 @@ def instances(
         aws.get_region_output(opts=invoke).region,
         aws.get_caller_identity_output(opts=invoke).account_id,
     ).apply(lambda v: with_statements(v[0], instance_agent_statements(v[1], v[2], v[3])))
-    instance_role_, profile = instance_role(name, parent, full_policy, tags)
+    iam_role, profile = instance_role(name, parent, full_policy, tags)
     sg = instance_security_group(
         name,
         parent,
@@ -549,12 +551,12 @@ def instances(
             role,
             environment,
             units,
-            agent_config=cloudwatch_agent_config(service_log_group_name(name), units),
+            agent_config=cloudwatch_agent_config(log_group_name, units),
         ),
         volume_size_gib=args.volume_size_gib,
         tags=tags,
     )
-    return Instances(role=instance_role_, security_group=sg, template=template, log_group=log_group)
+    return Instances(role=iam_role, security_group=sg, template=template, log_group=log_group)
 
 
 @dataclass

@@ -168,6 +168,7 @@ class BackendService(pulumi.ComponentResource):
     alb_arn: pulumi.Output[str]
     origin_secret: pulumi.Output[str]
     instance_role_arn: pulumi.Output[str]
+    log_group_name: pulumi.Output[str]
     security_group_id: pulumi.Output[str]
     alb_security_group_id: pulumi.Output[str]
     asg_name: pulumi.Output[str]
@@ -232,6 +233,7 @@ class BackendService(pulumi.ComponentResource):
         self.alb_arn = lb.alb.arn
         self.origin_secret = lb.origin_secret
         self.instance_role_arn = fleet.instances.role.arn
+        self.log_group_name = fleet.instances.log_group.name
         self.security_group_id = fleet.instances.security_group.id
         self.alb_security_group_id = lb.security_group.id
         self.asg_name = fleet.group.name
@@ -239,6 +241,7 @@ class BackendService(pulumi.ComponentResource):
             {
                 "alb_dns_name": self.alb_dns_name,
                 "instance_role_arn": self.instance_role_arn,
+                "log_group_name": self.log_group_name,
                 "security_group_id": self.security_group_id,
                 "asg_name": self.asg_name,
             }

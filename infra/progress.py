@@ -149,6 +149,7 @@ class ProgressService(pulumi.ComponentResource):
     alb_arn: pulumi.Output[str]
     origin_secret: pulumi.Output[str]
     instance_role_arn: pulumi.Output[str]
+    log_group_name: pulumi.Output[str]
     security_group_id: pulumi.Output[str]
     asg_name: pulumi.Output[str]
 
@@ -259,6 +260,7 @@ class ProgressService(pulumi.ComponentResource):
         self.alb_arn = fleet.load_balancer.alb.arn
         self.origin_secret = fleet.load_balancer.origin_secret
         self.instance_role_arn = fleet.instances.role.arn
+        self.log_group_name = fleet.instances.log_group.name
         self.security_group_id = fleet.instances.security_group.id
         self.asg_name = fleet.group.name
         self.register_outputs(
@@ -268,5 +270,6 @@ class ProgressService(pulumi.ComponentResource):
                 "ticket_secret_arn": self.ticket_secret_arn,
                 "alb_dns_name": self.alb_dns_name,
                 "instance_role_arn": self.instance_role_arn,
+                "log_group_name": self.log_group_name,
             }
         )

@@ -199,6 +199,7 @@ class TranscoderFleet(pulumi.ComponentResource):
     dlq_url: pulumi.Output[str]
     dlq_arn: pulumi.Output[str]
     instance_role_arn: pulumi.Output[str]
+    log_group_name: pulumi.Output[str]
     asg_name: pulumi.Output[str]
     security_group_id: pulumi.Output[str]
 
@@ -377,6 +378,7 @@ class TranscoderFleet(pulumi.ComponentResource):
         self.dlq_url = dlq.url
         self.dlq_arn = dlq.arn
         self.instance_role_arn = workers.role.arn
+        self.log_group_name = workers.log_group.name
         self.asg_name = group.name
         self.security_group_id = workers.security_group.id
         self.register_outputs(
@@ -385,6 +387,7 @@ class TranscoderFleet(pulumi.ComponentResource):
                 "queue_arn": self.queue_arn,
                 "dlq_url": self.dlq_url,
                 "instance_role_arn": self.instance_role_arn,
+                "log_group_name": self.log_group_name,
                 "asg_name": self.asg_name,
             }
         )

@@ -38,6 +38,7 @@ def test_each_service_has_its_own_log_group_kept_as_long_as_the_stack_says(
         assert group.inputs["retentionInDays"] == days
         component = graph.component_of(group)
         assert component is not None and component.name == service
+        assert graph.outputs_of(component)["log_group_name"] == group.inputs["name"]
 
 
 @pytest.mark.parametrize("service", SERVICES)
