@@ -4,6 +4,7 @@ import json
 
 from app.contracts.names import STATUS_MAX_RECEIVES
 from app.contracts.queue_policies import topic_to_queue_policy
+from infra._fleet import instance_agent_statements
 from infra.progress import progress_policy
 from tests.infra.graph import Graph, as_list, statements_allowing
 from tests.infra.test_iam_covers_code import needed_actions
@@ -53,11 +54,18 @@ def test_listing_queues_is_the_one_grant_on_the_region_and_lists_only() -> None:
 
 
 def test_progress_role_grants_exactly_the_actions_its_code_calls(prod: Graph) -> None:
-    """Least privilege: a granted action no code calls (once GetQueueUrl, ChangeMessageVisibility) is removed."""
+    """Least privilege: a granted action no code calls (once GetQueueUrl, ChangeMessageVisibility) is
+    removed; beyond the code's calls the role holds only what the instance's agents (logs, Session
+    Manager) use."""
     granted = {
         a for s in statements_allowing(prod.role_policy("progress-policy")) for a in as_list(s["Action"])
     }
-    assert granted == set(needed_actions("progress"))
+    agents = {
+        a
+        for s in instance_agent_statements("arn:aws:logs:us-east-1:1:log-group:g", "us-east-1", "1")
+        for a in as_list(s["Action"])
+    }
+    assert granted == set(needed_actions("progress")) | agents
 
 
 def test_the_load_balancer_checks_liveness_not_the_queue(prod: Graph) -> None:
