@@ -16,6 +16,14 @@ from infra._common import standard_tags
 
 PORT = 5432
 
+# Room to grow by default, well above the 26 % headroom below which RDS warns of a ceiling near.
+STORAGE_CEILING_FACTOR = 5
+
+
+def min_storage_ceiling_gib(allocated_gib: int) -> int:
+    """The smallest storage autoscaling ceiling RDS accepts: 10 % above the allocation."""
+    return (allocated_gib * 11 + 9) // 10
+
 
 @dataclass(frozen=True)
 class DatabaseArgs:
@@ -31,8 +39,8 @@ class DatabaseArgs:
     """RDS instance class."""
     allocated_storage_gib: int = 20
     """Initial storage."""
-    max_allocated_storage_gib: int = 100
-    """Storage autoscaling ceiling."""
+    max_allocated_storage_gib: int | None = None
+    """Storage autoscaling ceiling; ``None``: ``STORAGE_CEILING_FACTOR`` times the allocation."""
     engine_version: str = "16"
     """PostgreSQL major version."""
     multi_az: bool = False
@@ -47,6 +55,22 @@ class DatabaseArgs:
     """Master user name; its password lives in the RDS-managed secret."""
     owner: str = "platform"
     """The ``owner`` tag."""
+
+    def __post_init__(self) -> None:
+        lowest = min_storage_ceiling_gib(self.allocated_storage_gib)
+        if self.storage_ceiling_gib < lowest:
+            raise ValueError(
+                f"max_allocated_storage_gib ({self.storage_ceiling_gib}) must be at least {lowest}, 10 % above "
+                f"allocated_storage_gib ({self.allocated_storage_gib}, stack config dbAllocatedStorageGib): "
+                "RDS refuses a storage autoscaling ceiling closer to the allocation"
+            )
+
+    @property
+    def storage_ceiling_gib(self) -> int:
+        """The storage autoscaling ceiling RDS gets: the one given, or one derived from the allocation."""
+        if self.max_allocated_storage_gib is not None:
+            return self.max_allocated_storage_gib
+        return STORAGE_CEILING_FACTOR * self.allocated_storage_gib
 
 
 def database_url(username: str, host: str, port: int, database: str) -> str:
@@ -98,7 +122,7 @@ class Database(pulumi.ComponentResource):
             engine_version=args.engine_version,
             instance_class=args.instance_class,
             allocated_storage=args.allocated_storage_gib,
-            max_allocated_storage=args.max_allocated_storage_gib,
+            max_allocated_storage=args.storage_ceiling_gib,
             storage_type="gp3",
             storage_encrypted=True,
             db_name=args.names.database_name,

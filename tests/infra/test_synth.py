@@ -163,7 +163,7 @@ CONFIG_EFFECTS: dict[str, set[tuple[str, str]]] = {
     "versionUploads": {("media-uploads", "rules"), ("media-uploads", "+")},
     "rawUploadExpiryDays": {("media-uploads", "rules")},
     "dbInstanceClass": {("db-db", "instanceClass")},
-    "dbAllocatedStorageGib": {("db-db", "allocatedStorage")},
+    "dbAllocatedStorageGib": {("db-db", "allocatedStorage"), ("db-db", "maxAllocatedStorage")},
     "dbMultiAz": {("db-db", "multiAz")},
     "dbDeletionProtection": {
         ("db-db", "deletionProtection"),
