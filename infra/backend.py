@@ -94,33 +94,21 @@ def backend_policy(
     status_queue_arn: str,
     secret_arns: list[str],
 ) -> dict[str, Any]:
-    """The backend's permissions: presign and check uploads, manage media, send tasks, read status."""
-    objects = [
-        "s3:GetObject",
-        "s3:PutObject",
-        "s3:DeleteObject",
-        "s3:AbortMultipartUpload",
-        "s3:ListMultipartUploadParts",
-    ]
+    """The backend's permissions: exactly the calls its code makes (tests/infra/test_backend.py).
+
+    Uploads: presign POSTs and parts, check an upload (head, first bytes), refuse or delete it.
+    Media: delete a deleted video's outputs. Tasks: send. Status: receive and delete.
+    """
     return policy_document(
-        statement("Uploads", objects, [f"{uploads_bucket_arn}/*"]),
-        statement("Media", ["s3:GetObject", "s3:DeleteObject"], [f"{media_bucket_arn}/*"]),
         statement(
-            "ListOwnBuckets",
-            ["s3:ListBucket", "s3:ListBucketMultipartUploads"],
-            [uploads_bucket_arn, media_bucket_arn],
+            "Uploads",
+            ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
+            [f"{uploads_bucket_arn}/*"],
         ),
-        statement("SendTasks", ["sqs:SendMessage", "sqs:GetQueueAttributes"], [task_queue_arn]),
-        statement(
-            "ConsumeStatus",
-            [
-                "sqs:ReceiveMessage",
-                "sqs:DeleteMessage",
-                "sqs:ChangeMessageVisibility",
-                "sqs:GetQueueAttributes",
-            ],
-            [status_queue_arn],
-        ),
+        statement("Media", ["s3:DeleteObject"], [f"{media_bucket_arn}/*"]),
+        statement("ListOwnBuckets", ["s3:ListBucket"], [uploads_bucket_arn, media_bucket_arn]),
+        statement("SendTasks", ["sqs:SendMessage"], [task_queue_arn]),
+        statement("ConsumeStatus", ["sqs:ReceiveMessage", "sqs:DeleteMessage"], [status_queue_arn]),
         statement("ReadSecrets", ["secretsmanager:GetSecretValue"], [a for a in secret_arns if a]),
     )
 

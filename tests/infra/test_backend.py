@@ -2,12 +2,14 @@ from __future__ import annotations
 
 import base64
 import json
+from typing import Any
 
 import pytest
 
 from infra._fleet import ORIGIN_VERIFY_HEADER
 from infra.backend import backend_policy
 from tests.infra.graph import Graph, as_list, statements_allowing
+from tests.infra.test_iam_covers_code import needed_actions
 
 ARNS = {
     "uploads_bucket_arn": "arn:aws:s3:::u",
@@ -103,3 +105,35 @@ def test_only_backend_instances_may_open_connections_to_postgresql(prod: Graph) 
     assert egress_ports("backend-instances") == {443, 5432}
     assert egress_ports("transcoder-instances") == {443}
     assert egress_ports("progress-instances") == {443}
+
+
+def _grants(policy: dict[str, Any]) -> dict[str, set[str]]:
+    """Resource -> the actions allowed on it."""
+    grants: dict[str, set[str]] = {}
+    for s in statements_allowing(policy):
+        for resource in as_list(s["Resource"]):
+            grants.setdefault(resource, set()).update(as_list(s["Action"]))
+    return grants
+
+
+def test_backend_role_grants_no_action_its_code_does_not_call(prod: Graph) -> None:
+    allowed = {
+        a for s in statements_allowing(prod.role_policy("backend-policy")) for a in as_list(s["Action"])
+    }
+    assert allowed - set(needed_actions("backend")) == set()
+
+
+def test_backend_only_deletes_media_and_only_queues_and_settles_messages() -> None:
+    """Nothing in the backend reads media, lists multipart uploads or their parts, reads a queue's
+    attributes or changes a status message's visibility (an unrecorded one simply comes back)."""
+    grants = _grants(backend_policy(**ARNS, secret_arns=["arn:aws:secretsmanager:us-east-1:1:secret:a"]))
+    assert grants["arn:aws:s3:::m/*"] == {"s3:DeleteObject"}
+    assert grants["arn:aws:s3:::u/*"] == {
+        "s3:GetObject",
+        "s3:PutObject",
+        "s3:DeleteObject",
+        "s3:AbortMultipartUpload",
+    }
+    assert grants["arn:aws:s3:::u"] == grants["arn:aws:s3:::m"] == {"s3:ListBucket"}
+    assert grants["arn:aws:sqs:us-east-1:1:t"] == {"sqs:SendMessage"}
+    assert grants["arn:aws:sqs:us-east-1:1:s"] == {"sqs:ReceiveMessage", "sqs:DeleteMessage"}
