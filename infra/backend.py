@@ -13,6 +13,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from app.contracts.names import UPLOADS_KEY_PREFIX
 from app.contracts.settings import ENV_PREFIX
 from infra._common import policy_document, standard_tags, statement
 from infra._fleet import MachineImage, load_balanced_fleet
@@ -96,8 +97,10 @@ def backend_policy(
 ) -> dict[str, Any]:
     """The backend's permissions: exactly the calls its code makes (tests/infra/test_backend.py).
 
-    Uploads: presign POSTs and parts, check an upload (head, first bytes), refuse or delete it.
-    Media: delete a deleted video's outputs. Tasks: send. Status: receive and delete.
+    Uploads: presign POSTs and parts, check an upload (head, first bytes), refuse or delete it,
+    and delete every version of a deleted video's source (the bucket may be versioned). Media:
+    delete a deleted video's outputs. Tasks: send. Status: receive and delete. ListBucket on
+    the uploads bucket makes a missing upload's HeadObject answer 404 rather than 403.
     """
     return policy_document(
         statement(
@@ -105,6 +108,12 @@ def backend_policy(
             ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
             [f"{uploads_bucket_arn}/*"],
         ),
+        statement(
+            "DeleteUploadVersions",
+            ["s3:DeleteObjectVersion"],
+            [f"{uploads_bucket_arn}/{UPLOADS_KEY_PREFIX}*"],
+        ),
+        statement("ListUploadVersions", ["s3:ListBucketVersions"], [uploads_bucket_arn]),
         statement("Media", ["s3:DeleteObject"], [f"{media_bucket_arn}/*"]),
         statement("ListOwnBuckets", ["s3:ListBucket"], [uploads_bucket_arn, media_bucket_arn]),
         statement("SendTasks", ["sqs:SendMessage"], [task_queue_arn]),

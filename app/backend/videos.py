@@ -20,6 +20,7 @@ from app.backend.pagination import page
 from app.backend.schemas import FeedQuery, MultipartComplete, VideoCreate, VideoPatch
 from app.contracts.errors import ApiError
 from app.contracts.messages import TaskMessageV1, VideoState
+from app.contracts.names import upload_key_prefix
 from app.contracts.settings import BackendSettings
 
 log = logging.getLogger(__name__)
@@ -29,7 +30,7 @@ _SNIFF_BYTES = 64
 
 
 def source_key(video_id: uuid.UUID) -> str:
-    return f"uploads/{video_id}/source"
+    return f"{upload_key_prefix(video_id)}source"
 
 
 def media_prefix(video_id: uuid.UUID) -> str:
@@ -343,18 +344,43 @@ def patch_video(session: Session, video: Video, data: VideoPatch) -> Video:
     return video
 
 
+# DeleteObjects takes at most this many keys per request.
+_DELETE_BATCH = 1000
+
+
+def _delete(s3: Any, bucket: str, objects: list[dict[str, str]]) -> None:
+    """Delete ``objects``; S3 answers 200 even when it refused some, so refusals are raised."""
+    for start in range(0, len(objects), _DELETE_BATCH):
+        batch = objects[start : start + _DELETE_BATCH]
+        errors = s3.delete_objects(Bucket=bucket, Delete={"Objects": batch, "Quiet": True}).get("Errors", [])
+        if errors:
+            first = errors[0]
+            raise RuntimeError(
+                f"S3 refused to delete {len(errors)} of {len(batch)} objects in {bucket}, "
+                f"e.g. {first.get('Key')}: {first.get('Code')} {first.get('Message')}"
+            )
+
+
 def delete_prefix(s3: Any, bucket: str, prefix: str) -> None:
+    """Delete the objects under ``prefix`` of an unversioned bucket."""
     for listing in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-        keys = [{"Key": obj["Key"]} for obj in listing.get("Contents", [])]
-        if keys:
-            s3.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
+        _delete(s3, bucket, [{"Key": obj["Key"]} for obj in listing.get("Contents", [])])
+
+
+def delete_versions(s3: Any, bucket: str, prefix: str) -> None:
+    """Delete every version and delete marker under ``prefix``: in a versioned bucket a plain
+    delete only adds a delete marker and keeps the object as a noncurrent version."""
+    for listing in s3.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=prefix):
+        versions = [*listing.get("Versions", []), *listing.get("DeleteMarkers", [])]
+        _delete(s3, bucket, [{"Key": v["Key"], "VersionId": v["VersionId"]} for v in versions])
 
 
 def delete_video(session: Session, aws: AwsClients, settings: BackendSettings, video: Video) -> None:
-    """Remove the video's objects (source and every task's outputs), then its row and what hangs off it."""
+    """Remove the video's objects (every version of its source, every task's outputs), then its
+    row and what hangs off it. The uploads bucket is versioned in prod; the media bucket is not."""
     if video.multipart_upload_id:
         abort_multipart(session, aws, settings, video)
-    delete_prefix(aws.s3, settings.uploads_bucket, f"uploads/{video.id}/")
+    delete_versions(aws.s3, settings.uploads_bucket, upload_key_prefix(video.id))
     delete_prefix(aws.s3, settings.media_bucket, media_prefix(video.id))
     session.delete(video)
     session.commit()

@@ -7,6 +7,7 @@ pool from ``ResourceNames``, so what runs locally is named as what runs on AWS.
 from __future__ import annotations
 
 import re
+import uuid
 from dataclasses import dataclass
 
 _PREFIX_RE = re.compile(r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$")
@@ -106,6 +107,16 @@ def progress_queue_name(queue_prefix: str, instance_id: str, boot_id: str) -> st
             f"names are up to {SQS_QUEUE_NAME_MAX} letters, digits, '-' or '_'"
         )
     return f"{queue_prefix}{instance_id[:room]}-{boot_id}"
+
+
+# Object keys in the uploads bucket: a video's source (and nothing else) under ``uploads/<video id>/``;
+# the backend's role may delete object versions under this prefix only.
+UPLOADS_KEY_PREFIX = "uploads/"
+
+
+def upload_key_prefix(video_id: uuid.UUID | str) -> str:
+    """Where a video's source upload lives in the uploads bucket."""
+    return f"{UPLOADS_KEY_PREFIX}{video_id}/"
 
 
 # Queue behaviour shared by the TranscoderFleet component and the local platform.

@@ -25,6 +25,7 @@ def test_backend_policy_touches_exactly_its_buckets_queues_and_secrets() -> None
     assert resources == {
         "arn:aws:s3:::u",
         "arn:aws:s3:::u/*",
+        "arn:aws:s3:::u/uploads/*",
         "arn:aws:s3:::m",
         "arn:aws:s3:::m/*",
         "arn:aws:sqs:us-east-1:1:t",
@@ -120,7 +121,12 @@ def test_backend_role_grants_no_action_its_code_does_not_call(prod: Graph) -> No
     allowed = {
         a for s in statements_allowing(prod.role_policy("backend-policy")) for a in as_list(s["Action"])
     }
-    assert allowed - set(needed_actions("backend")) == set()
+    needed = set(needed_actions("backend"))
+    # The call table goes by method name: delete_objects is s3:DeleteObject, and the same call
+    # naming version ids (videos.delete_versions, after list_object_versions) s3:DeleteObjectVersion.
+    assert "s3:ListBucketVersions" in needed
+    needed.add("s3:DeleteObjectVersion")
+    assert allowed - needed == set()
 
 
 def test_backend_only_deletes_media_and_only_queues_and_settles_messages() -> None:
@@ -134,6 +140,23 @@ def test_backend_only_deletes_media_and_only_queues_and_settles_messages() -> No
         "s3:DeleteObject",
         "s3:AbortMultipartUpload",
     }
-    assert grants["arn:aws:s3:::u"] == grants["arn:aws:s3:::m"] == {"s3:ListBucket"}
+    assert grants["arn:aws:s3:::m"] == {"s3:ListBucket"}
     assert grants["arn:aws:sqs:us-east-1:1:t"] == {"sqs:SendMessage"}
     assert grants["arn:aws:sqs:us-east-1:1:s"] == {"sqs:ReceiveMessage", "sqs:DeleteMessage"}
+
+
+def test_backend_may_delete_versions_of_uploaded_sources_only() -> None:
+    """AWS rule: listing versions needs s3:ListBucketVersions (on the bucket) and deleting a
+    version, s3:DeleteObjectVersion (on the object); s3:DeleteObject alone only adds a delete
+    marker in a versioned bucket (S3 API Reference, ListObjectVersions,
+    https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectVersions.html; DeleteObject,
+    https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObject.html). Neither reaches the
+    media bucket or keys outside ``uploads/``."""
+    grants = _grants(backend_policy(**ARNS, secret_arns=["arn:aws:secretsmanager:us-east-1:1:secret:a"]))
+    assert grants["arn:aws:s3:::u"] == {"s3:ListBucket", "s3:ListBucketVersions"}
+    assert grants["arn:aws:s3:::u/uploads/*"] == {"s3:DeleteObjectVersion"}
+    versioned = {"s3:ListBucketVersions", "s3:DeleteObjectVersion"}
+    assert {r for r, actions in grants.items() if actions & versioned} == {
+        "arn:aws:s3:::u/uploads/*",
+        "arn:aws:s3:::u",
+    }

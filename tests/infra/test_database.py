@@ -88,7 +88,7 @@ def test_the_derived_storage_ceiling_leaves_room_above_any_allocation() -> None:
 
 def test_a_storage_ceiling_too_close_to_the_allocation_is_refused_naming_both_keys() -> None:
     """Same rule and source as above: AWS refuses a ceiling less than 10 % above the allocation."""
-    with pytest.raises(ValueError, match="max_allocated_storage_gib.*allocated_storage_gib") as refused:
+    with pytest.raises(ValueError, match=r"max_allocated_storage_gib.*allocated_storage_gib") as refused:
         _args(allocated_storage_gib=100, max_allocated_storage_gib=100)
     assert "at least 110" in str(refused.value)
     with pytest.raises(ValueError, match="max_allocated_storage_gib"):
@@ -97,4 +97,6 @@ def test_a_storage_ceiling_too_close_to_the_allocation_is_refused_naming_both_ke
 
 
 def _args(**storage: int) -> DatabaseArgs:
-    return DatabaseArgs(names=ResourceNames("reelstack-test"), vpc_id="vpc-1", subnet_ids=("a", "b"), **storage)
+    return DatabaseArgs(
+        names=ResourceNames("reelstack-test"), vpc_id="vpc-1", subnet_ids=("a", "b"), **storage
+    )

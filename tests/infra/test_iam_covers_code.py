@@ -37,6 +37,7 @@ ACTIONS = {
         "delete_object": "s3:DeleteObject",
         "delete_objects": "s3:DeleteObject",
         "list_objects_v2": "s3:ListBucket",
+        "list_object_versions": "s3:ListBucketVersions",
     },
     "sqs": {
         "send_message": "sqs:SendMessage",

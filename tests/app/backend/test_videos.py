@@ -13,7 +13,7 @@ from flask import Flask
 from app.backend.api.render import media_grant_ttl
 from app.backend.context import EXTENSION
 from app.contracts.tickets import verify_events_ticket, verify_media_grant
-from tests.app.backend.conftest import Caller, Platform, s3
+from tests.app.backend.conftest import Caller, Platform, put_source, s3
 
 
 @pytest.mark.parametrize(
@@ -153,6 +153,38 @@ def test_delete_removes_the_row_and_every_object_of_the_video(platform: Platform
         assert not [k for k in keys if video_id in k]
         assert [k for k in keys if other in k]
     assert platform.http.get(f"/api/videos/{video_id}", headers=alice.headers).status_code == 404
+
+
+def test_delete_removes_every_version_of_the_source_from_a_versioned_uploads_bucket(
+    platform: Platform, alice: Caller
+) -> None:
+    """AWS rule: in a versioning-enabled bucket a DELETE without a version id only inserts a
+    delete marker, the object stays as a noncurrent version; only a delete naming the version
+    id removes it (S3 API Reference, DeleteObject,
+    https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObject.html, and "Deleting object
+    versions from a versioning-enabled bucket",
+    https://docs.aws.amazon.com/AmazonS3/latest/userguide/DeletingObjectVersions.html).
+    Prod versions its uploads bucket (versionUploads), so the source would outlive its video
+    for the retention period."""
+    client = s3(platform.resources)
+    bucket = platform.resources.names.uploads_bucket
+    client.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    try:
+        video_id = platform.ready(alice)
+        other = platform.ready(alice)
+        put_source(platform.resources, video_id, platform.sample)  # a second version of the source
+        client.delete_object(Bucket=bucket, Key=f"uploads/{video_id}/source")  # and a delete marker
+        put_source(platform.resources, video_id, platform.sample)
+
+        response = platform.http.delete(f"/api/videos/{video_id}", headers=alice.headers)
+
+        assert response.status_code == 204
+        listing = client.list_object_versions(Bucket=bucket, Prefix="uploads/")
+        left = [v["Key"] for v in [*listing.get("Versions", []), *listing.get("DeleteMarkers", [])]]
+        assert not [k for k in left if video_id in k]
+        assert [k for k in left if other in k]
+    finally:
+        client.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Suspended"})
 
 
 def test_ready_video_shows_outputs_and_grant_carrying_media_urls(
