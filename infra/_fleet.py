@@ -188,6 +188,9 @@ def load_balancer(
 ) -> LoadBalancer:
     """Internal ALB on port 80, reached by API Gateway through a VPC link; others get a 403.
 
+    ``health_check_path`` must be a liveness check (the process serves), never one of its
+    dependencies: the group replaces whatever this check fails (``load_balanced_group``).
+
     The ALB has no public address: API Gateway's private integration (VPC link v2)
     connects from ENIs in the VPC. As defence in depth against other callers inside the
     VPC, the gateway adds a random secret header and only requests with it are forwarded.
@@ -391,7 +394,17 @@ def load_balanced_group(
     tags: Mapping[str, str],
 ) -> aws.autoscaling.Group:
     """An ASG behind ``target_group`` (ELB health, rolling refresh on a new template), scaling
-    between its bounds by target tracking on average CPU."""
+    between its bounds by target tracking on average CPU.
+
+    With health check type ELB the group replaces an instance that fails either the EC2 status
+    checks or the target group's check
+    (https://docs.aws.amazon.com/autoscaling/ec2/userguide/as-add-elb-healthcheck.html). EC2
+    status checks alone see the machine, not the process: a hung or crashed server would keep
+    its place (https://docs.aws.amazon.com/autoscaling/ec2/userguide/health-checks-overview.html).
+    So the groups keep ELB health, and the target group checks liveness only; a dependency
+    check there would let one database failover or queue outage replace the whole fleet at
+    once (AWS's guidance: https://aws.amazon.com/blogs/networking-and-content-delivery/choosing-the-right-health-check-with-elastic-load-balancing-and-ec2-auto-scaling/).
+    """
     child = pulumi.ResourceOptions(parent=parent)
     group = aws.autoscaling.Group(
         f"{name}-asg",

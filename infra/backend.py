@@ -71,8 +71,8 @@ class BackendServiceArgs:
     """Target tracking on average CPU."""
     port: int = 8000
     """Port gunicorn listens on."""
-    health_check_path: str = "/api/health"
-    """Target group health check."""
+    health_check_path: str = "/api/health/live"
+    """Target group health check: liveness only, never the database (see ``infra._fleet``)."""
     max_upload_bytes: int = 2 * 1024**3
     """REELSTACK_MAX_UPLOAD_BYTES."""
     volume_size_gib: int = 16

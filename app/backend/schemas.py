@@ -333,6 +333,10 @@ class MePatch(_Patch):
     )
 
 
-class HealthOut(BaseModel):
-    status: str
-    database: str
+class LivenessOut(BaseModel):
+    status: str = Field(description="`ok` whenever the process answers")
+
+
+class ReadinessOut(BaseModel):
+    status: str = Field(description="`ok`, or `unavailable` when a dependency does not answer")
+    database: str = Field(description="`ok` or `unreachable`")

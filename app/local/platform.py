@@ -183,7 +183,7 @@ def start(args: argparse.Namespace, supervisor: Supervisor) -> tuple[LocalResour
             "backend",
             _role("backend", "--bind", f"127.0.0.1:{backend_port}"),
             backend_env,
-            f"http://127.0.0.1:{backend_port}/api/health",
+            f"http://127.0.0.1:{backend_port}/api/health/ready",
         ),
         # A short long-poll: the consumer finishes its receive before it stops.
         supervisor.spawn("status-consumer", _role("status-consumer", "--wait-seconds", "2"), backend_env),

@@ -160,3 +160,18 @@ def test_backend_may_delete_versions_of_uploaded_sources_only() -> None:
         "arn:aws:s3:::u/uploads/*",
         "arn:aws:s3:::u",
     }
+
+
+def test_load_balancer_and_group_act_on_the_backends_liveness_only(prod: Graph) -> None:
+    """AWS rule: a group with health check type ELB replaces every instance its target group
+    reports unhealthy ("Add Elastic Load Balancing health checks to an Auto Scaling group",
+    https://docs.aws.amazon.com/autoscaling/ec2/userguide/as-add-elb-healthcheck.html), so a
+    check that pings the database marks every backend unhealthy in a Multi-AZ failover and the
+    group replaces the fleet. The check is liveness (``/api/health/live``); the group keeps ELB
+    health so a hung server is still replaced, which EC2 status checks alone do not see
+    (https://docs.aws.amazon.com/autoscaling/ec2/userguide/health-checks-overview.html)."""
+    check = prod.one("aws:lb/targetGroup:TargetGroup", "backend-tg").inputs["healthCheck"]
+    assert check["path"] == "/api/health/live"
+    group = prod.one("aws:autoscaling/group:Group", "backend-asg").inputs
+    assert group["healthCheckType"] == "ELB"
+    assert group["healthCheckGracePeriod"] > 0

@@ -142,7 +142,7 @@ def test_patch_with_wrong_types_or_nothing_changes_nothing(platform: Platform, a
 
 
 def test_405_names_the_allowed_methods(platform: Platform) -> None:
-    response = platform.http.delete("/api/health")
+    response = platform.http.delete("/api/health/live")
     _assert_error(response, 405, "method_not_allowed")
     assert "GET" in response.headers["Allow"]
 

@@ -48,7 +48,8 @@ def test_openapi_document_lists_every_route_with_its_schemas(platform: Platform)
         ("/api/me", "get"),
         ("/api/me", "patch"),
         ("/api/me/videos", "get"),
-        ("/api/health", "get"),
+        ("/api/health/live", "get"),
+        ("/api/health/ready", "get"),
     } <= operations
     schemas = document["components"]["schemas"]
     assert schemas["VideoCreate"]["properties"]["visibility"]

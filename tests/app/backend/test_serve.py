@@ -57,8 +57,8 @@ def test_migrate_then_backend_serves_health_logs_json_and_stops_on_sigterm(
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )  # fmt: skip
     try:
-        wait_for_http(f"http://127.0.0.1:{port}/api/health", timeout=60, process=process)  # type: ignore[arg-type]
-        response = requests.get(f"http://127.0.0.1:{port}/api/health", timeout=10)
+        wait_for_http(f"http://127.0.0.1:{port}/api/health/ready", timeout=60, process=process)  # type: ignore[arg-type]
+        response = requests.get(f"http://127.0.0.1:{port}/api/health/ready", timeout=10)
         assert response.json() == {"status": "ok", "database": "ok"}
         assert not (runtime_dir / "gunicorn.ctl").exists()
     finally:
@@ -67,7 +67,7 @@ def test_migrate_then_backend_serves_health_logs_json_and_stops_on_sigterm(
     assert process.returncode == 0
     lines = [json.loads(line) for line in output.splitlines() if line.strip()]
     access = [line for line in lines if line["logger"] == "reelstack.access"]
-    assert any(line["path"] == "/api/health" and line["status"] == "200" for line in access)
+    assert any(line["path"] == "/api/health/ready" and line["status"] == "200" for line in access)
     assert all(line["service"] == "backend" for line in lines)
 
 
