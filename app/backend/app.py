@@ -11,7 +11,7 @@ from app.backend.api import BLUEPRINTS
 from app.backend.auth import TokenVerifier
 from app.backend.aws import AwsClients
 from app.backend.context import EXTENSION, Services, close_db, require_user
-from app.backend.db import database_url, make_engine, session_factory
+from app.backend.db import database_engine, session_factory
 from app.backend.openapi import requires_sign_in
 from app.contracts import bounded_json
 from app.contracts.errors import ApiError
@@ -60,7 +60,7 @@ def create_app(
     ``aws`` and ``engine`` default to clients and an engine built from ``settings``.
     """
     aws = aws or AwsClients.from_settings(settings)
-    engine = engine or make_engine(database_url(settings, aws.secretsmanager))
+    engine = engine or database_engine(settings, aws.secretsmanager)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
     app.json.sort_keys = False  # type: ignore[attr-defined]

@@ -21,7 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.backend.aws import AwsClients
-from app.backend.db import database_url, make_engine, session_factory
+from app.backend.db import database_engine, session_factory
 from app.backend.models import Video, utcnow
 from app.backend.videos import delete_prefix
 from app.contracts import logs
@@ -157,7 +157,7 @@ def main(argv: list[str]) -> int:
     settings = load(BackendSettings)
     logs.configure("backend-status", settings.log_level)
     aws = AwsClients.from_settings(settings)
-    engine = make_engine(database_url(settings, aws.secretsmanager))
+    engine = database_engine(settings, aws.secretsmanager)
     consumer = StatusConsumer(
         aws.sqs,
         settings.status_queue_url,

@@ -13,6 +13,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import psycopg
+from sqlalchemy import make_url
+
 from app.local.moto_server import free_port
 
 
@@ -86,3 +89,30 @@ def running_postgres(base_dir: Path) -> Iterator[str]:
         )
         if own_dir is not None:
             shutil.rmtree(own_dir, ignore_errors=True)
+
+
+def require_password(server_url: str, role: str) -> None:
+    """Make the server check ``role``'s password over TCP, as RDS does (it trusts everyone else).
+
+    pg_hba.conf is read top down, so a first line for ``role`` applies to it alone.
+    """
+    url = make_url(server_url)
+    with psycopg.connect(
+        host=url.host, port=url.port, user=url.username, dbname="postgres", autocommit=True
+    ) as conn:
+        found = conn.execute("SHOW hba_file").fetchone()
+        assert found is not None
+        hba = Path(found[0])
+        hba.write_text(f"host all {role} 127.0.0.1/32 scram-sha-256\n{hba.read_text()}")
+        conn.execute("SELECT pg_reload_conf()")
+    deadline = time.monotonic() + 10
+    while True:  # the postmaster reloads on a signal: wait until a wrong password is refused
+        try:
+            psycopg.connect(
+                host=url.host, port=url.port, user=role, password="not-the-password", dbname="postgres"
+            ).close()
+        except psycopg.OperationalError:
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"PostgreSQL still lets {role} in without its password")
+        time.sleep(0.1)
