@@ -179,7 +179,7 @@ def test_an_unreachable_upstream_is_a_502_in_the_shared_shape(gateway: Gateway) 
     from app.local.gateway import create_app
 
     gateway.backend_url = f"http://127.0.0.1:{free_port()}"
-    response = create_app(gateway).test_client().get("/api/health")
+    response = create_app(gateway).test_client().get("/api/health/live")
     assert (response.status_code, response.get_json()["error"]["code"]) == (502, "upstream_unavailable")
 
 

@@ -52,7 +52,7 @@ def test_up_serves_every_route_family_and_ctrl_c_leaves_no_process_behind(tmp_pa
         for role in ("moto.server", "backend", "status-consumer", "transcoder", "gateway_serve"):
             assert any(role in command for command in commands), role
         assert sum("app.cli progress" in command for command in commands) >= 2
-        assert requests.get(f"{platform.base_url}/api/health", timeout=10).status_code == 200
+        assert requests.get(f"{platform.base_url}/api/health/ready", timeout=10).status_code == 200
         assert requests.get(f"{platform.base_url}/events/health/ready", timeout=10).status_code == 200
         assert (tmp_path / "state" / "reelstack.db").exists()
     finally:
@@ -98,7 +98,7 @@ def test_up_runs_on_postgresql_given_a_database_url(tmp_path: Path, postgres_url
     url = sqlalchemy.make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
     platform = start_platform(tmp_path / "state", transcoders=0, database_url=url)
     try:
-        health = requests.get(f"{platform.base_url}/api/health", timeout=10)
+        health = requests.get(f"{platform.base_url}/api/health/ready", timeout=10)
         assert health.json()["database"] == "ok"
         assert requests.get(f"{platform.base_url}/api/videos", timeout=10).status_code == 200
         engine = sqlalchemy.create_engine(url)
