@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import socket
+import time
 
 import pytest
 
 from app.backend import AwsClients, create_app
-from app.backend.db import make_engine
+from app.backend.db import CONNECT_TIMEOUT_SECONDS, make_engine
 from app.local.moto_server import free_port
 from app.local.provision import LocalResources
 from infra.backend import BackendServiceArgs
@@ -42,3 +44,26 @@ def test_the_path_the_load_balancer_checks_is_the_liveness_route(
     app = create_app(backend_settings(local_resources, "sqlite://"), aws=aws)
     adapter = app.url_map.bind("backend.internal")
     assert adapter.match(path, method="GET")[0] == "health.live"
+
+
+def test_readiness_gives_up_on_a_database_that_never_answers(
+    local_resources: LocalResources, aws: AwsClients
+) -> None:
+    """In a failover the old address may accept nothing or say nothing; without a connect timeout
+    each request would hold a worker thread for minutes and starve the liveness check too."""
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen()  # the kernel completes the handshake; no PostgreSQL ever answers
+    url = f"postgresql+psycopg://reelstack@127.0.0.1:{silent.getsockname()[1]}/reelstack"
+    engine = make_engine(url)
+    http = create_app(backend_settings(local_resources, url), aws=aws, engine=engine).test_client()
+    try:
+        started = time.monotonic()
+        ready = http.get("/api/health/ready")
+        waited = time.monotonic() - started
+    finally:
+        engine.dispose()
+        silent.close()
+
+    assert ready.status_code == 503
+    assert waited < CONNECT_TIMEOUT_SECONDS + 5
