@@ -96,7 +96,11 @@ def test_a_storage_ceiling_too_close_to_the_allocation_is_refused_naming_both_ke
     assert _args(allocated_storage_gib=1000, max_allocated_storage_gib=1100).storage_ceiling_gib == 1100
 
 
-def _args(**storage: int) -> DatabaseArgs:
+def _args(allocated_storage_gib: int, max_allocated_storage_gib: int | None = None) -> DatabaseArgs:
     return DatabaseArgs(
-        names=ResourceNames("reelstack-test"), vpc_id="vpc-1", subnet_ids=("a", "b"), **storage
+        names=ResourceNames("reelstack-test"),
+        vpc_id="vpc-1",
+        subnet_ids=("a", "b"),
+        allocated_storage_gib=allocated_storage_gib,
+        max_allocated_storage_gib=max_allocated_storage_gib,
     )

@@ -133,7 +133,7 @@ def test_the_backend_keeps_serving_after_the_database_password_is_rotated(
 
         rotating_role.rotate()
         with ExitStack() as held:  # more connections at once than the pool keeps: new ones again
-            connections = [held.enter_context(engine.connect()) for _ in range(engine.pool.size() + 2)]  # type: ignore[attr-defined]
+            connections = [held.enter_context(engine.connect()) for _ in range(engine.pool.size() + 2)]
             assert {c.execute(text("SELECT current_user")).scalar_one() for c in connections} == {
                 rotating_role.role
             }
