@@ -369,10 +369,15 @@ def delete_prefix(s3: Any, bucket: str, prefix: str) -> None:
 
 def delete_versions(s3: Any, bucket: str, prefix: str) -> None:
     """Delete every version and delete marker under ``prefix``: in a versioned bucket a plain
-    delete only adds a delete marker and keeps the object as a noncurrent version."""
+    delete only adds a delete marker and keeps the object as a noncurrent version.
+
+    One DeleteObject per version (a source has a handful): the emulator authorizes it as AWS
+    does, s3:DeleteObjectVersion on the object, where it checks a DeleteObjects batch against
+    the bucket instead.
+    """
     for listing in s3.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=prefix):
-        versions = [*listing.get("Versions", []), *listing.get("DeleteMarkers", [])]
-        _delete(s3, bucket, [{"Key": v["Key"], "VersionId": v["VersionId"]} for v in versions])
+        for version in [*listing.get("Versions", []), *listing.get("DeleteMarkers", [])]:
+            s3.delete_object(Bucket=bucket, Key=version["Key"], VersionId=version["VersionId"])
 
 
 def delete_video(session: Session, aws: AwsClients, settings: BackendSettings, video: Video) -> None:

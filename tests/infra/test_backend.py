@@ -122,8 +122,8 @@ def test_backend_role_grants_no_action_its_code_does_not_call(prod: Graph) -> No
         a for s in statements_allowing(prod.role_policy("backend-policy")) for a in as_list(s["Action"])
     }
     needed = set(needed_actions("backend"))
-    # The call table goes by method name: delete_objects is s3:DeleteObject, and the same call
-    # naming version ids (videos.delete_versions, after list_object_versions) s3:DeleteObjectVersion.
+    # The call table goes by method name: delete_object is s3:DeleteObject, and the same call
+    # naming a version id (videos.delete_versions, after list_object_versions) s3:DeleteObjectVersion.
     assert "s3:ListBucketVersions" in needed
     needed.add("s3:DeleteObjectVersion")
     assert allowed - needed == set()

@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from urllib.parse import parse_qs, urlparse
 
+import boto3
 import jwt
 import pytest
+from botocore.exceptions import ClientError
 from flask import Flask
 
 from app.backend.api.render import media_grant_ttl
 from app.backend.context import EXTENSION
+from app.backend.videos import delete_versions
+from app.contracts.names import upload_key_prefix
 from app.contracts.tickets import verify_events_ticket, verify_media_grant
+from app.local.provision import LocalResources, client
+from infra.backend import backend_policy
 from tests.app.backend.conftest import Caller, Platform, put_source, s3
+from tests.support.iam import iam_enforcement
 
 
 @pytest.mark.parametrize(
@@ -185,6 +193,53 @@ def test_delete_removes_every_version_of_the_source_from_a_versioned_uploads_buc
         assert [k for k in left if other in k]
     finally:
         client.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Suspended"})
+
+
+def test_the_backend_role_deletes_every_version_of_a_source_and_nothing_outside_uploads(
+    local_resources: LocalResources, moto_endpoint: str
+) -> None:
+    """Under the emulator's IAM enforcement, an identity allowed exactly the backend's policy
+    removes all versions and delete markers of a video's source, and may not delete a version
+    outside ``uploads/`` (the grants are checked on the object, as AWS checks them)."""
+    admin = s3(local_resources)
+    bucket = f"{local_resources.names.prefix}-versioned"
+    admin.create_bucket(Bucket=bucket)
+    admin.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    video_id = uuid.uuid4()
+    source = f"{upload_key_prefix(video_id)}source"
+    for body in (b"first", b"second"):
+        admin.put_object(Bucket=bucket, Key=source, Body=body)
+    admin.delete_object(Bucket=bucket, Key=source)
+    elsewhere = admin.put_object(Bucket=bucket, Key="elsewhere/x", Body=b"x")["VersionId"]
+    policy = backend_policy(
+        uploads_bucket_arn=f"arn:aws:s3:::{bucket}",
+        media_bucket_arn=f"arn:aws:s3:::{local_resources.names.media_bucket}",
+        task_queue_arn="arn:aws:sqs:us-east-1:123456789012:tasks",
+        status_queue_arn="arn:aws:sqs:us-east-1:123456789012:status",
+        secret_arns=["arn:aws:secretsmanager:us-east-1:123456789012:secret:ticket"],
+    )
+    iam = client("iam", local_resources.endpoint_url)
+    user = f"backend-{uuid.uuid4().hex[:8]}"
+    iam.create_user(UserName=user)
+    iam.put_user_policy(UserName=user, PolicyName="backend", PolicyDocument=json.dumps(policy))
+    key = iam.create_access_key(UserName=user)["AccessKey"]
+    as_backend = boto3.client(
+        "s3",
+        endpoint_url=local_resources.endpoint_url,
+        region_name="us-east-1",
+        aws_access_key_id=key["AccessKeyId"],
+        aws_secret_access_key=key["SecretAccessKey"],
+    )
+
+    with iam_enforcement(moto_endpoint):
+        delete_versions(as_backend, bucket, upload_key_prefix(video_id))
+        with pytest.raises(ClientError) as refused:
+            as_backend.delete_object(Bucket=bucket, Key="elsewhere/x", VersionId=elsewhere)
+
+    assert refused.value.response["Error"]["Code"] == "AccessDenied"
+    listing = admin.list_object_versions(Bucket=bucket)
+    left = [v["Key"] for v in [*listing.get("Versions", []), *listing.get("DeleteMarkers", [])]]
+    assert left == ["elsewhere/x"]
 
 
 def test_ready_video_shows_outputs_and_grant_carrying_media_urls(

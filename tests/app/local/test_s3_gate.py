@@ -15,7 +15,6 @@ https://github.com/localstack/localstack/blob/8b9a79f05846835cf4dff63ab7eefdde9d
 from __future__ import annotations
 
 import base64
-import contextlib
 import io
 import json
 import uuid
@@ -49,6 +48,7 @@ from app.local.s3_gate import (
     signer_from_environment,
 )
 from tests.app.local.conftest import BACKEND_CREDENTIALS
+from tests.support.iam import iam_enforcement
 
 LIMIT = 64 * 1024  # the upload limit the tests' "backend" signs into its policies
 PUBLIC = "http://localhost"  # the Flask test client's origin
@@ -477,17 +477,6 @@ def test_the_signer_is_handed_to_the_gateway_through_its_environment() -> None:
     assert signer is not None
     assert (signer.access_key, signer.secret_key, signer.token) == ("ASIAROLE", "s", "t")
     assert signer_from_environment({"AWS_ACCESS_KEY_ID": "mine", "AWS_SECRET_ACCESS_KEY": "mine"}) is None
-
-
-@contextlib.contextmanager
-def iam_enforcement(moto_endpoint: str) -> Iterator[None]:
-    """The emulator with IAM enforcement on, as the platform runs it; as before afterwards."""
-    previous = requests.post(f"{moto_endpoint}/moto-api/reset-auth", data=b"0", timeout=10).json()
-    try:
-        yield
-    finally:
-        restore = str(previous["PREVIOUS_INITIAL_NO_AUTH_ACTION_COUNT"]).encode()
-        requests.post(f"{moto_endpoint}/moto-api/reset-auth", data=restore, timeout=10)
 
 
 def test_under_iam_enforcement_uploads_are_forwarded_with_the_gateways_own_credentials(
