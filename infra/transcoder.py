@@ -99,7 +99,6 @@ def transcoder_policy(
                 "sqs:ReceiveMessage",
                 "sqs:DeleteMessage",
                 "sqs:ChangeMessageVisibility",
-                "sqs:GetQueueAttributes",
             ],
             [queue_arn],
         ),

@@ -9,7 +9,6 @@ import pytest
 from infra._fleet import ORIGIN_VERIFY_HEADER
 from infra.backend import backend_policy
 from tests.infra.graph import Graph, as_list, statements_allowing
-from tests.infra.test_iam_covers_code import needed_actions
 
 ARNS = {
     "uploads_bucket_arn": "arn:aws:s3:::u",
@@ -115,18 +114,6 @@ def _grants(policy: dict[str, Any]) -> dict[str, set[str]]:
         for resource in as_list(s["Resource"]):
             grants.setdefault(resource, set()).update(as_list(s["Action"]))
     return grants
-
-
-def test_backend_role_grants_no_action_its_code_does_not_call(prod: Graph) -> None:
-    allowed = {
-        a for s in statements_allowing(prod.role_policy("backend-policy")) for a in as_list(s["Action"])
-    }
-    needed = set(needed_actions("backend"))
-    # The call table goes by method name: delete_object is s3:DeleteObject, and the same call
-    # naming a version id (videos.delete_versions, after list_object_versions) s3:DeleteObjectVersion.
-    assert "s3:ListBucketVersions" in needed
-    needed.add("s3:DeleteObjectVersion")
-    assert allowed - needed == set()
 
 
 def test_backend_only_deletes_media_and_only_queues_and_settles_messages() -> None:

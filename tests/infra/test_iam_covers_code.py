@@ -1,10 +1,12 @@
-"""Each EC2 service's instance role allows every AWS call its code makes.
+"""Each service's role grants exactly what its code calls: a new call without a grant, or a
+grant without a call, fails the suite.
 
 Both sides are read: the calls by walking the service's modules for method calls on its
 boto3 clients (receivers named ``s3``, ``sqs``, ``sns``, ``secretsmanager``, with or without
 a leading underscore or suffix such as ``s3_presign``), the permissions from the
-synthesized role policy. The table below is boto3-to-IAM knowledge, not a list of answers:
-a client call missing from it fails the test until it is mapped.
+synthesized role policy. ``ACTIONS`` is boto3-to-IAM knowledge, not a list of answers: a
+client call missing from it fails the test until it is mapped. ``GRANTED_WITHOUT_A_CALL`` is
+the one table of what a role holds that no code of the service calls, each with its reason.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from infra._fleet import instance_agent_statements
 from tests.infra.graph import Graph, as_list, statements_allowing
 
 APP = Path(__file__).resolve().parents[2] / "app"
@@ -63,6 +66,11 @@ ACTIONS = {
     },
     "secretsmanager": {"get_secret_value": "secretsmanager:GetSecretValue"},
 }
+# Calls the transfer manager makes besides the one named: a multipart transfer that fails is aborted.
+IMPLIED = {
+    ("s3", "upload_file"): ["s3:AbortMultipartUpload"],
+    ("s3", "upload_fileobj"): ["s3:AbortMultipartUpload"],
+}
 # What the clients' helpers call under the hood: the first argument names the operation.
 BY_FIRST_ARGUMENT = {"get_paginator", "generate_presigned_url"}
 SERVICES = {
@@ -102,9 +110,49 @@ def needed_actions(service: str) -> dict[str, set[str]]:
             where = f"{module.relative_to(APP.parent)}:{node.lineno} {client}.{method}"
             assert method in ACTIONS[client], f"{where}: map this call to its IAM action in ACTIONS"
             needed.setdefault(ACTIONS[client][method], set()).add(where)
+            for implied in IMPLIED.get((client, method), []):
+                needed.setdefault(implied, set()).add(where)
             if method == "create_queue" and any(k.arg == "tags" for k in node.keywords):
                 needed.setdefault("sqs:TagQueue", set()).add(where)
+            if method == "delete_object" and any(k.arg == "VersionId" for k in node.keywords):
+                needed.setdefault("s3:DeleteObjectVersion", set()).add(where)
     return needed
+
+
+_AGENTS = {
+    a
+    for s in instance_agent_statements("arn:aws:logs:us-east-1:1:log-group:g", "us-east-1", "1")
+    for a in as_list(s["Action"])
+}
+GRANTED_WITHOUT_A_CALL: dict[str, dict[str, str]] = {
+    "backend": dict.fromkeys(_AGENTS, "the CloudWatch agent and SSM Agent on the instance"),
+    "transcoder": {
+        **dict.fromkeys(_AGENTS, "the CloudWatch agent and SSM Agent on the instance"),
+        "kms:GenerateDataKey": "sns:Publish to the progress topic, which is encrypted with a KMS key",
+        "kms:Decrypt": "sns:Publish to the progress topic, which is encrypted with a KMS key",
+    },
+    "progress": dict.fromkeys(_AGENTS, "the CloudWatch agent and SSM Agent on the instance"),
+    # The handler's Cognito calls are public or token-authorized (IAM does not authorize them).
+    "users": dict.fromkeys(
+        ["logs:CreateLogStream", "logs:PutLogEvents"], "the Lambda runtime's own log lines"
+    ),
+}
+
+
+def _granted(graph: Graph, service: str) -> set[str]:
+    return {
+        a for s in statements_allowing(graph.role_policy(f"{service}-policy")) for a in as_list(s["Action"])
+    }
+
+
+@pytest.mark.parametrize("service", sorted(GRANTED_WITHOUT_A_CALL))
+def test_a_role_grants_nothing_beyond_its_codes_calls_but_the_listed_exceptions(
+    service: str, prod: Graph
+) -> None:
+    """Least privilege: each grant no code calls (once the backend's media GetObject, the
+    transcoder's GetQueueAttributes, progress's GetQueueUrl) is removed or named here."""
+    needed = set(needed_actions(service)) if service in SERVICES else set()
+    assert _granted(prod, service) - needed == set(GRANTED_WITHOUT_A_CALL[service])
 
 
 @pytest.mark.parametrize("service", sorted(SERVICES))

@@ -4,10 +4,8 @@ import json
 
 from app.contracts.names import STATUS_MAX_RECEIVES
 from app.contracts.queue_policies import topic_to_queue_policy
-from infra._fleet import instance_agent_statements
 from infra.progress import progress_policy
-from tests.infra.graph import Graph, as_list, statements_allowing
-from tests.infra.test_iam_covers_code import needed_actions
+from tests.infra.graph import Graph
 
 TOPIC = "arn:aws:sns:us-east-1:123456789012:reelstack-prod-progress"
 SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:k"
@@ -51,21 +49,6 @@ def test_listing_queues_is_the_one_grant_on_the_region_and_lists_only() -> None:
     assert [(s["Action"], s["Resource"]) for s in regional] == [
         (["sqs:ListQueues"], ["arn:aws:sqs:eu-west-1:123456789012:*"])
     ]
-
-
-def test_progress_role_grants_exactly_the_actions_its_code_calls(prod: Graph) -> None:
-    """Least privilege: a granted action no code calls (once GetQueueUrl, ChangeMessageVisibility) is
-    removed; beyond the code's calls the role holds only what the instance's agents (logs, Session
-    Manager) use."""
-    granted = {
-        a for s in statements_allowing(prod.role_policy("progress-policy")) for a in as_list(s["Action"])
-    }
-    agents = {
-        a
-        for s in instance_agent_statements("arn:aws:logs:us-east-1:1:log-group:g", "us-east-1", "1")
-        for a in as_list(s["Action"])
-    }
-    assert granted == set(needed_actions("progress")) | agents
 
 
 def test_the_load_balancer_checks_liveness_not_the_queue(prod: Graph) -> None:
