@@ -10,8 +10,14 @@ Routes, as on AWS:
 - ``/media/g/<grant>/<key>``: a media object of one video, for the holder of a grant for it.
 - ``/``: the web app's static files; ``GET /_local/outbox?email=``: the mail, newest first.
 
+Every request the web ACL would see on AWS first passes its rate-based rules
+(``app.local.rate_limit``): too many from one client IP is a 429 in the shared error shape
+with ``Retry-After``. ``/_s3`` (browsers upload straight to S3 on AWS, past CloudFront) and
+the local-only ``/_local`` routes are not behind the web ACL, so they are not counted.
+
 ``python -m app.local.gateway_serve`` runs it under gunicorn with one gevent worker: the
-outbox is in that worker's memory, and gevent keeps any number of streams flowing at once.
+outbox and the rate counts are in that worker's memory, and gevent keeps any number of
+streams flowing at once.
 """
 
 from __future__ import annotations
@@ -35,12 +41,14 @@ from pydantic import ValidationError
 
 from app.contracts import bounded_json, logs
 from app.contracts.errors import error_body
+from app.contracts.rate_limits import RATE_LIMITED_CODE, RATE_LIMITED_MESSAGE, RateLimits
 from app.contracts.settings import UserServiceSettings, load
 from app.contracts.tickets import TicketError, load_key, verify_media_grant
 from app.local.apigw import proxy_event, to_response
 from app.local.outbox import CodeRejected, Outbox, Purpose
 from app.local.provision import LOCAL_REGION
 from app.local.proxy import Upstream
+from app.local.rate_limit import SlidingWindowLimiter
 from app.local.s3_gate import S3Gate
 from app.serving import answer_in_the_error_shape
 from app.users.handler import COGNITO_ERRORS, Confirmation, EmailOnly, PasswordReset, handler, resolver
@@ -57,6 +65,8 @@ MEDIA_TYPES = {
     ".jpg": "image/jpeg",
     ".jpeg": "image/jpeg",
 }
+# Paths that on AWS do not pass CloudFront's web ACL: uploads go to S3 directly; /_local is local-only.
+NOT_BEHIND_THE_EDGE = ("/_s3", "/_local/")
 mimetypes.add_type("text/javascript", ".mjs")
 LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
@@ -77,6 +87,8 @@ class Gateway:
     web_dir: Path = WEB_DIR
     outbox: Outbox = field(default_factory=Outbox)
     upstream: Upstream = field(default_factory=Upstream)
+    # The dev stack's limits: its config keeps RateLimits' defaults (tests/infra/test_edge_protection.py).
+    rate_limiter: SlidingWindowLimiter = field(default_factory=lambda: SlidingWindowLimiter(RateLimits()))
 
     def __post_init__(self) -> None:
         if not self.progress_urls:
@@ -100,6 +112,18 @@ def _json(status: int, body: Any) -> Response:
 
 def _error(status: int, code: str, message: str) -> Response:
     return _json(status, error_body(code, message))
+
+
+def _rate_limited() -> Response | None:
+    """The web ACL's rate-based rules, keyed by the client's own address (never a forwarded header)."""
+    if request.path.startswith(NOT_BEHIND_THE_EDGE):
+        return None
+    wait = _gateway().rate_limiter.check(request.remote_addr or "", request.path)
+    if wait is None:
+        return None
+    response = _error(429, RATE_LIMITED_CODE, RATE_LIMITED_MESSAGE)
+    response.headers["Retry-After"] = str(wait)
+    return response
 
 
 # -- /auth and the outbox ---------------------------------------------------------------------
@@ -299,6 +323,7 @@ def static_file(path: str) -> Response:
 def create_app(gateway: Gateway) -> Flask:
     app = Flask(__name__)
     app.extensions["reelstack_gateway"] = gateway
+    app.before_request(_rate_limited)
     for blueprint in (auth, proxies, media, web):
         app.register_blueprint(blueprint)
 

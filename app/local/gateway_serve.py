@@ -60,7 +60,7 @@ def main(argv: list[str]) -> int:
     Server(
         load,
         bind=[args.bind],
-        workers=1,  # the outbox lives in this one worker's memory
+        workers=1,  # the outbox and the rate counts live in this one worker's memory
         worker_class="gevent",
         worker_connections=1000,
         graceful_timeout=GRACEFUL_TIMEOUT_SECONDS,
