@@ -8,6 +8,7 @@ from infra._fleet import MachineImage
 from infra.apigateway_account import ApiGatewayAccount, ApiGatewayAccountArgs
 from infra.backend import BackendService, BackendServiceArgs
 from infra.database import Database, DatabaseArgs
+from infra.edge_protection import EdgeProtection, EdgeProtectionArgs
 from infra.gateway import Gateway, GatewayArgs
 from infra.network import Network, NetworkArgs
 from infra.progress import ProgressService, ProgressServiceArgs
@@ -23,6 +24,8 @@ __all__ = [
     "BackendServiceArgs",
     "Database",
     "DatabaseArgs",
+    "EdgeProtection",
+    "EdgeProtectionArgs",
     "Gateway",
     "GatewayArgs",
     "MachineImage",

@@ -114,6 +114,8 @@ class MediaStorageArgs:
     default *.cloudfront.net certificate, for which AWS ignores the minimum and accepts TLS 1.0."""
     price_class: str = "PriceClass_100"
     """CloudFront price class."""
+    web_acl_arn: pulumi.Input[str] | None = None
+    """ARN of a CLOUDFRONT-scoped AWS WAF web ACL in front of the whole site (``EdgeProtection``)."""
     owner: str = "platform"
     """The ``owner`` tag."""
 
@@ -374,6 +376,7 @@ class MediaStorage(pulumi.ComponentResource):
                 )
             ),
             viewer_certificate=certificate,
+            web_acl_id=args.web_acl_arn,  # WAFv2 web ACLs are given by ARN, not by id
             tags=dict(tags),
             opts=child,
         )

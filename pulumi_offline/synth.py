@@ -264,6 +264,13 @@ def _computed(typ: str, name: str, inputs: Mapping[str, Any], region: str) -> di
             domainName=f"d{_short(name)}.cloudfront.net",
             arn=f"arn:aws:cloudfront::{acct}:distribution/E{_short(name)}",
         )
+    elif typ == "aws:wafv2/webAcl:WebAcl":
+        # A CLOUDFRONT-scoped web ACL is "global" in its ARN, a REGIONAL one "regional".
+        scope = "global" if inputs.get("scope") == "CLOUDFRONT" else "regional"
+        out.update(
+            id=_short(name),
+            arn=f"arn:aws:wafv2:{inputs.get('region') or region}:{acct}:{scope}/webacl/{physical}/{_short(name)}",
+        )
     elif typ == "aws:apigateway/restApi:RestApi":
         api_id = _short(name)
         out.update(

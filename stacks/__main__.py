@@ -17,6 +17,8 @@ from infra import (
     BackendServiceArgs,
     Database,
     DatabaseArgs,
+    EdgeProtection,
+    EdgeProtectionArgs,
     Gateway,
     GatewayArgs,
     MachineImage,
@@ -97,6 +99,7 @@ progress = ProgressService(
         jwks_url=users.jwks_url,
     ),
 )
+edge = EdgeProtection("edge", EdgeProtectionArgs(names=names, rate_limits=cfg.rate_limits, owner=cfg.owner))
 gateway_domain: pulumi.Output[str]
 resolve_gateway_domain: Callable[[pulumi.Output[str]], None]
 gateway_domain, resolve_gateway_domain = pulumi.deferred_output()
@@ -113,6 +116,7 @@ storage = MediaStorage(
         force_destroy=not cfg.protect,
         domain=cfg.domain,
         certificate_arn=cfg.certificate_arn,
+        web_acl_arn=edge.web_acl_arn,
         owner=cfg.owner,
     ),
 )

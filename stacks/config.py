@@ -11,6 +11,7 @@ from typing import TypeVar
 
 import pulumi
 
+from app.contracts.rate_limits import RateLimits
 from infra._fleet import checked_ami_id
 
 N = TypeVar("N", int, float)
@@ -53,6 +54,7 @@ class StackConfig:
     log_retention_days: int
     throttle_rate: float
     throttle_burst: int
+    rate_limits: RateLimits
     domain: str | None
     certificate_arn: str | None
     alarm_topic_arn: str | None
@@ -137,6 +139,11 @@ class StackConfig:
             log_retention_days=_or(c.get_int("logRetentionDays"), 14),
             throttle_rate=_or(c.get_float("throttleRate"), 100.0),
             throttle_burst=_or(c.get_int("throttleBurst"), 200),
+            rate_limits=RateLimits(
+                per_ip=_or(c.get_int("rateLimitPerIp"), RateLimits.per_ip),
+                auth_per_ip=_or(c.get_int("authRateLimitPerIp"), RateLimits.auth_per_ip),
+                window_seconds=_or(c.get_int("rateLimitWindowSeconds"), RateLimits.window_seconds),
+            ),
             domain=c.get("domain"),
             certificate_arn=c.get("certificateArn"),
             alarm_topic_arn=c.get("alarmTopicArn"),

@@ -48,6 +48,7 @@ EXPECTED_CHILDREN: dict[str, set[str]] = {
         "aws:cloudfront/keyvaluestoreKey:KeyvaluestoreKey",
         "aws:cloudfront/distribution:Distribution",
     },
+    "reelstack:index:EdgeProtection": {"aws:wafv2/webAcl:WebAcl"},
     "reelstack:index:Database": {
         "aws:rds/subnetGroup:SubnetGroup",
         "aws:rds/parameterGroup:ParameterGroup",
@@ -207,6 +208,9 @@ CONFIG_EFFECTS: dict[str, set[tuple[str, str]]] = {
     },
     "throttleRate": {("gateway-throttling", "settings")},
     "throttleBurst": {("gateway-throttling", "settings")},
+    "rateLimitPerIp": {("edge-acl", "rules")},
+    "authRateLimitPerIp": {("edge-acl", "rules")},
+    "rateLimitWindowSeconds": {("edge-acl", "rules")},
 }
 # A content hash over names that embed the stack name; it differs by construction.
 STACK_NAME_DERIVED = {("gateway-deployment", "triggers")}
