@@ -1,4 +1,5 @@
-"""CloudFront: HTTPS to viewers and origins, S3 origins through Origin Access Control, TLS 1.2 or newer."""
+"""CloudFront: HTTPS to viewers and origins, S3 origins through Origin Access Control, TLS 1.2 or
+newer, an AWS WAF web ACL in front."""
 
 from __future__ import annotations
 
@@ -11,12 +12,14 @@ from pulumi_policy import (
     ResourceValidationArgs,
     ResourceValidationPolicy,
 )
+from pulumi_policy.proxy import UnknownValueError
 
 from ._support import as_list, is_true, known
 
 DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
 HTTPS_VIEWER_POLICIES = ("https-only", "redirect-to-https")
 # CloudFront security policies that refuse anything older than TLS 1.2.
+CLOUDFRONT_WEB_ACL_ARN_PREFIX = "arn:aws:wafv2:us-east-1:"
 TLS12_POLICIES = ("TLSv1.2_2018", "TLSv1.2_2019", "TLSv1.2_2021", "TLSv1.2_2025", "TLSv1.3_2025")
 
 
@@ -81,6 +84,29 @@ def _custom_certificate(args: ResourceValidationArgs, report: ReportViolation) -
         )
 
 
+def _web_acl(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type != DISTRIBUTION:
+        return
+    try:
+        acl = args.props.get("webAclId")
+    except UnknownValueError:
+        return  # the ARN of a web ACL created in the same update: set, known once it exists
+    if not acl:
+        report(
+            f"{args.name} has no AWS WAF web ACL, so nothing limits request rates per client or "
+            "filters known exploits at the edge; give it an EdgeProtection's web_acl_arn "
+            "(MediaStorageArgs.web_acl_arn)",
+            None,
+        )
+    elif not (str(acl).startswith(CLOUDFRONT_WEB_ACL_ARN_PREFIX) and ":global/webacl/" in str(acl)):
+        # CloudFront takes WAFv2 web ACLs by ARN, of scope CLOUDFRONT, which live in us-east-1.
+        report(
+            f"{args.name}: web ACL {acl} is not a CLOUDFRONT-scoped WAFv2 web ACL "
+            f"({CLOUDFRONT_WEB_ACL_ARN_PREFIX}<account>:global/webacl/<name>/<id>)",
+            None,
+        )
+
+
 POLICIES = [
     ResourceValidationPolicy(
         name="cloudfront-https-only",
@@ -105,5 +131,11 @@ POLICIES = [
         description="CloudFront uses an ACM certificate, so its TLS 1.2 minimum is enforced (the default certificate allows TLS 1.0).",
         validate=_custom_certificate,
         enforcement_level=EnforcementLevel.ADVISORY,
+    ),
+    ResourceValidationPolicy(
+        name="cloudfront-web-acl",
+        description="CloudFront is behind a CLOUDFRONT-scoped AWS WAF web ACL (rate limits per client, managed rules).",
+        validate=_web_acl,
+        enforcement_level=EnforcementLevel.MANDATORY,
     ),
 ]

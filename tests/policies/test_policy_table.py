@@ -43,6 +43,7 @@ DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
 USER_POOL = "aws:cognito/userPool:UserPool"
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 
+CLOUDFRONT_WEB_ACL = "arn:aws:wafv2:us-east-1:123456789012:global/webacl/reelstack-prod-edge/0f1e2d3c"
 TAGS = {"service": "storage", "stack": "test", "owner": "platform-team"}
 
 
@@ -255,6 +256,7 @@ def distribution(**overrides: Any) -> list[SynthResource]:
             "minimumProtocolVersion": "TLSv1.2_2021",
             "sslSupportMethod": "sni-only",
         },
+        "webAclId": CLOUDFRONT_WEB_ACL,
         "tags": TAGS,
     }
     return [resource(DISTRIBUTION, "cdn", **{**inputs, **overrides})]
@@ -483,6 +485,17 @@ CASES = [
             viewerCertificate={"cloudfrontDefaultCertificate": True, "minimumProtocolVersion": "TLSv1.2_2021"}
         ),
         ["cdn"],
+    ),
+    Case("cloudfront-web-acl", distribution(), []),
+    Case("cloudfront-web-acl", distribution(webAclId=None), ["cdn"]),
+    Case(
+        "cloudfront-web-acl",
+        distribution(webAclId="arn:aws:wafv2:eu-west-1:123456789012:regional/webacl/api/0f1e2d3c"),
+        ["cdn"],
+        label="regional web ACL",
+    ),
+    Case(
+        "cloudfront-web-acl", distribution(webAclId="0f1e2d3c-waf-classic"), ["cdn"], label="WAF Classic id"
     ),
     # Tags
     Case("tags-required", [resource(QUEUE, "q", tags=TAGS)], []),
