@@ -1,10 +1,14 @@
 """TranscoderFleet: the task queue (with DLQ and an alarm on it) and the workers that drain it.
 
-The Auto Scaling group may sit at zero. Target tracking keeps the backlog per
-in-service instance near ``backlog_per_instance`` (metric math over the queue depth and
-the group's in-service count); because proportional scaling cannot leave zero, a
-separate alarm wakes the fleet with one instance when tasks wait and nothing runs.
-Optional spot capacity uses a mixed-instances policy.
+The Auto Scaling group may sit at zero. Target tracking keeps the tasks per worker near
+one, counting the tasks in flight as well as those waiting (metric math over the queue's
+visible and hidden messages and the group's in-service count, times the workers each
+instance runs): a fleet whose every worker is busy and whose queue is empty is full, not
+idle. Workers protect their instance from scale-in while any of them holds a task
+(``app/transcoder/protection.py``), so a scale-in removes only idle instances. Because
+proportional scaling cannot leave zero, a separate alarm wakes the fleet with one
+instance when tasks wait and nothing runs. Optional spot capacity uses a mixed-instances
+policy.
 """
 
 from __future__ import annotations
@@ -15,12 +19,20 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from app.contracts.names import TASK_MAX_RECEIVES, TASK_VISIBILITY_TIMEOUT_SECONDS, ResourceNames
+from app.contracts.names import (
+    TASK_MAX_RECEIVES,
+    TASK_VISIBILITY_TIMEOUT_SECONDS,
+    UPLOADS_KEY_PREFIX,
+    ResourceNames,
+)
 from app.contracts.settings import ENV_PREFIX
 from infra._common import asg_tags, policy_document, standard_tags, statement
 from infra._fleet import MachineImage, instances, queue_with_dlq
 
 ROLE = "transcoder"
+# Target tracking's target: every worker busy, nothing waiting. Any waiting allowance above
+# one would have the policy scale in a fleet whose every worker is busy.
+TARGET_TASKS_PER_WORKER = 1.0
 
 
 @dataclass(frozen=True)
@@ -28,7 +40,7 @@ class TranscoderFleetArgs:
     """Every knob of the transcoder fleet."""
 
     names: ResourceNames
-    """Shared names (task queue and its DLQ)."""
+    """Shared names (task queue and its DLQ, the Auto Scaling group)."""
     vpc_id: pulumi.Input[str]
     """The network's VPC."""
     vpc_cidr: pulumi.Input[str]
@@ -59,8 +71,6 @@ class TranscoderFleetArgs:
     """ASG minimum; 0 lets an idle fleet cost nothing."""
     max_size: int = 4
     """ASG maximum."""
-    backlog_per_instance: int = 4
-    """Target tasks waiting per in-service instance."""
     workers_per_instance: int = 2
     """Worker processes (``reelstack-transcoder@<n>``) per instance."""
     ladder: str = "1080,720,480,360,240"
@@ -79,37 +89,48 @@ class TranscoderFleetArgs:
     """The ``owner`` tag."""
 
 
+def group_arn_pattern(region: str, account: str, group_name: str) -> str:
+    """The ARN of the Auto Scaling group named ``group_name``, whatever id AWS gives it at creation."""
+    return f"arn:aws:autoscaling:{region}:{account}:autoScalingGroup:*:autoScalingGroupName/{group_name}"
+
+
 def transcoder_policy(
     queue_arns: tuple[str, str],
     bucket_arns: tuple[str, str],
     topic_arn: str,
     topic_key_arn: str,
+    group_arn: str,
 ) -> dict[str, Any]:
-    """Workers: consume their queue, read uploads, write (and on retry prune) media, publish progress.
+    """Workers: consume their queue, read uploads, write (and on retry prune) media, publish
+    progress, protect their own group's instances from scale-in.
 
     ``queue_arns`` is (tasks, its DLQ): workers read dead letters to report them failed,
-    but never delete them. ``bucket_arns`` is (uploads, media).
+    but never delete them. ``bucket_arns`` is (uploads, media). Listing the uploads is what
+    makes S3 answer a missing source 404 rather than 403; it is limited to the sources' prefix.
     """
     queue_arn, dlq_arn = queue_arns
     uploads, media = bucket_arns
     return policy_document(
         statement(
             "ConsumeTasks",
-            [
-                "sqs:ReceiveMessage",
-                "sqs:DeleteMessage",
-                "sqs:ChangeMessageVisibility",
-            ],
+            ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"],
             [queue_arn],
         ),
         statement("ReportDeadLetters", ["sqs:ReceiveMessage", "sqs:ChangeMessageVisibility"], [dlq_arn]),
-        statement("ReadSources", ["s3:GetObject"], [f"{uploads}/*"]),
+        statement("ReadSources", ["s3:GetObject"], [f"{uploads}/{UPLOADS_KEY_PREFIX}*"]),
+        statement(
+            "FindSources",
+            ["s3:ListBucket"],
+            [uploads],
+            condition={"StringLike": {"s3:prefix": [f"{UPLOADS_KEY_PREFIX}*"]}},
+        ),
         statement(
             "WriteOutputs", ["s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject"], [f"{media}/*"]
         ),
         statement("ListOutputs", ["s3:ListBucket"], [media]),
         statement("PublishProgress", ["sns:Publish"], [topic_arn]),
         statement("EncryptProgress", ["kms:GenerateDataKey", "kms:Decrypt"], [topic_key_arn]),
+        statement("ProtectBusyInstances", ["autoscaling:SetInstanceProtection"], [group_arn]),
     )
 
 
@@ -121,6 +142,7 @@ def transcoder_environment(
     uploads_bucket: pulumi.Input[str],
     media_bucket: pulumi.Input[str],
     progress_topic_arn: pulumi.Input[str],
+    autoscaling_group: str,
     ladder: str,
     log_level: str = "INFO",
 ) -> dict[str, pulumi.Input[str]]:
@@ -132,6 +154,7 @@ def transcoder_environment(
         f"{ENV_PREFIX}UPLOADS_BUCKET": uploads_bucket,
         f"{ENV_PREFIX}MEDIA_BUCKET": media_bucket,
         f"{ENV_PREFIX}PROGRESS_TOPIC_ARN": progress_topic_arn,
+        f"{ENV_PREFIX}AUTOSCALING_GROUP": autoscaling_group,
         f"{ENV_PREFIX}LADDER": ladder,
         f"{ENV_PREFIX}VISIBILITY_TIMEOUT_SECONDS": str(TASK_VISIBILITY_TIMEOUT_SECONDS),
         f"{ENV_PREFIX}LOG_LEVEL": log_level,
@@ -142,9 +165,10 @@ def worker_units(workers_per_instance: int) -> list[str]:
     return [f"reelstack-transcoder@{n}.service" for n in range(1, workers_per_instance + 1)]
 
 
-def backlog_expression() -> str:
-    """Tasks waiting per in-service instance (m1 / m2), the queue depth itself when none runs."""
-    return "IF(m2 > 0, m1 / m2, m1)"
+def tasks_per_worker_expression(workers_per_instance: int) -> str:
+    """Tasks waiting (m1) or in flight (m3) per worker of the in-service instances (m2); the
+    task count itself when none is in service (where the wake alarm, not this, acts)."""
+    return f"IF(m2 > 0, (m1 + m3) / (m2 * {workers_per_instance}), m1 + m3)"
 
 
 @dataclass(frozen=True)
@@ -191,7 +215,7 @@ class _Series:
 
 
 class TranscoderFleet(pulumi.ComponentResource):
-    """Task queue + DLQ + alarm, and an ASG of transcoder workers that scales on backlog."""
+    """Task queue + DLQ + alarm, and an ASG of transcoder workers that scales on tasks per worker."""
 
     queue_url: pulumi.Output[str]
     queue_arn: pulumi.Output[str]
@@ -210,7 +234,10 @@ class TranscoderFleet(pulumi.ComponentResource):
             raise ValueError("workers_per_instance must be at least 1")
         tags = standard_tags("transcoder", args.owner)
         child = pulumi.ResourceOptions(parent=self)
-        region = aws.get_region_output(opts=pulumi.InvokeOptions(parent=self)).region
+        invoke = pulumi.InvokeOptions(parent=self)
+        region = aws.get_region_output(opts=invoke).region
+        account = aws.get_caller_identity_output(opts=invoke).account_id
+        group_name = args.names.transcoder_group
 
         queue, dlq = queue_with_dlq(
             f"{name}-tasks",
@@ -254,7 +281,13 @@ class TranscoderFleet(pulumi.ComponentResource):
             args.media_bucket_arn,
             args.progress_topic_arn,
             args.progress_topic_key_arn,
-        ).apply(lambda v: transcoder_policy((v[0], v[1]), (v[2], v[3]), v[4], v[5]))
+            region,
+            account,
+        ).apply(
+            lambda v: transcoder_policy(
+                (v[0], v[1]), (v[2], v[3]), v[4], v[5], group_arn_pattern(v[6], v[7], group_name)
+            )
+        )
         environment = transcoder_environment(
             region=region,
             task_queue_url=queue.url,
@@ -262,6 +295,7 @@ class TranscoderFleet(pulumi.ComponentResource):
             uploads_bucket=args.uploads_bucket,
             media_bucket=args.media_bucket,
             progress_topic_arn=args.progress_topic_arn,
+            autoscaling_group=group_name,
             ladder=args.ladder,
             log_level=args.log_level,
         )
@@ -300,6 +334,7 @@ class TranscoderFleet(pulumi.ComponentResource):
             )
         group = aws.autoscaling.Group(
             f"{name}-asg",
+            name=group_name,
             min_size=args.min_size,
             max_size=args.max_size,
             vpc_zone_identifiers=list(args.subnet_ids),
@@ -317,27 +352,31 @@ class TranscoderFleet(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, ignore_changes=["desiredCapacity"]),
         )
 
-        # The two series both scaling rules read: tasks waiting (m1) and workers in service (m2).
+        # Tasks waiting (m1) and instances in service (m2), read by both scaling rules, and
+        # tasks in flight (m3), which the tracking policy counts as load too.
         series = {
             "m1": _Series("AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", queue.name, "Sum"),
             "m2": _Series(
                 "AWS/AutoScaling", "GroupInServiceInstances", "AutoScalingGroupName", group.name, "Average"
             ),
         }
+        in_flight = _Series(
+            "AWS/SQS", "ApproximateNumberOfMessagesNotVisible", "QueueName", queue.name, "Sum"
+        )
         aws.autoscaling.Policy(
             f"{name}-backlog",
             autoscaling_group_name=group.name,
             policy_type="TargetTrackingScaling",
             estimated_instance_warmup=120,
             target_tracking_configuration=aws.autoscaling.PolicyTargetTrackingConfigurationArgs(
-                target_value=float(args.backlog_per_instance),
+                target_value=TARGET_TASKS_PER_WORKER,
                 customized_metric_specification=aws.autoscaling.PolicyTargetTrackingConfigurationCustomizedMetricSpecificationArgs(
                     metrics=[
-                        *(m.tracking_metric(id_) for id_, m in series.items()),
+                        *(m.tracking_metric(id_) for id_, m in {**series, "m3": in_flight}.items()),
                         aws.autoscaling.PolicyTargetTrackingConfigurationCustomizedMetricSpecificationMetricArgs(
-                            id="backlog",
-                            expression=backlog_expression(),
-                            label="tasks per instance",
+                            id="load",
+                            expression=tasks_per_worker_expression(args.workers_per_instance),
+                            label="tasks per worker",
                             return_data=True,
                         ),
                     ]

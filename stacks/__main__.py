@@ -141,7 +141,6 @@ transcoder = TranscoderFleet(
         on_demand_percentage_above_base=cfg.transcoder_on_demand_percentage,
         min_size=cfg.transcoder_min_size,
         max_size=cfg.transcoder_max_size,
-        backlog_per_instance=cfg.transcoder_backlog_per_instance,
         workers_per_instance=cfg.transcoder_workers_per_instance,
         dlq_alarm_actions=(cfg.alarm_topic_arn,) if cfg.alarm_topic_arn else (),
         log_level=cfg.log_level,

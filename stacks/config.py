@@ -41,7 +41,6 @@ class StackConfig:
     transcoder_on_demand_percentage: int
     transcoder_min_size: int
     transcoder_max_size: int
-    transcoder_backlog_per_instance: int
     transcoder_workers_per_instance: int
     progress_ami: str | None
     progress_instance_type: str
@@ -126,7 +125,6 @@ class StackConfig:
             transcoder_on_demand_percentage=_or(c.get_int("transcoderOnDemandPercentage"), 100),
             transcoder_min_size=_or(c.get_int("transcoderMinSize"), 0),
             transcoder_max_size=_or(c.get_int("transcoderMaxSize"), 2),
-            transcoder_backlog_per_instance=_or(c.get_int("transcoderBacklogPerInstance"), 4),
             transcoder_workers_per_instance=_or(c.get_int("transcoderWorkersPerInstance"), 2),
             progress_ami=c.get("progressAmi"),
             progress_instance_type=c.get("progressInstanceType") or "t4g.small",

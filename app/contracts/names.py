@@ -51,6 +51,11 @@ class ResourceNames:
         return f"{self.prefix}-tasks-dlq"
 
     @property
+    def transcoder_group(self) -> str:
+        """The transcoder fleet's Auto Scaling group: named up front, as its workers' settings and IAM need it."""
+        return f"{self.prefix}-transcoders"
+
+    @property
     def status_queue(self) -> str:
         return f"{self.prefix}-status"
 

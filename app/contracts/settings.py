@@ -107,6 +107,13 @@ class TranscoderSettings(_ServiceSettings):
     ladder: str = Field("1080,720,480,360,240", description="comma-separated rendition heights")
     visibility_timeout_seconds: int = Field(60, ge=10, le=43200, description="lease extended while working")
     work_dir: str = Field("/var/lib/reelstack/work", description="scratch space for downloads and outputs")
+    autoscaling_group: str = Field(
+        "",
+        description=(
+            "Auto Scaling group of this instance (set by infra/transcoder.py): while any worker on the"
+            " instance holds a task, they keep it protected from scale-in; empty: no group, no protection"
+        ),
+    )
 
     @field_validator("ladder")
     @classmethod

@@ -20,14 +20,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import requests
-
 from app.contracts.names import QUEUE_NAME_UNSAFE
 from app.contracts.queue_policies import topic_to_queue_policy
+from app.instance_metadata import ec2_instance_id
 
 log = logging.getLogger(__name__)
 
-_IMDS = "http://169.254.169.254/latest"
 # Progress is live state: what an instance has not read within minutes is of no use to anyone.
 QUEUE_ATTRIBUTES = {
     "MessageRetentionPeriod": "300",
@@ -43,29 +41,9 @@ STALE_AFTER_SECONDS = 600
 BOOT_ID_BYTES = 6
 
 
-def _ec2_instance_id() -> str | None:
-    """The EC2 instance id from IMDSv2, or None off EC2 (or with AWS_EC2_METADATA_DISABLED=true)."""
-    if os.environ.get("AWS_EC2_METADATA_DISABLED", "").lower() == "true":
-        return None
-    try:
-        token = requests.put(
-            f"{_IMDS}/api/token", headers={"X-aws-ec2-metadata-token-ttl-seconds": "60"}, timeout=1
-        )
-        token.raise_for_status()
-        answer = requests.get(
-            f"{_IMDS}/meta-data/instance-id",
-            headers={"X-aws-ec2-metadata-token": token.text},
-            timeout=1,
-        )
-        answer.raise_for_status()
-    except requests.RequestException:
-        return None
-    return answer.text.strip() or None
-
-
 def resolve_instance_id(configured: str) -> str:
     """``configured`` if set, else the EC2 instance id, else ``<host>-<pid>``."""
-    instance_id = configured or _ec2_instance_id() or f"{socket.gethostname()}-{os.getpid()}"
+    instance_id = configured or ec2_instance_id() or f"{socket.gethostname()}-{os.getpid()}"
     return QUEUE_NAME_UNSAFE.sub("-", instance_id).strip("-")
 
 

@@ -67,6 +67,8 @@ def sweep(work_dir: Path, *, now: float | None = None) -> list[Path]:
         logger.warning("could not list the work dir %s to sweep it", work_dir, exc_info=True)
         return removed
     for entry in entries:
+        if entry.name.startswith("."):
+            continue  # the workers' shared state (protection.py); scratch dirs are named by task id
         path = Path(entry.path)
         try:
             if entry.is_dir(follow_symlinks=False) and _remove_if_abandoned(path, now):

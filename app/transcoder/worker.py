@@ -15,6 +15,10 @@ result → delete the message. Failure paths:
   it can within the grace period (and is stopped when the period ends), otherwise its
   message is released at once (visibility 0) for another worker.
 
+On AWS a worker holding a task keeps its instance protected from scale-in
+(``protection.py``), so the fleet shrinks by idle instances only; a task received on an
+instance that can no longer be protected (a scale-in already chose it) is released at once.
+
 Outputs are uploaded only after ffmpeg has finished, under the task's own prefix, with
 the master playlist last: a killed attempt leaves nothing a player would find, and a
 retry overwrites the same keys. Its local files, in a scratch directory of the work dir
@@ -25,6 +29,7 @@ that several workers share, are removed by the next sweep of any worker there
 from __future__ import annotations
 
 import argparse
+import contextlib
 import enum
 import logging
 import signal
@@ -47,10 +52,12 @@ from app.contracts.messages import Rendition, TaskMessageV1, TaskOutputs, parse_
 from app.contracts.names import TASK_MAX_RECEIVES
 from app.contracts.settings import SettingsError, TranscoderSettings, load
 from app.contracts.tickets import media_key_prefix
+from app.instance_metadata import ec2_instance_id
 from app.transcoder.graph import OutputPaths, PlanError, build_graph, plan_transcode
 from app.transcoder.hls import OutputError, Variant, describe_variant, master_playlist, playlist_duration
 from app.transcoder.probe import NotAVideo, probe
 from app.transcoder.progress import ProgressReporter, sns_publisher
+from app.transcoder.protection import ProtectionError, ScaleInProtection
 from app.transcoder.runner import Cancelled, Pace, run_ffmpeg
 from app.transcoder.scratch import scratch_dir, sweep
 
@@ -67,6 +74,9 @@ _TRANSCODE_PERCENT = 99.0
 _DEAD_LETTER_HIDE_SECONDS = 43200
 _DEAD_LETTER_REASON = (
     "the task failed on every attempt; it is kept in the dead-letter queue for the operators"
+)
+MISSING_SOURCE_REASON = (
+    "the uploaded file no longer exists (it was deleted or has expired); upload the video again"
 )
 _CONTENT_TYPES = {
     ".m3u8": "application/vnd.apple.mpegurl",
@@ -91,11 +101,17 @@ class AwsClients:
     sqs: Any
     s3: Any
     sns: Any
+    autoscaling: Any
 
     @classmethod
     def from_environment(cls) -> AwsClients:
         """Clients for AWS, or the local emulation when ``AWS_ENDPOINT_URL`` is set."""
-        return cls(sqs=boto3.client("sqs"), s3=boto3.client("s3"), sns=boto3.client("sns"))
+        return cls(
+            sqs=boto3.client("sqs"),
+            s3=boto3.client("s3"),
+            sns=boto3.client("sns"),
+            autoscaling=boto3.client("autoscaling"),
+        )
 
 
 class Heartbeat:
@@ -127,11 +143,17 @@ class Heartbeat:
 
 class Worker:
     def __init__(
-        self, settings: TranscoderSettings, aws: AwsClients, *, grace_seconds: float = _DEFAULT_GRACE_SECONDS
+        self,
+        settings: TranscoderSettings,
+        aws: AwsClients,
+        *,
+        grace_seconds: float = _DEFAULT_GRACE_SECONDS,
+        protection: ScaleInProtection | None = None,
     ) -> None:
         self.settings = settings
         self.aws = aws
         self.grace_seconds = grace_seconds
+        self.protection = protection
         self.stopping = threading.Event()
         self.cancel = threading.Event()
         self._pace: Pace | None = None
@@ -159,6 +181,8 @@ class Worker:
             # Cheap (one listing of the work dir) and bounded by the poll: leftovers of a killed
             # sibling go soon after it dies, not only when this worker restarts.
             sweep(Path(self.settings.work_dir))
+            if self.protection is not None:
+                self.protection.lift_if_idle()
             try:
                 self.poll_once()
             except (BotoCoreError, ClientError):
@@ -180,12 +204,19 @@ class Worker:
                 self._settle(message, _Outcome.RELEASE)
                 continue
             try:
-                self._settle(message, self.handle(message))
+                with self._protected():
+                    self._settle(message, self.handle(message))
+            except ProtectionError:
+                logger.warning("releasing a task this instance cannot hold", exc_info=True)
+                self._settle(message, _Outcome.RELEASE)
             except (BotoCoreError, ClientError):
                 logger.exception("could not report or settle a task; it will be redelivered")
         if not messages and not self.stopping.is_set():
             self.report_dead_letters()
         return len(messages)
+
+    def _protected(self) -> contextlib.AbstractContextManager[None]:
+        return self.protection.holding_task() if self.protection else contextlib.nullcontext()
 
     def report_dead_letters(self) -> None:
         """Publish ``failed`` for the tasks in the DLQ, which stay there for the operators."""
@@ -305,9 +336,18 @@ class Worker:
         try:
             self.aws.s3.download_file(task.source_bucket, task.source_key, str(target))
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey"):
-                raise PermanentFailure("the uploaded source no longer exists") from None
+            code = exc.response.get("Error", {}).get("Code")
+            # S3 answers a missing key 403 to a caller its ListBucket grant does not cover for
+            # that key: the listing, which the grant allows under the sources' prefix, settles it.
+            if code in ("404", "NoSuchKey") or (
+                code in ("403", "AccessDenied") and not self._source_listed(task)
+            ):
+                raise PermanentFailure(MISSING_SOURCE_REASON) from None
             raise
+
+    def _source_listed(self, task: TaskMessageV1) -> bool:
+        listing = self.aws.s3.list_objects_v2(Bucket=task.source_bucket, Prefix=task.source_key, MaxKeys=1)
+        return any(o["Key"] == task.source_key for o in listing.get("Contents", []))
 
     def _upload(self, task: TaskMessageV1, paths: OutputPaths, variants: list[Variant]) -> TaskOutputs:
         bucket = self.settings.media_bucket
@@ -394,7 +434,21 @@ def main(argv: list[str]) -> int:
         print(f"reelstack transcoder: {exc}", file=sys.stderr)
         return 2
     logs.configure("transcoder", settings.log_level)
-    worker = Worker(settings, AwsClients.from_environment(), grace_seconds=args.shutdown_grace)
+    aws = AwsClients.from_environment()
+    protection = None
+    if settings.autoscaling_group:
+        instance_id = ec2_instance_id()
+        if instance_id is None:
+            print(
+                "reelstack transcoder: REELSTACK_AUTOSCALING_GROUP is set but the instance metadata service"
+                " gave no instance id; unset it off EC2",
+                file=sys.stderr,
+            )
+            return 2
+        protection = ScaleInProtection(
+            aws.autoscaling, settings.autoscaling_group, instance_id, Path(settings.work_dir)
+        )
+    worker = Worker(settings, aws, grace_seconds=args.shutdown_grace, protection=protection)
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: worker.shutdown())
     logger.info("polling %s", settings.task_queue_url)

@@ -65,6 +65,7 @@ ACTIONS = {
         "list_subscriptions_by_topic": "sns:ListSubscriptionsByTopic",
     },
     "secretsmanager": {"get_secret_value": "secretsmanager:GetSecretValue"},
+    "autoscaling": {"set_instance_protection": "autoscaling:SetInstanceProtection"},
 }
 # Calls the transfer manager makes besides the one named: a multipart transfer that fails is aborted.
 IMPLIED = {

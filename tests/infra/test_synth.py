@@ -185,7 +185,10 @@ CONFIG_EFFECTS: dict[str, set[tuple[str, str]]] = {
     },
     "transcoderOnDemandPercentage": {("transcoder-asg", "mixedInstancesPolicy")},
     "transcoderMaxSize": {("transcoder-asg", "maxSize")},
-    "transcoderWorkersPerInstance": {("transcoder-lt", "userData")},
+    "transcoderWorkersPerInstance": {
+        ("transcoder-lt", "userData"),
+        ("transcoder-backlog", "targetTrackingConfiguration"),
+    },
     "progressAmi": {("progress-lt", "imageId")},
     "progressInstanceType": {("progress-lt", "instanceType")},
     "progressMinSize": {("progress-asg", "minSize")},

@@ -1,41 +1,61 @@
 from __future__ import annotations
 
+import ast
 import json
+import math
+from typing import Any
 
 import pytest
 
 from app.contracts.names import TASK_MAX_RECEIVES, TASK_VISIBILITY_TIMEOUT_SECONDS
-from infra._common import statement
-from infra.transcoder import backlog_expression, transcoder_policy, worker_units
-from tests.infra.graph import Graph
+from infra._common import env_from_user_data, statement
+from infra.transcoder import (
+    TARGET_TASKS_PER_WORKER,
+    group_arn_pattern,
+    tasks_per_worker_expression,
+    transcoder_policy,
+    worker_units,
+)
+from tests.infra.graph import Graph, as_list, statements_allowing
+from tests.infra.test_iam_covers_code import needed_actions
 
 QUEUE = "arn:aws:sqs:us-east-1:1:reelstack-prod-tasks"
 DLQ = "arn:aws:sqs:us-east-1:1:reelstack-prod-tasks-dlq"
 UPLOADS, MEDIA = "arn:aws:s3:::up", "arn:aws:s3:::me"
 TOPIC = "arn:aws:sns:us-east-1:1:reelstack-prod-progress"
 KEY = "arn:aws:kms:us-east-1:1:key/k"
+GROUP = "arn:aws:autoscaling:us-east-1:1:autoScalingGroup:*:autoScalingGroupName/reelstack-prod-transcoders"
+
+
+def _policy() -> dict[str, Any]:
+    return transcoder_policy((QUEUE, DLQ), (UPLOADS, MEDIA), TOPIC, KEY, GROUP)
 
 
 def test_transcoder_reads_uploads_writes_media_and_cannot_delete_sources() -> None:
-    policy = transcoder_policy((QUEUE, DLQ), (UPLOADS, MEDIA), TOPIC, KEY)
+    policy = _policy()
     by_sid = {s["Sid"]: s for s in policy["Statement"]}
     assert by_sid["ReadSources"] == {
         "Sid": "ReadSources",
         "Effect": "Allow",
         "Action": ["s3:GetObject"],
-        "Resource": [f"{UPLOADS}/*"],
+        "Resource": [f"{UPLOADS}/uploads/*"],
     }
     assert by_sid["WriteOutputs"]["Resource"] == [f"{MEDIA}/*"]
     assert by_sid["PublishProgress"]["Resource"] == [TOPIC]
     assert by_sid["ConsumeTasks"]["Resource"] == [QUEUE]
-    on_uploads = {a for s in policy["Statement"] for a in s["Action"] if f"{UPLOADS}/*" in s["Resource"]}
+    on_uploads = {
+        a
+        for s in policy["Statement"]
+        for a in s["Action"]
+        if any(r.startswith(UPLOADS) for r in s["Resource"])
+    }
     actions = {a for s in policy["Statement"] for a in s["Action"]}
-    assert on_uploads == {"s3:GetObject"} and "sqs:SendMessage" not in actions
+    assert on_uploads == {"s3:GetObject", "s3:ListBucket"} and "sqs:SendMessage" not in actions
 
 
 def test_a_retried_task_may_delete_what_an_earlier_attempt_left_in_media() -> None:
     # app/transcoder/worker.py lists the task's prefix and deletes stale outputs (DeleteObjects).
-    policy = transcoder_policy((QUEUE, DLQ), (UPLOADS, MEDIA), TOPIC, KEY)
+    policy = _policy()
     by_sid = {s["Sid"]: s for s in policy["Statement"]}
     assert "s3:DeleteObject" in by_sid["WriteOutputs"]["Action"]
     assert by_sid["ListOutputs"]["Action"] == ["s3:ListBucket"] and by_sid["ListOutputs"]["Resource"] == [
@@ -80,28 +100,167 @@ def test_an_alarm_fires_when_a_task_reaches_the_dlq_even_while_a_worker_keeps_it
 
 
 def test_workers_may_read_and_hide_dead_letters_but_not_delete_them() -> None:
-    policy = transcoder_policy((QUEUE, DLQ), (UPLOADS, MEDIA), TOPIC, KEY)
+    policy = _policy()
     on_dlq = {a for s in policy["Statement"] if DLQ in s["Resource"] for a in s["Action"]}
     assert on_dlq == {"sqs:ReceiveMessage", "sqs:ChangeMessageVisibility"}
 
 
-def test_fleet_may_scale_to_zero_and_tracks_backlog_per_instance_with_metric_math(prod: Graph) -> None:
+class _IfToConditional(ast.NodeTransformer):
+    def visit_Call(self, node: ast.Call) -> ast.AST:
+        self.generic_visit(node)
+        assert isinstance(node.func, ast.Name) and node.func.id == "IF" and len(node.args) == 3
+        return ast.IfExp(test=node.args[0], body=node.args[1], orelse=node.args[2])
+
+
+def metric_math(expression: str, values: dict[str, float]) -> float:
+    """The value of a CloudWatch metric-math expression over the subset the fleet uses (IF, AND,
+    arithmetic, comparisons); IF evaluates only the branch it takes, as CloudWatch's does."""
+    tree = _IfToConditional().visit(ast.parse(expression.replace(" AND ", " and "), mode="eval"))
+    code = compile(ast.fix_missing_locations(tree), "<metric math>", "eval")
+    return float(eval(code, {"__builtins__": {}}, dict(values)))  # noqa: S307 (the synthesized expression)
+
+
+def _desired_capacity(graph: Graph, *, waiting: int, in_flight: int, in_service: int) -> int:
+    """The capacity target tracking moves the group to: the one that brings the policy's metric,
+    computed from the synthesized metric queries, to its target (the metric is per worker, so
+    it shrinks in proportion as instances are added)."""
+    tracking = graph.one("aws:autoscaling/policy:Policy", "transcoder-backlog").inputs[
+        "targetTrackingConfiguration"
+    ]
+    queries = tracking["customizedMetricSpecification"]["metrics"]
+    by_metric = {
+        "ApproximateNumberOfMessagesVisible": waiting,
+        "ApproximateNumberOfMessagesNotVisible": in_flight,
+        "GroupInServiceInstances": in_service,
+    }
+    values = {
+        q["id"]: by_metric[q["metricStat"]["metric"]["metricName"]] for q in queries if "metricStat" in q
+    }
+    (returned,) = [q for q in queries if q.get("returnData")]
+    return math.ceil(in_service * metric_math(returned["expression"], values) / tracking["targetValue"])
+
+
+@pytest.mark.parametrize(
+    ("stack", "waiting", "in_flight", "in_service", "desired"),
+    [
+        # Every worker busy, nothing waiting: full, not idle (the visible backlog alone reads 0 here).
+        ("prod", 0, 20, 5, 5),
+        ("dev", 0, 4, 2, 2),
+        # Tasks waiting beyond the workers: one instance per workers-per-instance tasks.
+        ("prod", 8, 8, 2, 4),
+        ("dev", 3, 4, 2, 4),
+        # Idle workers: the fleet may shrink to what the tasks in flight need.
+        ("prod", 0, 2, 4, 1),
+        ("dev", 0, 0, 3, 0),
+    ],
+)
+def test_the_fleet_scales_on_tasks_waiting_and_in_flight_per_worker(
+    stack: str, waiting: int, in_flight: int, in_service: int, desired: int, request: pytest.FixtureRequest
+) -> None:
+    """AWS's rule for a count metric in target tracking: the target is "the optimal average
+    request or message count per instance" (TargetTrackingConfiguration.TargetValue,
+    https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_TargetTrackingConfiguration.html),
+    built with metric math over the queue and GroupInServiceInstances as in "Example: Amazon SQS
+    queue backlog per instance"
+    (https://docs.aws.amazon.com/autoscaling/ec2/userguide/ec2-auto-scaling-target-tracking-metric-math.html).
+    A transcoding task hidden while a worker runs it is load too: counting only visible messages
+    reads 0 while every worker is busy, and the group scales in under them."""
+    graph: Graph = request.getfixturevalue(stack)
+    assert _desired_capacity(graph, waiting=waiting, in_flight=in_flight, in_service=in_service) == desired
+
+
+def test_the_tracked_metric_counts_visible_and_hidden_tasks_of_the_task_queue_per_in_service_instance(
+    prod: Graph,
+) -> None:
+    tracking = prod.one("aws:autoscaling/policy:Policy", "transcoder-backlog").inputs[
+        "targetTrackingConfiguration"
+    ]
+    assert tracking["targetValue"] == TARGET_TASKS_PER_WORKER == 1
+    queries = {q["id"]: q for q in tracking["customizedMetricSpecification"]["metrics"]}
+    metrics = {id_: q["metricStat"]["metric"] for id_, q in queries.items() if "metricStat" in q}
+    assert {id_: (m["metricName"], m["dimensions"]) for id_, m in metrics.items()} == {
+        "m1": (
+            "ApproximateNumberOfMessagesVisible",
+            [{"name": "QueueName", "value": "reelstack-prod-tasks"}],
+        ),
+        "m3": (
+            "ApproximateNumberOfMessagesNotVisible",
+            [{"name": "QueueName", "value": "reelstack-prod-tasks"}],
+        ),
+        "m2": (
+            "GroupInServiceInstances",
+            [{"name": "AutoScalingGroupName", "value": "reelstack-prod-transcoders"}],
+        ),
+    }
+    assert queries["load"]["expression"] == tasks_per_worker_expression(4)
+    assert [q for q in queries.values() if q.get("returnData")] == [queries["load"]]
+
+
+def test_fleet_may_scale_to_zero(prod: Graph) -> None:
     group = prod.one("aws:autoscaling/group:Group", "transcoder-asg").inputs
     assert group["minSize"] == 0 and group["maxSize"] == 20
-    policy = prod.one("aws:autoscaling/policy:Policy", "transcoder-backlog").inputs
-    assert policy["policyType"] == "TargetTrackingScaling"
-    tracking = policy["targetTrackingConfiguration"]
-    assert tracking["targetValue"] == 4
-    metrics = {m["id"]: m for m in tracking["customizedMetricSpecification"]["metrics"]}
-    assert metrics["m1"]["metricStat"]["metric"]["metricName"] == "ApproximateNumberOfMessagesVisible"
-    assert metrics["m1"]["metricStat"]["metric"]["dimensions"] == [
-        {"name": "QueueName", "value": "reelstack-prod-tasks"}
-    ]
-    assert metrics["m2"]["metricStat"]["metric"]["metricName"] == "GroupInServiceInstances"
-    assert (
-        metrics["backlog"]["expression"] == backlog_expression() and metrics["backlog"]["returnData"] is True
+
+
+def test_workers_may_protect_only_their_own_groups_instances_from_scale_in(prod: Graph) -> None:
+    """SetInstanceProtection supports resource-level permissions: its resource type is
+    ``autoScalingGroup`` (required) in "Actions, resources, and condition keys for Amazon EC2
+    Auto Scaling" (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonec2autoscaling.html),
+    whose ARN is ``arn:aws:autoscaling:<region>:<account>:autoScalingGroup:<uuid>:autoScalingGroupName/<name>``
+    (https://docs.aws.amazon.com/autoscaling/ec2/userguide/control-access-using-iam.html); the uuid
+    is AWS's, known only after creation, so the grant names the group by its name."""
+    group = prod.one("aws:autoscaling/group:Group", "transcoder-asg").inputs
+    env = env_from_user_data(
+        prod.one("aws:ec2/launchTemplate:LaunchTemplate", "transcoder-lt").inputs["userData"], "transcoder"
     )
-    assert [m for m in metrics.values() if m.get("returnData")] == [metrics["backlog"]]
+    assert group["name"] == env["REELSTACK_AUTOSCALING_GROUP"] == "reelstack-prod-transcoders"
+    protecting = [
+        s
+        for s in statements_allowing(prod.role_policy("transcoder-policy"))
+        if "autoscaling:SetInstanceProtection" in as_list(s["Action"])
+    ]
+    assert [(as_list(s["Action"]), as_list(s["Resource"])) for s in protecting] == [
+        (
+            ["autoscaling:SetInstanceProtection"],
+            [group_arn_pattern("us-east-1", "123456789012", "reelstack-prod-transcoders")],
+        )
+    ]
+    assert (
+        group_arn_pattern("us-east-1", "1", "g")
+        == "arn:aws:autoscaling:us-east-1:1:autoScalingGroup:*:autoScalingGroupName/g"
+    )
+
+
+def test_a_missing_source_is_answered_not_found_because_workers_may_list_the_sources_prefix() -> None:
+    """AWS's rule: if a requested object does not exist, S3's error "depends on whether you also
+    have the s3:ListBucket permission": with it 404 Not Found, without it 403 Access Denied
+    (GetObject and HeadObject, Permissions: https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html,
+    https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html). With GetObject alone a
+    deleted or expired upload looked like a transient denial and was retried into the DLQ. The
+    listing is limited to the sources' key prefix with the ``s3:prefix`` condition key
+    (https://docs.aws.amazon.com/AmazonS3/latest/userguide/amazon-s3-policy-keys.html); the
+    emulator does not evaluate conditions, so the document itself is the test."""
+    by_sid = {s["Sid"]: s for s in _policy()["Statement"]}
+    assert by_sid["FindSources"] == {
+        "Sid": "FindSources",
+        "Effect": "Allow",
+        "Action": ["s3:ListBucket"],
+        "Resource": [UPLOADS],
+        "Condition": {"StringLike": {"s3:prefix": ["uploads/*"]}},
+    }
+    assert by_sid["ReadSources"]["Resource"] == [f"{UPLOADS}/uploads/*"]
+
+
+# What no line of the worker calls, yet its calls need: SNS encrypts with the topic's key on the
+# publisher's behalf, and upload_file aborts a large output's multipart upload when a part fails.
+ON_THE_WORKERS_BEHALF = {"kms:GenerateDataKey", "kms:Decrypt", "s3:AbortMultipartUpload"}
+
+
+def test_the_workers_role_grants_no_action_its_code_does_not_call(prod: Graph) -> None:
+    granted = {
+        a for s in statements_allowing(prod.role_policy("transcoder-policy")) for a in as_list(s["Action"])
+    }
+    assert "sqs:GetQueueAttributes" not in granted
+    assert granted - ON_THE_WORKERS_BEHALF == set(needed_actions("transcoder"))
 
 
 def test_an_idle_fleet_wakes_when_tasks_wait(prod: Graph) -> None:

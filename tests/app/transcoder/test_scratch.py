@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from app.transcoder.protection import STATE_DIR_NAME, ScaleInProtection
 from app.transcoder.scratch import LOCK_NAME, LOCKLESS_MAX_AGE_SECONDS, scratch_dir, sweep
 
 # A worker in the middle of a task: its scratch dir holds a partial download, optionally a child
@@ -116,6 +117,13 @@ def test_a_sweep_leaves_files_in_the_work_dir_alone(tmp_path: Path) -> None:
     note.write_text("not a scratch dir")
     assert sweep(tmp_path, now=note.stat().st_mtime + LOCKLESS_MAX_AGE_SECONDS + 1) == []
     assert note.exists()
+
+
+def test_a_sweep_leaves_the_workers_shared_protection_state_alone(tmp_path: Path) -> None:
+    ScaleInProtection(autoscaling=None, group="g", instance_id="i-1", work_dir=tmp_path)
+    state = tmp_path / STATE_DIR_NAME
+    assert sweep(tmp_path, now=state.stat().st_mtime + LOCKLESS_MAX_AGE_SECONDS + 1) == []
+    assert state.is_dir()
 
 
 def test_a_sweep_of_a_work_dir_not_yet_created_removes_nothing(tmp_path: Path) -> None:

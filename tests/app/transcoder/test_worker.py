@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import subprocess
@@ -9,8 +10,10 @@ import threading
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from app.contracts.messages import (
     FilterSpec,
@@ -23,7 +26,7 @@ from app.contracts.messages import (
 )
 from app.contracts.names import TASK_MAX_RECEIVES
 from app.contracts.tickets import media_key_prefix
-from app.transcoder.worker import Heartbeat, Worker
+from app.transcoder.worker import MISSING_SOURCE_REASON, Heartbeat, Worker
 from tests.app.transcoder.conftest import Media, Pipeline, ffprobe, run_one
 
 MakeWorker = Callable[..., Worker]
@@ -257,6 +260,56 @@ def test_a_missing_source_fails_permanently(pipeline: Pipeline, make_worker: Mak
     event = _transcode(pipeline, make_worker(), task)
     assert event.state == VideoState.FAILED and "no longer exists" in (event.error_reason or "")
     assert pipeline.messages_left() == {"tasks": 0, "dlq": 0}
+
+
+class _S3DenyingUnlistedKeys:
+    """The emulator's S3, answering a GET of a missing key 403 as AWS S3 does for a caller whose
+    s3:ListBucket grant does not cover it (GetObject, Permissions:
+    https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html); ``denied`` keys get a 403
+    whether they exist or not, as for a caller without s3:GetObject on them."""
+
+    def __init__(self, s3: Any, denied: frozenset[str] = frozenset()) -> None:
+        self._s3, self._denied = s3, denied
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._s3, name)
+
+    def download_file(self, bucket: str, key: str, filename: str) -> None:
+        forbidden = ClientError({"Error": {"Code": "403", "Message": "Forbidden"}}, "HeadObject")
+        if key in self._denied:
+            raise forbidden
+        try:
+            self._s3.download_file(bucket, key, filename)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "404":
+                raise forbidden from None
+            raise
+
+
+def test_a_missing_source_s3_will_not_call_missing_fails_at_once_once_a_listing_shows_it_gone(
+    pipeline: Pipeline, make_worker: MakeWorker
+) -> None:
+    worker = make_worker()
+    worker.aws = dataclasses.replace(worker.aws, s3=_S3DenyingUnlistedKeys(worker.aws.s3))
+    task = _task_for(pipeline.resources.names.uploads_bucket)
+    pipeline.send(task.model_dump_json())
+    event = _transcode(pipeline, worker, task)
+    assert event.state == VideoState.FAILED and event.error_reason == MISSING_SOURCE_REASON
+    assert pipeline.messages_left() == {"tasks": 0, "dlq": 0}
+
+
+def test_a_source_that_exists_but_is_denied_is_left_for_redelivery(
+    pipeline: Pipeline, make_worker: MakeWorker, media: Media
+) -> None:
+    task = pipeline.submit(media.silent)
+    worker = make_worker()
+    worker.aws = dataclasses.replace(
+        worker.aws, s3=_S3DenyingUnlistedKeys(worker.aws.s3, denied=frozenset({task.source_key}))
+    )
+    run_one(worker)
+    pipeline.drain()
+    assert [e.state for e in pipeline.events_of(task.task_id)] == [VideoState.TRANSCODING]
+    assert pipeline.messages_left() == {"tasks": 1, "dlq": 0}
 
 
 def test_a_transient_failure_is_retried_then_reported_and_dead_lettered(
