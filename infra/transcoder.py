@@ -59,6 +59,8 @@ class TranscoderFleetArgs:
     """Topic receiving progress events."""
     progress_topic_key_arn: pulumi.Input[str]
     """KMS key encrypting that topic (publishers need it)."""
+    sources_key_prefix: str = UPLOADS_KEY_PREFIX
+    """Key prefix of the sources in the uploads bucket, the only keys the workers may read and list."""
     instance_type: str = "c7g.large"
     """On-demand instance type (arm64 AMI)."""
     spot_instance_types: tuple[str, ...] = ()
@@ -100,13 +102,15 @@ def transcoder_policy(
     topic_arn: str,
     topic_key_arn: str,
     group_arn: str,
+    sources_prefix: str = UPLOADS_KEY_PREFIX,
 ) -> dict[str, Any]:
     """Workers: consume their queue, read uploads, write (and on retry prune) media, publish
     progress, protect their own group's instances from scale-in.
 
     ``queue_arns`` is (tasks, its DLQ): workers read dead letters to report them failed,
-    but never delete them. ``bucket_arns`` is (uploads, media). Listing the uploads is what
-    makes S3 answer a missing source 404 rather than 403; it is limited to the sources' prefix.
+    but never delete them. ``bucket_arns`` is (uploads, media); sources live under
+    ``sources_prefix`` of the uploads. Listing them is what makes S3 answer a missing source
+    404 rather than 403.
     """
     queue_arn, dlq_arn = queue_arns
     uploads, media = bucket_arns
@@ -117,12 +121,12 @@ def transcoder_policy(
             [queue_arn],
         ),
         statement("ReportDeadLetters", ["sqs:ReceiveMessage", "sqs:ChangeMessageVisibility"], [dlq_arn]),
-        statement("ReadSources", ["s3:GetObject"], [f"{uploads}/{UPLOADS_KEY_PREFIX}*"]),
+        statement("ReadSources", ["s3:GetObject"], [f"{uploads}/{sources_prefix}*"]),
         statement(
             "FindSources",
             ["s3:ListBucket"],
             [uploads],
-            condition={"StringLike": {"s3:prefix": [f"{UPLOADS_KEY_PREFIX}*"]}},
+            condition={"StringLike": {"s3:prefix": [f"{sources_prefix}*"]}},
         ),
         statement(
             "WriteOutputs", ["s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject"], [f"{media}/*"]
@@ -285,7 +289,12 @@ class TranscoderFleet(pulumi.ComponentResource):
             account,
         ).apply(
             lambda v: transcoder_policy(
-                (v[0], v[1]), (v[2], v[3]), v[4], v[5], group_arn_pattern(v[6], v[7], group_name)
+                (v[0], v[1]),
+                (v[2], v[3]),
+                v[4],
+                v[5],
+                group_arn_pattern(v[6], v[7], group_name),
+                args.sources_key_prefix,
             )
         )
         environment = transcoder_environment(

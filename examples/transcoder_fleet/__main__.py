@@ -1,7 +1,7 @@
 """An app developer's program: reelstack's TranscoderFleet inside another team's stack.
 
 The team brings its own VPC and AMI (from config) and its own buckets and topic, and
-gets a task queue with a DLQ, an alarm, a worker fleet that scales on backlog from
+gets a task queue with a DLQ, an alarm, a worker fleet that scales on tasks per worker from
 zero, and an instance role scoped to exactly these buckets, queue and topic.
 """
 
