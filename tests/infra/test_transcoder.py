@@ -17,7 +17,6 @@ from infra.transcoder import (
     worker_units,
 )
 from tests.infra.graph import Graph, as_list, statements_allowing
-from tests.infra.test_iam_covers_code import needed_actions
 
 QUEUE = "arn:aws:sqs:us-east-1:1:reelstack-prod-tasks"
 DLQ = "arn:aws:sqs:us-east-1:1:reelstack-prod-tasks-dlq"
@@ -248,19 +247,6 @@ def test_a_missing_source_is_answered_not_found_because_workers_may_list_the_sou
         "Condition": {"StringLike": {"s3:prefix": ["uploads/*"]}},
     }
     assert by_sid["ReadSources"]["Resource"] == [f"{UPLOADS}/uploads/*"]
-
-
-# What no line of the worker calls, yet its calls need: SNS encrypts with the topic's key on the
-# publisher's behalf, and upload_file aborts a large output's multipart upload when a part fails.
-ON_THE_WORKERS_BEHALF = {"kms:GenerateDataKey", "kms:Decrypt", "s3:AbortMultipartUpload"}
-
-
-def test_the_workers_role_grants_no_action_its_code_does_not_call(prod: Graph) -> None:
-    granted = {
-        a for s in statements_allowing(prod.role_policy("transcoder-policy")) for a in as_list(s["Action"])
-    }
-    assert "sqs:GetQueueAttributes" not in granted
-    assert granted - ON_THE_WORKERS_BEHALF == set(needed_actions("transcoder"))
 
 
 def test_an_idle_fleet_wakes_when_tasks_wait(prod: Graph) -> None:
