@@ -112,8 +112,8 @@ class _IfToConditional(ast.NodeTransformer):
 
 
 def metric_math(expression: str, values: dict[str, float]) -> float:
-    """The value of a CloudWatch metric-math expression over the subset the fleet uses (IF, AND,
-    arithmetic, comparisons); IF evaluates only the branch it takes, as CloudWatch's does."""
+    """The value of a CloudWatch metric-math expression over the subset the fleet's rules use
+    (IF, AND, arithmetic, comparisons), the metrics' ids bound to ``values``."""
     tree = _IfToConditional().visit(ast.parse(expression.replace(" AND ", " and "), mode="eval"))
     code = compile(ast.fix_missing_locations(tree), "<metric math>", "eval")
     return float(eval(code, {"__builtins__": {}}, dict(values)))  # noqa: S307 (the synthesized expression)
@@ -251,8 +251,16 @@ def test_a_missing_source_is_answered_not_found_because_workers_may_list_the_sou
 
 def test_an_idle_fleet_wakes_when_tasks_wait(prod: Graph) -> None:
     alarm = prod.one("aws:cloudwatch/metricAlarm:MetricAlarm", "transcoder-wake").inputs
-    expression = next(q for q in alarm["metricQueries"] if q.get("returnData"))["expression"]
-    assert "m1 > 0" in expression and "m2 < 1" in expression
+    queries = alarm["metricQueries"]
+    expression = next(q for q in queries if q.get("returnData"))["expression"]
+    names = {q["id"]: q["metric"]["metricName"] for q in queries if q.get("metric")}
+    assert names == {"m1": "ApproximateNumberOfMessagesVisible", "m2": "GroupInServiceInstances"}
+
+    def breaching(waiting: int, in_service: int) -> bool:
+        return metric_math(expression, {"m1": waiting, "m2": in_service}) >= alarm["threshold"]
+
+    assert breaching(waiting=3, in_service=0)
+    assert not breaching(waiting=0, in_service=0) and not breaching(waiting=3, in_service=1)
     wake = prod.one("aws:autoscaling/policy:Policy", "transcoder-wake").inputs
     assert (wake["adjustmentType"], wake["scalingAdjustment"]) == ("ExactCapacity", 1)
     assert alarm["alarmActions"] == ["arn:aws:autoscaling:us-east-1:123456789012:transcoder-wake"]
