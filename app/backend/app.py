@@ -13,6 +13,7 @@ from app.backend.aws import AwsClients
 from app.backend.context import EXTENSION, Services, close_db, require_user
 from app.backend.db import database_engine, session_factory
 from app.backend.openapi import requires_sign_in
+from app.backend.revocations import RevocationStore, revocation_store
 from app.contracts import bounded_json
 from app.contracts.errors import ApiError
 from app.contracts.settings import BackendSettings
@@ -53,14 +54,20 @@ def _authenticate_first() -> None:
 
 
 def create_app(
-    settings: BackendSettings, *, aws: AwsClients | None = None, engine: Engine | None = None
+    settings: BackendSettings,
+    *,
+    aws: AwsClients | None = None,
+    engine: Engine | None = None,
+    revocations: RevocationStore | None = None,
 ) -> Flask:
     """The backend API: every route under ``/api``, the OpenAPI document at ``/api/openapi.json``.
 
-    ``aws`` and ``engine`` default to clients and an engine built from ``settings``.
+    ``aws``, ``engine`` and ``revocations`` default to clients, an engine and the media edge's
+    store built from ``settings``.
     """
     aws = aws or AwsClients.from_settings(settings)
     engine = engine or database_engine(settings, aws.secretsmanager)
+    ticket_key = load_key(aws.secretsmanager, settings.ticket_secret_arn)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
     app.json.sort_keys = False  # type: ignore[attr-defined]
@@ -72,7 +79,8 @@ def create_app(
         verifier=TokenVerifier(
             jwks_url=settings.jwks_url, issuer=settings.jwt_issuer, client_id=settings.user_pool_client_id
         ),
-        ticket_key=load_key(aws.secretsmanager, settings.ticket_secret_arn),
+        ticket_key=ticket_key,
+        revocations=revocations or revocation_store(settings.media_revocation_store, ticket_key),
     )
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.backend.auth import Identity, TokenVerifier, bearer_token
 from app.backend.aws import AwsClients
 from app.backend.models import User
+from app.backend.revocations import RevocationStore
 from app.contracts.errors import ApiError
 from app.contracts.settings import BackendSettings
 
@@ -30,6 +31,7 @@ class Services:
     sessions: sessionmaker[Session]
     verifier: TokenVerifier
     ticket_key: bytes
+    revocations: RevocationStore
 
 
 def services() -> Services:

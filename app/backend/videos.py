@@ -6,6 +6,7 @@ Plain functions over a SQLAlchemy session and the AWS clients; no Flask here.
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -17,11 +18,13 @@ from sqlalchemy.orm import Session
 from app.backend.aws import AwsClients
 from app.backend.models import Like, User, Video, Visibility, utcnow
 from app.backend.pagination import page
+from app.backend.revocations import RevocationFailed, RevocationStore, now_ms
 from app.backend.schemas import FeedQuery, MultipartComplete, VideoCreate, VideoPatch
 from app.contracts.errors import ApiError
 from app.contracts.messages import TaskMessageV1, VideoState
 from app.contracts.names import upload_key_prefix
 from app.contracts.settings import BackendSettings
+from app.contracts.tickets import MEDIA_GRANT_MAX_SECONDS
 
 log = logging.getLogger(__name__)
 
@@ -337,10 +340,34 @@ def owned_videos(session: Session, owner_id: str, params: FeedQuery) -> tuple[li
 
 
 # Changes
-def patch_video(session: Session, video: Video, data: VideoPatch) -> Video:
+def _revoke(revocations: RevocationStore, video_id: uuid.UUID, revoked_before_ms: int, done: str) -> None:
+    try:
+        revocations.revoke(video_id, revoked_before_ms)
+    except (RevocationFailed, BotoCoreError, ClientError):
+        log.exception("could not cut the video's media grants", extra={"video_id": video_id})
+        raise ApiError(
+            503, "revocation_unavailable", f"{done}, but links already handed out still play; send it again"
+        ) from None
+    log.info("media grants cut", extra={"video_id": video_id})
+
+
+def patch_video(session: Session, revocations: RevocationStore, video: Video, data: VideoPatch) -> Video:
+    """Apply the changes; a video made private cuts every media grant issued before (all but the
+    owner's new ones: the owner asks again). Only private hides a video from grant holders:
+    unlisted still plays for whoever has the link.
+
+    The epoch is taken after the commit, so a grant issued while the video was still shared
+    predates it. A failed write answers 503 with the change kept; sending ``private`` again
+    (already private) writes the epoch again.
+    """
     for field, value in data.changes().items():
         setattr(video, field, value)
     session.commit()
+    if data.visibility == Visibility.PRIVATE and video.master_playlist_key:  # else no grant was issued
+        epoch = now_ms()
+        _revoke(revocations, video.id, epoch, "the video is private")
+        while now_ms() <= epoch:  # the owner's next grant (in this answer) is newer than the epoch
+            time.sleep(0.001)
     return video
 
 
@@ -380,9 +407,19 @@ def delete_versions(s3: Any, bucket: str, prefix: str) -> None:
             s3.delete_object(Bucket=bucket, Key=version["Key"], VersionId=version["VersionId"])
 
 
-def delete_video(session: Session, aws: AwsClients, settings: BackendSettings, video: Video) -> None:
-    """Remove the video's objects (every version of its source, every task's outputs), then its
-    row and what hangs off it. The uploads bucket is versioned in prod; the media bucket is not."""
+def delete_video(
+    session: Session, aws: AwsClients, settings: BackendSettings, revocations: RevocationStore, video: Video
+) -> None:
+    """Cut every media grant of the video, then remove its objects (every version of its source,
+    every task's outputs), then its row and what hangs off it. The uploads bucket is versioned
+    in prod; the media bucket is not.
+
+    The epoch is written first (a failure leaves everything in place, to be tried again) and
+    lies the longest grant lifetime ahead: a grant issued while the deletion runs is cut too,
+    and none can be issued once the row is gone. The edge's cached copies die with the grants.
+    """
+    if video.master_playlist_key:  # else no grant was ever issued
+        _revoke(revocations, video.id, now_ms() + MEDIA_GRANT_MAX_SECONDS * 1000, "nothing was deleted")
     if video.multipart_upload_id:
         abort_multipart(session, aws, settings, video)
     delete_versions(aws.s3, settings.uploads_bucket, upload_key_prefix(video.id))

@@ -81,6 +81,13 @@ class BackendSettings(_JwtVerifying):
     task_queue_url: str = Field(description="SQS queue the transcoder fleet consumes")
     status_queue_url: str = Field(description="SQS queue subscribed to the progress topic")
     media_base_url: str = Field(description="public base URL that serves the media bucket")
+    media_revocation_store: str = Field(
+        description=(
+            "where media grants are cut when a video stops being shared: the ARN of the CloudFront"
+            " KeyValueStore the media function reads (MediaStorage), or locally the gateway's"
+            " http://.../_local/revocations"
+        )
+    )
     s3_public_endpoint_url: str = Field(
         "", description="endpoint browsers use for presigned uploads; empty: the regional S3 endpoint"
     )
@@ -89,6 +96,15 @@ class BackendSettings(_JwtVerifying):
         100 * 1024**2, gt=5 * 1024**2 - 1, description="size from which clients should use multipart uploads"
     )
     ticket_ttl_seconds: int = Field(60, gt=0, le=3600, description="lifetime of an SSE ticket")
+
+    @field_validator("media_revocation_store")
+    @classmethod
+    def _store_location(cls, value: str) -> str:
+        if not value.startswith(("arn:aws:cloudfront::", "http://", "https://")):
+            raise ValueError(
+                "must be a CloudFront KeyValueStore ARN (arn:aws:cloudfront::...) or an http(s) URL"
+            )
+        return value
 
 
 class TranscoderSettings(_ServiceSettings):

@@ -9,6 +9,13 @@
 
 Both are HS256 JWTs keyed by one secret in Secrets Manager (``REELSTACK_TICKET_SECRET_ARN``)
 that the backend issues with and the progress service and media edge verify with.
+
+A media grant can be cut before it expires: when a video stops being visible to others
+(made private, deleted) the backend records a *revocation epoch* for it, and the media edge
+refuses every grant of that video issued at or before the epoch (``grant_predates``). Those
+still allowed get a new grant, issued later. Grants carry ``iat`` to the millisecond (a
+non-integer NumericDate, RFC 7519 section 2), so a grant handed to the owner just after the
+change is not caught by one issued to a stranger in the same second before it.
 """
 
 from __future__ import annotations
@@ -22,7 +29,15 @@ import jwt
 
 _EVENTS_AUDIENCE = "reelstack-events"
 _MEDIA_AUDIENCE = "reelstack-media"
+_REVOCATION_AUDIENCE = "reelstack-local-revocation"
 _ALGORITHM = "HS256"
+
+# A media grant lives as long as one viewing needs (app/backend/api/render.py), never longer:
+# a revocation epoch older than this no longer predates any unexpired grant.
+MEDIA_GRANT_MIN_SECONDS = 15 * 60
+MEDIA_GRANT_MAX_SECONDS = 6 * 3600
+# Where the media edge finds a video's revocation epoch (milliseconds since the epoch, decimal).
+REVOKED_BEFORE_PREFIX = "revoked-before:"
 
 
 class TicketError(Exception):
@@ -31,6 +46,10 @@ class TicketError(Exception):
 
 class TicketForAnotherVideo(TicketError):
     """A valid ticket or grant, but bound to another video: the holder is known, the access is not allowed."""
+
+
+class GrantRevoked(TicketError):
+    """A valid media grant issued before its video stopped being visible to its holder."""
 
 
 @dataclass(frozen=True)
@@ -50,8 +69,9 @@ def load_key(secretsmanager: Any, secret_arn: str) -> bytes:
 
 
 def _sign(key: bytes, claims: dict[str, Any], ttl_seconds: int) -> str:
-    now = int(time.time())
-    return jwt.encode({**claims, "iat": now, "exp": now + ttl_seconds}, key, algorithm=_ALGORITHM)
+    now_ms = time.time_ns() // 1_000_000
+    iat = now_ms / 1000  # to the millisecond: see grant_predates
+    return jwt.encode({**claims, "iat": iat, "exp": now_ms // 1000 + ttl_seconds}, key, algorithm=_ALGORITHM)
 
 
 def _verify(key: bytes, token: str, audience: str, video_id: uuid.UUID) -> dict[str, Any]:
@@ -61,7 +81,7 @@ def _verify(key: bytes, token: str, audience: str, video_id: uuid.UUID) -> dict[
             key,
             algorithms=[_ALGORITHM],
             audience=audience,
-            options={"require": ["exp", "aud", "vid"]},
+            options={"require": ["exp", "iat", "aud", "vid"]},
         )
     except jwt.ExpiredSignatureError:
         raise TicketError("the ticket has expired") from None
@@ -94,8 +114,41 @@ def issue_media_grant(key: bytes, *, video_id: uuid.UUID, ttl_seconds: int) -> s
     return _sign(key, {"aud": _MEDIA_AUDIENCE, "vid": str(video_id)}, ttl_seconds)
 
 
-def verify_media_grant(key: bytes, grant: str, video_id: uuid.UUID) -> None:
-    _verify(key, grant, _MEDIA_AUDIENCE, video_id)
+def revocation_key(video_id: uuid.UUID) -> str:
+    """The media edge's key of ``video_id``'s revocation epoch."""
+    return f"{REVOKED_BEFORE_PREFIX}{video_id}"
+
+
+def grant_predates(issued_at: float, revoked_before_ms: int | None) -> bool:
+    """Whether a grant issued at ``issued_at`` (its ``iat``) is cut by the epoch ``revoked_before_ms``.
+
+    A tie is cut: a grant issued in the very millisecond of the change may predate it.
+    The CloudFront function (infra/storage.py) applies the same rule.
+    """
+    return revoked_before_ms is not None and round(issued_at * 1000) <= revoked_before_ms
+
+
+def verify_media_grant(
+    key: bytes, grant: str, video_id: uuid.UUID, *, revoked_before_ms: int | None = None
+) -> None:
+    """``revoked_before_ms``: the video's revocation epoch, None when it has none."""
+    claims = _verify(key, grant, _MEDIA_AUDIENCE, video_id)
+    if grant_predates(float(claims["iat"]), revoked_before_ms):
+        raise GrantRevoked("the grant was issued before the video stopped being shared; ask for a new one")
+
+
+def issue_revocation_notice(key: bytes, *, video_id: uuid.UUID, revoked_before_ms: int) -> str:
+    """The local platform's write to the media edge's store (app/local/gateway.py), signed like a grant."""
+    return _sign(key, {"aud": _REVOCATION_AUDIENCE, "vid": str(video_id), "rb": revoked_before_ms}, 60)
+
+
+def verify_revocation_notice(key: bytes, notice: str) -> tuple[uuid.UUID, int]:
+    """The video and epoch of a notice from ``issue_revocation_notice``."""
+    try:
+        claims = jwt.decode(notice, key, algorithms=[_ALGORITHM], audience=_REVOCATION_AUDIENCE)
+        return uuid.UUID(str(claims["vid"])), int(claims["rb"])
+    except (jwt.PyJWTError, KeyError, TypeError, ValueError):
+        raise TicketError("the revocation notice is not valid") from None
 
 
 def media_key_prefix(video_id: uuid.UUID, task_id: uuid.UUID) -> str:

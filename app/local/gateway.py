@@ -7,7 +7,10 @@ Routes, as on AWS:
 - ``/api/*``: the backend; ``/events/*``: the progress instances (round-robin, streamed);
   ``/_s3/*``: the emulated S3 as a browser sees S3: presigned uploads only, verified here
   (``app.local.s3_gate``; the emulator checks no POST policy or presigned signature).
-- ``/media/g/<grant>/<key>``: a media object of one video, for the holder of a grant for it.
+- ``/media/g/<grant>/<key>``: a media object of one video, for the holder of a grant for it
+  that the video's revocation epoch does not cut. The epochs are CloudFront's KeyValueStore
+  here: kept in this worker's memory, written by the backend as notices signed with the ticket
+  key (``POST /_local/revocations``, app/backend/revocations.py).
 - ``/``: the web app's static files; ``GET /_local/outbox?email=``: the mail, newest first.
 
 Every request the web ACL would see on AWS first passes its rate-based rules
@@ -27,6 +30,7 @@ import json
 import logging
 import mimetypes
 import threading
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -43,7 +47,13 @@ from app.contracts import bounded_json, logs
 from app.contracts.errors import error_body
 from app.contracts.rate_limits import RATE_LIMITED_CODE, RATE_LIMITED_MESSAGE, RateLimits
 from app.contracts.settings import UserServiceSettings, load
-from app.contracts.tickets import TicketError, load_key, verify_media_grant
+from app.contracts.tickets import (
+    MEDIA_GRANT_MAX_SECONDS,
+    TicketError,
+    load_key,
+    verify_media_grant,
+    verify_revocation_notice,
+)
 from app.local.apigw import proxy_event, to_response
 from app.local.outbox import CodeRejected, Outbox, Purpose
 from app.local.provision import LOCAL_REGION
@@ -72,6 +82,25 @@ LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 
 @dataclass
+class RevocationEpochs:
+    """The local stand-in for the media edge's KeyValueStore: each video's ``revoked-before`` epoch.
+
+    Epochs older than the longest grant cut nothing any more and are dropped, as on AWS.
+    """
+
+    epochs: dict[uuid.UUID, int] = field(default_factory=dict)
+
+    def record(self, video_id: uuid.UUID, revoked_before_ms: int) -> None:
+        cutoff = time.time_ns() // 1_000_000 - MEDIA_GRANT_MAX_SECONDS * 1000
+        for stale in [video for video, epoch in self.epochs.items() if epoch < cutoff]:
+            del self.epochs[stale]
+        self.epochs[video_id] = max(revoked_before_ms, self.epochs.get(video_id, revoked_before_ms))
+
+    def revoked_before(self, video_id: uuid.UUID) -> int | None:
+        return self.epochs.get(video_id)
+
+
+@dataclass
 class Gateway:
     """Everything the routes need, built once per worker."""
 
@@ -89,6 +118,7 @@ class Gateway:
     upstream: Upstream = field(default_factory=Upstream)
     # The dev stack's limits: its config keeps RateLimits' defaults (tests/infra/test_edge_protection.py).
     rate_limiter: SlidingWindowLimiter = field(default_factory=lambda: SlidingWindowLimiter(RateLimits()))
+    revocations: RevocationEpochs = field(default_factory=RevocationEpochs)
 
     def __post_init__(self) -> None:
         if not self.progress_urls:
@@ -272,7 +302,12 @@ def media_object(grant: str, key: str) -> Response:
     except ValueError:
         return _error(404, "not_found", "no such media object")
     try:
-        verify_media_grant(gateway.ticket_key, grant, video_id)
+        verify_media_grant(
+            gateway.ticket_key,
+            grant,
+            video_id,
+            revoked_before_ms=gateway.revocations.revoked_before(video_id),
+        )
     except TicketError as exc:
         return _error(403, "forbidden", str(exc))
     # Byte ranges pass through to S3, as CloudFront forwards them (players seek in MP4 this way).
@@ -304,6 +339,20 @@ def media_object(grant: str, key: str) -> Response:
     # Closed on every ending, a HEAD request (whose body is never read) and a client gone mid-way included.
     response.call_on_close(stream.close)
     return response
+
+
+@media.post("/_local/revocations")
+def revoke_grants() -> Response:
+    """The backend cuts a video's grants (CloudFront KeyValueStore's UpdateKeys, on AWS)."""
+    gateway = _gateway()
+    try:
+        video_id, revoked_before_ms = verify_revocation_notice(
+            gateway.ticket_key, request.get_data(as_text=True)
+        )
+    except TicketError as exc:
+        return _error(403, "forbidden", str(exc))
+    gateway.revocations.record(video_id, revoked_before_ms)
+    return Response(status=204)
 
 
 # -- static web app -------------------------------------------------------------------------

@@ -171,6 +171,8 @@ def start(args: argparse.Namespace, supervisor: Supervisor) -> tuple[LocalResour
         "database_url": database_url(args, state_dir),
         "media_base_url": f"{public_url}/media",
         "s3_public_endpoint_url": f"{public_url}/_s3",
+        # The gateway stands in for CloudFront's KeyValueStore too (app/backend/revocations.py).
+        "media_revocation_store": f"{public_url}/_local/revocations",
     }
     backend_env = {**base_env, **resources.env_for("backend", **overrides)}
     migrate = subprocess.run(_role("migrate"), env=backend_env, check=False)

@@ -9,14 +9,12 @@ from app.backend.models import Comment, Playlist, User, Video
 from app.backend.schemas import CommentOut, MeOut, PlaylistOut, RenditionOut, VideoOut
 from app.backend.videos import LikeCount
 from app.contracts.messages import VideoState
-from app.contracts.tickets import issue_media_grant
+from app.contracts.tickets import MEDIA_GRANT_MAX_SECONDS, MEDIA_GRANT_MIN_SECONDS, issue_media_grant
 
 # Visibility is checked when a grant is issued; the media edge (CloudFront) cannot ask the
-# database, so a video made private stays reachable through grants already issued until they
-# expire. A grant therefore lives as long as one viewing needs, pauses and seeks included:
-# three times the video's length, at least 15 minutes, at most 6 hours.
-MEDIA_GRANT_MIN_SECONDS = 15 * 60
-MEDIA_GRANT_MAX_SECONDS = 6 * 3600
+# database, so a video made private or deleted cuts the grants already issued through a
+# revocation epoch (app/backend/revocations.py). A grant lives as long as one viewing needs,
+# pauses and seeks included: three times the video's length, at least 15 minutes, at most 6 hours.
 
 
 def media_grant_ttl(duration_seconds: float | None) -> int:

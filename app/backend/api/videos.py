@@ -71,11 +71,13 @@ def get(video_id: uuid.UUID) -> VideoOut:
     security=AUTH,
 )
 def patch(video_id: uuid.UUID, json: VideoPatch) -> VideoOut:
-    """Change the title, description or visibility of one's own video."""
+    """Change the title, description or visibility of one's own video; made private, the links
+    others were given stop playing within seconds."""
     owner = require_user()
     session = db()
-    video = domain.patch_video(session, domain.own_video(session, video_id, owner.id), json)
-    return video_out(video, domain.like_counts(session, [video.id], owner.id)[video.id], services())
+    svc = services()
+    video = domain.patch_video(session, svc.revocations, domain.own_video(session, video_id, owner.id), json)
+    return video_out(video, domain.like_counts(session, [video.id], owner.id)[video.id], svc)
 
 
 @bp.delete("/<uuid:video_id>")
@@ -85,9 +87,11 @@ def patch(video_id: uuid.UUID, json: VideoPatch) -> VideoOut:
     security=AUTH,
 )
 def delete(video_id: uuid.UUID) -> tuple[str, int]:
-    """Delete one's own video with its uploaded source and every transcoded output."""
+    """Delete one's own video with its uploaded source and every transcoded output; its links stop playing."""
     owner = require_user()
     session = db()
     svc = services()
-    domain.delete_video(session, svc.aws, svc.settings, domain.own_video(session, video_id, owner.id))
+    domain.delete_video(
+        session, svc.aws, svc.settings, svc.revocations, domain.own_video(session, video_id, owner.id)
+    )
     return "", 204

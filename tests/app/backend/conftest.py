@@ -6,7 +6,7 @@ import shutil
 import subprocess
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -112,6 +112,7 @@ def backend_settings(resources: LocalResources, database_url: str, **overrides: 
         "backend",
         database_url=database_url,
         media_base_url="http://127.0.0.1:8080/media",
+        media_revocation_store="http://127.0.0.1:8080/_local/revocations",
         max_upload_bytes=str(MAX_UPLOAD_BYTES),
         **overrides,
     )
@@ -131,9 +132,26 @@ def aws(backend_resources: LocalResources) -> AwsClients:
     return AwsClients.from_settings(backend_settings(backend_resources, "sqlite://"))
 
 
+@dataclass
+class RecordedRevocations:
+    """The media edge's store as the backend sees it, keeping each epoch written."""
+
+    epochs: dict[uuid.UUID, list[int]] = field(default_factory=dict)
+
+    def revoke(self, video_id: uuid.UUID, revoked_before_ms: int) -> None:
+        self.epochs.setdefault(video_id, []).append(revoked_before_ms)
+
+
 @pytest.fixture
-def app(settings: BackendSettings, engine: Engine, aws: AwsClients) -> Flask:
-    return create_app(settings, aws=aws, engine=engine)
+def revocations() -> RecordedRevocations:
+    return RecordedRevocations()
+
+
+@pytest.fixture
+def app(
+    settings: BackendSettings, engine: Engine, aws: AwsClients, revocations: RecordedRevocations
+) -> Flask:
+    return create_app(settings, aws=aws, engine=engine, revocations=revocations)
 
 
 @pytest.fixture

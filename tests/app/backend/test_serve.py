@@ -26,7 +26,12 @@ from tests.app.backend.conftest import add_queued_video
 def _env(resources: LocalResources, url: str) -> dict[str, str]:
     return {
         **os.environ,
-        **resources.env_for("backend", database_url=url, media_base_url="http://127.0.0.1:8080/media"),
+        **resources.env_for(
+            "backend",
+            database_url=url,
+            media_base_url="http://127.0.0.1:8080/media",
+            media_revocation_store="http://127.0.0.1:8080/_local/revocations",
+        ),
     }
 
 

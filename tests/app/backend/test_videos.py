@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 import uuid
@@ -17,10 +18,15 @@ from app.backend.api.render import media_grant_ttl
 from app.backend.context import EXTENSION
 from app.backend.videos import delete_versions
 from app.contracts.names import upload_key_prefix
-from app.contracts.tickets import verify_events_ticket, verify_media_grant
+from app.contracts.tickets import (
+    MEDIA_GRANT_MAX_SECONDS,
+    GrantRevoked,
+    verify_events_ticket,
+    verify_media_grant,
+)
 from app.local.provision import LocalResources, client
 from infra.backend import backend_policy
-from tests.app.backend.conftest import Caller, Platform, put_source, s3
+from tests.app.backend.conftest import Caller, Platform, RecordedRevocations, put_source, s3
 from tests.support.iam import iam_enforcement
 
 
@@ -265,7 +271,7 @@ def test_ready_video_shows_outputs_and_grant_carrying_media_urls(
 
 
 def test_a_short_videos_media_grant_expires_within_15_minutes(platform: Platform, alice: Caller) -> None:
-    # Grants are checked at issuance only: their lifetime bounds access after a video turns private.
+    # A short lifetime bounds what a leaked grant gives; a video made private cuts it at once.
     video_id = platform.ready(alice)  # 10 s long
     issued = time.time()
     url = platform.http.get(f"/api/videos/{video_id}").json["playback_url"]
@@ -309,3 +315,92 @@ def test_events_ticket_of_a_ready_video_carries_its_outputs(
     ticket = verify_events_ticket(app.extensions[EXTENSION].ticket_key, body["ticket"], uuid.UUID(video_id))
     assert ticket.snapshot["state"] == "ready" and ticket.snapshot["percent"] == 100
     assert ticket.snapshot["outputs"]["master_playlist_key"].endswith("/master.m3u8")
+
+
+def _grant_of(platform: Platform, video_id: str, caller: Caller | None = None) -> str:
+    headers = caller.headers if caller else {}
+    url = platform.http.get(f"/api/videos/{video_id}", headers=headers).json["playback_url"]
+    return str(url.removeprefix("http://127.0.0.1:8080/media/g/").split("/", 1)[0])
+
+
+@pytest.mark.parametrize("shared_as", ["public", "unlisted"])
+def test_making_a_shared_video_private_cuts_the_grants_already_issued(
+    platform: Platform, alice: Caller, app: Flask, revocations: RecordedRevocations, shared_as: str
+) -> None:
+    """public→private and unlisted→private: a stranger's grant is refused, the owner's new one plays."""
+    key = app.extensions[EXTENSION].ticket_key
+    video_id = platform.ready(alice, visibility=shared_as)
+    strangers_grant = _grant_of(platform, video_id)
+
+    response = platform.http.patch(
+        f"/api/videos/{video_id}", json={"visibility": "private"}, headers=alice.headers
+    )
+
+    assert response.status_code == 200
+    [epoch] = revocations.epochs[uuid.UUID(video_id)]
+    with pytest.raises(GrantRevoked):
+        verify_media_grant(key, strangers_grant, uuid.UUID(video_id), revoked_before_ms=epoch)
+    owners_grant = response.json["playback_url"].removeprefix("http://127.0.0.1:8080/media/g/").split("/")[0]
+    verify_media_grant(key, owners_grant, uuid.UUID(video_id), revoked_before_ms=epoch)
+    verify_media_grant(
+        key, _grant_of(platform, video_id, alice), uuid.UUID(video_id), revoked_before_ms=epoch
+    )
+
+
+@pytest.mark.parametrize(
+    "change", [{"title": "renamed"}, {"visibility": "unlisted"}, {"visibility": "public"}]
+)
+def test_changes_that_leave_the_video_shared_cut_no_grant(
+    platform: Platform, alice: Caller, revocations: RecordedRevocations, change: dict[str, str]
+) -> None:
+    """Unlisted still plays for whoever has the link: public→unlisted hides it from the feed only."""
+    video_id = platform.ready(alice)
+    assert (
+        platform.http.patch(f"/api/videos/{video_id}", json=change, headers=alice.headers).status_code == 200
+    )
+    assert revocations.epochs == {}
+
+
+def test_deleting_a_video_cuts_every_grant_including_those_issued_while_it_is_deleted(
+    platform: Platform, alice: Caller, app: Flask, revocations: RecordedRevocations
+) -> None:
+    key = app.extensions[EXTENSION].ticket_key
+    video_id = platform.ready(alice)
+    grant = _grant_of(platform, video_id)
+
+    assert platform.http.delete(f"/api/videos/{video_id}", headers=alice.headers).status_code == 204
+
+    [epoch] = revocations.epochs[uuid.UUID(video_id)]
+    with pytest.raises(GrantRevoked):
+        verify_media_grant(key, grant, uuid.UUID(video_id), revoked_before_ms=epoch)
+    assert epoch >= (time.time() + MEDIA_GRANT_MAX_SECONDS - 5) * 1000  # no grant issued until then survives
+
+
+class _UnavailableStore:
+    def revoke(self, video_id: uuid.UUID, revoked_before_ms: int) -> None:
+        from app.backend.revocations import RevocationFailed
+
+        raise RevocationFailed("the store is down")
+
+
+def test_when_grants_cannot_be_cut_the_owner_is_told_and_can_send_it_again(
+    platform: Platform, alice: Caller, app: Flask, revocations: RecordedRevocations
+) -> None:
+    video_id = platform.ready(alice)
+    services = app.extensions[EXTENSION]
+    app.extensions[EXTENSION] = dataclasses.replace(services, revocations=_UnavailableStore())
+
+    made_private = platform.http.patch(
+        f"/api/videos/{video_id}", json={"visibility": "private"}, headers=alice.headers
+    )
+    deleted = platform.http.delete(f"/api/videos/{video_id}", headers=alice.headers)
+
+    assert (made_private.status_code, made_private.json["error"]["code"]) == (503, "revocation_unavailable")
+    assert (deleted.status_code, deleted.json["error"]["code"]) == (503, "revocation_unavailable")
+    row = platform.row(video_id)
+    assert row is not None and row.visibility.value == "private"  # kept; nothing deleted
+    app.extensions[EXTENSION] = services
+    again = platform.http.patch(
+        f"/api/videos/{video_id}", json={"visibility": "private"}, headers=alice.headers
+    )
+    assert again.status_code == 200 and len(revocations.epochs[uuid.UUID(video_id)]) == 1
