@@ -55,6 +55,8 @@ class BackendServiceArgs:
     """Its ARN."""
     ticket_secret_arn: pulumi.Input[str]
     """Signing key of SSE tickets and media grants."""
+    media_revocation_store_arn: pulumi.Input[str]
+    """The CloudFront KeyValueStore the media function reads; the backend cuts media grants there."""
     user_pool_client_id: pulumi.Input[str]
     """Token audience."""
     jwt_issuer: pulumi.Input[str]
@@ -94,13 +96,15 @@ def backend_policy(
     task_queue_arn: str,
     status_queue_arn: str,
     secret_arns: list[str],
+    media_revocation_store_arn: str,
 ) -> dict[str, Any]:
     """The backend's permissions: exactly the calls its code makes (tests/infra/test_backend.py).
 
     Uploads: presign POSTs and parts, check an upload (head, first bytes), refuse or delete it,
     and delete every version of a deleted video's source (the bucket may be versioned). Media:
     delete a deleted video's outputs. Tasks: send. Status: receive and delete. ListBucket on
-    the uploads bucket makes a missing upload's HeadObject answer 404 rather than 403.
+    the uploads bucket makes a missing upload's HeadObject answer 404 rather than 403. The media
+    edge's store: cut a video's grants (write its revocation epoch, sweep the expired ones).
     """
     return policy_document(
         statement(
@@ -119,6 +123,15 @@ def backend_policy(
         statement("SendTasks", ["sqs:SendMessage"], [task_queue_arn]),
         statement("ConsumeStatus", ["sqs:ReceiveMessage", "sqs:DeleteMessage"], [status_queue_arn]),
         statement("ReadSecrets", ["secretsmanager:GetSecretValue"], [a for a in secret_arns if a]),
+        statement(
+            "RevokeMediaGrants",
+            [
+                "cloudfront-keyvaluestore:DescribeKeyValueStore",
+                "cloudfront-keyvaluestore:ListKeys",
+                "cloudfront-keyvaluestore:UpdateKeys",
+            ],
+            [media_revocation_store_arn],
+        ),
     )
 
 
@@ -132,6 +145,7 @@ def backend_environment(
     task_queue_url: pulumi.Input[str],
     status_queue_url: pulumi.Input[str],
     media_base_url: pulumi.Input[str],
+    media_revocation_store: pulumi.Input[str],
     ticket_secret_arn: pulumi.Input[str],
     user_pool_client_id: pulumi.Input[str],
     jwt_issuer: pulumi.Input[str],
@@ -149,6 +163,7 @@ def backend_environment(
         f"{ENV_PREFIX}TASK_QUEUE_URL": task_queue_url,
         f"{ENV_PREFIX}STATUS_QUEUE_URL": status_queue_url,
         f"{ENV_PREFIX}MEDIA_BASE_URL": media_base_url,
+        f"{ENV_PREFIX}MEDIA_REVOCATION_STORE": media_revocation_store,
         f"{ENV_PREFIX}TICKET_SECRET_ARN": ticket_secret_arn,
         f"{ENV_PREFIX}USER_POOL_CLIENT_ID": user_pool_client_id,
         f"{ENV_PREFIX}JWT_ISSUER": jwt_issuer,
@@ -185,6 +200,7 @@ class BackendService(pulumi.ComponentResource):
             args.status_queue_arn,
             args.ticket_secret_arn,
             database.secret_arn,
+            args.media_revocation_store_arn,
         ).apply(
             lambda v: backend_policy(
                 uploads_bucket_arn=v[0],
@@ -192,6 +208,7 @@ class BackendService(pulumi.ComponentResource):
                 task_queue_arn=v[2],
                 status_queue_arn=v[3],
                 secret_arns=[v[4], v[5]],
+                media_revocation_store_arn=v[6],
             )
         )
         environment = backend_environment(
@@ -203,6 +220,7 @@ class BackendService(pulumi.ComponentResource):
             task_queue_url=args.task_queue_url,
             status_queue_url=args.status_queue_url,
             media_base_url=args.media_base_url,
+            media_revocation_store=args.media_revocation_store_arn,
             ticket_secret_arn=args.ticket_secret_arn,
             user_pool_client_id=args.user_pool_client_id,
             jwt_issuer=args.jwt_issuer,

@@ -15,6 +15,7 @@ import pulumi
 import pulumi_aws as aws
 
 from app.contracts.names import ResourceNames
+from app.contracts.tickets import REVOKED_BEFORE_PREFIX
 from infra._common import cloudfront_read_statement, json_document, standard_tags, tls_only_bucket_policy
 
 # AWS managed CloudFront policies (fixed ids, documented by AWS).
@@ -27,8 +28,12 @@ MIN_TLS = "TLSv1.2_2021"
 # Viewer-request function for /media/*. Media URLs are /media/g/<grant>/videos/<id>/...
 # (app/contracts/tickets.py): the grant is an HS256 JWT, audience "reelstack-media", bound
 # to one video by its "vid" claim. The function verifies signature, audience, video and
-# expiry with the key from the distribution's KeyValueStore, then strips "/media/g/<grant>"
-# so the URI is the media bucket's key. Anything else gets a 403 and never reaches S3.
+# expiry with the key from the distribution's KeyValueStore, refuses a grant issued at or
+# before the video's revocation epoch ("revoked-before:<id>" in the same store, written by
+# the backend when the video is made private or deleted; a missing key means never revoked),
+# then strips "/media/g/<grant>" so the URI is the media bucket's key. Anything else gets a
+# 403 and never reaches S3. The function runs before the cache, so cached copies obey too.
+# A function takes one KeyValueStore, hence the key and the epochs share one.
 GRANT_KEY_NAME = "media-grant-key"
 MEDIA_GRANT_JS = (
     """
@@ -37,6 +42,7 @@ import crypto from 'crypto';
 
 const kvs = cf.kvs();
 const AUDIENCE = 'reelstack-media';
+const REVOKED_BEFORE = '%s';
 const MEDIA_PATH = /^\\/media\\/g\\/([\\w-]+)\\.([\\w-]+)\\.([\\w-]+)(\\/videos\\/([0-9a-f-]{36})\\/[^?#]+)$/;
 
 function forbidden() {
@@ -75,11 +81,22 @@ async function handler(event) {
   }
   if (header.alg !== 'HS256' || claims.aud !== AUDIENCE || claims.vid !== match[5]) return forbidden();
   if (typeof claims.exp !== 'number' || claims.exp * 1000 <= Date.now()) return forbidden();
+  if (typeof claims.iat !== 'number') return forbidden();
+  try {
+    const epochKey = REVOKED_BEFORE + match[5];
+    // get() throws for a missing key; exists() first, so any other failure refuses.
+    if (await kvs.exists(epochKey)) {
+      const revokedBefore = Number(await kvs.get(epochKey));
+      if (!(Math.round(claims.iat * 1000) > revokedBefore)) return forbidden();
+    }
+  } catch (e) {
+    return forbidden();
+  }
   request.uri = match[4];
   return request;
 }
 """.strip()
-    % GRANT_KEY_NAME
+    % (REVOKED_BEFORE_PREFIX, GRANT_KEY_NAME)
 )
 
 
@@ -143,6 +160,7 @@ class MediaStorage(pulumi.ComponentResource):
     web_bucket_arn: pulumi.Output[str]
     distribution_id: pulumi.Output[str]
     distribution_arn: pulumi.Output[str]
+    grant_store_arn: pulumi.Output[str]
     domain_name: pulumi.Output[str]
     web_url: pulumi.Output[str]
     media_base_url: pulumi.Output[str]
@@ -258,7 +276,7 @@ class MediaStorage(pulumi.ComponentResource):
         grant_keys = aws.cloudfront.KeyValueStore(
             f"{name}-grant-key",
             name=f"{args.names.prefix}-media-grant",
-            comment="the key CloudFront verifies media grants with",
+            comment="the key CloudFront verifies media grants with, and each video's revocation epoch",
             tags=dict(tags),
             opts=child,
         )
@@ -424,8 +442,10 @@ class MediaStorage(pulumi.ComponentResource):
         self.web_bucket_arn = web.arn
         self.distribution_id = distribution.id
         self.distribution_arn = distribution.arn
+        self.grant_store_arn = grant_keys.arn
         self.register_outputs(
             {
+                "grant_store_arn": self.grant_store_arn,
                 "uploads_bucket": self.uploads_bucket,
                 "media_bucket": self.media_bucket,
                 "web_bucket": self.web_bucket,

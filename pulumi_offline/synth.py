@@ -271,6 +271,8 @@ def _computed(typ: str, name: str, inputs: Mapping[str, Any], region: str) -> di
             id=_short(name),
             arn=f"arn:aws:wafv2:{inputs.get('region') or region}:{acct}:{scope}/webacl/{physical}/{_short(name)}",
         )
+    elif typ == "aws:cloudfront/keyValueStore:KeyValueStore":
+        out.update(arn=f"arn:aws:cloudfront::{acct}:key-value-store/{_short(name)}")
     elif typ == "aws:apigateway/restApi:RestApi":
         api_id = _short(name)
         out.update(

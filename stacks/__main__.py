@@ -161,6 +161,7 @@ backend = BackendService(
         media_bucket=storage.media_bucket,
         media_bucket_arn=storage.media_bucket_arn,
         media_base_url=storage.media_base_url,
+        media_revocation_store_arn=storage.grant_store_arn,
         task_queue_url=transcoder.queue_url,
         task_queue_arn=transcoder.queue_arn,
         status_queue_url=progress.status_queue_url,

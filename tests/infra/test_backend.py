@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from infra._common import env_from_user_data
 from infra._fleet import ORIGIN_VERIFY_HEADER
 from infra.backend import backend_policy
 from tests.infra.graph import Graph, as_list, statements_allowing
@@ -15,6 +16,7 @@ ARNS = {
     "media_bucket_arn": "arn:aws:s3:::m",
     "task_queue_arn": "arn:aws:sqs:us-east-1:1:t",
     "status_queue_arn": "arn:aws:sqs:us-east-1:1:s",
+    "media_revocation_store_arn": "arn:aws:cloudfront::1:key-value-store/k",
 }
 
 
@@ -30,9 +32,34 @@ def test_backend_policy_touches_exactly_its_buckets_queues_and_secrets() -> None
         "arn:aws:sqs:us-east-1:1:t",
         "arn:aws:sqs:us-east-1:1:s",
         "arn:aws:secretsmanager:us-east-1:1:secret:a",
+        "arn:aws:cloudfront::1:key-value-store/k",
     }
     send = next(s for s in policy["Statement"] if s["Sid"] == "SendTasks")
     assert "sqs:ReceiveMessage" not in send["Action"]
+
+
+def test_the_backend_may_write_the_media_edges_store_and_only_that_store(prod: Graph) -> None:
+    """Exactly the calls app/backend/revocations.py makes, on the store MediaStorage creates and
+    the media function reads. The actions and the key-value-store resource type are those of
+    https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudfrontkeyvaluestore.html
+    (DescribeKeyValueStore gives the ETag that UpdateKeys's If-Match needs,
+    https://docs.aws.amazon.com/cloudfront/latest/APIReference/API_kvs_UpdateKeys.html)."""
+    policy = prod.role_policy("backend-policy")
+    [revoke] = [
+        s for s in statements_allowing(policy) if any("cloudfront" in a for a in as_list(s["Action"]))
+    ]
+    function = prod.one("aws:cloudfront/function:Function", "media-media-grant").inputs
+    environment = env_from_user_data(
+        prod.one("aws:ec2/launchTemplate:LaunchTemplate", "backend-lt").inputs["userData"], "backend"
+    )
+    assert sorted(as_list(revoke["Action"])) == [
+        "cloudfront-keyvaluestore:DescribeKeyValueStore",
+        "cloudfront-keyvaluestore:ListKeys",
+        "cloudfront-keyvaluestore:UpdateKeys",
+    ]
+    [store_arn] = function["keyValueStoreAssociations"]
+    assert store_arn.startswith("arn:aws:cloudfront::") and ":key-value-store/" in store_arn
+    assert as_list(revoke["Resource"]) == [store_arn] == [environment["REELSTACK_MEDIA_REVOCATION_STORE"]]
 
 
 def test_synthesized_backend_role_reads_the_database_and_ticket_secrets(prod: Graph) -> None:

@@ -2,7 +2,7 @@
 grant without a call, fails the suite.
 
 Both sides are read: the calls by walking the service's modules for method calls on its
-boto3 clients (receivers named ``s3``, ``sqs``, ``sns``, ``secretsmanager``, with or without
+boto3 clients (receivers named ``s3``, ``sqs``, ``sns``, ``secretsmanager``, ``kvs``, with or without
 a leading underscore or suffix such as ``s3_presign``), the permissions from the
 synthesized role policy. ``ACTIONS`` is boto3-to-IAM knowledge, not a list of answers: a
 client call missing from it fails the test until it is mapped. ``GRANTED_WITHOUT_A_CALL`` is
@@ -66,6 +66,14 @@ ACTIONS = {
     },
     "secretsmanager": {"get_secret_value": "secretsmanager:GetSecretValue"},
     "autoscaling": {"set_instance_protection": "autoscaling:SetInstanceProtection"},
+    "kvs": {  # the cloudfront-keyvaluestore client
+        "describe_key_value_store": "cloudfront-keyvaluestore:DescribeKeyValueStore",
+        "list_keys": "cloudfront-keyvaluestore:ListKeys",
+        "update_keys": "cloudfront-keyvaluestore:UpdateKeys",
+        "put_key": "cloudfront-keyvaluestore:PutKey",
+        "delete_key": "cloudfront-keyvaluestore:DeleteKey",
+        "get_key": "cloudfront-keyvaluestore:GetKey",
+    },
 }
 # Calls the transfer manager makes besides the one named: a multipart transfer that fails is aborted.
 IMPLIED = {

@@ -13,10 +13,11 @@ import subprocess
 import uuid
 from pathlib import Path
 
+import jwt
 import pytest
 from playwright._impl._driver import compute_driver_executable
 
-from app.contracts.tickets import issue_events_ticket, issue_media_grant
+from app.contracts.tickets import issue_events_ticket, issue_media_grant, revocation_key
 from infra.storage import GRANT_KEY_NAME
 from tests.infra.graph import Graph
 
@@ -26,15 +27,19 @@ OTHER = uuid.UUID("7d0c1f2e-3a4b-4c5d-8e9f-0a1b2c3d4e5f")
 TASK = uuid.UUID("11111111-2222-4333-8444-555555555555")
 OBJECT = f"/videos/{VIDEO}/{TASK}/hls/720p/segment_00001.ts"
 
-CLOUDFRONT_STANDIN = f"""
-export default {{
-  kvs: () => ({{
-    get: async (name) => {{
-      if (name !== '{GRANT_KEY_NAME}') throw new Error('no such key ' + name);
-      return process.env.GRANT_KEY;
-    }},
-  }}),
-}};
+# CloudFront's module as documented: get() rejects for a missing key, exists() answers a boolean
+# (https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/functions-custom-methods.html).
+CLOUDFRONT_STANDIN = """
+const store = JSON.parse(process.env.STORE);
+export default {
+  kvs: () => ({
+    get: async (name) => {
+      if (!(name in store)) throw new Error('no such key ' + name);
+      return store[name];
+    },
+    exists: async (name) => name in store,
+  }),
+};
 """
 RUNNER = """
 import { handler } from './function.mjs';
@@ -49,6 +54,29 @@ console.log(JSON.stringify(results));
 
 def _grant(video: uuid.UUID = VIDEO, key: bytes = KEY, ttl: int = 300) -> str:
     return issue_media_grant(key, video_id=video, ttl_seconds=ttl)
+
+
+def _object(video: uuid.UUID) -> str:
+    return f"/videos/{video}/{TASK}/hls/720p/segment_00001.ts"
+
+
+def _issued_ms(grant: str) -> int:
+    return round(jwt.decode(grant, options={"verify_signature": False})["iat"] * 1000)
+
+
+def revocation_cases() -> tuple[dict[str, str], dict[str, str]]:
+    """Grants of videos with a revocation epoch, and the store holding those epochs."""
+    uris: dict[str, str] = {}
+    store: dict[str, str] = {}
+    for label, offset_ms in [("issued_before_epoch", 1), ("issued_at_epoch", 0), ("issued_after_epoch", -1)]:
+        video = uuid.uuid4()
+        grant = _grant(video)
+        store[revocation_key(video)] = str(_issued_ms(grant) + offset_ms)
+        uris[label] = f"/media/g/{grant}{_object(video)}"
+    garbled = uuid.uuid4()
+    store[revocation_key(garbled)] = "not-a-time"
+    uris["epoch_garbled"] = f"/media/g/{_grant(garbled)}{_object(garbled)}"
+    return uris, store
 
 
 def cases() -> dict[str, str]:
@@ -79,10 +107,11 @@ def answers(prod: Graph, tmp_path_factory: pytest.TempPathFactory) -> dict[str, 
     (standin / "package.json").write_text('{"name": "cloudfront", "type": "module", "main": "index.js"}')
     (standin / "index.js").write_text(CLOUDFRONT_STANDIN)
     node, _ = compute_driver_executable()
+    revocations, epochs = revocation_cases()
     done = subprocess.run(
-        [node, "run.mjs", json.dumps(cases())],
+        [node, "run.mjs", json.dumps({**cases(), **revocations})],
         cwd=root,
-        env={"GRANT_KEY": KEY.decode()},
+        env={"STORE": json.dumps({GRANT_KEY_NAME: KEY.decode(), **epochs})},
         capture_output=True,
         text=True,
         timeout=60,
@@ -112,6 +141,34 @@ def test_a_valid_grant_reads_the_object_under_its_bucket_key(answers: dict[str, 
 def test_media_without_a_valid_grant_for_that_video_is_forbidden(
     case: str, answers: dict[str, dict[str, object]]
 ) -> None:
+    assert answers[case] == {"status": 403}
+
+
+def test_a_grant_issued_after_its_videos_revocation_epoch_plays(
+    answers: dict[str, dict[str, object]],
+) -> None:
+    [(outcome, uri)] = answers["issued_after_epoch"].items()
+    assert outcome == "uri" and str(uri).startswith("/videos/") and str(uri).endswith("/segment_00001.ts")
+
+
+@pytest.mark.parametrize("case", ["issued_before_epoch", "issued_at_epoch", "epoch_garbled"])
+def test_a_grant_issued_at_or_before_its_videos_revocation_epoch_is_forbidden(
+    case: str, answers: dict[str, dict[str, object]]
+) -> None:
+    """The backend writes ``revoked-before:<video id>`` when a video is made private or deleted.
+
+    CloudFront KeyValueStore limits the design respects
+    (https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/kvs-with-functions-create-s3-kvp.html):
+    key 512 characters (``revoked-before:`` + a UUID is 51), value 1024 (a millisecond time is
+    13), 5 MB in all: about 70,000 epochs, and the backend deletes those older than the longest
+    grant (6 hours), which no unexpired grant can predate. A function reads one store
+    (https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/kvs-with-functions.html),
+    so the epochs live beside the grant key. AWS states no propagation bound for updates;
+    measured reports give seconds to low tens of seconds
+    (https://oneuptime.com/blog/post/2026-02-12-cloudfront-keyvaluestore-edge-configuration/view),
+    which is the "within seconds" a revocation takes at the edge.
+    An unreadable epoch refuses: a revocation is never read as "none".
+    """
     assert answers[case] == {"status": 403}
 
 
