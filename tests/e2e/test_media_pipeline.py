@@ -123,3 +123,51 @@ def test_uploaded_clip_becomes_an_hls_ladder_with_live_progress(
     assert thumbnail.content[:3] == b"\xff\xd8\xff"
     (probed_thumbnail,) = ffprobe(video["thumbnail_url"])["streams"]
     assert probed_thumbnail["codec_name"] == "mjpeg"
+
+
+@pytest.fixture(scope="module")
+def short_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("media") / "short.mp4"
+    subprocess.run(
+        [
+            "ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=2",
+            "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(path),
+        ],
+        check=True,
+    )  # fmt: skip
+    return path
+
+
+def test_a_link_handed_out_while_public_stops_playing_once_the_video_is_private_or_deleted(
+    platform: Any, short_clip: Path
+) -> None:
+    """Issue "Hostile use", item 8: the same URL that played answers 403 right after the change."""
+    base = platform.base_url
+    owner = signup_confirm_login(base, f"owner-{uuid.uuid4().hex[:8]}@example.com", "Corr3ct-Horse-Battery!")
+    created = owner.post(f"{base}/api/videos", json={"title": "soon private", "visibility": "public"})
+    assert created.status_code == 201, created.text
+    video_id = created.json()["id"]
+    upload_via_presigned_post(created.json()["upload"], short_clip, "video/mp4")
+    assert owner.post(f"{base}/api/videos/{video_id}/uploaded").status_code == 202
+    for _ in range(300):
+        if owner.get(f"{base}/api/videos/{video_id}", timeout=10).json()["status"] in ("ready", "failed"):
+            break
+        time.sleep(0.5)
+    strangers = requests.get(f"{base}/api/videos/{video_id}", timeout=10).json()
+    assert strangers["status"] == "ready", strangers
+    link = strangers["playback_url"]
+    master = requests.get(link, timeout=10)
+    assert master.status_code == 200
+    variant = requests.compat.urljoin(link, variant_uris(master.text)[0])
+    assert requests.get(variant, timeout=10).status_code == 200
+
+    made_private = owner.patch(f"{base}/api/videos/{video_id}", json={"visibility": "private"}, timeout=10)
+
+    assert made_private.status_code == 200, made_private.text
+    assert requests.get(link, timeout=10).status_code == 403
+    assert requests.get(variant, timeout=10).status_code == 403
+    owners_link = made_private.json()["playback_url"]
+    assert requests.get(owners_link, timeout=10).status_code == 200
+
+    assert owner.delete(f"{base}/api/videos/{video_id}", timeout=10).status_code == 204
+    assert requests.get(owners_link, timeout=10).status_code == 403

@@ -66,7 +66,9 @@ def get(video_id: uuid.UUID) -> VideoOut:
 
 @bp.patch("/<uuid:video_id>")
 @api.validate(
-    resp=Response(HTTP_200=VideoOut, HTTP_401=ErrorBody, HTTP_403=ErrorBody, HTTP_404=ErrorBody),
+    resp=Response(
+        HTTP_200=VideoOut, HTTP_401=ErrorBody, HTTP_403=ErrorBody, HTTP_404=ErrorBody, HTTP_503=ErrorBody
+    ),
     tags=TAGS,
     security=AUTH,
 )
@@ -82,7 +84,7 @@ def patch(video_id: uuid.UUID, json: VideoPatch) -> VideoOut:
 
 @bp.delete("/<uuid:video_id>")
 @api.validate(
-    resp=Response("HTTP_204", HTTP_401=ErrorBody, HTTP_403=ErrorBody, HTTP_404=ErrorBody),
+    resp=Response("HTTP_204", HTTP_401=ErrorBody, HTTP_403=ErrorBody, HTTP_404=ErrorBody, HTTP_503=ErrorBody),
     tags=TAGS,
     security=AUTH,
 )
