@@ -73,13 +73,16 @@ class KeyValueStoreRevocations:
         key = revocation_key(video_id)
         for _ in range(KVS_ATTEMPTS):
             etag = self._kvs.describe_key_value_store(KvsARN=self._arn)["ETag"]
+            epochs = dict(self._epochs())
             cutoff = now_ms() - self._keep_ms
-            stale = [name for name, epoch in self._epochs() if epoch < cutoff and name != key]
+            stale = [name for name, epoch in epochs.items() if epoch < cutoff and name != key]
+            # A later epoch already there (a deletion's) stays: an epoch only ever moves forward.
+            value = max(revoked_before_ms, epochs.get(key, revoked_before_ms))
             try:
                 self._kvs.update_keys(
                     KvsARN=self._arn,
                     IfMatch=etag,
-                    Puts=[{"Key": key, "Value": str(revoked_before_ms)}],
+                    Puts=[{"Key": key, "Value": str(value)}],
                     Deletes=[{"Key": name} for name in stale[:SWEEP_BATCH]],
                 )
             except self._kvs.exceptions.ConflictException:

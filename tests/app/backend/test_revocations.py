@@ -85,6 +85,14 @@ def test_a_revocation_puts_the_videos_epoch_on_the_stores_current_etag() -> None
     assert store.items == {"media-grant-key": "secret", revocation_key(video): "1700000000123"}
 
 
+def test_an_epoch_only_moves_forward() -> None:
+    video = uuid.uuid4()
+    store = StoreStandIn({revocation_key(video): str(now_ms() + 60_000)})
+    later = store.items[revocation_key(video)]
+    KeyValueStoreRevocations(store, ARN).revoke(video, now_ms())
+    assert store.items[revocation_key(video)] == later
+
+
 def test_a_concurrent_writer_is_answered_by_trying_again_on_the_new_etag() -> None:
     store = StoreStandIn({}, interfere=2)
     video = uuid.uuid4()
