@@ -143,7 +143,7 @@ def test_a_link_handed_out_while_public_stops_playing_once_the_video_is_private_
 ) -> None:
     """Issue "Hostile use", item 8: the same URL that played answers 403 right after the change."""
     base = platform.base_url
-    owner = signup_confirm_login(base, f"owner-{uuid.uuid4().hex[:8]}@example.com", "Corr3ct-Horse-Battery!")
+    owner = signup_confirm_login(platform, new_address(platform, "owner"), "Corr3ct-Horse-Battery!")
     created = owner.post(f"{base}/api/videos", json={"title": "soon private", "visibility": "public"})
     assert created.status_code == 201, created.text
     video_id = created.json()["id"]
