@@ -15,7 +15,9 @@ import itertools
 import uuid
 from typing import Any
 
+import boto3
 import pytest
+from botocore.awsrequest import AWSResponse
 
 from app.backend.revocations import (
     KEEP_EPOCHS_MS,
@@ -136,3 +138,30 @@ def test_the_setting_names_the_store_an_arn_on_aws_the_gateway_locally(
     assert not isinstance(
         revocation_store("http://127.0.0.1:8080/_local/revocations", b"k" * 32), KeyValueStoreRevocations
     )
+
+
+def test_the_key_value_store_client_signs_its_requests_with_sigv4a() -> None:
+    """The CloudFront KeyValueStore API is signed with SigV4A, which botocore can only do with
+    awscrt installed (``botocore[crt]``); without it every write raises MissingDependencyException
+    and, on AWS, making a video private answers 503. (CloudFront KeyValueStore API: requests use
+    Signature Version 4A, https://docs.aws.amazon.com/cloudfront/latest/APIReference/API_Operations_Amazon_CloudFront_KeyValueStore.html)"""
+    signed: list[str] = []
+
+    def answer(request: Any, **_: Any) -> AWSResponse:
+        signed.append(
+            request.headers["Authorization"].decode()
+            if isinstance(request.headers["Authorization"], bytes)
+            else request.headers["Authorization"]
+        )
+        raw = type("Raw", (), {"stream": lambda self, **_: iter([b"{}"])})()
+        return AWSResponse(request.url, 200, {"ETag": "e"}, raw)
+
+    kvs = boto3.client(
+        "cloudfront-keyvaluestore",
+        region_name="us-east-1",
+        aws_access_key_id="AKIAEXAMPLE",
+        aws_secret_access_key="secret",
+    )
+    kvs.meta.events.register("before-send", answer)
+    kvs.describe_key_value_store(KvsARN="arn:aws:cloudfront::123456789012:key-value-store/abc")
+    assert signed and signed[0].startswith("AWS4-ECDSA-P256-SHA256")
