@@ -17,6 +17,7 @@ from app.backend.revocations import RevocationStore, revocation_store
 from app.contracts import bounded_json
 from app.contracts.errors import ApiError
 from app.contracts.settings import BackendSettings
+from app.contracts.signouts import SignOuts
 from app.contracts.tickets import load_key
 from app.serving import answer_in_the_error_shape
 
@@ -77,7 +78,10 @@ def create_app(
         engine=engine,
         sessions=session_factory(engine),
         verifier=TokenVerifier(
-            jwks_url=settings.jwks_url, issuer=settings.jwt_issuer, client_id=settings.user_pool_client_id
+            jwks_url=settings.jwks_url,
+            issuer=settings.jwt_issuer,
+            client_id=settings.user_pool_client_id,
+            signouts=SignOuts(aws.dynamodb, settings.signout_table),
         ),
         ticket_key=ticket_key,
         revocations=revocations or revocation_store(settings.media_revocation_store, ticket_key),

@@ -8,6 +8,7 @@ from typing import Any
 import jwt
 
 from app.contracts.errors import ApiError
+from app.contracts.signouts import SignOuts, SignOutsUnavailable
 
 _JWKS_CACHE_SECONDS = 3600
 
@@ -16,6 +17,8 @@ _JWKS_CACHE_SECONDS = 3600
 class Identity:
     sub: str
     email: str
+    issued_at: int
+    """The token's ``iat``: an events ticket carries it, so progress can refuse it after a sign-out."""
 
 
 def _unauthorized(message: str) -> ApiError:
@@ -23,12 +26,14 @@ def _unauthorized(message: str) -> ApiError:
 
 
 class TokenVerifier:
-    """Verifies signature (RS256), issuer, client id, ``token_use == access`` and expiry."""
+    """Verifies signature (RS256), issuer, client id, ``token_use == access``, expiry, and that
+    the user has not signed out since the token was issued."""
 
-    def __init__(self, *, jwks_url: str, issuer: str, client_id: str) -> None:
+    def __init__(self, *, jwks_url: str, issuer: str, client_id: str, signouts: SignOuts) -> None:
         self._jwks = jwt.PyJWKClient(jwks_url, cache_keys=True, lifespan=_JWKS_CACHE_SECONDS)
         self._issuer = issuer
         self._client_id = client_id
+        self._signouts = signouts
 
     def verify(self, token: str) -> Identity:
         try:
@@ -45,7 +50,7 @@ class TokenVerifier:
                 key.key,
                 algorithms=["RS256"],
                 issuer=self._issuer,
-                options={"require": ["exp", "iss", "sub", "token_use"], "verify_aud": False},
+                options={"require": ["exp", "iat", "iss", "sub", "token_use"], "verify_aud": False},
             )
         except jwt.ExpiredSignatureError:
             raise _unauthorized("the access token has expired") from None
@@ -56,8 +61,17 @@ class TokenVerifier:
             raise _unauthorized("an access token is required")
         if claims.get("client_id") != self._client_id:
             raise _unauthorized("the access token was issued to another client")
+        sub, issued_at = str(claims["sub"]), int(claims["iat"])
+        try:
+            signed_out = self._signouts.signed_out(sub, issued_at)
+        except SignOutsUnavailable:
+            raise ApiError(
+                503, "auth_unavailable", "sign-outs cannot be checked; try again shortly"
+            ) from None
+        if signed_out:
+            raise _unauthorized("the session has been signed out; log in again")
         # Cognito access tokens carry no email; the user's first request looks it up (context.py).
-        return Identity(sub=str(claims["sub"]), email=str(claims.get("email", "")))
+        return Identity(sub=sub, email=str(claims.get("email", "")), issued_at=issued_at)
 
 
 def bearer_token(authorization: str | None) -> str | None:

@@ -20,6 +20,8 @@ class AwsClients:
     secretsmanager: Any
     # Only for GetUser, which the caller's access token authorizes (no IAM permission).
     cognito: Any
+    # Only GetItem on the sign-out table.
+    dynamodb: Any
 
     @classmethod
     def from_settings(cls, settings: BackendSettings) -> AwsClients:
@@ -39,4 +41,5 @@ class AwsClients:
             sqs=boto3.client("sqs"),
             secretsmanager=boto3.client("secretsmanager"),
             cognito=boto3.client("cognito-idp"),
+            dynamodb=boto3.client("dynamodb"),
         )

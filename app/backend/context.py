@@ -92,11 +92,19 @@ def viewer() -> User | None:
     if "viewer" not in g:
         token = bearer_token(request.headers.get("Authorization"))
         if token is None:
-            g.viewer = None
+            g.identity, g.viewer = None, None
         else:
-            g.viewer = _upsert_user(db(), services().verifier.verify(token), token)
+            g.identity = services().verifier.verify(token)
+            g.viewer = _upsert_user(db(), g.identity, token)
     user: User | None = g.viewer
     return user
+
+
+def viewer_identity() -> Identity | None:
+    """The verified token of the caller (``viewer``), or None without one."""
+    viewer()
+    identity: Identity | None = g.identity
+    return identity
 
 
 def require_user() -> User:

@@ -81,6 +81,11 @@ class ResourceNames:
         return f"{self.prefix}-web"
 
     @property
+    def signout_table(self) -> str:
+        """DynamoDB table of sign-outs (``app/contracts/signouts.py``)."""
+        return f"{self.prefix}-signouts"
+
+    @property
     def ticket_secret(self) -> str:
         return f"{self.prefix}/events-ticket-key"
 

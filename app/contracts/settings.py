@@ -60,6 +60,9 @@ class UserServiceSettings(_ServiceSettings):
 
     user_pool_id: str = Field(description="Cognito user pool id")
     user_pool_client_id: str = Field(description="Cognito app client id used by the web app")
+    signout_table: str = Field(
+        description="DynamoDB table logout records sign-outs in (app/contracts/signouts.py)"
+    )
 
 
 class _JwtVerifying(_ServiceSettings):
@@ -67,6 +70,9 @@ class _JwtVerifying(_ServiceSettings):
     jwt_issuer: str = Field(description="expected `iss` of Cognito tokens")
     jwks_url: str = Field(description="where the pool's signing keys are fetched from")
     ticket_secret_arn: str = Field(description="Secrets Manager secret holding the SSE ticket signing key")
+    signout_table: str = Field(
+        description="DynamoDB table of sign-outs; tokens issued before their user's are refused"
+    )
 
 
 class BackendSettings(_JwtVerifying):

@@ -58,6 +58,9 @@ class EventsTicket:
     video_id: uuid.UUID
     snapshot: dict[str, Any]
     expires_at: int
+    token_issued_at: int | None
+    """``iat`` of the access token the ticket was issued for (None: anonymous); progress refuses the
+    ticket once its user has signed out since then (app/contracts/signouts.py)."""
 
 
 def load_key(secretsmanager: Any, secret_arn: str) -> bytes:
@@ -93,10 +96,19 @@ def _verify(key: bytes, token: str, audience: str, video_id: uuid.UUID) -> dict[
 
 
 def issue_events_ticket(
-    key: bytes, *, user_id: str, video_id: uuid.UUID, snapshot: dict[str, Any], ttl_seconds: int
+    key: bytes,
+    *,
+    user_id: str,
+    video_id: uuid.UUID,
+    snapshot: dict[str, Any],
+    ttl_seconds: int,
+    token_issued_at: int | None = None,
 ) -> str:
-    """``snapshot``: the video's state when issued, at least ``state``, ``percent`` and ``sequence``."""
-    claims = {"aud": _EVENTS_AUDIENCE, "sub": user_id, "vid": str(video_id), "snap": snapshot}
+    """``snapshot``: the video's state when issued, at least ``state``, ``percent`` and ``sequence``;
+    ``token_issued_at``: the ``iat`` of the caller's access token (None: anonymous)."""
+    claims: dict[str, Any] = {"aud": _EVENTS_AUDIENCE, "sub": user_id, "vid": str(video_id), "snap": snapshot}
+    if token_issued_at is not None:
+        claims["tiat"] = token_issued_at
     return _sign(key, claims, ttl_seconds)
 
 
@@ -107,6 +119,7 @@ def verify_events_ticket(key: bytes, ticket: str, video_id: uuid.UUID) -> Events
         video_id=video_id,
         snapshot=dict(claims.get("snap") or {}),
         expires_at=int(claims["exp"]),
+        token_issued_at=int(claims["tiat"]) if "tiat" in claims else None,
     )
 
 

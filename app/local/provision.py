@@ -21,6 +21,7 @@ from app.contracts.names import (
     ResourceNames,
 )
 from app.contracts.settings import SERVICE_SETTINGS
+from app.contracts.signouts import EXPIRES_AT, KEY
 
 LOCAL_REGION = "us-east-1"
 # moto accepts any credentials; these keep boto3 from looking for real ones.
@@ -77,6 +78,7 @@ class LocalResources:
             "status_queue_url": self.status_queue_url,
             "progress_topic_arn": self.progress_topic_arn,
             "progress_queue_prefix": self.names.progress_queue_prefix,
+            "signout_table": self.names.signout_table,
             **self.extra,
             **overrides,
         }
@@ -162,6 +164,24 @@ def _ticket_secret(secretsmanager: Any, names: ResourceNames) -> str:
         )
 
 
+def _signout_table(dynamodb: Any, names: ResourceNames) -> None:
+    try:
+        dynamodb.describe_table(TableName=names.signout_table)
+        return
+    except dynamodb.exceptions.ResourceNotFoundException:
+        pass
+    dynamodb.create_table(
+        TableName=names.signout_table,
+        AttributeDefinitions=[{"AttributeName": KEY, "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": KEY, "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    dynamodb.update_time_to_live(
+        TableName=names.signout_table,
+        TimeToLiveSpecification={"Enabled": True, "AttributeName": EXPIRES_AT},
+    )
+
+
 def provision(names: ResourceNames, endpoint_url: str) -> LocalResources:
     """Create (or find) every resource of the platform in the emulation at ``endpoint_url``."""
     s3 = client("s3", endpoint_url)
@@ -189,6 +209,7 @@ def provision(names: ResourceNames, endpoint_url: str) -> LocalResources:
 
     pool_id, client_id = _user_pool(client("cognito-idp", endpoint_url), names)
     ticket_arn = _ticket_secret(client("secretsmanager", endpoint_url), names)
+    _signout_table(client("dynamodb", endpoint_url), names)
     return LocalResources(
         names=names,
         endpoint_url=endpoint_url,

@@ -13,6 +13,7 @@ from flask import Flask
 
 from app.contracts import tickets
 from app.contracts.settings import ProgressSettings
+from app.contracts.signouts import SignOuts
 from app.progress.hub import Hub
 from app.progress.instance_queue import InstanceQueue
 from app.progress.poller import Poller
@@ -35,7 +36,13 @@ class ProgressService:
         )
         poller = Poller(boto3.client("sqs"), queue.url, hub)
         app = create_app(
-            settings, hub=hub, ticket_key=key, instance_id=instance_id, queue_name=queue.name, poller=poller
+            settings,
+            hub=hub,
+            ticket_key=key,
+            signouts=SignOuts(boto3.client("dynamodb"), settings.signout_table),
+            instance_id=instance_id,
+            queue_name=queue.name,
+            poller=poller,
         )
         return cls(hub, poller, app)
 

@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from app.contracts import tickets
 from app.contracts.errors import ApiError
 from app.contracts.settings import ProgressSettings
+from app.contracts.signouts import SignOuts, SignOutsUnavailable
 from app.progress import stream
 from app.progress.hub import Hub, ShuttingDown, Subscriber, TooManyStreams
 from app.progress.poller import Poller
@@ -44,6 +45,7 @@ class ProgressContext:
     settings: ProgressSettings
     hub: Hub
     ticket_key: bytes
+    signouts: SignOuts
     instance_id: str
     queue_name: str = ""
     poller: Poller | None = None
@@ -77,16 +79,25 @@ def _last_event_id() -> int | None:
     return int(raw)
 
 
-def _ticket(key: bytes, video_id: uuid.UUID) -> tickets.EventsTicket:
+def _ticket(context: ProgressContext, video_id: uuid.UUID) -> tickets.EventsTicket:
     raw = request.args.get("ticket", "")
     if not raw:
         raise ApiError(401, "ticket_required", "ask POST /api/videos/{id}/events-ticket for a ticket")
     try:
-        return tickets.verify_events_ticket(key, raw, video_id)
+        ticket = tickets.verify_events_ticket(context.ticket_key, raw, video_id)
     except tickets.TicketForAnotherVideo as exc:
         raise ApiError(403, "ticket_for_another_video", str(exc)) from None
     except tickets.TicketError as exc:
         raise ApiError(401, "invalid_ticket", f"{exc}; ask for a new one") from None
+    if ticket.token_issued_at is not None:
+        # Issued for a signed-in user's token: refused once that user has signed out since.
+        try:
+            signed_out = context.signouts.signed_out(ticket.user_id, ticket.token_issued_at)
+        except SignOutsUnavailable:
+            raise ApiError(503, "auth_unavailable", "sign-outs cannot be checked; retry shortly") from None
+        if signed_out:
+            raise ApiError(401, "signed_out", "the session that asked for this ticket has been signed out")
+    return ticket
 
 
 @events.get("/videos/<raw_video_id>")
@@ -94,7 +105,7 @@ def video_events(raw_video_id: str) -> Response:
     context = _context()
     video_id = _video_id(raw_video_id)
     last_event_id = _last_event_id()
-    ticket = _ticket(context.ticket_key, video_id)
+    ticket = _ticket(context, video_id)
     try:
         snapshot = stream.TicketSnapshot.model_validate(ticket.snapshot).as_event()
     except ValidationError:
@@ -152,12 +163,15 @@ def create_app(
     *,
     hub: Hub,
     ticket_key: bytes,
+    signouts: SignOuts,
     instance_id: str,
     queue_name: str = "",
     poller: Poller | None = None,
 ) -> Flask:
     app = Flask(__name__)
-    app.extensions[EXTENSION] = ProgressContext(settings, hub, ticket_key, instance_id, queue_name, poller)
+    app.extensions[EXTENSION] = ProgressContext(
+        settings, hub, ticket_key, signouts, instance_id, queue_name, poller
+    )
     app.register_blueprint(events)
     answer_in_the_error_shape(
         app, unexpected="the progress service failed; retry", retry_after_seconds=RETRY_AFTER_SECONDS

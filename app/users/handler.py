@@ -8,8 +8,10 @@ The Cognito client and the settings are created once per Lambda container (cold 
 from __future__ import annotations
 
 import base64
+import binascii
 import json
 import logging
+import time
 from collections.abc import Callable
 from functools import cache
 from typing import Annotated, Any, TypeVar
@@ -22,6 +24,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from app.contracts import bounded_json, logs
 from app.contracts.errors import ApiError, error_body
 from app.contracts.settings import UserServiceSettings, load
+from app.contracts.signouts import record_sign_out
 
 log = logging.getLogger(__name__)
 
@@ -106,8 +109,19 @@ def _cognito_error(exc: ClientError, unknown_user: tuple[int, str, str] | None =
     return ApiError(status, error_code, message)
 
 
-def create_resolver(settings: UserServiceSettings, cognito: Any) -> APIGatewayRestResolver:
-    """The routes of the user service, bound to one pool's app client and a Cognito client."""
+def _claims_of_accepted_token(token: str) -> dict[str, Any]:
+    """The claims of an access token Cognito has just accepted (so it is Cognito's own, unexpired)."""
+    try:
+        payload = token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        return {"sub": str(claims["sub"]), "iat": int(claims["iat"]), "exp": int(claims["exp"])}
+    except (IndexError, KeyError, TypeError, ValueError, binascii.Error):
+        raise ApiError(401, "invalid_credentials", "the access token is malformed") from None
+
+
+def create_resolver(settings: UserServiceSettings, cognito: Any, dynamodb: Any) -> APIGatewayRestResolver:
+    """The routes of the user service, bound to one pool's app client, a Cognito client, and the
+    DynamoDB client that records sign-outs."""
     app = APIGatewayRestResolver()
     client_id = settings.user_pool_client_id
 
@@ -220,10 +234,30 @@ def create_resolver(settings: UserServiceSettings, cognito: Any) -> APIGatewayRe
 
     @app.post("/auth/logout")
     def logout() -> Response[str]:
-        scheme, _, token = (app.current_event.headers.get("authorization") or "").partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
+        """Signs the user out everywhere: Cognito stops refreshing any of their sessions, and the
+        sign-out is recorded so /api and /events refuse every access token issued before it
+        (app/contracts/signouts.py)."""
+        scheme, _, raw = (app.current_event.headers.get("authorization") or "").partition(" ")
+        token = raw.strip()
+        if scheme.lower() != "bearer" or not token:
             raise ApiError(401, "missing_token", "send the access token as `Authorization: Bearer <token>`")
-        call(cognito.global_sign_out, AccessToken=token.strip())
+        # Cognito checks the token first: nothing is recorded for a forged or revoked one.
+        call(cognito.get_user, AccessToken=token)
+        claims = _claims_of_accepted_token(token)
+        now = int(time.time())
+        try:
+            # Every token of the user issued until now expires within one token lifetime.
+            record_sign_out(
+                dynamodb,
+                settings.signout_table,
+                sub=claims["sub"],
+                signed_out_at=now,
+                expires_at=now + claims["exp"] - claims["iat"],
+            )
+        except ClientError as exc:
+            log.error("could not record the sign-out: %s", exc)
+            raise ApiError(503, "auth_unavailable", "the sign-out could not be recorded; try again") from None
+        call(cognito.global_sign_out, AccessToken=token)
         return _json_response(200, {"signed_out": True})
 
     @app.post("/auth/forgot")
@@ -259,7 +293,7 @@ def resolver() -> APIGatewayRestResolver:
     """The routes the Lambda entry point serves, built on the first call (the cold start)."""
     settings = load(UserServiceSettings)
     logs.configure("users", settings.log_level)
-    return create_resolver(settings, boto3.client("cognito-idp"))
+    return create_resolver(settings, boto3.client("cognito-idp"), boto3.client("dynamodb"))
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

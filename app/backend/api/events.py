@@ -8,7 +8,7 @@ from urllib.parse import quote
 from flask import Blueprint
 from spectree import Response
 
-from app.backend.context import db, services, viewer_id
+from app.backend.context import db, services, viewer_id, viewer_identity
 from app.backend.openapi import api
 from app.backend.schemas import ErrorBody, EventsTicketOut
 from app.backend.videos import snapshot, visible_video
@@ -26,11 +26,13 @@ ANONYMOUS = "anonymous"
 def events_ticket(video_id: uuid.UUID) -> EventsTicketOut:
     """For anyone who may see the video; carries the video's current state for late subscribers."""
     me = viewer_id()
+    identity = viewer_identity()
     video = visible_video(db(), video_id, me)
     svc = services()
     ticket = issue_events_ticket(
         svc.ticket_key,
         user_id=me or ANONYMOUS,
+        token_issued_at=identity.issued_at if identity else None,
         video_id=video.id,
         snapshot=snapshot(video),
         ttl_seconds=svc.settings.ticket_ttl_seconds,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import uuid
 from typing import Any
 
 import jwt
@@ -14,8 +15,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.backend.models import User
-from app.local.provision import LocalResources
-from tests.app.backend.conftest import Caller, Platform
+from app.contracts.signouts import RECHECK_SECONDS, record_sign_out
+from app.local.provision import LocalResources, client
+from tests.app.backend.conftest import Caller, Platform, sign_up
 
 
 def _moto_signing_key() -> Any:
@@ -119,3 +121,48 @@ def test_writes_need_a_token(http: FlaskClient) -> None:
     response = http.post("/api/videos", json={"title": "x"})
     assert response.status_code == 401
     assert response.json["error"]["code"] == "unauthorized"
+
+
+def test_a_token_issued_before_its_user_signed_out_is_refused_everywhere_a_token_counts(
+    http: FlaskClient, local_resources: LocalResources
+) -> None:
+    """Cognito's GlobalSignOut leaves access tokens valid for JWT verification ("Other requests
+    might be valid until your user's token expires",
+    https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_GlobalSignOut.html):
+    the backend refuses tokens issued at or before the recorded sign-out, on reads, writes and
+    ticket requests alike, and lets in one issued after it."""
+    carol = sign_up(local_resources, f"carol-{uuid.uuid4().hex[:8]}@example.com")
+    claims = _claims(carol)
+    assert _get_me(http, carol.access_token).status_code == 200
+    record_sign_out(
+        client("dynamodb", local_resources.endpoint_url),
+        local_resources.names.signout_table,
+        sub=carol.sub,
+        signed_out_at=claims["iat"],
+        expires_at=claims["exp"],
+    )
+    time.sleep(RECHECK_SECONDS)  # the stated revocation latency of a process that asked before
+
+    video = uuid.uuid4()
+    for response in (
+        _get_me(http, carol.access_token),
+        http.post("/api/videos", json={"title": "x"}, headers=carol.headers),
+        http.get("/api/videos", headers=carol.headers),
+        http.post(f"/api/videos/{video}/events-ticket", headers=carol.headers),
+    ):
+        assert response.status_code == 401, response.json
+        assert response.json["error"]["code"] == "unauthorized"
+        assert "signed out" in response.json["error"]["message"]
+    later = _token({**claims, "iat": claims["iat"] + 1}, _moto_signing_key())
+    assert _get_me(http, later).status_code == 200
+
+
+def test_an_events_ticket_carries_the_iat_of_the_token_it_was_issued_for(
+    platform: Platform, alice: Caller
+) -> None:
+    video_id = platform.create(alice, visibility="public")
+    answer = platform.http.post(f"/api/videos/{video_id}/events-ticket", headers=alice.headers)
+    ticket = jwt.decode(answer.json["ticket"], options={"verify_signature": False})
+    assert ticket["tiat"] == _claims(alice)["iat"]
+    anonymous = platform.http.post(f"/api/videos/{video_id}/events-ticket")
+    assert "tiat" not in jwt.decode(anonymous.json["ticket"], options={"verify_signature": False})

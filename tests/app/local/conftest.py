@@ -91,11 +91,15 @@ def web_dir(tmp_path: Path) -> Path:
 def gateway(local_resources: LocalResources, echo_servers: list[EchoServer], web_dir: Path) -> Gateway:
     cognito = client("cognito-idp", local_resources.endpoint_url)
     users = UserServiceSettings(
-        user_pool_id=local_resources.user_pool_id, user_pool_client_id=local_resources.user_pool_client_id
+        user_pool_id=local_resources.user_pool_id,
+        user_pool_client_id=local_resources.user_pool_client_id,
+        signout_table=local_resources.names.signout_table,
     )
     return Gateway(
         users=users,
-        lambda_handler=create_resolver(users, cognito).resolve,
+        lambda_handler=create_resolver(
+            users, cognito, client("dynamodb", local_resources.endpoint_url)
+        ).resolve,
         cognito=cognito,
         s3=client("s3", local_resources.endpoint_url),
         ticket_key=load_key(

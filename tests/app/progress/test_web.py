@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from typing import Any
 
@@ -11,9 +12,11 @@ from flask.testing import FlaskClient
 
 from app.contracts import tickets
 from app.contracts.settings import ProgressSettings
+from app.contracts.signouts import SignOuts, record_sign_out
 from app.progress.hub import Hub
 from app.progress.poller import UNHEALTHY_AFTER_FAILURES, Poller
 from app.progress.web import create_app
+from tests.support.signouts import TABLE, FakeTable
 
 KEY = b"k" * 48
 QUEUED = {"state": "queued", "percent": 0, "sequence": -1}
@@ -30,7 +33,12 @@ def poller(hub: Hub) -> Poller:
 
 
 @pytest.fixture
-def web(hub: Hub, poller: Poller) -> FlaskClient:
+def signout_table() -> FakeTable:
+    return FakeTable()
+
+
+@pytest.fixture
+def web(hub: Hub, poller: Poller, signout_table: FakeTable) -> FlaskClient:
     settings = ProgressSettings(
         user_pool_client_id="client",
         jwt_issuer="https://issuer",
@@ -38,10 +46,17 @@ def web(hub: Hub, poller: Poller) -> FlaskClient:
         ticket_secret_arn="arn:aws:secretsmanager:us-east-1:123456789012:secret:key",
         progress_topic_arn="arn:aws:sns:us-east-1:123456789012:progress",
         progress_queue_prefix="t-progress-",
+        signout_table=TABLE,
         heartbeat_seconds=0.01,
     )
     app = create_app(
-        settings, hub=hub, ticket_key=KEY, instance_id="i-1", queue_name="t-progress-i-1-b00t", poller=poller
+        settings,
+        hub=hub,
+        ticket_key=KEY,
+        signouts=SignOuts(signout_table, TABLE),
+        instance_id="i-1",
+        queue_name="t-progress-i-1-b00t",
+        poller=poller,
     )
     return app.test_client()
 
@@ -73,6 +88,25 @@ def test_requests_without_a_valid_ticket_are_refused_with_the_error_shape(web: F
     assert _error(web, path, query_string={"ticket": other}) == (403, "ticket_for_another_video")
     media = tickets.issue_media_grant(KEY, video_id=video, ttl_seconds=60)
     assert _error(web, path, query_string={"ticket": media}) == (401, "invalid_ticket")
+
+
+def test_a_ticket_of_a_session_signed_out_since_is_refused(
+    web: FlaskClient, signout_table: FakeTable
+) -> None:
+    """The ticket outlives a logout by up to its lifetime; progress checks the sign-out itself."""
+    video = uuid.uuid4()
+    path = f"/events/videos/{video}"
+    now = int(time.time())
+    record_sign_out(signout_table, TABLE, sub="u", signed_out_at=now, expires_at=now + 3600)
+    before = tickets.issue_events_ticket(
+        KEY, user_id="u", video_id=video, snapshot=QUEUED, ttl_seconds=60, token_issued_at=now - 10
+    )
+    assert _error(web, path, query_string={"ticket": before}) == (401, "signed_out")
+    after = tickets.issue_events_ticket(
+        KEY, user_id="u", video_id=video, snapshot=QUEUED, ttl_seconds=60, token_issued_at=now + 1
+    )
+    with web.get(path, query_string={"ticket": after}) as response:
+        assert response.status_code == 200
 
 
 def test_malformed_requests_get_a_4xx_never_500(web: FlaskClient) -> None:

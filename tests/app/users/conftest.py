@@ -68,12 +68,19 @@ def cognito(local_resources: LocalResources) -> Any:
 
 
 @pytest.fixture
-def invoke(local_resources: LocalResources, cognito: Any) -> Invoke:
+def dynamodb(local_resources: LocalResources) -> Any:
+    return client("dynamodb", local_resources.endpoint_url)
+
+
+@pytest.fixture
+def invoke(local_resources: LocalResources, cognito: Any, dynamodb: Any) -> Invoke:
     """Call the handler with an event; returns (status, parsed JSON body)."""
     settings = UserServiceSettings(
-        user_pool_id=local_resources.user_pool_id, user_pool_client_id=local_resources.user_pool_client_id
+        user_pool_id=local_resources.user_pool_id,
+        user_pool_client_id=local_resources.user_pool_client_id,
+        signout_table=local_resources.names.signout_table,
     )
-    resolver = create_resolver(settings, cognito)
+    resolver = create_resolver(settings, cognito, dynamodb)
 
     def call(
         path: str, body: Any = None, *, raw: str | None = None, headers: dict[str, str] | None = None

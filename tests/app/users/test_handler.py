@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 import uuid
 from typing import Any
 
@@ -99,6 +100,43 @@ def test_logout_revokes_the_access_and_refresh_tokens(invoke: Invoke, cognito: A
     assert (status, body["error"]["code"]) == (401, "invalid_credentials")
 
 
+def test_logout_records_the_sign_out_until_the_last_token_issued_before_it_expires(
+    invoke: Invoke, dynamodb: Any, local_resources: LocalResources
+) -> None:
+    """GlobalSignOut alone leaves access tokens valid for a JWT-verifying API ("Other requests
+    might be valid until your user's token expires",
+    https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_GlobalSignOut.html):
+    the sign-out is recorded for the backend and progress to check."""
+    email = confirmed_user(invoke)
+    tokens = invoke("/auth/login", {"email": email, "password": PASSWORD})[1]
+    claims = jwt.decode(tokens["access_token"], options={"verify_signature": False})
+    before = int(time.time())
+    assert invoke("/auth/logout", headers={"Authorization": f"Bearer {tokens['access_token']}"})[0] == 200
+    item = dynamodb.get_item(
+        TableName=local_resources.names.signout_table, Key={"sub": {"S": claims["sub"]}}, ConsistentRead=True
+    )["Item"]
+    signed_out_at, expires_at = int(item["signed_out_at"]["N"]), int(item["expires_at"]["N"])
+    assert before <= signed_out_at <= int(time.time())
+    assert expires_at == signed_out_at + claims["exp"] - claims["iat"]
+
+
+def test_logout_with_a_token_cognito_refuses_records_nothing(
+    invoke: Invoke, dynamodb: Any, local_resources: LocalResources
+) -> None:
+    email = confirmed_user(invoke)
+    tokens = invoke("/auth/login", {"email": email, "password": PASSWORD})[1]
+    claims = jwt.decode(tokens["access_token"], options={"verify_signature": False})
+    forged = jwt.encode(
+        {**claims, "iat": claims["iat"] + 1}, "not the pool key, but long enough for HS256", algorithm="HS256"
+    )
+    status, body = invoke("/auth/logout", headers={"Authorization": f"Bearer {forged}"})
+    assert (status, body["error"]["code"]) == (401, "invalid_credentials")
+    found = dynamodb.get_item(
+        TableName=local_resources.names.signout_table, Key={"sub": {"S": claims["sub"]}}, ConsistentRead=True
+    )
+    assert "Item" not in found
+
+
 def test_logout_without_a_bearer_token_is_a_401(invoke: Invoke) -> None:
     status, body = invoke("/auth/logout", headers={"Authorization": "Basic abc"})
     assert (status, body["error"]["code"]) == (401, "missing_token")
@@ -156,24 +194,30 @@ def test_validation_errors_name_the_field(invoke: Invoke) -> None:
     assert [d["field"] for d in body["error"]["details"]] == ["code"]
 
 
-def test_a_base64_encoded_body_is_decoded(local_resources: LocalResources, cognito: Any) -> None:
+def test_a_base64_encoded_body_is_decoded(
+    local_resources: LocalResources, cognito: Any, dynamodb: Any
+) -> None:
     settings = UserServiceSettings(
-        user_pool_id=local_resources.user_pool_id, user_pool_client_id=local_resources.user_pool_client_id
+        user_pool_id=local_resources.user_pool_id,
+        user_pool_client_id=local_resources.user_pool_client_id,
+        signout_table=local_resources.names.signout_table,
     )
     body = json.dumps({"email": new_email(), "password": PASSWORD})
     event = rest_event("POST", "/auth/signup", body, base64_body=True)
-    assert create_resolver(settings, cognito).resolve(event, None)["statusCode"] == 201
+    assert create_resolver(settings, cognito, dynamodb).resolve(event, None)["statusCode"] == 201
 
 
 @pytest.mark.parametrize("encoded", [base64.b64encode(b"\xff\xfe{").decode(), "not base64!"])
 def test_a_base64_body_that_is_not_utf8_json_is_a_400_malformed_json(
-    local_resources: LocalResources, cognito: Any, encoded: str
+    local_resources: LocalResources, cognito: Any, dynamodb: Any, encoded: str
 ) -> None:
     settings = UserServiceSettings(
-        user_pool_id=local_resources.user_pool_id, user_pool_client_id=local_resources.user_pool_client_id
+        user_pool_id=local_resources.user_pool_id,
+        user_pool_client_id=local_resources.user_pool_client_id,
+        signout_table=local_resources.names.signout_table,
     )
     event = {**rest_event("POST", "/auth/signup", "", base64_body=True), "body": encoded}
-    result = create_resolver(settings, cognito).resolve(event, None)
+    result = create_resolver(settings, cognito, dynamodb).resolve(event, None)
     assert (result["statusCode"], json.loads(result["body"])["error"]["code"]) == (400, "malformed_json")
 
 
@@ -198,9 +242,11 @@ def test_an_unknown_route_is_a_404_in_the_shared_shape(invoke: Invoke) -> None:
 def test_cognito_errors_moto_cannot_produce_are_mapped(
     operation: str, path: str, payload: dict[str, str], cognito_code: str, status: int, code: str
 ) -> None:
-    cognito = client("cognito-idp", "http://127.0.0.1:9")
-    settings = UserServiceSettings(user_pool_id="us-east-1_x", user_pool_client_id="client")
-    resolver = create_resolver(settings, cognito)
+    cognito, dynamodb = client("cognito-idp", "http://127.0.0.1:9"), client("dynamodb", "http://127.0.0.1:9")
+    settings = UserServiceSettings(
+        user_pool_id="us-east-1_x", user_pool_client_id="client", signout_table="t"
+    )
+    resolver = create_resolver(settings, cognito, dynamodb)
     with Stubber(cognito) as stubber:
         stubber.add_client_error(operation, service_error_code=cognito_code, http_status_code=400)
         event = rest_event("POST", path, json.dumps({"email": "a@example.com", **payload}))
@@ -211,12 +257,14 @@ def test_cognito_errors_moto_cannot_produce_are_mapped(
 
 
 def test_resend_for_an_unknown_address_answers_as_for_a_known_one() -> None:
-    cognito = client("cognito-idp", "http://127.0.0.1:9")
-    settings = UserServiceSettings(user_pool_id="us-east-1_x", user_pool_client_id="client")
+    cognito, dynamodb = client("cognito-idp", "http://127.0.0.1:9"), client("dynamodb", "http://127.0.0.1:9")
+    settings = UserServiceSettings(
+        user_pool_id="us-east-1_x", user_pool_client_id="client", signout_table="t"
+    )
     with Stubber(cognito) as stubber:
         stubber.add_client_error("resend_confirmation_code", service_error_code="UserNotFoundException")
         event = rest_event("POST", "/auth/resend", json.dumps({"email": "nobody@example.com"}))
-        result = create_resolver(settings, cognito).resolve(event, None)
+        result = create_resolver(settings, cognito, dynamodb).resolve(event, None)
     assert (result["statusCode"], json.loads(result["body"])) == (200, {"sent": True})
 
 
