@@ -18,6 +18,7 @@ from app.contracts.settings import ENV_PREFIX
 from infra._common import policy_document, standard_tags, statement
 from infra._fleet import MachineImage, load_balanced_fleet
 from infra.database import Database
+from infra.users import signout_reader_statement
 
 ROLE = "backend"
 UNITS = ("reelstack-backend.service", "reelstack-status-consumer.service")
@@ -63,6 +64,10 @@ class BackendServiceArgs:
     """Expected token issuer."""
     jwks_url: pulumi.Input[str]
     """The pool's JWKS."""
+    signout_table: pulumi.Input[str]
+    """The sign-out table (UserService): tokens issued before their user's sign-out are refused."""
+    signout_table_arn: pulumi.Input[str]
+    """Its ARN."""
     instance_type: str = "t4g.small"
     """EC2 instance type (arm64 AMI)."""
     min_size: int = 1
@@ -97,6 +102,7 @@ def backend_policy(
     status_queue_arn: str,
     secret_arns: list[str],
     media_revocation_store_arn: str,
+    signout_table_arn: str,
 ) -> dict[str, Any]:
     """The backend's permissions: exactly the calls its code makes (tests/infra/test_backend.py).
 
@@ -105,6 +111,7 @@ def backend_policy(
     delete a deleted video's outputs. Tasks: send. Status: receive and delete. ListBucket on
     the uploads bucket makes a missing upload's HeadObject answer 404 rather than 403. The media
     edge's store: cut a video's grants (write its revocation epoch, sweep the expired ones).
+    Sign-outs: read one.
     """
     return policy_document(
         statement(
@@ -132,6 +139,7 @@ def backend_policy(
             ],
             [media_revocation_store_arn],
         ),
+        signout_reader_statement(signout_table_arn),
     )
 
 
@@ -150,6 +158,7 @@ def backend_environment(
     user_pool_client_id: pulumi.Input[str],
     jwt_issuer: pulumi.Input[str],
     jwks_url: pulumi.Input[str],
+    signout_table: pulumi.Input[str],
     max_upload_bytes: int,
     log_level: str = "INFO",
 ) -> dict[str, pulumi.Input[str]]:
@@ -168,6 +177,7 @@ def backend_environment(
         f"{ENV_PREFIX}USER_POOL_CLIENT_ID": user_pool_client_id,
         f"{ENV_PREFIX}JWT_ISSUER": jwt_issuer,
         f"{ENV_PREFIX}JWKS_URL": jwks_url,
+        f"{ENV_PREFIX}SIGNOUT_TABLE": signout_table,
         f"{ENV_PREFIX}MAX_UPLOAD_BYTES": str(max_upload_bytes),
         f"{ENV_PREFIX}LOG_LEVEL": log_level,
     }
@@ -201,6 +211,7 @@ class BackendService(pulumi.ComponentResource):
             args.ticket_secret_arn,
             database.secret_arn,
             args.media_revocation_store_arn,
+            args.signout_table_arn,
         ).apply(
             lambda v: backend_policy(
                 uploads_bucket_arn=v[0],
@@ -209,6 +220,7 @@ class BackendService(pulumi.ComponentResource):
                 status_queue_arn=v[3],
                 secret_arns=[v[4], v[5]],
                 media_revocation_store_arn=v[6],
+                signout_table_arn=v[7],
             )
         )
         environment = backend_environment(
@@ -225,6 +237,7 @@ class BackendService(pulumi.ComponentResource):
             user_pool_client_id=args.user_pool_client_id,
             jwt_issuer=args.jwt_issuer,
             jwks_url=args.jwks_url,
+            signout_table=args.signout_table,
             max_upload_bytes=args.max_upload_bytes,
             log_level=args.log_level,
         )

@@ -25,6 +25,7 @@ from app.contracts.queue_policies import topic_to_queue_policy
 from app.contracts.settings import ENV_PREFIX
 from infra._common import policy_document, standard_tags, statement
 from infra._fleet import MachineImage, load_balanced_fleet, queue_with_dlq
+from infra.users import signout_reader_statement
 
 ROLE = "progress"
 UNITS = ("reelstack-progress.service",)
@@ -61,6 +62,10 @@ class ProgressServiceArgs:
     """Expected token issuer."""
     jwks_url: pulumi.Input[str]
     """The pool's JWKS."""
+    signout_table: pulumi.Input[str]
+    """The sign-out table (UserService): tickets of sessions signed out since are refused."""
+    signout_table_arn: pulumi.Input[str]
+    """Its ARN."""
     instance_type: str = "t4g.small"
     """EC2 instance type (arm64 AMI)."""
     min_size: int = 1
@@ -96,9 +101,16 @@ def sqs_regional_arn(region: str, account: str) -> str:
 
 
 def progress_policy(
-    *, region: str, account: str, queue_prefix: str, topic_arn: str, ticket_secret_arn: str
+    *,
+    region: str,
+    account: str,
+    queue_prefix: str,
+    topic_arn: str,
+    ticket_secret_arn: str,
+    signout_table_arn: str,
 ) -> dict[str, Any]:
-    """Progress instances: manage the queues under their prefix, (un)subscribe them, list, read the ticket key."""
+    """Progress instances: manage the queues under their prefix, (un)subscribe them, list, read the
+    ticket key and sign-outs."""
     return policy_document(
         statement(
             "OwnQueues", PROGRESS_QUEUE_ACTIONS, [progress_queue_arn_pattern(region, account, queue_prefix)]
@@ -108,6 +120,7 @@ def progress_policy(
         statement("ListQueues", ["sqs:ListQueues"], [sqs_regional_arn(region, account)]),
         statement("QueueSubscriptions", TOPIC_SUBSCRIPTION_ACTIONS, [topic_arn]),
         statement("TicketKey", ["secretsmanager:GetSecretValue"], [ticket_secret_arn]),
+        signout_reader_statement(signout_table_arn),
     )
 
 
@@ -120,6 +133,7 @@ def progress_environment(
     jwt_issuer: pulumi.Input[str],
     jwks_url: pulumi.Input[str],
     ticket_secret_arn: pulumi.Input[str],
+    signout_table: pulumi.Input[str],
     log_level: str = "INFO",
 ) -> dict[str, pulumi.Input[str]]:
     """``/etc/reelstack/progress.env``: ProgressSettings' variables (instance_id defaults to the EC2 id)."""
@@ -131,6 +145,7 @@ def progress_environment(
         f"{ENV_PREFIX}JWT_ISSUER": jwt_issuer,
         f"{ENV_PREFIX}JWKS_URL": jwks_url,
         f"{ENV_PREFIX}TICKET_SECRET_ARN": ticket_secret_arn,
+        f"{ENV_PREFIX}SIGNOUT_TABLE": signout_table,
         f"{ENV_PREFIX}LOG_LEVEL": log_level,
     }
 
@@ -217,13 +232,16 @@ class ProgressService(pulumi.ComponentResource):
             f"{name}-ticket-key", secret_id=ticket_secret.id, secret_string=ticket_key.result, opts=child
         )
 
-        policy = pulumi.Output.all(region, account, topic.arn, ticket_secret.arn).apply(
+        policy = pulumi.Output.all(
+            region, account, topic.arn, ticket_secret.arn, args.signout_table_arn
+        ).apply(
             lambda v: progress_policy(
                 region=v[0],
                 account=v[1],
                 queue_prefix=args.names.progress_queue_prefix,
                 topic_arn=v[2],
                 ticket_secret_arn=v[3],
+                signout_table_arn=v[4],
             )
         )
         environment = progress_environment(
@@ -234,6 +252,7 @@ class ProgressService(pulumi.ComponentResource):
             jwt_issuer=args.jwt_issuer,
             jwks_url=args.jwks_url,
             ticket_secret_arn=ticket_secret.arn,
+            signout_table=args.signout_table,
             log_level=args.log_level,
         )
         fleet = load_balanced_fleet(

@@ -1,9 +1,12 @@
-"""UserService: the Cognito user pool and app client, and the Lambda behind ``/auth/*``.
+"""UserService: the Cognito user pool and app client, the Lambda behind ``/auth/*``, and the
+table of sign-outs.
 
-The Lambda runs ``app/users``' handler; its role may write to its own log group and nothing
-else: every Cognito operation the handler calls is a public (unauthenticated) or token-authorized
-one, for which Cognito evaluates no IAM policy. Its code is the handler and the ``app`` modules it
-imports, nothing more (third-party packages come from a layer).
+The Lambda runs ``app/users``' handler; its role may write to its own log group and put items in
+the sign-out table, nothing else: every Cognito operation the handler calls is a public
+(unauthenticated) or token-authorized one, for which Cognito evaluates no IAM policy. Its code is
+the handler and the ``app`` modules it imports, nothing more (third-party packages come from a
+layer). The sign-out table (``app/contracts/signouts.py``) is written here at logout and read
+(GetItem only) by the backend and the progress service, whose components grant themselves that.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import pulumi_aws as aws
 
 from app.contracts.names import ResourceNames
 from app.contracts.settings import ENV_PREFIX
+from app.contracts.signouts import EXPIRES_AT, KEY
 from infra._common import policy_document, service_role, standard_tags, statement
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -116,25 +120,36 @@ class UserServiceArgs:
     deletion_protection: bool = False
     """Cognito deletion protection (prod)."""
     protect: bool = False
-    """Pulumi ``protect`` on the user pool (prod)."""
+    """Pulumi ``protect`` on the user pool and the sign-out table, the table's deletion protection
+    and point-in-time recovery (prod)."""
     owner: str = "platform"
     """The ``owner`` tag."""
     extra_environment: dict[str, str] = field(default_factory=dict)
     """Extra REELSTACK_* variables (must be declared by UserServiceSettings)."""
 
 
-def users_policy(log_group_arn: Any) -> dict[str, Any]:
-    """The Lambda's permissions: its own log group. No Cognito action: the handler calls only
-    operations Cognito authorizes without IAM (public ones, and GlobalSignOut by the user's token)."""
+def users_policy(log_group_arn: Any, signout_table_arn: Any) -> dict[str, Any]:
+    """The Lambda's permissions: its own log group, and recording sign-outs. No Cognito action:
+    the handler calls only operations Cognito authorizes without IAM (public ones, and GetUser and
+    GlobalSignOut by the user's token)."""
     return policy_document(
         statement(
             "OwnLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], [log_group_arn, f"{log_group_arn}:*"]
         ),
+        statement("RecordSignOuts", ["dynamodb:PutItem"], [signout_table_arn]),
     )
 
 
+def signout_reader_statement(signout_table_arn: str) -> dict[str, Any]:
+    """What the backend and the progress service need of the sign-out table: one item by key."""
+    return statement("ReadSignOuts", ["dynamodb:GetItem"], [signout_table_arn])
+
+
 def user_service_environment(
-    user_pool_id: pulumi.Input[str], client_id: pulumi.Input[str], log_level: str = "INFO"
+    user_pool_id: pulumi.Input[str],
+    client_id: pulumi.Input[str],
+    signout_table: pulumi.Input[str],
+    log_level: str = "INFO",
 ) -> dict[str, pulumi.Input[str]]:
     """The Lambda's environment: UserServiceSettings' variables.
 
@@ -143,6 +158,7 @@ def user_service_environment(
     return {
         f"{ENV_PREFIX}USER_POOL_ID": user_pool_id,
         f"{ENV_PREFIX}USER_POOL_CLIENT_ID": client_id,
+        f"{ENV_PREFIX}SIGNOUT_TABLE": signout_table,
         f"{ENV_PREFIX}LOG_LEVEL": log_level,
     }
 
@@ -153,6 +169,8 @@ class UserService(pulumi.ComponentResource):
     user_pool_id: pulumi.Output[str]
     user_pool_arn: pulumi.Output[str]
     user_pool_client_id: pulumi.Output[str]
+    signout_table_name: pulumi.Output[str]
+    signout_table_arn: pulumi.Output[str]
     function_name: pulumi.Output[str]
     function_arn: pulumi.Output[str]
     invoke_arn: pulumi.Output[str]
@@ -223,6 +241,21 @@ class UserService(pulumi.ComponentResource):
             opts=child,
         )
 
+        # One item per user who logged out; TTL deletes it once their last older token has expired.
+        signouts = aws.dynamodb.Table(
+            f"{name}-signouts",
+            name=args.names.signout_table,
+            billing_mode="PAY_PER_REQUEST",
+            hash_key=KEY,
+            attributes=[aws.dynamodb.TableAttributeArgs(name=KEY, type="S")],
+            ttl=aws.dynamodb.TableTtlArgs(attribute_name=EXPIRES_AT, enabled=True),
+            server_side_encryption=aws.dynamodb.TableServerSideEncryptionArgs(enabled=True),
+            point_in_time_recovery=aws.dynamodb.TablePointInTimeRecoveryArgs(enabled=args.protect),
+            deletion_protection_enabled=args.protect,
+            tags=dict(tags),
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+        )
+
         function_name = f"{args.names.prefix}-users"
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-logs",
@@ -236,7 +269,7 @@ class UserService(pulumi.ComponentResource):
             role_name=f"{name}-role",
             policy_name=f"{name}-policy",
             service_principal="lambda.amazonaws.com",
-            policy=log_group.arn.apply(users_policy),
+            policy=pulumi.Output.all(log_group.arn, signouts.arn).apply(lambda v: users_policy(v[0], v[1])),
             description="the user service Lambda",
             tags=tags,
         )
@@ -253,7 +286,7 @@ class UserService(pulumi.ComponentResource):
             )
             layers.insert(0, dependencies.arn)
         environment = {
-            **user_service_environment(pool.id, client.id, args.log_level),
+            **user_service_environment(pool.id, client.id, signouts.name, args.log_level),
             **{k: v for k, v in args.extra_environment.items()},
         }
         function = aws.lambda_.Function(
@@ -276,6 +309,8 @@ class UserService(pulumi.ComponentResource):
         self.user_pool_id = pool.id
         self.user_pool_arn = pool.arn
         self.user_pool_client_id = client.id
+        self.signout_table_name = signouts.name
+        self.signout_table_arn = signouts.arn
         self.function_name = function.name
         self.function_arn = function.arn
         self.invoke_arn = function.invoke_arn
@@ -287,6 +322,7 @@ class UserService(pulumi.ComponentResource):
             {
                 "user_pool_id": self.user_pool_id,
                 "user_pool_client_id": self.user_pool_client_id,
+                "signout_table_name": self.signout_table_name,
                 "function_arn": self.function_arn,
                 "jwt_issuer": self.jwt_issuer,
                 "jwks_url": self.jwks_url,

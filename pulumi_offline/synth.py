@@ -292,6 +292,8 @@ def _computed(typ: str, name: str, inputs: Mapping[str, Any], region: str) -> di
         )
     elif typ == "aws:cloudwatch/logGroup:LogGroup":
         out.update(arn=f"arn:aws:logs:{region}:{acct}:log-group:{physical}")
+    elif typ == "aws:dynamodb/table:Table":
+        out.update(arn=f"arn:aws:dynamodb:{region}:{acct}:table/{physical}", name=physical, id=physical)
     elif typ == "aws:iam/role:Role":
         out.update(arn=f"arn:aws:iam::{acct}:role/{physical}", name=physical)
     elif typ == "aws:iam/instanceProfile:InstanceProfile":

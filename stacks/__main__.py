@@ -97,6 +97,8 @@ progress = ProgressService(
         user_pool_client_id=users.user_pool_client_id,
         jwt_issuer=users.jwt_issuer,
         jwks_url=users.jwks_url,
+        signout_table=users.signout_table_name,
+        signout_table_arn=users.signout_table_arn,
     ),
 )
 edge = EdgeProtection("edge", EdgeProtectionArgs(names=names, rate_limits=cfg.rate_limits, owner=cfg.owner))
@@ -175,6 +177,8 @@ backend = BackendService(
         user_pool_client_id=users.user_pool_client_id,
         jwt_issuer=users.jwt_issuer,
         jwks_url=users.jwks_url,
+        signout_table=users.signout_table_name,
+        signout_table_arn=users.signout_table_arn,
     ),
 )
 gateway = Gateway(

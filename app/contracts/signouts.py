@@ -8,7 +8,8 @@ revoked tokens "will still be valid if they are verified using any JWT library"
 (https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_GlobalSignOut.html,
 https://docs.aws.amazon.com/cognito/latest/developerguide/token-revocation.html).
 
-So the user service records each sign-out in a DynamoDB table, one item per user:
+So the user service records each sign-out (``app.users.handler.record_sign_out``) in a
+DynamoDB table, one item per user:
 ``sub`` -> ``signed_out_at`` (the sign-out's time, epoch seconds) and ``expires_at`` (when the
 last access token issued before it expires: the table's TTL attribute, so the table cleans
 itself). A token whose ``iat`` is at or before ``signed_out_at`` is refused. DynamoDB deletes
@@ -43,18 +44,6 @@ RECHECK_SECONDS = 5.0
 """How long a process trusts its last answer about a user: the revocation latency."""
 MAX_CACHED_USERS = 100_000
 """Users whose answers a process keeps (least recently asked dropped): a few MB at most."""
-
-
-def record_sign_out(dynamodb: Any, table: str, *, sub: str, signed_out_at: int, expires_at: int) -> None:
-    """Refuse, from now on, every access token of ``sub`` issued at or before ``signed_out_at``."""
-    dynamodb.put_item(
-        TableName=table,
-        Item={
-            KEY: {"S": sub},
-            SIGNED_OUT_AT: {"N": str(signed_out_at)},
-            EXPIRES_AT: {"N": str(expires_at)},
-        },
-    )
 
 
 class SignOutsUnavailable(RuntimeError):

@@ -24,7 +24,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from app.contracts import bounded_json, logs
 from app.contracts.errors import ApiError, error_body
 from app.contracts.settings import UserServiceSettings, load
-from app.contracts.signouts import record_sign_out
+from app.contracts.signouts import EXPIRES_AT, KEY, SIGNED_OUT_AT
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +107,18 @@ def _cognito_error(exc: ClientError, unknown_user: tuple[int, str, str] | None =
         return ApiError(503, "auth_unavailable", "the account service is unavailable; try again later")
     status, error_code, message = mapped
     return ApiError(status, error_code, message)
+
+
+def record_sign_out(dynamodb: Any, table: str, *, sub: str, signed_out_at: int, expires_at: int) -> None:
+    """Refuse, from now on, every access token of ``sub`` issued at or before ``signed_out_at``."""
+    dynamodb.put_item(
+        TableName=table,
+        Item={
+            KEY: {"S": sub},
+            SIGNED_OUT_AT: {"N": str(signed_out_at)},
+            EXPIRES_AT: {"N": str(expires_at)},
+        },
+    )
 
 
 def _claims_of_accepted_token(token: str) -> dict[str, Any]:

@@ -17,6 +17,7 @@ ARNS = {
     "task_queue_arn": "arn:aws:sqs:us-east-1:1:t",
     "status_queue_arn": "arn:aws:sqs:us-east-1:1:s",
     "media_revocation_store_arn": "arn:aws:cloudfront::1:key-value-store/k",
+    "signout_table_arn": "arn:aws:dynamodb:us-east-1:1:table/signouts",
 }
 
 
@@ -33,6 +34,7 @@ def test_backend_policy_touches_exactly_its_buckets_queues_and_secrets() -> None
         "arn:aws:sqs:us-east-1:1:s",
         "arn:aws:secretsmanager:us-east-1:1:secret:a",
         "arn:aws:cloudfront::1:key-value-store/k",
+        "arn:aws:dynamodb:us-east-1:1:table/signouts",
     }
     send = next(s for s in policy["Statement"] if s["Sid"] == "SendTasks")
     assert "sqs:ReceiveMessage" not in send["Action"]

@@ -2,7 +2,7 @@
 grant without a call, fails the suite.
 
 Both sides are read: the calls by walking the service's modules for method calls on its
-boto3 clients (receivers named ``s3``, ``sqs``, ``sns``, ``secretsmanager``, ``kvs``, with or without
+boto3 clients (receivers named ``s3``, ``sqs``, ``sns``, ``secretsmanager``, ``kvs``, ``dynamodb``, with or without
 a leading underscore or suffix such as ``s3_presign``), the permissions from the
 synthesized role policy. ``ACTIONS`` is boto3-to-IAM knowledge, not a list of answers: a
 client call missing from it fails the test until it is mapped. ``GRANTED_WITHOUT_A_CALL`` is
@@ -74,6 +74,7 @@ ACTIONS = {
         "delete_key": "cloudfront-keyvaluestore:DeleteKey",
         "get_key": "cloudfront-keyvaluestore:GetKey",
     },
+    "dynamodb": {"get_item": "dynamodb:GetItem", "put_item": "dynamodb:PutItem"},
 }
 # Calls the transfer manager makes besides the one named: a multipart transfer that fails is aborted.
 IMPLIED = {
@@ -83,9 +84,10 @@ IMPLIED = {
 # What the clients' helpers call under the hood: the first argument names the operation.
 BY_FIRST_ARGUMENT = {"get_paginator", "generate_presigned_url"}
 SERVICES = {
-    "backend": ["backend", "contracts/tickets.py"],
+    "backend": ["backend", "contracts/tickets.py", "contracts/signouts.py"],
     "transcoder": ["transcoder"],
-    "progress": ["progress", "contracts/tickets.py"],
+    "progress": ["progress", "contracts/tickets.py", "contracts/signouts.py"],
+    "users": ["users"],
 }
 
 

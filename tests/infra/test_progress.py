@@ -9,6 +9,7 @@ from tests.infra.graph import Graph
 
 TOPIC = "arn:aws:sns:us-east-1:123456789012:reelstack-prod-progress"
 SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:k"
+SIGNOUTS = "arn:aws:dynamodb:us-east-1:123456789012:table/reelstack-prod-signouts"
 
 
 def test_progress_may_manage_only_queues_under_its_prefix() -> None:
@@ -18,6 +19,7 @@ def test_progress_may_manage_only_queues_under_its_prefix() -> None:
         queue_prefix="reelstack-prod-progress-",
         topic_arn=TOPIC,
         ticket_secret_arn=SECRET,
+        signout_table_arn=SIGNOUTS,
     )
     by_sid = {s["Sid"]: s for s in policy["Statement"]}
     assert by_sid["OwnQueues"]["Resource"] == ["arn:aws:sqs:us-east-1:123456789012:reelstack-prod-progress-*"]
@@ -29,7 +31,11 @@ def test_progress_may_manage_only_queues_under_its_prefix() -> None:
         "sns:ListSubscriptionsByTopic",
     }
     assert by_sid["TicketKey"]["Resource"] == [SECRET]
-    assert len(policy["Statement"]) == 4
+    assert (by_sid["ReadSignOuts"]["Action"], by_sid["ReadSignOuts"]["Resource"]) == (
+        ["dynamodb:GetItem"],
+        [SIGNOUTS],
+    )
+    assert len(policy["Statement"]) == 5
 
 
 def test_listing_queues_is_the_one_grant_on_the_region_and_lists_only() -> None:
@@ -44,6 +50,7 @@ def test_listing_queues_is_the_one_grant_on_the_region_and_lists_only() -> None:
         queue_prefix="reelstack-prod-progress-",
         topic_arn=TOPIC,
         ticket_secret_arn=SECRET,
+        signout_table_arn=SIGNOUTS,
     )
     regional = [s for s in policy["Statement"] if "arn:aws:sqs:eu-west-1:123456789012:*" in s["Resource"]]
     assert [(s["Action"], s["Resource"]) for s in regional] == [

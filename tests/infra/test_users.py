@@ -8,6 +8,8 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from app.contracts.names import ResourceNames
 from infra.users import UserService, UserServiceArgs
 from pulumi_offline.synth import run_program
@@ -16,8 +18,8 @@ from tests.infra.graph import Graph, as_list, statements_allowing
 REPO = Path(__file__).resolve().parents[2]
 HANDLER = REPO / "app" / "users" / "handler.py"
 # The handler's Cognito calls (boto3 method -> operation) that IAM does not authorize. Public
-# operations need no authorization at all, token-authorized ones (GlobalSignOut) the user's access
-# token; for both Cognito evaluates no IAM policy, so a grant of them is dead weight.
+# operations need no authorization at all, token-authorized ones (GetUser, GlobalSignOut) the
+# user's access token; for both Cognito evaluates no IAM policy, so a grant of them is dead weight.
 OPERATIONS_WITHOUT_IAM = {
     "sign_up": "SignUp",
     "confirm_sign_up": "ConfirmSignUp",
@@ -25,8 +27,10 @@ OPERATIONS_WITHOUT_IAM = {
     "initiate_auth": "InitiateAuth",
     "forgot_password": "ForgotPassword",
     "confirm_forgot_password": "ConfirmForgotPassword",
+    "get_user": "GetUser",
     "global_sign_out": "GlobalSignOut",
 }
+SIGNOUT_TABLE_ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/reelstack-prod-signouts"
 
 
 def _cognito_methods_the_handler_uses() -> set[str]:
@@ -56,11 +60,20 @@ def test_lambda_role_grants_no_cognito_action_because_the_handler_calls_none_iam
     )
     policy = prod.role_policy("users-policy")
     actions = {a for s in statements_allowing(policy) for a in as_list(s["Action"])}
-    assert actions == {"logs:CreateLogStream", "logs:PutLogEvents"}
+    assert not {a for a in actions if a.startswith("cognito")}
     log_group = "arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/reelstack-prod-users"
-    assert {r for s in statements_allowing(policy) for r in as_list(s["Resource"])} == {
-        log_group,
-        f"{log_group}:*",
+    grants = {
+        (a, r)
+        for s in statements_allowing(policy)
+        for a in as_list(s["Action"])
+        for r in as_list(s["Resource"])
+    }
+    assert grants == {
+        ("logs:CreateLogStream", log_group),
+        ("logs:CreateLogStream", f"{log_group}:*"),
+        ("logs:PutLogEvents", log_group),
+        ("logs:PutLogEvents", f"{log_group}:*"),
+        ("dynamodb:PutItem", SIGNOUT_TABLE_ARN),
     }
 
 
@@ -79,6 +92,7 @@ def test_function_code_is_the_handler_and_the_app_modules_it_imports(prod: Graph
         "app/contracts/errors.py",
         "app/contracts/logs.py",
         "app/contracts/settings.py",
+        "app/contracts/signouts.py",
         "app/users/__init__.py",
         "app/users/handler.py",
     ]
@@ -189,3 +203,48 @@ def test_pool_compares_user_names_case_insensitively(prod: Graph, dev: Graph) ->
     for graph in (prod, dev):
         pool = graph.one("aws:cognito/userPool:UserPool", "users-pool")
         assert pool.inputs["usernameConfiguration"] == {"caseSensitive": False}
+
+
+def test_the_signout_table_is_on_demand_encrypted_expiring_and_keyed_by_user(prod: Graph, dev: Graph) -> None:
+    """DynamoDB TTL deletes an item once the epoch-seconds Number in its TTL attribute has passed,
+    in the background, typically within a few days
+    (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/howitworks-ttl.html): the
+    readers' own expiry check (app/contracts/signouts.py) covers the wait."""
+    for graph in (prod, dev):
+        table = graph.one("aws:dynamodb/table:Table", "users-signouts")
+        inputs = table.inputs
+        assert inputs["name"] == ("reelstack-prod-signouts" if graph is prod else "reelstack-dev-signouts")
+        assert inputs["billingMode"] == "PAY_PER_REQUEST"
+        assert (inputs["hashKey"], inputs["attributes"]) == ("sub", [{"name": "sub", "type": "S"}])
+        assert inputs["ttl"] == {"attributeName": "expires_at", "enabled": True}
+        assert inputs["serverSideEncryption"] == {"enabled": True}
+        assert set(inputs["tags"]) >= {"service", "stack", "owner"}
+        assert graph.component_of(table) == graph.one("reelstack:index:UserService", "users")
+
+
+def test_the_prod_signout_table_is_protected_and_recoverable_dev_is_not(prod: Graph, dev: Graph) -> None:
+    table = prod.one("aws:dynamodb/table:Table", "users-signouts")
+    assert table.protect is True
+    assert table.inputs["deletionProtectionEnabled"] is True
+    assert table.inputs["pointInTimeRecovery"] == {"enabled": True}
+    table = dev.one("aws:dynamodb/table:Table", "users-signouts")
+    assert table.protect is False
+    assert table.inputs["pointInTimeRecovery"] == {"enabled": False}
+
+
+@pytest.mark.parametrize("service", ["backend", "progress"])
+def test_the_readers_may_get_one_item_of_the_signout_table_and_nothing_more(
+    prod: Graph, service: str
+) -> None:
+    """Least privilege: GetItem on the table's ARN (resource type ``table``,
+    arn:aws:dynamodb:<region>:<account>:table/<name>, per the Service Authorization Reference,
+    https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazondynamodb.html)."""
+    policy = prod.role_policy(f"{service}-policy")
+    on_dynamodb = [
+        (a, r)
+        for s in statements_allowing(policy)
+        for a in as_list(s["Action"])
+        for r in as_list(s["Resource"])
+        if a.startswith("dynamodb:") or ":dynamodb:" in r
+    ]
+    assert on_dynamodb == [("dynamodb:GetItem", SIGNOUT_TABLE_ARN)]

@@ -17,11 +17,11 @@ class FakeTable:
         self.reads = 0
         self.failing = False
 
-    def put_item(self, *, TableName: str, Item: dict[str, Any]) -> None:  # noqa: N803 - boto3's names
+    def put_item(self, *, TableName: str, Item: dict[str, Any]) -> None:
         assert TableName == TABLE
         self.items[Item["sub"]["S"]] = Item
 
-    def get_item(self, *, TableName: str, Key: dict[str, Any], **_: Any) -> dict[str, Any]:  # noqa: N803
+    def get_item(self, *, TableName: str, Key: dict[str, Any], **_: Any) -> dict[str, Any]:
         assert TableName == TABLE
         self.reads += 1
         if self.failing:
