@@ -1,0 +1,291 @@
+"""Who may do what: one table of request x caller x visibility -> the answer, through the gateway.
+
+The callers are an anonymous browser, the owner of the videos and playlists, another signed-in
+user, and the owner's earlier session, signed out (its access token, and the SSE tickets it was
+given, presented after ``POST /auth/logout``). Each request is made once per visibility of the
+video (or playlist) it names, on the real platform with transcoders, so media grants are real:
+a cell of the ``{playback_url}`` row is what fetching the playback URL the caller was given
+answers, ``None`` where the caller was given none. Paths name resources by placeholder:
+
+- ``{video}``, ``{playlist}``: the owner's ready video / playlist of the column's visibility
+  (the playlists hold all three videos); ``{fresh_video}``, ``{fresh_playlist}``: made for the
+  cell, for requests that delete them (``{fresh_playlist}`` holds the public video);
+- ``{own_playlist}``: a playlist of the caller's own (the owner's for callers who have none);
+- ``{events_url}``: the SSE URL of the ticket the caller got for ``{video}`` (the signed-out
+  session got its tickets before it signed out), ``None`` where it got none;
+- ``{public_playlist}``: the owner's public playlist; ``listed``/``hidden`` say whether its
+  answer shows the column's video.
+
+The signed-out column is issue "Hostile use", item 1: before the fix its token kept working at
+``/api`` (and its tickets at ``/events``) until it expired, up to an hour after the logout.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from app.contracts.signouts import RECHECK_SECONDS
+from tests.e2e.client import (
+    AuthedSession,
+    Platform,
+    login,
+    new_address,
+    signup_confirm_login,
+    upload_via_presigned_post,
+)
+
+pytestmark = pytest.mark.e2e
+PASSWORD = "Corr3ct-Horse-Battery!"
+TIMEOUT = 30
+READY_TIMEOUT_SECONDS = 240
+VISIBILITIES = ("public", "unlisted", "private")
+CALLERS = ("anonymous", "owner", "other", "signed_out")
+X = 401  # refused: no valid session
+Cell = tuple[int | str | None, int | str | None, int | str | None]  # public, unlisted, private
+
+# fmt: off
+# request                                              anonymous          owner              other              signed out
+MATRIX: dict[str, tuple[Cell, Cell, Cell, Cell]] = {
+    "GET /api/videos/{video}":                          ((200, 200, 404), (200, 200, 200), (200, 200, 404), (X, X, X)),
+    "POST /api/videos/{video}/events-ticket":           ((200, 200, 404), (200, 200, 200), (200, 200, 404), (X, X, X)),
+    "GET {events_url}":                                 ((200, 200, None), (200, 200, 200), (200, 200, None), (X, X, X)),
+    "GET {playback_url}":                               ((200, 200, None), (200, 200, 200), (200, 200, None), (None, None, None)),
+    "GET /api/me":                                      ((X, X, X), (200, 200, 200), (200, 200, 200), (X, X, X)),
+    "POST /api/videos {title, visibility}":             ((X, X, X), (201, 201, 201), (201, 201, 201), (X, X, X)),
+    "PATCH /api/videos/{video} {title}":                ((X, X, X), (200, 200, 200), (403, 403, 404), (X, X, X)),
+    "POST /api/videos/{video}/uploaded":                ((X, X, X), (202, 202, 202), (403, 403, 404), (X, X, X)),
+    "DELETE /api/videos/{fresh_video}":                 ((X, X, X), (204, 204, 204), (403, 403, 404), (X, X, X)),
+    "GET /api/videos/{video}/comments":                 ((200, 200, 404), (200, 200, 200), (200, 200, 404), (X, X, X)),
+    "POST /api/videos/{video}/comments {body}":         ((X, X, X), (201, 201, 201), (201, 201, 404), (X, X, X)),
+    "PUT /api/videos/{video}/like":                     ((X, X, X), (200, 200, 200), (200, 200, 404), (X, X, X)),
+    "DELETE /api/videos/{video}/like":                  ((X, X, X), (200, 200, 200), (200, 200, 404), (X, X, X)),
+    "GET /api/playlists/{playlist}":                    ((200, 200, 404), (200, 200, 200), (200, 200, 404), (X, X, X)),
+    "GET /api/playlists/{public_playlist}":             (("listed", "listed", "hidden"), ("listed", "listed", "listed"),
+                                                         ("listed", "listed", "hidden"), (X, X, X)),
+    "PATCH /api/playlists/{playlist} {title}":          ((X, X, X), (200, 200, 200), (403, 403, 404), (X, X, X)),
+    "DELETE /api/playlists/{fresh_playlist}":           ((X, X, X), (204, 204, 204), (403, 403, 404), (X, X, X)),
+    "POST /api/playlists/{own_playlist}/items {video}": ((X, X, X), (201, 201, 201), (201, 201, 404), (X, X, X)),
+    "DELETE /api/playlists/{fresh_playlist}/items/{public_video}":
+                                                        ((X, X, X), (200, 200, 200), (403, 403, 404), (X, X, X)),
+}
+# fmt: on
+@dataclass
+class World:
+    """The owner's videos and playlists, and one HTTP session per caller."""
+
+    platform: Platform
+    callers: dict[str, requests.Session]
+    videos: dict[str, str]
+    playlists: dict[str, str]
+    own_playlists: dict[str, str]
+    events_urls: dict[str, dict[str, str]]
+    """Per caller, per visibility: the SSE URL of the ticket the caller was given."""
+
+    def url(self, path: str) -> str:
+        return path if path.startswith("http") else f"{self.platform.base_url}{path}"
+
+    def owner(self) -> requests.Session:
+        return self.callers["owner"]
+
+    def fresh_video(self, visibility: str) -> str:
+        return create_video(self.platform, self.owner(), visibility)["id"]
+
+    def fresh_playlist(self, visibility: str) -> str:
+        playlist = create_playlist(self.platform, self.owner(), visibility)
+        add_item(self.platform, self.owner(), playlist, self.videos["public"])
+        return playlist
+
+
+# The JSON bodies the requests above name, for the column's visibility.
+BODIES: dict[str, Callable[[World, str], dict[str, Any]]] = {
+    "{title, visibility}": lambda world, visibility: {
+        "title": "made in the matrix",
+        "visibility": visibility,
+    },
+    "{title}": lambda world, visibility: {"title": f"a {visibility} thing, renamed"},
+    "{body}": lambda world, visibility: {"body": "a comment from the matrix"},
+    "{video}": lambda world, visibility: {"video_id": world.videos[visibility]},
+}
+
+
+def create_video(platform: Platform, session: requests.Session, visibility: str) -> dict[str, Any]:
+    response = session.post(
+        f"{platform.base_url}/api/videos",
+        json={"title": f"a {visibility} clip", "visibility": visibility},
+        timeout=TIMEOUT,
+    )
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def create_playlist(platform: Platform, session: requests.Session, visibility: str) -> str:
+    response = session.post(
+        f"{platform.base_url}/api/playlists",
+        json={"title": f"a {visibility} playlist", "visibility": visibility},
+        timeout=TIMEOUT,
+    )
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+def add_item(platform: Platform, session: requests.Session, playlist: str, video: str) -> None:
+    response = session.post(
+        f"{platform.base_url}/api/playlists/{playlist}/items", json={"video_id": video}, timeout=TIMEOUT
+    )
+    assert response.status_code == 201, response.text
+
+
+def events_url(platform: Platform, session: requests.Session, video: str) -> str:
+    response = session.post(f"{platform.base_url}/api/videos/{video}/events-ticket", timeout=TIMEOUT)
+    if response.status_code != 200:
+        return ""
+    return str(response.json()["url"])
+
+
+def wait_until_ready(platform: Platform, session: requests.Session, videos: list[str]) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+    waiting = set(videos)
+    while waiting and time.monotonic() < deadline:
+        for video in sorted(waiting):
+            status = session.get(f"{platform.base_url}/api/videos/{video}", timeout=TIMEOUT).json()["status"]
+            assert status != "failed", f"video {video} failed to transcode"
+            if status == "ready":
+                waiting.discard(video)
+        time.sleep(0.5)
+    assert not waiting, f"not ready after {READY_TIMEOUT_SECONDS}s: {sorted(waiting)}"
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("matrix") / "clip.mp4"
+    subprocess.run(
+        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=25",
+         "-t", "1", "-pix_fmt", "yuv420p", "-c:v", "libx264", "-preset", "ultrafast", str(path)],
+        check=True,
+    )  # fmt: skip
+    return path
+
+
+@pytest.fixture(scope="module")
+def world(platform: Platform, clip: Path) -> Iterator[World]:
+    """Made once: ready videos and playlists of each visibility, then the owner's first session
+    signed out (after it took tickets) and a second one signed in."""
+    base = platform.base_url
+    owner_email = new_address(platform, "owner")
+    first = signup_confirm_login(platform, owner_email, PASSWORD)
+    other = signup_confirm_login(platform, new_address(platform, "other"), PASSWORD)
+    videos: dict[str, str] = {}
+    for visibility in VISIBILITIES:
+        created = create_video(platform, first, visibility)
+        upload_via_presigned_post(created["upload"], clip, "video/mp4")
+        marked = first.post(f"{base}/api/videos/{created['id']}/uploaded", timeout=TIMEOUT)
+        assert marked.status_code == 202, marked.text
+        videos[visibility] = created["id"]
+    wait_until_ready(platform, first, list(videos.values()))
+    playlists = {visibility: create_playlist(platform, first, visibility) for visibility in VISIBILITIES}
+    for playlist in playlists.values():
+        for video in videos.values():
+            add_item(platform, first, playlist, video)
+
+    signed_out_urls = {v: events_url(platform, first, videos[v]) for v in VISIBILITIES}
+    assert first.post(f"{base}/auth/logout", timeout=TIMEOUT).status_code == 200
+    # A process that asked about the owner just before may trust its answer this long; a
+    # new login must also fall in a later second than the sign-out (tokens' iat is in seconds).
+    time.sleep(RECHECK_SECONDS + 1)
+    owner = login(base, owner_email, PASSWORD)
+    callers: dict[str, requests.Session] = {
+        "anonymous": requests.Session(),
+        "owner": owner,
+        "other": other,
+        "signed_out": first,
+    }
+    own_playlists = {
+        "anonymous": create_playlist(platform, owner, "private"),
+        "owner": create_playlist(platform, owner, "private"),
+        "other": create_playlist(platform, other, "private"),
+        "signed_out": create_playlist(platform, owner, "private"),
+    }
+    urls = {
+        caller: {v: events_url(platform, session, videos[v]) for v in VISIBILITIES}
+        for caller, session in callers.items()
+        if caller != "signed_out"
+    }
+    urls["signed_out"] = signed_out_urls
+    yield World(platform, callers, videos, playlists, own_playlists, urls)
+    for session in callers.values():
+        session.close()
+
+
+def observe(world: World, request: str, caller: str, visibility: str) -> int | str | None:
+    """What ``request`` answers ``caller`` for the column's ``visibility`` (see the module)."""
+    session = world.callers[caller]
+    method, _, rest = request.partition(" ")
+    path, _, body_name = rest.partition(" ")
+    if path == "{events_url}":
+        url = world.events_urls[caller][visibility]
+        if not url:
+            return None
+        with session.get(world.url(url), stream=True, timeout=TIMEOUT) as response:
+            return response.status_code
+    if path == "{playback_url}":
+        video = session.get(world.url(f"/api/videos/{world.videos[visibility]}"), timeout=TIMEOUT)
+        playback = video.json().get("playback_url") if video.status_code == 200 else None
+        return requests.get(playback, timeout=TIMEOUT).status_code if playback else None
+    path = path.format(
+        video=world.videos[visibility],
+        public_video=world.videos["public"],
+        playlist=world.playlists[visibility],
+        public_playlist=world.playlists["public"],
+        own_playlist=world.own_playlists[caller],
+        fresh_video=world.fresh_video(visibility) if "{fresh_video}" in path else "",
+        fresh_playlist=world.fresh_playlist(visibility) if "{fresh_playlist}" in path else "",
+    )
+    body = BODIES[body_name](world, visibility) if body_name else None
+    response = session.request(method, world.url(path), json=body, timeout=TIMEOUT)
+    if request == "GET /api/playlists/{public_playlist}" and response.status_code == 200:
+        listed = world.videos[visibility] in [item["id"] for item in response.json()["items"]]
+        return "listed" if listed else "hidden"
+    return response.status_code
+
+
+def test_every_caller_gets_exactly_the_answers_of_the_authorization_matrix(world: World) -> None:
+    """One pass over the table, every cell, every difference reported at once."""
+    differences = []
+    for request, expected_by_caller in MATRIX.items():
+        for caller, expected in zip(CALLERS, expected_by_caller, strict=True):
+            for visibility, want in zip(VISIBILITIES, expected, strict=True):
+                got = observe(world, request, caller, visibility)
+                if got != want:
+                    differences.append(f"{request} as {caller} on {visibility}: {got}, expected {want}")
+    assert not differences, "\n".join(differences)
+
+
+def test_the_signed_out_session_cannot_refresh_and_a_new_login_is_unaffected(world: World) -> None:
+    base = world.platform.base_url
+    first = world.callers["signed_out"]
+    assert isinstance(first, AuthedSession)
+    refresh = requests.post(
+        f"{base}/auth/refresh", json={"refresh_token": first.tokens["refresh_token"]}, timeout=TIMEOUT
+    )
+    assert (refresh.status_code, refresh.json()["error"]["code"]) == (401, "invalid_credentials")
+    me = first.get(f"{base}/api/me", timeout=TIMEOUT)
+    assert me.json()["error"]["code"] == "unauthorized"
+    assert world.owner().get(f"{base}/api/me", timeout=TIMEOUT).status_code == 200
+
+
+def test_every_row_of_the_matrix_has_a_cell_per_caller_and_visibility_and_a_known_body() -> None:
+    for request, row in MATRIX.items():
+        assert len(row) == len(CALLERS) and all(len(cell) == len(VISIBILITIES) for cell in row), request
+        method, _, rest = request.partition(" ")
+        assert method in {"GET", "POST", "PUT", "PATCH", "DELETE"}, request
+        _, _, body_name = rest.partition(" ")
+        assert not body_name or body_name in BODIES, request
