@@ -64,6 +64,7 @@ EXPECTED_CHILDREN: dict[str, set[str]] = {
         "aws:iam/rolePolicy:RolePolicy",
         "aws:lambda/layerVersion:LayerVersion",
         "aws:lambda/function:Function",
+        "aws:dynamodb/table:Table",
     },
     "reelstack:index:BackendService": {
         "aws:iam/role:Role",
@@ -159,6 +160,9 @@ CONFIG_EFFECTS: dict[str, set[tuple[str, str]]] = {
         ("media-web", "forceDestroy"),
         ("users-pool", "protect"),
         ("users-pool", "deletionProtection"),
+        ("users-signouts", "protect"),
+        ("users-signouts", "deletionProtectionEnabled"),
+        ("users-signouts", "pointInTimeRecovery"),
         ("db-db", "protect"),
     },
     "versionUploads": {("media-uploads", "rules"), ("media-uploads", "+")},
@@ -295,6 +299,7 @@ def test_prod_protects_exactly_the_stateful_resources(prod: Graph, dev: Graph) -
     protected = sorted((r.type, r.name) for r in prod.resources if r.protect)
     assert protected == [
         ("aws:cognito/userPool:UserPool", "users-pool"),
+        ("aws:dynamodb/table:Table", "users-signouts"),
         ("aws:rds/instance:Instance", "db-db"),
         ("aws:s3/bucket:Bucket", "media-media"),
         ("aws:s3/bucket:Bucket", "media-uploads"),

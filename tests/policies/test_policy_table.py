@@ -25,6 +25,7 @@ SSE = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryption
 BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
 VERSIONING = "aws:s3/bucketVersioning:BucketVersioning"
 DB = "aws:rds/instance:Instance"
+TABLE = "aws:dynamodb/table:Table"
 ROLE = "aws:iam/role:Role"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
@@ -93,6 +94,18 @@ def bucket_set(
             resource(VERSIONING, "uploads", **of_bucket, versioningConfiguration={"status": versioning})
         )
     return found
+
+
+def table(**overrides: Any) -> list[SynthResource]:
+    inputs = {
+        "billingMode": "PAY_PER_REQUEST",
+        "hashKey": "sub",
+        "serverSideEncryption": {"enabled": True},
+        "pointInTimeRecovery": {"enabled": True},
+        "deletionProtectionEnabled": True,
+        "tags": TAGS,
+    }
+    return [resource(TABLE, "signouts", **{**inputs, **overrides})]
 
 
 def database(**overrides: Any) -> list[SynthResource]:
@@ -295,6 +308,13 @@ CASES = [
     Case("rds-backup-retention", database(backupRetentionPeriod=1.0), [], {"minimumDays": 1}, "dev minimum"),
     Case("rds-deletion-protection", database(), []),
     Case("rds-deletion-protection", database(deletionProtection=False), ["db"]),
+    # DynamoDB
+    Case("dynamodb-kms-encryption", table(), []),
+    Case("dynamodb-kms-encryption", table(serverSideEncryption={"enabled": False}), ["signouts"]),
+    Case("dynamodb-kms-encryption", table(serverSideEncryption=None), ["signouts"], label="unset"),
+    Case("dynamodb-recoverable", table(), []),
+    Case("dynamodb-recoverable", table(pointInTimeRecovery={"enabled": False}), ["signouts"]),
+    Case("dynamodb-recoverable", table(deletionProtectionEnabled=False), ["signouts"], label="unprotected"),
     # IAM
     Case("iam-no-wildcard-action", role_policy(allow(["s3:GetObject"], "arn:aws:s3:::b/*")), []),
     Case("iam-no-wildcard-action", role_policy(allow("s3:*", "arn:aws:s3:::b/*")), ["worker-policy"]),

@@ -39,7 +39,16 @@ def mutate(
 @pytest.mark.parametrize(
     ("stack", "disabled"),
     [
-        ("dev", ["alarms-notify", "cognito-ses-email", "rds-deletion-protection", "s3-uploads-versioned"]),
+        (
+            "dev",
+            [
+                "alarms-notify",
+                "cognito-ses-email",
+                "dynamodb-recoverable",
+                "rds-deletion-protection",
+                "s3-uploads-versioned",
+            ],
+        ),
         ("prod", ["cost-instance-types"]),
     ],
 )
