@@ -224,6 +224,7 @@ def test_the_backend_role_deletes_every_version_of_a_source_and_nothing_outside_
         status_queue_arn="arn:aws:sqs:us-east-1:123456789012:status",
         secret_arns=["arn:aws:secretsmanager:us-east-1:123456789012:secret:ticket"],
         media_revocation_store_arn="arn:aws:cloudfront::123456789012:key-value-store/grants",
+        signout_table_arn="arn:aws:dynamodb:us-east-1:123456789012:table/signouts",
     )
     iam = client("iam", local_resources.endpoint_url)
     user = f"backend-{uuid.uuid4().hex[:8]}"
