@@ -124,8 +124,11 @@ def _queue_with_dlq(
 
 
 def _user_pool(cognito: Any, names: ResourceNames) -> tuple[str, str]:
-    pools = cognito.list_user_pools(MaxResults=60)["UserPools"]
-    pool_id = next((p["Id"] for p in pools if p["Name"] == names.user_pool), None)
+    # Every page: an emulator shared by many test prefixes holds more pools than one page's 60.
+    pages = cognito.get_paginator("list_user_pools").paginate(PaginationConfig={"PageSize": 60})
+    pool_id = next(
+        (p["Id"] for page in pages for p in page["UserPools"] if p["Name"] == names.user_pool), None
+    )
     if pool_id is None:
         pool_id = cognito.create_user_pool(
             PoolName=names.user_pool,
