@@ -270,6 +270,9 @@ def create_resolver(settings: UserServiceSettings, cognito: Any, dynamodb: Any) 
             log.error("could not record the sign-out: %s", exc)
             raise ApiError(503, "auth_unavailable", "the sign-out could not be recorded; try again") from None
         call(cognito.global_sign_out, AccessToken=token)
+        # Token times are whole seconds: answer once this second is over, so a login after the
+        # answer is never taken for one before the sign-out.
+        time.sleep(max(0.0, now + 1 - time.time()))
         return _json_response(200, {"signed_out": True})
 
     @app.post("/auth/forgot")

@@ -198,8 +198,8 @@ def world(platform: Platform, clip: Path) -> Iterator[World]:
 
     signed_out_urls = {v: events_url(platform, first, videos[v]) for v in VISIBILITIES}
     assert first.post(f"{base}/auth/logout", timeout=TIMEOUT).status_code == 200
-    # A process that asked about the owner just before may trust its answer this long; a
-    # new login must also fall in a later second than the sign-out (tokens' iat is in seconds).
+    # A process that asked about the owner just before may trust its answer this long (and a
+    # second more for DynamoDB's eventually consistent reads).
     time.sleep(RECHECK_SECONDS + 1)
     owner = login(base, owner_email, PASSWORD)
     callers: dict[str, requests.Session] = {

@@ -120,6 +120,22 @@ def test_logout_records_the_sign_out_until_the_last_token_issued_before_it_expir
     assert expires_at == signed_out_at + claims["exp"] - claims["iat"]
 
 
+def test_a_login_right_after_logout_is_not_caught_by_the_sign_out(
+    invoke: Invoke, dynamodb: Any, local_resources: LocalResources
+) -> None:
+    """Tokens carry whole seconds (``iat``): a token of the sign-out's second counts as before it,
+    so logout answers only once that second is over."""
+    email = confirmed_user(invoke)
+    tokens = invoke("/auth/login", {"email": email, "password": PASSWORD})[1]
+    assert invoke("/auth/logout", headers={"Authorization": f"Bearer {tokens['access_token']}"})[0] == 200
+    again = invoke("/auth/login", {"email": email, "password": PASSWORD})[1]
+    claims = jwt.decode(again["access_token"], options={"verify_signature": False})
+    item = dynamodb.get_item(
+        TableName=local_resources.names.signout_table, Key={"sub": {"S": claims["sub"]}}, ConsistentRead=True
+    )["Item"]
+    assert claims["iat"] > int(item["signed_out_at"]["N"])
+
+
 def test_logout_with_a_token_cognito_refuses_records_nothing(
     invoke: Invoke, dynamodb: Any, local_resources: LocalResources
 ) -> None:
