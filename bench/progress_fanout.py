@@ -7,8 +7,9 @@ product's own code, in-process: ``parse_progress`` of the raw SNS body and ``Hub
 times and the per-stream cost N x M times; M videos pay both N x M times. Their ratio is
 the share of a message's cost that fan-out amortises; the drain/receive ratio inside the
 one-video variant is where a popular video spends its time. The last hub ratio drains the
-one-video streams through ``stream.events`` or through their queues alone: the share of
-the drain that is each stream formatting (JSON) the same event's frame again.
+one-video streams through ``stream.events`` or through their queues alone: what a stream
+adds to taking events off its queue (the event's frame is formatted once, by whichever
+stream sends it first, and shared by the others).
 
 No SQS or SNS is in the measured path. To show that a benchmark through the local platform
 would measure the emulator instead, the last ratio sets the emulator's cost per message
@@ -70,7 +71,7 @@ def round_robin(tasks: list[list[str]]) -> Iterator[str]:
 
 
 def bare_events(subscriber: Subscriber) -> Iterator[StreamEvent]:
-    """A stream's queued events without the SSE text: what is left if frames were formatted once per event."""
+    """A stream's queued events without their SSE frames: the floor of a stream's cost."""
     while not isinstance(item := subscriber.next(0), Closed | None):
         yield item
         if item.state.terminal:

@@ -7,11 +7,13 @@ queues are cooperative there and ordinary in unit tests.
 from __future__ import annotations
 
 import contextlib
+import json
 import queue
 import threading
 import uuid
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from app.contracts.messages import ProgressEventV1, VideoState
@@ -71,6 +73,15 @@ class StreamEvent:
         if self.error_reason is not None:
             body["error_reason"] = self.error_reason
         return body
+
+    @cached_property
+    def frame(self) -> bytes:
+        """The SSE event as sent, formatted once: the hub hands this one object to every stream.
+
+        Only a task's events carry an ``id``, so a reconnect never skips the first one.
+        """
+        id_line = f"id: {self.sequence}\n" if self.of_task else ""
+        return f"{id_line}data: {json.dumps(self.data(), separators=(',', ':'))}\n\n".encode()
 
 
 class Closed:

@@ -6,7 +6,6 @@ Last-Event-ID, end after ready or failed) are tested without a server.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from app.contracts.messages import VideoState
 from app.progress.hub import Closed, StreamEvent, Subscriber
 
-HEARTBEAT = ": heartbeat\n\n"
+HEARTBEAT = b": heartbeat\n\n"
 
 
 class TicketSnapshot(BaseModel):
@@ -56,18 +55,12 @@ def opening_events(
     return [*replay, snapshot] if newer_snapshot else replay
 
 
-def frame(event: StreamEvent) -> str:
-    """One SSE event; only a task's events carry an ``id``, so a reconnect never skips the first one."""
-    lines = [f"id: {event.sequence}"] if event.of_task else []
-    lines.append("data: " + json.dumps(event.data(), separators=(",", ":")))
-    return "\n".join(lines) + "\n\n"
-
-
-def events(subscriber: Subscriber, opening: list[StreamEvent], heartbeat_seconds: float) -> Iterator[str]:
-    """The text of one stream; it ends after ready or failed, or when the hub closes the subscriber."""
+def events(subscriber: Subscriber, opening: list[StreamEvent], heartbeat_seconds: float) -> Iterator[bytes]:
+    """The bytes of one stream (each event's shared ``frame``); it ends after ready or failed, or
+    when the hub closes the subscriber."""
     last: StreamEvent | None = None
     for event in opening:
-        yield frame(event)
+        yield event.frame
         last = event
         if event.state.terminal:
             return
@@ -80,7 +73,7 @@ def events(subscriber: Subscriber, opening: list[StreamEvent], heartbeat_seconds
             return
         if last is not None and item.order <= last.order:
             continue  # already sent in the opening
-        yield frame(item)
+        yield item.frame
         last = item
         if item.state.terminal:
             return

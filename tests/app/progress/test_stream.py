@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from typing import Any
 
 from app.contracts.messages import VideoState
 from app.progress import stream
@@ -40,7 +41,7 @@ def test_a_reconnecting_client_gets_the_buffered_events_after_its_last_id() -> N
 
 def test_the_backends_state_before_any_event_has_no_id_and_does_not_hide_the_first_event() -> None:
     for before in (StreamEvent(VideoState.UPLOADING, 0, -1), StreamEvent(VideoState.QUEUED, 0, -1)):
-        assert not stream.frame(before).startswith("id:")
+        assert not before.frame.startswith(b"id:")
         assert stream.opening_events(before, [QUEUED], None) == [QUEUED]
     # Even an uploading snapshot at sequence 0 yields to the task's first event.
     assert stream.opening_events(StreamEvent(VideoState.UPLOADING, 0, 0), [QUEUED], None) == [QUEUED]
@@ -49,7 +50,7 @@ def test_the_backends_state_before_any_event_has_no_id_and_does_not_hide_the_fir
 def test_an_event_frame_has_its_sequence_as_id_and_json_data() -> None:
     video, task = uuid.uuid4(), uuid.uuid4()
     ready = StreamEvent.from_progress(progress_event(video, task, 9, VideoState.READY))
-    text = stream.frame(ready)
+    text = ready.frame.decode()
     id_line, data_line, *_ = text.split("\n")
     assert id_line == "id: 9" and text.endswith("\n\n")
     data = json.loads(data_line.removeprefix("data: "))
@@ -57,7 +58,7 @@ def test_an_event_frame_has_its_sequence_as_id_and_json_data() -> None:
     assert data["outputs"]["prefix"] == f"videos/{video}/{task}/"
 
 
-def _stream(hub: Hub, video: uuid.UUID, opening: list[StreamEvent]) -> list[str]:
+def _stream(hub: Hub, video: uuid.UUID, opening: list[StreamEvent]) -> list[bytes]:
     subscriber, _ = hub.subscribe(video)
     return list(stream.events(subscriber, opening, heartbeat_seconds=0.01))
 
@@ -70,20 +71,33 @@ def test_a_stream_skips_events_already_sent_and_ends_after_ready() -> None:
     hub.publish(progress_event(video, task, 4, VideoState.READY))
     hub.publish(progress_event(video, task, 5, VideoState.FAILED))
     texts = list(stream.events(subscriber, [_transcoding(2)], heartbeat_seconds=0.01))
-    assert [t.split("\n")[0] for t in texts] == ["id: 2", "id: 3", "id: 4"]
+    assert [t.split(b"\n")[0] for t in texts] == [b"id: 2", b"id: 3", b"id: 4"]
 
 
 def test_an_opening_at_a_terminal_state_is_the_whole_stream() -> None:
     hub = Hub(buffer_size=10, max_videos=10, max_streams=10)
     failed = StreamEvent(VideoState.FAILED, 100, 3, error_reason="corrupt")
-    assert _stream(hub, uuid.uuid4(), [failed]) == [stream.frame(failed)]
+    assert _stream(hub, uuid.uuid4(), [failed]) == [failed.frame]
 
 
 def test_an_idle_stream_sends_heartbeats_until_the_hub_closes() -> None:
     hub, video = Hub(buffer_size=10, max_videos=10, max_streams=10), uuid.uuid4()
     subscriber, _ = hub.subscribe(video)
     texts = stream.events(subscriber, [QUEUED], heartbeat_seconds=0.01)
-    assert next(texts) == stream.frame(QUEUED)
+    assert next(texts) == QUEUED.frame
     assert next(texts) == stream.HEARTBEAT
     hub.close()
     assert list(texts) == []
+
+
+def test_an_event_is_formatted_once_and_every_stream_sends_the_same_bytes(monkeypatch: Any) -> None:
+    """Fan-out: each stream re-serialising the event cost most of a popular video's CPU (bench/progress_fanout.py)."""
+    hub, video, task = Hub(buffer_size=10, max_videos=10, max_streams=10), uuid.uuid4(), uuid.uuid4()
+    subscribers = [hub.subscribe(video)[0] for _ in range(3)]
+    serialised = []
+    dumps = json.dumps
+    monkeypatch.setattr(json, "dumps", lambda *a, **k: serialised.append(a) or dumps(*a, **k))
+    hub.publish(progress_event(video, task, 1, VideoState.READY))
+    sent = [list(stream.events(s, [], heartbeat_seconds=0.01)) for s in subscribers]
+    assert len(serialised) == 1
+    assert all(frames[0] is sent[0][0] for frames in sent) and sent[0][0].startswith(b"id: 1\n")
