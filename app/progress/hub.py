@@ -97,6 +97,13 @@ class Subscriber:
     events: queue.Queue[StreamEvent | Closed]
     closed: bool = False
 
+    def end(self) -> None:
+        """Ends the stream once it has sent what its queue holds."""
+        self.closed = True
+        # A full queue needs no marker: the stream ends once it has drained it.
+        with contextlib.suppress(queue.Full):
+            self.events.put_nowait(CLOSED)
+
     def next(self, timeout: float) -> StreamEvent | Closed | None:
         """The next live event, CLOSED when the stream must end, None after ``timeout`` idle seconds."""
         if self.closed and self.events.empty():
@@ -198,10 +205,12 @@ class Hub:
             everyone = [s for b in self._buffers.values() for s in b.subscribers]
             everyone += [s for group in self._waiting.values() for s in group]
             for subscriber in everyone:
-                subscriber.closed = True
-                # A full queue needs no marker: the stream ends once it has drained it.
-                with contextlib.suppress(queue.Full):
-                    subscriber.events.put_nowait(CLOSED)
+                subscriber.end()
+
+    def leave(self, subscriber: Subscriber) -> None:
+        """The client went away: its slot is free at once, and its stream ends without writing more."""
+        self.unsubscribe(subscriber)
+        subscriber.end()
 
     def _deliver(self, subscriber: Subscriber, item: StreamEvent) -> None:
         try:

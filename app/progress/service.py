@@ -17,7 +17,7 @@ from app.contracts.signouts import SignOuts
 from app.progress.hub import Hub
 from app.progress.instance_queue import InstanceQueue
 from app.progress.poller import Poller
-from app.progress.web import create_app
+from app.progress.web import ClientWatch, create_app
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,14 @@ class ProgressService:
     app: Flask
 
     @classmethod
-    def start(cls, settings: ProgressSettings, *, instance_id: str, queue: InstanceQueue) -> ProgressService:
+    def start(
+        cls,
+        settings: ProgressSettings,
+        *,
+        instance_id: str,
+        queue: InstanceQueue,
+        watch_client: ClientWatch | None = None,
+    ) -> ProgressService:
         key = tickets.load_key(boto3.client("secretsmanager"), settings.ticket_secret_arn)
         hub = Hub(
             buffer_size=settings.replay_buffer_size,
@@ -43,6 +50,7 @@ class ProgressService:
             instance_id=instance_id,
             queue_name=queue.name,
             poller=poller,
+            watch_client=watch_client,
         )
         return cls(hub, poller, app)
 

@@ -12,7 +12,9 @@ from __future__ import annotations
 import logging
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from pydantic import ValidationError
@@ -40,6 +42,12 @@ STREAM_HEADERS = {
 }
 
 
+ClientWatch = Callable[[dict[str, Any], Callable[[], None]], Callable[[], None]]
+"""``watch(environ, gone)`` calls ``gone`` once the request's client closes its connection, and
+returns what stops watching. Without one, a departed client is noticed only when a write to it
+fails, at the next heartbeat, and holds its slot until then."""
+
+
 @dataclass(frozen=True)
 class ProgressContext:
     settings: ProgressSettings
@@ -49,6 +57,7 @@ class ProgressContext:
     instance_id: str
     queue_name: str = ""
     poller: Poller | None = None
+    watch_client: ClientWatch | None = None
 
 
 events = Blueprint("events", __name__, url_prefix="/events")
@@ -123,12 +132,20 @@ def video_events(raw_video_id: str) -> Response:
         mimetype="text/event-stream",
         headers=STREAM_HEADERS,
     )
+    # A viewer who reloads must not count twice against the limit until a heartbeat fails.
+    stop_watching = (
+        context.watch_client(request.environ, lambda: context.hub.leave(subscriber))
+        if context.watch_client is not None
+        else None
+    )
     # On the WSGI close, whether the stream ended, the client left, or it never started.
-    response.call_on_close(lambda: _closed(context.hub, subscriber))
+    response.call_on_close(lambda: _closed(context.hub, subscriber, stop_watching))
     return response
 
 
-def _closed(hub: Hub, subscriber: Subscriber) -> None:
+def _closed(hub: Hub, subscriber: Subscriber, stop_watching: Callable[[], None] | None) -> None:
+    if stop_watching is not None:
+        stop_watching()
     hub.unsubscribe(subscriber)
     log.info("stream closed", extra={"video_id": subscriber.video_id})
 
@@ -167,10 +184,11 @@ def create_app(
     instance_id: str,
     queue_name: str = "",
     poller: Poller | None = None,
+    watch_client: ClientWatch | None = None,
 ) -> Flask:
     app = Flask(__name__)
     app.extensions[EXTENSION] = ProgressContext(
-        settings, hub, ticket_key, signouts, instance_id, queue_name, poller
+        settings, hub, ticket_key, signouts, instance_id, queue_name, poller, watch_client
     )
     app.register_blueprint(events)
     answer_in_the_error_shape(

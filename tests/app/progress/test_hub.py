@@ -118,3 +118,13 @@ def test_close_ends_every_stream_and_refuses_new_ones() -> None:
     assert hub.closed
     with pytest.raises(ShuttingDown):
         hub.subscribe(video)
+
+
+def test_a_client_that_leaves_frees_its_slot_at_once_and_its_stream_ends() -> None:
+    hub, video = _hub(max_streams=1), uuid.uuid4()
+    gone, _ = hub.subscribe(video)
+    hub.leave(gone)
+    assert hub.stream_count == 0 and gone.next(0) is CLOSED
+    hub.subscribe(video)
+    hub.unsubscribe(gone)  # the WSGI close that follows frees nothing twice
+    assert hub.stream_count == 1

@@ -192,6 +192,26 @@ def test_streams_beyond_the_limit_get_503_and_a_closed_stream_frees_its_slot(
     assert again.event().data["state"] == "queued"
 
 
+def test_a_client_that_leaves_mid_stream_frees_its_slot_long_before_the_next_heartbeat(
+    start_progress: Start, issue: Issue
+) -> None:
+    """A viewer who reloads must not count twice against the limit: the server notices the
+    closed connection itself, not when a heartbeat write fails (here a minute away)."""
+    server = start_progress(max_connections="2", heartbeat_seconds="60")
+    video = uuid.uuid4()
+    readers = [server.connect(video, issue(video)) for _ in range(2)]
+    for reader in readers:
+        reader.event()
+    full = requests.get(f"{server.url}/events/videos/{video}", params={"ticket": issue(video)}, timeout=5)
+    assert full.json()["error"]["code"] == "too_many_streams"
+
+    readers[0].close()
+    _wait_until(lambda: server.readiness()["streams"] == 1, "the server noticed the client left", limit=10)
+    again = server.connect(video, issue(video))
+    assert again.event().data["state"] == "queued"
+    assert server.readiness()["streams"] == 2  # the viewer who stayed still streams
+
+
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_shutdown_ends_open_streams_and_removes_the_queue_and_subscription(
     start_progress: Start, issue: Issue, local_resources: LocalResources, sig: signal.Signals
