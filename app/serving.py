@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import resource
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -100,6 +101,35 @@ def write_json_error(sock: Any, status_int: int, reason: str, mesg: str) -> None
         f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
     )
     gunicorn_util.write_nonblock(sock, head.encode("latin-1") + body)
+
+
+DESCRIPTORS_OF_ITS_OWN = 100
+"""What a server process holds open besides its clients' connections: listening socket, event
+loop, pipes to its master, log files, and the AWS SDK's and the database's connection pools."""
+
+
+def file_descriptors_needed(connections: int) -> int:
+    """Descriptors a server worker needs to hold ``connections`` client connections at once."""
+    return connections + DESCRIPTORS_OF_ITS_OWN
+
+
+class FileDescriptorLimit(Exception):
+    """The process may not open as many files as its connection limit needs."""
+
+
+def ensure_file_descriptors(needed: int) -> None:
+    """Raise this process's soft limit on open files to ``needed`` (its workers inherit it), or
+    refuse naming the fix: a stock systemd service may open 1,024, and past its limit accept()
+    fails with EMFILE ("Too many open files") while the process looks healthy."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or soft >= needed:
+        return
+    if hard != resource.RLIM_INFINITY and hard < needed:
+        raise FileDescriptorLimit(
+            f"its connection limit needs {needed} open files but the process may open {hard}; "
+            f"raise LimitNOFILE in its systemd unit (locally: ulimit -n {needed})"
+        )
+    resource.setrlimit(resource.RLIMIT_NOFILE, (needed, hard))
 
 
 class Server(BaseApplication):

@@ -11,7 +11,11 @@ import argparse
 from app.backend.app import create_app
 from app.contracts import logs
 from app.contracts.settings import BackendSettings, load
-from app.serving import Server
+from app.serving import FileDescriptorLimit, Server, ensure_file_descriptors, file_descriptors_needed
+
+# Connections a threaded worker holds at once (gunicorn's default, written down because the
+# unit's LimitNOFILE must cover it): requests in progress and idle keep-alive ones.
+WORKER_CONNECTIONS = 1000
 
 
 def main(argv: list[str]) -> int:
@@ -25,10 +29,15 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     settings = load(BackendSettings)
     logs.configure("backend", settings.log_level)
+    try:
+        ensure_file_descriptors(file_descriptors_needed(WORKER_CONNECTIONS))
+    except FileDescriptorLimit as exc:
+        parser.exit(2, f"reelstack backend: {exc}\n")
     options = {
         "bind": args.bind,
         "workers": args.workers,
         "threads": args.threads,
+        "worker_connections": WORKER_CONNECTIONS,
         "graceful_timeout": args.graceful_timeout,
         "accesslog": "-",
         "loglevel": settings.log_level.lower(),

@@ -11,6 +11,7 @@ monkey.patch_all()
 
 # ruff: noqa: E402 - everything below must come after the patch
 import argparse
+import logging
 import os
 import sys
 from pathlib import Path
@@ -20,9 +21,12 @@ from flask import Flask
 from app.contracts import logs
 from app.local.gateway import WEB_DIR, build
 from app.local.s3_gate import signer_from_environment
-from app.serving import Server
+from app.serving import FileDescriptorLimit, Server, ensure_file_descriptors, file_descriptors_needed
 
 GRACEFUL_TIMEOUT_SECONDS = 5  # open SSE streams would otherwise hold a shutdown for the full default
+# Clients at once, streams and API calls together: a fan-out benchmark through the gateway
+# meets this before the progress service's own limit.
+WORKER_CONNECTIONS = 1000
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -41,9 +45,20 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def allow_open_files() -> None:
+    """Raise the soft open-file limit (often 1,024 in a shell) to what the gateway's connections
+    need: each proxied request holds a connection upstream as well as its client's. Below it, a
+    warning: the local platform still runs, with fewer connections at once."""
+    try:
+        ensure_file_descriptors(file_descriptors_needed(2 * WORKER_CONNECTIONS))
+    except FileDescriptorLimit as exc:
+        logging.getLogger(__name__).warning("the gateway may run out of connections: %s", exc)
+
+
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     logs.configure("gateway")  # the master's lines; each worker configures again once the handler is built
+    allow_open_files()
     signer = signer_from_environment(os.environ)
 
     def load() -> Flask:
@@ -62,7 +77,7 @@ def main(argv: list[str]) -> int:
         bind=[args.bind],
         workers=1,  # the outbox and the rate counts live in this one worker's memory
         worker_class="gevent",
-        worker_connections=1000,
+        worker_connections=WORKER_CONNECTIONS,
         graceful_timeout=GRACEFUL_TIMEOUT_SECONDS,
         proc_name="reelstack-gateway",
     ).run()

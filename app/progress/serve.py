@@ -33,13 +33,12 @@ from app.contracts import logs
 from app.contracts.names import progress_queue_name
 from app.contracts.settings import ProgressSettings, SettingsError, load
 from app.progress import instance_queue
-from app.progress.service import ProgressService
-from app.serving import Server
+from app.progress.service import ProgressService, file_descriptors, worker_connections
+from app.serving import FileDescriptorLimit, Server, ensure_file_descriptors
 
 log = logging.getLogger(__name__)
 
 GRACEFUL_TIMEOUT_SECONDS = 10
-SPARE_CONNECTIONS = 100  # beyond max_connections: health checks and the 503 answers themselves
 
 
 def watch_for_departure(environ: dict[str, Any], gone: Callable[[], None]) -> Callable[[], None]:
@@ -104,7 +103,7 @@ class ProgressApplication(Server):
             bind=[bind],
             workers=1,
             worker_class=ProgressWorker,
-            worker_connections=settings.max_connections + SPARE_CONNECTIONS,
+            worker_connections=worker_connections(settings.max_connections),
             graceful_timeout=GRACEFUL_TIMEOUT_SECONDS,
             loglevel=settings.log_level.lower(),
             proc_name="reelstack-progress",
@@ -138,7 +137,8 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     try:
         settings = load(ProgressSettings)
-    except SettingsError as exc:
+        ensure_file_descriptors(file_descriptors(settings.max_connections))
+    except (SettingsError, FileDescriptorLimit) as exc:
         parser.exit(2, f"reelstack progress: {exc}\n")
     logs.configure("progress", settings.log_level)
     instance_id = instance_queue.resolve_instance_id(settings.instance_id)

@@ -18,6 +18,19 @@ from app.progress.hub import Hub
 from app.progress.instance_queue import InstanceQueue
 from app.progress.poller import Poller
 from app.progress.web import ClientWatch, create_app
+from app.serving import file_descriptors_needed
+
+SPARE_CONNECTIONS = 100  # beyond max_connections: health checks and the 503 answers themselves
+
+
+def worker_connections(max_connections: int) -> int:
+    """Connections the worker accepts at once: its streams and room to refuse the next ones."""
+    return max_connections + SPARE_CONNECTIONS
+
+
+def file_descriptors(max_connections: int) -> int:
+    """Open files the worker needs at ``max_connections`` streams (its unit's LimitNOFILE covers the default)."""
+    return file_descriptors_needed(worker_connections(max_connections))
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import resource
 import socket
 import subprocess
 import sys
@@ -74,3 +75,33 @@ def test_requests_gunicorn_refuses_are_answered_in_the_error_shape(
     assert headers["content-type"] == "application/json"
     error = json.loads(body)["error"]
     assert error["code"] and error["message"]
+
+
+def _ensure_under(soft: int, hard: int, needed: int) -> subprocess.CompletedProcess[str]:
+    """``ensure_file_descriptors(needed)`` in a process started with the given open-file limits."""
+    probe = (
+        "import resource; from app.serving import ensure_file_descriptors as ensure; "
+        f"ensure({needed}); print(*resource.getrlimit(resource.RLIMIT_NOFILE))"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", probe],
+        preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard)),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_a_server_raises_its_soft_open_file_limit_to_what_its_connections_need() -> None:
+    """As systemd starts a service without LimitNOFILE: soft 1,024, hard higher
+    (http://0pointer.net/blog/file-descriptor-limits.html); here lower, to need less."""
+    done = _ensure_under(soft=256, hard=2048, needed=1200)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["1200", "2048"]
+
+
+def test_a_server_whose_hard_open_file_limit_is_too_low_says_to_raise_limitnofile() -> None:
+    done = _ensure_under(soft=512, hard=512, needed=1200)
+    assert done.returncode != 0
+    assert "needs 1200 open files but the process may open 512; raise LimitNOFILE" in done.stderr

@@ -14,9 +14,12 @@ import subprocess
 from dataclasses import fields
 from pathlib import Path
 
+from app.backend import serve as backend_serve
 from app.cli import COMMANDS
 from app.contracts.names import settings_env_file
-from app.contracts.settings import TranscoderSettings
+from app.contracts.settings import ProgressSettings, TranscoderSettings
+from app.progress import service as progress_service
+from app.serving import file_descriptors_needed
 from infra import backend, progress, transcoder
 from infra._common import LOG_DIR, unit_log_file
 from infra.backend import BackendServiceArgs
@@ -72,6 +75,25 @@ def test_servers_listen_on_the_port_their_load_balancer_targets(units: Units) ->
     sse = _command(units["progress"]["reelstack-progress.service"])
     assert api[1:] == ["backend", "--bind", f"0.0.0.0:{_default(BackendServiceArgs, 'port')}"]
     assert sse[1:] == ["progress", "--bind", f"0.0.0.0:{_default(ProgressServiceArgs, 'port')}"]
+
+
+def _soft_file_limit(unit: configparser.RawConfigParser) -> int:
+    """LimitNOFILE's soft value ("N" or "soft:hard"); absent, systemd's default of 1,024."""
+    return int(unit["Service"].get("LimitNOFILE", "1024").split(":")[0])
+
+
+def test_servers_may_open_the_files_their_connection_limits_need(units: Units) -> None:
+    """systemd starts services with a soft RLIMIT_NOFILE of 1,024 (so select() keeps working;
+    the hard limit is 512K), http://0pointer.net/blog/file-descriptor-limits.html: below what a
+    progress worker's 1,000 streams, its spare connections and its own files need. Each figure
+    is the one the server itself checks at start (``app.serving.ensure_file_descriptors``)."""
+    max_streams = ProgressSettings.model_fields["max_connections"].default
+    progress_unit = units["progress"]["reelstack-progress.service"]
+    assert _soft_file_limit(progress_unit) >= progress_service.file_descriptors(max_streams)
+    # The issue's fan-out goal is 10,000 streams on one process: the unit must not be its limit.
+    assert _soft_file_limit(progress_unit) >= progress_service.file_descriptors(10_000)
+    backend_unit = units["backend"]["reelstack-backend.service"]
+    assert _soft_file_limit(backend_unit) >= file_descriptors_needed(backend_serve.WORKER_CONNECTIONS)
 
 
 def test_transcoder_may_write_only_its_work_dir(units: Units) -> None:

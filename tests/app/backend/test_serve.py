@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -74,6 +75,25 @@ def test_migrate_then_backend_serves_health_logs_json_and_stops_on_sigterm(
     access = [line for line in lines if line["logger"] == "reelstack.access"]
     assert any(line["path"] == "/api/health/ready" and line["status"] == "200" for line in access)
     assert all(line["service"] == "backend" for line in lines)
+
+
+def test_a_backend_that_may_not_open_the_files_its_connections_need_refuses_to_start(
+    local_resources: LocalResources, tmp_path: Path
+) -> None:
+    """systemd's default soft limit (1,024) is below a threaded worker's 1,000 connections plus
+    its pools and logs; refused at start, not with "Too many open files" under load."""
+    process = _reelstack(
+        "backend", "--bind", f"127.0.0.1:{free_port()}",
+        env=_env(local_resources, f"sqlite:///{tmp_path / 'db.sqlite'}"),
+        preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (1024, 1024)),
+        stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        _, errors = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 2
+    assert "open files but the process may open 1024; raise LimitNOFILE" in errors
 
 
 def test_status_consumer_records_published_events_and_stops_on_sigterm(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -261,6 +262,26 @@ def test_missing_settings_stop_the_service_naming_the_variable(local_resources: 
     )
     assert done.returncode == 2
     assert "REELSTACK_PROGRESS_TOPIC_ARN is not set" in done.stderr
+
+
+def test_a_service_that_may_not_open_the_files_its_streams_need_refuses_to_start(
+    local_resources: LocalResources,
+) -> None:
+    """Rather than serve until accept() fails with "Too many open files" (systemd's default soft
+    limit, 1,024, is below 1,000 streams plus spare connections plus its own files)."""
+    env = {**os.environ, **local_resources.env_for("progress", max_connections="1000")}
+    done = subprocess.run(
+        [sys.executable, "-m", "app.cli", "progress", "--bind", "127.0.0.1:1"],
+        env=env,
+        cwd=REPO,
+        preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (1024, 1024)),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "open files but the process may open 1024; raise LimitNOFILE" in done.stderr
 
 
 def test_a_service_that_cannot_subscribe_exits_with_an_error_and_leaves_no_queue(
