@@ -34,7 +34,7 @@ class FfmpegFailed(RuntimeError):
 
 
 class Cancelled(RuntimeError):
-    """The run was stopped from outside (shutdown grace period over)."""
+    """The run was stopped from outside (shutdown grace period over, or the video deleted)."""
 
 
 def out_time_seconds(line: str) -> float | None:
@@ -50,8 +50,11 @@ def _collect(stream: IO[bytes], lines: deque[str]) -> None:
         lines.append(line.decode("utf-8", "replace").rstrip())
 
 
-def run_ffmpeg(args: Sequence[str], on_progress: Callable[[float], None], cancel: threading.Event) -> None:
-    """Run ``args`` (with ``-progress pipe:1``), calling ``on_progress(seconds)``; kill it on ``cancel``."""
+def run_ffmpeg(
+    args: Sequence[str], on_progress: Callable[[float], None], cancelled: Callable[[], bool]
+) -> None:
+    """Run ``args`` (with ``-progress pipe:1``), calling ``on_progress(seconds)``; kill it once
+    ``cancelled()`` (asked every 0.2 s) is true."""
     process = subprocess.Popen(
         # util-linux's setpriv makes the kernel kill ffmpeg if this worker dies first (even by
         # SIGKILL), so no orphan keeps transcoding a task that is already being redelivered.
@@ -70,9 +73,10 @@ def run_ffmpeg(args: Sequence[str], on_progress: Callable[[float], None], cancel
 
     def kill_on_cancel() -> None:
         while process.poll() is None:
-            if cancel.wait(_CANCEL_POLL_SECONDS):
+            if cancelled():
                 process.kill()
                 return
+            time.sleep(_CANCEL_POLL_SECONDS)
 
     threading.Thread(target=kill_on_cancel, daemon=True).start()
     try:
@@ -86,8 +90,8 @@ def run_ffmpeg(args: Sequence[str], on_progress: Callable[[float], None], cancel
             process.kill()
             process.wait()
         stderr_reader.join(timeout=5)
-    if returncode != 0 and cancel.is_set():
-        raise Cancelled("ffmpeg was stopped for shutdown")
+    if returncode != 0 and cancelled():
+        raise Cancelled("ffmpeg was stopped from outside")
     if returncode != 0:
         detail = "; ".join(stderr_tail) or f"exit status {returncode}"
         raise FfmpegFailed(f"ffmpeg failed: {detail[-500:]}")

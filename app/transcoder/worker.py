@@ -13,7 +13,10 @@ result → delete the message. Failure paths:
   each task there, leaving the message (hidden for 12 h) for the operators and the alarm;
 - shutdown (SIGTERM): no new receives; the current task finishes if its pace so far says
   it can within the grace period (and is stopped when the period ends), otherwise its
-  message is released at once (visibility 0) for another worker.
+  message is released at once (visibility 0) for another worker;
+- deleted (the video was deleted while its task ran, which ``deletion.py`` notices within
+  seconds): ffmpeg is stopped, nothing is uploaded (what was is deleted), nothing is
+  reported, and the message is deleted: not a failure, not a retry.
 
 On AWS a worker holding a task keeps its instance protected from scale-in
 (``protection.py``), so the fleet shrinks by idle instances only; a task received on an
@@ -37,6 +40,7 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -53,6 +57,7 @@ from app.contracts.names import TASK_MAX_RECEIVES
 from app.contracts.settings import SettingsError, TranscoderSettings, load
 from app.contracts.tickets import media_key_prefix
 from app.instance_metadata import ec2_instance_id
+from app.transcoder.deletion import DeletionWatch, VideoDeleted
 from app.transcoder.graph import OutputPaths, PlanError, build_graph, plan_transcode
 from app.transcoder.hls import OutputError, Variant, describe_variant, master_playlist, playlist_duration
 from app.transcoder.probe import NotAVideo, probe
@@ -260,17 +265,23 @@ class Worker:
             return _Outcome.DELETE
         log = logging.LoggerAdapter(logger, {"video_id": task.video_id, "task_id": task.task_id})
         events = ProgressReporter(self._publish, task.task_id, task.video_id, attempt)
-        with Heartbeat(
-            self.aws.sqs,
-            self.settings.task_queue_url,
-            message["ReceiptHandle"],
-            self.settings.visibility_timeout_seconds,
+        with (
+            Heartbeat(
+                self.aws.sqs,
+                self.settings.task_queue_url,
+                message["ReceiptHandle"],
+                self.settings.visibility_timeout_seconds,
+            ),
+            DeletionWatch(self.aws.s3, task.source_bucket, task.source_key) as watch,
         ):
             try:
                 log.info("transcoding (attempt %d)", attempt)
                 events.transcoding(0.0)
-                events.ready(self.transcode(task, events))
+                events.ready(self.transcode(task, events, watch))
                 log.info("ready")
+                return _Outcome.DELETE
+            except VideoDeleted:
+                log.info("the video was deleted; stopped, and kept none of its outputs")
                 return _Outcome.DELETE
             except PermanentFailure as exc:
                 log.warning("failed permanently: %s", exc)
@@ -294,18 +305,18 @@ class Worker:
                     )
                 return _Outcome.RETRY
 
-    def transcode(self, task: TaskMessageV1, events: ProgressReporter) -> TaskOutputs:
+    def transcode(self, task: TaskMessageV1, events: ProgressReporter, watch: DeletionWatch) -> TaskOutputs:
         if task.source_bucket != self.settings.uploads_bucket:
             raise PermanentFailure(f"the source is not in the uploads bucket {self.settings.uploads_bucket}")
         with scratch_dir(Path(self.settings.work_dir), f"{task.task_id}-") as work:
             self._pace = pace = Pace()
             try:
-                return self._transcode_in(work, task, events, pace)
+                return self._transcode_in(work, task, events, pace, watch)
             finally:
                 self._pace = None
 
     def _transcode_in(
-        self, work: Path, task: TaskMessageV1, events: ProgressReporter, pace: Pace
+        self, work: Path, task: TaskMessageV1, events: ProgressReporter, pace: Pace, watch: DeletionWatch
     ) -> TaskOutputs:
         # A fixed local name: nothing from the task's keys reaches ffmpeg's command line.
         paths = OutputPaths(source=work / "source", root=work / "out")
@@ -323,14 +334,23 @@ class Worker:
             pace.fraction = min(1.0, seconds / plan.duration)
             events.transcoding(_TRANSCODE_PERCENT * pace.fraction)
 
-        run_ffmpeg(ffmpeg.compile(build_graph(source, task, ladder, paths)), on_progress, self.cancel)
+        try:
+            run_ffmpeg(
+                ffmpeg.compile(build_graph(source, task, ladder, paths)),
+                on_progress,
+                lambda: self.cancel.is_set() or watch.deleted.is_set(),
+            )
+        except Cancelled:
+            watch.check()
+            raise
+        watch.check()
         if self.cancel.is_set():
             raise Cancelled("shutdown before the upload")
         if not paths.thumbnail.is_file():
             raise OutputError("ffmpeg wrote no poster thumbnail")
         variants = [describe_variant(paths.root, r.playlist, source.fps) for r in plan.renditions]
         paths.master_playlist.write_text(master_playlist(variants))
-        return self._upload(task, paths, variants)
+        return self._upload(task, paths, variants, watch)
 
     def _download(self, task: TaskMessageV1, target: Path) -> None:
         try:
@@ -349,7 +369,9 @@ class Worker:
         listing = self.aws.s3.list_objects_v2(Bucket=task.source_bucket, Prefix=task.source_key, MaxKeys=1)
         return any(o["Key"] == task.source_key for o in listing.get("Contents", []))
 
-    def _upload(self, task: TaskMessageV1, paths: OutputPaths, variants: list[Variant]) -> TaskOutputs:
+    def _upload(
+        self, task: TaskMessageV1, paths: OutputPaths, variants: list[Variant], watch: DeletionWatch
+    ) -> TaskOutputs:
         bucket = self.settings.media_bucket
         prefix = media_key_prefix(task.video_id, task.task_id)
         master_key = prefix + paths.master_playlist.relative_to(paths.root).as_posix()
@@ -358,16 +380,19 @@ class Worker:
             for path in paths.root.rglob("*")
             if path.is_file()
         }
-        for key, path in sorted(files.items()):
-            if key != master_key:
-                self._put(bucket, key, path)
-        # A retry writes the same names; drop anything an earlier attempt wrote that this one did not.
-        listing = self.aws.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
-        stale = [
-            {"Key": o["Key"]} for page in listing for o in page.get("Contents", []) if o["Key"] not in files
-        ]
-        if stale:
-            self.aws.s3.delete_objects(Bucket=bucket, Delete={"Objects": stale, "Quiet": True})
+        try:
+            for key, path in sorted(files.items()):
+                if key != master_key:
+                    watch.check()
+                    self._put(bucket, key, path)
+            # A retry writes the same names; drop anything an earlier attempt wrote that this one did not.
+            self._delete_outputs(bucket, prefix, keep=files.keys())
+            watch.check()
+        except VideoDeleted:
+            # The backend may already have emptied the video's prefix: what this task wrote goes too.
+            # (Deleted after the master playlist, the ready event has the status consumer do it.)
+            self._delete_outputs(bucket, prefix, keep=())
+            raise
         self._put(bucket, master_key, paths.master_playlist)  # last: it makes the set visible
         top = paths.root / variants[0].playlist
         return TaskOutputs(
@@ -385,6 +410,13 @@ class Worker:
                 for v in variants
             ],
         )
+
+    def _delete_outputs(self, bucket: str, prefix: str, keep: Collection[str]) -> None:
+        # A listing page holds at most 1,000 keys, as many as one DeleteObjects request takes.
+        for page in self.aws.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+            doomed = [{"Key": o["Key"]} for o in page.get("Contents", []) if o["Key"] not in keep]
+            if doomed:
+                self.aws.s3.delete_objects(Bucket=bucket, Delete={"Objects": doomed, "Quiet": True})
 
     def _put(self, bucket: str, key: str, path: Path) -> None:
         content_type = _CONTENT_TYPES.get(path.suffix, "application/octet-stream")

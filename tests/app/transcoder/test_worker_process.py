@@ -7,9 +7,11 @@ import signal
 import time
 from pathlib import Path
 
+from app.backend.videos import delete_prefix, delete_versions, media_prefix
 from app.contracts.messages import TaskMessageV1, VideoState
+from app.contracts.names import upload_key_prefix
 from app.contracts.tickets import media_key_prefix
-from tests.app.transcoder.conftest import EXIT_WAIT_SECONDS, Media, Pipeline, StartWorker
+from tests.app.transcoder.conftest import EXIT_WAIT_SECONDS, Media, Pipeline, StartWorker, clip
 from tests.support.processes import children, running
 
 
@@ -121,3 +123,34 @@ def test_a_task_whose_ffmpeg_is_stopped_along_with_the_worker_is_released(
     )["Messages"]
     assert released[0]["Attributes"]["ApproximateReceiveCount"] == "2"
     assert not any(e.state.terminal for e in pipeline.events_of(task.task_id))
+
+
+def test_deleting_a_transcoding_video_stops_its_ffmpeg_within_seconds_and_keeps_nothing(
+    pipeline: Pipeline, start_worker: StartWorker, tmp_path: Path
+) -> None:
+    """The worker notices the deletion (its source is gone) within seconds, kills ffmpeg, uploads
+    nothing, reports nothing (not failed: nobody failed) and deletes the task's message."""
+    # Small frames but many of them: ffmpeg would run on for far longer than the bound below.
+    task = pipeline.submit(clip(tmp_path / "slow.mp4", "320x240", 600, audio=False))
+    work_dir = tmp_path / "work"
+    worker = start_worker(work_dir=work_dir)
+    _wait_until_transcoding(pipeline, task)
+    ffmpeg = children(worker.pid)
+    assert ffmpeg
+
+    # What the backend's delete_video does to a video's objects.
+    delete_versions(pipeline.s3, pipeline.resources.names.uploads_bucket, upload_key_prefix(task.video_id))
+    delete_prefix(pipeline.s3, pipeline.resources.names.media_bucket, media_prefix(task.video_id))
+    deleted_at = time.monotonic()
+    while running(ffmpeg) and time.monotonic() - deleted_at < EXIT_WAIT_SECONDS:
+        time.sleep(0.1)
+    assert time.monotonic() - deleted_at < 6, "ffmpeg ran on after its video was deleted"
+
+    while pipeline.messages_left() != {"tasks": 0, "dlq": 0}:
+        assert time.monotonic() - deleted_at < EXIT_WAIT_SECONDS, pipeline.messages_left()
+        time.sleep(0.2)
+    assert worker.poll() is None  # still serving: a deletion is not a crash
+    pipeline.drain()
+    assert not any(e.state.terminal for e in pipeline.events_of(task.task_id))
+    assert pipeline.media_keys(media_prefix(task.video_id)) == set()
+    assert not [p for p in work_dir.iterdir() if p.name.startswith(str(task.task_id))]
