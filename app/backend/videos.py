@@ -11,6 +11,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import BotoCoreError, ClientError
 from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.orm import Session
@@ -30,10 +31,20 @@ log = logging.getLogger(__name__)
 
 PRESIGN_EXPIRES_SECONDS = 3600
 _SNIFF_BYTES = 64
+# CopyObject copies at most 5 GB in one request; a larger source is copied in parts
+# (UploadPartCopy), here from 1 GiB on, in parallel parts of 512 MiB.
+ACCEPT_COPY = TransferConfig(multipart_threshold=1024**3, multipart_chunksize=512 * 1024**2)
 
 
 def source_key(video_id: uuid.UUID) -> str:
+    """Where the video's upload goes: the key its presigned POST and multipart upload write."""
     return f"{upload_key_prefix(video_id)}source"
+
+
+def accepted_source_key(video_id: uuid.UUID, task_id: uuid.UUID) -> str:
+    """Where an accepted source is kept, one key per task: no presigned upload can write it (a POST
+    policy's ``key`` condition is an exact match, and part URLs name the upload's own key)."""
+    return f"{upload_key_prefix(video_id)}accepted/{task_id}"
 
 
 def media_prefix(video_id: uuid.UUID) -> str:
@@ -216,78 +227,138 @@ def looks_like_video(head: bytes) -> bool:
     )
 
 
+_MISSING = ("404", "NoSuchKey", "NotFound")
+
+
 def _refuse_upload(
-    aws: AwsClients, settings: BackendSettings, video: Video, status: int, code: str, why: str
+    aws: AwsClients,
+    settings: BackendSettings,
+    keys: list[str],
+    video: Video,
+    status: int,
+    code: str,
+    why: str,
 ) -> ApiError:
-    aws.s3.delete_object(Bucket=settings.uploads_bucket, Key=video.source_key)
+    """Delete ``keys`` (the upload and its copy, if made) and answer why."""
+    for key in keys:
+        aws.s3.delete_object(Bucket=settings.uploads_bucket, Key=key)
     log.info("refused upload: %s", why, extra={"video_id": video.id})
     return ApiError(status, code, f"{why}; upload the file again")
 
 
-def mark_uploaded(session: Session, aws: AwsClients, settings: BackendSettings, video: Video) -> Video:
-    """Check the uploaded source, then queue exactly one task for it.
-
-    moto (and a browser that ignores the policy) may let anything through a presigned POST,
-    so size, type and the container's first bytes are checked here; a refused object is
-    deleted and the video stays ``uploading``. The status moves uploading→queued with a
-    conditional UPDATE held open while the task is sent: a concurrent or repeated call
-    finds no row to update and sends nothing, and a failed send rolls the status back.
-    """
-    if video.status != VideoState.UPLOADING:
-        return video  # already queued: a repeated call is answered, never re-sent
-    if video.multipart_upload_id:
-        raise ApiError(409, "multipart_in_progress", "complete the multipart upload first")
-    try:
-        head = aws.s3.head_object(Bucket=settings.uploads_bucket, Key=video.source_key)
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
-            raise ApiError(409, "upload_missing", "nothing has been uploaded for this video yet") from None
-        raise
-    size = int(head["ContentLength"])
-    content_type = str(head.get("ContentType", ""))
+def _refuse_if_too_large(
+    aws: AwsClients, settings: BackendSettings, video: Video, size: int, keys: list[str]
+) -> None:
     if size > settings.max_upload_bytes:
         raise _refuse_upload(
             aws,
             settings,
+            keys,
             video,
             413,
             "upload_too_large",
             f"the file is larger than {settings.max_upload_bytes} bytes",
         )
+
+
+def _check_source(
+    aws: AwsClients, settings: BackendSettings, video: Video, key: str, keys: list[str]
+) -> None:
+    """Size, type and the container's first bytes of the object at ``key``; refused: ``keys`` are deleted."""
+    head = aws.s3.head_object(Bucket=settings.uploads_bucket, Key=key)
+    size = int(head["ContentLength"])
+    content_type = str(head.get("ContentType", ""))
+    _refuse_if_too_large(aws, settings, video, size, keys)
     if size == 0:
-        raise _refuse_upload(aws, settings, video, 422, "upload_empty", "the file is empty")
+        raise _refuse_upload(aws, settings, keys, video, 422, "upload_empty", "the file is empty")
     if not content_type.startswith("video/"):
         raise _refuse_upload(
             aws,
             settings,
+            keys,
             video,
             415,
             "upload_wrong_type",
             f"the file's Content-Type {content_type!r} is not video/*",
         )
-    first = aws.s3.get_object(
-        Bucket=settings.uploads_bucket, Key=video.source_key, Range=f"bytes=0-{_SNIFF_BYTES - 1}"
-    )["Body"].read()
+    first = aws.s3.get_object(Bucket=settings.uploads_bucket, Key=key, Range=f"bytes=0-{_SNIFF_BYTES - 1}")[
+        "Body"
+    ].read()
     if not looks_like_video(first):
         raise _refuse_upload(
-            aws, settings, video, 422, "upload_not_video", "the file is not a video container"
+            aws, settings, keys, video, 422, "upload_not_video", "the file is not a video container"
         )
 
+
+def _copy_upload(aws: AwsClients, settings: BackendSettings, video: Video, upload: str, target: str) -> None:
+    """Copy the upload to ``target``: only if it is still the object whose size was checked (S3
+    answers 412 to a copy whose x-amz-copy-source-if-match ETag no longer matches)."""
+    try:
+        head = aws.s3.head_object(Bucket=settings.uploads_bucket, Key=upload)
+        _refuse_if_too_large(aws, settings, video, int(head["ContentLength"]), [upload])  # not worth a copy
+        aws.s3.copy(
+            {"Bucket": settings.uploads_bucket, "Key": upload},
+            settings.uploads_bucket,
+            target,
+            ExtraArgs={"CopySourceIfMatch": head["ETag"]},
+            Config=ACCEPT_COPY,
+        )
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code")
+        if code in _MISSING:
+            raise ApiError(409, "upload_missing", "nothing has been uploaded for this video yet") from None
+        if code in ("412", "PreconditionFailed"):
+            raise ApiError(
+                409, "upload_changed", "the file changed while it was being accepted; mark it uploaded again"
+            ) from None
+        raise
+
+
+def mark_uploaded(session: Session, aws: AwsClients, settings: BackendSettings, video: Video) -> Video:
+    """Accept the uploaded source, then queue exactly one task for it.
+
+    Accepting copies the upload to a key of the task's own that no presigned upload can write
+    (``accepted_source_key``) and checks that copy: the POST handed out stays valid until it
+    expires, and whatever it writes later to the upload's key changes neither what the worker
+    transcodes nor what is kept. moto (and a browser that ignores the policy) may let anything
+    through a presigned POST, so size, type and the container's first bytes are checked here;
+    a refused object is deleted and the video stays ``uploading``.
+
+    The status moves uploading→queued (and the video's ``source_key`` to the copy) with a
+    conditional UPDATE held open while the task is sent: a concurrent or repeated call finds
+    no row to update, sends nothing and deletes its own copy, and a failed send rolls back.
+    """
+    if video.status != VideoState.UPLOADING:
+        return video  # already queued: a repeated call is answered, never re-sent
+    if video.multipart_upload_id:
+        raise ApiError(409, "multipart_in_progress", "complete the multipart upload first")
+    upload = video.source_key
+    task_id = uuid.uuid4()
     task = TaskMessageV1.model_validate(
         {
+            "task_id": task_id,
             "video_id": video.id,
             "owner_id": video.owner_id,
             "source_bucket": settings.uploads_bucket,
-            "source_key": video.source_key,
+            "source_key": accepted_source_key(video.id, task_id),
             "filters": video.filters,
         }
     )
+    try:
+        _copy_upload(aws, settings, video, upload, task.source_key)
+    except ApiError as exc:
+        session.refresh(video)
+        if exc.code == "upload_missing" and video.status != VideoState.UPLOADING:
+            return video  # a concurrent call accepted it (and removed the upload) first
+        raise
+    _check_source(aws, settings, video, task.source_key, [upload, task.source_key])
     moved: CursorResult[Any] = session.execute(  # type: ignore[assignment]
         update(Video)
         .where(Video.id == video.id, Video.status == VideoState.UPLOADING)
         .values(
             status=VideoState.QUEUED,
             task_id=task.task_id,
+            source_key=task.source_key,
             progress=0.0,
             last_sequence=-1,
             updated_at=utcnow(),
@@ -296,16 +367,20 @@ def mark_uploaded(session: Session, aws: AwsClients, settings: BackendSettings, 
     )
     if moved.rowcount != 1:
         session.rollback()
+        aws.s3.delete_object(Bucket=settings.uploads_bucket, Key=task.source_key)
         session.refresh(video)
         return video
     try:
         aws.sqs.send_message(QueueUrl=settings.task_queue_url, MessageBody=task.model_dump_json())
     except (BotoCoreError, ClientError):
         session.rollback()
+        aws.s3.delete_object(Bucket=settings.uploads_bucket, Key=task.source_key)
         log.exception("could not queue the task", extra={"video_id": video.id, "task_id": task.task_id})
         raise ApiError(503, "queue_unavailable", "the task could not be queued; try again") from None
     session.commit()
     session.refresh(video)
+    # The copy is the source now; what the POST may still write to the upload's key is nobody's.
+    delete_versions(aws.s3, settings.uploads_bucket, upload)
     log.info("task queued", extra={"video_id": video.id, "task_id": task.task_id})
     return video
 

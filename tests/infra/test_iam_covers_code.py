@@ -41,6 +41,7 @@ ACTIONS = {
         "delete_objects": "s3:DeleteObject",
         "list_objects_v2": "s3:ListBucket",
         "list_object_versions": "s3:ListBucketVersions",
+        "copy": "s3:PutObject",
     },
     "sqs": {
         "send_message": "sqs:SendMessage",
@@ -80,6 +81,8 @@ ACTIONS = {
 IMPLIED = {
     ("s3", "upload_file"): ["s3:AbortMultipartUpload"],
     ("s3", "upload_fileobj"): ["s3:AbortMultipartUpload"],
+    # A managed copy reads its source (HeadObject, CopyObject or UploadPartCopy) and aborts a failed multipart copy.
+    ("s3", "copy"): ["s3:GetObject", "s3:AbortMultipartUpload"],
 }
 # What the clients' helpers call under the hood: the first argument names the operation.
 BY_FIRST_ARGUMENT = {"get_paginator", "generate_presigned_url"}

@@ -15,6 +15,7 @@ from flask import Flask
 from sqlalchemy import Engine
 
 from app.backend import AwsClients, create_app
+from app.backend.videos import ACCEPT_COPY
 from app.contracts.messages import VideoState, parse_task
 from app.contracts.settings import BackendSettings
 from app.local.provision import LocalResources
@@ -29,12 +30,11 @@ from tests.app.backend.conftest import (
 )
 
 
-def _source_exists(resources: LocalResources, video_id: str) -> bool:
-    try:
-        s3(resources).head_object(Bucket=resources.names.uploads_bucket, Key=f"uploads/{video_id}/source")
-    except ClientError:
-        return False
-    return True
+def _uploaded_keys(resources: LocalResources, video_id: str) -> list[str]:
+    listing = s3(resources).list_objects_v2(
+        Bucket=resources.names.uploads_bucket, Prefix=f"uploads/{video_id}/"
+    )
+    return [o["Key"] for o in listing.get("Contents", [])]
 
 
 def test_presigned_post_limits_size_and_type_and_its_upload_can_be_queued(
@@ -97,9 +97,10 @@ def test_mark_uploaded_queues_exactly_one_valid_task(platform: Platform, alice: 
     assert str(task.video_id) == video_id
     assert task.owner_id == alice.sub
     assert task.source_bucket == platform.resources.names.uploads_bucket
-    assert task.source_key == f"uploads/{video_id}/source"
+    assert task.source_key == f"uploads/{video_id}/accepted/{task.task_id}"
     assert [f.type for f in task.filters] == ["grayscale", "trim"]
     assert task.task_id == platform.task_id(video_id)
+    assert _uploaded_keys(platform.resources, video_id) == [task.source_key]  # the upload is now the copy
 
 
 def test_concurrent_mark_uploaded_calls_send_one_task(platform: Platform, alice: Caller, app: Flask) -> None:
@@ -142,10 +143,50 @@ def test_bad_upload_is_refused_deleted_and_leaves_the_video_uploading(
 
     assert response.status_code == status
     assert response.json["error"]["code"] == code
-    assert not _source_exists(platform.resources, video_id)
+    assert _uploaded_keys(platform.resources, video_id) == []  # neither the upload nor a copy of it
     row = platform.row(video_id)
     assert row is not None and row.status == VideoState.UPLOADING and row.task_id is None
     assert drain(platform.resources, platform.resources.task_queue_url) == []
+
+
+def test_a_presigned_post_replayed_after_acceptance_changes_neither_the_task_source_nor_the_kept_one(
+    platform: Platform, alice: Caller
+) -> None:
+    """Once accepted, the source is immutable. The presigned POST stays valid until its policy
+    expires, and S3 lets it write exactly the key its policy names (an exact-match ``key``
+    condition, https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-HTTPPOSTConstructPolicy.html):
+    replayed with other bytes after /uploaded, it must not reach what the worker reads or what is kept.
+    """
+    created = platform.http.post("/api/videos", json={"title": "clip"}, headers=alice.headers).json
+    video_id, upload = created["id"], created["upload"]
+
+    def post(body: bytes) -> None:
+        posted = requests.post(
+            upload["url"],
+            data={**upload["fields"], "Content-Type": "video/mp4"},
+            files={"file": ("clip.mp4", body, "video/mp4")},
+            timeout=30,
+        )
+        assert posted.status_code in (200, 204), posted.text
+
+    post(platform.sample)
+    assert platform.http.post(f"/api/videos/{video_id}/uploaded", headers=alice.headers).status_code == 202
+    post(b"\x00\x00\x00\x18ftypmp42" + b"another video entirely" * 100)
+
+    task = parse_task(drain(platform.resources, platform.resources.task_queue_url)[0])
+    row = platform.row(video_id)
+    assert row is not None and row.source_key == task.source_key  # what is kept is what is transcoded
+    kept = s3(platform.resources).get_object(Bucket=task.source_bucket, Key=task.source_key)["Body"].read()
+    assert kept == platform.sample
+
+
+def test_a_source_above_the_single_copy_limit_is_accepted_by_a_multipart_copy() -> None:
+    """CopyObject copies at most 5 GB in one request; a larger object is copied in parts with
+    UploadPartCopy (https://docs.aws.amazon.com/AmazonS3/latest/userguide/CopyingObjctsMPUapi.html),
+    which the transfer manager does from its multipart threshold on. Uploads may be larger
+    (max_upload_bytes is a setting; a multipart upload reaches 5 TB)."""
+    assert ACCEPT_COPY.multipart_threshold < 5 * 1000**3
+    assert ACCEPT_COPY.multipart_chunksize <= 5 * 1000**3
 
 
 def test_mark_uploaded_without_an_upload_is_a_conflict(platform: Platform, alice: Caller) -> None:
