@@ -7,6 +7,7 @@ import json
 import re
 import subprocess
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -26,6 +27,7 @@ from app.contracts.messages import (
 )
 from app.contracts.names import TASK_MAX_RECEIVES
 from app.contracts.tickets import media_key_prefix
+from app.transcoder.deletion import CHECK_SECONDS
 from app.transcoder.worker import MISSING_SOURCE_REASON, Heartbeat, Worker
 from tests.app.transcoder.conftest import Media, Pipeline, ffprobe, run_one
 
@@ -370,3 +372,30 @@ def test_a_queue_that_cannot_be_read_is_retried_until_shutdown(
         worker.shutdown()
         loop.join(timeout=30)
     assert not loop.is_alive()
+
+
+def test_a_video_deleted_while_its_outputs_upload_keeps_none_of_them(
+    pipeline: Pipeline, make_worker: MakeWorker, media: Media, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Deleted once ffmpeg is done: the backend may already have emptied the video's media
+    prefix, so the worker uploads no more, deletes what it wrote itself and reports nothing."""
+    task = pipeline.submit(media.landscape)
+    worker = make_worker()
+    upload = worker._put
+    uploaded: list[str] = []
+
+    def upload_then_delete_the_video(bucket: str, key: str, path: Path) -> None:
+        upload(bucket, key, path)
+        uploaded.append(key)
+        if len(uploaded) == 1:
+            pipeline.s3.delete_object(Bucket=task.source_bucket, Key=task.source_key)
+            time.sleep(2 * CHECK_SECONDS + 1)  # the worker's watch has looked at the source since
+
+    monkeypatch.setattr(worker, "_put", upload_then_delete_the_video)
+    run_one(worker)
+
+    assert len(uploaded) == 1
+    assert pipeline.media_keys(f"videos/{task.video_id}/") == set()
+    assert pipeline.messages_left() == {"tasks": 0, "dlq": 0}
+    pipeline.drain()
+    assert not any(e.state.terminal for e in pipeline.events_of(task.task_id))
