@@ -284,6 +284,30 @@ def test_a_non_video_container_is_refused_at_mark_uploaded_deleted_and_never_que
 
 
 @pytest.mark.local_only
+def test_the_same_presigned_post_sent_after_acceptance_changes_neither_the_task_source_nor_the_kept_one(
+    core_platform: RunningPlatform, clip: Path, tmp_path: Path
+) -> None:
+    """The gateway verifies presigned POSTs as S3 does, so it takes the replay as S3 would (the
+    policy holds until it expires); once /uploaded has accepted the source, what the replay
+    writes reaches neither the task's source nor the one kept."""
+    base = core_platform.base_url
+    owner = new_user(core_platform)
+    created = create_video(core_platform, owner)
+    upload_via_presigned_post(created["upload"], clip, "video/mp4")
+    marked = owner.post(f"{base}/api/videos/{created['id']}/uploaded", timeout=TIMEOUT)
+    assert marked.status_code == 202, marked.text
+
+    other = tmp_path / "other.mp4"
+    other.write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 4096)
+    upload_via_presigned_post(created["upload"], other, "video/mp4")
+
+    [body] = drain_task_queue(core_platform)
+    task = parse_task(body)
+    s3 = client("s3", core_platform.moto_endpoint)
+    assert s3.get_object(Bucket=task.source_bucket, Key=task.source_key)["Body"].read() == clip.read_bytes()
+
+
+@pytest.mark.local_only
 def test_storage_refuses_what_the_upload_policy_does_not_allow_and_anything_anonymous(
     core_platform: RunningPlatform,
 ) -> None:
