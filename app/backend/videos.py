@@ -281,10 +281,8 @@ def _check_source(
             "upload_wrong_type",
             f"the file's Content-Type {content_type!r} is not video/*",
         )
-    first = aws.s3.get_object(Bucket=settings.uploads_bucket, Key=key, Range=f"bytes=0-{_SNIFF_BYTES - 1}")[
-        "Body"
-    ].read()
-    if not looks_like_video(first):
+    first = aws.s3.get_object(Bucket=settings.uploads_bucket, Key=key, Range=f"bytes=0-{_SNIFF_BYTES - 1}")
+    if not looks_like_video(first["Body"].read()):
         raise _refuse_upload(
             aws, settings, keys, video, 422, "upload_not_video", "the file is not a video container"
         )
@@ -379,9 +377,12 @@ def mark_uploaded(session: Session, aws: AwsClients, settings: BackendSettings, 
         raise ApiError(503, "queue_unavailable", "the task could not be queued; try again") from None
     session.commit()
     session.refresh(video)
-    # The copy is the source now; what the POST may still write to the upload's key is nobody's.
-    delete_versions(aws.s3, settings.uploads_bucket, upload)
     log.info("task queued", extra={"video_id": video.id, "task_id": task.task_id})
+    # The copy is the source now; what the POST may still write to the upload's key is nobody's.
+    try:
+        delete_versions(aws.s3, settings.uploads_bucket, upload)
+    except (BotoCoreError, ClientError):  # left to the video's deletion or the bucket's expiry
+        log.warning("could not delete the accepted upload", exc_info=True, extra={"video_id": video.id})
     return video
 
 
