@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ENV_PREFIX = "REELSTACK_"
@@ -136,6 +136,25 @@ class TranscoderSettings(_ServiceSettings):
             " instance holds a task, they keep it protected from scale-in; empty: no group, no protection"
         ),
     )
+    # Limits on a source, checked on its probe before any encoding (see app/transcoder/limits.py).
+    max_source_seconds: float = Field(3600.0, gt=0, description="longest accepted source, in seconds")
+    max_source_fps: float = Field(120.0, gt=0, description="highest accepted source frame rate")
+    min_source_side: int = Field(
+        64, gt=0, description="smallest accepted side of the picture as shown, in pixels"
+    )
+    max_source_side: int = Field(
+        4096, gt=0, description="largest accepted side of the picture as shown, in pixels"
+    )
+    max_source_pixel_frames: int = Field(
+        1920 * 1080 * 60 * 3600,
+        gt=0,
+        description="largest accepted width x height x frame rate x duration (default: an hour of 1080p60)",
+    )
+    transcode_timeout_seconds: int = Field(
+        10800,
+        gt=0,
+        description="wall-clock budget of one transcode; a source that exceeds it fails permanently",
+    )
 
     @field_validator("ladder")
     @classmethod
@@ -144,6 +163,12 @@ class TranscoderSettings(_ServiceSettings):
         if not heights or not all(h.isdigit() and 0 < int(h) <= 4320 for h in heights):
             raise ValueError("must be comma-separated heights in pixels, e.g. 1080,720,480")
         return ",".join(heights)
+
+    @model_validator(mode="after")
+    def _sides_in_order(self) -> TranscoderSettings:
+        if self.min_source_side > self.max_source_side:
+            raise ValueError("min_source_side must not exceed max_source_side")
+        return self
 
     @property
     def ladder_heights(self) -> list[int]:

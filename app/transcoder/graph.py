@@ -24,6 +24,8 @@ _BITS_PER_PIXEL = 0.1
 _MIN_VIDEO_BITRATE = 150_000
 _MAX_FPS_FOR_BITRATE = 60.0
 _THUMBNAIL_AT_MOST_SECONDS = 2.0
+# The decode reads the source's probed duration and this much more, never all a lying header hides.
+DECODE_MARGIN_SECONDS = 1.0
 
 
 class PlanError(ValueError):
@@ -175,7 +177,9 @@ def _rendition_output(video: Any, audio: Any, rendition: RenditionPlan, paths: O
 def build_graph(probe: ProbeResult, task: TaskMessageV1, ladder: list[int], paths: OutputPaths) -> Any:
     """The whole transcode as one ffmpeg-python graph; ``ffmpeg.compile`` turns it into argv."""
     plan = plan_transcode(probe, task, ladder)
-    source = ffmpeg.input(str(paths.source), **SOURCE_INPUT_OPTIONS)
+    source = ffmpeg.input(
+        str(paths.source), t=_seconds(probe.duration + DECODE_MARGIN_SECONDS), **SOURCE_INPUT_OPTIONS
+    )
     # "V": video streams that are not cover pictures, as parse_probe chose.
     video, audio = _apply_filters(source["V"], source.audio if probe.has_audio else None, task)
 

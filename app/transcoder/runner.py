@@ -37,6 +37,10 @@ class Cancelled(RuntimeError):
     """The run was stopped from outside (shutdown grace period over, or the video deleted)."""
 
 
+class TimedOut(RuntimeError):
+    """The run took longer than its wall-clock budget and was stopped."""
+
+
 def out_time_seconds(line: str) -> float | None:
     """Seconds of output written, from one ``key=value`` line of ffmpeg's progress output."""
     key, _, value = line.strip().partition("=")
@@ -51,10 +55,13 @@ def _collect(stream: IO[bytes], lines: deque[str]) -> None:
 
 
 def run_ffmpeg(
-    args: Sequence[str], on_progress: Callable[[float], None], cancelled: Callable[[], bool]
+    args: Sequence[str],
+    on_progress: Callable[[float], None],
+    cancelled: Callable[[], bool],
+    timeout_seconds: float = math.inf,
 ) -> None:
     """Run ``args`` (with ``-progress pipe:1``), calling ``on_progress(seconds)``; kill it once
-    ``cancelled()`` (asked every 0.2 s) is true."""
+    ``cancelled()`` (asked every 0.2 s) is true or once it has run ``timeout_seconds``."""
     process = subprocess.Popen(
         # util-linux's setpriv makes the kernel kill ffmpeg if this worker dies first (even by
         # SIGKILL), so no orphan keeps transcoding a task that is already being redelivered.
@@ -71,9 +78,16 @@ def run_ffmpeg(
     stderr_reader = threading.Thread(target=_collect, args=(process.stderr, stderr_tail), daemon=True)
     stderr_reader.start()
 
+    deadline = time.monotonic() + timeout_seconds
+    timed_out = threading.Event()
+
     def kill_on_cancel() -> None:
         while process.poll() is None:
             if cancelled():
+                process.kill()
+                return
+            if time.monotonic() >= deadline:
+                timed_out.set()
                 process.kill()
                 return
             time.sleep(_CANCEL_POLL_SECONDS)
@@ -92,6 +106,8 @@ def run_ffmpeg(
         stderr_reader.join(timeout=5)
     if returncode != 0 and cancelled():
         raise Cancelled("ffmpeg was stopped from outside")
+    if returncode != 0 and timed_out.is_set():
+        raise TimedOut(f"ffmpeg was stopped after {timeout_seconds:g} s")
     if returncode != 0:
         detail = "; ".join(stderr_tail) or f"exit status {returncode}"
         raise FfmpegFailed(f"ffmpeg failed: {detail[-500:]}")

@@ -3,8 +3,9 @@
 One loop: receive a task (long polling) → validate it → transcode → publish the
 result → delete the message. Failure paths:
 
-- permanent (invalid message, a source that is not a decodable video, a filter that
-  cannot apply): published as ``failed`` with the reason and deleted, after one attempt;
+- permanent (invalid message, a source that is not a decodable video or is outside the
+  stack's limits (``limits.py``), a filter that cannot apply, a transcode over its
+  wall-clock budget): published as ``failed`` with the reason and deleted, after one attempt;
 - transient (S3/SNS errors, ffmpeg failing on a valid source): the message is left to
   reappear; the queue's redrive moves it to the DLQ after ``TASK_MAX_RECEIVES`` receives,
   and the last attempt publishes ``failed`` so the video does not wait forever;
@@ -60,10 +61,11 @@ from app.instance_metadata import ec2_instance_id
 from app.transcoder.deletion import DeletionWatch, VideoDeleted
 from app.transcoder.graph import OutputPaths, PlanError, build_graph, plan_transcode
 from app.transcoder.hls import OutputError, Variant, describe_variant, master_playlist, playlist_duration
+from app.transcoder.limits import SourceLimits, SourceRefused, check_source, clock
 from app.transcoder.probe import NotAVideo, probe
 from app.transcoder.progress import ProgressReporter, sns_publisher
 from app.transcoder.protection import ProtectionError, ScaleInProtection
-from app.transcoder.runner import Cancelled, Pace, run_ffmpeg
+from app.transcoder.runner import Cancelled, Pace, TimedOut, run_ffmpeg
 from app.transcoder.scratch import scratch_dir, sweep
 
 logger = logging.getLogger("app.transcoder")
@@ -324,8 +326,9 @@ class Worker:
         ladder = self.settings.ladder_heights
         try:
             source = probe(paths.source)
+            check_source(source, SourceLimits.from_settings(self.settings))
             plan = plan_transcode(source, task, ladder)
-        except (NotAVideo, PlanError) as exc:
+        except (NotAVideo, SourceRefused, PlanError) as exc:
             raise PermanentFailure(str(exc)) from None
         for rendition in plan.renditions:
             paths.playlist(rendition).parent.mkdir(parents=True)
@@ -334,15 +337,22 @@ class Worker:
             pace.fraction = min(1.0, seconds / plan.duration)
             events.transcoding(_TRANSCODE_PERCENT * pace.fraction)
 
+        budget = self.settings.transcode_timeout_seconds
         try:
             run_ffmpeg(
                 ffmpeg.compile(build_graph(source, task, ladder, paths)),
                 on_progress,
                 lambda: self.cancel.is_set() or watch.deleted.is_set(),
+                budget,
             )
         except Cancelled:
             watch.check()
             raise
+        except TimedOut:
+            # Within the limits, a source that takes this long hides its real size: retrying costs as much.
+            raise PermanentFailure(
+                f"transcoding took longer than {clock(budget)}, the most one video may take"
+            ) from None
         watch.check()
         if self.cancel.is_set():
             raise Cancelled("shutdown before the upload")

@@ -26,10 +26,12 @@ from app.transcoder.worker import AwsClients, Worker
 EVENT_WAIT_SECONDS = 120.0
 
 
-def clip(path: Path, size: str, seconds: float, *, audio: bool = True, pix_fmt: str = "yuv420p") -> Path:
+def clip(
+    path: Path, size: str, seconds: float, *, audio: bool = True, pix_fmt: str = "yuv420p", fps: int = 30
+) -> Path:
     width, height = size.split("x")
     # testsrc2 rounds to even sizes, so scale to the exact (possibly odd) size afterwards.
-    video = f"testsrc2=size={width}x{int(height) + int(height) % 2}:rate=30:duration={seconds},scale={width}:{height},setsar=1,format={pix_fmt}"
+    video = f"testsrc2=size={width}x{int(height) + int(height) % 2}:rate={fps}:duration={seconds},scale={width}:{height},setsar=1,format={pix_fmt}"
     args = ["ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i", video]
     if audio:
         args += ["-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}", "-c:a", "aac", "-shortest"]
@@ -50,6 +52,10 @@ class Media:
     """640x360 frames with display-matrix rotation: shown as 360x640."""
     truncated: Path
     random_bytes: Path
+    tiny: Path
+    """16x16, 1 s: below the smallest accepted picture."""
+    fast: Path
+    """160x120 at 240 fps, 0.5 s: above the default frame-rate limit."""
 
 
 @pytest.fixture(scope="session")
@@ -89,6 +95,8 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> Media:
         rotated=rotated,
         truncated=truncated,
         random_bytes=random_bytes,
+        tiny=clip(base / "tiny.mp4", "16x16", 1, audio=False),
+        fast=clip(base / "fast.mp4", "160x120", 0.5, audio=False, fps=240),
     )
 
 

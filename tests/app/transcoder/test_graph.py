@@ -174,12 +174,14 @@ def test_no_string_from_the_task_reaches_the_command_line() -> None:
     assert "/work/t/source" in argv
 
 
-def test_the_source_is_read_only_by_video_demuxers_from_the_local_file() -> None:
-    argv = _argv(_probe(), _task())
+def test_the_source_is_read_only_by_video_demuxers_from_the_local_file_up_to_its_probed_duration() -> None:
+    argv = _argv(_probe(duration=10.0), _task())
     assert argv[: argv.index("-i")] == [
         "ffmpeg",
         "-format_whitelist",
         "mov,matroska,avi,mpegts,flv,mpeg,ogg,asf",
         "-protocol_whitelist",
         "file",
+        "-t",
+        "11.000000",
     ]

@@ -226,6 +226,52 @@ def test_corrupt_sources_fail_once_with_a_reason_and_leave_nothing_queued(
     assert pipeline.media_keys(f"videos/{task.video_id}/") == set()
 
 
+@pytest.mark.parametrize(
+    ("clip", "overrides", "reason"),
+    [
+        ("tiny", {}, "the video is 16x16 pixels; each side must be at least 64 pixels"),
+        ("fast", {}, "the video has 240 frames per second; at most 120 are accepted"),
+        ("silent", {"max_source_seconds": "1.5"}, "the video is 2 s long; the longest accepted is 1.5 s"),
+        ("silent", {"max_source_side": "320"}, "no side may be more than 320 pixels"),
+        ("silent", {"max_source_pixel_frames": "10000000"}, "too much work to transcode: 640x360 pixels"),
+    ],
+)
+def test_a_source_outside_the_limits_is_refused_before_any_encoding(
+    pipeline: Pipeline,
+    make_worker: MakeWorker,
+    media: Media,
+    monkeypatch: pytest.MonkeyPatch,
+    clip: str,
+    overrides: dict[str, str],
+    reason: str,
+) -> None:
+    """A 16x16 video used to be published as a "16p" rendition, and an hour of it kept a worker busy."""
+
+    def no_encoding(*_: object, **__: object) -> None:
+        raise AssertionError("ffmpeg ran on a source outside the limits")
+
+    monkeypatch.setattr("app.transcoder.worker.run_ffmpeg", no_encoding)
+    task = pipeline.submit(getattr(media, clip))
+    event = _transcode(pipeline, make_worker(**overrides), task)
+    assert event.state == VideoState.FAILED
+    assert event.error_reason and reason in event.error_reason
+    assert event.sequence // 1_000_000 == 1  # permanent: the first and only receive
+    assert pipeline.messages_left() == {"tasks": 0, "dlq": 0}
+    assert pipeline.media_keys(f"videos/{task.video_id}/") == set()
+
+
+def test_a_transcode_over_its_wall_clock_budget_fails_permanently(
+    pipeline: Pipeline, make_worker: MakeWorker, media: Media
+) -> None:
+    """A source whose headers understate its work cannot hold a worker past the budget, nor come back."""
+    task = pipeline.submit(media.long)
+    event = _transcode(pipeline, make_worker(transcode_timeout_seconds="1"), task)
+    assert event.state == VideoState.FAILED
+    assert event.error_reason == "transcoding took longer than 1 s, the most one video may take"
+    assert pipeline.messages_left() == {"tasks": 0, "dlq": 0}
+    assert pipeline.media_keys(f"videos/{task.video_id}/") == set()
+
+
 def _task_for(bucket: str) -> TaskMessageV1:
     return TaskMessageV1(
         video_id=uuid.uuid4(), owner_id="user-1", source_bucket=bucket, source_key="uploads/x"
