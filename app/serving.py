@@ -35,7 +35,9 @@ def answer_in_the_error_shape(app: Flask, *, unexpected: str, retry_after_second
 
     def on_api_error(exc: ApiError) -> Response:
         response = error_response(exc.status, exc.code, exc.message, exc.details)
-        if exc.status == 503 and retry_after_seconds is not None:
+        if exc.retry_after_seconds is not None:
+            response.headers["Retry-After"] = str(exc.retry_after_seconds)
+        elif exc.status == 503 and retry_after_seconds is not None:
             response.headers["Retry-After"] = str(retry_after_seconds)
         return response
 

@@ -14,7 +14,7 @@ import pulumi
 import pulumi_aws as aws
 
 from app.contracts.names import UPLOADS_KEY_PREFIX
-from app.contracts.settings import ENV_PREFIX
+from app.contracts.settings import ENV_PREFIX, BackendSettings
 from infra._common import policy_document, standard_tags, statement
 from infra._fleet import MachineImage, load_balanced_fleet
 from infra.database import Database
@@ -82,6 +82,10 @@ class BackendServiceArgs:
     """Target group health check: liveness only, never the database (see ``infra._fleet``)."""
     max_upload_bytes: int = 2 * 1024**3
     """REELSTACK_MAX_UPLOAD_BYTES."""
+    videos_per_user_per_day: int = BackendSettings.model_fields["videos_per_user_per_day"].default
+    """Videos one user may create in 24 hours (REELSTACK_VIDEOS_PER_USER_PER_DAY)."""
+    stored_bytes_per_user: int = BackendSettings.model_fields["stored_bytes_per_user"].default
+    """Bytes of sources one user may keep (REELSTACK_STORED_BYTES_PER_USER)."""
     volume_size_gib: int = 16
     """Root volume size."""
     image: MachineImage = field(default_factory=MachineImage)
@@ -160,6 +164,8 @@ def backend_environment(
     jwks_url: pulumi.Input[str],
     signout_table: pulumi.Input[str],
     max_upload_bytes: int,
+    videos_per_user_per_day: int,
+    stored_bytes_per_user: int,
     log_level: str = "INFO",
 ) -> dict[str, pulumi.Input[str]]:
     """``/etc/reelstack/backend.env``: BackendSettings' variables."""
@@ -179,6 +185,8 @@ def backend_environment(
         f"{ENV_PREFIX}JWKS_URL": jwks_url,
         f"{ENV_PREFIX}SIGNOUT_TABLE": signout_table,
         f"{ENV_PREFIX}MAX_UPLOAD_BYTES": str(max_upload_bytes),
+        f"{ENV_PREFIX}VIDEOS_PER_USER_PER_DAY": str(videos_per_user_per_day),
+        f"{ENV_PREFIX}STORED_BYTES_PER_USER": str(stored_bytes_per_user),
         f"{ENV_PREFIX}LOG_LEVEL": log_level,
     }
 
@@ -239,6 +247,8 @@ class BackendService(pulumi.ComponentResource):
             jwks_url=args.jwks_url,
             signout_table=args.signout_table,
             max_upload_bytes=args.max_upload_bytes,
+            videos_per_user_per_day=args.videos_per_user_per_day,
+            stored_bytes_per_user=args.stored_bytes_per_user,
             log_level=args.log_level,
         )
         fleet = load_balanced_fleet(

@@ -25,7 +25,7 @@ from app.contracts.names import (
     UPLOADS_KEY_PREFIX,
     ResourceNames,
 )
-from app.contracts.settings import ENV_PREFIX
+from app.contracts.settings import ENV_PREFIX, TranscoderSettings
 from infra._common import asg_tags, policy_document, standard_tags, statement
 from infra._fleet import MachineImage, instances, queue_with_dlq
 
@@ -77,6 +77,18 @@ class TranscoderFleetArgs:
     """Worker processes (``reelstack-transcoder@<n>``) per instance."""
     ladder: str = "1080,720,480,360,240"
     """REELSTACK_LADDER."""
+    max_source_seconds: float = TranscoderSettings.model_fields["max_source_seconds"].default
+    """Longest accepted source, in seconds (REELSTACK_MAX_SOURCE_SECONDS)."""
+    max_source_fps: float = TranscoderSettings.model_fields["max_source_fps"].default
+    """Highest accepted source frame rate (REELSTACK_MAX_SOURCE_FPS)."""
+    min_source_side: int = TranscoderSettings.model_fields["min_source_side"].default
+    """Smallest accepted side of the picture as shown, in pixels (REELSTACK_MIN_SOURCE_SIDE)."""
+    max_source_side: int = TranscoderSettings.model_fields["max_source_side"].default
+    """Largest accepted side of the picture as shown, in pixels (REELSTACK_MAX_SOURCE_SIDE)."""
+    max_source_pixel_frames: int = TranscoderSettings.model_fields["max_source_pixel_frames"].default
+    """Largest accepted width x height x fps x seconds (REELSTACK_MAX_SOURCE_PIXEL_FRAMES)."""
+    transcode_timeout_seconds: int = TranscoderSettings.model_fields["transcode_timeout_seconds"].default
+    """Wall-clock budget of one transcode (REELSTACK_TRANSCODE_TIMEOUT_SECONDS)."""
     volume_size_gib: int = 50
     """Root volume (scratch space for sources and outputs)."""
     dlq_alarm_actions: tuple[str, ...] = ()
@@ -148,10 +160,13 @@ def transcoder_environment(
     progress_topic_arn: pulumi.Input[str],
     autoscaling_group: str,
     ladder: str,
+    source_limits: dict[str, float | int],
     log_level: str = "INFO",
 ) -> dict[str, pulumi.Input[str]]:
-    """``/etc/reelstack/transcoder.env``: TranscoderSettings' variables."""
+    """``/etc/reelstack/transcoder.env``: TranscoderSettings' variables; ``source_limits`` is keyed by
+    the settings' field names (``max_source_seconds``...)."""
     return {
+        **{f"{ENV_PREFIX}{name.upper()}": str(value) for name, value in source_limits.items()},
         "AWS_DEFAULT_REGION": region,
         f"{ENV_PREFIX}TASK_QUEUE_URL": task_queue_url,
         f"{ENV_PREFIX}TASK_DLQ_URL": task_dlq_url,
@@ -306,6 +321,14 @@ class TranscoderFleet(pulumi.ComponentResource):
             progress_topic_arn=args.progress_topic_arn,
             autoscaling_group=group_name,
             ladder=args.ladder,
+            source_limits={
+                "max_source_seconds": args.max_source_seconds,
+                "max_source_fps": args.max_source_fps,
+                "min_source_side": args.min_source_side,
+                "max_source_side": args.max_source_side,
+                "max_source_pixel_frames": args.max_source_pixel_frames,
+                "transcode_timeout_seconds": args.transcode_timeout_seconds,
+            },
             log_level=args.log_level,
         )
         workers = instances(

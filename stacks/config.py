@@ -13,6 +13,8 @@ import pulumi
 
 from app.contracts.rate_limits import RateLimits
 from infra._fleet import checked_ami_id
+from infra.backend import BackendServiceArgs
+from infra.transcoder import TranscoderFleetArgs
 
 N = TypeVar("N", int, float)
 
@@ -42,6 +44,14 @@ class StackConfig:
     transcoder_min_size: int
     transcoder_max_size: int
     transcoder_workers_per_instance: int
+    transcoder_max_source_seconds: float
+    transcoder_max_source_fps: float
+    transcoder_min_source_side: int
+    transcoder_max_source_side: int
+    transcoder_max_source_pixel_frames: int
+    transcoder_timeout_seconds: int
+    videos_per_user_per_day: int
+    stored_bytes_per_user: int
     progress_ami: str | None
     progress_instance_type: str
     progress_min_size: int
@@ -126,6 +136,30 @@ class StackConfig:
             transcoder_min_size=_or(c.get_int("transcoderMinSize"), 0),
             transcoder_max_size=_or(c.get_int("transcoderMaxSize"), 2),
             transcoder_workers_per_instance=_or(c.get_int("transcoderWorkersPerInstance"), 2),
+            transcoder_max_source_seconds=_or(
+                c.get_float("transcoderMaxSourceSeconds"), TranscoderFleetArgs.max_source_seconds
+            ),
+            transcoder_max_source_fps=_or(
+                c.get_float("transcoderMaxSourceFps"), TranscoderFleetArgs.max_source_fps
+            ),
+            transcoder_min_source_side=_or(
+                c.get_int("transcoderMinSourceSide"), TranscoderFleetArgs.min_source_side
+            ),
+            transcoder_max_source_side=_or(
+                c.get_int("transcoderMaxSourceSide"), TranscoderFleetArgs.max_source_side
+            ),
+            transcoder_max_source_pixel_frames=_or(
+                c.get_int("transcoderMaxSourcePixelFrames"), TranscoderFleetArgs.max_source_pixel_frames
+            ),
+            transcoder_timeout_seconds=_or(
+                c.get_int("transcoderTimeoutSeconds"), TranscoderFleetArgs.transcode_timeout_seconds
+            ),
+            videos_per_user_per_day=_or(
+                c.get_int("videosPerUserPerDay"), BackendServiceArgs.videos_per_user_per_day
+            ),
+            stored_bytes_per_user=_or(
+                c.get_int("storedBytesPerUser"), BackendServiceArgs.stored_bytes_per_user
+            ),
             progress_ami=c.get("progressAmi"),
             progress_instance_type=c.get("progressInstanceType") or "t4g.small",
             progress_min_size=_or(c.get_int("progressMinSize"), 1),

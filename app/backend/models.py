@@ -7,7 +7,18 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, DateTime, Enum, ForeignKey, Index, String, Text, Uuid
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    Uuid,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from app.backend.text import pseudonym
@@ -85,6 +96,11 @@ class Video(Base):
     task_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, default=None)
     source_key: Mapped[str] = mapped_column(String(1024))
     multipart_upload_id: Mapped[str | None] = mapped_column(String(1024), default=None)
+    source_bytes: Mapped[int | None] = mapped_column(
+        BigInteger,
+        default=None,
+        comment="size of the accepted source; counts toward the owner's storage quota",
+    )
     duration_seconds: Mapped[float | None] = mapped_column(default=None)
     renditions: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     thumbnail_key: Mapped[str | None] = mapped_column(String(1024), default=None)

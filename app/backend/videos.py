@@ -6,9 +6,11 @@ Plain functions over a SQLAlchemy session and the AWS clients; no Flask here.
 from __future__ import annotations
 
 import logging
+import math
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, timedelta
 from typing import Any
 
 from boto3.s3.transfer import TransferConfig
@@ -98,6 +100,42 @@ def like_counts(
     return {vid: LikeCount(int(counts.get(vid, 0)), vid in mine) for vid in video_ids}
 
 
+# Quotas
+QUOTA_WINDOW = timedelta(days=1)
+
+
+def check_videos_per_day(session: Session, settings: BackendSettings, owner_id: str) -> None:
+    """429 once the owner has created ``videos_per_user_per_day`` videos in the last 24 hours, with
+    Retry-After the seconds until the oldest of them leaves the window."""
+    since = utcnow() - QUOTA_WINDOW
+    created = session.scalars(
+        select(Video.created_at)
+        .where(Video.owner_id == owner_id, Video.created_at > since)
+        .order_by(Video.created_at.desc())
+        .limit(settings.videos_per_user_per_day)
+    ).all()
+    if len(created) < settings.videos_per_user_per_day:
+        return
+    # The oldest of the newest ``limit``: once it ages out, one more fits.
+    oldest = created[-1] if created[-1].tzinfo else created[-1].replace(tzinfo=UTC)
+    wait = max(1, math.ceil((oldest + QUOTA_WINDOW - utcnow()).total_seconds()))
+    raise ApiError(
+        429,
+        "quota_videos_per_day",
+        f"you have created {settings.videos_per_user_per_day} videos in the last 24 hours, the most"
+        " allowed; retry after the time in Retry-After",
+        retry_after_seconds=wait,
+    )
+
+
+def stored_bytes(session: Session, owner_id: str) -> int:
+    """Bytes of the sources the owner keeps (accepted uploads only)."""
+    total = session.scalar(
+        select(func.coalesce(func.sum(Video.source_bytes), 0)).where(Video.owner_id == owner_id)
+    )
+    return int(total or 0)
+
+
 # Creation and uploads
 def presigned_post(aws: AwsClients, settings: BackendSettings, key: str) -> dict[str, Any]:
     """A browser upload straight to S3, limited in size and to video content types."""
@@ -116,6 +154,7 @@ def presigned_post(aws: AwsClients, settings: BackendSettings, key: str) -> dict
 def create_video(
     session: Session, aws: AwsClients, settings: BackendSettings, owner: User, data: VideoCreate
 ) -> tuple[Video, dict[str, Any]]:
+    check_videos_per_day(session, settings, owner.id)
     video_id = uuid.uuid4()
     video = Video(
         id=video_id,
@@ -261,10 +300,9 @@ def _refuse_if_too_large(
         )
 
 
-def _check_source(
-    aws: AwsClients, settings: BackendSettings, video: Video, key: str, keys: list[str]
-) -> None:
-    """Size, type and the container's first bytes of the object at ``key``; refused: ``keys`` are deleted."""
+def _check_source(aws: AwsClients, settings: BackendSettings, video: Video, key: str, keys: list[str]) -> int:
+    """Size, type and the container's first bytes of the object at ``key``, whose size it
+    returns; refused: ``keys`` are deleted."""
     head = aws.s3.head_object(Bucket=settings.uploads_bucket, Key=key)
     size = int(head["ContentLength"])
     content_type = str(head.get("ContentType", ""))
@@ -286,6 +324,7 @@ def _check_source(
         raise _refuse_upload(
             aws, settings, keys, video, 422, "upload_not_video", "the file is not a video container"
         )
+    return size
 
 
 def _copy_upload(aws: AwsClients, settings: BackendSettings, video: Video, upload: str, target: str) -> None:
@@ -320,7 +359,8 @@ def mark_uploaded(session: Session, aws: AwsClients, settings: BackendSettings, 
     expires, and whatever it writes later to the upload's key changes neither what the worker
     transcodes nor what is kept. moto (and a browser that ignores the policy) may let anything
     through a presigned POST, so size, type and the container's first bytes are checked here;
-    a refused object is deleted and the video stays ``uploading``.
+    so are the owner's storage quota (the sizes of the sources they keep); a refused object is
+    deleted and the video stays ``uploading``.
 
     The status moves uploading→queued (and the video's ``source_key`` to the copy) with a
     conditional UPDATE held open while the task is sent: a concurrent or repeated call finds
@@ -349,7 +389,20 @@ def mark_uploaded(session: Session, aws: AwsClients, settings: BackendSettings, 
         if exc.code == "upload_missing" and video.status != VideoState.UPLOADING:
             return video  # a concurrent call accepted it (and removed the upload) first
         raise
-    _check_source(aws, settings, video, task.source_key, [upload, task.source_key])
+    keys = [upload, task.source_key]
+    size = _check_source(aws, settings, video, task.source_key, keys)
+    kept = stored_bytes(session, video.owner_id)
+    if kept + size > settings.stored_bytes_per_user:
+        raise _refuse_upload(
+            aws,
+            settings,
+            keys,
+            video,
+            413,
+            "quota_storage",
+            f"your videos' sources take {kept} of your {settings.stored_bytes_per_user} bytes and this file"
+            f" of {size} bytes does not fit; delete videos you no longer need",
+        )
     moved: CursorResult[Any] = session.execute(  # type: ignore[assignment]
         update(Video)
         .where(Video.id == video.id, Video.status == VideoState.UPLOADING)
@@ -357,6 +410,7 @@ def mark_uploaded(session: Session, aws: AwsClients, settings: BackendSettings, 
             status=VideoState.QUEUED,
             task_id=task.task_id,
             source_key=task.source_key,
+            source_bytes=size,
             progress=0.0,
             last_sequence=-1,
             updated_at=utcnow(),

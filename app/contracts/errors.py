@@ -6,14 +6,24 @@ from typing import Any
 
 
 class ApiError(Exception):
-    """An error meant for the client: a stable code, a message, an HTTP status (4xx)."""
+    """An error meant for the client: a stable code, a message, an HTTP status (4xx), and for a
+    refusal that time lifts (a 429), the seconds after which to retry (``Retry-After``)."""
 
-    def __init__(self, status: int, code: str, message: str, details: Any = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        details: Any = None,
+        *,
+        retry_after_seconds: int | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.details = details
+        self.retry_after_seconds = retry_after_seconds
 
     def body(self) -> dict[str, Any]:
         return error_body(self.code, self.message, self.details)

@@ -102,6 +102,14 @@ class BackendSettings(_JwtVerifying):
         100 * 1024**2, gt=5 * 1024**2 - 1, description="size from which clients should use multipart uploads"
     )
     ticket_ttl_seconds: int = Field(60, gt=0, le=3600, description="lifetime of an SSE ticket")
+    videos_per_user_per_day: int = Field(
+        50, gt=0, description="videos one user may create in 24 hours; more answer 429 quota_videos_per_day"
+    )
+    stored_bytes_per_user: int = Field(
+        50 * 1024**3,
+        gt=0,
+        description="bytes of sources one user may keep; an upload past it answers 413 quota_storage",
+    )
 
     @field_validator("media_revocation_store")
     @classmethod

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from app.contracts.settings import BackendSettings, TranscoderSettings
+from infra._common import env_from_user_data
 from pulumi_offline.synth import synthesize_stack
 from tests.infra.graph import Graph
 
@@ -82,3 +84,46 @@ def test_mail_identity_and_alarm_topic_must_be_arns_of_their_service(key: str, v
 def test_mail_identity_and_its_from_address_go_together() -> None:
     with pytest.raises(ValueError, match="go together"):
         synthesize_stack("dev", overrides={"reelstack:emailSourceArn": SES_IDENTITY})
+
+
+def test_source_limits_and_quotas_reach_the_services_from_the_stack_config() -> None:
+    """Compute abuse is bounded per stack: each key lands in its service's environment file."""
+    graph = Graph.of(
+        synthesize_stack(
+            "dev",
+            overrides={
+                "reelstack:transcoderMaxSourceSeconds": "600",
+                "reelstack:transcoderMaxSourceFps": "60",
+                "reelstack:transcoderMinSourceSide": "128",
+                "reelstack:transcoderMaxSourceSide": "1920",
+                "reelstack:transcoderMaxSourcePixelFrames": "100000000000",
+                "reelstack:transcoderTimeoutSeconds": "1800",
+                "reelstack:videosPerUserPerDay": "5",
+                "reelstack:storedBytesPerUser": "1073741824",
+            },
+        )
+    )
+    transcoder_env = env_from_user_data(
+        graph.one("aws:ec2/launchTemplate:LaunchTemplate", "transcoder-lt").inputs["userData"], "transcoder"
+    )
+    transcoder = TranscoderSettings(
+        **{
+            k.removeprefix("REELSTACK_").lower(): v
+            for k, v in transcoder_env.items()
+            if k.startswith("REELSTACK_")
+        }
+    )
+    assert (
+        transcoder.max_source_seconds,
+        transcoder.max_source_fps,
+        transcoder.min_source_side,
+        transcoder.max_source_side,
+        transcoder.max_source_pixel_frames,
+        transcoder.transcode_timeout_seconds,
+    ) == (600, 60, 128, 1920, 10**11, 1800)
+    backend_env = env_from_user_data(
+        graph.one("aws:ec2/launchTemplate:LaunchTemplate", "backend-lt").inputs["userData"], "backend"
+    )
+    assert backend_env["REELSTACK_VIDEOS_PER_USER_PER_DAY"] == "5"
+    assert backend_env["REELSTACK_STORED_BYTES_PER_USER"] == "1073741824"
+    assert set(backend_env) - {"AWS_DEFAULT_REGION"} <= set(BackendSettings.env_names())

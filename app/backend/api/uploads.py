@@ -34,7 +34,11 @@ _ERRORS = {"HTTP_401": ErrorBody, "HTTP_403": ErrorBody, "HTTP_404": ErrorBody, 
     security=AUTH,
 )
 def uploaded(video_id: uuid.UUID) -> tuple[VideoOut, int]:
-    """The source is in S3: check it and queue its transcoding task (once, however often this is called)."""
+    """The source is in S3: check it and queue its transcoding task (once, however often this is called).
+
+    413 `upload_too_large` for a file above `max_upload_bytes`, 413 `quota_storage` when the
+    caller's kept sources and this one exceed the stack's `storedBytesPerUser`; either way the
+    file is deleted and the video stays `uploading`."""
     owner = require_user()
     session = db()
     svc = services()

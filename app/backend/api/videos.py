@@ -27,9 +27,14 @@ TAGS = ("videos",)
 
 
 @bp.post("")
-@api.validate(resp=Response(HTTP_201=VideoCreated, HTTP_401=ErrorBody), tags=TAGS, security=AUTH)
+@api.validate(
+    resp=Response(HTTP_201=VideoCreated, HTTP_401=ErrorBody, HTTP_429=ErrorBody), tags=TAGS, security=AUTH
+)
 def create(json: VideoCreate) -> tuple[VideoCreated, int]:
-    """Create a video and get a presigned POST for its source (fields to send with the file)."""
+    """Create a video and get a presigned POST for its source (fields to send with the file).
+
+    429 `quota_videos_per_day` (with `Retry-After`, in seconds) once the caller has created the
+    stack's `videosPerUserPerDay` videos in the last 24 hours."""
     owner = require_user()
     svc = services()
     video, post = domain.create_video(db(), svc.aws, svc.settings, owner, json)
