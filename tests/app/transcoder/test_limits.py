@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from fractions import Fraction
 from pathlib import Path
 
@@ -123,7 +121,7 @@ def test_the_decode_stops_at_the_probed_duration_whatever_the_file_holds(
     paths = OutputPaths(source=media.landscape, root=tmp_path)
     for rendition in plan_transcode(lying, task, [360]).renditions:
         paths.playlist(rendition).parent.mkdir(parents=True)
-    run_ffmpeg(ffmpeg.compile(build_graph(lying, task, [360], paths)), lambda _: None, threading.Event())
+    run_ffmpeg(ffmpeg.compile(build_graph(lying, task, [360], paths)), lambda _: None, lambda: False)
     assert float(ffprobe(tmp_path / "360p" / "index.m3u8")["format"]["duration"]) <= 1.6
 
 
@@ -144,7 +142,5 @@ def test_ffmpeg_is_stopped_at_its_wall_clock_budget() -> None:
         "null",
         "-",
     ]
-    started = time.monotonic()
-    with pytest.raises(TimedOut):
-        run_ffmpeg(endless, lambda _: None, threading.Event(), timeout_seconds=1)
-    assert time.monotonic() - started < 10
+    with pytest.raises(TimedOut):  # it would run forever otherwise
+        run_ffmpeg(endless, lambda _: None, lambda: False, timeout_seconds=1)
