@@ -37,7 +37,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import boto3
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 from flask import Blueprint, Flask, Response, current_app, request, send_from_directory
@@ -55,6 +54,7 @@ from app.contracts.tickets import (
     verify_revocation_notice,
 )
 from app.local.apigw import proxy_event, to_response
+from app.local.gateway_credentials import stand_in_session
 from app.local.outbox import CodeRejected, Outbox, Purpose
 from app.local.provision import LOCAL_REGION
 from app.local.proxy import Upstream
@@ -400,24 +400,24 @@ def build(
     # The handler's cold start configures logging for a Lambda; do it first, then log as the gateway.
     resolver()
     logs.configure("gateway", users.log_level)
-    session = boto3.Session()
-    own_credentials = session.get_credentials()
+    own = stand_in_session()  # CloudFront's and Cognito's part (gateway_credentials.py)
+    own_credentials = own.get_credentials()
     if own_credentials is None:
         raise RuntimeError("the gateway has no AWS credentials; `reelstack up` sets them in its environment")
     upstream = Upstream()
     gateway = Gateway(
         users=users,
         lambda_handler=handler,
-        cognito=boto3.client("cognito-idp"),
-        s3=boto3.client("s3"),
-        ticket_key=load_key(boto3.client("secretsmanager"), ticket_secret_arn),
+        cognito=own.client("cognito-idp"),
+        s3=own.client("s3"),
+        ticket_key=load_key(own.client("secretsmanager"), ticket_secret_arn),
         backend_url=backend_url,
         progress_urls=progress_urls,
         s3_gate=S3Gate(
             endpoint_url=s3_endpoint_url,
             signers=list(s3_signers) or [own_credentials],
             credentials=s3_credentials or own_credentials,
-            region=session.region_name or LOCAL_REGION,
+            region=own.region_name or LOCAL_REGION,
             upstream=upstream,
         ),
         media_bucket=media_bucket,

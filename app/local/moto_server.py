@@ -35,8 +35,9 @@ def wait_for_http(url: str, timeout: float = 30.0, process: subprocess.Popen[byt
 
 
 def moto_command(port: int) -> list[str]:
-    """The command line of moto's server on 127.0.0.1:``port`` (run with MOTO_PORT set to it)."""
-    return [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
+    """The command line of the emulator (moto's server, ``app/local/emulator.py``) on 127.0.0.1:``port``
+    (run with MOTO_PORT set to it)."""
+    return [sys.executable, "-m", "app.local.emulator", "-H", "127.0.0.1", "-p", str(port)]
 
 
 def start_moto(port: int, log: int | None = subprocess.DEVNULL) -> tuple[subprocess.Popen[bytes], str]:

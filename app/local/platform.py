@@ -1,10 +1,12 @@
 """``reelstack up``: the whole platform on this machine, at one origin (http://127.0.0.1:8080).
 
-Starts moto in server mode, provisions the resources of ``ResourceNames("reelstack-local")``
-(the same definition the stacks use), upgrades the database, then runs every service as a
-child process with exactly the environment its settings class reads (plus
-``AWS_ENDPOINT_URL``): the backend, its status consumer, N transcoder workers, two progress
-instances and the local gateway in front of them all.
+Starts the AWS emulator (moto in server mode, ``app/local/emulator.py``) with IAM enforced,
+creates in it the dev stack's resources from the synthesized graph (``app/local/provision.py``),
+upgrades the database, then runs every service as a child process with the environment its
+component writes (plus ``AWS_ENDPOINT_URL``) and the credentials of the role its component creates
+(STS AssumeRole in the emulator): the backend, its status consumer, N transcoder workers, two
+progress instances and the local gateway in front of them all. ``--no-iam`` turns enforcement off,
+for debugging only. docs/local-platform.md says how each resource of the graph is served.
 
 Each child runs in its own process group, is told to die with this process (Linux
 ``PR_SET_PDEATHSIG``), and on Ctrl-C or SIGTERM gets SIGTERM, then SIGKILL after a grace
@@ -16,6 +18,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import ctypes
+import json
 import os
 import signal
 import socket
@@ -28,10 +31,17 @@ from types import FrameType
 
 from app.contracts.names import ResourceNames
 from app.local import moto_server
-from app.local.provision import LocalResources, provision
+from app.local.gateway_credentials import stand_in_credentials
+from app.local.provision import LOCAL_STACK, LocalResources, assume, bootstrap_launcher, provision
 from app.local.s3_gate import signer_environment
+from pulumi_offline.synth import PROJECT
 
-LOCAL_PREFIX = "reelstack-local"
+LOCAL_PREFIX = ResourceNames.for_stack(PROJECT, LOCAL_STACK).prefix
+# The launcher's three bootstrap calls (bootstrap_launcher) are free; every later one is checked.
+BOOTSTRAP_CALLS = 3
+# Where the launcher leaves the emulator's endpoint, its own credentials and the resources' names,
+# for tools (and the end-to-end tests) that reach the emulator directly.
+RESOURCES_FILE = "local-aws.json"
 PROGRESS_INSTANCES = 2
 STOP_GRACE_SECONDS = 15.0
 START_TIMEOUT_SECONDS = 90.0
@@ -156,17 +166,39 @@ def start(args: argparse.Namespace, supervisor: Supervisor) -> tuple[LocalResour
     base_env = _base_env()
 
     moto_port = moto_server.free_port()
+    emulator_env = {**base_env, "MOTO_PORT": str(moto_port)}
+    if not args.no_iam:
+        emulator_env["INITIAL_NO_AUTH_ACTION_COUNT"] = str(BOOTSTRAP_CALLS)
     moto = supervisor.spawn(
         "moto",
         moto_server.moto_command(moto_port),
-        {**base_env, "MOTO_PORT": str(moto_port)},
+        emulator_env,
         f"http://127.0.0.1:{moto_port}/moto-api/",
         log=state_dir / "moto.log",  # one access line per AWS call would drown the services' logs
     )
     supervisor.wait_healthy(moto)
-    resources = provision(ResourceNames(LOCAL_PREFIX), f"http://127.0.0.1:{moto_port}")
-
+    endpoint = f"http://127.0.0.1:{moto_port}"
+    launcher = bootstrap_launcher(endpoint)
     public_url = f"http://127.0.0.1:{args.port}"
+    resources = provision(ResourceNames(LOCAL_PREFIX), endpoint, launcher, public_url)
+    (state_dir / RESOURCES_FILE).write_text(
+        json.dumps(
+            {
+                "endpoint_url": endpoint,
+                "credentials": launcher,
+                "iam_enforced": not args.no_iam,
+                "uploads_bucket": resources.uploads_bucket,
+                "media_bucket": resources.media_bucket,
+                "task_queue_url": resources.task_queue_url,
+            }
+        )
+    )
+
+    def role_env(service: str, session: str, **overrides: str) -> dict[str, str]:
+        """``service``'s environment, with credentials of its component's role (session: the process)."""
+        credentials = assume(resources.role_arns[service], session, endpoint, launcher)
+        return {**base_env, **resources.env_for(service, credentials, **overrides)}
+
     overrides = {
         "database_url": database_url(args, state_dir),
         "media_base_url": f"{public_url}/media",
@@ -174,7 +206,7 @@ def start(args: argparse.Namespace, supervisor: Supervisor) -> tuple[LocalResour
         # The gateway stands in for CloudFront's KeyValueStore too (app/backend/revocations.py).
         "media_revocation_store": f"{public_url}/_local/revocations",
     }
-    backend_env = {**base_env, **resources.env_for("backend", **overrides)}
+    backend_env = role_env("backend", "backend", **overrides)
     migrate = subprocess.run(_role("migrate"), env=backend_env, check=False)
     if migrate.returncode != 0:
         raise ChildDied(f"migrate exited with code {migrate.returncode}")
@@ -193,7 +225,7 @@ def start(args: argparse.Namespace, supervisor: Supervisor) -> tuple[LocalResour
     for n in range(1, args.transcoders + 1):
         work_dir = state_dir / "work" / f"transcoder-{n}"
         work_dir.mkdir(parents=True, exist_ok=True)
-        env = {**base_env, **resources.env_for("transcoder", work_dir=str(work_dir))}
+        env = role_env("transcoder", f"transcoder-{n}", work_dir=str(work_dir))
         grace = str(TRANSCODER_SHUTDOWN_GRACE_SECONDS)
         services.append(
             supervisor.spawn(f"transcoder-{n}", _role("transcoder", "--shutdown-grace", grace), env)
@@ -202,7 +234,7 @@ def start(args: argparse.Namespace, supervisor: Supervisor) -> tuple[LocalResour
     for n in range(1, PROGRESS_INSTANCES + 1):
         port = moto_server.free_port()
         progress_urls.append(f"http://127.0.0.1:{port}")
-        env = {**base_env, **resources.env_for("progress", instance_id=f"local-{n}")}
+        env = role_env("progress", f"progress-{n}", instance_id=f"local-{n}")
         services.append(
             supervisor.spawn(
                 f"progress-{n}",
@@ -222,7 +254,7 @@ def start(args: argparse.Namespace, supervisor: Supervisor) -> tuple[LocalResour
         "--s3-endpoint",
         resources.endpoint_url,
         "--media-bucket",
-        resources.names.media_bucket,
+        resources.media_bucket,
         "--ticket-secret-arn",
         resources.ticket_secret_arn,
     ]
@@ -232,8 +264,15 @@ def start(args: argparse.Namespace, supervisor: Supervisor) -> tuple[LocalResour
         supervisor.spawn(
             "gateway",
             gateway_argv,
-            # The gateway's /_s3 honours the uploads the backend presigns, and only those.
-            {**base_env, **resources.env_for("users"), **signer_environment(backend_env)},
+            # The Lambda handler runs in-process with the user service's role; the gateway's own
+            # clients (CloudFront's origin access, Cognito's mailer) use the launcher's credentials;
+            # /_s3 honours the uploads the backend presigns, and forwards them as the backend's role,
+            # as S3 authorizes a presigned request as its signer.
+            {
+                **role_env("users", "gateway"),
+                **stand_in_credentials(launcher),
+                **signer_environment(backend_env),
+            },
             f"{public_url}/_local/health",
         )
     )
@@ -264,6 +303,11 @@ def _parser() -> argparse.ArgumentParser:
         default="",
         help="SQLAlchemy URL, e.g. postgresql+psycopg://...; default: REELSTACK_DATABASE_URL, "
         "else SQLite in the state dir",
+    )
+    parser.add_argument(
+        "--no-iam",
+        action="store_true",
+        help="for debugging only: the emulator does not enforce IAM (services still run as their roles)",
     )
     return parser
 

@@ -1,30 +1,31 @@
-"""Creates, in the local AWS emulation, the resources the stacks define, and the settings that name them.
+"""The local platform's AWS resources: the dev stack's graph, created in the emulator.
 
-``provision(names, endpoint_url)`` is idempotent and returns a ``LocalResources`` whose
-``env_for(service)`` gives exactly the variables that service's settings class reads
-(the same ones the Pulumi components set on AWS).
+``provision(names, endpoint_url)`` synthesizes the dev stack (``stacks/__main__.py`` under Pulumi's
+mocks, the program ``pulumi up`` runs), creates every resource the emulator serves from the graph's
+own inputs (``app/local/stack.py``), and returns a ``LocalResources`` whose ``env_for(service)`` is
+the environment the service's component writes (user data, Lambda environment), with the emulator's
+values in place of the mocks' and the local stand-ins' endpoints.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import json
-import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
 
-from app.contracts.names import (
-    STATUS_MAX_RECEIVES,
-    TASK_MAX_RECEIVES,
-    TASK_VISIBILITY_TIMEOUT_SECONDS,
-    ResourceNames,
-)
-from app.contracts.settings import SERVICE_SETTINGS
-from app.contracts.signouts import EXPIRES_AT, KEY
+from app.contracts.names import ResourceNames
+from app.contracts.settings import ENV_PREFIX, SERVICE_SETTINGS
+from app.local.stack import Emulator, Substitutions, create
+from infra._common import env_from_user_data
+from pulumi_offline.synth import PROJECT, SynthResource, synthesize
 
 LOCAL_REGION = "us-east-1"
-# moto accepts any credentials; these keep boto3 from looking for real ones.
+# Without IAM enforcement moto accepts any credentials; these keep boto3 from looking for real ones.
 LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 
 
@@ -39,7 +40,13 @@ class LocalResources:
     user_pool_id: str
     user_pool_client_id: str
     ticket_secret_arn: str
-    extra: dict[str, str] = field(default_factory=dict)
+    uploads_bucket: str
+    media_bucket: str
+    web_bucket: str
+    role_arns: dict[str, str] = field(default_factory=dict)
+    """Each service's role (``users``, ``backend``, ``transcoder``, ``progress``), as its component creates it."""
+    environments: dict[str, dict[str, str]] = field(default_factory=dict)
+    """Each service's environment as its component writes it, with the emulator's values."""
 
     @property
     def jwt_issuer(self) -> str:
@@ -50,177 +57,162 @@ class LocalResources:
     def jwks_url(self) -> str:
         return f"{self.endpoint_url}/{self.user_pool_id}/.well-known/jwks.json"
 
-    def aws_env(self) -> dict[str, str]:
+    def aws_env(self, credentials: Mapping[str, str] | None = None) -> dict[str, str]:
         # boto3 reads AWS_DEFAULT_REGION, not AWS_REGION; Lambda sets both, EC2 user data the former.
         return {
             "AWS_REGION": LOCAL_REGION,
             "AWS_DEFAULT_REGION": LOCAL_REGION,
             "AWS_ENDPOINT_URL": self.endpoint_url,
-            **LOCAL_CREDENTIALS,
+            **(credentials or LOCAL_CREDENTIALS),
         }
 
-    def env_for(self, service: str, **overrides: str) -> dict[str, str]:
+    def env_for(
+        self, service: str, credentials: Mapping[str, str] | None = None, **overrides: str
+    ) -> dict[str, str]:
         """The environment of ``service`` (a key of SERVICE_SETTINGS), AWS variables included.
 
-        ``overrides`` supplies what only the caller knows (database URL, public URLs),
-        keyed by the settings field name.
+        The component's own environment, where the local stand-ins differ: the emulator serves
+        the pool's keys, the database is SQLite or PostgreSQL without an RDS-managed secret.
+        ``overrides`` supplies what only the caller knows (database URL, public URLs), keyed by
+        the settings field name.
         """
-        known: dict[str, str] = {
-            "user_pool_id": self.user_pool_id,
-            "user_pool_client_id": self.user_pool_client_id,
-            "jwt_issuer": self.jwt_issuer,
-            "jwks_url": self.jwks_url,
-            "ticket_secret_arn": self.ticket_secret_arn,
-            "uploads_bucket": self.names.uploads_bucket,
-            "media_bucket": self.names.media_bucket,
-            "task_queue_url": self.task_queue_url,
-            "task_dlq_url": self.task_dlq_url,
-            "status_queue_url": self.status_queue_url,
-            "progress_topic_arn": self.progress_topic_arn,
-            "progress_queue_prefix": self.names.progress_queue_prefix,
-            "signout_table": self.names.signout_table,
-            **self.extra,
-            **overrides,
-        }
         settings_class = SERVICE_SETTINGS[service]
-        env = self.aws_env()
+        local = {"jwks_url": self.jwks_url, "database_secret_arn": "", **overrides}
+        env = {**self.aws_env(credentials), **self.environments[service]}
         for name in settings_class.model_fields:
-            if name in known:
-                env[f"REELSTACK_{name.upper()}"] = str(known[name])
+            if name in local:
+                env[f"{ENV_PREFIX}{name.upper()}"] = str(local[name])
         return env
 
 
-def client(service: str, endpoint_url: str) -> Any:
+def client(service: str, endpoint_url: str, credentials: Mapping[str, str] | None = None) -> Any:
+    creds = credentials or LOCAL_CREDENTIALS
     return boto3.client(
         service,
         endpoint_url=endpoint_url,
         region_name=LOCAL_REGION,
-        aws_access_key_id=LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        aws_access_key_id=creds["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=creds["AWS_SECRET_ACCESS_KEY"],
+        aws_session_token=creds.get("AWS_SESSION_TOKEN"),
     )
 
 
-def _queue(sqs: Any, name: str, attributes: dict[str, str]) -> tuple[str, str]:
-    url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    return url, arn
+def assume(
+    role_arn: str, session_name: str, endpoint_url: str, launcher: Mapping[str, str]
+) -> dict[str, str]:
+    """Credentials of ``role_arn`` (STS AssumeRole in the emulator, as the launcher), as AWS_* variables."""
+    creds = client("sts", endpoint_url, launcher).assume_role(
+        RoleArn=role_arn, RoleSessionName=session_name, DurationSeconds=43200
+    )["Credentials"]
+    return {
+        "AWS_ACCESS_KEY_ID": creds["AccessKeyId"],
+        "AWS_SECRET_ACCESS_KEY": creds["SecretAccessKey"],
+        "AWS_SESSION_TOKEN": creds["SessionToken"],
+    }
 
 
-def _queue_with_dlq(
-    sqs: Any, name: str, dlq_name: str, max_receives: int, visibility: int
-) -> tuple[str, str, str]:
-    dlq_url, dlq_arn = _queue(sqs, dlq_name, {"MessageRetentionPeriod": "1209600"})
-    url, arn = _queue(
-        sqs,
-        name,
-        {
-            "VisibilityTimeout": str(visibility),
-            "RedrivePolicy": json.dumps(
-                {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(max_receives)}
-            ),
-        },
+LOCAL_STACK = "dev"
+_ROLES = {
+    "reelstack:index:UserService": "users",
+    "reelstack:index:BackendService": "backend",
+    "reelstack:index:TranscoderFleet": "transcoder",
+    "reelstack:index:ProgressService": "progress",
+}
+_LAUNCHER = "reelstack-local-launcher"
+_ALL = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+
+
+@functools.cache
+def dev_graph() -> tuple[SynthResource, ...]:
+    """The dev stack under Pulumi's mocks: the program ``pulumi up`` runs (synthesized once per process)."""
+    return tuple(synthesize(LOCAL_STACK))
+
+
+def renamed(graph: tuple[SynthResource, ...], prefix: str) -> list[SynthResource]:
+    """``graph`` with the stack's name prefix replaced by ``prefix``, so tests sharing one emulator
+    do not share resources. ``reelstack up`` uses the graph as it is."""
+    stack_prefix = ResourceNames.for_stack(PROJECT, LOCAL_STACK).prefix
+    if prefix == stack_prefix:
+        return list(graph)
+    rename = Substitutions({stack_prefix: prefix})
+    return [
+        dataclasses.replace(r, inputs=rename.apply(r.inputs), computed=rename.apply(r.computed))
+        for r in graph
+    ]
+
+
+def bootstrap_launcher(endpoint_url: str) -> dict[str, str]:
+    """The launcher's identity in the emulator: a user allowed everything, and its access key.
+
+    Three calls, the ones ``INITIAL_NO_AUTH_ACTION_COUNT`` leaves free when IAM is enforced; every
+    later call is checked. Returns AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY.
+    """
+    iam = client("iam", endpoint_url)
+    iam.create_user(UserName=_LAUNCHER)
+    iam.put_user_policy(UserName=_LAUNCHER, PolicyName="launcher", PolicyDocument=json.dumps(_ALL))
+    key = iam.create_access_key(UserName=_LAUNCHER)["AccessKey"]
+    return {"AWS_ACCESS_KEY_ID": key["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"]}
+
+
+def _environment(resource: SynthResource, service: str) -> dict[str, str]:
+    if resource.type == "aws:lambda/function:Function":
+        return dict(resource.inputs["environment"]["variables"])
+    return env_from_user_data(resource.inputs["userData"], service)
+
+
+def provision(
+    names: ResourceNames,
+    endpoint_url: str,
+    credentials: Mapping[str, str] | None = None,
+    public_url: str | None = None,
+) -> LocalResources:
+    """Create the dev stack's resources (named under ``names``) in the emulation at ``endpoint_url``.
+
+    ``credentials``: the launcher's (``bootstrap_launcher``); by default the ones moto accepts
+    without enforcement. ``public_url``: the gateway, standing in for CloudFront's domain.
+    """
+    creds = dict(credentials or LOCAL_CREDENTIALS)
+    iam = client("iam", endpoint_url, creds)
+    launcher_arn = str(iam.get_user(UserName=_LAUNCHER)["User"]["Arn"]) if credentials else ""
+    graph = renamed(dev_graph(), names.prefix)
+    stand_ins = {}
+    if public_url:
+        for r in graph:
+            if r.type == "aws:cloudfront/distribution:Distribution":
+                stand_ins[f"https://{r.computed['domainName']}"] = public_url
+    created = create(
+        graph, Emulator(lambda service: client(service, endpoint_url, creds), launcher_arn), stand_ins
     )
-    return url, arn, dlq_url
+    by_urn = {r.urn: r for r in graph}
 
+    def output(resource_type: str, name_suffix: str, key: str) -> str:
+        r = next(r for r in graph if r.type == resource_type and r.name.endswith(name_suffix))
+        return str(created.outputs[r.urn][key])
 
-def _user_pool(cognito: Any, names: ResourceNames) -> tuple[str, str]:
-    # Every page: an emulator shared by many test prefixes holds more pools than one page's 60.
-    pages = cognito.get_paginator("list_user_pools").paginate(PaginationConfig={"PageSize": 60})
-    pool_id = next(
-        (p["Id"] for page in pages for p in page["UserPools"] if p["Name"] == names.user_pool), None
-    )
-    if pool_id is None:
-        pool_id = cognito.create_user_pool(
-            PoolName=names.user_pool,
-            Policies={
-                "PasswordPolicy": {
-                    "MinimumLength": 8,
-                    "RequireUppercase": True,
-                    "RequireLowercase": True,
-                    "RequireNumbers": True,
-                    "RequireSymbols": False,
-                }
-            },
-            AutoVerifiedAttributes=["email"],
-            UsernameAttributes=["email"],
-        )["UserPool"]["Id"]
-    clients = cognito.list_user_pool_clients(UserPoolId=pool_id, MaxResults=60)["UserPoolClients"]
-    client_id = next((c["ClientId"] for c in clients if c["ClientName"] == names.user_pool_client), None)
-    if client_id is None:
-        client_id = cognito.create_user_pool_client(
-            UserPoolId=pool_id,
-            ClientName=names.user_pool_client,
-            GenerateSecret=False,
-            ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
-        )["UserPoolClient"]["ClientId"]
-    return pool_id, client_id
-
-
-def _ticket_secret(secretsmanager: Any, names: ResourceNames) -> str:
-    try:
-        return str(secretsmanager.describe_secret(SecretId=names.ticket_secret)["ARN"])
-    except secretsmanager.exceptions.ResourceNotFoundException:
-        return str(
-            secretsmanager.create_secret(Name=names.ticket_secret, SecretString=secrets.token_urlsafe(48))[
-                "ARN"
-            ]
-        )
-
-
-def _signout_table(dynamodb: Any, names: ResourceNames) -> None:
-    try:
-        dynamodb.describe_table(TableName=names.signout_table)
-        return
-    except dynamodb.exceptions.ResourceNotFoundException:
-        pass
-    dynamodb.create_table(
-        TableName=names.signout_table,
-        AttributeDefinitions=[{"AttributeName": KEY, "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": KEY, "KeyType": "HASH"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    dynamodb.update_time_to_live(
-        TableName=names.signout_table,
-        TimeToLiveSpecification={"Enabled": True, "AttributeName": EXPIRES_AT},
-    )
-
-
-def provision(names: ResourceNames, endpoint_url: str) -> LocalResources:
-    """Create (or find) every resource of the platform in the emulation at ``endpoint_url``."""
-    s3 = client("s3", endpoint_url)
-    for bucket in (names.uploads_bucket, names.media_bucket, names.web_bucket):
-        s3.create_bucket(Bucket=bucket)
-
-    sqs = client("sqs", endpoint_url)
-    task_url, _, task_dlq_url = _queue_with_dlq(
-        sqs, names.task_queue, names.task_dlq, TASK_MAX_RECEIVES, TASK_VISIBILITY_TIMEOUT_SECONDS
-    )
-    status_url, status_arn, _ = _queue_with_dlq(
-        sqs, names.status_queue, names.status_dlq, STATUS_MAX_RECEIVES, 30
-    )
-
-    sns = client("sns", endpoint_url)
-    topic_arn = sns.create_topic(Name=names.progress_topic)["TopicArn"]
-    subscribed = {s["Endpoint"] for s in sns.list_subscriptions_by_topic(TopicArn=topic_arn)["Subscriptions"]}
-    if status_arn not in subscribed:
-        sns.subscribe(
-            TopicArn=topic_arn,
-            Protocol="sqs",
-            Endpoint=status_arn,
-            Attributes={"RawMessageDelivery": "true"},
-        )
-
-    pool_id, client_id = _user_pool(client("cognito-idp", endpoint_url), names)
-    ticket_arn = _ticket_secret(client("secretsmanager", endpoint_url), names)
-    _signout_table(client("dynamodb", endpoint_url), names)
+    roles: dict[str, str] = {}
+    environments: dict[str, dict[str, str]] = {}
+    for r in graph:
+        component = by_urn.get(r.parent or "")
+        service = _ROLES.get(component.type) if component else None
+        if service is None:
+            continue
+        if r.type == "aws:iam/role:Role":
+            roles[service] = str(created.outputs[r.urn]["arn"])
+        if r.type in ("aws:ec2/launchTemplate:LaunchTemplate", "aws:lambda/function:Function"):
+            environments[service] = created.substitutions.apply(_environment(r, service))
     return LocalResources(
         names=names,
         endpoint_url=endpoint_url,
-        task_queue_url=task_url,
-        task_dlq_url=task_dlq_url,
-        status_queue_url=status_url,
-        progress_topic_arn=topic_arn,
-        user_pool_id=pool_id,
-        user_pool_client_id=client_id,
-        ticket_secret_arn=ticket_arn,
+        task_queue_url=output("aws:sqs/queue:Queue", "-tasks", "url"),
+        task_dlq_url=output("aws:sqs/queue:Queue", "-tasks-dlq", "url"),
+        status_queue_url=output("aws:sqs/queue:Queue", "-status", "url"),
+        progress_topic_arn=output("aws:sns/topic:Topic", "-topic", "arn"),
+        user_pool_id=output("aws:cognito/userPool:UserPool", "-pool", "id"),
+        user_pool_client_id=output("aws:cognito/userPoolClient:UserPoolClient", "-client", "id"),
+        ticket_secret_arn=output("aws:secretsmanager/secret:Secret", "-ticket-key", "arn"),
+        uploads_bucket=output("aws:s3/bucket:Bucket", "-uploads", "bucket"),
+        media_bucket=output("aws:s3/bucket:Bucket", "-media", "bucket"),
+        web_bucket=output("aws:s3/bucket:Bucket", "-web", "bucket"),
+        role_arns=roles,
+        environments=environments,
     )

@@ -1,16 +1,5 @@
 from app.contracts.settings import SERVICE_SETTINGS
-from app.local.provision import LocalResources, client
-
-
-def test_provision_creates_every_resource_and_is_idempotent(local_resources: LocalResources) -> None:
-    from app.local.provision import provision
-
-    again = provision(local_resources.names, local_resources.endpoint_url)
-    assert again.task_queue_url == local_resources.task_queue_url
-    assert again.user_pool_id == local_resources.user_pool_id
-    sns = client("sns", local_resources.endpoint_url)
-    subs = sns.list_subscriptions_by_topic(TopicArn=local_resources.progress_topic_arn)["Subscriptions"]
-    assert len(subs) == 1
+from app.local.provision import LocalResources
 
 
 def test_env_for_each_service_holds_its_required_variables(local_resources: LocalResources) -> None:

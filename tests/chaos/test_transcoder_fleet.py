@@ -156,7 +156,7 @@ def _playlist_entries(text: str) -> list[str]:
 
 def _check_one_complete_set(pipeline: Pipeline, task: TaskMessageV1, ready: ProgressEventV1) -> None:
     """Every object of the video is the one set the ready event names, and the playlists' references exist."""
-    bucket = pipeline.resources.names.media_bucket
+    bucket = pipeline.resources.media_bucket
     prefix = media_key_prefix(task.video_id, task.task_id)
     keys = pipeline.media_keys(f"videos/{task.video_id}/")
     assert ready.outputs is not None, f"seed {SEED}"

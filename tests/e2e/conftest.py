@@ -6,6 +6,7 @@ deployed stack instead and start nothing (``deployed.py``).
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -15,12 +16,14 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from app.contracts.names import ResourceNames
 from app.local.moto_server import free_port
-from app.local.platform import LOCAL_PREFIX
+from app.local.platform import LOCAL_PREFIX, RESOURCES_FILE
+from app.local.provision import client
 from tests.e2e.deployed import LOCAL_MAIL_DOMAIN, DeployedPlatform, E2ESettings, deployed_platform
 from tests.e2e.mail import LocalOutbox, MailSource
 from tests.support.processes import descendants, running
@@ -47,6 +50,9 @@ class RunningPlatform:
     def mail(self) -> MailSource:
         return LocalOutbox(self.base_url)
 
+    aws: dict[str, Any] = field(default_factory=dict)
+    """What the launcher wrote to ``local-aws.json``: its credentials, the buckets' names."""
+
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
@@ -56,6 +62,7 @@ class RunningPlatform:
             match = _UP_LINE.search(self.log())
             if match:
                 self.base_url, self.moto_endpoint = match.group(1), match.group(2)
+                self.aws = json.loads((self.state_dir / RESOURCES_FILE).read_text())
                 return
             if self.process.poll() is not None:
                 raise RuntimeError(
@@ -63,6 +70,10 @@ class RunningPlatform:
                 )
             time.sleep(0.2)
         raise TimeoutError(f"reelstack up did not come up within {timeout:.0f}s:\n{self.log()[-5000:]}")
+
+    def client(self, service: str) -> Any:
+        """A client of the emulator with the launcher's credentials (IAM is enforced)."""
+        return client(service, self.moto_endpoint, self.aws["credentials"])
 
     def stop(self, signum: int = signal.SIGTERM) -> int:
         """Signal `reelstack up` and wait for it; kills it (and its tree) only if it hangs."""

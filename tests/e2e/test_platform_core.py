@@ -19,7 +19,6 @@ import requests
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from app.contracts.messages import parse_task
-from app.local.provision import client
 from tests.e2e.client import (
     AuthedSession,
     Platform,
@@ -62,7 +61,7 @@ def create_video(platform: Platform, session: AuthedSession, **fields: Any) -> d
 
 def drain_task_queue(platform: RunningPlatform) -> list[str]:
     """Every message now on the task queue (left invisible, so each is seen once)."""
-    sqs = client("sqs", platform.moto_endpoint)
+    sqs = platform.client("sqs")
     url = sqs.get_queue_url(QueueName=platform.names.task_queue)["QueueUrl"]
     bodies: list[str] = []
     while True:
@@ -92,7 +91,7 @@ def test_signup_to_one_valid_task_message_through_the_gateway(
     [body] = drain_task_queue(core_platform)
     task = parse_task(body)
     assert str(task.video_id) == created["id"]
-    assert task.source_bucket == core_platform.names.uploads_bucket
+    assert task.source_bucket == core_platform.aws["uploads_bucket"]
     video = owner.get(f"{base}/api/videos/{created['id']}", timeout=TIMEOUT).json()
     assert video["status"] == "queued"
 
@@ -269,8 +268,8 @@ def test_a_non_video_container_is_refused_at_mark_uploaded_deleted_and_never_que
     source.write_bytes(content)
     upload_via_presigned_post(created["upload"], source, "video/mp4")
 
-    s3 = client("s3", core_platform.moto_endpoint)
-    uploaded = {"Bucket": core_platform.names.uploads_bucket, "Key": created["upload"]["fields"]["key"]}
+    s3 = core_platform.client("s3")
+    uploaded = {"Bucket": core_platform.aws["uploads_bucket"], "Key": created["upload"]["fields"]["key"]}
     assert s3.head_object(**uploaded)["ContentLength"] == len(content)
 
     refused = owner.post(f"{base}/api/videos/{created['id']}/uploaded", timeout=TIMEOUT)

@@ -206,7 +206,7 @@ def put_source(
 ) -> None:
     """What a browser's presigned POST leaves in the uploads bucket."""
     s3(resources).put_object(
-        Bucket=resources.names.uploads_bucket,
+        Bucket=resources.uploads_bucket,
         Key=f"uploads/{video_id}/source",
         Body=body,
         ContentType=content_type,

@@ -129,7 +129,7 @@ def _consumer(sqs: Any, queue: str, engine: Engine, resources: LocalResources) -
         queue,
         session_factory(engine),
         s3=client("s3", resources.endpoint_url),
-        media_bucket=resources.names.media_bucket,
+        media_bucket=resources.media_bucket,
         wait_seconds=0,
     )
 
@@ -185,7 +185,7 @@ def test_consumer_keeps_running_when_the_queue_cannot_be_read(
         missing_queue,
         session_factory(engine),
         s3=client("s3", local_resources.endpoint_url),
-        media_bucket=local_resources.names.media_bucket,
+        media_bucket=local_resources.media_bucket,
         wait_seconds=0,
         retry_seconds=0,
     )
@@ -200,7 +200,7 @@ def test_outputs_of_a_video_deleted_while_transcoding_are_deleted_and_no_others(
 ) -> None:
     queue, _ = status_queue
     sqs, s3 = client("sqs", local_resources.endpoint_url), client("s3", local_resources.endpoint_url)
-    bucket = local_resources.names.media_bucket
+    bucket = local_resources.media_bucket
     deleted = uuid.uuid4()  # its row is gone: deleted after its task was queued
     orphans = [f"{media_key_prefix(deleted, TASK)}{name}" for name in ("master.m3u8", "720/index.m3u8")]
     kept = f"{media_key_prefix(video_id, TASK)}master.m3u8"

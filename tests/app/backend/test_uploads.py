@@ -32,7 +32,7 @@ from tests.app.backend.conftest import (
 
 def _uploaded_keys(resources: LocalResources, video_id: str) -> list[str]:
     listing = s3(resources).list_objects_v2(
-        Bucket=resources.names.uploads_bucket, Prefix=f"uploads/{video_id}/"
+        Bucket=resources.uploads_bucket, Prefix=f"uploads/{video_id}/"
     )
     return [o["Key"] for o in listing.get("Contents", [])]
 
@@ -69,7 +69,7 @@ def test_presigned_urls_are_signed_for_the_public_endpoint_path_style(
     public_app = create_app(settings, engine=engine)
     http = public_app.test_client()
     created = http.post("/api/videos", json={"title": "clip"}, headers=alice.headers).json
-    assert created["upload"]["url"] == f"http://127.0.0.1:8080/_s3/{local_resources.names.uploads_bucket}"
+    assert created["upload"]["url"] == f"http://127.0.0.1:8080/_s3/{local_resources.uploads_bucket}"
     started = http.post(
         f"/api/videos/{created['id']}/multipart", json={"content_type": "video/mp4"}, headers=alice.headers
     )
@@ -78,7 +78,7 @@ def test_presigned_urls_are_signed_for_the_public_endpoint_path_style(
     )
     assert started.status_code == 201
     assert parts.json["parts"][0]["url"].startswith(
-        f"http://127.0.0.1:8080/_s3/{local_resources.names.uploads_bucket}/uploads/{created['id']}/source?"
+        f"http://127.0.0.1:8080/_s3/{local_resources.uploads_bucket}/uploads/{created['id']}/source?"
     )
 
 
@@ -96,7 +96,7 @@ def test_mark_uploaded_queues_exactly_one_valid_task(platform: Platform, alice: 
     task = parse_task(bodies[0])
     assert str(task.video_id) == video_id
     assert task.owner_id == alice.sub
-    assert task.source_bucket == platform.resources.names.uploads_bucket
+    assert task.source_bucket == platform.resources.uploads_bucket
     assert task.source_key == f"uploads/{video_id}/accepted/{task.task_id}"
     assert [f.type for f in task.filters] == ["grayscale", "trim"]
     assert task.task_id == platform.task_id(video_id)
@@ -262,7 +262,7 @@ def test_multipart_abort_discards_the_upload(platform: Platform, alice: Caller) 
 
     assert platform.http.delete(base, headers=alice.headers).status_code == 204
 
-    uploads = s3(platform.resources).list_multipart_uploads(Bucket=platform.resources.names.uploads_bucket)
+    uploads = s3(platform.resources).list_multipart_uploads(Bucket=platform.resources.uploads_bucket)
     assert upload_id not in {u["UploadId"] for u in uploads.get("Uploads", [])}
     assert platform.http.delete(base, headers=alice.headers).status_code == 409
 

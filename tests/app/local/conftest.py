@@ -114,7 +114,7 @@ def gateway(local_resources: LocalResources, echo_servers: list[EchoServer], web
                 LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"], LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"]
             ),
         ),
-        media_bucket=local_resources.names.media_bucket,
+        media_bucket=local_resources.media_bucket,
         web_dir=web_dir,
     )
 

@@ -187,7 +187,7 @@ def _media_object(local_resources: LocalResources, name: str, data: bytes) -> tu
     video_id = uuid.uuid4()
     key = f"videos/{video_id}/{uuid.uuid4()}/{name}"
     client("s3", local_resources.endpoint_url).put_object(
-        Bucket=local_resources.names.media_bucket, Key=key, Body=data
+        Bucket=local_resources.media_bucket, Key=key, Body=data
     )
     return video_id, key
 

@@ -71,7 +71,7 @@ def backend_post(resources: LocalResources, key: str, credentials: Credentials =
     aws = cast(AwsClients, SimpleNamespace(s3_presign=presigner(credentials)))
     settings = cast(
         BackendSettings,
-        SimpleNamespace(uploads_bucket=resources.names.uploads_bucket, max_upload_bytes=LIMIT),
+        SimpleNamespace(uploads_bucket=resources.uploads_bucket, max_upload_bytes=LIMIT),
     )
     return presigned_post(aws, settings, key)
 
@@ -98,7 +98,7 @@ def s3_error(response: TestResponse) -> tuple[int, str, str]:
 
 def stored(resources: LocalResources, key: str) -> bool:
     try:
-        client("s3", resources.endpoint_url).head_object(Bucket=resources.names.uploads_bucket, Key=key)
+        client("s3", resources.endpoint_url).head_object(Bucket=resources.uploads_bucket, Key=key)
     except ClientError:
         return False
     return True
@@ -117,7 +117,7 @@ def test_anonymous_list_get_put_and_delete_are_refused_and_change_nothing(
     """S3 answers an anonymous request on a private bucket 403 AccessDenied "Access Denied"
     (https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html): no listing of keys,
     no reading, no writing, no deleting."""
-    bucket = local_resources.names.uploads_bucket
+    bucket = local_resources.uploads_bucket
     existing = new_key()
     client("s3", local_resources.endpoint_url).put_object(Bucket=bucket, Key=existing, Body=b"private")
     planted = new_key()
@@ -155,7 +155,7 @@ def test_a_valid_presigned_post_stores_the_object_with_its_type(
     response = post_form(http, backend_post(local_resources, key), b"\x00" * size)
     assert response.status_code == 204, response.get_data(as_text=True)
     head = client("s3", local_resources.endpoint_url).head_object(
-        Bucket=local_resources.names.uploads_bucket, Key=key
+        Bucket=local_resources.uploads_bucket, Key=key
     )
     assert (head["ContentLength"], head["ContentType"]) == (size, "video/mp4")
 
@@ -260,7 +260,7 @@ def test_a_post_signed_by_anyone_but_a_known_signer_is_refused(
 def test_a_post_without_a_policy_is_anonymous_and_one_without_its_signature_is_a_400(
     http: FlaskClient, local_resources: LocalResources
 ) -> None:
-    bucket_path = f"/_s3/{local_resources.names.uploads_bucket}"
+    bucket_path = f"/_s3/{local_resources.uploads_bucket}"
     key = new_key()
     anonymous = http.post(bucket_path, data={"key": key, "file": (io.BytesIO(b"x"), "c.mp4")})
     assert s3_error(anonymous) == (403, "AccessDenied", "Access Denied")
@@ -395,7 +395,7 @@ def test_a_credential_of_another_region_or_service_or_malformed_is_a_400() -> No
 def _multipart(resources: LocalResources) -> tuple[str, str]:
     key = new_key()
     upload = client("s3", resources.endpoint_url).create_multipart_upload(
-        Bucket=resources.names.uploads_bucket, Key=key, ContentType="video/mp4"
+        Bucket=resources.uploads_bucket, Key=key, ContentType="video/mp4"
     )
     return key, upload["UploadId"]
 
@@ -406,7 +406,7 @@ def part_url(
     """A part URL as the backend's ``part_urls`` presigns it."""
     url: str = presigner(credentials).generate_presigned_url(
         "upload_part",
-        Params={"Bucket": resources.names.uploads_bucket, "Key": key, "UploadId": upload_id, "PartNumber": 1},
+        Params={"Bucket": resources.uploads_bucket, "Key": key, "UploadId": upload_id, "PartNumber": 1},
         ExpiresIn=3600,
     )
     return url.removeprefix(PUBLIC)
@@ -420,7 +420,7 @@ def test_a_presigned_part_upload_is_stored_and_completes(
     assert response.status_code == 200, response.get_data(as_text=True)
     etag = response.headers["ETag"]
     client("s3", local_resources.endpoint_url).complete_multipart_upload(
-        Bucket=local_resources.names.uploads_bucket,
+        Bucket=local_resources.uploads_bucket,
         Key=key,
         UploadId=upload_id,
         MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": etag}]},
@@ -448,7 +448,7 @@ def test_a_part_upload_with_a_bad_expired_or_stranger_signature_is_refused(
     expired = create_app(gateway).test_client().put(url, data=b"\x01" * 16)
     assert s3_error(expired) == (403, "AccessDenied", "Request has expired")
     parts = client("s3", local_resources.endpoint_url).list_parts(
-        Bucket=local_resources.names.uploads_bucket, Key=key, UploadId=upload_id
+        Bucket=local_resources.uploads_bucket, Key=key, UploadId=upload_id
     )
     assert parts.get("Parts", []) == []
 
@@ -485,7 +485,7 @@ def test_under_iam_enforcement_uploads_are_forwarded_with_the_gateways_own_crede
     """Under enforcement the emulator answers a presigned POST with a 500 whatever signed it
     (LOCAL-AWS.md); the gateway verifies it itself and sends it on signed as its own IAM
     identity, which the emulator then authorizes."""
-    bucket = local_resources.names.uploads_bucket
+    bucket = local_resources.uploads_bucket
     iam = client("iam", local_resources.endpoint_url)
     user = f"gateway-{uuid.uuid4().hex[:8]}"
     iam.create_user(UserName=user)

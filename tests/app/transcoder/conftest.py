@@ -123,11 +123,11 @@ class Pipeline:
     def submit(self, source: Path, filters: list[FilterSpec] | None = None) -> TaskMessageV1:
         video_id = uuid.uuid4()
         key = f"uploads/{video_id}/source"
-        self.s3.upload_file(str(source), self.resources.names.uploads_bucket, key)
+        self.s3.upload_file(str(source), self.resources.uploads_bucket, key)
         task = TaskMessageV1(
             video_id=video_id,
             owner_id="user-1",
-            source_bucket=self.resources.names.uploads_bucket,
+            source_bucket=self.resources.uploads_bucket,
             source_key=key,
             filters=filters or [],
         )
@@ -178,7 +178,7 @@ class Pipeline:
 
     def media_keys(self, prefix: str) -> set[str]:
         pages = self.s3.get_paginator("list_objects_v2").paginate(
-            Bucket=self.resources.names.media_bucket, Prefix=prefix
+            Bucket=self.resources.media_bucket, Prefix=prefix
         )
         return {o["Key"] for page in pages for o in page.get("Contents", [])}
 
@@ -188,8 +188,8 @@ class Pipeline:
         for key in self.media_keys(prefix):
             path = target / key.removeprefix(prefix)
             path.parent.mkdir(parents=True, exist_ok=True)
-            self.s3.download_file(self.resources.names.media_bucket, key, str(path))
-            head = self.s3.head_object(Bucket=self.resources.names.media_bucket, Key=key)
+            self.s3.download_file(self.resources.media_bucket, key, str(path))
+            head = self.s3.head_object(Bucket=self.resources.media_bucket, Key=key)
             content_types[key] = head["ContentType"]
         return content_types
 

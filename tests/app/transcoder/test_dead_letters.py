@@ -23,7 +23,7 @@ def _dead_task(pipeline: Pipeline) -> TaskMessageV1:
     task = TaskMessageV1(
         video_id=uuid.uuid4(),
         owner_id="user-1",
-        source_bucket=pipeline.resources.names.uploads_bucket,
+        source_bucket=pipeline.resources.uploads_bucket,
         source_key="uploads/x",
     )
     _dead_letter(pipeline, task.model_dump_json())
@@ -87,7 +87,7 @@ def test_a_worker_with_a_task_to_do_does_not_read_the_dlq(
     live = TaskMessageV1(
         video_id=uuid.uuid4(),
         owner_id="user-1",
-        source_bucket=pipeline.resources.names.uploads_bucket,
+        source_bucket=pipeline.resources.uploads_bucket,
         source_key="uploads/missing",  # fails permanently at once
     )
     pipeline.send(live.model_dump_json())

@@ -281,7 +281,7 @@ def _task_for(bucket: str) -> TaskMessageV1:
 def test_an_invalid_message_is_reported_failed_and_deleted(
     pipeline: Pipeline, make_worker: MakeWorker
 ) -> None:
-    task = _task_for(pipeline.resources.names.uploads_bucket)
+    task = _task_for(pipeline.resources.uploads_bucket)
     body = task.model_dump(mode="json")
     body["filters"] = [{"type": "sharpen", "amount": "-vf evil"}]
     pipeline.send(json.dumps(body))
@@ -295,7 +295,7 @@ def test_an_invalid_message_is_reported_failed_and_deleted(
 
 
 def test_a_source_outside_the_uploads_bucket_is_refused(pipeline: Pipeline, make_worker: MakeWorker) -> None:
-    task = _task_for(pipeline.resources.names.media_bucket)
+    task = _task_for(pipeline.resources.media_bucket)
     pipeline.send(task.model_dump_json())
     event = _transcode(pipeline, make_worker(), task)
     assert event.state == VideoState.FAILED and "uploads bucket" in (event.error_reason or "")
@@ -303,7 +303,7 @@ def test_a_source_outside_the_uploads_bucket_is_refused(pipeline: Pipeline, make
 
 
 def test_a_missing_source_fails_permanently(pipeline: Pipeline, make_worker: MakeWorker) -> None:
-    task = _task_for(pipeline.resources.names.uploads_bucket)
+    task = _task_for(pipeline.resources.uploads_bucket)
     pipeline.send(task.model_dump_json())
     event = _transcode(pipeline, make_worker(), task)
     assert event.state == VideoState.FAILED and "no longer exists" in (event.error_reason or "")

@@ -1,0 +1,121 @@
+"""``python -m app.local.emulator``: moto's server, with the IAM checks the local platform relies on.
+
+moto 5.2.5 enforces identity policies (with ``INITIAL_NO_AUTH_ACTION_COUNT`` set) but, measured,
+leaves three gaps that would make the generated policies unusable or unreadable locally:
+
+- it authorizes SNS and Secrets Manager calls, and SQS ``CreateQueue``/``GetQueueUrl`` of a queue
+  that does not exist yet, against the resource ``*``, so a grant scoped to an ARN (the only kind
+  the components write) never matches and every such call is denied. Here those calls are checked
+  against the ARN they name, as AWS does;
+- it answers 500 (it looks for an ``Authorization`` header) to the Cognito operations botocore sends
+  unsigned (``GlobalSignOut``, ``ConfirmForgotPassword``...), which AWS authorizes by token, not IAM.
+  Here every operation botocore's model marks unauthenticated is public, as moto already treats some;
+- its AccessDenied names the action only; here it names the resource too, in AWS's words, so a
+  denial in a service's log says what the policy is missing.
+
+Nothing else changes: what moto does not evaluate (conditions, resource policies) stays unevaluated
+(docs/local-platform.md).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import botocore.session
+from moto.core import exceptions as moto_exceptions
+from moto.core.authorization import ActionAuthenticatorMixin
+from moto.iam import access_control
+from moto.secretsmanager.responses import SecretsManagerResponse
+from moto.sns.responses import SNSResponse
+from moto.sqs.responses import SQSResponse
+
+
+def unsigned_operations(service: str) -> list[str]:
+    """Operations of ``service`` that botocore sends without a signature (``X-Amz-Target`` names)."""
+    model = botocore.session.get_session().get_service_model(service)
+    prefix = model.metadata["targetPrefix"]
+    return [
+        f"{prefix}.{name}"
+        for name in model.operation_names
+        if model.operation_model(name).auth_type == "none"
+        or "smithy.api#noAuth" in (model.operation_model(name).auth or [])
+    ]
+
+
+def sqs_resource(original: Callable[[Any], str]) -> Callable[[Any], str]:
+    def determine(response: Any) -> str:
+        if response._get_action() in ("CreateQueue", "GetQueueUrl"):
+            name = response._get_param("QueueName")
+            return f"arn:aws:sqs:{response.region}:{response.current_account}:{name}"
+        return original(response)
+
+    return determine
+
+
+def sns_resource(response: Any) -> str:
+    topic_arn = response._get_param("TopicArn")
+    if topic_arn:
+        return str(topic_arn)
+    subscription_arn = response._get_param("SubscriptionArn")
+    if subscription_arn:  # <topic ARN>:<subscription id>; AWS authorizes Unsubscribe on the topic
+        return str(subscription_arn).rpartition(":")[0]
+    return "*"
+
+
+def secretsmanager_resource(response: Any) -> str:
+    secret_id = response._get_param("SecretId")
+    secret = response.backend.secrets.get(secret_id) if secret_id else None
+    return str(secret.arn) if secret is not None else "*"
+
+
+class AccessDeniedOnResource(moto_exceptions._RESTError):
+    """moto's AccessDenied (403), worded as AWS words it: the action and the resource."""
+
+    code = 403
+
+    def __init__(self, user_arn: str, action: str, resource: str) -> None:
+        super().__init__(
+            "AccessDenied",
+            f"User: {user_arn} is not authorized to perform: {action} on resource: {resource} "
+            "because no identity-based policy allows the action",
+        )
+
+
+def _name_the_resource() -> None:
+    check = access_control.IAMRequestBase.check_action_permitted
+
+    def check_action_permitted(self: Any, resource: str) -> None:
+        self._checked_resource = resource
+        check(self, resource)
+
+    def raise_access_denied(self: Any) -> None:
+        raise AccessDeniedOnResource(
+            self._access_key.arn, self._action, getattr(self, "_checked_resource", "*")
+        )
+
+    access_control.IAMRequestBase.check_action_permitted = check_action_permitted  # type: ignore[method-assign]
+    access_control.IAMRequest._raise_access_denied = raise_access_denied  # type: ignore[method-assign]
+
+
+def complete_authorization() -> None:
+    """Patch moto (this process only) as the module docstring says."""
+    for operation in unsigned_operations("cognito-idp"):
+        if operation not in ActionAuthenticatorMixin.PUBLIC_OPERATIONS:
+            ActionAuthenticatorMixin.PUBLIC_OPERATIONS.append(operation)
+    SQSResponse._determine_resource = sqs_resource(SQSResponse._determine_resource)  # type: ignore[method-assign,assignment]
+    SNSResponse._determine_resource = sns_resource  # type: ignore[attr-defined]
+    SecretsManagerResponse._determine_resource = secretsmanager_resource  # type: ignore[attr-defined]
+    _name_the_resource()
+
+
+def main(argv: list[str]) -> None:
+    complete_authorization()
+    from moto.server import main as moto_main
+
+    moto_main(argv)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
