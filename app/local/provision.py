@@ -128,13 +128,15 @@ def dev_graph() -> tuple[SynthResource, ...]:
     return tuple(synthesize(LOCAL_STACK))
 
 
+def _rename(prefix: str) -> Substitutions:
+    stack_prefix = ResourceNames.for_stack(PROJECT, LOCAL_STACK).prefix
+    return Substitutions({} if prefix == stack_prefix else {stack_prefix: prefix})
+
+
 def renamed(graph: tuple[SynthResource, ...], prefix: str) -> list[SynthResource]:
     """``graph`` with the stack's name prefix replaced by ``prefix``, so tests sharing one emulator
     do not share resources. ``reelstack up`` uses the graph as it is."""
-    stack_prefix = ResourceNames.for_stack(PROJECT, LOCAL_STACK).prefix
-    if prefix == stack_prefix:
-        return list(graph)
-    rename = Substitutions({stack_prefix: prefix})
+    rename = _rename(prefix)
     return [
         dataclasses.replace(r, inputs=rename.apply(r.inputs), computed=rename.apply(r.computed))
         for r in graph
@@ -199,7 +201,10 @@ def provision(
         if r.type == "aws:iam/role:Role":
             roles[service] = str(created.outputs[r.urn]["arn"])
         if r.type in ("aws:ec2/launchTemplate:LaunchTemplate", "aws:lambda/function:Function"):
-            environments[service] = created.substitutions.apply(_environment(r, service))
+            # User data is base64: read the environment out of it before renaming.
+            environments[service] = created.substitutions.apply(
+                _rename(names.prefix).apply(_environment(r, service))
+            )
     return LocalResources(
         names=names,
         endpoint_url=endpoint_url,
