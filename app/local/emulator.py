@@ -3,10 +3,10 @@
 moto 5.2.5 enforces identity policies (with ``INITIAL_NO_AUTH_ACTION_COUNT`` set) but, measured,
 leaves three gaps that would make the generated policies unusable or unreadable locally:
 
-- it authorizes SNS and Secrets Manager calls, and SQS ``CreateQueue``/``GetQueueUrl`` of a queue
-  that does not exist yet, against the resource ``*``, so a grant scoped to an ARN (the only kind
-  the components write) never matches and every such call is denied. Here those calls are checked
-  against the ARN they name, as AWS does;
+- it authorizes SNS and Secrets Manager calls, SQS ``CreateQueue``/``GetQueueUrl`` of a queue
+  that does not exist yet and ``ListQueues`` against the resource ``*``, so a grant scoped to an
+  ARN (the only kind the components write) never matches and every such call is denied. Here those
+  calls are checked against the ARN they name (``ListQueues``: the region's queues), as AWS does;
 - it answers 500 (it looks for an ``Authorization`` header) to the Cognito operations botocore sends
   unsigned (``GlobalSignOut``, ``ConfirmForgotPassword``...), which AWS authorizes by token, not IAM.
   Here every operation botocore's model marks unauthenticated is public, as moto already treats some;
@@ -46,9 +46,12 @@ def unsigned_operations(service: str) -> list[str]:
 
 def sqs_resource(original: Callable[[Any], str]) -> Callable[[Any], str]:
     def determine(response: Any) -> str:
-        if response._get_action() in ("CreateQueue", "GetQueueUrl"):
+        action = response._get_action()
+        if action in ("CreateQueue", "GetQueueUrl"):
             name = response._get_param("QueueName")
             return f"arn:aws:sqs:{response.region}:{response.current_account}:{name}"
+        if action == "ListQueues":  # no resource-level permission: AWS authorizes it on the region
+            return f"arn:aws:sqs:{response.region}:{response.current_account}:*"
         return original(response)
 
     return determine

@@ -70,7 +70,6 @@ def main(argv: list[str]) -> int:
             ticket_secret_arn=args.ticket_secret_arn,
             web_dir=args.web_dir,
             s3_signers=[signer] if signer else [],
-            s3_credentials=signer,  # a presigned request acts as its signer (the backend's role)
         )
 
     Server(

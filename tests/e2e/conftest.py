@@ -45,13 +45,12 @@ class RunningPlatform:
     names: ResourceNames = field(default_factory=lambda: ResourceNames(LOCAL_PREFIX))
     mail_domain: str = LOCAL_MAIL_DOMAIN
     mail_timeout_seconds: float = 5.0
+    aws: dict[str, Any] = field(default_factory=dict)
+    """What the launcher wrote to ``local-aws.json``: its credentials, the buckets' names."""
 
     @property
     def mail(self) -> MailSource:
         return LocalOutbox(self.base_url)
-
-    aws: dict[str, Any] = field(default_factory=dict)
-    """What the launcher wrote to ``local-aws.json``: its credentials, the buckets' names."""
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")

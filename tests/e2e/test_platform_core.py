@@ -324,7 +324,7 @@ def test_storage_refuses_what_the_upload_policy_does_not_allow_and_anything_anon
         timeout=TIMEOUT,
     )
     assert wrong_type.status_code == 403 and "<Code>AccessDenied</Code>" in wrong_type.text
-    bucket = core_platform.names.uploads_bucket
+    bucket = core_platform.aws["uploads_bucket"]
     key = upload["fields"]["key"]
     for method, url in [
         ("GET", f"{base}/_s3/{bucket}"),
@@ -334,7 +334,7 @@ def test_storage_refuses_what_the_upload_policy_does_not_allow_and_anything_anon
         anonymous = requests.request(method, url, data=b"planted", timeout=TIMEOUT)
         assert anonymous.status_code == 403 and "<Code>AccessDenied</Code>" in anonymous.text, (method, url)
     with pytest.raises(botocore.exceptions.ClientError):
-        client("s3", core_platform.moto_endpoint).head_object(Bucket=bucket, Key=key)
+        core_platform.client("s3").head_object(Bucket=bucket, Key=key)
 
 
 def test_forged_and_garbage_tokens_are_a_401_in_the_shared_shape(core_platform: RunningPlatform) -> None:

@@ -49,7 +49,7 @@ def test_up_serves_every_route_family_and_ctrl_c_leaves_no_process_behind(tmp_pa
     try:
         tree = descendants(platform.process.pid)
         commands = [" ".join(command_line(pid)) for pid in running(tree)]
-        for role in ("moto.server", "backend", "status-consumer", "transcoder", "gateway_serve"):
+        for role in ("app.local.emulator", "backend", "status-consumer", "transcoder", "gateway_serve"):
             assert any(role in command for command in commands), role
         assert sum("app.cli progress" in command for command in commands) >= 2
         assert requests.get(f"{platform.base_url}/api/health/ready", timeout=10).status_code == 200
