@@ -1,0 +1,133 @@
+"""Each service runs with its component's role, and the emulator enforces exactly that role's policy:
+calls outside it are denied, and the denial names the action and the resource."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import botocore.exceptions
+import pytest
+
+from app.contracts.names import ResourceNames
+from app.local import moto_server
+from app.local.platform import BOOTSTRAP_CALLS
+from app.local.provision import LocalResources, assume, bootstrap_launcher, client, provision
+
+
+@dataclass
+class Enforced:
+    resources: LocalResources
+    launcher: dict[str, str]
+
+    def as_role(self, service: str, aws_service: str) -> Any:
+        credentials = assume(
+            self.resources.role_arns[service], service, self.resources.endpoint_url, self.launcher
+        )
+        return client(aws_service, self.resources.endpoint_url, credentials)
+
+    def as_launcher(self, aws_service: str) -> Any:
+        return client(aws_service, self.resources.endpoint_url, self.launcher)
+
+
+@pytest.fixture(scope="module")
+def enforced() -> Iterator[Enforced]:
+    """The emulator as `reelstack up` runs it: three bootstrap calls free, every later one checked."""
+    port = moto_server.free_port()
+    env = {**os.environ, "MOTO_PORT": str(port), "INITIAL_NO_AUTH_ACTION_COUNT": str(BOOTSTRAP_CALLS)}
+    process = subprocess.Popen(
+        moto_server.moto_command(port), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        moto_server.wait_for_http(f"{endpoint}/moto-api/", process=process)
+        launcher = bootstrap_launcher(endpoint)
+        yield Enforced(provision(ResourceNames(f"i{uuid.uuid4().hex[:12]}"), endpoint, launcher), launcher)
+    finally:
+        moto_server.stop(process)
+
+
+def _denied(call: Any, action: str, resource: str | None = None) -> None:
+    with pytest.raises(botocore.exceptions.ClientError) as denied:
+        call()
+    error = denied.value.response["Error"]
+    # SQS answers its denials in XML, which botocore (speaking JSON to SQS) reports as code "403".
+    assert error["Code"] in ("AccessDenied", "403"), error
+    if resource is not None:  # S3's AccessDenied names neither, as S3's own does not
+        assert action in str(denied.value) and resource in str(denied.value)
+
+
+def test_unknown_credentials_are_refused(enforced: Enforced) -> None:
+    with pytest.raises(botocore.exceptions.ClientError):
+        client("sqs", enforced.resources.endpoint_url).list_queues()
+
+
+def test_the_transcoder_reads_sources_but_cannot_delete_them(enforced: Enforced) -> None:
+    bucket = enforced.resources.uploads_bucket
+    enforced.as_launcher("s3").put_object(Bucket=bucket, Key="sources/a.mp4", Body=b"x")
+    s3 = enforced.as_role("transcoder", "s3")
+    assert s3.get_object(Bucket=bucket, Key="sources/a.mp4")["Body"].read() == b"x"
+    _denied(lambda: s3.delete_object(Bucket=bucket, Key="sources/a.mp4"), "s3:DeleteObject")
+
+
+def test_the_transcoder_publishes_progress_and_the_backend_cannot(enforced: Enforced) -> None:
+    topic = enforced.resources.progress_topic_arn
+    enforced.as_role("transcoder", "sns").publish(TopicArn=topic, Message="{}")
+    backend = enforced.as_role("backend", "sns")
+    _denied(lambda: backend.publish(TopicArn=topic, Message="{}"), "sns:Publish", topic)
+
+
+def test_progress_cannot_read_uploads(enforced: Enforced) -> None:
+    bucket = enforced.resources.uploads_bucket
+    enforced.as_launcher("s3").put_object(Bucket=bucket, Key="sources/b.mp4", Body=b"x")
+    s3 = enforced.as_role("progress", "s3")
+    _denied(lambda: s3.get_object(Bucket=bucket, Key="sources/b.mp4"), "s3:GetObject")
+
+
+def test_progress_creates_queues_under_its_prefix_and_no_other(enforced: Enforced) -> None:
+    sqs = enforced.as_role("progress", "sqs")
+    names = enforced.resources.names
+    sqs.create_queue(QueueName=f"{names.progress_queue_prefix}test-1")
+    _denied(
+        lambda: sqs.create_queue(QueueName=f"{names.prefix}-elsewhere"),
+        "sqs:CreateQueue",
+        f"{names.prefix}-elsewhere",
+    )
+
+
+def test_the_backend_sends_tasks_but_cannot_take_them(enforced: Enforced) -> None:
+    sqs = enforced.as_role("backend", "sqs")
+    queue = enforced.resources.task_queue_url
+    sqs.send_message(QueueUrl=queue, MessageBody="{}")
+    _denied(
+        lambda: sqs.receive_message(QueueUrl=queue), "sqs:ReceiveMessage", enforced.resources.names.task_queue
+    )
+
+
+def test_only_the_services_that_need_it_read_the_ticket_key(enforced: Enforced) -> None:
+    secret = enforced.resources.ticket_secret_arn
+    assert enforced.as_role("progress", "secretsmanager").get_secret_value(SecretId=secret)["SecretString"]
+    transcoder = enforced.as_role("transcoder", "secretsmanager")
+    _denied(lambda: transcoder.get_secret_value(SecretId=secret), "secretsmanager:GetSecretValue", secret)
+
+
+def test_the_user_service_signs_users_up_and_out_without_any_cognito_grant(enforced: Enforced) -> None:
+    """Cognito's public and token-authorized operations evaluate no IAM policy
+    (https://docs.aws.amazon.com/cognito/latest/developerguide/user-pools-API-operations.html);
+    the role's policy has no Cognito grant, and the handler's calls still work."""
+    cognito = enforced.as_role("users", "cognito-idp")
+    resources = enforced.resources
+    email, password = f"{uuid.uuid4().hex[:8]}@example.com", "Correct-Horse-9"
+    cognito.sign_up(ClientId=resources.user_pool_client_id, Username=email, Password=password)
+    cognito.confirm_sign_up(ClientId=resources.user_pool_client_id, Username=email, ConfirmationCode="000000")
+    tokens = cognito.initiate_auth(
+        ClientId=resources.user_pool_client_id,
+        AuthFlow="USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": email, "PASSWORD": password},
+    )["AuthenticationResult"]
+    cognito.global_sign_out(AccessToken=tokens["AccessToken"])  # moto answered this one 500 unpatched
+    _denied(lambda: cognito.admin_get_user(UserPoolId=resources.user_pool_id, Username=email), "AdminGetUser")
