@@ -20,7 +20,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from app.contracts.names import STATUS_MAX_RECEIVES, ResourceNames
+from app.contracts.names import STATUS_MAX_RECEIVES, STATUS_VISIBILITY_TIMEOUT_SECONDS, ResourceNames
 from app.contracts.queue_policies import topic_to_queue_policy
 from app.contracts.settings import ENV_PREFIX
 from infra._common import policy_document, standard_tags, statement
@@ -29,7 +29,6 @@ from infra.users import signout_reader_statement
 
 ROLE = "progress"
 UNITS = ("reelstack-progress.service",)
-STATUS_VISIBILITY_TIMEOUT_SECONDS = 30
 # Own queue: create (tagged), read, heartbeat, delete; others': read tags, delete when dead.
 PROGRESS_QUEUE_ACTIONS = (
     "sqs:CreateQueue",

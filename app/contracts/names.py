@@ -129,10 +129,12 @@ def upload_key_prefix(video_id: uuid.UUID | str) -> str:
     return f"{UPLOADS_KEY_PREFIX}{video_id}/"
 
 
-# Queue behaviour shared by the TranscoderFleet component and the local platform.
+# Queue behaviour, read by the components (TranscoderFleet, ProgressService) and, through the
+# synthesized graph, by the local platform; the transcoder's lease follows the task queue's.
 TASK_MAX_RECEIVES = 3
 TASK_VISIBILITY_TIMEOUT_SECONDS = 60
 STATUS_MAX_RECEIVES = 5
+STATUS_VISIBILITY_TIMEOUT_SECONDS = 30
 
 # Where an EC2 service's settings live: the components' user data writes the file, the
 # machine image's systemd units read it as their EnvironmentFile (images/).

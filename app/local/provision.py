@@ -167,16 +167,18 @@ def provision(
     endpoint_url: str,
     credentials: Mapping[str, str] | None = None,
     public_url: str | None = None,
+    synthesized: tuple[SynthResource, ...] | None = None,
 ) -> LocalResources:
     """Create the dev stack's resources (named under ``names``) in the emulation at ``endpoint_url``.
 
     ``credentials``: the launcher's (``bootstrap_launcher``); by default the ones moto accepts
     without enforcement. ``public_url``: the gateway, standing in for CloudFront's domain.
+    ``synthesized``: another synthesis of the dev stack than this process's first.
     """
     creds = dict(credentials or LOCAL_CREDENTIALS)
     iam = client("iam", endpoint_url, creds)
     launcher_arn = str(iam.get_user(UserName=_LAUNCHER)["User"]["Arn"]) if credentials else ""
-    graph = renamed(dev_graph(), names.prefix)
+    graph = renamed(synthesized or dev_graph(), names.prefix)
     stand_ins = {}
     if public_url:
         for r in graph:
