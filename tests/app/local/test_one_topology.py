@@ -3,7 +3,9 @@ synthesized graph, so changing one in the place the component reads it changes b
 
 from __future__ import annotations
 
+import re
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -26,3 +28,16 @@ def test_a_task_visibility_timeout_changed_in_one_place_reaches_the_queue_and_th
     )["Attributes"]
     assert attributes["VisibilityTimeout"] == "77"
     assert resources.env_for("transcoder")["REELSTACK_VISIBILITY_TIMEOUT_SECONDS"] == "77"
+
+
+def test_the_web_apps_password_rule_is_the_user_pools() -> None:
+    """The sign-up form said 8 characters and a symbol while the pool requires 12 and no symbol;
+    the form cannot import the component, so this test holds them together."""
+    pool = next(r for r in synthesize("dev") if r.type == "aws:cognito/userPool:UserPool")
+    policy = pool.inputs["passwordPolicy"]
+    source = (Path(__file__).resolve().parents[3] / "app/web/js/views/auth.js").read_text()
+    minimum = int(policy["minimumLength"])
+    assert set(re.findall(r"minlength: (\d+)", source)) == {str(minimum)}
+    hint = re.search(r'const PASSWORD_HINT = "([^"]+)"', source)
+    assert hint is not None and f"At least {minimum} characters" in hint.group(1)
+    assert ("symbol" in hint.group(1)) == bool(policy["requireSymbols"])

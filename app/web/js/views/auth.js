@@ -3,7 +3,7 @@
 import { accounts } from "../api.js";
 import { alertBox, busy, field, h, navigate, values } from "../dom.js";
 
-const PASSWORD_HINT = "At least 8 characters, with upper and lower case letters, a digit and a symbol.";
+const PASSWORD_HINT = "At least 12 characters, with upper and lower case letters and a digit.";
 
 function emailInput(value) {
   return h("input", { name: "email", type: "email", autocomplete: "email", required: true, value: value || "" });
@@ -17,7 +17,7 @@ export function renderSignup(main) {
     field("Email", emailInput()),
     field(
       "Password",
-      h("input", { name: "password", type: "password", autocomplete: "new-password", required: true, minlength: 8 }),
+      h("input", { name: "password", type: "password", autocomplete: "new-password", required: true, minlength: 12 }),
       PASSWORD_HINT,
     ),
     box,
@@ -153,7 +153,7 @@ export function renderReset(main, params) {
     field("Code", codeInput()),
     field(
       "New password",
-      h("input", { name: "password", type: "password", autocomplete: "new-password", required: true, minlength: 8 }),
+      h("input", { name: "password", type: "password", autocomplete: "new-password", required: true, minlength: 12 }),
       PASSWORD_HINT,
     ),
     box,
