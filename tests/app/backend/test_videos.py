@@ -149,7 +149,7 @@ def test_owner_patches_title_description_and_visibility(
 def test_delete_removes_the_row_and_every_object_of_the_video(platform: Platform, alice: Caller) -> None:
     video_id = platform.ready(alice)
     other = platform.ready(alice)
-    bucket = platform.resources.names
+    bucket = platform.resources
     client = s3(platform.resources)
     for vid in (video_id, other):
         client.put_object(
