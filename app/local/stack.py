@@ -387,6 +387,9 @@ STAND_INS: dict[str, str] = {
     "reelstack:index:TranscoderFleet": "a component: its children are accounted for one by one",
     "reelstack:index:UserService": "a component: its children are accounted for one by one",
     "reelstack:index:WebApp": "a component: its children are accounted for one by one",
+    "reelstack:index:EdgeProtection": "a component: its children are accounted for one by one",
+    "aws:wafv2/webAcl:WebAcl": "not needed locally: nothing filters requests in front of the gateway "
+    "(the rules are AWS's managed ones; their configuration is tested over the graph)",
     "aws:s3/bucketObjectv2:BucketObjectv2": f"{GATEWAY}: serves the same files from app/web, as CloudFront "
     "serves them from the web bucket (edits show without a deploy)",
     "aws:apigateway/account:Account": f"{GATEWAY}; its access log goes to the console",
@@ -402,7 +405,8 @@ STAND_INS: dict[str, str] = {
     "aws:autoscaling/policy:Policy": NOTHING_SCALES,
     "aws:cloudfront/distribution:Distribution": f"{GATEWAY}: the web app, /media and the API at one origin",
     "aws:cloudfront/function:Function": f"{GATEWAY}: /media/g/<grant> verifies the grant as the function does",
-    "aws:cloudfront/keyValueStore:KeyValueStore": f"{GATEWAY}: reads the grant key from the ticket secret",
+    "aws:cloudfront/keyValueStore:KeyValueStore": f"{GATEWAY}: reads the grant key from the ticket secret, "
+    "keeps revocations in memory (POST /_local/revocations)",
     "aws:cloudfront/keyvaluestoreKey:KeyvaluestoreKey": f"{GATEWAY}: reads the grant key from the ticket secret",
     "aws:cloudfront/originAccessControl:OriginAccessControl": f"{GATEWAY}: reads the buckets with the launcher's credentials",
     "aws:cloudwatch/logGroup:LogGroup": "not needed locally: every service logs JSON lines to the console",
