@@ -77,7 +77,13 @@ class LocalResources:
         the settings field name.
         """
         settings_class = SERVICE_SETTINGS[service]
-        local = {"jwks_url": self.jwks_url, "database_secret_arn": "", **overrides}
+        local = {
+            "jwks_url": self.jwks_url,
+            "database_secret_arn": "",
+            # The launcher stands in for the Auto Scaling group: no instance to protect from scale-in.
+            "autoscaling_group": "",
+            **overrides,
+        }
         env = {**self.aws_env(credentials), **self.environments[service]}
         for name in settings_class.model_fields:
             if name in local:

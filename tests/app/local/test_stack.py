@@ -185,6 +185,7 @@ def test_each_service_environment_is_its_components_with_the_emulators_values(
     env = local_resources.env_for("transcoder")
     assert env["REELSTACK_TASK_QUEUE_URL"] == local_resources.task_queue_url
     assert env["REELSTACK_UPLOADS_BUCKET"] == local_resources.uploads_bucket
+    assert env["REELSTACK_AUTOSCALING_GROUP"] == ""  # off EC2 the worker refuses to start with one
     assert env["REELSTACK_VISIBILITY_TIMEOUT_SECONDS"] == str(
         int(_graph("aws:sqs/queue:Queue", "transcoder-tasks")["visibilityTimeoutSeconds"])
     )
