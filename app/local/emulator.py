@@ -1,7 +1,7 @@
 """``python -m app.local.emulator``: moto's server, with the IAM checks the local platform relies on.
 
 moto 5.2.5 enforces identity policies (with ``INITIAL_NO_AUTH_ACTION_COUNT`` set) but, measured,
-leaves three gaps that would make the generated policies unusable or unreadable locally:
+leaves four gaps that would make the generated policies unusable or unreadable locally:
 
 - it authorizes SNS and Secrets Manager calls, SQS ``CreateQueue``/``GetQueueUrl`` of a queue
   that does not exist yet and ``ListQueues`` against the resource ``*``, so a grant scoped to an
@@ -10,6 +10,8 @@ leaves three gaps that would make the generated policies unusable or unreadable 
 - it answers 500 (it looks for an ``Authorization`` header) to the Cognito operations botocore sends
   unsigned (``GlobalSignOut``, ``ConfirmForgotPassword``...), which AWS authorizes by token, not IAM.
   Here every operation botocore's model marks unauthenticated is public, as moto already treats some;
+- it checks an SQS batch action (``DeleteMessageBatch``) as an action of its own, which no policy
+  can grant; AWS checks the single action's permission (``sqs:DeleteMessage``);
 - its AccessDenied names the action only; here it names the resource too, in AWS's words, so a
   denial in a service's log says what the policy is missing.
 
@@ -86,10 +88,21 @@ class AccessDeniedOnResource(moto_exceptions._RESTError):
         )
 
 
+# "You cannot set permissions explicitly for SendMessageBatch, DeleteMessageBatch, or
+# ChangeMessageVisibilityBatch": the single action's permission covers its batch
+# (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-batch-api.html).
+SQS_BATCH_ACTIONS = {
+    "sqs:SendMessageBatch": "sqs:SendMessage",
+    "sqs:DeleteMessageBatch": "sqs:DeleteMessage",
+    "sqs:ChangeMessageVisibilityBatch": "sqs:ChangeMessageVisibility",
+}
+
+
 def _name_the_resource() -> None:
     check = access_control.IAMRequestBase.check_action_permitted
 
     def check_action_permitted(self: Any, resource: str) -> None:
+        self._action = SQS_BATCH_ACTIONS.get(self._action, self._action)
         self._checked_resource = resource
         check(self, resource)
 

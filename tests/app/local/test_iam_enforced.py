@@ -13,7 +13,7 @@ from typing import Any
 import botocore.exceptions
 import pytest
 
-from app.contracts.names import ResourceNames
+from app.contracts.names import ResourceNames, upload_key_prefix
 from app.local import moto_server
 from app.local.platform import BOOTSTRAP_CALLS
 from app.local.provision import LocalResources, assume, bootstrap_launcher, client, provision
@@ -67,11 +67,11 @@ def test_unknown_credentials_are_refused(enforced: Enforced) -> None:
 
 
 def test_the_transcoder_reads_sources_but_cannot_delete_them(enforced: Enforced) -> None:
-    bucket = enforced.resources.uploads_bucket
-    enforced.as_launcher("s3").put_object(Bucket=bucket, Key="sources/a.mp4", Body=b"x")
+    bucket, key = enforced.resources.uploads_bucket, f"{upload_key_prefix(uuid.uuid4())}source"
+    enforced.as_launcher("s3").put_object(Bucket=bucket, Key=key, Body=b"x")
     s3 = enforced.as_role("transcoder", "s3")
-    assert s3.get_object(Bucket=bucket, Key="sources/a.mp4")["Body"].read() == b"x"
-    _denied(lambda: s3.delete_object(Bucket=bucket, Key="sources/a.mp4"), "s3:DeleteObject")
+    assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == b"x"
+    _denied(lambda: s3.delete_object(Bucket=bucket, Key=key), "s3:DeleteObject")
 
 
 def test_the_transcoder_publishes_progress_and_the_backend_cannot(enforced: Enforced) -> None:
@@ -82,10 +82,10 @@ def test_the_transcoder_publishes_progress_and_the_backend_cannot(enforced: Enfo
 
 
 def test_progress_cannot_read_uploads(enforced: Enforced) -> None:
-    bucket = enforced.resources.uploads_bucket
-    enforced.as_launcher("s3").put_object(Bucket=bucket, Key="sources/b.mp4", Body=b"x")
+    bucket, key = enforced.resources.uploads_bucket, f"{upload_key_prefix(uuid.uuid4())}source"
+    enforced.as_launcher("s3").put_object(Bucket=bucket, Key=key, Body=b"x")
     s3 = enforced.as_role("progress", "s3")
-    _denied(lambda: s3.get_object(Bucket=bucket, Key="sources/b.mp4"), "s3:GetObject")
+    _denied(lambda: s3.get_object(Bucket=bucket, Key=key), "s3:GetObject")
 
 
 def test_progress_creates_queues_under_its_prefix_and_no_other(enforced: Enforced) -> None:
@@ -131,3 +131,17 @@ def test_the_user_service_signs_users_up_and_out_without_any_cognito_grant(enfor
     )["AuthenticationResult"]
     cognito.global_sign_out(AccessToken=tokens["AccessToken"])  # moto answered this one 500 unpatched
     _denied(lambda: cognito.admin_get_user(UserPoolId=resources.user_pool_id, Username=email), "AdminGetUser")
+
+
+def test_a_batch_is_allowed_by_the_single_actions_grant(enforced: Enforced) -> None:
+    """AWS: permissions for DeleteMessageBatch are those of DeleteMessage, and the batch action
+    cannot be granted itself (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-batch-api.html);
+    the progress poller deletes in batches with only sqs:DeleteMessage."""
+    sqs = enforced.as_role("progress", "sqs")
+    url = sqs.create_queue(QueueName=f"{enforced.resources.names.progress_queue_prefix}batch")["QueueUrl"]
+    enforced.as_launcher("sqs").send_message(QueueUrl=url, MessageBody="{}")
+    (message,) = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1)["Messages"]
+    deleted = sqs.delete_message_batch(
+        QueueUrl=url, Entries=[{"Id": "1", "ReceiptHandle": message["ReceiptHandle"]}]
+    )
+    assert [entry["Id"] for entry in deleted["Successful"]] == ["1"]
