@@ -1,7 +1,7 @@
 """``python -m app.local.emulator``: moto's server, with the IAM checks the local platform relies on.
 
 moto 5.2.5 enforces identity policies (with ``INITIAL_NO_AUTH_ACTION_COUNT`` set) but, measured,
-leaves four gaps that would make the generated policies unusable or unreadable locally:
+leaves five gaps that would make the generated policies unusable or unreadable locally:
 
 - it authorizes SNS and Secrets Manager calls, SQS ``CreateQueue``/``GetQueueUrl`` of a queue
   that does not exist yet and ``ListQueues`` against the resource ``*``, so a grant scoped to an
@@ -10,6 +10,8 @@ leaves four gaps that would make the generated policies unusable or unreadable l
 - it answers 500 (it looks for an ``Authorization`` header) to the Cognito operations botocore sends
   unsigned (``GlobalSignOut``, ``ConfirmForgotPassword``...), which AWS authorizes by token, not IAM.
   Here every operation botocore's model marks unauthenticated is public, as moto already treats some;
+- it authorizes S3 ``DeleteObjects`` on the bucket's ARN, which an object grant never matches,
+  and then refuses every key; here each key is checked as AWS does (``s3:DeleteObject``);
 - it checks an SQS batch action (``DeleteMessageBatch``) as an action of its own, which no policy
   can grant; AWS checks the single action's permission (``sqs:DeleteMessage``);
 - its AccessDenied names the action only; here it names the resource too, in AWS's words, so a
@@ -26,9 +28,13 @@ from collections.abc import Callable
 from typing import Any
 
 import botocore.session
+import xmltodict
 from moto.core import exceptions as moto_exceptions
 from moto.core.authorization import ActionAuthenticatorMixin
+from moto.core.responses import ActionResult
 from moto.iam import access_control
+from moto.s3 import exceptions as s3_exceptions
+from moto.s3.responses import S3Response
 from moto.secretsmanager.responses import SecretsManagerResponse
 from moto.sns.responses import SNSResponse
 from moto.sqs.responses import SQSResponse
@@ -115,6 +121,52 @@ def _name_the_resource() -> None:
     access_control.IAMRequest._raise_access_denied = raise_access_denied  # type: ignore[method-assign]
 
 
+def _delete_objects_per_key(original: Callable[..., Any]) -> Callable[..., Any]:
+    """DeleteObjects (``POST ?delete``) checked key by key, as AWS checks ``s3:DeleteObject`` (or
+    ``s3:DeleteObjectVersion``) on each object; moto checks the bucket's ARN, which an object grant
+    never matches, and then refuses every key."""
+
+    def delete_keys(response: Any, bucket_name: str, authenticated: bool = True) -> Any:
+        if authenticated:
+            return original(response, bucket_name, authenticated)
+        objects = xmltodict.parse(response.body, strip_whitespace=False)["Delete"].get("Object", [])
+        objects = objects if isinstance(objects, list) else [objects]
+        allowed, errors = [], []
+        for obj in objects:
+            response.data["Action"] = "DeleteObjectVersion" if obj.get("VersionId") else "DeleteObject"
+            try:
+                response._authenticate_and_authorize_s3_action(bucket_name=bucket_name, key_name=obj["Key"])
+                allowed.append(obj)
+            except (s3_exceptions.BucketAccessDeniedError, s3_exceptions.S3AccessDeniedError):
+                errors.append({"Key": obj["Key"], "Code": "AccessDenied", "Message": "Access Denied"})
+        bypass = response.headers.get("x-amz-bypass-governance-retention", "").lower() == "true"
+        deleted, locked = (
+            response.backend.delete_objects(bucket_name, allowed, bypass) if allowed else ([], [])
+        )
+        errors += [
+            {"Key": k, "Code": "AccessDenied", "Message": "object protected by object lock"} for k in locked
+        ]
+        response.data["Action"] = "DeleteObjects"
+        return response.serialized(
+            ActionResult(
+                {
+                    "Deleted": [
+                        {
+                            "Key": k,
+                            "VersionId": v or None,
+                            "DeleteMarkerVersionId": dv or None,
+                            "DeleteMarker": True if dv else None,
+                        }
+                        for k, v, dv in deleted
+                    ],
+                    "Errors": errors,
+                }
+            )
+        )
+
+    return delete_keys
+
+
 def complete_authorization() -> None:
     """Patch moto (this process only) as the module docstring says."""
     for operation in unsigned_operations("cognito-idp"):
@@ -123,6 +175,7 @@ def complete_authorization() -> None:
     SQSResponse._determine_resource = sqs_resource(SQSResponse._determine_resource)  # type: ignore[method-assign,assignment]
     SNSResponse._determine_resource = sns_resource  # type: ignore[attr-defined]
     SecretsManagerResponse._determine_resource = secretsmanager_resource  # type: ignore[attr-defined]
+    S3Response._bucket_response_delete_keys = _delete_objects_per_key(S3Response._bucket_response_delete_keys)  # type: ignore[method-assign]
     _name_the_resource()
 
 

@@ -145,3 +145,26 @@ def test_a_batch_is_allowed_by_the_single_actions_grant(enforced: Enforced) -> N
         QueueUrl=url, Entries=[{"Id": "1", "ReceiptHandle": message["ReceiptHandle"]}]
     )
     assert [entry["Id"] for entry in deleted["Successful"]] == ["1"]
+
+
+def test_a_multi_object_delete_is_checked_key_by_key(enforced: Enforced) -> None:
+    """AWS checks s3:DeleteObject on each key of a DeleteObjects request
+    (https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObjects.html); the backend, granted
+    it on the media objects, removes a video's outputs in one request, and the transcoder,
+    granted nothing on sources, is refused each key."""
+    media, uploads = enforced.resources.media_bucket, enforced.resources.uploads_bucket
+    launcher = enforced.as_launcher("s3")
+    keys = [f"videos/{uuid.uuid4()}/hls/{n}.ts" for n in range(2)]
+    for key in keys:
+        launcher.put_object(Bucket=media, Key=key, Body=b"x")
+    result = enforced.as_role("backend", "s3").delete_objects(
+        Bucket=media, Delete={"Objects": [{"Key": k} for k in keys]}
+    )
+    assert sorted(d["Key"] for d in result["Deleted"]) == sorted(keys) and not result.get("Errors")
+    source = f"{upload_key_prefix(uuid.uuid4())}source"
+    launcher.put_object(Bucket=uploads, Key=source, Body=b"x")
+    refused = enforced.as_role("transcoder", "s3").delete_objects(
+        Bucket=uploads, Delete={"Objects": [{"Key": source}]}
+    )
+    assert [e["Code"] for e in refused["Errors"]] == ["AccessDenied"]
+    assert launcher.head_object(Bucket=uploads, Key=source)["ContentLength"] == 1
