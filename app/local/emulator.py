@@ -3,7 +3,7 @@
 moto 5.2.5 enforces identity policies (with ``INITIAL_NO_AUTH_ACTION_COUNT`` set) but, measured,
 leaves five gaps that would make the generated policies unusable or unreadable locally:
 
-- it authorizes SNS and Secrets Manager calls, SQS ``CreateQueue``/``GetQueueUrl`` of a queue
+- it authorizes SNS, DynamoDB and Secrets Manager calls, SQS ``CreateQueue``/``GetQueueUrl`` of a queue
   that does not exist yet and ``ListQueues`` against the resource ``*``, so a grant scoped to an
   ARN (the only kind the components write) never matches and every such call is denied. Here those
   calls are checked against the ARN they name (``ListQueues``: the region's queues), as AWS does;
@@ -32,6 +32,7 @@ import xmltodict
 from moto.core import exceptions as moto_exceptions
 from moto.core.authorization import ActionAuthenticatorMixin
 from moto.core.responses import ActionResult
+from moto.dynamodb.responses import DynamoHandler
 from moto.iam import access_control
 from moto.s3 import exceptions as s3_exceptions
 from moto.s3.responses import S3Response
@@ -73,6 +74,11 @@ def sns_resource(response: Any) -> str:
     if subscription_arn:  # <topic ARN>:<subscription id>; AWS authorizes Unsubscribe on the topic
         return str(subscription_arn).rpartition(":")[0]
     return "*"
+
+
+def dynamodb_resource(response: Any) -> str:
+    table = response._get_param("TableName")
+    return f"arn:aws:dynamodb:{response.region}:{response.current_account}:table/{table}" if table else "*"
 
 
 def secretsmanager_resource(response: Any) -> str:
@@ -174,6 +180,7 @@ def complete_authorization() -> None:
             ActionAuthenticatorMixin.PUBLIC_OPERATIONS.append(operation)
     SQSResponse._determine_resource = sqs_resource(SQSResponse._determine_resource)  # type: ignore[method-assign,assignment]
     SNSResponse._determine_resource = sns_resource  # type: ignore[attr-defined]
+    DynamoHandler._determine_resource = dynamodb_resource  # type: ignore[attr-defined]
     SecretsManagerResponse._determine_resource = secretsmanager_resource  # type: ignore[attr-defined]
     S3Response._bucket_response_delete_keys = _delete_objects_per_key(S3Response._bucket_response_delete_keys)  # type: ignore[method-assign]
     _name_the_resource()

@@ -266,6 +266,27 @@ def _user_pool_client(r: SynthResource, inputs: Mapping[str, Any], emulator: Emu
     return {"id": created["UserPoolClient"]["ClientId"]}
 
 
+def _table(r: SynthResource, inputs: Mapping[str, Any], emulator: Emulator) -> Mapping[str, Any]:
+    dynamodb = emulator.client("dynamodb")
+    name = inputs["name"]
+    dynamodb.create_table(
+        TableName=name,
+        AttributeDefinitions=[
+            {"AttributeName": a["name"], "AttributeType": a["type"]} for a in inputs["attributes"]
+        ],
+        KeySchema=[{"AttributeName": inputs["hashKey"], "KeyType": "HASH"}]
+        + ([{"AttributeName": inputs["rangeKey"], "KeyType": "RANGE"}] if inputs.get("rangeKey") else []),
+        BillingMode=inputs.get("billingMode", "PAY_PER_REQUEST"),
+        Tags=_tags(inputs),
+    )
+    ttl = inputs.get("ttl") or {}
+    if ttl.get("enabled"):
+        dynamodb.update_time_to_live(
+            TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl["attributeName"]}
+        )
+    return {}
+
+
 def _secret(r: SynthResource, inputs: Mapping[str, Any], emulator: Emulator) -> Mapping[str, Any]:
     arn = emulator.client("secretsmanager").create_secret(
         Name=inputs["name"], Description=inputs.get("description", ""), Tags=_tags(inputs)
@@ -364,6 +385,7 @@ TRANSLATIONS: dict[str, Translation] = {
     "aws:sns/topicSubscription:TopicSubscription": _subscription,
     "aws:cognito/userPool:UserPool": _user_pool,
     "aws:cognito/userPoolClient:UserPoolClient": _user_pool_client,
+    "aws:dynamodb/table:Table": _table,
     "aws:secretsmanager/secret:Secret": _secret,
     "aws:secretsmanager/secretVersion:SecretVersion": _secret_version,
     "aws:iam/role:Role": _role,
