@@ -168,3 +168,14 @@ def test_a_multi_object_delete_is_checked_key_by_key(enforced: Enforced) -> None
     )
     assert [e["Code"] for e in refused["Errors"]] == ["AccessDenied"]
     assert launcher.head_object(Bucket=uploads, Key=source)["ContentLength"] == 1
+
+
+def test_the_sign_out_table_is_written_by_the_user_service_and_only_read_by_the_backend(
+    enforced: Enforced,
+) -> None:
+    table = enforced.resources.environments["users"]["REELSTACK_SIGNOUT_TABLE"]
+    item = {"sub": {"S": str(uuid.uuid4())}, "signed_out_at": {"N": "1"}, "expires_at": {"N": "2"}}
+    enforced.as_role("users", "dynamodb").put_item(TableName=table, Item=item)
+    backend = enforced.as_role("backend", "dynamodb")
+    assert backend.get_item(TableName=table, Key={"sub": item["sub"]})["Item"]["sub"] == item["sub"]
+    _denied(lambda: backend.put_item(TableName=table, Item=item), "dynamodb:PutItem", f"table/{table}")
