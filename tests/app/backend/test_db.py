@@ -153,7 +153,7 @@ def test_the_status_consumer_keeps_recording_after_the_database_password_is_rota
         local_resources.status_queue_url,
         session_factory(engine),
         s3=aws.s3,
-        media_bucket=local_resources.names.media_bucket,
+        media_bucket=local_resources.media_bucket,
         wait_seconds=0,
     )
     task = uuid.uuid4()

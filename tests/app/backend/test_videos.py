@@ -181,7 +181,7 @@ def test_delete_removes_every_version_of_the_source_from_a_versioned_uploads_buc
     Prod versions its uploads bucket (versionUploads), so the source would outlive its video
     for the retention period."""
     client = s3(platform.resources)
-    bucket = platform.resources.names.uploads_bucket
+    bucket = platform.resources.uploads_bucket
     client.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
     try:
         video_id = platform.ready(alice)
@@ -219,7 +219,7 @@ def test_the_backend_role_deletes_every_version_of_a_source_and_nothing_outside_
     elsewhere = admin.put_object(Bucket=bucket, Key="elsewhere/x", Body=b"x")["VersionId"]
     policy = backend_policy(
         uploads_bucket_arn=f"arn:aws:s3:::{bucket}",
-        media_bucket_arn=f"arn:aws:s3:::{local_resources.names.media_bucket}",
+        media_bucket_arn=f"arn:aws:s3:::{local_resources.media_bucket}",
         task_queue_arn="arn:aws:sqs:us-east-1:123456789012:tasks",
         status_queue_arn="arn:aws:sqs:us-east-1:123456789012:status",
         secret_arns=["arn:aws:secretsmanager:us-east-1:123456789012:secret:ticket"],

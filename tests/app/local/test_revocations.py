@@ -34,7 +34,7 @@ def _playlist(local_resources: LocalResources) -> tuple[uuid.UUID, str]:
     video_id = uuid.uuid4()
     key = f"videos/{video_id}/{uuid.uuid4()}/master.m3u8"
     client("s3", local_resources.endpoint_url).put_object(
-        Bucket=local_resources.names.media_bucket, Key=key, Body=b"#EXTM3U"
+        Bucket=local_resources.media_bucket, Key=key, Body=b"#EXTM3U"
     )
     return video_id, key
 

@@ -339,7 +339,7 @@ def test_a_missing_source_s3_will_not_call_missing_fails_at_once_once_a_listing_
 ) -> None:
     worker = make_worker()
     worker.aws = dataclasses.replace(worker.aws, s3=_S3DenyingUnlistedKeys(worker.aws.s3))
-    task = _task_for(pipeline.resources.names.uploads_bucket)
+    task = _task_for(pipeline.resources.uploads_bucket)
     pipeline.send(task.model_dump_json())
     event = _transcode(pipeline, worker, task)
     assert event.state == VideoState.FAILED and event.error_reason == MISSING_SOURCE_REASON
