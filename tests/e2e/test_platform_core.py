@@ -302,7 +302,7 @@ def test_the_same_presigned_post_sent_after_acceptance_changes_neither_the_task_
 
     [body] = drain_task_queue(core_platform)
     task = parse_task(body)
-    s3 = client("s3", core_platform.moto_endpoint)
+    s3 = core_platform.client("s3")
     assert s3.get_object(Bucket=task.source_bucket, Key=task.source_key)["Body"].read() == clip.read_bytes()
 
 

@@ -31,9 +31,7 @@ from tests.app.backend.conftest import (
 
 
 def _uploaded_keys(resources: LocalResources, video_id: str) -> list[str]:
-    listing = s3(resources).list_objects_v2(
-        Bucket=resources.uploads_bucket, Prefix=f"uploads/{video_id}/"
-    )
+    listing = s3(resources).list_objects_v2(Bucket=resources.uploads_bucket, Prefix=f"uploads/{video_id}/")
     return [o["Key"] for o in listing.get("Contents", [])]
 
 

@@ -139,8 +139,8 @@ def test_deleting_a_transcoding_video_stops_its_ffmpeg_within_seconds_and_keeps_
     assert ffmpeg
 
     # What the backend's delete_video does to a video's objects.
-    delete_versions(pipeline.s3, pipeline.resources.names.uploads_bucket, upload_key_prefix(task.video_id))
-    delete_prefix(pipeline.s3, pipeline.resources.names.media_bucket, media_prefix(task.video_id))
+    delete_versions(pipeline.s3, pipeline.resources.uploads_bucket, upload_key_prefix(task.video_id))
+    delete_prefix(pipeline.s3, pipeline.resources.media_bucket, media_prefix(task.video_id))
     deleted_at = time.monotonic()
     while running(ffmpeg) and time.monotonic() - deleted_at < EXIT_WAIT_SECONDS:
         time.sleep(0.1)
