@@ -23,6 +23,7 @@ _BLANK_LOOKING = frozenset("\u115f\u1160\u3164\uffa0\u2800")
 _JOINERS = frozenset("\u200c\u200d")
 _LINE_BREAKS = frozenset("\n\t")
 _ZWJ = "\u200d"
+_SURROGATES = range(0xD800, 0xE000)
 _EMOJI_PRESENTATION = "\ufe0f"
 # Scripts whose letters look alike; a name may use at most one of them.
 _CONFUSABLE_SCRIPTS = ("LATIN", "GREEK", "CYRILLIC")
@@ -72,8 +73,15 @@ def hidden_characters(
 
 def json_pattern(*, multiline: bool, nonblank: bool) -> str:
     """The JSON Schema ``pattern`` (ECMA-262, BMP escapes only) of free text: no refused
-    character, and with ``nonblank`` at least one character that is not whitespace."""
-    refused = sorted(_REFUSED[multiline, True])
+    character, and with ``nonblank`` at least one character that is not whitespace.
+
+    The pattern reads text as Unicode scalar values, as JSON Schema validators built on Rust's
+    or Go's regex engines do (schemathesis's among them): they refuse a pattern that names a
+    surrogate at all, and then check nothing. A lone surrogate can only arrive as a ``\\uD800``
+    JSON escape; the validator refuses it without the document's help."""
+    refused = sorted(
+        char for char in _REFUSED[multiline, True] if not _SURROGATES.start <= ord(char) < _SURROGATES.stop
+    )
     ranges: list[tuple[int, int]] = []
     for code in map(ord, refused):
         if ranges and ranges[-1][1] == code - 1:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import jsonschema_rs
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
@@ -93,3 +94,22 @@ def test_the_documented_pattern_accepts_exactly_what_the_validator_accepts(value
         except ValueError:
             accepted = False
         assert documented == accepted, ascii(value)
+
+
+@given(st.text(max_size=20))
+@example("bell\x07")
+@example("next line\x85")
+def test_the_pattern_compiles_and_decides_alike_in_a_scalar_value_validator(value: str) -> None:
+    """schemathesis validates generated data with jsonschema-rs (Rust regex), which refused the
+    pattern for naming surrogates and so let control characters through as "valid"."""
+    for multiline in (False, True):
+        validator = jsonschema_rs.validator_for(
+            {"type": "string", "pattern": text.json_pattern(multiline=multiline, nonblank=False)},
+            pattern_options=jsonschema_rs.FancyRegexOptions(),
+        )
+        try:
+            text.check_text(value, multiline=multiline)
+            accepted = True
+        except ValueError:
+            accepted = False
+        assert validator.is_valid(value) == accepted, ascii(value)
