@@ -155,8 +155,12 @@ class VideoPatch(_Patch):
 
 
 class PageQuery(_Request):
+    # Only documented: a cursor is opaque (pagination.py's unpadded URL-safe base64 of a
+    # position), so the alphabet is all a client can know; one the API did not issue is a 400.
     cursor: Annotated[str, StringConstraints(max_length=200)] = Field(
-        "", description="next_cursor of the previous page"
+        "",
+        description="next_cursor of the previous page, as issued; any other value answers 400 invalid_cursor",
+        json_schema_extra={"pattern": "^[A-Za-z0-9_-]*$"},
     )
     limit: int = Field(20, ge=1, le=PAGE_LIMIT_MAX)
 
@@ -235,7 +239,12 @@ class PartUrls(BaseModel):
 
 class CompletedPart(_Request):
     part_number: int = Field(ge=1, le=10000)
-    etag: Annotated[str, StringConstraints(min_length=1, max_length=200), NoNul]
+    etag: Annotated[
+        str,
+        StringConstraints(min_length=1, max_length=200),
+        NoNul,
+        Field(json_schema_extra={"pattern": "^[^\\u0000]*$"}),
+    ]
 
 
 class MultipartComplete(_Request):

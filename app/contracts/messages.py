@@ -13,7 +13,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
@@ -27,8 +27,18 @@ class _Message(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _type_required(schema: dict[str, Any]) -> None:
+    # The default lets code write TrimFilter(start=1), but the union picks a model by `type`, so
+    # a filter without it is refused: the schema says so (pydantic leaves defaulted fields out).
+    schema["required"] = ["type", *schema.get("required", [])]
+
+
+class _Filter(_Message):
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra=_type_required)
+
+
 # Filters are data: an allow-list of typed operations the worker maps to filter nodes.
-class TrimFilter(_Message):
+class TrimFilter(_Filter):
     type: Literal["trim"] = "trim"
     start: float = Field(ge=0, le=86400, description="seconds from the start of the source")
     end: float | None = Field(None, gt=0, le=86400, description="seconds from the start; omitted: to the end")
@@ -40,16 +50,16 @@ class TrimFilter(_Message):
         return self
 
 
-class RotateFilter(_Message):
+class RotateFilter(_Filter):
     type: Literal["rotate"] = "rotate"
     degrees: Literal[90, 180, 270] = Field(description="clockwise rotation")
 
 
-class GrayscaleFilter(_Message):
+class GrayscaleFilter(_Filter):
     type: Literal["grayscale"] = "grayscale"
 
 
-class FlipFilter(_Message):
+class FlipFilter(_Filter):
     type: Literal["flip"] = "flip"
     axis: Literal["horizontal", "vertical"]
 
