@@ -7,6 +7,7 @@ is served by this module's blueprint rather than spectree's route (``/apidoc``, 
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -85,10 +86,44 @@ BODY_ERRORS = {
 BODY_METHODS = ("post", "put", "patch", "delete")
 
 
+# OpenAPI links: the path parameter a created resource's id (its 201 body's `id`) fills, so
+# that clients and stateful testers (schemathesis) can walk from creating it to every operation
+# on it; a target's other path parameters come from the creating request's path.
+CREATED_IDS = {
+    ("/api/videos", "post"): "video_id",
+    ("/api/playlists", "post"): "playlist_id",
+    ("/api/videos/{video_id}/comments", "post"): "comment_id",
+}
+
+
+def _path_parameters(path: str) -> set[str]:
+    return set(re.findall(r"{(\w+)}", path))
+
+
+def _links(paths: dict[str, Any], source_path: str, id_parameter: str) -> dict[str, Any]:
+    known = _path_parameters(source_path)
+    links = {}
+    for target_path, methods in paths.items():
+        needed = _path_parameters(target_path)
+        if id_parameter not in needed or not needed - {id_parameter} <= known:
+            continue
+        pointer = target_path.replace("~", "~0").replace("/", "~1")
+        parameters = {name: f"$request.path.{name}" for name in needed - {id_parameter}}
+        for method in methods:
+            links[f"{method} {target_path}"] = {
+                "operationRef": f"#/paths/{pointer}/{method}",
+                "parameters": {**parameters, id_parameter: "$response.body#/id"},
+            }
+    return links
+
+
 def document() -> dict[str, Any]:
     """spectree's document of the routes and their schemas, with the answers app.py gives
-    before any route runs."""
+    before any route runs, and the links from each created resource to its operations."""
     spec = copy.deepcopy(api.spec)
+    for (source_path, source_method), id_parameter in CREATED_IDS.items():
+        created = spec["paths"][source_path][source_method]["responses"]["201"]
+        created["links"] = _links(spec["paths"], source_path, id_parameter)
     error_body = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
     for methods in spec["paths"].values():
         for method, operation in methods.items():

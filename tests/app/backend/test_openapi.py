@@ -15,6 +15,8 @@ from tests.app.backend.conftest import Caller, Platform
 
 # Bounded so the suite stays fast; each run covers every operation in both modes.
 EXAMPLES = 120
+STATEFUL_EXAMPLES = 60
+STATEFUL_STEPS = 8
 
 
 def test_openapi_document_lists_every_route_with_its_schemas(platform: Platform) -> None:
@@ -60,6 +62,19 @@ def test_openapi_document_lists_every_route_with_its_schemas(platform: Platform)
     assert create["responses"]["422"]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorBody")
 
 
+def _sign_in(schema: Any, caller: Caller) -> None:
+    """``caller``'s token on every request, as the schema's auth: the auth checks then know it is
+    real, and resend requests without it or with a wrong one, expecting 401."""
+
+    @schema.auth()
+    class Bearer:
+        def get(self, _case: Any, _context: Any) -> str:
+            return caller.access_token
+
+        def set(self, case: Any, token: str, _context: Any) -> None:
+            case.headers = {**(case.headers or {}), "Authorization": f"Bearer {token}"}
+
+
 def _positive_only_what_the_document_promises(case: Any) -> None:
     """Rules a JSON Schema cannot state, each named in the document's descriptions, kept out of
     positive mode so that a refusal there is a real disagreement."""
@@ -93,9 +108,9 @@ def test_generated_requests_pass_every_check(
         f"/api/videos/{video_id}/comments", json={"body": "c"}, headers=alice.headers
     ).json["id"]
     schema = schemathesis.openapi.from_wsgi("/api/openapi.json", app)
+    _sign_in(schema, alice)
     strategy = schema.as_strategy(
         generation_mode=mode,
-        headers=alice.headers,
         path_parameters={"video_id": video_id, "playlist_id": playlist_id, "comment_id": comment_id},
     )
     failures: list[str] = []
@@ -142,3 +157,72 @@ def test_patch_schemas_say_a_field_is_needed_and_none_may_be_null(platform: Plat
         assert schemas[name]["minProperties"] == 1
         for field, prop in schemas[name]["properties"].items():
             assert "null" not in str(prop), f"{name}.{field} is documented as nullable"
+
+
+def test_created_resources_link_to_their_operations(platform: Platform) -> None:
+    """Stateful testers walk create → get/patch/delete only along the document's links."""
+    document = platform.http.get("/api/openapi.json").json
+    linked = {
+        (source, link["operationRef"])
+        for source, methods in document["paths"].items()
+        for operation in methods.values()
+        for link in operation["responses"].get("201", {}).get("links", {}).values()
+    }
+    assert {
+        ("/api/videos", "#/paths/~1api~1videos~1{video_id}/delete"),
+        ("/api/playlists", "#/paths/~1api~1playlists~1{playlist_id}/patch"),
+        (
+            "/api/videos/{video_id}/comments",
+            "#/paths/~1api~1videos~1{video_id}~1comments~1{comment_id}/delete",
+        ),
+    } <= linked
+
+
+def test_stateful_walks_along_the_links_pass_every_check(
+    platform: Platform, app: Flask, alice: Caller
+) -> None:
+    """Sequences of calls, each created id fed to the operations its links name, with every check."""
+    platform.ready(alice)
+    schema = schemathesis.openapi.from_wsgi("/api/openapi.json", app)
+
+    _sign_in(schema, alice)
+
+    answered: set[tuple[str, str, int]] = set()
+    failures: list[str] = []
+
+    class Walk(schema.as_state_machine()):  # type: ignore[misc]
+        def before_call(self, case: Any) -> None:
+            if case.meta is not None and case.meta.generation.mode is GenerationMode.POSITIVE:
+                _positive_only_what_the_document_promises(case)
+
+        def after_call(self, response: Any, case: Any) -> None:
+            super().after_call(response, case)
+            answered.add((case.method, case.path, response.status_code))
+
+        def validate_response(self, response: Any, case: Any, *args: Any, **kwargs: Any) -> None:
+            # Collected, not raised: the database outlives each example, so Hypothesis could not
+            # replay a failing one (it would report a flaky strategy instead of the failure).
+            try:
+                super().validate_response(response, case, *args, **kwargs)
+            except (AssertionError, BaseExceptionGroup) as failure:
+                failures.append(
+                    f"{case.method} {case.formatted_path} {case.query!r} {case.body!r}: {failure}"
+                )
+
+    Walk.run(
+        settings=settings(
+            max_examples=STATEFUL_EXAMPLES,
+            stateful_step_count=STATEFUL_STEPS,
+            deadline=None,
+            database=None,
+            derandomize=True,
+            suppress_health_check=list(HealthCheck),
+        )
+    )
+    assert failures == [], "\n\n".join(failures)
+    # The links were walked: resources created in the run were read, changed and deleted.
+    assert {
+        ("PATCH", "/api/videos/{video_id}", 200),
+        ("DELETE", "/api/videos/{video_id}", 204),
+        ("PATCH", "/api/playlists/{playlist_id}", 200),
+    } <= answered, "\n".join(map(str, sorted(answered)))
