@@ -38,7 +38,8 @@ def _check_json_body() -> None:
     if not data:
         return
     try:
-        bounded_json.loads(data)
+        # Only UTF-8 (RFC 8259, section 8.1): Python's parser would also guess UTF-16 and UTF-32.
+        bounded_json.loads(data.decode("utf-8"))
     except bounded_json.TooDeep as exc:
         raise ApiError(400, "malformed_json", str(exc)) from None
     except ValueError:

@@ -43,8 +43,14 @@ def nesting_depth(data: bytes, stop_above: int | None = None) -> int:
 
 
 def loads(data: str | bytes, max_depth: int = MAX_DEPTH) -> Any:
-    """``json.loads`` that raises ``ValueError`` (``TooDeep``) for documents nested past ``max_depth``."""
+    """``json.loads`` that raises ``ValueError`` (``TooDeep``) for documents nested past ``max_depth``,
+    and for the NaN and Infinity literals."""
     raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
     if nesting_depth(raw, stop_above=max_depth) > max_depth:
         raise TooDeep(max_depth)
-    return json.loads(data)
+    return json.loads(data, parse_constant=_not_json)
+
+
+def _not_json(constant: str) -> Any:
+    # Python's parser reads NaN and Infinity, which JSON does not have (RFC 8259, section 6).
+    raise ValueError(f"{constant} is not a JSON number")

@@ -47,3 +47,11 @@ def test_a_document_deeper_than_the_bound_is_a_value_error_not_a_recursion_error
 def test_a_document_at_the_bound_parses() -> None:
     depth = bounded_json.MAX_DEPTH
     assert bounded_json.loads("[" * depth + "]" * depth) is not None
+
+
+@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])
+def test_nan_and_infinity_are_not_json(literal: str) -> None:
+    """Python's parser reads them; RFC 8259 section 6 (https://www.rfc-editor.org/rfc/rfc8259#section-6)
+    has no such numbers, and a NaN in a body slipped past every range check."""
+    with pytest.raises(ValueError, match="not a JSON number"):
+        bounded_json.loads(f'{{"start": {literal}}}')
