@@ -3,7 +3,9 @@ the error shape, and nothing is stored (row counts unchanged, no source kept, no
 
 from __future__ import annotations
 
+import base64
 import json
+import uuid
 from typing import Any
 
 import pytest
@@ -238,3 +240,47 @@ def test_non_video_and_oversized_sources_are_refused_and_not_kept(
     row = platform.row(video_id)
     assert row is not None and row.status == "uploading" and row.task_id is None
     assert drain(platform.resources, platform.resources.task_queue_url) == []
+
+
+def _forged_cursor(position: Any) -> str:
+    return base64.urlsafe_b64encode(json.dumps(position).encode()).decode().rstrip("=")
+
+
+# Query values the list routes must refuse: forged and broken cursors, limits out of range or
+# of the wrong kind, and search text with NUL or past its length.
+HOSTILE_QUERIES: dict[str, dict[str, str]] = {
+    "cursor-not-base64": {"cursor": "%%%"},
+    "cursor-sql": {"cursor": _forged_cursor({"t": "2020-01-01' OR '1'='1", "id": str(uuid.uuid4())})},
+    "cursor-not-uuid": {"cursor": _forged_cursor({"t": "2020-01-01T00:00:00", "id": "1 OR 1=1"})},
+    "cursor-list": {"cursor": _forged_cursor([1, 2])},
+    "cursor-huge": {"cursor": "A" * 10_000},
+    "limit-huge": {"limit": str(10**30)},
+    "limit-negative": {"limit": "-1"},
+    "limit-float": {"limit": "1.5"},
+    "limit-nan": {"limit": "NaN"},
+    "q-nul": {"q": "a\x00b"},
+    "q-long": {"q": "q" * 10_000},
+}
+
+
+@pytest.mark.parametrize("query", HOSTILE_QUERIES.values(), ids=HOSTILE_QUERIES.keys())
+def test_every_list_route_refuses_every_hostile_query(
+    platform: Platform, alice: Caller, query: dict[str, str]
+) -> None:
+    video_id, playlist_id, _ = _targets(platform, alice)
+    document = platform.http.get("/api/openapi.json").json
+    listed = [
+        path
+        for path, methods in document["paths"].items()
+        if any(parameter["name"] == "cursor" for parameter in methods.get("get", {}).get("parameters", []))
+    ]
+    assert len(listed) >= 3
+    before = _row_counts(platform)
+    for path in listed:
+        filled = path.replace("{video_id}", video_id).replace("{playlist_id}", playlist_id)
+        for name, value in query.items():
+            if name == "q" and "q" not in str(document["paths"][path]["get"]["parameters"]):
+                continue
+            response = platform.http.get(filled, query_string={name: value}, headers=alice.headers)
+            _assert_refused(response, f"GET {path}?{name}")
+    assert _row_counts(platform) == before
