@@ -87,7 +87,7 @@ def test_an_upload_past_the_storage_quota_is_refused_413_deleted_and_left_upload
     assert f"take {2 * size} of your {2 * size + size // 2} bytes" in refused.json["error"]["message"]
     assert http.get(f"/api/videos/{ids[2]}", headers=alice.headers).json["status"] == "uploading"
     listing = s3(local_resources).list_objects_v2(
-        Bucket=local_resources.names.uploads_bucket, Prefix=f"uploads/{ids[2]}/"
+        Bucket=local_resources.uploads_bucket, Prefix=f"uploads/{ids[2]}/"
     )
     assert listing.get("KeyCount", 0) == 0
     assert len(drain(local_resources, local_resources.task_queue_url)) == 2
