@@ -7,10 +7,14 @@ tests call these directly.
 from __future__ import annotations
 
 import base64
+import dataclasses
+import inspect
 import json
 import shlex
+import types
+import typing
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import pulumi
 import pulumi_aws as aws
@@ -19,6 +23,37 @@ from app.contracts.names import SETTINGS_ENV_DIR, settings_env_file
 
 TAG_KEYS = ("service", "stack", "owner")
 POLICY_VERSION = "2012-10-17"
+
+ArgsT = TypeVar("ArgsT")
+
+
+def args_of(cls: type[ArgsT], args: ArgsT | Mapping[str, Any]) -> ArgsT:
+    """A component's ``*Args``: ``args`` itself from a Python program; built from the mapping the
+    multi-language provider hands the constructor (Python names, nested types as mappings, the
+    inputs a program left out absent, so the dataclass defaults apply)."""
+    if isinstance(args, cls):
+        return args
+    if not isinstance(args, Mapping):
+        raise TypeError(f"{cls.__name__} or a mapping of its fields expected, got {type(args).__name__}")
+    # The components' modules evaluate their annotations (the analyzer reads them as objects).
+    hints = {f.name: f.type for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    return cls(**{name: _field_value(hints[name], value) for name, value in args.items()})
+
+
+def _field_value(hint: Any, value: Any) -> Any:
+    """``value`` as field type ``hint`` holds it: a mapping for a nested ``*Args`` type becomes one."""
+    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
+        nested = [t for t in typing.get_args(hint) if dataclasses.is_dataclass(t)]
+        hint = nested[0] if nested else None
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint) and isinstance(value, Mapping):
+        return args_of(hint, value)
+    return value
+
+
+def declared_outputs(component: pulumi.ComponentResource) -> dict[str, Any]:
+    """Every output the component's class declares, which is what the package schema lists too."""
+    declared = inspect.get_annotations(type(component))
+    return {name: getattr(component, name) for name in declared if not name.startswith("_")}
 
 
 def standard_tags(service: str, owner: str, stack: str | None = None) -> dict[str, str]:

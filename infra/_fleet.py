@@ -6,8 +6,6 @@ Every function creates children of ``parent`` named after ``name``; the componen
 for what every fleet has, ``load_balanced_fleet`` for the two behind an ALB.
 """
 
-from __future__ import annotations
-
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -52,7 +50,7 @@ class MachineImage:
     """A pinned AMI id; ``None`` looks up the newest build at deploy time."""
     name_prefix: str = "reelstack"
     """Packer names each AMI ``<name_prefix>-<service>-<build time>`` (images/reelstack.pkr.hcl)."""
-    owners: tuple[str, ...] = ("self",)
+    owners: Sequence[str] = ("self",)
     """Accounts whose images count: this one, or the account id of a shared image-building account."""
 
     def __post_init__(self) -> None:
@@ -458,7 +456,7 @@ class LoadBalancedArgs(InstanceArgs, Protocol):
     """The knobs of a service behind a load balancer, read by ``load_balanced_fleet``."""
 
     @property
-    def private_subnet_ids(self) -> tuple[pulumi.Input[str], ...]: ...
+    def private_subnet_ids(self) -> Sequence[pulumi.Input[str]]: ...
     @property
     def port(self) -> int: ...
     @property

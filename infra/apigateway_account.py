@@ -8,15 +8,13 @@ role that may write log groups under ``/aws/apigateway/`` (where the Gateway com
 logs go) and nothing else.
 """
 
-from __future__ import annotations
-
 from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
-from infra._common import policy_document, service_role, standard_tags, statement
+from infra._common import args_of, declared_outputs, policy_document, service_role, standard_tags, statement
 
 LOG_GROUP_PREFIX = "/aws/apigateway/"
 
@@ -54,6 +52,7 @@ class ApiGatewayAccount(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: ApiGatewayAccountArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
+        args = args_of(ApiGatewayAccountArgs, args)
         super().__init__("reelstack:index:ApiGatewayAccount", name, None, opts)
         invoke = pulumi.InvokeOptions(parent=self)
         region = aws.get_region_output(opts=invoke).region
@@ -71,4 +70,4 @@ class ApiGatewayAccount(pulumi.ComponentResource):
             f"{name}-settings", cloudwatch_role_arn=role.arn, opts=pulumi.ResourceOptions(parent=self)
         )
         self.role_arn = role.arn
-        self.register_outputs({"role_arn": self.role_arn})
+        self.register_outputs(declared_outputs(self))

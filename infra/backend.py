@@ -5,8 +5,7 @@ from ``/etc/reelstack/backend.env``. Instances accept traffic from the load bala
 only, and may touch exactly their buckets, queues and secrets.
 """
 
-from __future__ import annotations
-
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,9 +14,8 @@ import pulumi_aws as aws
 
 from app.contracts.names import UPLOADS_KEY_PREFIX
 from app.contracts.settings import ENV_PREFIX, BackendSettings
-from infra._common import policy_document, standard_tags, statement
+from infra._common import args_of, declared_outputs, policy_document, standard_tags, statement
 from infra._fleet import MachineImage, load_balanced_fleet
-from infra.database import Database
 from infra.users import signout_reader_statement
 
 ROLE = "backend"
@@ -32,10 +30,13 @@ class BackendServiceArgs:
     """The network's VPC."""
     vpc_cidr: pulumi.Input[str]
     """The VPC's address range."""
-    private_subnet_ids: tuple[pulumi.Input[str], ...]
+    private_subnet_ids: Sequence[pulumi.Input[str]]
     """Private subnets of the instances and the internal load balancer."""
-    database: Database
-    """The database; the backend grants itself access to it."""
+    database_url: pulumi.Input[str]
+    """SQLAlchemy URL of the database, without password (``Database.url``)."""
+    database_secret_arn: pulumi.Input[str]
+    """The secret holding the database password (``Database.secret_arn``); the stack lets
+    ``security_group_id`` reach the database (``Database.allow_from``)."""
     uploads_bucket: pulumi.Input[str]
     """Bucket browsers upload to."""
     uploads_bucket_arn: pulumi.Input[str]
@@ -206,10 +207,10 @@ class BackendService(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: BackendServiceArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
+        args = args_of(BackendServiceArgs, args)
         super().__init__("reelstack:index:BackendService", name, None, opts)
         tags = standard_tags("backend", args.owner)
         region = aws.get_region_output(opts=pulumi.InvokeOptions(parent=self)).region
-        database = args.database
 
         policy = pulumi.Output.all(
             args.uploads_bucket_arn,
@@ -217,7 +218,7 @@ class BackendService(pulumi.ComponentResource):
             args.task_queue_arn,
             args.status_queue_arn,
             args.ticket_secret_arn,
-            database.secret_arn,
+            args.database_secret_arn,
             args.media_revocation_store_arn,
             args.signout_table_arn,
         ).apply(
@@ -233,8 +234,8 @@ class BackendService(pulumi.ComponentResource):
         )
         environment = backend_environment(
             region=region,
-            database_url=database.url,
-            database_secret_arn=database.secret_arn,
+            database_url=args.database_url,
+            database_secret_arn=args.database_secret_arn,
             uploads_bucket=args.uploads_bucket,
             media_bucket=args.media_bucket,
             task_queue_url=args.task_queue_url,
@@ -264,8 +265,6 @@ class BackendService(pulumi.ComponentResource):
             tags=tags,
             reaches_database=True,
         )
-        database.allow_from(name, fleet.instances.security_group.id)
-
         lb = fleet.load_balancer
         self.alb_dns_name = lb.alb.dns_name
         self.alb_arn = lb.alb.arn
@@ -275,12 +274,4 @@ class BackendService(pulumi.ComponentResource):
         self.security_group_id = fleet.instances.security_group.id
         self.alb_security_group_id = lb.security_group.id
         self.asg_name = fleet.group.name
-        self.register_outputs(
-            {
-                "alb_dns_name": self.alb_dns_name,
-                "instance_role_arn": self.instance_role_arn,
-                "log_group_name": self.log_group_name,
-                "security_group_id": self.security_group_id,
-                "asg_name": self.asg_name,
-            }
-        )
+        self.register_outputs(declared_outputs(self))

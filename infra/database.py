@@ -4,15 +4,14 @@ Nothing can reach it until a client grants itself access with ``allow_from`` (th
 backend does); the connection URL it exports carries no password.
 """
 
-from __future__ import annotations
-
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
 from app.contracts.names import ResourceNames
-from infra._common import standard_tags
+from infra._common import args_of, declared_outputs, standard_tags
 
 PORT = 5432
 
@@ -33,7 +32,7 @@ class DatabaseArgs:
     """Shared names (database name, identifier prefix)."""
     vpc_id: pulumi.Input[str]
     """VPC of the private subnets."""
-    subnet_ids: tuple[pulumi.Input[str], ...]
+    subnet_ids: Sequence[pulumi.Input[str]]
     """Private subnets, at least two AZs."""
     instance_class: str = "db.t4g.micro"
     """RDS instance class."""
@@ -88,6 +87,7 @@ class Database(pulumi.ComponentResource):
     security_group_id: pulumi.Output[str]
 
     def __init__(self, name: str, args: DatabaseArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        args = args_of(DatabaseArgs, args)
         super().__init__("reelstack:index:Database", name, None, opts)
         tags = standard_tags("database", args.owner)
         child = pulumi.ResourceOptions(parent=self)
@@ -153,14 +153,7 @@ class Database(pulumi.ComponentResource):
             lambda secrets: (secrets[0].secret_arn or "") if secrets else ""
         )
         self.security_group_id = self._security_group.id
-        self.register_outputs(
-            {
-                "address": self.address,
-                "url": self.url,
-                "secret_arn": self.secret_arn,
-                "security_group_id": self.security_group_id,
-            }
-        )
+        self.register_outputs(declared_outputs(self))
 
     def allow_from(
         self, client: str, security_group_id: pulumi.Input[str]

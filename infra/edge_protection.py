@@ -19,9 +19,8 @@ it is created there whatever the stack's region (pulumi-aws 7's per-resource ``r
 the distribution takes it by ARN (``web_acl_id``; WAFv2 ACLs are named by ARN).
 """
 
-from __future__ import annotations
-
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import pulumi
@@ -31,7 +30,7 @@ import pulumi_aws.wafv2 as waf
 from app.contracts.errors import error_body
 from app.contracts.names import ResourceNames
 from app.contracts.rate_limits import RATE_LIMITED_CODE, RATE_LIMITED_MESSAGE, RateLimits, RateRule
-from infra._common import standard_tags
+from infra._common import args_of, declared_outputs, standard_tags
 
 CLOUDFRONT_WAF_REGION = "us-east-1"
 RATE_LIMITED_BODY_KEY = "rate-limited"
@@ -55,7 +54,7 @@ class EdgeProtectionArgs:
     """Shared physical names; the web ACL is ``<prefix>-edge``."""
     rate_limits: RateLimits = field(default_factory=RateLimits)
     """Requests per client IP per evaluation window, overall and on ``/auth/*``."""
-    counted_common_rules: tuple[str, ...] = (BODY_SIZE_RULE,)
+    counted_common_rules: Sequence[str] = (BODY_SIZE_RULE,)
     """Rules of the core rule set that only count (see ``BODY_SIZE_RULE`` for why that one)."""
     owner: str = "platform"
     """The ``owner`` tag."""
@@ -100,7 +99,7 @@ def rate_rule(rule: RateRule, priority: int, window_seconds: int) -> waf.WebAclR
 
 
 def managed_rule(
-    name: str, rule_group: str, priority: int, counted_rules: tuple[str, ...] = ()
+    name: str, rule_group: str, priority: int, counted_rules: Sequence[str] = ()
 ) -> waf.WebAclRuleArgsDict:
     """An AWS managed rule group with its own actions, except ``counted_rules``, which only count."""
     statement: waf.WebAclRuleStatementManagedRuleGroupStatementArgsDict = {
@@ -140,6 +139,7 @@ class EdgeProtection(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: EdgeProtectionArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
+        args = args_of(EdgeProtectionArgs, args)
         super().__init__("reelstack:index:EdgeProtection", name, None, opts)
         tags = standard_tags("edge", args.owner)
         acl_name = f"{args.names.prefix}-edge"
@@ -168,4 +168,4 @@ class EdgeProtection(pulumi.ComponentResource):
         )
         self.web_acl_arn = acl.arn
         self.web_acl_id = acl.id
-        self.register_outputs({"web_acl_arn": self.web_acl_arn, "web_acl_id": self.web_acl_id})
+        self.register_outputs(declared_outputs(self))

@@ -14,17 +14,16 @@ the account's CloudWatch role (``ApiGatewayAccount``), set once per account and 
 this component sets only when asked (``manage_account_logging_role``).
 """
 
-from __future__ import annotations
-
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
-from infra._common import standard_tags
+from infra._common import args_of, declared_outputs, standard_tags
 from infra._fleet import ORIGIN_VERIFY_HEADER
 from infra.apigateway_account import LOG_GROUP_PREFIX, ApiGatewayAccount, ApiGatewayAccountArgs
 
@@ -54,7 +53,7 @@ class GatewayArgs:
     """VPC of the load balancers."""
     vpc_cidr: pulumi.Input[str]
     """Its address range (the VPC link may reach port 80 in it)."""
-    subnet_ids: tuple[pulumi.Input[str], ...]
+    subnet_ids: Sequence[pulumi.Input[str]]
     """Private subnets for the VPC link's network interfaces."""
     users_function_name: pulumi.Input[str]
     """The user service Lambda."""
@@ -103,6 +102,7 @@ class Gateway(pulumi.ComponentResource):
     stage_path: str
 
     def __init__(self, name: str, args: GatewayArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        args = args_of(GatewayArgs, args)
         super().__init__("reelstack:index:Gateway", name, None, opts)
         tags = standard_tags("gateway", args.owner)
         child = pulumi.ResourceOptions(parent=self)
@@ -268,6 +268,4 @@ class Gateway(pulumi.ComponentResource):
             lambda v: f"{v[0]}.execute-api.{v[1]}.amazonaws.com"
         )
         self.stage_path = f"/{args.stage_name}"
-        self.register_outputs(
-            {"rest_api_id": self.rest_api_id, "invoke_url": self.invoke_url, "domain_name": self.domain_name}
-        )
+        self.register_outputs(declared_outputs(self))

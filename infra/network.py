@@ -4,15 +4,13 @@ Public subnets hold the load balancers and NAT gateways; private subnets hold ev
 instance and the database. A gateway endpoint keeps S3 traffic off the NAT.
 """
 
-from __future__ import annotations
-
 import ipaddress
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
-from infra._common import standard_tags
+from infra._common import args_of, declared_outputs, standard_tags
 
 
 @dataclass(frozen=True)
@@ -52,6 +50,7 @@ class Network(pulumi.ComponentResource):
     private_subnet_ids: list[pulumi.Output[str]]
 
     def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        args = args_of(NetworkArgs, args)
         super().__init__("reelstack:index:Network", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         tags = standard_tags("network", args.owner)
@@ -143,10 +142,4 @@ class Network(pulumi.ComponentResource):
         self.vpc_cidr_block = vpc.cidr_block
         self.public_subnet_ids = [s.id for s in public_subnets]
         self.private_subnet_ids = [s.id for s in private_subnets]
-        self.register_outputs(
-            {
-                "vpc_id": self.vpc_id,
-                "public_subnet_ids": self.public_subnet_ids,
-                "private_subnet_ids": self.private_subnet_ids,
-            }
-        )
+        self.register_outputs(declared_outputs(self))

@@ -11,8 +11,7 @@ The events-ticket signing key (a random secret) lives here too: the backend sign
 tickets with it and this service verifies them.
 """
 
-from __future__ import annotations
-
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,7 +22,7 @@ import pulumi_random as random
 from app.contracts.names import STATUS_MAX_RECEIVES, STATUS_VISIBILITY_TIMEOUT_SECONDS, ResourceNames
 from app.contracts.queue_policies import topic_to_queue_policy
 from app.contracts.settings import ENV_PREFIX
-from infra._common import policy_document, standard_tags, statement
+from infra._common import args_of, declared_outputs, policy_document, standard_tags, statement
 from infra._fleet import MachineImage, load_balanced_fleet, queue_with_dlq
 from infra.users import signout_reader_statement
 
@@ -53,7 +52,7 @@ class ProgressServiceArgs:
     """The network's VPC."""
     vpc_cidr: pulumi.Input[str]
     """The VPC's address range."""
-    private_subnet_ids: tuple[pulumi.Input[str], ...]
+    private_subnet_ids: Sequence[pulumi.Input[str]]
     """Private subnets of the instances and the internal load balancer."""
     user_pool_client_id: pulumi.Input[str]
     """Token audience."""
@@ -170,6 +169,7 @@ class ProgressService(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: ProgressServiceArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
+        args = args_of(ProgressServiceArgs, args)
         super().__init__("reelstack:index:ProgressService", name, None, opts)
         tags = standard_tags("progress", args.owner)
         child = pulumi.ResourceOptions(parent=self)
@@ -281,13 +281,4 @@ class ProgressService(pulumi.ComponentResource):
         self.log_group_name = fleet.instances.log_group.name
         self.security_group_id = fleet.instances.security_group.id
         self.asg_name = fleet.group.name
-        self.register_outputs(
-            {
-                "topic_arn": self.topic_arn,
-                "status_queue_url": self.status_queue_url,
-                "ticket_secret_arn": self.ticket_secret_arn,
-                "alb_dns_name": self.alb_dns_name,
-                "instance_role_arn": self.instance_role_arn,
-                "log_group_name": self.log_group_name,
-            }
-        )
+        self.register_outputs(declared_outputs(self))

@@ -6,8 +6,7 @@ Access Control (the buckets stay private) and forwards ``/api/*``, ``/auth/*`` a
 ``/events/*`` to the API gateway, so the whole product is one origin.
 """
 
-from __future__ import annotations
-
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +15,14 @@ import pulumi_aws as aws
 
 from app.contracts.names import ResourceNames
 from app.contracts.tickets import REVOKED_BEFORE_PREFIX
-from infra._common import cloudfront_read_statement, json_document, standard_tags, tls_only_bucket_policy
+from infra._common import (
+    args_of,
+    cloudfront_read_statement,
+    declared_outputs,
+    json_document,
+    standard_tags,
+    tls_only_bucket_policy,
+)
 
 # AWS managed CloudFront policies (fixed ids, documented by AWS).
 CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
@@ -122,7 +128,7 @@ class MediaStorageArgs:
     """Pulumi ``protect`` on the buckets (prod)."""
     force_destroy: bool = True
     """Let ``pulumi destroy`` delete non-empty buckets (dev only)."""
-    extra_cors_origins: tuple[str, ...] = ()
+    extra_cors_origins: Sequence[str] = ()
     """Origins allowed to upload besides the site's own (``web_url``)."""
     domain: str | None = None
     """Custom domain the distribution serves and the URLs name (needs ``certificate_arn``)."""
@@ -166,6 +172,7 @@ class MediaStorage(pulumi.ComponentResource):
     media_base_url: pulumi.Output[str]
 
     def __init__(self, name: str, args: MediaStorageArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        args = args_of(MediaStorageArgs, args)
         super().__init__("reelstack:index:MediaStorage", name, None, opts)
         tags = standard_tags("storage", args.owner)
         child = pulumi.ResourceOptions(parent=self)
@@ -443,15 +450,4 @@ class MediaStorage(pulumi.ComponentResource):
         self.distribution_id = distribution.id
         self.distribution_arn = distribution.arn
         self.grant_store_arn = grant_keys.arn
-        self.register_outputs(
-            {
-                "grant_store_arn": self.grant_store_arn,
-                "uploads_bucket": self.uploads_bucket,
-                "media_bucket": self.media_bucket,
-                "web_bucket": self.web_bucket,
-                "distribution_id": self.distribution_id,
-                "domain_name": self.domain_name,
-                "web_url": self.web_url,
-                "media_base_url": self.media_base_url,
-            }
-        )
+        self.register_outputs(declared_outputs(self))

@@ -11,8 +11,7 @@ instance when tasks wait and nothing runs. Optional spot capacity uses a mixed-i
 policy.
 """
 
-from __future__ import annotations
-
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,7 +25,7 @@ from app.contracts.names import (
     ResourceNames,
 )
 from app.contracts.settings import ENV_PREFIX, TranscoderSettings
-from infra._common import asg_tags, policy_document, standard_tags, statement
+from infra._common import args_of, asg_tags, declared_outputs, policy_document, standard_tags, statement
 from infra._fleet import MachineImage, instances, queue_with_dlq
 
 ROLE = "transcoder"
@@ -45,7 +44,7 @@ class TranscoderFleetArgs:
     """The network's VPC."""
     vpc_cidr: pulumi.Input[str]
     """The VPC's address range."""
-    subnet_ids: tuple[pulumi.Input[str], ...]
+    subnet_ids: Sequence[pulumi.Input[str]]
     """Private subnets of the workers."""
     uploads_bucket: pulumi.Input[str]
     """Bucket name of source uploads (read)."""
@@ -63,7 +62,7 @@ class TranscoderFleetArgs:
     """Key prefix of the sources in the uploads bucket, the only keys the workers may read and list."""
     instance_type: str = "c7g.large"
     """On-demand instance type (arm64 AMI)."""
-    spot_instance_types: tuple[str, ...] = ()
+    spot_instance_types: Sequence[str] = ()
     """Extra types for a mixed-instances policy; empty: on-demand only."""
     on_demand_base_capacity: int = 0
     """With spot: instances always on-demand."""
@@ -91,7 +90,7 @@ class TranscoderFleetArgs:
     """Wall-clock budget of one transcode (REELSTACK_TRANSCODE_TIMEOUT_SECONDS)."""
     volume_size_gib: int = 50
     """Root volume (scratch space for sources and outputs)."""
-    dlq_alarm_actions: tuple[str, ...] = ()
+    dlq_alarm_actions: Sequence[str] = ()
     """ARNs notified when a task lands in the DLQ (e.g. an on-call SNS topic)."""
     image: MachineImage = field(default_factory=MachineImage)
     """The AMI: pinned, or the newest ``images/build.sh transcoder`` build."""
@@ -248,6 +247,7 @@ class TranscoderFleet(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: TranscoderFleetArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
+        args = args_of(TranscoderFleetArgs, args)
         super().__init__("reelstack:index:TranscoderFleet", name, None, opts)
         if args.workers_per_instance < 1:
             raise ValueError("workers_per_instance must be at least 1")
@@ -451,13 +451,4 @@ class TranscoderFleet(pulumi.ComponentResource):
         self.log_group_name = workers.log_group.name
         self.asg_name = group.name
         self.security_group_id = workers.security_group.id
-        self.register_outputs(
-            {
-                "queue_url": self.queue_url,
-                "queue_arn": self.queue_arn,
-                "dlq_url": self.dlq_url,
-                "instance_role_arn": self.instance_role_arn,
-                "log_group_name": self.log_group_name,
-                "asg_name": self.asg_name,
-            }
-        )
+        self.register_outputs(declared_outputs(self))

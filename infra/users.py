@@ -9,9 +9,8 @@ layer). The sign-out table (``app/contracts/signouts.py``) is written here at lo
 (GetItem only) by the backend and the progress service, whose components grant themselves that.
 """
 
-from __future__ import annotations
-
 import ast
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ import pulumi_aws as aws
 from app.contracts.names import ResourceNames
 from app.contracts.settings import ENV_PREFIX
 from app.contracts.signouts import EXPIRES_AT, KEY
-from infra._common import policy_document, service_role, standard_tags, statement
+from infra._common import args_of, declared_outputs, policy_document, service_role, standard_tags, statement
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 RUNTIME = "python3.11"
@@ -101,7 +100,7 @@ class UserServiceArgs:
     dependencies: pulumi.Archive | None = None
     """Zip of the handler's third-party packages (``python/`` at its root, built by
     ``images/users-layer.sh``), published as a layer of the function; None: ``layers`` only."""
-    layers: tuple[str, ...] = ()
+    layers: Sequence[str] = ()
     """Further layer ARNs (e.g. dependencies published elsewhere)."""
     memory_mb: int = 256
     """Lambda memory."""
@@ -178,6 +177,7 @@ class UserService(pulumi.ComponentResource):
     jwks_url: pulumi.Output[str]
 
     def __init__(self, name: str, args: UserServiceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        args = args_of(UserServiceArgs, args)
         super().__init__("reelstack:index:UserService", name, None, opts)
         tags = standard_tags("users", args.owner)
         child = pulumi.ResourceOptions(parent=self)
@@ -318,13 +318,4 @@ class UserService(pulumi.ComponentResource):
             lambda v: f"https://cognito-idp.{v[0]}.amazonaws.com/{v[1]}"
         )
         self.jwks_url = self.jwt_issuer.apply(lambda issuer: f"{issuer}/.well-known/jwks.json")
-        self.register_outputs(
-            {
-                "user_pool_id": self.user_pool_id,
-                "user_pool_client_id": self.user_pool_client_id,
-                "signout_table_name": self.signout_table_name,
-                "function_arn": self.function_arn,
-                "jwt_issuer": self.jwt_issuer,
-                "jwks_url": self.jwks_url,
-            }
-        )
+        self.register_outputs(declared_outputs(self))

@@ -12,8 +12,6 @@ references, and the ES modules those import, the import map's vendored hls.js in
   release, so no module needs rewriting.
 """
 
-from __future__ import annotations
-
 import hashlib
 import json
 import re
@@ -24,7 +22,7 @@ from pathlib import Path, PurePosixPath
 import pulumi
 import pulumi_aws as aws
 
-from infra._common import standard_tags
+from infra._common import args_of, declared_outputs, standard_tags
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 WEB_ROOT = REPO_ROOT / "app" / "web"
@@ -154,8 +152,8 @@ class WebAppArgs:
 
     bucket: pulumi.Input[str]
     """The web bucket (``MediaStorage.web_bucket``), which CloudFront serves at ``/``."""
-    root: Path = WEB_ROOT
-    """The web app's directory."""
+    root: str = str(WEB_ROOT)
+    """The web app's directory (default: the repository's ``app/web``)."""
     entry: str = ENTRY
     """The page CloudFront's default root object names."""
     owner: str = "platform"
@@ -169,18 +167,20 @@ class WebApp(pulumi.ComponentResource):
     keys: list[str]
 
     def __init__(self, name: str, args: WebAppArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        args = args_of(WebAppArgs, args)
         super().__init__("reelstack:index:WebApp", name, None, opts)
         tags = standard_tags("web", args.owner)
         child = pulumi.ResourceOptions(parent=self)
-        assets = [path for path in page_files(args.root, args.entry) if path != args.entry]
-        release = release_id(args.root, assets)
+        root = Path(args.root)
+        assets = [path for path in page_files(root, args.entry) if path != args.entry]
+        release = release_id(root, assets)
         for path in assets:
             # Named by path, keyed by release: a new release replaces each object (new before old).
             aws.s3.BucketObjectv2(
                 f"{name}-{path}",
                 bucket=args.bucket,
                 key=asset_key(release, path),
-                source=pulumi.FileAsset(str(args.root / path)),
+                source=pulumi.FileAsset(str(root / path)),
                 content_type=content_type(path),
                 cache_control=ASSET_CACHE_CONTROL,
                 tags=dict(tags),
@@ -191,7 +191,7 @@ class WebApp(pulumi.ComponentResource):
             f"{name}-{args.entry}",
             bucket=args.bucket,
             key=args.entry,
-            content=release_index((args.root / args.entry).read_text(), urls, args.entry),
+            content=release_index((root / args.entry).read_text(), urls, args.entry),
             content_type=content_type(args.entry),
             cache_control=ENTRY_CACHE_CONTROL,
             tags=dict(tags),
@@ -199,4 +199,4 @@ class WebApp(pulumi.ComponentResource):
         )
         self.release = release
         self.keys = sorted([args.entry, *(asset_key(release, p) for p in assets)])
-        self.register_outputs({"release": self.release, "keys": self.keys})
+        self.register_outputs(declared_outputs(self))

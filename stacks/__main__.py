@@ -163,7 +163,8 @@ backend = BackendService(
         private_subnet_ids=private,
         image=MachineImage(ami_id=cfg.backend_ami),
         log_retention_days=cfg.log_retention_days,
-        database=database,
+        database_url=database.url,
+        database_secret_arn=database.secret_arn,
         uploads_bucket=storage.uploads_bucket,
         uploads_bucket_arn=storage.uploads_bucket_arn,
         media_bucket=storage.media_bucket,
@@ -189,6 +190,7 @@ backend = BackendService(
         signout_table_arn=users.signout_table_arn,
     ),
 )
+database.allow_from("backend", backend.security_group_id)
 gateway = Gateway(
     "gateway",
     GatewayArgs(

@@ -4,8 +4,6 @@ The stack program and ``reelstack up`` both build their buckets, queues, topic a
 pool from ``ResourceNames``, so what runs locally is named as what runs on AWS.
 """
 
-from __future__ import annotations
-
 import re
 import uuid
 from dataclasses import dataclass
@@ -27,7 +25,7 @@ class ResourceNames:
             )
 
     @classmethod
-    def for_stack(cls, project: str, stack: str) -> ResourceNames:
+    def for_stack(cls, project: str, stack: str) -> "ResourceNames":
         return cls(f"{project}-{stack}")
 
     @property

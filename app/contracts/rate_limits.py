@@ -11,8 +11,6 @@ evaluation window. AWS WAF takes a limit of 10 or more (up to 2,000,000,000) and
 (https://docs.aws.amazon.com/waf/latest/developerguide/waf-rule-statement-type-rate-based-high-level-settings.html).
 """
 
-from __future__ import annotations
-
 from dataclasses import dataclass
 
 WAF_MINIMUM_LIMIT = 10
