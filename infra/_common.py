@@ -51,9 +51,12 @@ def _field_value(hint: Any, value: Any) -> Any:
 
 
 def declared_outputs(component: pulumi.ComponentResource) -> dict[str, Any]:
-    """Every output the component's class declares, which is what the package schema lists too."""
+    """The values the component registers as its outputs: every attribute its class declares
+    (what the package schema lists), except the child resources it hands out, which a program
+    reads from the attribute (the provider returns them as resource references)."""
     declared = inspect.get_annotations(type(component))
-    return {name: getattr(component, name) for name in declared if not name.startswith("_")}
+    values = {name: getattr(component, name) for name in declared if not name.startswith("_")}
+    return {name: value for name, value in values.items() if not isinstance(value, pulumi.Resource)}
 
 
 def standard_tags(service: str, owner: str, stack: str | None = None) -> dict[str, str]:

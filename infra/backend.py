@@ -203,6 +203,14 @@ class BackendService(pulumi.ComponentResource):
     security_group_id: pulumi.Output[str]
     alb_security_group_id: pulumi.Output[str]
     asg_name: pulumi.Output[str]
+    group: aws.autoscaling.Group
+    """The Auto Scaling group of the instances."""
+    role: aws.iam.Role
+    """The instances' role (attach further policies to it)."""
+    security_group: aws.ec2.SecurityGroup
+    """The instances' security group."""
+    load_balancer: aws.lb.LoadBalancer
+    """The internal Application Load Balancer in front of the instances."""
 
     def __init__(
         self, name: str, args: BackendServiceArgs, opts: pulumi.ResourceOptions | None = None
@@ -274,4 +282,8 @@ class BackendService(pulumi.ComponentResource):
         self.security_group_id = fleet.instances.security_group.id
         self.alb_security_group_id = lb.security_group.id
         self.asg_name = fleet.group.name
+        self.group = fleet.group
+        self.role = fleet.instances.role
+        self.security_group = fleet.instances.security_group
+        self.load_balancer = fleet.load_balancer.alb
         self.register_outputs(declared_outputs(self))

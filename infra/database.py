@@ -85,6 +85,10 @@ class Database(pulumi.ComponentResource):
     url: pulumi.Output[str]
     secret_arn: pulumi.Output[str]
     security_group_id: pulumi.Output[str]
+    instance: aws.rds.Instance
+    """The RDS instance."""
+    security_group: aws.ec2.SecurityGroup
+    """Its security group (``allow_from`` adds ingress rules to it)."""
 
     def __init__(self, name: str, args: DatabaseArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         args = args_of(DatabaseArgs, args)
@@ -153,6 +157,8 @@ class Database(pulumi.ComponentResource):
             lambda secrets: (secrets[0].secret_arn or "") if secrets else ""
         )
         self.security_group_id = self._security_group.id
+        self.instance = instance
+        self.security_group = self._security_group
         self.register_outputs(declared_outputs(self))
 
     def allow_from(

@@ -135,6 +135,8 @@ class EdgeProtection(pulumi.ComponentResource):
 
     web_acl_arn: pulumi.Output[str]
     web_acl_id: pulumi.Output[str]
+    web_acl: aws.wafv2.WebAcl
+    """The web ACL."""
 
     def __init__(
         self, name: str, args: EdgeProtectionArgs, opts: pulumi.ResourceOptions | None = None
@@ -168,4 +170,5 @@ class EdgeProtection(pulumi.ComponentResource):
         )
         self.web_acl_arn = acl.arn
         self.web_acl_id = acl.id
+        self.web_acl = acl
         self.register_outputs(declared_outputs(self))

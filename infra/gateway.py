@@ -100,6 +100,10 @@ class Gateway(pulumi.ComponentResource):
     invoke_url: pulumi.Output[str]
     domain_name: pulumi.Output[str]
     stage_path: str
+    rest_api: aws.apigateway.RestApi
+    """The REST API."""
+    stage: aws.apigateway.Stage
+    """Its logged, throttled stage."""
 
     def __init__(self, name: str, args: GatewayArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         args = args_of(GatewayArgs, args)
@@ -268,4 +272,6 @@ class Gateway(pulumi.ComponentResource):
             lambda v: f"{v[0]}.execute-api.{v[1]}.amazonaws.com"
         )
         self.stage_path = f"/{args.stage_name}"
+        self.rest_api = api
+        self.stage = stage
         self.register_outputs(declared_outputs(self))

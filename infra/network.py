@@ -48,6 +48,8 @@ class Network(pulumi.ComponentResource):
     vpc_cidr_block: pulumi.Output[str]
     public_subnet_ids: list[pulumi.Output[str]]
     private_subnet_ids: list[pulumi.Output[str]]
+    vpc: aws.ec2.Vpc
+    """The VPC."""
 
     def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         args = args_of(NetworkArgs, args)
@@ -142,4 +144,5 @@ class Network(pulumi.ComponentResource):
         self.vpc_cidr_block = vpc.cidr_block
         self.public_subnet_ids = [s.id for s in public_subnets]
         self.private_subnet_ids = [s.id for s in private_subnets]
+        self.vpc = vpc
         self.register_outputs(declared_outputs(self))

@@ -165,6 +165,16 @@ class ProgressService(pulumi.ComponentResource):
     log_group_name: pulumi.Output[str]
     security_group_id: pulumi.Output[str]
     asg_name: pulumi.Output[str]
+    topic: aws.sns.Topic
+    """The progress topic the workers publish to."""
+    group: aws.autoscaling.Group
+    """The Auto Scaling group of the instances."""
+    role: aws.iam.Role
+    """The instances' role (attach further policies to it)."""
+    security_group: aws.ec2.SecurityGroup
+    """The instances' security group."""
+    load_balancer: aws.lb.LoadBalancer
+    """The internal Application Load Balancer in front of the instances."""
 
     def __init__(
         self, name: str, args: ProgressServiceArgs, opts: pulumi.ResourceOptions | None = None
@@ -281,4 +291,9 @@ class ProgressService(pulumi.ComponentResource):
         self.log_group_name = fleet.instances.log_group.name
         self.security_group_id = fleet.instances.security_group.id
         self.asg_name = fleet.group.name
+        self.topic = topic
+        self.group = fleet.group
+        self.role = fleet.instances.role
+        self.security_group = fleet.instances.security_group
+        self.load_balancer = fleet.load_balancer.alb
         self.register_outputs(declared_outputs(self))

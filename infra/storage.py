@@ -170,6 +170,14 @@ class MediaStorage(pulumi.ComponentResource):
     domain_name: pulumi.Output[str]
     web_url: pulumi.Output[str]
     media_base_url: pulumi.Output[str]
+    uploads: aws.s3.Bucket
+    """The uploads bucket."""
+    media: aws.s3.Bucket
+    """The media bucket."""
+    web: aws.s3.Bucket
+    """The web bucket."""
+    distribution: aws.cloudfront.Distribution
+    """The site's CloudFront distribution."""
 
     def __init__(self, name: str, args: MediaStorageArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         args = args_of(MediaStorageArgs, args)
@@ -450,4 +458,8 @@ class MediaStorage(pulumi.ComponentResource):
         self.distribution_id = distribution.id
         self.distribution_arn = distribution.arn
         self.grant_store_arn = grant_keys.arn
+        self.uploads = uploads
+        self.media = media
+        self.web = web
+        self.distribution = distribution
         self.register_outputs(declared_outputs(self))

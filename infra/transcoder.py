@@ -243,6 +243,16 @@ class TranscoderFleet(pulumi.ComponentResource):
     log_group_name: pulumi.Output[str]
     asg_name: pulumi.Output[str]
     security_group_id: pulumi.Output[str]
+    queue: aws.sqs.Queue
+    """The task queue."""
+    dlq: aws.sqs.Queue
+    """Its dead-letter queue."""
+    group: aws.autoscaling.Group
+    """The Auto Scaling group of the instances."""
+    role: aws.iam.Role
+    """The instances' role (attach further policies to it)."""
+    security_group: aws.ec2.SecurityGroup
+    """The instances' security group."""
 
     def __init__(
         self, name: str, args: TranscoderFleetArgs, opts: pulumi.ResourceOptions | None = None
@@ -451,4 +461,9 @@ class TranscoderFleet(pulumi.ComponentResource):
         self.log_group_name = workers.log_group.name
         self.asg_name = group.name
         self.security_group_id = workers.security_group.id
+        self.queue = queue
+        self.dlq = dlq
+        self.group = group
+        self.role = workers.role
+        self.security_group = workers.security_group
         self.register_outputs(declared_outputs(self))

@@ -175,6 +175,10 @@ class UserService(pulumi.ComponentResource):
     invoke_arn: pulumi.Output[str]
     jwt_issuer: pulumi.Output[str]
     jwks_url: pulumi.Output[str]
+    user_pool: aws.cognito.UserPool
+    """The Cognito user pool."""
+    function: aws.lambda_.Function
+    """The ``/auth`` Lambda."""
 
     def __init__(self, name: str, args: UserServiceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         args = args_of(UserServiceArgs, args)
@@ -318,4 +322,6 @@ class UserService(pulumi.ComponentResource):
             lambda v: f"https://cognito-idp.{v[0]}.amazonaws.com/{v[1]}"
         )
         self.jwks_url = self.jwt_issuer.apply(lambda issuer: f"{issuer}/.well-known/jwks.json")
+        self.user_pool = pool
+        self.function = function
         self.register_outputs(declared_outputs(self))

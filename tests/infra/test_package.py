@@ -124,3 +124,35 @@ def test_provider_constructs_each_component_from_schema_inputs(
     built = graph.one(token, "lab")
     assert graph.children(built), "the component made its resources"
     assert set(states[0]) <= set(resource["properties"]) and states[0]
+
+
+@pytest.mark.parametrize(
+    ("component", "children"),
+    [
+        (
+            "TranscoderFleet",
+            {"queue": "sqs/queue:Queue", "dlq": "sqs/queue:Queue", "group": "autoscaling/group:Group"},
+        ),
+        ("TranscoderFleet", {"role": "iam/role:Role", "securityGroup": "ec2/securityGroup:SecurityGroup"}),
+        ("BackendService", {"role": "iam/role:Role", "loadBalancer": "lb/loadBalancer:LoadBalancer"}),
+        ("ProgressService", {"topic": "sns/topic:Topic", "securityGroup": "ec2/securityGroup:SecurityGroup"}),
+        (
+            "MediaStorage",
+            {"distribution": "cloudfront/distribution:Distribution", "uploads": "s3/bucket:Bucket"},
+        ),
+        (
+            "Database",
+            {"instance": "rds/instance:Instance", "securityGroup": "ec2/securityGroup:SecurityGroup"},
+        ),
+        ("UserService", {"userPool": "cognito/userPool:UserPool", "function": "lambda/function:Function"}),
+        ("Network", {"vpc": "ec2/vpc:Vpc"}),
+    ],
+)
+def test_main_children_are_outputs_a_program_can_customise(component: str, children: dict[str, str]) -> None:
+    """As pulumi-awsx does: the component hands out its main resources, typed by the aws schema."""
+    package_schema = schema()
+    outputs = package_schema["resources"][f"{PACKAGE}:index:{component}"]["properties"]
+    aws = next(d for d in package_schema["dependencies"] if d["name"] == "aws")
+    for output, token in children.items():
+        ref = f"/aws/v{aws['version']}/schema.json#/resources/aws:{token.replace('/', '%2F')}"
+        assert outputs[output]["$ref"] == ref, output
