@@ -8,6 +8,7 @@ and https://pulumi.com/docs/reference/pulumiplugin-yaml/ (the manifest's ``runti
 """
 
 import dataclasses
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -156,3 +157,16 @@ def test_main_children_are_outputs_a_program_can_customise(component: str, child
     for output, token in children.items():
         ref = f"/aws/v{aws['version']}/schema.json#/resources/aws:{token.replace('/', '%2F')}"
         assert outputs[output]["$ref"] == ref, output
+
+
+@pytest.mark.parametrize("component", COMPONENTS, ids=lambda c: c.__name__)
+def test_no_component_is_handed_another_resource_to_build_under(
+    component: type[pulumi.ComponentResource],
+) -> None:
+    """Components take values (ids, ARNs, URLs), never a resource to create children under:
+    the stack wires access between them (``Database.allow_from`` for the backend)."""
+    args = _args_type(component)
+    module = vars(sys.modules[args.__module__])
+    for f in dataclasses.fields(args):
+        hint = module.get(f.type) if isinstance(f.type, str) else f.type
+        assert not (isinstance(hint, type) and issubclass(hint, pulumi.Resource)), f.name
