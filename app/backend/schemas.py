@@ -248,7 +248,9 @@ class CompletedPart(_Request):
 
 
 class MultipartComplete(_Request):
-    parts: list[CompletedPart] = Field(min_length=1, max_length=10000)
+    parts: list[CompletedPart] = Field(
+        min_length=1, max_length=10000, description="every uploaded part, each part_number once"
+    )
 
 
 # Events ticket

@@ -90,6 +90,11 @@ def _positive_only_what_the_document_promises(case: Any) -> None:
     for spec in body.get("filters") or []:
         if isinstance(spec, dict) and spec.get("type") == "trim" and spec.get("end") is not None:
             assume(spec["end"] > spec["start"])  # a cross-field rule (trim end after start)
+    parts = body.get("parts")
+    if isinstance(parts, list):
+        # Each part once (a rule over items' fields, which uniqueItems cannot state).
+        numbers = [p.get("part_number") for p in parts if isinstance(p, dict)]
+        assume(len(numbers) == len(set(numbers)))
     if "display_name" in body:
         # NFKC, one alphabet, no pseudonym look-alike: the name rules of app/backend/text.py.
         try:
