@@ -71,6 +71,16 @@ def signup_confirm_login(platform: Platform, email: str, password: str) -> Authe
     return login(base_url, email, password)
 
 
+def create_video(platform: Platform, session: requests.Session, **fields: Any) -> dict[str, Any]:
+    """POST /api/videos (title "a clip" unless given): the 201 body, with its presigned upload."""
+    response = session.post(
+        f"{platform.base_url}/api/videos", json={"title": "a clip", **fields}, timeout=TIMEOUT
+    )
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
 def upload_via_presigned_post(upload: dict[str, Any], path: Path, content_type: str) -> requests.Response:
     """POST ``path`` to a presigned POST (``{url, fields}``) as a browser form would, file last.
 

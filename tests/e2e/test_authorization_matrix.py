@@ -36,6 +36,7 @@ from app.contracts.signouts import RECHECK_SECONDS
 from tests.e2e.client import (
     AuthedSession,
     Platform,
+    create_video,
     login,
     new_address,
     signup_confirm_login,
@@ -96,7 +97,9 @@ class World:
         return self.callers["owner"]
 
     def fresh_video(self, visibility: str) -> str:
-        return create_video(self.platform, self.owner(), visibility)["id"]
+        return create_video(self.platform, self.owner(), title=f"a {visibility} clip", visibility=visibility)[
+            "id"
+        ]
 
     def fresh_playlist(self, visibility: str) -> str:
         playlist = create_playlist(self.platform, self.owner(), visibility)
@@ -114,17 +117,6 @@ BODIES: dict[str, Callable[[World, str], dict[str, Any]]] = {
     "{body}": lambda world, visibility: {"body": "a comment from the matrix"},
     "{video}": lambda world, visibility: {"video_id": world.videos[visibility]},
 }
-
-
-def create_video(platform: Platform, session: requests.Session, visibility: str) -> dict[str, Any]:
-    response = session.post(
-        f"{platform.base_url}/api/videos",
-        json={"title": f"a {visibility} clip", "visibility": visibility},
-        timeout=TIMEOUT,
-    )
-    assert response.status_code == 201, response.text
-    body: dict[str, Any] = response.json()
-    return body
 
 
 def create_playlist(platform: Platform, session: requests.Session, visibility: str) -> str:
@@ -185,7 +177,7 @@ def world(platform: Platform, clip: Path) -> Iterator[World]:
     other = signup_confirm_login(platform, new_address(platform, "other"), PASSWORD)
     videos: dict[str, str] = {}
     for visibility in VISIBILITIES:
-        created = create_video(platform, first, visibility)
+        created = create_video(platform, first, title=f"a {visibility} clip", visibility=visibility)
         upload_via_presigned_post(created["upload"], clip, "video/mp4")
         marked = first.post(f"{base}/api/videos/{created['id']}/uploaded", timeout=TIMEOUT)
         assert marked.status_code == 202, marked.text

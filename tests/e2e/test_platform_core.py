@@ -10,7 +10,6 @@ from __future__ import annotations
 import subprocess
 import uuid
 from pathlib import Path
-from typing import Any
 
 import botocore.exceptions
 import jwt
@@ -23,6 +22,7 @@ from tests.e2e.client import (
     AuthedSession,
     Platform,
     confirmation_code,
+    create_video,
     login,
     new_address,
     signup_confirm_login,
@@ -48,15 +48,6 @@ def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def new_user(platform: Platform) -> AuthedSession:
     return signup_confirm_login(platform, new_address(platform, "user"), PASSWORD)
-
-
-def create_video(platform: Platform, session: AuthedSession, **fields: Any) -> dict[str, Any]:
-    response = session.post(
-        f"{platform.base_url}/api/videos", json={"title": "a clip", **fields}, timeout=TIMEOUT
-    )
-    assert response.status_code == 201, response.text
-    body: dict[str, Any] = response.json()
-    return body
 
 
 def drain_task_queue(platform: RunningPlatform) -> list[str]:
