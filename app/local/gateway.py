@@ -43,7 +43,6 @@ from flask import Blueprint, Flask, Response, current_app, request, send_from_di
 from pydantic import ValidationError
 
 from app.contracts import bounded_json, logs
-from app.contracts.errors import error_body
 from app.contracts.rate_limits import RATE_LIMITED_CODE, RATE_LIMITED_MESSAGE, RateLimits
 from app.contracts.settings import UserServiceSettings, load
 from app.contracts.tickets import (
@@ -60,7 +59,7 @@ from app.local.provision import LOCAL_REGION
 from app.local.proxy import Upstream
 from app.local.rate_limit import SlidingWindowLimiter
 from app.local.s3_gate import S3Gate
-from app.serving import answer_in_the_error_shape
+from app.serving import answer_in_the_error_shape, error_response
 from app.users.handler import COGNITO_ERRORS, Confirmation, EmailOnly, PasswordReset, handler, resolver
 
 log = logging.getLogger(__name__)
@@ -140,10 +139,6 @@ def _json(status: int, body: Any) -> Response:
     return Response(json.dumps(body), status=status, content_type="application/json")
 
 
-def _error(status: int, code: str, message: str) -> Response:
-    return _json(status, error_body(code, message))
-
-
 def _rate_limited() -> Response | None:
     """The web ACL's rate-based rules, keyed by the client's own address (never a forwarded header)."""
     if request.path.startswith(NOT_BEHIND_THE_EDGE):
@@ -151,7 +146,7 @@ def _rate_limited() -> Response | None:
     wait = _gateway().rate_limiter.check(request.remote_addr or "", request.path)
     if wait is None:
         return None
-    response = _error(429, RATE_LIMITED_CODE, RATE_LIMITED_MESSAGE)
+    response = error_response(429, RATE_LIMITED_CODE, RATE_LIMITED_MESSAGE)
     response.headers["Retry-After"] = str(wait)
     return response
 
@@ -195,7 +190,7 @@ _MAILING = {"signup": Purpose.CONFIRM, "forgot": Purpose.RESET}
 def _as_cognito_answers(cognito_code: str) -> Response:
     """The answer the handler gives when Cognito raises ``cognito_code``: the same on AWS and here."""
     status, code, message = COGNITO_ERRORS[cognito_code]
-    return _error(status, code, message)
+    return error_response(status, code, message)
 
 
 @auth.route("/auth/<path:proxy>", methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"])
@@ -235,11 +230,11 @@ def _code_checked(proxy: str) -> Response:
 def _resend() -> Response:
     body = _json_body()
     if body is None:
-        return _error(400, "malformed_json", "the request body is not valid JSON")
+        return error_response(400, "malformed_json", "the request body is not valid JSON")
     try:
         email = EmailOnly.model_validate(body).email
     except ValidationError:
-        return _error(422, "validation_error", "the request body is not valid")
+        return error_response(422, "validation_error", "the request body is not valid")
     status = _user_status(email)
     if status == "CONFIRMED":
         # What Cognito's ResendConfirmationCode raises for a confirmed account.
@@ -253,7 +248,7 @@ def _resend() -> Response:
 def outbox() -> Response:
     email = request.args.get("email", "").strip()
     if not email:
-        return _error(422, "validation_error", "give the address: /_local/outbox?email=...")
+        return error_response(422, "validation_error", "give the address: /_local/outbox?email=...")
     return _json(200, [mail.as_json() for mail in _gateway().outbox.messages(email)])
 
 
@@ -300,7 +295,7 @@ def media_object(grant: str, key: str) -> Response:
             raise ValueError(key)
         video_id = uuid.UUID(parts[1])
     except ValueError:
-        return _error(404, "not_found", "no such media object")
+        return error_response(404, "not_found", "no such media object")
     try:
         verify_media_grant(
             gateway.ticket_key,
@@ -309,7 +304,7 @@ def media_object(grant: str, key: str) -> Response:
             revoked_before_ms=gateway.revocations.revoked_before(video_id),
         )
     except TicketError as exc:
-        return _error(403, "forbidden", str(exc))
+        return error_response(403, "forbidden", str(exc))
     # Byte ranges pass through to S3, as CloudFront forwards them (players seek in MP4 this way).
     byte_range = request.headers.get("Range")
     try:
@@ -319,9 +314,9 @@ def media_object(grant: str, key: str) -> Response:
     except ClientError as exc:
         error = exc.response.get("Error", {}).get("Code")
         if error in ("NoSuchKey", "404"):
-            return _error(404, "not_found", "no such media object")
+            return error_response(404, "not_found", "no such media object")
         if error == "InvalidRange":
-            return _error(416, "invalid_range", f"the range {byte_range!r} is outside the object")
+            return error_response(416, "invalid_range", f"the range {byte_range!r} is outside the object")
         raise
     suffix = Path(key).suffix.lower()
     headers = {
@@ -350,7 +345,7 @@ def revoke_grants() -> Response:
             gateway.ticket_key, request.get_data(as_text=True)
         )
     except TicketError as exc:
-        return _error(403, "forbidden", str(exc))
+        return error_response(403, "forbidden", str(exc))
     gateway.revocations.record(video_id, revoked_before_ms)
     return Response(status=204)
 
@@ -365,7 +360,7 @@ web = Blueprint("web", __name__)
 def static_file(path: str) -> Response:
     web_dir = _gateway().web_dir
     if not (web_dir / "index.html").is_file():
-        return _error(404, "not_found", f"no web app at {web_dir}")
+        return error_response(404, "not_found", f"no web app at {web_dir}")
     return send_from_directory(web_dir, path, max_age=0)
 
 
