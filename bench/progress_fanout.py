@@ -31,7 +31,7 @@ from app.contracts.messages import ProgressEventV1, Rendition, TaskOutputs, Vide
 from app.local.moto_server import free_port, start_moto, stop
 from app.local.provision import client
 from app.progress.hub import Closed, Hub, StreamEvent, Subscriber
-from app.progress.stream import events
+from app.progress.stream import Opening, events
 from bench._compare import Costs, interleave, ratios, summary
 
 # The service's defaults (ProgressSettings): replay buffer, buffered videos, streams per process.
@@ -96,7 +96,7 @@ def fan_out_of(bodies: list[str], videos: list[uuid.UUID], streams: int, *, fram
     for body in bodies:
         hub.publish(parse_progress(body))
     received = time.perf_counter()
-    drain = (lambda s: events(s, [], heartbeat_seconds=15.0)) if framed else bare_events
+    drain = (lambda s: events(s, Opening([]), heartbeat_seconds=15.0)) if framed else bare_events
     frames = sum(1 for s in subscribers for _ in drain(s))
     drained = time.perf_counter()
 

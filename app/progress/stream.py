@@ -6,7 +6,9 @@ Last-Event-ID, end after ready or failed) are tested without a server.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -15,6 +17,9 @@ from app.contracts.messages import VideoState
 from app.progress.hub import Closed, StreamEvent, Subscriber
 
 HEARTBEAT = b": heartbeat\n\n"
+# How long a resuming client's stream waits for this instance's queue to deliver the events
+# between its Last-Event-ID and the ticket's newer state: SNS to SQS delivery and one poll.
+CATCH_UP_SECONDS = 3.0
 
 
 class TicketSnapshot(BaseModel):
@@ -39,41 +44,69 @@ class TicketSnapshot(BaseModel):
         )
 
 
-def opening_events(
-    snapshot: StreamEvent, history: list[StreamEvent], last_event_id: int | None
-) -> list[StreamEvent]:
+@dataclass(frozen=True)
+class Opening:
+    """What a stream sends first, and the ticket's state it owes if the live events fall short of it."""
+
+    events: list[StreamEvent]
+    catch_up_to: StreamEvent | None = field(default=None)
+
+
+def opening_events(snapshot: StreamEvent, history: list[StreamEvent], last_event_id: int | None) -> Opening:
     """A new client gets the current state; a reconnecting one the buffered events after its last.
 
     The current state is the newer of the ticket's snapshot and the buffer: the ticket may be
     older than events this instance has seen, or this instance may have seen none yet.
+    A reconnecting client whose ticket is ahead of the buffer would skip the events between
+    them if the ticket's state were sent now (they arrive later, older than it): the stream
+    first waits for them, and sends the ticket's state only if they do not come.
     """
     if last_event_id is None:
         newest = history[-1] if history else None
-        return [newest if newest is not None and newest.order >= snapshot.order else snapshot]
+        return Opening([newest if newest is not None and newest.order >= snapshot.order else snapshot])
     replay = [event for event in history if event.sequence > last_event_id]
-    newer_snapshot = snapshot.sequence > last_event_id and (not replay or snapshot.order > replay[-1].order)
-    return [*replay, snapshot] if newer_snapshot else replay
+    behind = snapshot.sequence > last_event_id and (not replay or snapshot.order > replay[-1].order)
+    return Opening(replay, snapshot if behind else None)
 
 
-def events(subscriber: Subscriber, opening: list[StreamEvent], heartbeat_seconds: float) -> Iterator[bytes]:
+def events(
+    subscriber: Subscriber,
+    opening: Opening,
+    heartbeat_seconds: float,
+    catch_up_seconds: float = CATCH_UP_SECONDS,
+) -> Iterator[bytes]:
     """The bytes of one stream (each event's shared ``frame``); it ends after ready or failed, or
     when the hub closes the subscriber."""
     last: StreamEvent | None = None
-    for event in opening:
+    for event in opening.events:
         yield event.frame
         last = event
         if event.state.terminal:
             return
+    owed = opening.catch_up_to
+    deadline = time.monotonic() + catch_up_seconds
     while True:
-        item = subscriber.next(heartbeat_seconds)
+        wait = (
+            heartbeat_seconds
+            if owed is None
+            else max(0.0, min(heartbeat_seconds, deadline - time.monotonic()))
+        )
+        item = subscriber.next(wait)
         if item is None:
-            yield HEARTBEAT
-            continue
+            if owed is None or time.monotonic() < deadline:
+                if wait >= heartbeat_seconds:
+                    yield HEARTBEAT
+                continue
+            # The events before the ticket's state never came (this instance booted after
+            # them, or dropped them): the ticket's state is the best this stream can say.
+            item, owed = owed, None
         if isinstance(item, Closed):
             return
         if last is not None and item.order <= last.order:
-            continue  # already sent in the opening
+            continue  # already sent
         yield item.frame
         last = item
+        if owed is not None and item.order >= owed.order:
+            owed = None
         if item.state.terminal:
             return

@@ -9,6 +9,7 @@ from typing import Any
 from app.contracts.messages import VideoState
 from app.progress import stream
 from app.progress.hub import Hub, StreamEvent
+from app.progress.stream import Opening
 from tests.app.progress.conftest import progress_event
 
 QUEUED = StreamEvent(VideoState.QUEUED, 0, 0)
@@ -20,31 +21,56 @@ def _transcoding(sequence: int) -> StreamEvent:
 
 def test_a_new_client_opens_with_the_newer_of_the_ticket_and_the_buffer() -> None:
     history = [_transcoding(2), _transcoding(3)]
-    assert stream.opening_events(QUEUED, history, None) == [_transcoding(3)]
-    assert stream.opening_events(_transcoding(5), history, None) == [_transcoding(5)]
-    assert stream.opening_events(_transcoding(3), history, None) == [_transcoding(3)]
-    assert stream.opening_events(QUEUED, [], None) == [QUEUED]
+    assert stream.opening_events(QUEUED, history, None) == Opening([_transcoding(3)])
+    assert stream.opening_events(_transcoding(5), history, None) == Opening([_transcoding(5)])
+    assert stream.opening_events(_transcoding(3), history, None) == Opening([_transcoding(3)])
+    assert stream.opening_events(QUEUED, [], None) == Opening([QUEUED])
 
 
 def test_a_reconnecting_client_gets_the_buffered_events_after_its_last_id() -> None:
     history = [_transcoding(n) for n in range(1, 6)]
-    assert stream.opening_events(QUEUED, history, 3) == [_transcoding(4), _transcoding(5)]
-    assert stream.opening_events(QUEUED, history, 5) == []
-    # Nothing buffered after it here (another instance, or evicted): the ticket's newer state.
-    assert stream.opening_events(_transcoding(7), [], 5) == [_transcoding(7)]
-    assert stream.opening_events(_transcoding(7), history, 3) == [
-        _transcoding(4),
-        _transcoding(5),
-        _transcoding(7),
-    ]
+    assert stream.opening_events(QUEUED, history, 3) == Opening([_transcoding(4), _transcoding(5)])
+    assert stream.opening_events(QUEUED, history, 5) == Opening([])
+
+
+def test_a_reconnecting_client_whose_ticket_is_ahead_of_the_buffer_is_owed_the_tickets_state() -> None:
+    """Sent at once, the ticket's state would hide the events between (the failover chaos test's miss)."""
+    history = [_transcoding(n) for n in range(1, 6)]
+    assert stream.opening_events(_transcoding(7), [], 5) == Opening([], catch_up_to=_transcoding(7))
+    assert stream.opening_events(_transcoding(7), history, 3) == Opening(
+        [_transcoding(4), _transcoding(5)], catch_up_to=_transcoding(7)
+    )
+
+
+def test_events_arriving_after_the_opening_are_all_sent_when_the_ticket_was_ahead() -> None:
+    hub, video, task = Hub(buffer_size=10, max_videos=10, max_streams=10), uuid.uuid4(), uuid.uuid4()
+    for sequence in range(1, 6):
+        hub.publish(progress_event(video, task, sequence))
+    subscriber, history = hub.subscribe(video)
+    opening = stream.opening_events(_transcoding(7), history, 5)
+    for sequence in (6, 7):  # this instance's queue delivers them after the client reconnected
+        hub.publish(progress_event(video, task, sequence))
+    hub.publish(progress_event(video, task, 8, VideoState.READY))
+    texts = list(stream.events(subscriber, opening, heartbeat_seconds=60, catch_up_seconds=60))
+    assert [t.split(b"\n")[0] for t in texts] == [b"id: 6", b"id: 7", b"id: 8"]
+
+
+def test_the_tickets_state_is_sent_when_the_events_before_it_do_not_come() -> None:
+    hub, video = Hub(buffer_size=10, max_videos=10, max_streams=10), uuid.uuid4()
+    subscriber, history = hub.subscribe(video)
+    opening = stream.opening_events(_transcoding(7), history, 5)
+    texts = stream.events(subscriber, opening, heartbeat_seconds=60, catch_up_seconds=0.05)
+    assert next(texts) == _transcoding(7).frame
+    hub.close()
+    assert list(texts) == []
 
 
 def test_the_backends_state_before_any_event_has_no_id_and_does_not_hide_the_first_event() -> None:
     for before in (StreamEvent(VideoState.UPLOADING, 0, -1), StreamEvent(VideoState.QUEUED, 0, -1)):
         assert not before.frame.startswith(b"id:")
-        assert stream.opening_events(before, [QUEUED], None) == [QUEUED]
+        assert stream.opening_events(before, [QUEUED], None) == Opening([QUEUED])
     # Even an uploading snapshot at sequence 0 yields to the task's first event.
-    assert stream.opening_events(StreamEvent(VideoState.UPLOADING, 0, 0), [QUEUED], None) == [QUEUED]
+    assert stream.opening_events(StreamEvent(VideoState.UPLOADING, 0, 0), [QUEUED], None) == Opening([QUEUED])
 
 
 def test_an_event_frame_has_its_sequence_as_id_and_json_data() -> None:
@@ -60,7 +86,7 @@ def test_an_event_frame_has_its_sequence_as_id_and_json_data() -> None:
 
 def _stream(hub: Hub, video: uuid.UUID, opening: list[StreamEvent]) -> list[bytes]:
     subscriber, _ = hub.subscribe(video)
-    return list(stream.events(subscriber, opening, heartbeat_seconds=0.01))
+    return list(stream.events(subscriber, Opening(opening), heartbeat_seconds=0.01))
 
 
 def test_a_stream_skips_events_already_sent_and_ends_after_ready() -> None:
@@ -70,7 +96,7 @@ def test_a_stream_skips_events_already_sent_and_ends_after_ready() -> None:
         hub.publish(progress_event(video, task, sequence))
     hub.publish(progress_event(video, task, 4, VideoState.READY))
     hub.publish(progress_event(video, task, 5, VideoState.FAILED))
-    texts = list(stream.events(subscriber, [_transcoding(2)], heartbeat_seconds=0.01))
+    texts = list(stream.events(subscriber, Opening([_transcoding(2)]), heartbeat_seconds=0.01))
     assert [t.split(b"\n")[0] for t in texts] == [b"id: 2", b"id: 3", b"id: 4"]
 
 
@@ -83,7 +109,7 @@ def test_an_opening_at_a_terminal_state_is_the_whole_stream() -> None:
 def test_an_idle_stream_sends_heartbeats_until_the_hub_closes() -> None:
     hub, video = Hub(buffer_size=10, max_videos=10, max_streams=10), uuid.uuid4()
     subscriber, _ = hub.subscribe(video)
-    texts = stream.events(subscriber, [QUEUED], heartbeat_seconds=0.01)
+    texts = stream.events(subscriber, Opening([QUEUED]), heartbeat_seconds=0.01)
     assert next(texts) == QUEUED.frame
     assert next(texts) == stream.HEARTBEAT
     hub.close()
@@ -98,6 +124,6 @@ def test_an_event_is_formatted_once_and_every_stream_sends_the_same_bytes(monkey
     dumps = json.dumps
     monkeypatch.setattr(json, "dumps", lambda *a, **k: serialised.append(a) or dumps(*a, **k))
     hub.publish(progress_event(video, task, 1, VideoState.READY))
-    sent = [list(stream.events(s, [], heartbeat_seconds=0.01)) for s in subscribers]
+    sent = [list(stream.events(s, Opening([]), heartbeat_seconds=0.01)) for s in subscribers]
     assert len(serialised) == 1
     assert all(frames[0] is sent[0][0] for frames in sent) and sent[0][0].startswith(b"id: 1\n")
