@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -9,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, Route, expect, sync_playwright
 
 from tests.e2e.client import confirmation_code, new_address, signup_confirm_login
 
@@ -151,6 +152,29 @@ def test_new_user_signs_up_uploads_watches_live_progress_plays_comments_and_like
     # Without native HLS the same stream plays through hls.js (Media Source Extensions).
     play_until_time_advances(page)
     assert page.locator("video").evaluate("v => v.currentSrc").startswith("blob:")
+
+
+def test_a_playlist_created_before_the_list_arrives_is_listed_once(page: Page, platform: Any) -> None:
+    """The list's own answer also holds the new playlist: a full run showed it twice (it came late)."""
+    email = new_address(platform, "early")
+    password = f"Reel-{uuid.uuid4().hex[:8]}-Stack1"
+    api = signup_confirm_login(platform, email, password)
+    earlier = api.post(f"{platform.base_url}/api/playlists", json={"title": "Earlier list"}, timeout=10)
+    assert earlier.status_code == 201, earlier.text
+    log_in(page, email, password)
+    held: list[Route] = []
+    page.route(
+        re.compile(r"/api/playlists$"),
+        lambda route: held.append(route) if route.request.method == "GET" else route.continue_(),
+    )
+    page.get_by_role("link", name="Playlists").click()
+    page.get_by_label("New playlist").fill("Road trip")
+    page.get_by_role("button", name="Create").click()
+    expect(page.get_by_role("link", name="Road trip")).to_be_visible()
+    assert len(held) == 1, "the list was asked for once and is still held"
+    held[0].continue_()
+    expect(page.get_by_role("link", name="Earlier list")).to_be_visible()
+    assert page.get_by_role("link", name="Road trip").count() == 1
 
 
 def test_playlists_comment_edits_and_visibility_persist_and_a_rejected_token_is_refreshed(

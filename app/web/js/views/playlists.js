@@ -8,8 +8,16 @@ export async function renderList(main) {
   const box = alertBox();
   const list = h("ul", { class: "plain-list" });
   const empty = h("p", {}, "No playlists yet.");
-  const entry = (p) =>
-    h("li", {}, h("a", { href: `#/playlists/${encodeURIComponent(p.id)}` }, p.title), h("span", { class: "meta" }, ` · ${p.items.length} ${p.items.length === 1 ? "video" : "videos"}`));
+  const listed = new Set();
+  // A playlist created before the list's answer arrives is in that answer too: listed once.
+  const show = (p) => {
+    if (listed.has(p.id)) return;
+    listed.add(p.id);
+    list.append(
+      h("li", {}, h("a", { href: `#/playlists/${encodeURIComponent(p.id)}` }, p.title), h("span", { class: "meta" }, ` · ${p.items.length} ${p.items.length === 1 ? "video" : "videos"}`)),
+    );
+    empty.hidden = true;
+  };
 
   const form = h(
     "form",
@@ -22,16 +30,14 @@ export async function renderList(main) {
     const { title } = values(form); // before busy(): disabled controls drop out of FormData
     const created = await busy(form, box, () => playlists.create(title));
     if (created) {
-      list.append(entry(created));
-      empty.hidden = true;
+      show(created);
       form.reset();
     }
   });
 
   main.append(h("h1", {}, "Playlists"), form, box, empty, list);
   const page = await playlists.list();
-  list.append(...page.items.map(entry));
-  empty.hidden = page.items.length > 0;
+  page.items.forEach(show);
 }
 
 export async function renderOne(main, _params, playlistId) {
