@@ -1,24 +1,26 @@
-"""``reelstack synth --stack dev|prod [--format tree|json|dot|mermaid|svg]``: the stack's resource graph, built under Pulumi's mocks.
+"""Pulumi programs run under Pulumi's mocks, as a resource graph; and ``reelstack synth --stack dev|prod [--format tree|json|dot|mermaid|svg]``.
 
-``synthesize`` runs ``stacks/__main__.py`` -- the very program ``pulumi up`` runs -- with the
-stack's ``Pulumi.<stack>.yaml`` config, against Pulumi's unit-test mocks instead of a
-deployment engine, and returns every resource the program registered. The policy pack's
-offline runner and the tests read this graph. Each run happens in its own thread with a
-fresh event loop, context and runtime settings, and closes all it opened, so one process can
-synthesize dev and then prod, or carry on after a program that failed.
-"""
+``synthesize_project`` runs a Pulumi project's program -- the very program ``pulumi up`` runs --
+with the stack's ``Pulumi.<stack>.yaml`` config, against Pulumi's unit-test mocks instead of a
+deployment engine, and returns every resource the program registered (``run_program`` does the
+same for any callable). The offline policy run, the pytest plugin and the tests read this graph;
+``synthesize`` is reelstack's own stack. Each run happens in its own thread with a fresh event
+loop, context and runtime settings, and closes all it opened, so one process can synthesize dev
+and then prod, or carry on after a program that failed."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import contextvars
+import functools
 import hashlib
 import json
 import runpy
 import sys
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -311,17 +313,103 @@ def _computed(typ: str, name: str, inputs: Mapping[str, Any], region: str) -> di
     return out
 
 
+def _config_value(key: str, value: Any, source: Path) -> str:
+    """A config value as the engine passes it: strings as they are, anything else as JSON."""
+    if isinstance(value, Mapping) and "secure" in value:
+        raise ValueError(
+            f"{source}: {key} is an encrypted secret, which cannot be decrypted offline; "
+            "pass a stand-in value in the run's config instead"
+        )
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def namespaced(config: Mapping[str, Any], project: str, source: Path | None = None) -> dict[str, str]:
+    """Config keys as ``namespace:key`` (a bare key is the project's), values as the engine's strings."""
+    return {
+        key if ":" in key else f"{project}:{key}": _config_value(key, value, source or Path(project))
+        for key, value in config.items()
+    }
+
+
+@dataclass(frozen=True)
+class PulumiProject:
+    """A Pulumi project directory as the engine reads it: ``Pulumi.yaml`` and its ``Pulumi.<stack>.yaml`` files."""
+
+    directory: Path
+    name: str
+    main: Path
+    """The program: a directory holding ``__main__.py`` (Pulumi.yaml's ``main``, default the project's own)."""
+    defaults: dict[str, str]
+    """Project-level config values and defaults (Pulumi.yaml's ``config``), namespaced."""
+
+    @classmethod
+    def read(cls, directory: Path | str) -> PulumiProject:
+        root = Path(directory).resolve()
+        path = root / "Pulumi.yaml"
+        if not path.is_file():
+            raise FileNotFoundError(f"{root} is not a Pulumi project: it has no Pulumi.yaml")
+        document = yaml.safe_load(path.read_text()) or {}
+        name = str(document.get("name") or "")
+        if not name:
+            raise ValueError(f"{path} has no project name")
+        main = root / str(document.get("main") or ".")
+        defaults: dict[str, Any] = {}
+        for key, value in (document.get("config") or {}).items():
+            if isinstance(value, Mapping):  # the long form: {type, default | value, ...}
+                if "value" in value or "default" in value:
+                    defaults[key] = value.get("value", value.get("default"))
+            else:
+                defaults[key] = value
+        return cls(root, name, main, namespaced(defaults, name, path))
+
+    def stacks(self) -> list[str]:
+        return sorted(
+            p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in self.directory.glob("Pulumi.*.yaml")
+        )
+
+    def config(self, stack: str) -> dict[str, str]:
+        """The stack's config as the engine passes it: the project's values under ``Pulumi.<stack>.yaml``'s."""
+        path = self.directory / f"Pulumi.{stack}.yaml"
+        if not path.is_file():
+            raise FileNotFoundError(f"no stack config {path}; stacks: {', '.join(self.stacks()) or 'none'}")
+        document = yaml.safe_load(path.read_text()) or {}
+        return {**self.defaults, **namespaced(document.get("config") or {}, self.name, path)}
+
+
 def load_config(stack: str, root: Path | None = None) -> dict[str, str]:
     """``Pulumi.<stack>.yaml``'s ``config`` as the engine passes it: ``ns:key`` to a string."""
-    path = (root or ROOT) / f"Pulumi.{stack}.yaml"
-    if not path.is_file():
-        raise FileNotFoundError(f"no stack config {path}; stacks: dev, prod")
-    document = yaml.safe_load(path.read_text()) or {}
-    config = {}
-    for key, value in (document.get("config") or {}).items():
-        full = key if ":" in key else f"{PROJECT}:{key}"
-        config[full] = value if isinstance(value, str) else json.dumps(value)
-    return config
+    return PulumiProject.read(root or ROOT).config(stack)
+
+
+def _imported_from(module: object, directory: Path) -> bool:
+    """Whether a module was found on the program's own path entry: its top-level name is a file
+    or package there and its code lives there (``stacks.config`` is not ``config`` from ``stacks/``)."""
+    top = directory / getattr(module, "__name__", "").partition(".")[0]
+    if not (top.is_dir() or top.with_suffix(".py").is_file()):
+        return False
+    locations = [getattr(module, "__file__", None), *(getattr(module, "__path__", None) or [])]
+    return any(place and Path(place).resolve().is_relative_to(directory) for place in locations)
+
+
+@contextlib.contextmanager
+def program_imports(directory: Path) -> Iterator[None]:
+    """The program's directory first on ``sys.path`` while it runs, as Pulumi's Python host puts it.
+
+    Modules the program imported from there are dropped afterwards: a module that creates
+    resources when imported must create them again in the next run, under that run's config.
+    """
+    directory = directory.resolve()
+    before = set(sys.modules)
+    entry = str(directory)
+    sys.path.insert(0, entry)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(ValueError):
+            sys.path.remove(entry)
+        for name in set(sys.modules) - before:
+            if _imported_from(sys.modules[name], directory):
+                del sys.modules[name]
 
 
 class _LoopPerThreadExecutor(ThreadPoolExecutor):
@@ -433,19 +521,35 @@ def run_program(
     return Synthesis(resources=resources, outputs=result[0].outputs, invokes=result[0].invokes)
 
 
+def run_project(main: Path) -> None:
+    """Run a project's program the way Pulumi's Python host does: its ``__main__.py`` as ``__main__``."""
+    program = main / "__main__.py" if main.is_dir() else main
+    if not program.is_file():
+        raise FileNotFoundError(f"no Pulumi program at {program}; Pulumi.yaml's main names the directory")
+    with program_imports(program.parent):
+        runpy.run_path(str(program), run_name="__main__")
+
+
+def synthesize_project(
+    directory: Path | str, stack: str, *, overrides: Mapping[str, Any] | None = None
+) -> Synthesis:
+    """Run the Pulumi project in ``directory`` for ``stack`` under the mocks: resources and outputs.
+
+    ``overrides`` (``namespace:key``, or a bare key for the project's own) take precedence over
+    the stack's config file.
+    """
+    project = PulumiProject.read(directory)
+    config = {**project.config(stack), **namespaced(overrides or {}, project.name)}
+    return run_program(
+        functools.partial(run_project, project.main), project=project.name, stack=stack, config=config
+    )
+
+
 def synthesize_stack(
     stack: str, root: Path | None = None, *, overrides: Mapping[str, str] | None = None
 ) -> Synthesis:
-    """Run ``stacks/__main__.py`` for ``stack`` under the mocks: resources and outputs.
-
-    ``overrides`` (``namespace:key`` to a string) take precedence over the stack's config file.
-    """
-    base = (root or ROOT).resolve()
-    config = {**load_config(stack, base), **(overrides or {})}
-    main_file = str(base / "stacks" / "__main__.py")
-    return run_program(
-        lambda: runpy.run_path(main_file, run_name="__main__"), project=PROJECT, stack=stack, config=config
-    )
+    """Run reelstack's stack program for ``stack`` under the mocks: resources and outputs."""
+    return synthesize_project(root or ROOT, stack, overrides=overrides)
 
 
 def synthesize(stack: str, root: Path | None = None) -> list[SynthResource]:

@@ -14,6 +14,8 @@ from app.local import moto_server
 from app.local.provision import LocalResources, provision
 from tests.support.postgres import running_postgres
 
+pytest_plugins = ("pytester",)  # tests/pulumi_offline runs the test kit's plugin in throwaway projects
+
 
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:

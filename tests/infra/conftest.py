@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from pulumi_offline.graph import Graph
 from pulumi_offline.synth import synthesize_stack
-from tests.infra.graph import Graph
 
 
 @pytest.fixture(scope="session")

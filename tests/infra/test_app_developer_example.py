@@ -9,8 +9,8 @@ from pathlib import Path
 import yaml
 
 from infra._common import env_from_user_data
+from pulumi_offline.graph import Graph
 from pulumi_offline.synth import run_program
-from tests.infra.graph import Graph
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "transcoder_fleet"
 

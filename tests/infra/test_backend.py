@@ -9,7 +9,7 @@ import pytest
 from infra._common import env_from_user_data
 from infra._fleet import ORIGIN_VERIFY_HEADER
 from infra.backend import backend_policy
-from tests.infra.graph import Graph, as_list, statements_allowing
+from pulumi_offline.graph import Graph, as_list, statements_allowing
 
 ARNS = {
     "uploads_bucket_arn": "arn:aws:s3:::u",

@@ -4,7 +4,7 @@ import pytest
 
 from app.contracts.names import ResourceNames
 from infra.database import DatabaseArgs, database_url, min_storage_ceiling_gib
-from tests.infra.graph import Graph
+from pulumi_offline.graph import Graph
 
 DB = ("aws:rds/instance:Instance", "db-db")
 

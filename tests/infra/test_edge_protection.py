@@ -14,8 +14,8 @@ from app.contracts.errors import error_body
 from app.contracts.names import ResourceNames
 from app.contracts.rate_limits import RateLimits
 from infra.edge_protection import BODY_SIZE_RULE, EdgeProtection, EdgeProtectionArgs
+from pulumi_offline.graph import Graph
 from pulumi_offline.synth import run_program, synthesize_stack
-from tests.infra.graph import Graph
 
 WEB_ACL = "aws:wafv2/webAcl:WebAcl"
 DISTRIBUTION = "aws:cloudfront/distribution:Distribution"

@@ -9,8 +9,8 @@ import pytest
 from infra.apigateway_account import apigateway_logging_policy
 from infra.gateway import STREAM_TIMEOUT_MS, lambda_invoke_source_arn
 from policies.runner import evaluate, load_policy_config
+from pulumi_offline.graph import Graph, as_list, statements_allowing
 from pulumi_offline.synth import run_program, synthesize_stack
-from tests.infra.graph import Graph, as_list, statements_allowing
 
 ACCOUNT_PROGRAM = Path(__file__).resolve().parents[2] / "stacks" / "account" / "__main__.py"
 API_GATEWAY_ACCOUNT = "aws:apigateway/account:Account"

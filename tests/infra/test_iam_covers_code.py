@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from infra._fleet import instance_agent_statements
-from tests.infra.graph import Graph, as_list, statements_allowing
+from pulumi_offline.graph import Graph, as_list, statements_allowing
 
 APP = Path(__file__).resolve().parents[2] / "app"
 ACTIONS = {

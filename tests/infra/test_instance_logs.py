@@ -15,7 +15,7 @@ from infra._common import (
     units_from_user_data,
 )
 from policies.iam import WRITE_SCHEMA
-from tests.infra.graph import Graph, as_list, statements_allowing
+from pulumi_offline.graph import Graph, as_list, statements_allowing
 
 SERVICES = ("backend", "transcoder", "progress")
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"

@@ -12,8 +12,8 @@ import yaml
 from infra import MachineImage
 from infra._fleet import checked_ami_id
 from pulumi_offline import synth
+from pulumi_offline.graph import Graph
 from pulumi_offline.synth import synthesize_stack
-from tests.infra.graph import Graph
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("backend", "transcoder", "progress")

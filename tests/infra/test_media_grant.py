@@ -19,7 +19,7 @@ from playwright._impl._driver import compute_driver_executable
 
 from app.contracts.tickets import issue_events_ticket, issue_media_grant, revocation_key
 from infra.storage import GRANT_KEY_NAME
-from tests.infra.graph import Graph
+from pulumi_offline.graph import Graph
 
 KEY = b"k" * 48
 VIDEO = uuid.UUID("0b8f4c8e-5d1e-4b3f-9a6e-2f1c3d4e5f60")

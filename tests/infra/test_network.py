@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from infra.network import NetworkArgs, subnet_cidrs
-from tests.infra.graph import Graph
+from pulumi_offline.graph import Graph
 
 
 def test_subnet_cidrs_do_not_overlap_and_pair_public_with_private() -> None:

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from infra._common import ACTIONS_WITHOUT_RESOURCE_TYPES, TAG_KEYS
+from pulumi_offline.graph import Graph, as_list
 from pulumi_offline.synth import SynthResource
-from tests.infra.graph import Graph, as_list
 
 # Resource types and the inputs that hold IAM-style policy documents.
 POLICY_INPUTS = {

@@ -19,8 +19,8 @@ from pulumi.provider.experimental.analyzer import Analyzer
 
 import infra
 from infra.package import COMPONENTS, PACKAGE, SCHEMA_FILE, provider, schema, schema_text
+from pulumi_offline.graph import Graph
 from pulumi_offline.synth import run_program
-from tests.infra.graph import Graph
 
 ROOT = Path(__file__).resolve().parents[2]
 EXPORTED = [

@@ -5,7 +5,7 @@ import json
 from app.contracts.names import STATUS_MAX_RECEIVES
 from app.contracts.queue_policies import topic_to_queue_policy
 from infra.progress import progress_policy
-from tests.infra.graph import Graph
+from pulumi_offline.graph import Graph
 
 TOPIC = "arn:aws:sns:us-east-1:123456789012:reelstack-prod-progress"
 SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:k"

@@ -16,7 +16,7 @@ import pytest
 
 from app.contracts.settings import SERVICE_SETTINGS
 from infra._common import env_from_user_data, units_from_user_data
-from tests.infra.graph import Graph
+from pulumi_offline.graph import Graph
 
 # Set by the runtime rather than the settings module; allowed beside the REELSTACK_* keys.
 AWS_KEYS = {"AWS_DEFAULT_REGION"}

@@ -6,8 +6,8 @@ import pytest
 
 from app.contracts.settings import BackendSettings, TranscoderSettings
 from infra._common import env_from_user_data
+from pulumi_offline.graph import Graph
 from pulumi_offline.synth import synthesize_stack
-from tests.infra.graph import Graph
 
 
 def test_an_explicit_zero_is_kept_rather_than_replaced_by_the_default() -> None:

@@ -7,8 +7,8 @@ import pytest
 from app.contracts.names import ResourceNames
 from infra._common import tls_only_bucket_policy
 from infra.storage import GATEWAY_PATHS, MIN_TLS, MediaStorage, MediaStorageArgs
+from pulumi_offline.graph import Graph
 from pulumi_offline.synth import run_program
-from tests.infra.graph import Graph
 
 BUCKETS = ("media-uploads", "media-media", "media-web")
 

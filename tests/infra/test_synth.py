@@ -18,8 +18,8 @@ import pytest
 import yaml
 
 from pulumi_offline import synth
+from pulumi_offline.graph import Graph
 from pulumi_offline.synth import SynthResource, run_program, synthesize
-from tests.infra.graph import Graph
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -16,7 +16,7 @@ from infra.transcoder import (
     transcoder_policy,
     worker_units,
 )
-from tests.infra.graph import Graph, as_list, statements_allowing
+from pulumi_offline.graph import Graph, as_list, statements_allowing
 
 QUEUE = "arn:aws:sqs:us-east-1:1:reelstack-prod-tasks"
 DLQ = "arn:aws:sqs:us-east-1:1:reelstack-prod-tasks-dlq"

@@ -12,8 +12,8 @@ import pytest
 
 from app.contracts.names import ResourceNames
 from infra.users import UserService, UserServiceArgs
+from pulumi_offline.graph import Graph, as_list, statements_allowing
 from pulumi_offline.synth import run_program
-from tests.infra.graph import Graph, as_list, statements_allowing
 
 REPO = Path(__file__).resolve().parents[2]
 HANDLER = REPO / "app" / "users" / "handler.py"

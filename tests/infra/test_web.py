@@ -17,7 +17,7 @@ from infra.web import (
     release_id,
     release_index,
 )
-from tests.infra.graph import Graph
+from pulumi_offline.graph import Graph
 
 OBJECT = "aws:s3/bucketObjectv2:BucketObjectv2"
 # What index.html loads: its stylesheet, every module of the app (all reachable from js/main.js),

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pulumi_policy import EnforcementLevel
 
 from policies.pack import POLICIES
-from policies.runner import PolicySetting, evaluate, stack_resources
+from pulumi_offline.policy import PolicySetting, evaluate, stack_resources
 from pulumi_offline.synth import SynthResource
 from tests.policies.conftest import resource
 

@@ -15,7 +15,7 @@ import pytest
 from pulumi_policy import EnforcementLevel
 
 from policies.pack import POLICIES
-from policies.runner import PolicySetting, evaluate
+from pulumi_offline.policy import PolicySetting, evaluate
 from pulumi_offline.synth import MOCK_ACCOUNT, MOCK_REGION, SynthResource
 from tests.policies.conftest import resource
 

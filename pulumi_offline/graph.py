@@ -1,4 +1,9 @@
-"""A reader over a synthesized resource graph, for assertions."""
+"""A reader over a synthesized resource graph, for assertions: look resources up by type, name,
+parent and component, read their policy documents and registered outputs.
+
+A lookup that finds nothing, or more than one, fails with what the graph does hold, so a failing
+test says what to fix rather than ``StopIteration``.
+"""
 
 from __future__ import annotations
 
@@ -36,12 +41,19 @@ class Graph:
         return [r for r in self.resources if r.type == type_]
 
     def one(self, type_: str, name: str) -> SynthResource:
+        """The resource of this type and logical name; fails naming what the graph holds instead."""
         matches = [r for r in self.resources if r.type == type_ and r.name == name]
-        assert len(matches) == 1, f"expected one {type_} named {name}, found {len(matches)}"
+        if len(matches) != 1:
+            same_type = sorted(r.name for r in self.of_type(type_))
+            held = f"the {type_} resources are: {', '.join(same_type)}" if same_type else _types_held(self)
+            raise AssertionError(f"expected one {type_} named {name!r}, found {len(matches)}; {held}")
         return matches[0]
 
     def by_urn(self, urn: str) -> SynthResource:
-        return next(r for r in self.resources if r.urn == urn)
+        found = next((r for r in self.resources if r.urn == urn), None)
+        if found is None:
+            raise AssertionError(f"no resource has URN {urn}; {_types_held(self)}")
+        return found
 
     def component_of(self, resource: SynthResource) -> SynthResource | None:
         return self.by_urn(resource.parent) if resource.parent else None
@@ -59,6 +71,11 @@ class Graph:
 
     def role_policy(self, name: str) -> dict[str, Any]:
         return self.policy("aws:iam/rolePolicy:RolePolicy", name)
+
+
+def _types_held(graph: Graph) -> str:
+    types = sorted({r.type for r in graph.resources})
+    return f"the graph holds {len(graph.resources)} resources of types: {', '.join(types) or 'none'}"
 
 
 def statements_allowing(document: dict[str, Any]) -> list[dict[str, Any]]:
