@@ -107,12 +107,17 @@ OWNER_TAG = ResourceValidationPolicy(
 }
 
 
+def write_shop(root: Path, *, project_at_root: bool = False) -> Path:
+    """The project and its pack under ``root``: the project in ``shop/``, or ``root`` itself; returns the project."""
+    for name, text in PROJECT_FILES.items():
+        path = root / (name.removeprefix("shop/") if project_at_root else name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return root if project_at_root else root / "shop"
+
+
 @pytest.fixture
 def shop(pytester: pytest.Pytester) -> Path:
     """The throwaway project and its pack in the pytester directory; the component importable from tests."""
-    for name, text in PROJECT_FILES.items():
-        path = pytester.path / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
     pytester.makeini("[pytest]\npythonpath = shop\n")
-    return pytester.path / "shop"
+    return write_shop(pytester.path)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.pulumi_offline.conftest import PROJECT_FILES
+from tests.pulumi_offline.conftest import write_shop
 
 ROOT = Path(__file__).resolve().parents[2]
 PLUGIN = "pulumi_offline.plugin"
@@ -254,10 +254,7 @@ def test_the_docs_example_passes_in_a_project_laid_out_as_it_says(pytester: pyte
     """docs/test-kit.md's example, run in ``shop`` with the project at the rootdir, as the doc lays it out."""
     text = (ROOT / "docs" / "test-kit.md").read_text()
     example = text.split("## An example", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
-    for name, source in PROJECT_FILES.items():
-        path = pytester.path / name.removeprefix("shop/")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(source)
+    write_shop(pytester.path, project_at_root=True)
     pytester.makefile(".json", **{"policy/config/prod": '{"s3-owner-tag": "mandatory"}'})
     pytester.makeini("[pytest]\npythonpath = .\n")
     pytester.makepyfile(**{"tests/test_stack": example})
