@@ -376,11 +376,6 @@ class PulumiProject:
         return {**self.defaults, **namespaced(document.get("config") or {}, self.name, path)}
 
 
-def load_config(stack: str, root: Path | None = None) -> dict[str, str]:
-    """``Pulumi.<stack>.yaml``'s ``config`` as the engine passes it: ``ns:key`` to a string."""
-    return PulumiProject.read(root or ROOT).config(stack)
-
-
 def _imported_from(module: object, directory: Path) -> bool:
     """Whether a module was found on the program's own path entry: its top-level name is a file
     or package there and its code lives there (``stacks.config`` is not ``config`` from ``stacks/``)."""
