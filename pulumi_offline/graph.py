@@ -79,8 +79,10 @@ def _types_held(graph: Graph) -> str:
 
 
 def statements_allowing(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """An IAM-style document's ``Allow`` statements."""
     return [s for s in document["Statement"] if s.get("Effect") == "Allow"]
 
 
 def as_list(value: Any) -> list[Any]:
+    """A field IAM lets be one value or a list of them (``Action``, ``Resource``), as a list."""
     return list(value) if isinstance(value, list) else [value]
