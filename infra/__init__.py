@@ -8,6 +8,7 @@ from infra._fleet import MachineImage
 from infra.apigateway_account import ApiGatewayAccount, ApiGatewayAccountArgs
 from infra.backend import BackendService, BackendServiceArgs
 from infra.database import Database, DatabaseArgs
+from infra.distribution import SiteDistribution, SiteDistributionArgs
 from infra.edge_protection import EdgeProtection, EdgeProtectionArgs
 from infra.gateway import Gateway, GatewayArgs
 from infra.network import Network, NetworkArgs
@@ -35,6 +36,8 @@ __all__ = [
     "NetworkArgs",
     "ProgressService",
     "ProgressServiceArgs",
+    "SiteDistribution",
+    "SiteDistributionArgs",
     "TranscoderFleet",
     "TranscoderFleetArgs",
     "UserService",

@@ -26,6 +26,7 @@ from pulumi.provider.provider import Provider
 from infra.apigateway_account import ApiGatewayAccount
 from infra.backend import BackendService
 from infra.database import Database
+from infra.distribution import SiteDistribution
 from infra.edge_protection import EdgeProtection
 from infra.gateway import Gateway
 from infra.network import Network
@@ -47,6 +48,7 @@ COMPONENTS: list[type[pulumi.ComponentResource]] = [
     MediaStorage,
     Network,
     ProgressService,
+    SiteDistribution,
     TranscoderFleet,
     UserService,
     WebApp,

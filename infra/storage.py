@@ -1,9 +1,10 @@
-"""MediaStorage: the uploads, media and web buckets, and the CloudFront distribution in front.
+"""MediaStorage: the uploads, media and web buckets, and their policies.
 
 Browsers upload straight to the uploads bucket (presigned POST, CORS); the transcoder
-writes the media bucket; CloudFront serves the web app and the media through Origin
-Access Control (the buckets stay private) and forwards ``/api/*``, ``/auth/*`` and
-``/events/*`` to the API gateway, so the whole product is one origin.
+writes the media bucket; the site's CloudFront distribution (``SiteDistribution``) reads
+the web and media buckets through Origin Access Control, so the buckets stay private.
+A bucket has one bucket policy, so this component, which owns the buckets, writes each
+whole: TLS only, plus the read grant of the distribution it is given.
 """
 
 from collections.abc import Sequence
@@ -14,7 +15,6 @@ import pulumi
 import pulumi_aws as aws
 
 from app.contracts.names import ResourceNames
-from app.contracts.tickets import REVOKED_BEFORE_PREFIX
 from infra._common import (
     args_of,
     cloudfront_read_statement,
@@ -24,100 +24,18 @@ from infra._common import (
     tls_only_bucket_policy,
 )
 
-# AWS managed CloudFront policies (fixed ids, documented by AWS).
-CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
-CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
-ALL_VIEWER_EXCEPT_HOST_HEADER = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
-GATEWAY_PATHS = ("/api/*", "/auth/*", "/events/*")
-MIN_TLS = "TLSv1.2_2021"
-
-# Viewer-request function for /media/*. Media URLs are /media/g/<grant>/videos/<id>/...
-# (app/contracts/tickets.py): the grant is an HS256 JWT, audience "reelstack-media", bound
-# to one video by its "vid" claim. The function verifies signature, audience, video and
-# expiry with the key from the distribution's KeyValueStore, refuses a grant issued at or
-# before the video's revocation epoch ("revoked-before:<id>" in the same store, written by
-# the backend when the video is made private or deleted; a missing key means never revoked),
-# then strips "/media/g/<grant>" so the URI is the media bucket's key. Anything else gets a
-# 403 and never reaches S3. The function runs before the cache, so cached copies obey too.
-# A function takes one KeyValueStore, hence the key and the epochs share one.
-GRANT_KEY_NAME = "media-grant-key"
-MEDIA_GRANT_JS = (
-    """
-import cf from 'cloudfront';
-import crypto from 'crypto';
-
-const kvs = cf.kvs();
-const AUDIENCE = 'reelstack-media';
-const REVOKED_BEFORE = '%s';
-const MEDIA_PATH = /^\\/media\\/g\\/([\\w-]+)\\.([\\w-]+)\\.([\\w-]+)(\\/videos\\/([0-9a-f-]{36})\\/[^?#]+)$/;
-
-function forbidden() {
-  return { statusCode: 403, statusDescription: 'Forbidden', headers: { 'cache-control': { value: 'no-store' } } };
-}
-
-function decodeSegment(segment) {
-  return JSON.parse(Buffer.from(segment.replace(/-/g, '+').replace(/_/g, '/'), 'base64').toString('utf8'));
-}
-
-function sameText(a, b) {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
-  return diff === 0;
-}
-
-async function handler(event) {
-  const request = event.request;
-  const match = MEDIA_PATH.exec(request.uri);
-  if (!match || match[4].split('/').indexOf('..') !== -1) return forbidden();
-  let key;
-  try {
-    key = await kvs.get('%s');
-  } catch (e) {
-    return forbidden();
-  }
-  const signature = crypto.createHmac('sha256', key).update(match[1] + '.' + match[2]).digest('base64url');
-  if (!sameText(signature, match[3])) return forbidden();
-  let header, claims;
-  try {
-    header = decodeSegment(match[1]);
-    claims = decodeSegment(match[2]);
-  } catch (e) {
-    return forbidden();
-  }
-  if (header.alg !== 'HS256' || claims.aud !== AUDIENCE || claims.vid !== match[5]) return forbidden();
-  if (typeof claims.exp !== 'number' || claims.exp * 1000 <= Date.now()) return forbidden();
-  if (typeof claims.iat !== 'number') return forbidden();
-  try {
-    const epochKey = REVOKED_BEFORE + match[5];
-    // get() throws for a missing key; exists() first, so any other failure refuses.
-    if (await kvs.exists(epochKey)) {
-      const revokedBefore = Number(await kvs.get(epochKey));
-      if (!(Math.round(claims.iat * 1000) > revokedBefore)) return forbidden();
-    }
-  } catch (e) {
-    return forbidden();
-  }
-  request.uri = match[4];
-  return request;
-}
-""".strip()
-    % (REVOKED_BEFORE_PREFIX, GRANT_KEY_NAME)
-)
-
 
 @dataclass(frozen=True)
 class MediaStorageArgs:
-    """Every knob of the storage and the CDN."""
+    """Every knob of the storage."""
 
     names: ResourceNames
     """Shared physical names; buckets are created with these as prefixes."""
-    media_grant_key: pulumi.Input[str]
-    """HS256 key of media grants (the backend's ticket key); CloudFront verifies grants with it."""
-    api_origin_domain: pulumi.Input[str] | None = None
-    """Domain of the API gateway (``<id>.execute-api.<region>.amazonaws.com``); None: no API behaviours."""
-    api_origin_path: pulumi.Input[str] = ""
-    """Path of the gateway stage, e.g. ``/v1``."""
+    reader_distribution_arn: pulumi.Input[str] | None = None
+    """The CloudFront distribution that may read the web and media buckets
+    (``SiteDistribution.distribution_arn``); None: nothing reads them."""
+    upload_origins: Sequence[pulumi.Input[str]] = ()
+    """Origins browsers may upload from (the site's ``SiteDistribution.web_url``)."""
     raw_upload_expiry_days: int = 7
     """Source uploads are deleted this many days after upload (transcoded media stays)."""
     incomplete_multipart_days: int = 1
@@ -128,35 +46,12 @@ class MediaStorageArgs:
     """Pulumi ``protect`` on the buckets (prod)."""
     force_destroy: bool = True
     """Let ``pulumi destroy`` delete non-empty buckets (dev only)."""
-    extra_cors_origins: Sequence[str] = ()
-    """Origins allowed to upload besides the site's own (``web_url``)."""
-    domain: str | None = None
-    """Custom domain the distribution serves and the URLs name (needs ``certificate_arn``)."""
-    certificate_arn: str | None = None
-    """ACM certificate in us-east-1 for ``domain``; viewers then need TLS 1.2 or newer. None: the
-    default *.cloudfront.net certificate, for which AWS ignores the minimum and accepts TLS 1.0."""
-    price_class: str = "PriceClass_100"
-    """CloudFront price class."""
-    web_acl_arn: pulumi.Input[str] | None = None
-    """ARN of a CLOUDFRONT-scoped AWS WAF web ACL in front of the whole site (``EdgeProtection``)."""
     owner: str = "platform"
     """The ``owner`` tag."""
 
-    def __post_init__(self) -> None:
-        if (self.domain is None) != (self.certificate_arn is None):
-            raise ValueError(
-                "domain and certificate_arn go together (stack config domain, certificateArn): "
-                "CloudFront serves a custom domain only with a certificate for it"
-            )
-        if self.certificate_arn is not None and self.certificate_arn.split(":")[3:4] != ["us-east-1"]:
-            raise ValueError(
-                f"certificate_arn {self.certificate_arn} must be an ACM certificate in us-east-1, "
-                "the only region CloudFront takes certificates from"
-            )
-
 
 class MediaStorage(pulumi.ComponentResource):
-    """Three private, encrypted, TLS-only buckets and one CloudFront distribution."""
+    """Three private, encrypted, TLS-only buckets."""
 
     uploads_bucket: pulumi.Output[str]
     uploads_bucket_arn: pulumi.Output[str]
@@ -164,20 +59,14 @@ class MediaStorage(pulumi.ComponentResource):
     media_bucket_arn: pulumi.Output[str]
     web_bucket: pulumi.Output[str]
     web_bucket_arn: pulumi.Output[str]
-    distribution_id: pulumi.Output[str]
-    distribution_arn: pulumi.Output[str]
-    grant_store_arn: pulumi.Output[str]
-    domain_name: pulumi.Output[str]
-    web_url: pulumi.Output[str]
-    media_base_url: pulumi.Output[str]
+    media_bucket_domain_name: pulumi.Output[str]
+    web_bucket_domain_name: pulumi.Output[str]
     uploads: aws.s3.Bucket
     """The uploads bucket."""
     media: aws.s3.Bucket
     """The media bucket."""
     web: aws.s3.Bucket
     """The web bucket."""
-    distribution: aws.cloudfront.Distribution
-    """The site's CloudFront distribution."""
 
     def __init__(self, name: str, args: MediaStorageArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         args = args_of(MediaStorageArgs, args)
@@ -279,147 +168,12 @@ class MediaStorage(pulumi.ComponentResource):
             opts=child,
         )
 
-        oac = aws.cloudfront.OriginAccessControl(
-            f"{name}-oac",
-            name=f"{args.names.prefix}-s3",
-            description="CloudFront reads the web and media buckets",
-            origin_access_control_origin_type="s3",
-            signing_behavior="always",
-            signing_protocol="sigv4",
-            opts=child,
-        )
-        grant_keys = aws.cloudfront.KeyValueStore(
-            f"{name}-grant-key",
-            name=f"{args.names.prefix}-media-grant",
-            comment="the key CloudFront verifies media grants with, and each video's revocation epoch",
-            tags=dict(tags),
-            opts=child,
-        )
-        aws.cloudfront.KeyvaluestoreKey(
-            f"{name}-grant-key",
-            key_value_store_arn=grant_keys.arn,
-            key=GRANT_KEY_NAME,
-            value=pulumi.Output.secret(args.media_grant_key),
-            opts=child,
-        )
-        media_grant = aws.cloudfront.Function(
-            f"{name}-media-grant",
-            name=f"{args.names.prefix}-media-grant",
-            runtime="cloudfront-js-2.0",
-            comment="verify the media grant in the path, then strip it to the bucket key",
-            code=MEDIA_GRANT_JS,
-            key_value_store_associations=[grant_keys.arn],
-            publish=True,
-            tags=dict(tags),
-            opts=child,
-        )
-
-        origins = [
-            aws.cloudfront.DistributionOriginArgs(
-                origin_id="web",
-                domain_name=web.bucket_regional_domain_name,
-                origin_access_control_id=oac.id,
-            ),
-            aws.cloudfront.DistributionOriginArgs(
-                origin_id="media",
-                domain_name=media.bucket_regional_domain_name,
-                origin_access_control_id=oac.id,
-            ),
-        ]
-        behaviours = [
-            aws.cloudfront.DistributionOrderedCacheBehaviorArgs(
-                path_pattern="/media/*",
-                target_origin_id="media",
-                viewer_protocol_policy="redirect-to-https",
-                allowed_methods=["GET", "HEAD", "OPTIONS"],
-                cached_methods=["GET", "HEAD"],
-                cache_policy_id=CACHING_OPTIMIZED,
-                compress=True,
-                function_associations=[
-                    aws.cloudfront.DistributionOrderedCacheBehaviorFunctionAssociationArgs(
-                        event_type="viewer-request", function_arn=media_grant.arn
-                    )
-                ],
-            )
-        ]
-        if args.api_origin_domain is not None:
-            origins.append(
-                aws.cloudfront.DistributionOriginArgs(
-                    origin_id="gateway",
-                    domain_name=args.api_origin_domain,
-                    origin_path=args.api_origin_path,
-                    custom_origin_config=aws.cloudfront.DistributionOriginCustomOriginConfigArgs(
-                        http_port=80,
-                        https_port=443,
-                        origin_protocol_policy="https-only",
-                        origin_ssl_protocols=["TLSv1.2"],
-                        origin_read_timeout=60,
-                        origin_keepalive_timeout=60,
-                    ),
-                )
-            )
-            behaviours += [
-                aws.cloudfront.DistributionOrderedCacheBehaviorArgs(
-                    path_pattern=pattern,
-                    target_origin_id="gateway",
-                    viewer_protocol_policy="https-only",
-                    allowed_methods=["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"],
-                    cached_methods=["GET", "HEAD"],
-                    cache_policy_id=CACHING_DISABLED,
-                    origin_request_policy_id=ALL_VIEWER_EXCEPT_HOST_HEADER,
-                    compress=pattern != "/events/*",
-                )
-                for pattern in GATEWAY_PATHS
-            ]
-
-        if args.certificate_arn:
-            certificate = aws.cloudfront.DistributionViewerCertificateArgs(
-                acm_certificate_arn=args.certificate_arn,
-                ssl_support_method="sni-only",
-                minimum_protocol_version=MIN_TLS,
-            )
-        else:
-            # AWS ignores the minimum with the default certificate; only a custom domain enforces it.
-            certificate = aws.cloudfront.DistributionViewerCertificateArgs(
-                cloudfront_default_certificate=True, minimum_protocol_version=MIN_TLS
-            )
-
-        distribution = aws.cloudfront.Distribution(
-            f"{name}-cdn",
-            enabled=True,
-            comment=f"{args.names.prefix}: web app, media and API",
-            aliases=[args.domain] if args.domain else [],
-            default_root_object="index.html",
-            http_version="http2and3",
-            is_ipv6_enabled=True,
-            price_class=args.price_class,
-            origins=origins,
-            default_cache_behavior=aws.cloudfront.DistributionDefaultCacheBehaviorArgs(
-                target_origin_id="web",
-                viewer_protocol_policy="redirect-to-https",
-                allowed_methods=["GET", "HEAD", "OPTIONS"],
-                cached_methods=["GET", "HEAD"],
-                cache_policy_id=CACHING_OPTIMIZED,
-                compress=True,
-            ),
-            ordered_cache_behaviors=behaviours,
-            restrictions=aws.cloudfront.DistributionRestrictionsArgs(
-                geo_restriction=aws.cloudfront.DistributionRestrictionsGeoRestrictionArgs(
-                    restriction_type="none"
-                )
-            ),
-            viewer_certificate=certificate,
-            web_acl_id=args.web_acl_arn,  # WAFv2 web ACLs are given by ARN, not by id
-            tags=dict(tags),
-            opts=child,
-        )
-
-        def bucket_policy(bucket_arn: str, distribution_arn: str, readable: bool) -> dict[str, Any]:
-            extra = [cloudfront_read_statement(bucket_arn, distribution_arn)] if readable else []
+        def bucket_policy(bucket_arn: str, reader_arn: str | None, readable: bool) -> dict[str, Any]:
+            extra = [cloudfront_read_statement(bucket_arn, reader_arn)] if readable and reader_arn else []
             return tls_only_bucket_policy(bucket_arn, extra)
 
         for role, b, readable in (("uploads", uploads, False), ("media", media, True), ("web", web, True)):
-            document = pulumi.Output.all(b.arn, distribution.arn, readable).apply(
+            document = pulumi.Output.all(b.arn, args.reader_distribution_arn, readable).apply(
                 lambda v: bucket_policy(v[0], v[1], bool(v[2]))
             )
             aws.s3.BucketPolicy(
@@ -429,25 +183,21 @@ class MediaStorage(pulumi.ComponentResource):
                 opts=child,
             )
 
-        self.domain_name = distribution.domain_name
-        site = pulumi.Output.from_input(args.domain) if args.domain else distribution.domain_name
-        self.web_url = site.apply(lambda d: f"https://{d}")
-        self.media_base_url = site.apply(lambda d: f"https://{d}/media")
-        cors_origins = pulumi.Output.all(self.web_url, *args.extra_cors_origins).apply(list)
-        aws.s3.BucketCorsConfiguration(
-            f"{name}-uploads",
-            bucket=uploads.id,
-            cors_rules=[
-                aws.s3.BucketCorsConfigurationCorsRuleArgs(
-                    allowed_methods=["POST", "PUT", "GET", "HEAD"],
-                    allowed_origins=cors_origins,
-                    allowed_headers=["*"],
-                    expose_headers=["ETag"],
-                    max_age_seconds=3600,
-                )
-            ],
-            opts=child,
-        )
+        if args.upload_origins:  # a CORS rule needs at least one origin (and none: no browser uploads)
+            aws.s3.BucketCorsConfiguration(
+                f"{name}-uploads",
+                bucket=uploads.id,
+                cors_rules=[
+                    aws.s3.BucketCorsConfigurationCorsRuleArgs(
+                        allowed_methods=["POST", "PUT", "GET", "HEAD"],
+                        allowed_origins=list(args.upload_origins),
+                        allowed_headers=["*"],
+                        expose_headers=["ETag"],
+                        max_age_seconds=3600,
+                    )
+                ],
+                opts=child,
+            )
 
         self.uploads_bucket = uploads.bucket
         self.uploads_bucket_arn = uploads.arn
@@ -455,11 +205,9 @@ class MediaStorage(pulumi.ComponentResource):
         self.media_bucket_arn = media.arn
         self.web_bucket = web.bucket
         self.web_bucket_arn = web.arn
-        self.distribution_id = distribution.id
-        self.distribution_arn = distribution.arn
-        self.grant_store_arn = grant_keys.arn
+        self.media_bucket_domain_name = media.bucket_regional_domain_name
+        self.web_bucket_domain_name = web.bucket_regional_domain_name
         self.uploads = uploads
         self.media = media
         self.web = web
-        self.distribution = distribution
         self.register_outputs(declared_outputs(self))

@@ -95,7 +95,7 @@ def _web_acl(args: ResourceValidationArgs, report: ReportViolation) -> None:
         report(
             f"{args.name} has no AWS WAF web ACL, so nothing limits request rates per client or "
             "filters known exploits at the edge; give it an EdgeProtection's web_acl_arn "
-            "(MediaStorageArgs.web_acl_arn)",
+            "(SiteDistributionArgs.web_acl_arn)",
             None,
         )
     elif not (str(acl).startswith(CLOUDFRONT_WEB_ACL_ARN_PREFIX) and ":global/webacl/" in str(acl)):

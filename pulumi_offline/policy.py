@@ -206,7 +206,7 @@ def _options(resource: SynthResource) -> PolicyResourceOptions:
         protect=resource.protect,
         ignore_changes=[],
         delete_before_replace=None,
-        aliases=[],
+        aliases=list(resource.aliases),
         custom_timeouts=PolicyCustomTimeouts(0, 0, 0),
         additional_secret_outputs=[],
         parent=resource.parent,

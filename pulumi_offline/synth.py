@@ -56,6 +56,9 @@ class SynthResource:
     resource's outputs are its inputs updated with these."""
     property_dependencies: dict[str, list[str]] = field(default_factory=dict)
     """For each input fed by other resources' outputs, their URNs, as the registration sent them."""
+    aliases: tuple[str, ...] = ()
+    """The URNs the resource had before (``pulumi.Alias``): ``pulumi up`` moves a resource found
+    under one of them rather than replacing it."""
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,7 @@ class _Registration(NamedTuple):
     parent: str | None
     protect: bool
     property_dependencies: dict[str, list[str]]
+    aliases: tuple[str, ...]
 
 
 @dataclass
@@ -86,7 +90,7 @@ class _Recorder(pulumi.runtime.Mocks):
     _pending: dict[tuple[str, str], _Registration] = field(default_factory=dict)
 
     def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
-        registration = self._pending.pop((args.typ, args.name), _Registration("", None, False, {}))
+        registration = self._pending.pop((args.typ, args.name), _Registration("", None, False, {}, ()))
         computed = _computed(args.typ, args.name, args.inputs, self.region)
         computed["id"] = str(computed.get("id", f"{args.name}-id"))
         self.resources.append(
@@ -100,6 +104,7 @@ class _Recorder(pulumi.runtime.Mocks):
                 custom=bool(args.custom),
                 computed=_plain(computed) if args.custom else {},
                 property_dependencies=registration.property_dependencies,
+                aliases=registration.aliases,
             )
         )
         return computed["id"], {**args.inputs, **computed}
@@ -131,7 +136,8 @@ class _Recorder(pulumi.runtime.Mocks):
 
 
 class _RecordingMonitor(pulumi_mocks.MockMonitor):
-    """The mock monitor, remembering each registration's parent, ``protect`` flag and property dependencies."""
+    """The mock monitor, remembering each registration's parent, ``protect`` flag, property
+    dependencies and aliases."""
 
     def __init__(self, recorder: _Recorder) -> None:
         super().__init__(recorder)
@@ -144,10 +150,19 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
             parent = None
         # The SDK gathers these in a set: sorted, so the graph is the same run to run.
         dependencies = {k: sorted(v.urns) for k, v in request.propertyDependencies.items() if v.urns}
+        aliases = tuple(self._alias_urn(request, alias) for alias in request.aliases)
         self.recorder._pending[(request.type, request.name)] = _Registration(
-            urn, parent, bool(request.protect), dependencies
+            urn, parent, bool(request.protect), dependencies, aliases
         )
         return super().RegisterResource(request)
+
+    def _alias_urn(self, request: Any, alias: Any) -> str:
+        """The URN an alias names: a full URN, or a spec whose unset parts are the resource's own."""
+        if alias.urn:
+            return str(alias.urn)
+        spec = alias.spec
+        parent = "" if spec.noParent else (spec.parentUrn or request.parent)
+        return self.make_urn(parent, spec.type or request.type, spec.name or request.name)
 
     def RegisterResourceOutputs(self, request: Any) -> Any:
         outputs = rpc.deserialize_properties(request.outputs) if request.outputs else {}

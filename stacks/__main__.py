@@ -2,8 +2,12 @@
 
 Reads Pulumi.<stack>.yaml, composes the components, wires outputs into inputs, exports.
 CloudFront forwards /api, /auth and /events to the gateway while the backend needs the
-CloudFront domain for media URLs, so the gateway's domain reaches MediaStorage through
-a deferred output (resolved once the gateway exists).
+CloudFront domain for media URLs, so the gateway's domain reaches SiteDistribution through
+a deferred output (resolved once the gateway exists). Likewise the distribution reads the
+buckets while each bucket's one policy (MediaStorage's) grants that distribution the read,
+and the uploads bucket takes uploads from the site's URL: the distribution's ARN and URL
+reach MediaStorage through deferred outputs, so neither component writes on the other's
+resources.
 """
 
 from collections.abc import Callable
@@ -28,6 +32,8 @@ from infra import (
     NetworkArgs,
     ProgressService,
     ProgressServiceArgs,
+    SiteDistribution,
+    SiteDistributionArgs,
     TranscoderFleet,
     TranscoderFleetArgs,
     UserService,
@@ -105,23 +111,43 @@ edge = EdgeProtection("edge", EdgeProtectionArgs(names=names, rate_limits=cfg.ra
 gateway_domain: pulumi.Output[str]
 resolve_gateway_domain: Callable[[pulumi.Output[str]], None]
 gateway_domain, resolve_gateway_domain = pulumi.deferred_output()
+site_distribution_arn: pulumi.Output[str]
+resolve_site_distribution_arn: Callable[[pulumi.Output[str]], None]
+site_distribution_arn, resolve_site_distribution_arn = pulumi.deferred_output()
+site_url: pulumi.Output[str]
+resolve_site_url: Callable[[pulumi.Output[str]], None]
+site_url, resolve_site_url = pulumi.deferred_output()
 storage = MediaStorage(
     "media",
     MediaStorageArgs(
         names=names,
-        media_grant_key=progress.ticket_key,
-        api_origin_domain=gateway_domain,
-        api_origin_path=f"/{STAGE}",
+        reader_distribution_arn=site_distribution_arn,
+        upload_origins=(site_url,),
         raw_upload_expiry_days=cfg.raw_upload_expiry_days,
         version_uploads=cfg.version_uploads,
         protect=cfg.protect,
         force_destroy=not cfg.protect,
-        domain=cfg.domain,
-        certificate_arn=cfg.certificate_arn,
-        web_acl_arn=edge.web_acl_arn,
         owner=cfg.owner,
     ),
 )
+site = SiteDistribution(
+    "site",
+    SiteDistributionArgs(
+        names=names,
+        media_grant_key=progress.ticket_key,
+        web_bucket_domain_name=storage.web_bucket_domain_name,
+        media_bucket_domain_name=storage.media_bucket_domain_name,
+        api_origin_domain=gateway_domain,
+        api_origin_path=f"/{STAGE}",
+        domain=cfg.domain,
+        certificate_arn=cfg.certificate_arn,
+        web_acl_arn=edge.web_acl_arn,
+        moved_from_storage="media",  # stacks created before SiteDistribution held it in MediaStorage
+        owner=cfg.owner,
+    ),
+)
+resolve_site_distribution_arn(site.distribution_arn)
+resolve_site_url(site.web_url)
 web = WebApp("web", WebAppArgs(bucket=storage.web_bucket, owner=cfg.owner))
 transcoder = TranscoderFleet(
     "transcoder",
@@ -169,8 +195,8 @@ backend = BackendService(
         uploads_bucket_arn=storage.uploads_bucket_arn,
         media_bucket=storage.media_bucket,
         media_bucket_arn=storage.media_bucket_arn,
-        media_base_url=storage.media_base_url,
-        media_revocation_store_arn=storage.grant_store_arn,
+        media_base_url=site.media_base_url,
+        media_revocation_store_arn=site.grant_store_arn,
         task_queue_url=transcoder.queue_url,
         task_queue_arn=transcoder.queue_arn,
         status_queue_url=progress.status_queue_url,
@@ -216,9 +242,9 @@ gateway = Gateway(
 )
 resolve_gateway_domain(gateway.domain_name)
 
-pulumi.export("web_url", storage.web_url)
-pulumi.export("distribution_domain", storage.domain_name)  # where a custom domain's DNS record points
-pulumi.export("api_url", storage.web_url.apply(lambda url: f"{url}/api"))
+pulumi.export("web_url", site.web_url)
+pulumi.export("distribution_domain", site.domain_name)  # where a custom domain's DNS record points
+pulumi.export("api_url", site.web_url.apply(lambda url: f"{url}/api"))
 pulumi.export("gateway_invoke_url", gateway.invoke_url)
 pulumi.export("user_pool_id", users.user_pool_id)
 pulumi.export("user_pool_client_id", users.user_pool_client_id)

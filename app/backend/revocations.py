@@ -1,6 +1,6 @@
 """Where the backend records that a video's media grants are cut: the media edge's store.
 
-On AWS the media edge is CloudFront, whose viewer-request function (infra/storage.py) reads
+On AWS the media edge is CloudFront, whose viewer-request function (infra/distribution.py) reads
 ``revoked-before:<video id>`` from the distribution's KeyValueStore. Locally it is the gateway
 (app/local/gateway.py), which keeps the same keys in its memory and takes writes as signed
 notices at ``/_local/revocations``. ``REELSTACK_MEDIA_REVOCATION_STORE`` names the store: the

@@ -90,7 +90,7 @@ class BackendSettings(_JwtVerifying):
     media_revocation_store: str = Field(
         description=(
             "where media grants are cut when a video stops being shared: the ARN of the CloudFront"
-            " KeyValueStore the media function reads (MediaStorage), or locally the gateway's"
+            " KeyValueStore the media function reads (SiteDistribution), or locally the gateway's"
             " http://.../_local/revocations"
         )
     )

@@ -136,7 +136,7 @@ def grant_predates(issued_at: float, revoked_before_ms: int | None) -> bool:
     """Whether a grant issued at ``issued_at`` (its ``iat``) is cut by the epoch ``revoked_before_ms``.
 
     A tie is cut: a grant issued in the very millisecond of the change may predate it.
-    The CloudFront function (infra/storage.py) applies the same rule.
+    The CloudFront function (infra/distribution.py) applies the same rule.
     """
     return revoked_before_ms is not None and round(issued_at * 1000) <= revoked_before_ms
 

@@ -41,7 +41,7 @@ def test_backend_policy_touches_exactly_its_buckets_queues_and_secrets() -> None
 
 
 def test_the_backend_may_write_the_media_edges_store_and_only_that_store(prod: Graph) -> None:
-    """Exactly the calls app/backend/revocations.py makes, on the store MediaStorage creates and
+    """Exactly the calls app/backend/revocations.py makes, on the store SiteDistribution creates and
     the media function reads. The actions and the key-value-store resource type are those of
     https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudfrontkeyvaluestore.html
     (DescribeKeyValueStore gives the ETag that UpdateKeys's If-Match needs,
@@ -50,7 +50,7 @@ def test_the_backend_may_write_the_media_edges_store_and_only_that_store(prod: G
     [revoke] = [
         s for s in statements_allowing(policy) if any("cloudfront" in a for a in as_list(s["Action"]))
     ]
-    function = prod.one("aws:cloudfront/function:Function", "media-media-grant").inputs
+    function = prod.one("aws:cloudfront/function:Function", "site-media-grant").inputs
     environment = env_from_user_data(
         prod.one("aws:ec2/launchTemplate:LaunchTemplate", "backend-lt").inputs["userData"], "backend"
     )

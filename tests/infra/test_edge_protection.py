@@ -143,7 +143,7 @@ def test_limits_aws_waf_would_refuse_are_refused_before_anything_is_created(bad:
 
 def test_the_prod_distribution_is_behind_the_web_acl(prod: Graph) -> None:
     acl = prod.one(WEB_ACL, "edge-acl")
-    distribution = prod.one(DISTRIBUTION, "media-cdn")
+    distribution = prod.one(DISTRIBUTION, "site-cdn")
     assert distribution.inputs["webAclId"] == acl.computed["arn"]
     assert acl.computed["arn"].startswith("arn:aws:wafv2:us-east-1:")
     limits = {r["name"]: r["statement"]["rateBasedStatement"]["limit"] for r in acl.inputs["rules"][:2]}

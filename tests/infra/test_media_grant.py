@@ -18,7 +18,7 @@ import pytest
 from playwright._impl._driver import compute_driver_executable
 
 from app.contracts.tickets import issue_events_ticket, issue_media_grant, revocation_key
-from infra.storage import GRANT_KEY_NAME
+from infra.distribution import GRANT_KEY_NAME
 from pulumi_offline.graph import Graph
 
 KEY = b"k" * 48
@@ -98,7 +98,7 @@ def cases() -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def answers(prod: Graph, tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, object]]:
-    code = prod.one("aws:cloudfront/function:Function", "media-media-grant").inputs["code"]
+    code = prod.one("aws:cloudfront/function:Function", "site-media-grant").inputs["code"]
     root: Path = tmp_path_factory.mktemp("cloudfront-function")
     (root / "function.mjs").write_text(code + "\nexport { handler };\n")
     (root / "run.mjs").write_text(RUNNER)
@@ -173,10 +173,10 @@ def test_a_grant_issued_at_or_before_its_videos_revocation_epoch_is_forbidden(
 
 
 def test_the_function_reads_the_backends_ticket_key_from_its_key_value_store(prod: Graph) -> None:
-    function_resource = prod.one("aws:cloudfront/function:Function", "media-media-grant")
+    function_resource = prod.one("aws:cloudfront/function:Function", "site-media-grant")
     function = function_resource.inputs
-    store = prod.one("aws:cloudfront/keyValueStore:KeyValueStore", "media-grant-key")
-    entry = prod.one("aws:cloudfront/keyvaluestoreKey:KeyvaluestoreKey", "media-grant-key").inputs
+    store = prod.one("aws:cloudfront/keyValueStore:KeyValueStore", "site-grant-key")
+    entry = prod.one("aws:cloudfront/keyvaluestoreKey:KeyvaluestoreKey", "site-grant-key").inputs
     secret = prod.one("aws:secretsmanager/secretVersion:SecretVersion", "progress-ticket-key").inputs
     assert function["runtime"] == "cloudfront-js-2.0"
     assert function["keyValueStoreAssociations"] == [entry["keyValueStoreArn"]]

@@ -137,9 +137,13 @@ def test_provider_constructs_each_component_from_schema_inputs(
         ("TranscoderFleet", {"role": "iam/role:Role", "securityGroup": "ec2/securityGroup:SecurityGroup"}),
         ("BackendService", {"role": "iam/role:Role", "loadBalancer": "lb/loadBalancer:LoadBalancer"}),
         ("ProgressService", {"topic": "sns/topic:Topic", "securityGroup": "ec2/securityGroup:SecurityGroup"}),
+        ("MediaStorage", {"uploads": "s3/bucket:Bucket", "media": "s3/bucket:Bucket"}),
         (
-            "MediaStorage",
-            {"distribution": "cloudfront/distribution:Distribution", "uploads": "s3/bucket:Bucket"},
+            "SiteDistribution",
+            {
+                "distribution": "cloudfront/distribution:Distribution",
+                "grantStore": "cloudfront/keyValueStore:KeyValueStore",
+            },
         ),
         (
             "Database",

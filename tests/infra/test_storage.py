@@ -6,7 +6,7 @@ import pytest
 
 from app.contracts.names import ResourceNames
 from infra._common import tls_only_bucket_policy
-from infra.storage import GATEWAY_PATHS, MIN_TLS, MediaStorage, MediaStorageArgs
+from infra.storage import MediaStorage, MediaStorageArgs
 from pulumi_offline.graph import Graph
 from pulumi_offline.synth import run_program
 
@@ -90,95 +90,46 @@ def test_bucket_names_start_with_the_shared_names(prod: Graph) -> None:
     assert prefixes == ["reelstack-prod-media-", "reelstack-prod-uploads-", "reelstack-prod-web-"]
 
 
-def test_cloudfront_serves_s3_through_oac_and_forwards_the_api_paths_to_the_gateway(prod: Graph) -> None:
-    inputs = prod.one("aws:cloudfront/distribution:Distribution", "media-cdn").inputs
-    origins = {o["originId"]: o for o in inputs["origins"]}
-    assert (
-        origins["web"]["originAccessControlId"] == origins["media"]["originAccessControlId"] == "media-oac-id"
-    )
-    gateway = origins["gateway"]
-    assert gateway["domainName"].endswith(".execute-api.us-east-1.amazonaws.com")
-    assert gateway["originPath"] == "/v1"
-    assert gateway["customOriginConfig"]["originProtocolPolicy"] == "https-only"
-    behaviours = {b["pathPattern"]: b for b in inputs["orderedCacheBehaviors"]}
-    for path in GATEWAY_PATHS:
-        assert behaviours[path]["targetOriginId"] == "gateway"
-        assert behaviours[path]["viewerProtocolPolicy"] == "https-only"
-        assert "POST" in behaviours[path]["allowedMethods"]
-    assert behaviours["/media/*"]["targetOriginId"] == "media"
-
-
-def test_cloudfront_never_serves_plain_http_and_requires_tls_1_2(prod: Graph) -> None:
-    inputs = prod.one("aws:cloudfront/distribution:Distribution", "media-cdn").inputs
-    policies = [inputs["defaultCacheBehavior"]["viewerProtocolPolicy"]] + [
-        b["viewerProtocolPolicy"] for b in inputs["orderedCacheBehaviors"]
-    ]
-    assert set(policies) <= {"https-only", "redirect-to-https"}
-    assert inputs["viewerCertificate"]["minimumProtocolVersion"] == MIN_TLS
-    oac = prod.one("aws:cloudfront/originAccessControl:OriginAccessControl", "media-oac").inputs
-    assert oac["signingBehavior"] == "always" and oac["originAccessControlOriginType"] == "s3"
-
-
-def test_storage_outputs_name_its_buckets_and_urls(prod: Graph) -> None:
+def test_storage_outputs_name_its_buckets(prod: Graph) -> None:
     component = prod.one("reelstack:index:MediaStorage", "media")
     outputs = prod.outputs_of(component)
     buckets = {r.name: r for r in prod.children(component) if r.type == "aws:s3/bucket:Bucket"}
     assert set(buckets) == set(BUCKETS)
     assert outputs["uploads_bucket"].startswith("reelstack-prod-uploads-")
-    assert outputs["media_base_url"] == outputs["web_url"] + "/media"
+    assert outputs["media_bucket_domain_name"].startswith(outputs["media_bucket"] + ".s3.")
     assert prod.exports["uploads_bucket"] == outputs["uploads_bucket"]
     assert prod.exports["media_bucket"] == outputs["media_bucket"]
 
 
-DOMAIN = "video.example.com"
-CERTIFICATE = "arn:aws:acm:us-east-1:123456789012:certificate/0f1e2d3c"
+def test_storage_holds_only_the_buckets_and_their_settings(prod: Graph) -> None:
+    """The distribution, its function and its key store are SiteDistribution's, not the storage's."""
+    children = {r.type for r in prod.children(prod.one("reelstack:index:MediaStorage", "media"))}
+    assert all(t.startswith("aws:s3/") for t in children)
 
 
 def _storage(**args: Any) -> Graph:
-    names = ResourceNames("reelstack-test")
-    return Graph.of(run_program(lambda: MediaStorage("media", MediaStorageArgs(names, "key", **args))))
+    return Graph.of(
+        run_program(lambda: MediaStorage("media", MediaStorageArgs(ResourceNames("reelstack-test"), **args)))
+    )
 
 
-def test_without_a_domain_the_distribution_keeps_the_default_certificate(prod: Graph) -> None:
-    inputs = prod.one("aws:cloudfront/distribution:Distribution", "media-cdn").inputs
-    assert inputs["viewerCertificate"]["cloudfrontDefaultCertificate"] is True
-    assert "acmCertificateArn" not in inputs["viewerCertificate"]
-    assert inputs.get("aliases", []) == []
-    assert prod.exports["web_url"] == f"https://{prod.exports['distribution_domain']}"
+def test_without_a_reader_the_buckets_grant_no_read_and_take_no_browser_uploads() -> None:
+    """A CORS rule needs at least one allowed origin ("AllowedOrigins ... Required: Yes",
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-s3-bucket-corsrule.html),
+    so with no origin none is written."""
+    graph = _storage()
+    for bucket in BUCKETS:
+        assert [
+            s["Effect"] for s in graph.policy("aws:s3/bucketPolicy:BucketPolicy", bucket)["Statement"]
+        ] == ["Deny"]
+    assert graph.of_type("aws:s3/bucketCorsConfiguration:BucketCorsConfiguration") == []
 
 
-def test_a_domain_with_its_certificate_is_served_with_sni_and_tls_1_2() -> None:
-    graph = _storage(domain=DOMAIN, certificate_arn=CERTIFICATE)
-    inputs = graph.one("aws:cloudfront/distribution:Distribution", "media-cdn").inputs
-    assert inputs["aliases"] == [DOMAIN]
-    assert inputs["viewerCertificate"] == {
-        "acmCertificateArn": CERTIFICATE,
-        "sslSupportMethod": "sni-only",
-        "minimumProtocolVersion": "TLSv1.2_2021",
-    }
-
-
-def test_urls_and_upload_origin_name_the_custom_domain() -> None:
-    graph = _storage(domain=DOMAIN, certificate_arn=CERTIFICATE)
-    outputs = graph.outputs_of(graph.one("reelstack:index:MediaStorage", "media"))
-    assert outputs["web_url"] == f"https://{DOMAIN}"
-    assert outputs["media_base_url"] == f"https://{DOMAIN}/media"
-    assert outputs["domain_name"].endswith(".cloudfront.net")  # where the domain's DNS record points
+def test_the_given_distribution_reads_and_the_given_origins_upload() -> None:
+    distribution_arn = "arn:aws:cloudfront::123456789012:distribution/EXAMPLE"
+    graph = _storage(reader_distribution_arn=distribution_arn, upload_origins=("https://video.example.com",))
+    web = graph.policy("aws:s3/bucketPolicy:BucketPolicy", "media-web")
+    allow = [s for s in web["Statement"] if s["Effect"] == "Allow"]
+    assert allow[0]["Condition"]["StringEquals"]["AWS:SourceArn"] == distribution_arn
     cors = graph.one("aws:s3/bucketCorsConfiguration:BucketCorsConfiguration", "media-uploads").inputs
-    assert cors["corsRules"][0]["allowedOrigins"] == [f"https://{DOMAIN}"]
-
-
-@pytest.mark.parametrize(
-    ("args", "error"),
-    [
-        ({"domain": DOMAIN}, "go together"),
-        ({"certificate_arn": CERTIFICATE}, "go together"),
-        (
-            {"domain": DOMAIN, "certificate_arn": CERTIFICATE.replace("us-east-1", "eu-west-1")},
-            "in us-east-1",
-        ),
-    ],
-)
-def test_a_domain_needs_a_certificate_from_us_east_1(args: dict[str, str], error: str) -> None:
-    with pytest.raises(ValueError, match=error):
-        MediaStorageArgs(ResourceNames("reelstack-test"), "key", **args)
+    assert cors["corsRules"][0]["allowedOrigins"] == ["https://video.example.com"]

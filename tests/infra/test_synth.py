@@ -43,6 +43,8 @@ EXPECTED_CHILDREN: dict[str, set[str]] = {
         "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
         "aws:s3/bucketCorsConfiguration:BucketCorsConfiguration",
         "aws:s3/bucketPolicy:BucketPolicy",
+    },
+    "reelstack:index:SiteDistribution": {
         "aws:cloudfront/originAccessControl:OriginAccessControl",
         "aws:cloudfront/function:Function",
         "aws:cloudfront/keyValueStore:KeyValueStore",
@@ -386,7 +388,7 @@ def test_cli_prints_json_resources_with_the_documented_fields(capsys: Any) -> No
     resources = json.loads(capsys.readouterr().out)
     assert set(resources[0]) == {
         *("type", "name", "urn", "parent", "inputs", "protect", "custom"),
-        *("computed", "property_dependencies"),
+        *("computed", "property_dependencies", "aliases"),
     }
     assert any(r["type"] == "aws:rds/instance:Instance" and r["protect"] for r in resources)
     group = next(r for r in resources if r["name"] == "transcoder-asg")

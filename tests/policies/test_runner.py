@@ -186,7 +186,7 @@ def test_a_custom_domain_with_its_certificate_clears_the_default_certificate_adv
 ) -> None:
     settings = runner.load_policy_config(CONFIG_DIR / "prod.json")
     flagged = [(v.policy, v.resource_name) for v in runner.evaluate(prod_graph, settings)]
-    assert flagged == [("cloudfront-custom-certificate", "media-cdn")]
+    assert flagged == [("cloudfront-custom-certificate", "site-cdn")]
 
     with_domain = synth.synthesize_stack(
         "prod",

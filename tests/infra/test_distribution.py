@@ -1,0 +1,150 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from app.contracts.names import ResourceNames
+from infra.distribution import GATEWAY_PATHS, MIN_TLS, SiteDistribution, SiteDistributionArgs
+from pulumi_offline.graph import Graph
+from pulumi_offline.synth import run_program
+
+
+def test_cloudfront_serves_s3_through_oac_and_forwards_the_api_paths_to_the_gateway(prod: Graph) -> None:
+    inputs = prod.one("aws:cloudfront/distribution:Distribution", "site-cdn").inputs
+    origins = {o["originId"]: o for o in inputs["origins"]}
+    assert (
+        origins["web"]["originAccessControlId"] == origins["media"]["originAccessControlId"] == "site-oac-id"
+    )
+    gateway = origins["gateway"]
+    assert gateway["domainName"].endswith(".execute-api.us-east-1.amazonaws.com")
+    assert gateway["originPath"] == "/v1"
+    assert gateway["customOriginConfig"]["originProtocolPolicy"] == "https-only"
+    behaviours = {b["pathPattern"]: b for b in inputs["orderedCacheBehaviors"]}
+    for path in GATEWAY_PATHS:
+        assert behaviours[path]["targetOriginId"] == "gateway"
+        assert behaviours[path]["viewerProtocolPolicy"] == "https-only"
+        assert "POST" in behaviours[path]["allowedMethods"]
+    assert behaviours["/media/*"]["targetOriginId"] == "media"
+
+
+def test_cloudfront_never_serves_plain_http_and_requires_tls_1_2(prod: Graph) -> None:
+    inputs = prod.one("aws:cloudfront/distribution:Distribution", "site-cdn").inputs
+    policies = [inputs["defaultCacheBehavior"]["viewerProtocolPolicy"]] + [
+        b["viewerProtocolPolicy"] for b in inputs["orderedCacheBehaviors"]
+    ]
+    assert set(policies) <= {"https-only", "redirect-to-https"}
+    assert inputs["viewerCertificate"]["minimumProtocolVersion"] == MIN_TLS
+    oac = prod.one("aws:cloudfront/originAccessControl:OriginAccessControl", "site-oac").inputs
+    assert oac["signingBehavior"] == "always" and oac["originAccessControlOriginType"] == "s3"
+
+
+DOMAIN = "video.example.com"
+CERTIFICATE = "arn:aws:acm:us-east-1:123456789012:certificate/0f1e2d3c"
+
+
+def _args(**args: Any) -> SiteDistributionArgs:
+    return SiteDistributionArgs(ResourceNames("reelstack-test"), "key", "web.s3", "media.s3", **args)
+
+
+def _distribution(**args: Any) -> Graph:
+    return Graph.of(run_program(lambda: SiteDistribution("site", _args(**args))))
+
+
+def test_without_a_domain_the_distribution_keeps_the_default_certificate(prod: Graph) -> None:
+    inputs = prod.one("aws:cloudfront/distribution:Distribution", "site-cdn").inputs
+    assert inputs["viewerCertificate"]["cloudfrontDefaultCertificate"] is True
+    assert "acmCertificateArn" not in inputs["viewerCertificate"]
+    assert inputs.get("aliases", []) == []
+    assert prod.exports["web_url"] == f"https://{prod.exports['distribution_domain']}"
+
+
+def test_a_domain_with_its_certificate_is_served_with_sni_and_tls_1_2() -> None:
+    graph = _distribution(domain=DOMAIN, certificate_arn=CERTIFICATE)
+    inputs = graph.one("aws:cloudfront/distribution:Distribution", "site-cdn").inputs
+    assert inputs["aliases"] == [DOMAIN]
+    assert inputs["viewerCertificate"] == {
+        "acmCertificateArn": CERTIFICATE,
+        "sslSupportMethod": "sni-only",
+        "minimumProtocolVersion": "TLSv1.2_2021",
+    }
+
+
+def test_urls_name_the_custom_domain() -> None:
+    graph = _distribution(domain=DOMAIN, certificate_arn=CERTIFICATE)
+    outputs = graph.outputs_of(graph.one("reelstack:index:SiteDistribution", "site"))
+    assert outputs["web_url"] == f"https://{DOMAIN}"
+    assert outputs["media_base_url"] == f"https://{DOMAIN}/media"
+    assert outputs["domain_name"].endswith(".cloudfront.net")  # where the domain's DNS record points
+
+
+def test_the_stacks_upload_origin_is_the_sites_url(prod: Graph) -> None:
+    cors = prod.one("aws:s3/bucketCorsConfiguration:BucketCorsConfiguration", "media-uploads").inputs
+    assert cors["corsRules"][0]["allowedOrigins"] == [prod.exports["web_url"]]
+
+
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        ({"domain": DOMAIN}, "go together"),
+        ({"certificate_arn": CERTIFICATE}, "go together"),
+        (
+            {"domain": DOMAIN, "certificate_arn": CERTIFICATE.replace("us-east-1", "eu-west-1")},
+            "in us-east-1",
+        ),
+    ],
+)
+def test_a_domain_needs_a_certificate_from_us_east_1(args: dict[str, str], error: str) -> None:
+    with pytest.raises(ValueError, match=error):
+        _args(**args)
+
+
+def test_the_stack_reads_the_buckets_with_its_own_distribution(prod: Graph) -> None:
+    inputs = prod.one("aws:cloudfront/distribution:Distribution", "site-cdn").inputs
+    origins = {o["originId"]: o["domainName"] for o in inputs["origins"]}
+    media = prod.outputs_of(prod.one("reelstack:index:MediaStorage", "media"))
+    assert origins["web"] == media["web_bucket_domain_name"]
+    assert origins["media"] == media["media_bucket_domain_name"]
+    site = prod.outputs_of(prod.one("reelstack:index:SiteDistribution", "site"))
+    for bucket in ("media-media", "media-web"):
+        policy = prod.policy("aws:s3/bucketPolicy:BucketPolicy", bucket)
+        allow = next(s for s in policy["Statement"] if s["Effect"] == "Allow")
+        assert allow["Condition"]["StringEquals"]["AWS:SourceArn"] == site["distribution_arn"]
+
+
+def test_site_outputs_name_the_distribution_and_its_store(prod: Graph) -> None:
+    site = prod.outputs_of(prod.one("reelstack:index:SiteDistribution", "site"))
+    assert site["distribution_arn"].startswith("arn:aws:cloudfront::") and site["distribution_id"]
+    assert site["grant_store_arn"].startswith("arn:aws:cloudfront::")
+    assert site["media_base_url"] == site["web_url"] + "/media"
+    assert prod.exports["web_url"] == site["web_url"]
+
+
+# What MediaStorage "media" held in stacks created before SiteDistribution, as their state names it.
+FORMER_URNS = {
+    ("aws:cloudfront/distribution:Distribution", "site-cdn"): "Distribution::media-cdn",
+    ("aws:cloudfront/originAccessControl:OriginAccessControl", "site-oac"): "OriginAccessControl::media-oac",
+    ("aws:cloudfront/function:Function", "site-media-grant"): "Function::media-media-grant",
+    ("aws:cloudfront/keyValueStore:KeyValueStore", "site-grant-key"): "KeyValueStore::media-grant-key",
+    (
+        "aws:cloudfront/keyvaluestoreKey:KeyvaluestoreKey",
+        "site-grant-key",
+    ): "KeyvaluestoreKey::media-grant-key",
+}
+
+
+@pytest.mark.parametrize(("resource", "former"), FORMER_URNS.items(), ids=lambda v: str(v))
+def test_pulumi_up_moves_what_media_storage_held_instead_of_replacing_it(
+    prod: Graph, resource: tuple[str, str], former: str
+) -> None:
+    """Without an alias naming its former URN, a resource whose parent changed is replaced, and a
+    replaced distribution gets a new domain (https://www.pulumi.com/docs/iac/concepts/options/aliases/)."""
+    type_, name = resource
+    module = type_.split(":")[1]
+    expected = f"urn:pulumi:prod::reelstack::reelstack:index:MediaStorage$aws:{module}:{former}"
+    assert expected in prod.one(type_, name).aliases
+
+
+def test_a_new_program_declares_no_former_parent() -> None:
+    graph = _distribution()
+    assert all(not r.aliases for r in graph.resources if r.type.startswith("aws:cloudfront/"))
