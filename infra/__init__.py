@@ -13,6 +13,7 @@ from infra.edge_protection import EdgeProtection, EdgeProtectionArgs
 from infra.gateway import Gateway, GatewayArgs
 from infra.network import Network, NetworkArgs
 from infra.progress import ProgressService, ProgressServiceArgs
+from infra.signing_key import SigningKey, SigningKeyArgs
 from infra.storage import MediaStorage, MediaStorageArgs
 from infra.transcoder import TranscoderFleet, TranscoderFleetArgs
 from infra.users import UserService, UserServiceArgs
@@ -36,6 +37,8 @@ __all__ = [
     "NetworkArgs",
     "ProgressService",
     "ProgressServiceArgs",
+    "SigningKey",
+    "SigningKeyArgs",
     "SiteDistribution",
     "SiteDistributionArgs",
     "TranscoderFleet",

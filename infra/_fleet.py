@@ -25,6 +25,7 @@ from infra._common import (
     statement,
     user_data_base64,
 )
+from infra._moves import FormerParent, moved_child
 
 # EC2 resource ids are a prefix and 8 or 17 characters, lowercase hex
 # (https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/resource-ids.html).
@@ -344,16 +345,22 @@ def queue_with_dlq(
     max_receives: int,
     visibility_timeout_seconds: int,
     tags: Mapping[str, str],
+    former_parent: FormerParent | None = None,
+    former_name: str = "",
 ) -> tuple[aws.sqs.Queue, aws.sqs.Queue]:
-    """An encrypted queue whose poison messages move to an encrypted DLQ after ``max_receives``."""
-    child = pulumi.ResourceOptions(parent=parent)
+    """An encrypted queue whose poison messages move to an encrypted DLQ after ``max_receives``.
+
+    ``former_parent``: the component that created them as ``former_name`` before they moved to
+    ``parent`` (a replaced queue would lose its messages)."""
+    child = moved_child(parent, former_parent, former_name)
+    dlq_child = moved_child(parent, former_parent, f"{former_name}-dlq")
     dlq = aws.sqs.Queue(
         f"{name}-dlq",
         name=dlq_name,
         message_retention_seconds=14 * 24 * 3600,
         sqs_managed_sse_enabled=True,
         tags=dict(tags),
-        opts=child,
+        opts=dlq_child,
     )
     queue = aws.sqs.Queue(
         name,
@@ -374,7 +381,7 @@ def queue_with_dlq(
         redrive_allow_policy=queue.arn.apply(
             lambda arn: json.dumps({"redrivePermission": "byQueue", "sourceQueueArns": [arn]})
         ),
-        opts=child,
+        opts=dlq_child,
     )
     return queue, dlq
 

@@ -2,7 +2,9 @@
 
 One AMI runs both ``reelstack-backend.service`` and ``reelstack-status-consumer.service``
 from ``/etc/reelstack/backend.env``. Instances accept traffic from the load balancer
-only, and may touch exactly their buckets, queues and secrets.
+only, and may touch exactly their buckets, queues and secrets. The status consumer reads
+the backend's own durable status queue (+ DLQ), subscribed to the progress topic here, so a
+state change is recorded even when no one is watching it live.
 """
 
 from collections.abc import Sequence
@@ -12,10 +14,17 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from app.contracts.names import UPLOADS_KEY_PREFIX
+from app.contracts.names import (
+    STATUS_MAX_RECEIVES,
+    STATUS_VISIBILITY_TIMEOUT_SECONDS,
+    UPLOADS_KEY_PREFIX,
+    ResourceNames,
+)
+from app.contracts.queue_policies import topic_to_queue_policy
 from app.contracts.settings import ENV_PREFIX, BackendSettings
 from infra._common import args_of, declared_outputs, policy_document, standard_tags, statement
-from infra._fleet import MachineImage, load_balanced_fleet
+from infra._fleet import MachineImage, load_balanced_fleet, queue_with_dlq
+from infra._moves import FormerParent, moved_child
 from infra.users import signout_reader_statement
 
 ROLE = "backend"
@@ -26,6 +35,8 @@ UNITS = ("reelstack-backend.service", "reelstack-status-consumer.service")
 class BackendServiceArgs:
     """Every knob of the backend."""
 
+    names: ResourceNames
+    """Shared names (the status queue and its DLQ)."""
     vpc_id: pulumi.Input[str]
     """The network's VPC."""
     vpc_cidr: pulumi.Input[str]
@@ -51,12 +62,10 @@ class BackendServiceArgs:
     """Queue the backend sends transcoding tasks to."""
     task_queue_arn: pulumi.Input[str]
     """Its ARN."""
-    status_queue_url: pulumi.Input[str]
-    """Queue of progress events the status consumer records."""
-    status_queue_arn: pulumi.Input[str]
-    """Its ARN."""
+    progress_topic_arn: pulumi.Input[str]
+    """The progress topic (``ProgressService.topic_arn``) the status queue is subscribed to."""
     ticket_secret_arn: pulumi.Input[str]
-    """Signing key of SSE tickets and media grants."""
+    """The secret of the key SSE tickets and media grants are signed with (``SigningKey.secret_arn``)."""
     media_revocation_store_arn: pulumi.Input[str]
     """The CloudFront KeyValueStore the media function reads; the backend cuts media grants there."""
     user_pool_client_id: pulumi.Input[str]
@@ -95,6 +104,10 @@ class BackendServiceArgs:
     """Days CloudWatch Logs keeps the instances' logs."""
     log_level: str = "INFO"
     """REELSTACK_LOG_LEVEL."""
+    status_queue_moved_from_progress: str | None = None
+    """Name of the ``ProgressService`` that held the status queue in stacks created before the
+    backend owned it: ``pulumi up`` then moves the queue, its DLQ and subscription here instead
+    of replacing them (a replaced queue loses its messages). None for a new program."""
     owner: str = "platform"
     """The ``owner`` tag."""
 
@@ -193,7 +206,8 @@ def backend_environment(
 
 
 class BackendService(pulumi.ComponentResource):
-    """ALB (gateway-only), launch template, ASG with CPU target tracking, scoped instance role."""
+    """Status queue + DLQ on the progress topic, ALB (gateway-only), launch template, ASG with CPU
+    target tracking, scoped instance role."""
 
     alb_dns_name: pulumi.Output[str]
     alb_arn: pulumi.Output[str]
@@ -203,6 +217,13 @@ class BackendService(pulumi.ComponentResource):
     security_group_id: pulumi.Output[str]
     alb_security_group_id: pulumi.Output[str]
     asg_name: pulumi.Output[str]
+    status_queue_url: pulumi.Output[str]
+    status_queue_arn: pulumi.Output[str]
+    status_dlq_url: pulumi.Output[str]
+    status_queue: aws.sqs.Queue
+    """The queue of progress events the status consumer records."""
+    status_dlq: aws.sqs.Queue
+    """Its dead-letter queue."""
     group: aws.autoscaling.Group
     """The Auto Scaling group of the instances."""
     role: aws.iam.Role
@@ -219,12 +240,47 @@ class BackendService(pulumi.ComponentResource):
         super().__init__("reelstack:index:BackendService", name, None, opts)
         tags = standard_tags("backend", args.owner)
         region = aws.get_region_output(opts=pulumi.InvokeOptions(parent=self)).region
+        former = (
+            FormerParent("reelstack:index:ProgressService", args.status_queue_moved_from_progress)
+            if args.status_queue_moved_from_progress
+            else None
+        )
+        former_name = f"{args.status_queue_moved_from_progress}-status"
+        status, status_dlq = queue_with_dlq(
+            f"{name}-status",
+            self,
+            queue_name=args.names.status_queue,
+            dlq_name=args.names.status_dlq,
+            max_receives=STATUS_MAX_RECEIVES,
+            visibility_timeout_seconds=STATUS_VISIBILITY_TIMEOUT_SECONDS,
+            tags=tags,
+            former_parent=former,
+            former_name=former_name,
+        )
+        aws.sqs.QueuePolicy(
+            f"{name}-status",
+            queue_url=status.url,
+            policy=pulumi.Output.json_dumps(
+                pulumi.Output.all(status.arn, args.progress_topic_arn).apply(
+                    lambda v: topic_to_queue_policy(v[0], v[1])
+                )
+            ),
+            opts=moved_child(self, former, former_name),
+        )
+        aws.sns.TopicSubscription(
+            f"{name}-status",
+            topic=args.progress_topic_arn,
+            protocol="sqs",
+            endpoint=status.arn,
+            raw_message_delivery=True,
+            opts=moved_child(self, former, former_name),
+        )
 
         policy = pulumi.Output.all(
             args.uploads_bucket_arn,
             args.media_bucket_arn,
             args.task_queue_arn,
-            args.status_queue_arn,
+            status.arn,
             args.ticket_secret_arn,
             args.database_secret_arn,
             args.media_revocation_store_arn,
@@ -247,7 +303,7 @@ class BackendService(pulumi.ComponentResource):
             uploads_bucket=args.uploads_bucket,
             media_bucket=args.media_bucket,
             task_queue_url=args.task_queue_url,
-            status_queue_url=args.status_queue_url,
+            status_queue_url=status.url,
             media_base_url=args.media_base_url,
             media_revocation_store=args.media_revocation_store_arn,
             ticket_secret_arn=args.ticket_secret_arn,
@@ -282,6 +338,11 @@ class BackendService(pulumi.ComponentResource):
         self.security_group_id = fleet.instances.security_group.id
         self.alb_security_group_id = lb.security_group.id
         self.asg_name = fleet.group.name
+        self.status_queue_url = status.url
+        self.status_queue_arn = status.arn
+        self.status_dlq_url = status_dlq.url
+        self.status_queue = status
+        self.status_dlq = status_dlq
         self.group = fleet.group
         self.role = fleet.instances.role
         self.security_group = fleet.instances.security_group

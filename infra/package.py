@@ -31,6 +31,7 @@ from infra.edge_protection import EdgeProtection
 from infra.gateway import Gateway
 from infra.network import Network
 from infra.progress import ProgressService
+from infra.signing_key import SigningKey
 from infra.storage import MediaStorage
 from infra.transcoder import TranscoderFleet
 from infra.users import UserService
@@ -48,6 +49,7 @@ COMPONENTS: list[type[pulumi.ComponentResource]] = [
     MediaStorage,
     Network,
     ProgressService,
+    SigningKey,
     SiteDistribution,
     TranscoderFleet,
     UserService,

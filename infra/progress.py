@@ -1,4 +1,4 @@
-"""ProgressService: the progress topic, the backend's status queue, and the SSE fleet.
+"""ProgressService: the progress topic and the SSE fleet.
 
 Each progress instance creates its own queue ``<prefix>-progress-<instance id>-<boot id>``
 at boot, subscribes it to the topic and deletes it at shutdown, so every instance sees every
@@ -6,9 +6,8 @@ event (ARCHITECTURE.md, fix 1); at boot it also sweeps the queues and subscripti
 instances. IAM allows queue management under that prefix only. The load balancer checks
 liveness (``/events/health/live``), never the queue: a failing dependency must not replace
 the fleet.
-The durable status queue, subscribed here, is what the backend's status consumer reads.
-The events-ticket signing key (a random secret) lives here too: the backend signs
-tickets with it and this service verifies them.
+The backend subscribes its own durable status queue to the topic (``BackendService``); the
+events tickets this service verifies are signed with the ``SigningKey`` it is given.
 """
 
 from collections.abc import Sequence
@@ -17,13 +16,11 @@ from typing import Any
 
 import pulumi
 import pulumi_aws as aws
-import pulumi_random as random
 
-from app.contracts.names import STATUS_MAX_RECEIVES, STATUS_VISIBILITY_TIMEOUT_SECONDS, ResourceNames
-from app.contracts.queue_policies import topic_to_queue_policy
+from app.contracts.names import ResourceNames
 from app.contracts.settings import ENV_PREFIX
 from infra._common import args_of, declared_outputs, policy_document, standard_tags, statement
-from infra._fleet import MachineImage, load_balanced_fleet, queue_with_dlq
+from infra._fleet import MachineImage, load_balanced_fleet
 from infra.users import signout_reader_statement
 
 ROLE = "progress"
@@ -47,7 +44,7 @@ class ProgressServiceArgs:
     """Every knob of the progress service."""
 
     names: ResourceNames
-    """Shared names (topic, status queue, per-instance queue prefix, ticket secret)."""
+    """Shared names (topic, per-instance queue prefix)."""
     vpc_id: pulumi.Input[str]
     """The network's VPC."""
     vpc_cidr: pulumi.Input[str]
@@ -64,6 +61,8 @@ class ProgressServiceArgs:
     """The sign-out table (UserService): tickets of sessions signed out since are refused."""
     signout_table_arn: pulumi.Input[str]
     """Its ARN."""
+    ticket_secret_arn: pulumi.Input[str]
+    """The secret of the key tickets are signed with (``SigningKey.secret_arn``)."""
     instance_type: str = "t4g.small"
     """EC2 instance type (arm64 AMI)."""
     min_size: int = 1
@@ -149,15 +148,10 @@ def progress_environment(
 
 
 class ProgressService(pulumi.ComponentResource):
-    """Progress topic (KMS-encrypted), status queue + DLQ, ticket key, SSE fleet behind an ALB."""
+    """Progress topic (KMS-encrypted), SSE fleet behind an ALB."""
 
     topic_arn: pulumi.Output[str]
     topic_key_arn: pulumi.Output[str]
-    status_queue_url: pulumi.Output[str]
-    status_queue_arn: pulumi.Output[str]
-    status_dlq_url: pulumi.Output[str]
-    ticket_secret_arn: pulumi.Output[str]
-    ticket_key: pulumi.Output[str]
     alb_dns_name: pulumi.Output[str]
     alb_arn: pulumi.Output[str]
     origin_secret: pulumi.Output[str]
@@ -202,47 +196,8 @@ class ProgressService(pulumi.ComponentResource):
             tags=dict(tags),
             opts=child,
         )
-        status, status_dlq = queue_with_dlq(
-            f"{name}-status",
-            self,
-            queue_name=args.names.status_queue,
-            dlq_name=args.names.status_dlq,
-            max_receives=STATUS_MAX_RECEIVES,
-            visibility_timeout_seconds=STATUS_VISIBILITY_TIMEOUT_SECONDS,
-            tags=tags,
-        )
-        aws.sqs.QueuePolicy(
-            f"{name}-status",
-            queue_url=status.url,
-            policy=pulumi.Output.json_dumps(
-                pulumi.Output.all(status.arn, topic.arn).apply(lambda v: topic_to_queue_policy(v[0], v[1]))
-            ),
-            opts=child,
-        )
-        aws.sns.TopicSubscription(
-            f"{name}-status",
-            topic=topic.arn,
-            protocol="sqs",
-            endpoint=status.arn,
-            raw_message_delivery=True,
-            opts=child,
-        )
-
-        ticket_key = random.RandomPassword(f"{name}-ticket-key", length=48, special=False, opts=child)
-        ticket_secret = aws.secretsmanager.Secret(
-            f"{name}-ticket-key",
-            name=args.names.ticket_secret,
-            description="signing key of SSE tickets and media grants (HS256)",
-            recovery_window_in_days=7,
-            tags=dict(tags),
-            opts=child,
-        )
-        aws.secretsmanager.SecretVersion(
-            f"{name}-ticket-key", secret_id=ticket_secret.id, secret_string=ticket_key.result, opts=child
-        )
-
         policy = pulumi.Output.all(
-            region, account, topic.arn, ticket_secret.arn, args.signout_table_arn
+            region, account, topic.arn, args.ticket_secret_arn, args.signout_table_arn
         ).apply(
             lambda v: progress_policy(
                 region=v[0],
@@ -260,7 +215,7 @@ class ProgressService(pulumi.ComponentResource):
             user_pool_client_id=args.user_pool_client_id,
             jwt_issuer=args.jwt_issuer,
             jwks_url=args.jwks_url,
-            ticket_secret_arn=ticket_secret.arn,
+            ticket_secret_arn=args.ticket_secret_arn,
             signout_table=args.signout_table,
             log_level=args.log_level,
         )
@@ -279,11 +234,6 @@ class ProgressService(pulumi.ComponentResource):
 
         self.topic_arn = topic.arn
         self.topic_key_arn = key.arn
-        self.status_queue_url = status.url
-        self.status_queue_arn = status.arn
-        self.status_dlq_url = status_dlq.url
-        self.ticket_secret_arn = ticket_secret.arn
-        self.ticket_key = pulumi.Output.secret(ticket_key.result)
         self.alb_dns_name = fleet.load_balancer.alb.dns_name
         self.alb_arn = fleet.load_balancer.alb.arn
         self.origin_secret = fleet.load_balancer.origin_secret

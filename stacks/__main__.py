@@ -32,6 +32,8 @@ from infra import (
     NetworkArgs,
     ProgressService,
     ProgressServiceArgs,
+    SigningKey,
+    SigningKeyArgs,
     SiteDistribution,
     SiteDistributionArgs,
     TranscoderFleet,
@@ -86,6 +88,16 @@ users = UserService(
         owner=cfg.owner,
     ),
 )
+# The backend signs tickets and media grants, the distribution's function and the progress
+# service verify them: the key comes first, so no component waits on another for it.
+signing_key = SigningKey(
+    "ticket",
+    SigningKeyArgs(
+        names=names,
+        moved_from_progress="progress",  # stacks created before SigningKey kept it in ProgressService
+        owner=cfg.owner,
+    ),
+)
 progress = ProgressService(
     "progress",
     ProgressServiceArgs(
@@ -105,6 +117,7 @@ progress = ProgressService(
         jwks_url=users.jwks_url,
         signout_table=users.signout_table_name,
         signout_table_arn=users.signout_table_arn,
+        ticket_secret_arn=signing_key.secret_arn,
     ),
 )
 edge = EdgeProtection("edge", EdgeProtectionArgs(names=names, rate_limits=cfg.rate_limits, owner=cfg.owner))
@@ -134,7 +147,7 @@ site = SiteDistribution(
     "site",
     SiteDistributionArgs(
         names=names,
-        media_grant_key=progress.ticket_key,
+        media_grant_key=signing_key.key,
         web_bucket_domain_name=storage.web_bucket_domain_name,
         media_bucket_domain_name=storage.media_bucket_domain_name,
         api_origin_domain=gateway_domain,
@@ -184,6 +197,7 @@ transcoder = TranscoderFleet(
 backend = BackendService(
     "backend",
     BackendServiceArgs(
+        names=names,
         vpc_id=network.vpc_id,
         vpc_cidr=network.vpc_cidr_block,
         private_subnet_ids=private,
@@ -199,9 +213,9 @@ backend = BackendService(
         media_revocation_store_arn=site.grant_store_arn,
         task_queue_url=transcoder.queue_url,
         task_queue_arn=transcoder.queue_arn,
-        status_queue_url=progress.status_queue_url,
-        status_queue_arn=progress.status_queue_arn,
-        ticket_secret_arn=progress.ticket_secret_arn,
+        progress_topic_arn=progress.topic_arn,
+        status_queue_moved_from_progress="progress",  # stacks created before kept it in ProgressService
+        ticket_secret_arn=signing_key.secret_arn,
         instance_type=cfg.backend_instance_type,
         min_size=cfg.backend_min_size,
         max_size=cfg.backend_max_size,

@@ -222,7 +222,7 @@ def provision(
         progress_topic_arn=output("aws:sns/topic:Topic", "-topic", "arn"),
         user_pool_id=output("aws:cognito/userPool:UserPool", "-pool", "id"),
         user_pool_client_id=output("aws:cognito/userPoolClient:UserPoolClient", "-client", "id"),
-        ticket_secret_arn=output("aws:secretsmanager/secret:Secret", "-ticket-key", "arn"),
+        ticket_secret_arn=output("aws:secretsmanager/secret:Secret", "ticket-key", "arn"),
         uploads_bucket=output("aws:s3/bucket:Bucket", "-uploads", "bucket"),
         media_bucket=output("aws:s3/bucket:Bucket", "-media", "bucket"),
         web_bucket=output("aws:s3/bucket:Bucket", "-web", "bucket"),

@@ -406,6 +406,7 @@ STAND_INS: dict[str, str] = {
     "reelstack:index:MediaStorage": "a component: its children are accounted for one by one",
     "reelstack:index:Network": "a component: its children are accounted for one by one",
     "reelstack:index:ProgressService": "a component: its children are accounted for one by one",
+    "reelstack:index:SigningKey": "a component: its children are accounted for one by one",
     "reelstack:index:SiteDistribution": "a component: its children are accounted for one by one",
     "reelstack:index:TranscoderFleet": "a component: its children are accounted for one by one",
     "reelstack:index:UserService": "a component: its children are accounted for one by one",

@@ -6,10 +6,14 @@ from typing import Any
 
 import pytest
 
+from app.contracts.names import STATUS_MAX_RECEIVES
+from app.contracts.queue_policies import topic_to_queue_policy
 from infra._common import env_from_user_data
 from infra._fleet import ORIGIN_VERIFY_HEADER
 from infra.backend import backend_policy
 from pulumi_offline.graph import Graph, as_list, statements_allowing
+
+TOPIC = "arn:aws:sns:us-east-1:123456789012:reelstack-prod-progress"
 
 ARNS = {
     "uploads_bucket_arn": "arn:aws:s3:::u",
@@ -191,3 +195,50 @@ def test_load_balancer_and_group_act_on_the_backends_liveness_only(prod: Graph) 
     group = prod.one("aws:autoscaling/group:Group", "backend-asg").inputs
     assert group["healthCheckType"] == "ELB"
     assert group["healthCheckGracePeriod"] > 0
+
+
+def test_only_the_topic_may_deliver_to_the_status_queue() -> None:
+    policy = topic_to_queue_policy("arn:aws:sqs:us-east-1:1:q", TOPIC)
+    assert policy["Statement"][0]["Condition"] == {"ArnEquals": {"aws:SourceArn": TOPIC}}
+
+
+def test_status_queue_is_subscribed_raw_and_has_a_dlq(prod: Graph) -> None:
+    subscription = prod.one("aws:sns/topicSubscription:TopicSubscription", "backend-status").inputs
+    assert subscription["rawMessageDelivery"] is True
+    assert subscription["endpoint"] == "arn:aws:sqs:us-east-1:123456789012:reelstack-prod-status"
+    queue = prod.one("aws:sqs/queue:Queue", "backend-status").inputs
+    assert json.loads(queue["redrivePolicy"])["maxReceiveCount"] == STATUS_MAX_RECEIVES
+    queue_policy = json.loads(prod.one("aws:sqs/queuePolicy:QueuePolicy", "backend-status").inputs["policy"])
+    assert queue_policy["Statement"][0]["Condition"]["ArnEquals"]["aws:SourceArn"] == TOPIC
+
+
+def test_the_status_consumer_reads_the_backends_own_queue(prod: Graph) -> None:
+    backend = prod.outputs_of(prod.one("reelstack:index:BackendService", "backend"))
+    assert backend["status_queue_url"].endswith("/reelstack-prod-status")
+    consume = next(s for s in prod.role_policy("backend-policy")["Statement"] if s["Sid"] == "ConsumeStatus")
+    assert consume["Resource"] == [backend["status_queue_arn"]]
+
+
+# What ProgressService "progress" held in stacks created before the backend owned its queue.
+FORMER_URNS = {
+    ("aws:sqs/queue:Queue", "backend-status"): "aws:sqs/queue:Queue::progress-status",
+    ("aws:sqs/queue:Queue", "backend-status-dlq"): "aws:sqs/queue:Queue::progress-status-dlq",
+    ("aws:sqs/queuePolicy:QueuePolicy", "backend-status"): "aws:sqs/queuePolicy:QueuePolicy::progress-status",
+    ("aws:sqs/redriveAllowPolicy:RedriveAllowPolicy", "backend-status-dlq"): (
+        "aws:sqs/redriveAllowPolicy:RedriveAllowPolicy::progress-status-dlq"
+    ),
+    ("aws:sns/topicSubscription:TopicSubscription", "backend-status"): (
+        "aws:sns/topicSubscription:TopicSubscription::progress-status"
+    ),
+}
+
+
+@pytest.mark.parametrize(("resource", "former"), FORMER_URNS.items(), ids=lambda v: str(v))
+def test_pulumi_up_moves_the_status_queue_from_progress_instead_of_replacing_it(
+    prod: Graph, resource: tuple[str, str], former: str
+) -> None:
+    """Without an alias naming its former URN, a resource whose parent changed is replaced
+    (https://www.pulumi.com/docs/iac/concepts/options/aliases/), and a replaced queue loses the
+    progress events waiting in it."""
+    expected = f"urn:pulumi:prod::reelstack::reelstack:index:ProgressService${former}"
+    assert expected in prod.one(*resource).aliases

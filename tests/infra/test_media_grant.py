@@ -177,7 +177,7 @@ def test_the_function_reads_the_backends_ticket_key_from_its_key_value_store(pro
     function = function_resource.inputs
     store = prod.one("aws:cloudfront/keyValueStore:KeyValueStore", "site-grant-key")
     entry = prod.one("aws:cloudfront/keyvaluestoreKey:KeyvaluestoreKey", "site-grant-key").inputs
-    secret = prod.one("aws:secretsmanager/secretVersion:SecretVersion", "progress-ticket-key").inputs
+    secret = prod.one("aws:secretsmanager/secretVersion:SecretVersion", "ticket-key").inputs
     assert function["runtime"] == "cloudfront-js-2.0"
     assert function["keyValueStoreAssociations"] == [entry["keyValueStoreArn"]]
     assert prod.component_of(store) == prod.component_of(function_resource)

@@ -1,9 +1,5 @@
 from __future__ import annotations
 
-import json
-
-from app.contracts.names import STATUS_MAX_RECEIVES
-from app.contracts.queue_policies import topic_to_queue_policy
 from infra.progress import progress_policy
 from pulumi_offline.graph import Graph
 
@@ -72,21 +68,6 @@ def test_synthesized_progress_policy_cannot_touch_the_task_or_status_queues(prod
     assert not any(r.endswith(("-tasks", "-status")) for r in resources)
 
 
-def test_only_the_topic_may_deliver_to_the_status_queue() -> None:
-    policy = topic_to_queue_policy("arn:aws:sqs:us-east-1:1:q", TOPIC)
-    assert policy["Statement"][0]["Condition"] == {"ArnEquals": {"aws:SourceArn": TOPIC}}
-
-
-def test_status_queue_is_subscribed_raw_and_has_a_dlq(prod: Graph) -> None:
-    subscription = prod.one("aws:sns/topicSubscription:TopicSubscription", "progress-status").inputs
-    assert subscription["rawMessageDelivery"] is True
-    assert subscription["endpoint"] == "arn:aws:sqs:us-east-1:123456789012:reelstack-prod-status"
-    queue = prod.one("aws:sqs/queue:Queue", "progress-status").inputs
-    assert json.loads(queue["redrivePolicy"])["maxReceiveCount"] == STATUS_MAX_RECEIVES
-    queue_policy = json.loads(prod.one("aws:sqs/queuePolicy:QueuePolicy", "progress-status").inputs["policy"])
-    assert queue_policy["Statement"][0]["Condition"]["ArnEquals"]["aws:SourceArn"] == TOPIC
-
-
 def test_topic_is_encrypted_with_its_own_rotating_key(prod: Graph) -> None:
     topic = prod.one("aws:sns/topic:Topic", "progress-topic").inputs
     assert topic["name"] == "reelstack-prod-progress"
@@ -95,13 +76,6 @@ def test_topic_is_encrypted_with_its_own_rotating_key(prod: Graph) -> None:
     transcoder = prod.role_policy("transcoder-policy")
     key_grant = next(s for s in transcoder["Statement"] if s["Sid"] == "EncryptProgress")
     assert key_grant["Resource"] == [topic["kmsMasterKeyId"]]
-
-
-def test_ticket_key_is_a_random_secret_of_at_least_32_characters(prod: Graph) -> None:
-    password = prod.one("random:index/randomPassword:RandomPassword", "progress-ticket-key").inputs
-    assert password["length"] >= 32
-    secret = prod.one("aws:secretsmanager/secret:Secret", "progress-ticket-key").inputs
-    assert secret["name"] == "reelstack-prod/events-ticket-key"
 
 
 def test_progress_instances_accept_sse_from_the_load_balancer_only(prod: Graph) -> None:
@@ -119,3 +93,13 @@ def test_progress_fleet_scales_between_its_configured_bounds(prod: Graph, dev: G
         assert policy["policyType"] == "TargetTrackingScaling"
         tracking = policy["targetTrackingConfiguration"]
         assert tracking["predefinedMetricSpecification"]["predefinedMetricType"] == "ASGAverageCPUUtilization"
+
+
+def test_progress_holds_neither_the_status_queue_nor_the_signing_key(prod: Graph) -> None:
+    """The status queue is the backend's (its consumer), the key the SigningKey's (issue 18)."""
+    children = {r.type for r in prod.children(prod.one("reelstack:index:ProgressService", "progress"))}
+    assert not children & {
+        "aws:sqs/queue:Queue",
+        "aws:sns/topicSubscription:TopicSubscription",
+        "aws:secretsmanager/secret:Secret",
+    }

@@ -70,6 +70,10 @@ EXPECTED_CHILDREN: dict[str, set[str]] = {
         "aws:dynamodb/table:Table",
     },
     "reelstack:index:BackendService": {
+        "aws:sqs/queue:Queue",
+        "aws:sqs/queuePolicy:QueuePolicy",
+        "aws:sqs/redriveAllowPolicy:RedriveAllowPolicy",
+        "aws:sns/topicSubscription:TopicSubscription",
         "aws:iam/role:Role",
         "aws:iam/rolePolicy:RolePolicy",
         "aws:iam/instanceProfile:InstanceProfile",
@@ -97,16 +101,15 @@ EXPECTED_CHILDREN: dict[str, set[str]] = {
         "aws:autoscaling/policy:Policy",
         "aws:cloudwatch/logGroup:LogGroup",
     },
-    "reelstack:index:ProgressService": {
-        "aws:kms/key:Key",
-        "aws:sns/topic:Topic",
-        "aws:sns/topicSubscription:TopicSubscription",
-        "aws:sqs/queue:Queue",
-        "aws:sqs/queuePolicy:QueuePolicy",
-        "aws:sqs/redriveAllowPolicy:RedriveAllowPolicy",
+    "reelstack:index:SigningKey": {
         "random:index/randomPassword:RandomPassword",
         "aws:secretsmanager/secret:Secret",
         "aws:secretsmanager/secretVersion:SecretVersion",
+    },
+    "reelstack:index:ProgressService": {
+        "aws:kms/key:Key",
+        "aws:sns/topic:Topic",
+        "random:index/randomPassword:RandomPassword",
         "aws:iam/role:Role",
         "aws:iam/rolePolicy:RolePolicy",
         "aws:iam/instanceProfile:InstanceProfile",

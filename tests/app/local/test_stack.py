@@ -88,7 +88,7 @@ def test_queues_carry_the_graphs_attributes_and_redrive(local_resources: LocalRe
         "Attributes"
     ]
     assert status["VisibilityTimeout"] == str(
-        int(_graph("aws:sqs/queue:Queue", "progress-status")["visibilityTimeoutSeconds"])
+        int(_graph("aws:sqs/queue:Queue", "backend-status")["visibilityTimeoutSeconds"])
     )
     assert json.loads(status["Policy"])["Statement"][0]["Condition"]["ArnEquals"]["aws:SourceArn"] == (
         local_resources.progress_topic_arn
