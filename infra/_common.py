@@ -18,8 +18,10 @@ from typing import Any, TypeVar
 
 import pulumi
 import pulumi_aws as aws
+from pydantic_settings import BaseSettings
 
 from app.contracts.names import SETTINGS_ENV_DIR, settings_env_file
+from app.contracts.settings import ENV_PREFIX
 
 TAG_KEYS = ("service", "stack", "owner")
 POLICY_VERSION = "2012-10-17"
@@ -192,6 +194,47 @@ def cloudfront_read_statement(bucket_arn: str, distribution_arn: str) -> dict[st
         "Action": "s3:GetObject",
         "Resource": f"{bucket_arn}/*",
         "Condition": {"StringEquals": {"AWS:SourceArn": distribution_arn}},
+    }
+
+
+def settings_env_value(value: Any) -> str:
+    """``value`` as an environment variable the settings classes parse back to it: strings as
+    they are, booleans as ``true``/``false``, numbers as Python writes them, lists and mappings
+    as JSON (pydantic-settings decodes complex fields from JSON)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, list | tuple | set | frozenset | Mapping):
+        return json.dumps(sorted(value) if isinstance(value, set | frozenset) else value)
+    raise TypeError(f"{type(value).__name__} has no environment form: {value!r}")
+
+
+def settings_environment(
+    settings_class: type[BaseSettings], **values: pulumi.Input[Any]
+) -> dict[str, pulumi.Input[str]]:
+    """The environment that configures the service reading ``settings_class``: one variable per
+    field given in ``values`` (keyword = field name, variable = ``REELSTACK_`` + its name in
+    capitals), each value in the form the class parses (``settings_env_value``, applied once an
+    Output is known). A name the class has no field for, and a required field missing from
+    ``values``, are refused here, at synth time, rather than at the service's start on AWS; an
+    optional field left out keeps the class's default."""
+    fields = settings_class.model_fields
+    unknown = sorted(set(values) - set(fields))
+    if unknown:
+        raise TypeError(f"{settings_class.__name__} has no field {', '.join(unknown)}")
+    missing = sorted(name for name, info in fields.items() if info.is_required() and name not in values)
+    if missing:
+        raise TypeError(
+            f"{settings_class.__name__} requires {', '.join(missing)}, which the component does not set"
+        )
+    return {
+        ENV_PREFIX + name.upper(): (
+            value.apply(settings_env_value) if isinstance(value, pulumi.Output) else settings_env_value(value)
+        )
+        for name, value in values.items()
     }
 
 

@@ -21,8 +21,15 @@ from app.contracts.names import (
     ResourceNames,
 )
 from app.contracts.queue_policies import topic_to_queue_policy
-from app.contracts.settings import ENV_PREFIX, BackendSettings
-from infra._common import args_of, declared_outputs, policy_document, standard_tags, statement
+from app.contracts.settings import BackendSettings
+from infra._common import (
+    args_of,
+    declared_outputs,
+    policy_document,
+    settings_environment,
+    standard_tags,
+    statement,
+)
 from infra._fleet import MachineImage, load_balanced_fleet, queue_with_dlq
 from infra._moves import FormerParent, moved_child
 from infra.users import signout_reader_statement
@@ -91,11 +98,11 @@ class BackendServiceArgs:
     health_check_path: str = "/api/health/live"
     """Target group health check: liveness only, never the database (see ``infra._fleet``)."""
     max_upload_bytes: int = 2 * 1024**3
-    """REELSTACK_MAX_UPLOAD_BYTES."""
+    """Largest accepted source upload (BackendSettings.max_upload_bytes)."""
     videos_per_user_per_day: int = BackendSettings.model_fields["videos_per_user_per_day"].default
-    """Videos one user may create in 24 hours (REELSTACK_VIDEOS_PER_USER_PER_DAY)."""
+    """Videos one user may create in 24 hours (BackendSettings.videos_per_user_per_day)."""
     stored_bytes_per_user: int = BackendSettings.model_fields["stored_bytes_per_user"].default
-    """Bytes of sources one user may keep (REELSTACK_STORED_BYTES_PER_USER)."""
+    """Bytes of sources one user may keep (BackendSettings.stored_bytes_per_user)."""
     volume_size_gib: int = 16
     """Root volume size."""
     image: MachineImage = field(default_factory=MachineImage)
@@ -103,7 +110,7 @@ class BackendServiceArgs:
     log_retention_days: int = 14
     """Days CloudWatch Logs keeps the instances' logs."""
     log_level: str = "INFO"
-    """REELSTACK_LOG_LEVEL."""
+    """Logging level of the service (BackendSettings.log_level)."""
     status_queue_moved_from_progress: str | None = None
     """Name of the ``ProgressService`` that held the status queue in stacks created before the
     backend owned it: ``pulumi up`` then moves the queue, its DLQ and subscription here instead
@@ -159,50 +166,6 @@ def backend_policy(
         ),
         signout_reader_statement(signout_table_arn),
     )
-
-
-def backend_environment(
-    *,
-    region: pulumi.Input[str],
-    database_url: pulumi.Input[str],
-    database_secret_arn: pulumi.Input[str],
-    uploads_bucket: pulumi.Input[str],
-    media_bucket: pulumi.Input[str],
-    task_queue_url: pulumi.Input[str],
-    status_queue_url: pulumi.Input[str],
-    media_base_url: pulumi.Input[str],
-    media_revocation_store: pulumi.Input[str],
-    ticket_secret_arn: pulumi.Input[str],
-    user_pool_client_id: pulumi.Input[str],
-    jwt_issuer: pulumi.Input[str],
-    jwks_url: pulumi.Input[str],
-    signout_table: pulumi.Input[str],
-    max_upload_bytes: int,
-    videos_per_user_per_day: int,
-    stored_bytes_per_user: int,
-    log_level: str = "INFO",
-) -> dict[str, pulumi.Input[str]]:
-    """``/etc/reelstack/backend.env``: BackendSettings' variables."""
-    return {
-        "AWS_DEFAULT_REGION": region,
-        f"{ENV_PREFIX}DATABASE_URL": database_url,
-        f"{ENV_PREFIX}DATABASE_SECRET_ARN": database_secret_arn,
-        f"{ENV_PREFIX}UPLOADS_BUCKET": uploads_bucket,
-        f"{ENV_PREFIX}MEDIA_BUCKET": media_bucket,
-        f"{ENV_PREFIX}TASK_QUEUE_URL": task_queue_url,
-        f"{ENV_PREFIX}STATUS_QUEUE_URL": status_queue_url,
-        f"{ENV_PREFIX}MEDIA_BASE_URL": media_base_url,
-        f"{ENV_PREFIX}MEDIA_REVOCATION_STORE": media_revocation_store,
-        f"{ENV_PREFIX}TICKET_SECRET_ARN": ticket_secret_arn,
-        f"{ENV_PREFIX}USER_POOL_CLIENT_ID": user_pool_client_id,
-        f"{ENV_PREFIX}JWT_ISSUER": jwt_issuer,
-        f"{ENV_PREFIX}JWKS_URL": jwks_url,
-        f"{ENV_PREFIX}SIGNOUT_TABLE": signout_table,
-        f"{ENV_PREFIX}MAX_UPLOAD_BYTES": str(max_upload_bytes),
-        f"{ENV_PREFIX}VIDEOS_PER_USER_PER_DAY": str(videos_per_user_per_day),
-        f"{ENV_PREFIX}STORED_BYTES_PER_USER": str(stored_bytes_per_user),
-        f"{ENV_PREFIX}LOG_LEVEL": log_level,
-    }
 
 
 class BackendService(pulumi.ComponentResource):
@@ -296,26 +259,29 @@ class BackendService(pulumi.ComponentResource):
                 signout_table_arn=v[7],
             )
         )
-        environment = backend_environment(
-            region=region,
-            database_url=args.database_url,
-            database_secret_arn=args.database_secret_arn,
-            uploads_bucket=args.uploads_bucket,
-            media_bucket=args.media_bucket,
-            task_queue_url=args.task_queue_url,
-            status_queue_url=status.url,
-            media_base_url=args.media_base_url,
-            media_revocation_store=args.media_revocation_store_arn,
-            ticket_secret_arn=args.ticket_secret_arn,
-            user_pool_client_id=args.user_pool_client_id,
-            jwt_issuer=args.jwt_issuer,
-            jwks_url=args.jwks_url,
-            signout_table=args.signout_table,
-            max_upload_bytes=args.max_upload_bytes,
-            videos_per_user_per_day=args.videos_per_user_per_day,
-            stored_bytes_per_user=args.stored_bytes_per_user,
-            log_level=args.log_level,
-        )
+        environment = {
+            "AWS_DEFAULT_REGION": region,
+            **settings_environment(
+                BackendSettings,
+                database_url=args.database_url,
+                database_secret_arn=args.database_secret_arn,
+                uploads_bucket=args.uploads_bucket,
+                media_bucket=args.media_bucket,
+                task_queue_url=args.task_queue_url,
+                status_queue_url=status.url,
+                media_base_url=args.media_base_url,
+                media_revocation_store=args.media_revocation_store_arn,
+                ticket_secret_arn=args.ticket_secret_arn,
+                user_pool_client_id=args.user_pool_client_id,
+                jwt_issuer=args.jwt_issuer,
+                jwks_url=args.jwks_url,
+                signout_table=args.signout_table,
+                max_upload_bytes=args.max_upload_bytes,
+                videos_per_user_per_day=args.videos_per_user_per_day,
+                stored_bytes_per_user=args.stored_bytes_per_user,
+                log_level=args.log_level,
+            ),
+        }
         fleet = load_balanced_fleet(
             name,
             self,

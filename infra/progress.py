@@ -18,8 +18,15 @@ import pulumi
 import pulumi_aws as aws
 
 from app.contracts.names import ResourceNames
-from app.contracts.settings import ENV_PREFIX
-from infra._common import args_of, declared_outputs, policy_document, standard_tags, statement
+from app.contracts.settings import ProgressSettings
+from infra._common import (
+    args_of,
+    declared_outputs,
+    policy_document,
+    settings_environment,
+    standard_tags,
+    statement,
+)
 from infra._fleet import MachineImage, load_balanced_fleet
 from infra.users import signout_reader_statement
 
@@ -82,7 +89,7 @@ class ProgressServiceArgs:
     log_retention_days: int = 14
     """Days CloudWatch Logs keeps the instances' logs."""
     log_level: str = "INFO"
-    """REELSTACK_LOG_LEVEL."""
+    """Logging level of the service (ProgressSettings.log_level)."""
     owner: str = "platform"
     """The ``owner`` tag."""
 
@@ -119,32 +126,6 @@ def progress_policy(
         statement("TicketKey", ["secretsmanager:GetSecretValue"], [ticket_secret_arn]),
         signout_reader_statement(signout_table_arn),
     )
-
-
-def progress_environment(
-    *,
-    region: pulumi.Input[str],
-    topic_arn: pulumi.Input[str],
-    queue_prefix: str,
-    user_pool_client_id: pulumi.Input[str],
-    jwt_issuer: pulumi.Input[str],
-    jwks_url: pulumi.Input[str],
-    ticket_secret_arn: pulumi.Input[str],
-    signout_table: pulumi.Input[str],
-    log_level: str = "INFO",
-) -> dict[str, pulumi.Input[str]]:
-    """``/etc/reelstack/progress.env``: ProgressSettings' variables (instance_id defaults to the EC2 id)."""
-    return {
-        "AWS_DEFAULT_REGION": region,
-        f"{ENV_PREFIX}PROGRESS_TOPIC_ARN": topic_arn,
-        f"{ENV_PREFIX}PROGRESS_QUEUE_PREFIX": queue_prefix,
-        f"{ENV_PREFIX}USER_POOL_CLIENT_ID": user_pool_client_id,
-        f"{ENV_PREFIX}JWT_ISSUER": jwt_issuer,
-        f"{ENV_PREFIX}JWKS_URL": jwks_url,
-        f"{ENV_PREFIX}TICKET_SECRET_ARN": ticket_secret_arn,
-        f"{ENV_PREFIX}SIGNOUT_TABLE": signout_table,
-        f"{ENV_PREFIX}LOG_LEVEL": log_level,
-    }
 
 
 class ProgressService(pulumi.ComponentResource):
@@ -208,17 +189,21 @@ class ProgressService(pulumi.ComponentResource):
                 signout_table_arn=v[4],
             )
         )
-        environment = progress_environment(
-            region=region,
-            topic_arn=topic.arn,
-            queue_prefix=args.names.progress_queue_prefix,
-            user_pool_client_id=args.user_pool_client_id,
-            jwt_issuer=args.jwt_issuer,
-            jwks_url=args.jwks_url,
-            ticket_secret_arn=args.ticket_secret_arn,
-            signout_table=args.signout_table,
-            log_level=args.log_level,
-        )
+        environment = {
+            "AWS_DEFAULT_REGION": region,
+            # instance_id is left to its default, the EC2 instance id.
+            **settings_environment(
+                ProgressSettings,
+                progress_topic_arn=topic.arn,
+                progress_queue_prefix=args.names.progress_queue_prefix,
+                user_pool_client_id=args.user_pool_client_id,
+                jwt_issuer=args.jwt_issuer,
+                jwks_url=args.jwks_url,
+                ticket_secret_arn=args.ticket_secret_arn,
+                signout_table=args.signout_table,
+                log_level=args.log_level,
+            ),
+        }
         fleet = load_balanced_fleet(
             name,
             self,

@@ -24,8 +24,16 @@ from app.contracts.names import (
     UPLOADS_KEY_PREFIX,
     ResourceNames,
 )
-from app.contracts.settings import ENV_PREFIX, TranscoderSettings
-from infra._common import args_of, asg_tags, declared_outputs, policy_document, standard_tags, statement
+from app.contracts.settings import TranscoderSettings
+from infra._common import (
+    args_of,
+    asg_tags,
+    declared_outputs,
+    policy_document,
+    settings_environment,
+    standard_tags,
+    statement,
+)
 from infra._fleet import MachineImage, instances, queue_with_dlq
 
 ROLE = "transcoder"
@@ -75,19 +83,19 @@ class TranscoderFleetArgs:
     workers_per_instance: int = 2
     """Worker processes (``reelstack-transcoder@<n>``) per instance."""
     ladder: str = "1080,720,480,360,240"
-    """REELSTACK_LADDER."""
+    """Comma-separated rendition heights (TranscoderSettings.ladder)."""
     max_source_seconds: float = TranscoderSettings.model_fields["max_source_seconds"].default
-    """Longest accepted source, in seconds (REELSTACK_MAX_SOURCE_SECONDS)."""
+    """Longest accepted source, in seconds (TranscoderSettings.max_source_seconds)."""
     max_source_fps: float = TranscoderSettings.model_fields["max_source_fps"].default
-    """Highest accepted source frame rate (REELSTACK_MAX_SOURCE_FPS)."""
+    """Highest accepted source frame rate (TranscoderSettings.max_source_fps)."""
     min_source_side: int = TranscoderSettings.model_fields["min_source_side"].default
-    """Smallest accepted side of the picture as shown, in pixels (REELSTACK_MIN_SOURCE_SIDE)."""
+    """Smallest accepted side of the picture as shown, in pixels (TranscoderSettings.min_source_side)."""
     max_source_side: int = TranscoderSettings.model_fields["max_source_side"].default
-    """Largest accepted side of the picture as shown, in pixels (REELSTACK_MAX_SOURCE_SIDE)."""
+    """Largest accepted side of the picture as shown, in pixels (TranscoderSettings.max_source_side)."""
     max_source_pixel_frames: int = TranscoderSettings.model_fields["max_source_pixel_frames"].default
-    """Largest accepted width x height x fps x seconds (REELSTACK_MAX_SOURCE_PIXEL_FRAMES)."""
+    """Largest accepted width x height x fps x seconds (TranscoderSettings.max_source_pixel_frames)."""
     transcode_timeout_seconds: int = TranscoderSettings.model_fields["transcode_timeout_seconds"].default
-    """Wall-clock budget of one transcode (REELSTACK_TRANSCODE_TIMEOUT_SECONDS)."""
+    """Wall-clock budget of one transcode (TranscoderSettings.transcode_timeout_seconds)."""
     volume_size_gib: int = 50
     """Root volume (scratch space for sources and outputs)."""
     dlq_alarm_actions: Sequence[str] = ()
@@ -97,7 +105,7 @@ class TranscoderFleetArgs:
     log_retention_days: int = 14
     """Days CloudWatch Logs keeps the instances' logs."""
     log_level: str = "INFO"
-    """REELSTACK_LOG_LEVEL."""
+    """Logging level of the service (TranscoderSettings.log_level)."""
     owner: str = "platform"
     """The ``owner`` tag."""
 
@@ -147,36 +155,6 @@ def transcoder_policy(
         statement("EncryptProgress", ["kms:GenerateDataKey", "kms:Decrypt"], [topic_key_arn]),
         statement("ProtectBusyInstances", ["autoscaling:SetInstanceProtection"], [group_arn]),
     )
-
-
-def transcoder_environment(
-    *,
-    region: pulumi.Input[str],
-    task_queue_url: pulumi.Input[str],
-    task_dlq_url: pulumi.Input[str],
-    uploads_bucket: pulumi.Input[str],
-    media_bucket: pulumi.Input[str],
-    progress_topic_arn: pulumi.Input[str],
-    autoscaling_group: str,
-    ladder: str,
-    source_limits: dict[str, float | int],
-    log_level: str = "INFO",
-) -> dict[str, pulumi.Input[str]]:
-    """``/etc/reelstack/transcoder.env``: TranscoderSettings' variables; ``source_limits`` is keyed by
-    the settings' field names (``max_source_seconds``...)."""
-    return {
-        **{f"{ENV_PREFIX}{name.upper()}": str(value) for name, value in source_limits.items()},
-        "AWS_DEFAULT_REGION": region,
-        f"{ENV_PREFIX}TASK_QUEUE_URL": task_queue_url,
-        f"{ENV_PREFIX}TASK_DLQ_URL": task_dlq_url,
-        f"{ENV_PREFIX}UPLOADS_BUCKET": uploads_bucket,
-        f"{ENV_PREFIX}MEDIA_BUCKET": media_bucket,
-        f"{ENV_PREFIX}PROGRESS_TOPIC_ARN": progress_topic_arn,
-        f"{ENV_PREFIX}AUTOSCALING_GROUP": autoscaling_group,
-        f"{ENV_PREFIX}LADDER": ladder,
-        f"{ENV_PREFIX}VISIBILITY_TIMEOUT_SECONDS": str(TASK_VISIBILITY_TIMEOUT_SECONDS),
-        f"{ENV_PREFIX}LOG_LEVEL": log_level,
-    }
 
 
 def worker_units(workers_per_instance: int) -> list[str]:
@@ -322,25 +300,27 @@ class TranscoderFleet(pulumi.ComponentResource):
                 args.sources_key_prefix,
             )
         )
-        environment = transcoder_environment(
-            region=region,
-            task_queue_url=queue.url,
-            task_dlq_url=dlq.url,
-            uploads_bucket=args.uploads_bucket,
-            media_bucket=args.media_bucket,
-            progress_topic_arn=args.progress_topic_arn,
-            autoscaling_group=group_name,
-            ladder=args.ladder,
-            source_limits={
-                "max_source_seconds": args.max_source_seconds,
-                "max_source_fps": args.max_source_fps,
-                "min_source_side": args.min_source_side,
-                "max_source_side": args.max_source_side,
-                "max_source_pixel_frames": args.max_source_pixel_frames,
-                "transcode_timeout_seconds": args.transcode_timeout_seconds,
-            },
-            log_level=args.log_level,
-        )
+        environment = {
+            "AWS_DEFAULT_REGION": region,
+            **settings_environment(
+                TranscoderSettings,
+                max_source_seconds=args.max_source_seconds,
+                max_source_fps=args.max_source_fps,
+                min_source_side=args.min_source_side,
+                max_source_side=args.max_source_side,
+                max_source_pixel_frames=args.max_source_pixel_frames,
+                transcode_timeout_seconds=args.transcode_timeout_seconds,
+                task_queue_url=queue.url,
+                task_dlq_url=dlq.url,
+                uploads_bucket=args.uploads_bucket,
+                media_bucket=args.media_bucket,
+                progress_topic_arn=args.progress_topic_arn,
+                autoscaling_group=group_name,
+                ladder=args.ladder,
+                visibility_timeout_seconds=TASK_VISIBILITY_TIMEOUT_SECONDS,
+                log_level=args.log_level,
+            ),
+        }
         workers = instances(
             name,
             self,

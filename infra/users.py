@@ -19,9 +19,17 @@ import pulumi
 import pulumi_aws as aws
 
 from app.contracts.names import ResourceNames
-from app.contracts.settings import ENV_PREFIX
+from app.contracts.settings import UserServiceSettings
 from app.contracts.signouts import EXPIRES_AT, KEY
-from infra._common import args_of, declared_outputs, policy_document, service_role, standard_tags, statement
+from infra._common import (
+    args_of,
+    declared_outputs,
+    policy_document,
+    service_role,
+    settings_environment,
+    standard_tags,
+    statement,
+)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 RUNTIME = "python3.11"
@@ -109,7 +117,7 @@ class UserServiceArgs:
     log_retention_days: int = 14
     """CloudWatch log retention."""
     log_level: str = "INFO"
-    """REELSTACK_LOG_LEVEL."""
+    """Logging level of the service (UserServiceSettings.log_level)."""
     password_min_length: int = 12
     """Cognito password policy: minimum length (upper, lower, digits required too)."""
     email_source_arn: str | None = None
@@ -124,7 +132,7 @@ class UserServiceArgs:
     owner: str = "platform"
     """The ``owner`` tag."""
     extra_environment: dict[str, str] = field(default_factory=dict)
-    """Extra REELSTACK_* variables (must be declared by UserServiceSettings)."""
+    """Extra variables of the function's environment (each must be declared by UserServiceSettings)."""
 
 
 def users_policy(log_group_arn: Any, signout_table_arn: Any) -> dict[str, Any]:
@@ -142,24 +150,6 @@ def users_policy(log_group_arn: Any, signout_table_arn: Any) -> dict[str, Any]:
 def signout_reader_statement(signout_table_arn: str) -> dict[str, Any]:
     """What the backend and the progress service need of the sign-out table: one item by key."""
     return statement("ReadSignOuts", ["dynamodb:GetItem"], [signout_table_arn])
-
-
-def user_service_environment(
-    user_pool_id: pulumi.Input[str],
-    client_id: pulumi.Input[str],
-    signout_table: pulumi.Input[str],
-    log_level: str = "INFO",
-) -> dict[str, pulumi.Input[str]]:
-    """The Lambda's environment: UserServiceSettings' variables.
-
-    No AWS_REGION: Lambda reserves it and sets it itself.
-    """
-    return {
-        f"{ENV_PREFIX}USER_POOL_ID": user_pool_id,
-        f"{ENV_PREFIX}USER_POOL_CLIENT_ID": client_id,
-        f"{ENV_PREFIX}SIGNOUT_TABLE": signout_table,
-        f"{ENV_PREFIX}LOG_LEVEL": log_level,
-    }
 
 
 class UserService(pulumi.ComponentResource):
@@ -290,7 +280,14 @@ class UserService(pulumi.ComponentResource):
             )
             layers.insert(0, dependencies.arn)
         environment = {
-            **user_service_environment(pool.id, client.id, signouts.name, args.log_level),
+            # No AWS_REGION: Lambda reserves it and sets it itself.
+            **settings_environment(
+                UserServiceSettings,
+                user_pool_id=pool.id,
+                user_pool_client_id=client.id,
+                signout_table=signouts.name,
+                log_level=args.log_level,
+            ),
             **{k: v for k, v in args.extra_environment.items()},
         }
         function = aws.lambda_.Function(

@@ -2,7 +2,8 @@
 
 Both sides are read, never listed by hand: the emitted keys come from the synthesized
 graph (Lambda environment, the env file inside EC2 user data), the declared ones from
-``SERVICE_SETTINGS[service].env_names()``.
+``SERVICE_SETTINGS[service].env_names()``. The components build the environment from the
+settings class itself (``infra._common.settings_environment``), whose rules are tested here too.
 """
 
 from __future__ import annotations
@@ -11,12 +12,28 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
+import pulumi
+import pydantic
 import pytest
+from pydantic import Field
 
-from app.contracts.settings import SERVICE_SETTINGS
-from infra._common import env_from_user_data, units_from_user_data
+import infra.backend
+import infra.progress
+import infra.transcoder
+import infra.users
+from app.contracts.settings import (
+    SERVICE_SETTINGS,
+    BackendSettings,
+    TranscoderSettings,
+    UserServiceSettings,
+    _ServiceSettings,
+    load,
+)
+from infra._common import env_from_user_data, settings_environment, units_from_user_data
 from pulumi_offline.graph import Graph
+from pulumi_offline.synth import run_program, synthesize_stack
 
 # Set by the runtime rather than the settings module; allowed beside the REELSTACK_* keys.
 AWS_KEYS = {"AWS_DEFAULT_REGION"}
@@ -121,3 +138,156 @@ def test_media_base_url_is_the_distributions_media_path(prod: Graph) -> None:
     assert env["REELSTACK_MEDIA_BASE_URL"].startswith("https://") and env[
         "REELSTACK_MEDIA_BASE_URL"
     ].endswith(".cloudfront.net/media")
+
+
+# Each component module and the settings class it builds its service's environment from.
+COMPONENT_SETTINGS = {
+    "users": (infra.users, "UserServiceSettings"),
+    "backend": (infra.backend, "BackendSettings"),
+    "transcoder": (infra.transcoder, "TranscoderSettings"),
+    "progress": (infra.progress, "ProgressSettings"),
+}
+USERS_REQUIRED = {
+    "user_pool_id": "eu-west-1_abc",
+    "user_pool_client_id": "client",
+    "signout_table": "signouts",
+}
+
+
+def test_component_modules_cover_every_service() -> None:
+    assert set(COMPONENT_SETTINGS) == set(SERVICE_SETTINGS)
+    for service, (module, class_name) in COMPONENT_SETTINGS.items():
+        assert getattr(module, class_name) is SERVICE_SETTINGS[service]
+
+
+@pytest.mark.parametrize("service", sorted(COMPONENT_SETTINGS))
+def test_a_required_setting_no_component_sets_fails_the_synth_naming_it(
+    service: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A variable the service cannot start without, added to its settings class, stops the stack
+    at synth time until the component passes a value for it."""
+    module, class_name = COMPONENT_SETTINGS[service]
+    grown = pydantic.create_model(
+        f"Grown{class_name}",
+        __base__=getattr(module, class_name),
+        added_by_this_test=(str, Field(description="a setting no component knows yet")),
+    )
+    monkeypatch.setattr(module, class_name, grown)
+    with pytest.raises(TypeError, match=rf"Grown{class_name} requires added_by_this_test"):
+        synthesize_stack("dev")
+
+
+def test_settings_environment_names_each_variable_after_its_field() -> None:
+    assert settings_environment(UserServiceSettings, **USERS_REQUIRED) == {
+        "REELSTACK_USER_POOL_ID": "eu-west-1_abc",
+        "REELSTACK_USER_POOL_CLIENT_ID": "client",
+        "REELSTACK_SIGNOUT_TABLE": "signouts",
+    }
+
+
+def test_settings_environment_refuses_a_field_the_class_does_not_have() -> None:
+    with pytest.raises(TypeError, match="UserServiceSettings has no field user_pool_name"):
+        settings_environment(UserServiceSettings, **USERS_REQUIRED, user_pool_name="pool")
+
+
+def test_settings_environment_refuses_a_missing_required_field() -> None:
+    given = {k: v for k, v in USERS_REQUIRED.items() if k != "signout_table"}
+    with pytest.raises(TypeError, match="UserServiceSettings requires signout_table"):
+        settings_environment(UserServiceSettings, **given)
+
+
+def test_settings_environment_leaves_optional_fields_out_unless_given() -> None:
+    optional = {name for name, info in UserServiceSettings.model_fields.items() if not info.is_required()}
+    assert optional == {"log_level"}
+    assert "REELSTACK_LOG_LEVEL" not in settings_environment(UserServiceSettings, **USERS_REQUIRED)
+    given = settings_environment(UserServiceSettings, **USERS_REQUIRED, log_level="DEBUG")
+    assert given["REELSTACK_LOG_LEVEL"] == "DEBUG"
+
+
+class _EveryKind(_ServiceSettings):
+    """Fields of each type a settings class may declare, for the round trip."""
+
+    name: str = Field(description="a string")
+    count: int = Field(description="an int")
+    ratio: float = Field(description="a float")
+    whole_ratio: float = Field(description="a float given as an int")
+    enabled: bool = Field(description="a bool")
+    disabled: bool = Field(True, description="a bool given False")
+    heights: list[int] = Field(description="a list")
+    labels: dict[str, str] = Field(default_factory=dict, description="a mapping")
+
+
+def _loaded(
+    settings_class: type[_ServiceSettings], env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> Any:
+    for key in settings_class.env_names():
+        monkeypatch.delenv(key, raising=False)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    return load(settings_class)
+
+
+def test_settings_environment_round_trips_every_kind_of_field(monkeypatch: pytest.MonkeyPatch) -> None:
+    values: dict[str, Any] = {
+        "name": 'a, b = "c"',
+        "count": 12,
+        "ratio": 0.25,
+        "whole_ratio": 3,
+        "enabled": True,
+        "disabled": False,
+        "heights": [1080, 720],
+        "labels": {"team": "video"},
+        "log_level": "WARNING",
+    }
+    env = settings_environment(_EveryKind, **values)
+    assert all(isinstance(v, str) for v in env.values())
+    loaded = _loaded(_EveryKind, {k: str(v) for k, v in env.items()}, monkeypatch)
+    assert loaded.model_dump() == values
+
+
+@pytest.mark.parametrize("settings_class", [BackendSettings, TranscoderSettings])
+def test_settings_environment_round_trips_each_services_defaults(
+    settings_class: type[_ServiceSettings], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every optional field given its default (ints, floats as the components pass them) loads back as it."""
+    required: dict[str, Any] = {
+        name: f"value-of-{name}" for name, info in settings_class.model_fields.items() if info.is_required()
+    }
+    if "media_revocation_store" in required:  # validated: an ARN or a URL
+        required["media_revocation_store"] = "https://gateway.invalid/_local/revocations"
+    defaults = {
+        name: info.get_default(call_default_factory=True)
+        for name, info in settings_class.model_fields.items()
+        if not info.is_required()
+    }
+    env = settings_environment(settings_class, **required, **defaults)
+    loaded = _loaded(settings_class, {k: str(v) for k, v in env.items()}, monkeypatch)
+    assert loaded.model_dump() == {**required, **defaults}
+
+
+def test_settings_environment_renders_an_output_once_it_is_known() -> None:
+    rendered: dict[str, Any] = {}
+
+    def program() -> None:
+        env = settings_environment(
+            _EveryKind,
+            **{
+                "name": pulumi.Output.from_input("known later"),
+                "count": pulumi.Output.from_input(7),
+                "ratio": 1.5,
+                "whole_ratio": 2,
+                "enabled": pulumi.Output.from_input(False),
+                "heights": pulumi.Output.from_input([480]),
+            },
+        )
+        pulumi.Output.all(**env).apply(rendered.update)
+
+    run_program(program)
+    assert rendered == {
+        "REELSTACK_NAME": "known later",
+        "REELSTACK_COUNT": "7",
+        "REELSTACK_RATIO": "1.5",
+        "REELSTACK_WHOLE_RATIO": "2",
+        "REELSTACK_ENABLED": "false",
+        "REELSTACK_HEIGHTS": "[480]",
+    }
