@@ -16,6 +16,7 @@ from infra.progress import ProgressService, ProgressServiceArgs
 from infra.signing_key import SigningKey, SigningKeyArgs
 from infra.storage import MediaStorage, MediaStorageArgs
 from infra.transcoder import TranscoderFleet, TranscoderFleetArgs
+from infra.types import BucketReference, Placement, Scaling, TokenIssuer
 from infra.users import UserService, UserServiceArgs
 from infra.web import WebApp, WebAppArgs
 
@@ -24,6 +25,7 @@ __all__ = [
     "ApiGatewayAccountArgs",
     "BackendService",
     "BackendServiceArgs",
+    "BucketReference",
     "Database",
     "DatabaseArgs",
     "EdgeProtection",
@@ -35,12 +37,15 @@ __all__ = [
     "MediaStorageArgs",
     "Network",
     "NetworkArgs",
+    "Placement",
     "ProgressService",
     "ProgressServiceArgs",
+    "Scaling",
     "SigningKey",
     "SigningKeyArgs",
     "SiteDistribution",
     "SiteDistributionArgs",
+    "TokenIssuer",
     "TranscoderFleet",
     "TranscoderFleetArgs",
     "UserService",

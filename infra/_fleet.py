@@ -26,6 +26,7 @@ from infra._common import (
     user_data_base64,
 )
 from infra._moves import FormerParent, moved_child
+from infra.types import Placement, Scaling
 
 # EC2 resource ids are a prefix and 8 or 17 characters, lowercase hex
 # (https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/resource-ids.html).
@@ -446,13 +447,11 @@ class InstanceArgs(Protocol):
     """The knobs every EC2 service's ``*Args`` has, read by ``instances``."""
 
     @property
-    def vpc_id(self) -> pulumi.Input[str]: ...
-    @property
-    def vpc_cidr(self) -> pulumi.Input[str]: ...
+    def placement(self) -> Placement: ...
     @property
     def image(self) -> MachineImage: ...
     @property
-    def instance_type(self) -> str: ...
+    def scaling(self) -> Scaling: ...
     @property
     def volume_size_gib(self) -> int: ...
     @property
@@ -463,15 +462,9 @@ class LoadBalancedArgs(InstanceArgs, Protocol):
     """The knobs of a service behind a load balancer, read by ``load_balanced_fleet``."""
 
     @property
-    def private_subnet_ids(self) -> Sequence[pulumi.Input[str]]: ...
-    @property
     def port(self) -> int: ...
     @property
     def health_check_path(self) -> str: ...
-    @property
-    def min_size(self) -> int: ...
-    @property
-    def max_size(self) -> int: ...
     @property
     def cpu_target_percent(self) -> float: ...
 
@@ -551,8 +544,8 @@ def instances(
     sg = instance_security_group(
         name,
         parent,
-        vpc_id=args.vpc_id,
-        vpc_cidr=args.vpc_cidr,
+        vpc_id=args.placement.vpc_id,
+        vpc_cidr=args.placement.vpc_cidr,
         description=description,
         ingress=ingress,
         tags=tags,
@@ -562,7 +555,7 @@ def instances(
         name,
         parent,
         ami_id=image_id(args.image, role, parent),
-        instance_type=args.instance_type,
+        instance_type=args.scaling.instance_type,
         profile=profile,
         security_group_ids=[sg.id],
         user_data=user_data_base64(
@@ -599,13 +592,13 @@ def load_balanced_fleet(
     reaches_database: bool = False,
 ) -> LoadBalancedFleet:
     """``instances`` reached from the internal load balancer only, in an ASG behind it that
-    scales on CPU between ``args.min_size`` and ``args.max_size``."""
+    scales on CPU between ``args.scaling``'s bounds."""
     lb = load_balancer(
         name,
         parent,
-        vpc_id=args.vpc_id,
-        vpc_cidr=args.vpc_cidr,
-        subnet_ids=args.private_subnet_ids,
+        vpc_id=args.placement.vpc_id,
+        vpc_cidr=args.placement.vpc_cidr,
+        subnet_ids=args.placement.subnet_ids,
         port=args.port,
         health_check_path=args.health_check_path,
         idle_timeout_seconds=idle_timeout_seconds,
@@ -628,11 +621,11 @@ def load_balanced_fleet(
     group = load_balanced_group(
         name,
         parent,
-        subnet_ids=args.private_subnet_ids,
+        subnet_ids=args.placement.subnet_ids,
         template=fleet.template,
         target_group=lb.target_group,
-        min_size=args.min_size,
-        max_size=args.max_size,
+        min_size=args.scaling.min_size,
+        max_size=args.scaling.max_size,
         cpu_target_percent=args.cpu_target_percent,
         tags=tags,
     )

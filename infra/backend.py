@@ -7,7 +7,6 @@ the backend's own durable status queue (+ DLQ), subscribed to the progress topic
 state change is recorded even when no one is watching it live.
 """
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,10 +31,14 @@ from infra._common import (
 )
 from infra._fleet import MachineImage, load_balanced_fleet, queue_with_dlq
 from infra._moves import FormerParent, moved_child
+from infra.types import BucketReference, Placement, Scaling, TokenIssuer
 from infra.users import signout_reader_statement
 
 ROLE = "backend"
 UNITS = ("reelstack-backend.service", "reelstack-status-consumer.service")
+
+
+DEFAULT_SCALING = Scaling(instance_type="t4g.small", min_size=1, max_size=2)
 
 
 @dataclass(frozen=True)
@@ -44,25 +47,17 @@ class BackendServiceArgs:
 
     names: ResourceNames
     """Shared names (the status queue and its DLQ)."""
-    vpc_id: pulumi.Input[str]
-    """The network's VPC."""
-    vpc_cidr: pulumi.Input[str]
-    """The VPC's address range."""
-    private_subnet_ids: Sequence[pulumi.Input[str]]
-    """Private subnets of the instances and the internal load balancer."""
+    placement: Placement
+    """The VPC and private subnets of the instances and the internal load balancer."""
     database_url: pulumi.Input[str]
     """SQLAlchemy URL of the database, without password (``Database.url``)."""
     database_secret_arn: pulumi.Input[str]
     """The secret holding the database password (``Database.secret_arn``); the stack lets
     ``security_group_id`` reach the database (``Database.allow_from``)."""
-    uploads_bucket: pulumi.Input[str]
-    """Bucket browsers upload to."""
-    uploads_bucket_arn: pulumi.Input[str]
-    """Its ARN."""
-    media_bucket: pulumi.Input[str]
-    """Bucket of transcoded media."""
-    media_bucket_arn: pulumi.Input[str]
-    """Its ARN."""
+    uploads_bucket: BucketReference
+    """Bucket browsers upload source videos to (``MediaStorage``'s uploads)."""
+    media_bucket: BucketReference
+    """Bucket of transcoded media (``MediaStorage``'s media)."""
     media_base_url: pulumi.Input[str]
     """Public base URL of the media (CloudFront ``/media``)."""
     task_queue_url: pulumi.Input[str]
@@ -75,22 +70,10 @@ class BackendServiceArgs:
     """The secret of the key SSE tickets and media grants are signed with (``SigningKey.secret_arn``)."""
     media_revocation_store_arn: pulumi.Input[str]
     """The CloudFront KeyValueStore the media function reads; the backend cuts media grants there."""
-    user_pool_client_id: pulumi.Input[str]
-    """Token audience."""
-    jwt_issuer: pulumi.Input[str]
-    """Expected token issuer."""
-    jwks_url: pulumi.Input[str]
-    """The pool's JWKS."""
-    signout_table: pulumi.Input[str]
-    """The sign-out table (UserService): tokens issued before their user's sign-out are refused."""
-    signout_table_arn: pulumi.Input[str]
-    """Its ARN."""
-    instance_type: str = "t4g.small"
-    """EC2 instance type (arm64 AMI)."""
-    min_size: int = 1
-    """ASG minimum."""
-    max_size: int = 2
-    """ASG maximum."""
+    token_issuer: TokenIssuer
+    """The user pool whose tokens the API accepts, and its sign-out table."""
+    scaling: Scaling = DEFAULT_SCALING
+    """Instance type and Auto Scaling bounds (CPU target tracking moves between them)."""
     cpu_target_percent: float = 60.0
     """Target tracking on average CPU."""
     port: int = 8000
@@ -240,14 +223,14 @@ class BackendService(pulumi.ComponentResource):
         )
 
         policy = pulumi.Output.all(
-            args.uploads_bucket_arn,
-            args.media_bucket_arn,
+            args.uploads_bucket.arn,
+            args.media_bucket.arn,
             args.task_queue_arn,
             status.arn,
             args.ticket_secret_arn,
             args.database_secret_arn,
             args.media_revocation_store_arn,
-            args.signout_table_arn,
+            args.token_issuer.signout_table_arn,
         ).apply(
             lambda v: backend_policy(
                 uploads_bucket_arn=v[0],
@@ -265,17 +248,17 @@ class BackendService(pulumi.ComponentResource):
                 BackendSettings,
                 database_url=args.database_url,
                 database_secret_arn=args.database_secret_arn,
-                uploads_bucket=args.uploads_bucket,
-                media_bucket=args.media_bucket,
+                uploads_bucket=args.uploads_bucket.name,
+                media_bucket=args.media_bucket.name,
                 task_queue_url=args.task_queue_url,
                 status_queue_url=status.url,
                 media_base_url=args.media_base_url,
                 media_revocation_store=args.media_revocation_store_arn,
                 ticket_secret_arn=args.ticket_secret_arn,
-                user_pool_client_id=args.user_pool_client_id,
-                jwt_issuer=args.jwt_issuer,
-                jwks_url=args.jwks_url,
-                signout_table=args.signout_table,
+                user_pool_client_id=args.token_issuer.user_pool_client_id,
+                jwt_issuer=args.token_issuer.jwt_issuer,
+                jwks_url=args.token_issuer.jwks_url,
+                signout_table=args.token_issuer.signout_table,
                 max_upload_bytes=args.max_upload_bytes,
                 videos_per_user_per_day=args.videos_per_user_per_day,
                 stored_bytes_per_user=args.stored_bytes_per_user,

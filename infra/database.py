@@ -4,7 +4,6 @@ Nothing can reach it until a client grants itself access with ``allow_from`` (th
 backend does); the connection URL it exports carries no password.
 """
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -12,6 +11,7 @@ import pulumi_aws as aws
 
 from app.contracts.names import ResourceNames
 from infra._common import args_of, declared_outputs, standard_tags
+from infra.types import Placement
 
 PORT = 5432
 
@@ -30,10 +30,9 @@ class DatabaseArgs:
 
     names: ResourceNames
     """Shared names (database name, identifier prefix)."""
-    vpc_id: pulumi.Input[str]
-    """VPC of the private subnets."""
-    subnet_ids: Sequence[pulumi.Input[str]]
-    """Private subnets, at least two AZs."""
+    placement: Placement
+    """The VPC and private subnets (at least two AZs) of the instance; it admits no address
+    range, only the security groups ``allow_from`` names."""
     instance_class: str = "db.t4g.micro"
     """RDS instance class."""
     allocated_storage_gib: int = 20
@@ -99,14 +98,14 @@ class Database(pulumi.ComponentResource):
         self._tags = tags
         subnets = aws.rds.SubnetGroup(
             f"{name}-subnets",
-            subnet_ids=list(args.subnet_ids),
+            subnet_ids=list(args.placement.subnet_ids),
             description=f"{args.names.prefix} private subnets",
             tags=dict(tags),
             opts=child,
         )
         self._security_group = aws.ec2.SecurityGroup(
             f"{name}-sg",
-            vpc_id=args.vpc_id,
+            vpc_id=args.placement.vpc_id,
             description=f"{args.names.prefix} PostgreSQL: only from granted security groups",
             tags={**tags, "Name": f"{name}-sg"},
             opts=child,

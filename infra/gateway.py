@@ -16,7 +16,6 @@ this component sets only when asked (``manage_account_logging_role``).
 
 import hashlib
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +25,7 @@ import pulumi_aws as aws
 from infra._common import args_of, declared_outputs, standard_tags
 from infra._fleet import ORIGIN_VERIFY_HEADER
 from infra.apigateway_account import LOG_GROUP_PREFIX, ApiGatewayAccount, ApiGatewayAccountArgs
+from infra.types import Placement
 
 STREAM_TIMEOUT_MS = 900_000
 ACCESS_LOG_FORMAT = json.dumps(
@@ -49,12 +49,9 @@ class GatewayArgs:
 
     prefix: str
     """Resource prefix (``ResourceNames.prefix``) for names."""
-    vpc_id: pulumi.Input[str]
-    """VPC of the load balancers."""
-    vpc_cidr: pulumi.Input[str]
-    """Its address range (the VPC link may reach port 80 in it)."""
-    subnet_ids: Sequence[pulumi.Input[str]]
-    """Private subnets for the VPC link's network interfaces."""
+    placement: Placement
+    """VPC of the load balancers (the VPC link may reach port 80 in its range) and the private
+    subnets of the VPC link's network interfaces."""
     users_function_name: pulumi.Input[str]
     """The user service Lambda."""
     users_invoke_arn: pulumi.Input[str]
@@ -152,14 +149,14 @@ class Gateway(pulumi.ComponentResource):
 
         link_sg = aws.ec2.SecurityGroup(
             f"{name}-vpc-link",
-            vpc_id=args.vpc_id,
+            vpc_id=args.placement.vpc_id,
             description="API Gateway VPC link: HTTP to the internal load balancers",
             egress=[
                 aws.ec2.SecurityGroupEgressArgs(
                     protocol="tcp",
                     from_port=80,
                     to_port=80,
-                    cidr_blocks=[args.vpc_cidr],
+                    cidr_blocks=[args.placement.vpc_cidr],
                     description="load balancers",
                 )
             ],
@@ -169,7 +166,7 @@ class Gateway(pulumi.ComponentResource):
         link = aws.apigatewayv2.VpcLink(
             f"{name}-vpc-link",
             name=f"{args.prefix}-services",
-            subnet_ids=list(args.subnet_ids),
+            subnet_ids=list(args.placement.subnet_ids),
             security_group_ids=[link_sg.id],
             tags=dict(tags),
             opts=child,

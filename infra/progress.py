@@ -10,7 +10,6 @@ The backend subscribes its own durable status queue to the topic (``BackendServi
 events tickets this service verifies are signed with the ``SigningKey`` it is given.
 """
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +27,7 @@ from infra._common import (
     statement,
 )
 from infra._fleet import MachineImage, load_balanced_fleet
+from infra.types import Placement, Scaling, TokenIssuer
 from infra.users import signout_reader_statement
 
 ROLE = "progress"
@@ -46,36 +46,24 @@ PROGRESS_QUEUE_ACTIONS = (
 TOPIC_SUBSCRIPTION_ACTIONS = ("sns:Subscribe", "sns:Unsubscribe", "sns:ListSubscriptionsByTopic")
 
 
+DEFAULT_SCALING = Scaling(instance_type="t4g.small", min_size=1, max_size=2)
+
+
 @dataclass(frozen=True)
 class ProgressServiceArgs:
     """Every knob of the progress service."""
 
     names: ResourceNames
     """Shared names (topic, per-instance queue prefix)."""
-    vpc_id: pulumi.Input[str]
-    """The network's VPC."""
-    vpc_cidr: pulumi.Input[str]
-    """The VPC's address range."""
-    private_subnet_ids: Sequence[pulumi.Input[str]]
-    """Private subnets of the instances and the internal load balancer."""
-    user_pool_client_id: pulumi.Input[str]
-    """Token audience."""
-    jwt_issuer: pulumi.Input[str]
-    """Expected token issuer."""
-    jwks_url: pulumi.Input[str]
-    """The pool's JWKS."""
-    signout_table: pulumi.Input[str]
-    """The sign-out table (UserService): tickets of sessions signed out since are refused."""
-    signout_table_arn: pulumi.Input[str]
-    """Its ARN."""
+    placement: Placement
+    """The VPC and private subnets of the instances and the internal load balancer."""
+    token_issuer: TokenIssuer
+    """The user pool whose tokens the SSE streams accept, and its sign-out table (tickets of
+    sessions signed out since are refused)."""
     ticket_secret_arn: pulumi.Input[str]
     """The secret of the key tickets are signed with (``SigningKey.secret_arn``)."""
-    instance_type: str = "t4g.small"
-    """EC2 instance type (arm64 AMI)."""
-    min_size: int = 1
-    """ASG minimum (SSE needs one instance to answer)."""
-    max_size: int = 2
-    """ASG maximum."""
+    scaling: Scaling = DEFAULT_SCALING
+    """Instance type and Auto Scaling bounds (SSE needs one instance to answer)."""
     cpu_target_percent: float = 50.0
     """Target tracking on average CPU (gevent workers serve many idle streams cheaply)."""
     port: int = 8001
@@ -178,7 +166,7 @@ class ProgressService(pulumi.ComponentResource):
             opts=child,
         )
         policy = pulumi.Output.all(
-            region, account, topic.arn, args.ticket_secret_arn, args.signout_table_arn
+            region, account, topic.arn, args.ticket_secret_arn, args.token_issuer.signout_table_arn
         ).apply(
             lambda v: progress_policy(
                 region=v[0],
@@ -196,11 +184,11 @@ class ProgressService(pulumi.ComponentResource):
                 ProgressSettings,
                 progress_topic_arn=topic.arn,
                 progress_queue_prefix=args.names.progress_queue_prefix,
-                user_pool_client_id=args.user_pool_client_id,
-                jwt_issuer=args.jwt_issuer,
-                jwks_url=args.jwks_url,
+                user_pool_client_id=args.token_issuer.user_pool_client_id,
+                jwt_issuer=args.token_issuer.jwt_issuer,
+                jwks_url=args.token_issuer.jwks_url,
                 ticket_secret_arn=args.ticket_secret_arn,
-                signout_table=args.signout_table,
+                signout_table=args.token_issuer.signout_table,
                 log_level=args.log_level,
             ),
         }

@@ -35,11 +35,15 @@ from infra._common import (
     statement,
 )
 from infra._fleet import MachineImage, instances, queue_with_dlq
+from infra.types import BucketReference, Placement, Scaling
 
 ROLE = "transcoder"
 # Target tracking's target: every worker busy, nothing waiting. Any waiting allowance above
 # one would have the policy scale in a fleet whose every worker is busy.
 TARGET_TASKS_PER_WORKER = 1.0
+
+
+DEFAULT_SCALING = Scaling(instance_type="c7g.large", min_size=0, max_size=4)
 
 
 @dataclass(frozen=True)
@@ -48,38 +52,26 @@ class TranscoderFleetArgs:
 
     names: ResourceNames
     """Shared names (task queue and its DLQ, the Auto Scaling group)."""
-    vpc_id: pulumi.Input[str]
-    """The network's VPC."""
-    vpc_cidr: pulumi.Input[str]
-    """The VPC's address range."""
-    subnet_ids: Sequence[pulumi.Input[str]]
-    """Private subnets of the workers."""
-    uploads_bucket: pulumi.Input[str]
-    """Bucket name of source uploads (read)."""
-    uploads_bucket_arn: pulumi.Input[str]
-    """Its ARN."""
-    media_bucket: pulumi.Input[str]
-    """Bucket name of outputs (write)."""
-    media_bucket_arn: pulumi.Input[str]
-    """Its ARN."""
+    placement: Placement
+    """The VPC and private subnets of the workers."""
+    uploads_bucket: BucketReference
+    """Bucket of source uploads (the workers read its ``sources_key_prefix``)."""
+    media_bucket: BucketReference
+    """Bucket of outputs (the workers write renditions and thumbnails)."""
     progress_topic_arn: pulumi.Input[str]
     """Topic receiving progress events."""
     progress_topic_key_arn: pulumi.Input[str]
     """KMS key encrypting that topic (publishers need it)."""
     sources_key_prefix: str = UPLOADS_KEY_PREFIX
     """Key prefix of the sources in the uploads bucket, the only keys the workers may read and list."""
-    instance_type: str = "c7g.large"
-    """On-demand instance type (arm64 AMI)."""
+    scaling: Scaling = DEFAULT_SCALING
+    """On-demand instance type and Auto Scaling bounds; a minimum of 0 lets an idle fleet cost nothing."""
     spot_instance_types: Sequence[str] = ()
     """Extra types for a mixed-instances policy; empty: on-demand only."""
     on_demand_base_capacity: int = 0
     """With spot: instances always on-demand."""
     on_demand_percentage_above_base: int = 100
     """With spot: percent on-demand above the base (0 = all spot)."""
-    min_size: int = 0
-    """ASG minimum; 0 lets an idle fleet cost nothing."""
-    max_size: int = 4
-    """ASG maximum."""
     workers_per_instance: int = 2
     """Worker processes (``reelstack-transcoder@<n>``) per instance."""
     ladder: str = "1080,720,480,360,240"
@@ -284,8 +276,8 @@ class TranscoderFleet(pulumi.ComponentResource):
         policy = pulumi.Output.all(
             queue.arn,
             dlq.arn,
-            args.uploads_bucket_arn,
-            args.media_bucket_arn,
+            args.uploads_bucket.arn,
+            args.media_bucket.arn,
             args.progress_topic_arn,
             args.progress_topic_key_arn,
             region,
@@ -312,8 +304,8 @@ class TranscoderFleet(pulumi.ComponentResource):
                 transcode_timeout_seconds=args.transcode_timeout_seconds,
                 task_queue_url=queue.url,
                 task_dlq_url=dlq.url,
-                uploads_bucket=args.uploads_bucket,
-                media_bucket=args.media_bucket,
+                uploads_bucket=args.uploads_bucket.name,
+                media_bucket=args.media_bucket.name,
                 progress_topic_arn=args.progress_topic_arn,
                 autoscaling_group=group_name,
                 ladder=args.ladder,
@@ -345,7 +337,7 @@ class TranscoderFleet(pulumi.ComponentResource):
                     ),
                     overrides=[
                         aws.autoscaling.GroupMixedInstancesPolicyLaunchTemplateOverrideArgs(instance_type=t)
-                        for t in (args.instance_type, *args.spot_instance_types)
+                        for t in (args.scaling.instance_type, *args.spot_instance_types)
                     ],
                 ),
                 instances_distribution=aws.autoscaling.GroupMixedInstancesPolicyInstancesDistributionArgs(
@@ -357,9 +349,9 @@ class TranscoderFleet(pulumi.ComponentResource):
         group = aws.autoscaling.Group(
             f"{name}-asg",
             name=group_name,
-            min_size=args.min_size,
-            max_size=args.max_size,
-            vpc_zone_identifiers=list(args.subnet_ids),
+            min_size=args.scaling.min_size,
+            max_size=args.scaling.max_size,
+            vpc_zone_identifiers=list(args.placement.subnet_ids),
             launch_template=None if mixed else spec,
             mixed_instances_policy=mixed,
             capacity_rebalance=bool(args.spot_instance_types),

@@ -19,6 +19,7 @@ from app.contracts.names import ResourceNames
 from infra import (
     BackendService,
     BackendServiceArgs,
+    BucketReference,
     Database,
     DatabaseArgs,
     EdgeProtection,
@@ -30,12 +31,15 @@ from infra import (
     MediaStorageArgs,
     Network,
     NetworkArgs,
+    Placement,
     ProgressService,
     ProgressServiceArgs,
+    Scaling,
     SigningKey,
     SigningKeyArgs,
     SiteDistribution,
     SiteDistributionArgs,
+    TokenIssuer,
     TranscoderFleet,
     TranscoderFleetArgs,
     UserService,
@@ -56,14 +60,15 @@ network = Network(
         cidr_block=cfg.vpc_cidr, az_count=cfg.az_count, nat_gateways=cfg.nat_gateways, owner=cfg.owner
     ),
 )
-private = tuple(network.private_subnet_ids)
+placement = Placement(
+    vpc_id=network.vpc_id, vpc_cidr=network.vpc_cidr_block, subnet_ids=tuple(network.private_subnet_ids)
+)
 
 database = Database(
     "db",
     DatabaseArgs(
         names=names,
-        vpc_id=network.vpc_id,
-        subnet_ids=private,
+        placement=placement,
         instance_class=cfg.db_instance_class,
         allocated_storage_gib=cfg.db_allocated_storage_gib,
         multi_az=cfg.db_multi_az,
@@ -98,25 +103,28 @@ signing_key = SigningKey(
         owner=cfg.owner,
     ),
 )
+tokens = TokenIssuer(
+    user_pool_client_id=users.user_pool_client_id,
+    jwt_issuer=users.jwt_issuer,
+    jwks_url=users.jwks_url,
+    signout_table=users.signout_table_name,
+    signout_table_arn=users.signout_table_arn,
+)
 progress = ProgressService(
     "progress",
     ProgressServiceArgs(
         names=names,
-        vpc_id=network.vpc_id,
-        vpc_cidr=network.vpc_cidr_block,
-        private_subnet_ids=private,
+        placement=placement,
         image=MachineImage(ami_id=cfg.progress_ami),
         log_retention_days=cfg.log_retention_days,
-        instance_type=cfg.progress_instance_type,
-        min_size=cfg.progress_min_size,
-        max_size=cfg.progress_max_size,
+        scaling=Scaling(
+            instance_type=cfg.progress_instance_type,
+            min_size=cfg.progress_min_size,
+            max_size=cfg.progress_max_size,
+        ),
         log_level=cfg.log_level,
         owner=cfg.owner,
-        user_pool_client_id=users.user_pool_client_id,
-        jwt_issuer=users.jwt_issuer,
-        jwks_url=users.jwks_url,
-        signout_table=users.signout_table_name,
-        signout_table_arn=users.signout_table_arn,
+        token_issuer=tokens,
         ticket_secret_arn=signing_key.secret_arn,
     ),
 )
@@ -161,27 +169,27 @@ site = SiteDistribution(
 )
 resolve_site_distribution_arn(site.distribution_arn)
 resolve_site_url(site.web_url)
+uploads_bucket = BucketReference(name=storage.uploads_bucket, arn=storage.uploads_bucket_arn)
+media_bucket = BucketReference(name=storage.media_bucket, arn=storage.media_bucket_arn)
 web = WebApp("web", WebAppArgs(bucket=storage.web_bucket, owner=cfg.owner))
 transcoder = TranscoderFleet(
     "transcoder",
     TranscoderFleetArgs(
         names=names,
-        vpc_id=network.vpc_id,
-        vpc_cidr=network.vpc_cidr_block,
-        subnet_ids=private,
+        placement=placement,
         image=MachineImage(ami_id=cfg.transcoder_ami),
         log_retention_days=cfg.log_retention_days,
-        uploads_bucket=storage.uploads_bucket,
-        uploads_bucket_arn=storage.uploads_bucket_arn,
-        media_bucket=storage.media_bucket,
-        media_bucket_arn=storage.media_bucket_arn,
+        uploads_bucket=uploads_bucket,
+        media_bucket=media_bucket,
         progress_topic_arn=progress.topic_arn,
         progress_topic_key_arn=progress.topic_key_arn,
-        instance_type=cfg.transcoder_instance_type,
+        scaling=Scaling(
+            instance_type=cfg.transcoder_instance_type,
+            min_size=cfg.transcoder_min_size,
+            max_size=cfg.transcoder_max_size,
+        ),
         spot_instance_types=cfg.transcoder_spot_instance_types,
         on_demand_percentage_above_base=cfg.transcoder_on_demand_percentage,
-        min_size=cfg.transcoder_min_size,
-        max_size=cfg.transcoder_max_size,
         workers_per_instance=cfg.transcoder_workers_per_instance,
         max_source_seconds=cfg.transcoder_max_source_seconds,
         max_source_fps=cfg.transcoder_max_source_fps,
@@ -198,17 +206,13 @@ backend = BackendService(
     "backend",
     BackendServiceArgs(
         names=names,
-        vpc_id=network.vpc_id,
-        vpc_cidr=network.vpc_cidr_block,
-        private_subnet_ids=private,
+        placement=placement,
         image=MachineImage(ami_id=cfg.backend_ami),
         log_retention_days=cfg.log_retention_days,
         database_url=database.url,
         database_secret_arn=database.secret_arn,
-        uploads_bucket=storage.uploads_bucket,
-        uploads_bucket_arn=storage.uploads_bucket_arn,
-        media_bucket=storage.media_bucket,
-        media_bucket_arn=storage.media_bucket_arn,
+        uploads_bucket=uploads_bucket,
+        media_bucket=media_bucket,
         media_base_url=site.media_base_url,
         media_revocation_store_arn=site.grant_store_arn,
         task_queue_url=transcoder.queue_url,
@@ -216,18 +220,16 @@ backend = BackendService(
         progress_topic_arn=progress.topic_arn,
         status_queue_moved_from_progress="progress",  # stacks created before kept it in ProgressService
         ticket_secret_arn=signing_key.secret_arn,
-        instance_type=cfg.backend_instance_type,
-        min_size=cfg.backend_min_size,
-        max_size=cfg.backend_max_size,
+        scaling=Scaling(
+            instance_type=cfg.backend_instance_type,
+            min_size=cfg.backend_min_size,
+            max_size=cfg.backend_max_size,
+        ),
         videos_per_user_per_day=cfg.videos_per_user_per_day,
         stored_bytes_per_user=cfg.stored_bytes_per_user,
         log_level=cfg.log_level,
         owner=cfg.owner,
-        user_pool_client_id=users.user_pool_client_id,
-        jwt_issuer=users.jwt_issuer,
-        jwks_url=users.jwks_url,
-        signout_table=users.signout_table_name,
-        signout_table_arn=users.signout_table_arn,
+        token_issuer=tokens,
     ),
 )
 database.allow_from("backend", backend.security_group_id)
@@ -235,9 +237,7 @@ gateway = Gateway(
     "gateway",
     GatewayArgs(
         prefix=names.prefix,
-        vpc_id=network.vpc_id,
-        vpc_cidr=network.vpc_cidr_block,
-        subnet_ids=private,
+        placement=placement,
         users_function_name=users.function_name,
         users_invoke_arn=users.invoke_arn,
         backend_alb_arn=backend.alb_arn,

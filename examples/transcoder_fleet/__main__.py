@@ -9,7 +9,7 @@ import pulumi
 import pulumi_aws as aws
 
 from app.contracts.names import ResourceNames
-from infra import MachineImage, TranscoderFleet, TranscoderFleetArgs
+from infra import BucketReference, MachineImage, Placement, Scaling, TranscoderFleet, TranscoderFleetArgs
 
 config = pulumi.Config()
 names = ResourceNames(f"lab-{pulumi.get_stack()}")
@@ -27,18 +27,17 @@ fleet = TranscoderFleet(
     "lab-transcoder",
     TranscoderFleetArgs(
         names=names,
-        vpc_id=config.require("vpcId"),
-        vpc_cidr=config.require("vpcCidr"),
-        subnet_ids=tuple(config.require_object("subnetIds")),
+        placement=Placement(
+            vpc_id=config.require("vpcId"),
+            vpc_cidr=config.require("vpcCidr"),
+            subnet_ids=tuple(config.require_object("subnetIds")),
+        ),
         image=MachineImage(ami_id=config.get("transcoderAmi")),
-        uploads_bucket=sources.bucket,
-        uploads_bucket_arn=sources.arn,
-        media_bucket=renditions.bucket,
-        media_bucket_arn=renditions.arn,
+        uploads_bucket=BucketReference(name=sources.bucket, arn=sources.arn),
+        media_bucket=BucketReference(name=renditions.bucket, arn=renditions.arn),
         progress_topic_arn=progress.arn,
         progress_topic_key_arn=key.arn,
-        instance_type="c7g.xlarge",
-        max_size=3,
+        scaling=Scaling(instance_type="c7g.xlarge", min_size=0, max_size=3),
         ladder="720,480",
         owner="video-lab",
     ),

@@ -25,17 +25,16 @@ const progress = new aws.sns.Topic("progress", { name: `${prefix}-progress`, kms
 
 const fleet = new reelstack.TranscoderFleet("lab-transcoder", {
     names: { prefix },
-    vpcId: config.require("vpcId"),
-    vpcCidr: config.require("vpcCidr"),
-    subnetIds: config.requireObject<string[]>("subnetIds"),
-    uploadsBucket: sources.bucket,
-    uploadsBucketArn: sources.arn,
-    mediaBucket: renditions.bucket,
-    mediaBucketArn: renditions.arn,
+    placement: {
+        vpcId: config.require("vpcId"),
+        vpcCidr: config.require("vpcCidr"),
+        subnetIds: config.requireObject<string[]>("subnetIds"),
+    },
+    uploadsBucket: { name: sources.bucket, arn: sources.arn },
+    mediaBucket: { name: renditions.bucket, arn: renditions.arn },
     progressTopicArn: progress.arn,
     progressTopicKeyArn: progressKey.arn,
-    instanceType: "c7g.xlarge",
-    maxSize: 3,
+    scaling: { instanceType: "c7g.xlarge", minSize: 0, maxSize: 3 },
     ladder: "720,480",
     owner: "video-lab",
 });

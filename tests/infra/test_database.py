@@ -4,6 +4,7 @@ import pytest
 
 from app.contracts.names import ResourceNames
 from infra.database import DatabaseArgs, database_url, min_storage_ceiling_gib
+from infra.types import Placement
 from pulumi_offline.graph import Graph
 
 DB = ("aws:rds/instance:Instance", "db-db")
@@ -99,8 +100,7 @@ def test_a_storage_ceiling_too_close_to_the_allocation_is_refused_naming_both_ke
 def _args(allocated_storage_gib: int, max_allocated_storage_gib: int | None = None) -> DatabaseArgs:
     return DatabaseArgs(
         names=ResourceNames("reelstack-test"),
-        vpc_id="vpc-1",
-        subnet_ids=("a", "b"),
+        placement=Placement(vpc_id="vpc-1", vpc_cidr="10.0.0.0/16", subnet_ids=("a", "b")),
         allocated_storage_gib=allocated_storage_gib,
         max_allocated_storage_gib=max_allocated_storage_gib,
     )

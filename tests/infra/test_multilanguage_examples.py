@@ -50,16 +50,18 @@ def _check_nested(token: str, properties: dict[str, Any]) -> None:
             assert set(nested.get("required", [])) <= set(value), name
 
 
-def _object_keys(source: str, start: int) -> set[str]:
-    """The top-level keys of the object literal opening at ``source[start]``."""
-    depth, keys, i = 0, set(), start
+def _object_entries(source: str, start: int) -> dict[str, int]:
+    """The top-level keys of the object literal opening at ``source[start]``, each with where
+    its value begins."""
+    depth, i = 0, start
+    entries: dict[str, int] = {}
     while True:
         char = source[i]
         depth += (char in "{[(") - (char in "}])")
         if depth == 0:
-            return keys
-        if depth == 1 and char in "{," and (match := re.match(r"\s*(\w+)\s*[:,}]", source[i + 1 :])):
-            keys.add(match.group(1))
+            return entries
+        if depth == 1 and char in "{," and (match := re.match(r"\s*(\w+)\s*([:,}])\s*", source[i + 1 :])):
+            entries[match.group(1)] = i + 1 + match.end()
         i += 1
 
 
@@ -69,4 +71,9 @@ def test_typescript_example_uses_the_fleet_as_the_schema_defines_it() -> None:
     assert [m.group(2) for m in constructions] == ["TranscoderFleet"]
     for match in constructions:
         reads = set(re.findall(rf"\b{match.group(1)}\.(\w+)", source))
-        _check(f"{PACKAGE}:index:{match.group(2)}", _object_keys(source, match.end() - 1), reads)
+        token = f"{PACKAGE}:index:{match.group(2)}"
+        entries = _object_entries(source, match.end() - 1)
+        _check(token, set(entries), reads)
+        nested = {key: _object_entries(source, at) for key, at in entries.items() if source[at] == "{"}
+        assert {"placement", "uploadsBucket", "scaling"} <= set(nested)
+        _check_nested(token, {key: dict.fromkeys(keys) for key, keys in nested.items()})

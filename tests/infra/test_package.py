@@ -50,8 +50,8 @@ def test_checked_in_schema_is_what_the_code_generates() -> None:
 def test_inputs_with_a_python_default_are_optional_in_the_schema() -> None:
     """A TypeScript or YAML program may leave out what a Python program may leave out."""
     fleet = schema()["resources"][f"{PACKAGE}:index:TranscoderFleet"]
-    assert "minSize" in fleet["inputProperties"] and "minSize" not in fleet["requiredInputs"]
-    assert {"vpcId", "subnetIds", "uploadsBucket", "names"} <= set(fleet["requiredInputs"])
+    assert "scaling" in fleet["inputProperties"] and "scaling" not in fleet["requiredInputs"]
+    assert {"placement", "uploadsBucket", "names"} <= set(fleet["requiredInputs"])
     for component in COMPONENTS:
         resource = schema()["resources"][f"{PACKAGE}:index:{component.__name__}"]
         args = dataclasses.fields(_args_type(component))
