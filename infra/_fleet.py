@@ -453,6 +453,8 @@ class InstanceArgs(Protocol):
     @property
     def scaling(self) -> Scaling: ...
     @property
+    def security_group_id(self) -> pulumi.Input[str] | None: ...
+    @property
     def volume_size_gib(self) -> int: ...
     @property
     def log_retention_days(self) -> int: ...
@@ -502,7 +504,9 @@ def with_statements(document: Mapping[str, Any], statements: Sequence[Mapping[st
 @dataclass
 class Instances:
     role: aws.iam.Role
-    security_group: aws.ec2.SecurityGroup
+    security_group: aws.ec2.SecurityGroup | None
+    """The group ``instances`` made; None when ``args`` brought one."""
+    security_group_id: pulumi.Input[str]
     template: aws.ec2.LaunchTemplate
     log_group: aws.cloudwatch.LogGroup
 
@@ -522,7 +526,8 @@ def instances(
     reaches_database: bool = False,
 ) -> Instances:
     """A service's instances: a role allowed ``policy`` (plus what the image's agents need), a
-    security group letting in ``ingress`` only (no SSH: Session Manager), a log group their
+    security group letting in ``ingress`` only (no SSH: Session Manager) unless ``args`` brings
+    its own (``security_group_id``), a log group their
     CloudWatch agent ships the units' logs to, and a launch template booting ``args.image`` as
     ``role`` with ``environment`` and ``units``."""
     invoke = pulumi.InvokeOptions(parent=parent)
@@ -541,23 +546,29 @@ def instances(
         aws.get_caller_identity_output(opts=invoke).account_id,
     ).apply(lambda v: with_statements(v[0], instance_agent_statements(v[1], v[2], v[3])))
     iam_role, profile = instance_role(name, parent, full_policy, tags)
-    sg = instance_security_group(
-        name,
-        parent,
-        vpc_id=args.placement.vpc_id,
-        vpc_cidr=args.placement.vpc_cidr,
-        description=description,
-        ingress=ingress,
-        tags=tags,
-        reaches_database=reaches_database,
-    )
+    sg: aws.ec2.SecurityGroup | None = None
+    security_group_id: pulumi.Input[str]
+    if args.security_group_id is None:
+        sg = instance_security_group(
+            name,
+            parent,
+            vpc_id=args.placement.vpc_id,
+            vpc_cidr=args.placement.vpc_cidr,
+            description=description,
+            ingress=ingress,
+            tags=tags,
+            reaches_database=reaches_database,
+        )
+        security_group_id = sg.id
+    else:
+        security_group_id = args.security_group_id
     template = launch_template(
         name,
         parent,
         ami_id=image_id(args.image, role, parent),
         instance_type=args.scaling.instance_type,
         profile=profile,
-        security_group_ids=[sg.id],
+        security_group_ids=[security_group_id],
         user_data=user_data_base64(
             role,
             environment,
@@ -567,7 +578,13 @@ def instances(
         volume_size_gib=args.volume_size_gib,
         tags=tags,
     )
-    return Instances(role=iam_role, security_group=sg, template=template, log_group=log_group)
+    return Instances(
+        role=iam_role,
+        security_group=sg,
+        security_group_id=security_group_id,
+        template=template,
+        log_group=log_group,
+    )
 
 
 @dataclass

@@ -88,6 +88,10 @@ class BackendServiceArgs:
     """Bytes of sources one user may keep (BackendSettings.stored_bytes_per_user)."""
     volume_size_gib: int = 16
     """Root volume size."""
+    security_group_id: pulumi.Input[str] | None = None
+    """An existing security group for the instances instead of one of their own (None: the
+    component makes it). It must let the load balancer's group (``alb_security_group_id``) in on
+    ``port``, HTTPS out to AWS APIs and PostgreSQL out to the database."""
     image: MachineImage = field(default_factory=MachineImage)
     """The AMI: pinned, or the newest ``images/build.sh backend`` build."""
     log_retention_days: int = 14
@@ -174,8 +178,8 @@ class BackendService(pulumi.ComponentResource):
     """The Auto Scaling group of the instances."""
     role: aws.iam.Role
     """The instances' role (attach further policies to it)."""
-    security_group: aws.ec2.SecurityGroup
-    """The instances' security group."""
+    security_group: aws.ec2.SecurityGroup | None
+    """The instances' security group; None when the Args brought one (``security_group_id``)."""
     load_balancer: aws.lb.LoadBalancer
     """The internal Application Load Balancer in front of the instances."""
 
@@ -284,7 +288,7 @@ class BackendService(pulumi.ComponentResource):
         self.origin_secret = lb.origin_secret
         self.instance_role_arn = fleet.instances.role.arn
         self.log_group_name = fleet.instances.log_group.name
-        self.security_group_id = fleet.instances.security_group.id
+        self.security_group_id = pulumi.Output.from_input(fleet.instances.security_group_id)
         self.alb_security_group_id = lb.security_group.id
         self.asg_name = fleet.group.name
         self.status_queue_url = status.url

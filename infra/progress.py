@@ -72,6 +72,10 @@ class ProgressServiceArgs:
     """Target group health check: liveness only (``/events/health/ready`` adds the queue)."""
     volume_size_gib: int = 16
     """Root volume size."""
+    security_group_id: pulumi.Input[str] | None = None
+    """An existing security group for the instances instead of one of their own (None: the
+    component makes it). It must let the load balancer's group (``alb_security_group_id``) in on
+    ``port`` and HTTPS out to AWS APIs."""
     image: MachineImage = field(default_factory=MachineImage)
     """The AMI: pinned, or the newest ``images/build.sh progress`` build."""
     log_retention_days: int = 14
@@ -127,6 +131,7 @@ class ProgressService(pulumi.ComponentResource):
     instance_role_arn: pulumi.Output[str]
     log_group_name: pulumi.Output[str]
     security_group_id: pulumi.Output[str]
+    alb_security_group_id: pulumi.Output[str]
     asg_name: pulumi.Output[str]
     topic: aws.sns.Topic
     """The progress topic the workers publish to."""
@@ -134,8 +139,8 @@ class ProgressService(pulumi.ComponentResource):
     """The Auto Scaling group of the instances."""
     role: aws.iam.Role
     """The instances' role (attach further policies to it)."""
-    security_group: aws.ec2.SecurityGroup
-    """The instances' security group."""
+    security_group: aws.ec2.SecurityGroup | None
+    """The instances' security group; None when the Args brought one (``security_group_id``)."""
     load_balancer: aws.lb.LoadBalancer
     """The internal Application Load Balancer in front of the instances."""
 
@@ -212,7 +217,8 @@ class ProgressService(pulumi.ComponentResource):
         self.origin_secret = fleet.load_balancer.origin_secret
         self.instance_role_arn = fleet.instances.role.arn
         self.log_group_name = fleet.instances.log_group.name
-        self.security_group_id = fleet.instances.security_group.id
+        self.security_group_id = pulumi.Output.from_input(fleet.instances.security_group_id)
+        self.alb_security_group_id = fleet.load_balancer.security_group.id
         self.asg_name = fleet.group.name
         self.topic = topic
         self.group = fleet.group

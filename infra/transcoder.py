@@ -92,6 +92,9 @@ class TranscoderFleetArgs:
     """Root volume (scratch space for sources and outputs)."""
     dlq_alarm_actions: Sequence[str] = ()
     """ARNs notified when a task lands in the DLQ (e.g. an on-call SNS topic)."""
+    security_group_id: pulumi.Input[str] | None = None
+    """An existing security group for the workers instead of one of their own (None: the
+    component makes it, with no ingress). It must let HTTPS out to AWS APIs."""
     image: MachineImage = field(default_factory=MachineImage)
     """The AMI: pinned, or the newest ``images/build.sh transcoder`` build."""
     log_retention_days: int = 14
@@ -221,8 +224,8 @@ class TranscoderFleet(pulumi.ComponentResource):
     """The Auto Scaling group of the instances."""
     role: aws.iam.Role
     """The instances' role (attach further policies to it)."""
-    security_group: aws.ec2.SecurityGroup
-    """The instances' security group."""
+    security_group: aws.ec2.SecurityGroup | None
+    """The workers' security group; None when the Args brought one (``security_group_id``)."""
 
     def __init__(
         self, name: str, args: TranscoderFleetArgs, opts: pulumi.ResourceOptions | None = None
@@ -432,7 +435,7 @@ class TranscoderFleet(pulumi.ComponentResource):
         self.instance_role_arn = workers.role.arn
         self.log_group_name = workers.log_group.name
         self.asg_name = group.name
-        self.security_group_id = workers.security_group.id
+        self.security_group_id = pulumi.Output.from_input(workers.security_group_id)
         self.queue = queue
         self.dlq = dlq
         self.group = group

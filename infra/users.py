@@ -118,6 +118,12 @@ class UserServiceArgs:
     """CloudWatch log retention."""
     log_level: str = "INFO"
     """Logging level of the service (UserServiceSettings.log_level)."""
+    user_pool_id: pulumi.Input[str] | None = None
+    """An existing Cognito user pool to serve instead of making one (None: the component makes it).
+    The handler signs users in by email with codes sent by email, so the pool must use email as
+    the user name, verify email and recover accounts by verified email; ``password_min_length``,
+    the ``email_*`` fields and ``deletion_protection`` then do not apply (they are the pool's).
+    The component adds its app client to the pool."""
     password_min_length: int = 12
     """Cognito password policy: minimum length (upper, lower, digits required too)."""
     email_source_arn: str | None = None
@@ -152,6 +158,57 @@ def signout_reader_statement(signout_table_arn: str) -> dict[str, Any]:
     return statement("ReadSignOuts", ["dynamodb:GetItem"], [signout_table_arn])
 
 
+def user_pool_arn(region: str, account: str, user_pool_id: str) -> str:
+    """The ARN of a user pool, from its id: ``arn:aws:cognito-idp:<region>:<account>:userpool/<id>``."""
+    return f"arn:aws:cognito-idp:{region}:{account}:userpool/{user_pool_id}"
+
+
+def cognito_user_pool(
+    name: str, args: UserServiceArgs, tags: dict[str, str], parent: pulumi.Resource
+) -> aws.cognito.UserPool:
+    """The pool the handler is written for: email as the user name (case-insensitive), codes by
+    email to confirm a sign-up and recover an account, ``args.password_min_length``."""
+    return aws.cognito.UserPool(
+        f"{name}-pool",
+        name=args.names.user_pool,
+        username_attributes=["email"],
+        # AWS's default is case-sensitive, and the setting cannot change once the pool exists.
+        username_configuration=aws.cognito.UserPoolUsernameConfigurationArgs(case_sensitive=False),
+        auto_verified_attributes=["email"],
+        password_policy=aws.cognito.UserPoolPasswordPolicyArgs(
+            minimum_length=args.password_min_length,
+            require_lowercase=True,
+            require_uppercase=True,
+            require_numbers=True,
+            require_symbols=False,
+            temporary_password_validity_days=3,
+        ),
+        account_recovery_setting=aws.cognito.UserPoolAccountRecoverySettingArgs(
+            recovery_mechanisms=[
+                aws.cognito.UserPoolAccountRecoverySettingRecoveryMechanismArgs(
+                    name="verified_email", priority=1
+                )
+            ]
+        ),
+        verification_message_template=aws.cognito.UserPoolVerificationMessageTemplateArgs(
+            default_email_option="CONFIRM_WITH_CODE"
+        ),
+        email_configuration=(
+            aws.cognito.UserPoolEmailConfigurationArgs(
+                email_sending_account="DEVELOPER",
+                source_arn=args.email_source_arn,
+                from_email_address=args.email_from,
+            )
+            if args.email_source_arn
+            else aws.cognito.UserPoolEmailConfigurationArgs(email_sending_account="COGNITO_DEFAULT")
+        ),
+        deletion_protection="ACTIVE" if args.deletion_protection else "INACTIVE",
+        mfa_configuration="OFF",
+        tags=dict(tags),
+        opts=pulumi.ResourceOptions(parent=parent, protect=args.protect),
+    )
+
+
 class UserService(pulumi.ComponentResource):
     """Cognito user pool with email sign-up, a public app client, and the auth Lambda."""
 
@@ -165,8 +222,8 @@ class UserService(pulumi.ComponentResource):
     invoke_arn: pulumi.Output[str]
     jwt_issuer: pulumi.Output[str]
     jwks_url: pulumi.Output[str]
-    user_pool: aws.cognito.UserPool
-    """The Cognito user pool."""
+    user_pool: aws.cognito.UserPool | None
+    """The Cognito user pool; None when the Args brought one (``user_pool_id``)."""
     function: aws.lambda_.Function
     """The ``/auth`` Lambda."""
 
@@ -177,49 +234,19 @@ class UserService(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         region = aws.get_region_output(opts=pulumi.InvokeOptions(parent=self)).region
 
-        pool = aws.cognito.UserPool(
-            f"{name}-pool",
-            name=args.names.user_pool,
-            username_attributes=["email"],
-            # AWS's default is case-sensitive, and the setting cannot change once the pool exists.
-            username_configuration=aws.cognito.UserPoolUsernameConfigurationArgs(case_sensitive=False),
-            auto_verified_attributes=["email"],
-            password_policy=aws.cognito.UserPoolPasswordPolicyArgs(
-                minimum_length=args.password_min_length,
-                require_lowercase=True,
-                require_uppercase=True,
-                require_numbers=True,
-                require_symbols=False,
-                temporary_password_validity_days=3,
-            ),
-            account_recovery_setting=aws.cognito.UserPoolAccountRecoverySettingArgs(
-                recovery_mechanisms=[
-                    aws.cognito.UserPoolAccountRecoverySettingRecoveryMechanismArgs(
-                        name="verified_email", priority=1
-                    )
-                ]
-            ),
-            verification_message_template=aws.cognito.UserPoolVerificationMessageTemplateArgs(
-                default_email_option="CONFIRM_WITH_CODE"
-            ),
-            email_configuration=(
-                aws.cognito.UserPoolEmailConfigurationArgs(
-                    email_sending_account="DEVELOPER",
-                    source_arn=args.email_source_arn,
-                    from_email_address=args.email_from,
-                )
-                if args.email_source_arn
-                else aws.cognito.UserPoolEmailConfigurationArgs(email_sending_account="COGNITO_DEFAULT")
-            ),
-            deletion_protection="ACTIVE" if args.deletion_protection else "INACTIVE",
-            mfa_configuration="OFF",
-            tags=dict(tags),
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
-        )
+        pool: aws.cognito.UserPool | None = None
+        pool_id: pulumi.Input[str]
+        if args.user_pool_id is None:
+            pool = cognito_user_pool(name, args, dict(tags), self)
+            pool_id, pool_arn = pool.id, pool.arn
+        else:
+            account = aws.get_caller_identity_output(opts=pulumi.InvokeOptions(parent=self)).account_id
+            pool_id = args.user_pool_id
+            pool_arn = pulumi.Output.all(region, account, pool_id).apply(lambda v: user_pool_arn(*v))
         client = aws.cognito.UserPoolClient(
             f"{name}-client",
             name=args.names.user_pool_client,
-            user_pool_id=pool.id,
+            user_pool_id=pool_id,
             generate_secret=False,
             explicit_auth_flows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
             prevent_user_existence_errors="ENABLED",
@@ -283,7 +310,7 @@ class UserService(pulumi.ComponentResource):
             # No AWS_REGION: Lambda reserves it and sets it itself.
             **settings_environment(
                 UserServiceSettings,
-                user_pool_id=pool.id,
+                user_pool_id=pool_id,
                 user_pool_client_id=client.id,
                 signout_table=signouts.name,
                 log_level=args.log_level,
@@ -307,15 +334,15 @@ class UserService(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group]),
         )
 
-        self.user_pool_id = pool.id
-        self.user_pool_arn = pool.arn
+        self.user_pool_id = pulumi.Output.from_input(pool_id)
+        self.user_pool_arn = pool_arn
         self.user_pool_client_id = client.id
         self.signout_table_name = signouts.name
         self.signout_table_arn = signouts.arn
         self.function_name = function.name
         self.function_arn = function.arn
         self.invoke_arn = function.invoke_arn
-        self.jwt_issuer = pulumi.Output.all(region, pool.id).apply(
+        self.jwt_issuer = pulumi.Output.all(region, pool_id).apply(
             lambda v: f"https://cognito-idp.{v[0]}.amazonaws.com/{v[1]}"
         )
         self.jwks_url = self.jwt_issuer.apply(lambda issuer: f"{issuer}/.well-known/jwks.json")

@@ -2,16 +2,18 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
 from typing import Any
 
+import pulumi
 import pytest
 
 from app.contracts.names import ResourceNames
-from infra.users import UserService, UserServiceArgs
+from infra.users import UserService, UserServiceArgs, user_pool_arn
 from pulumi_offline.graph import Graph, as_list, statements_allowing
 from pulumi_offline.synth import run_program
 
@@ -248,3 +250,42 @@ def test_the_readers_may_get_one_item_of_the_signout_table_and_nothing_more(
         if a.startswith("dynamodb:") or ":dynamodb:" in r
     ]
     assert on_dynamodb == [("dynamodb:GetItem", SIGNOUT_TABLE_ARN)]
+
+
+def test_a_brought_user_pool_is_served_and_no_pool_is_made() -> None:
+    """With ``user_pool_id`` the component makes no pool: it adds its client to the one given, and
+    its function, issuer and outputs name that pool."""
+    existing = "eu-west-1_Existing1"
+    outputs: dict[str, Any] = {}
+
+    def program() -> None:
+        users = UserService("users", UserServiceArgs(names=ResourceNames("lab-test"), user_pool_id=existing))
+        assert users.user_pool is None
+        pulumi.Output.all(
+            pool_id=users.user_pool_id, pool_arn=users.user_pool_arn, issuer=users.jwt_issuer
+        ).apply(outputs.update)
+
+    graph = Graph.of(run_program(program))
+    assert graph.of_type("aws:cognito/userPool:UserPool") == []
+    assert (
+        graph.one("aws:cognito/userPoolClient:UserPoolClient", "users-client").inputs["userPoolId"]
+        == existing
+    )
+    env = graph.one("aws:lambda/function:Function", "users-fn").inputs["environment"]["variables"]
+    assert env["REELSTACK_USER_POOL_ID"] == existing
+    assert outputs == {
+        "pool_id": existing,
+        "pool_arn": f"arn:aws:cognito-idp:us-east-1:123456789012:userpool/{existing}",
+        "issuer": f"https://cognito-idp.us-east-1.amazonaws.com/{existing}",
+    }
+
+
+def test_user_pool_arn_is_built_as_aws_writes_it() -> None:
+    """AWS: a user pool ARN is ``arn:<partition>:cognito-idp:<region>:<12-digit account>:userpool/
+    <region>_<id>`` (pattern of CognitoUserPoolConfiguration.UserPoolArn,
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-verifiedpermissions-identitysource-cognitouserpoolconfiguration.html)."""
+    arn = user_pool_arn("us-east-1", "123456789012", "us-east-1_1a2b3c4d5")
+    assert arn == "arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_1a2b3c4d5"
+    assert re.fullmatch(
+        r"arn:[a-zA-Z0-9-]+:cognito-idp:(([a-zA-Z0-9-]+:\d{12}:userpool/[\w-]+_[0-9a-zA-Z]+))", arn
+    )
