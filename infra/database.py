@@ -33,6 +33,9 @@ class DatabaseArgs:
     placement: Placement
     """The VPC and private subnets (at least two AZs) of the instance; it admits no address
     range, only the security groups ``allow_from`` names."""
+    security_group_id: pulumi.Input[str] | None = None
+    """An existing security group for the instance instead of one of its own (None: the component
+    makes it, admitting nothing); ``allow_from`` adds its rules to the group either way."""
     instance_class: str = "db.t4g.micro"
     """RDS instance class."""
     allocated_storage_gib: int = 20
@@ -86,8 +89,8 @@ class Database(pulumi.ComponentResource):
     security_group_id: pulumi.Output[str]
     instance: aws.rds.Instance
     """The RDS instance."""
-    security_group: aws.ec2.SecurityGroup
-    """Its security group (``allow_from`` adds ingress rules to it)."""
+    security_group: aws.ec2.SecurityGroup | None
+    """Its security group (``allow_from`` adds ingress rules to it); None when the Args brought one."""
 
     def __init__(self, name: str, args: DatabaseArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         args = args_of(DatabaseArgs, args)
@@ -103,13 +106,20 @@ class Database(pulumi.ComponentResource):
             tags=dict(tags),
             opts=child,
         )
-        self._security_group = aws.ec2.SecurityGroup(
-            f"{name}-sg",
-            vpc_id=args.placement.vpc_id,
-            description=f"{args.names.prefix} PostgreSQL: only from granted security groups",
-            tags={**tags, "Name": f"{name}-sg"},
-            opts=child,
-        )
+        security_group: aws.ec2.SecurityGroup | None = None
+        security_group_id: pulumi.Input[str]
+        if args.security_group_id is None:
+            security_group = aws.ec2.SecurityGroup(
+                f"{name}-sg",
+                vpc_id=args.placement.vpc_id,
+                description=f"{args.names.prefix} PostgreSQL: only from granted security groups",
+                tags={**tags, "Name": f"{name}-sg"},
+                opts=child,
+            )
+            security_group_id = security_group.id
+        else:
+            security_group_id = args.security_group_id
+        self._security_group_id = security_group_id
         parameters = aws.rds.ParameterGroup(
             f"{name}-params",
             family=f"postgres{args.engine_version}",
@@ -133,7 +143,7 @@ class Database(pulumi.ComponentResource):
             manage_master_user_password=True,
             port=PORT,
             db_subnet_group_name=subnets.name,
-            vpc_security_group_ids=[self._security_group.id],
+            vpc_security_group_ids=[security_group_id],
             parameter_group_name=parameters.name,
             publicly_accessible=False,
             multi_az=args.multi_az,
@@ -155,9 +165,9 @@ class Database(pulumi.ComponentResource):
         self.secret_arn = instance.master_user_secrets.apply(
             lambda secrets: (secrets[0].secret_arn or "") if secrets else ""
         )
-        self.security_group_id = self._security_group.id
+        self.security_group_id = pulumi.Output.from_input(security_group_id)
         self.instance = instance
-        self.security_group = self._security_group
+        self.security_group = security_group
         self.register_outputs(declared_outputs(self))
 
     def allow_from(
@@ -166,7 +176,7 @@ class Database(pulumi.ComponentResource):
         """Let one client security group connect (a child of the database, named after the client)."""
         return aws.vpc.SecurityGroupIngressRule(
             f"{self._name}-from-{client}",
-            security_group_id=self._security_group.id,
+            security_group_id=self._security_group_id,
             referenced_security_group_id=security_group_id,
             ip_protocol="tcp",
             from_port=PORT,

@@ -68,6 +68,9 @@ class GatewayArgs:
     """Its DNS name."""
     progress_origin_secret: pulumi.Input[str]
     """Header value the progress ALB requires."""
+    security_group_id: pulumi.Input[str] | None = None
+    """An existing security group for the VPC link's network interfaces instead of one of its own
+    (None: the component makes it). It must let HTTP (port 80) out to the load balancers."""
     stage_name: str = "v1"
     """Stage name (also the CloudFront origin path)."""
     throttle_rate: float = 100.0
@@ -147,27 +150,29 @@ class Gateway(pulumi.ComponentResource):
                 **extra,
             )
 
-        link_sg = aws.ec2.SecurityGroup(
-            f"{name}-vpc-link",
-            vpc_id=args.placement.vpc_id,
-            description="API Gateway VPC link: HTTP to the internal load balancers",
-            egress=[
-                aws.ec2.SecurityGroupEgressArgs(
-                    protocol="tcp",
-                    from_port=80,
-                    to_port=80,
-                    cidr_blocks=[args.placement.vpc_cidr],
-                    description="load balancers",
-                )
-            ],
-            tags={**tags, "Name": f"{name}-vpc-link"},
-            opts=child,
-        )
+        link_security_group_id = args.security_group_id
+        if link_security_group_id is None:
+            link_security_group_id = aws.ec2.SecurityGroup(
+                f"{name}-vpc-link",
+                vpc_id=args.placement.vpc_id,
+                description="API Gateway VPC link: HTTP to the internal load balancers",
+                egress=[
+                    aws.ec2.SecurityGroupEgressArgs(
+                        protocol="tcp",
+                        from_port=80,
+                        to_port=80,
+                        cidr_blocks=[args.placement.vpc_cidr],
+                        description="load balancers",
+                    )
+                ],
+                tags={**tags, "Name": f"{name}-vpc-link"},
+                opts=child,
+            ).id
         link = aws.apigatewayv2.VpcLink(
             f"{name}-vpc-link",
             name=f"{args.prefix}-services",
             subnet_ids=list(args.placement.subnet_ids),
-            security_group_ids=[link_sg.id],
+            security_group_ids=[link_security_group_id],
             tags=dict(tags),
             opts=child,
         )

@@ -1,5 +1,6 @@
-"""An EC2 component given ``security_group_id`` boots its instances in that group and makes none
-(``infra._fleet.instances``): the caller's group, the caller's rules."""
+"""A component given ``security_group_id`` puts its network interfaces in that group and makes
+none: the EC2 services' instances (``infra._fleet.instances``), the database, the gateway's VPC
+link. The caller's group, the caller's rules."""
 
 from collections.abc import Callable
 from typing import Any
@@ -11,6 +12,10 @@ from infra import (
     BackendService,
     BackendServiceArgs,
     BucketReference,
+    Database,
+    DatabaseArgs,
+    Gateway,
+    GatewayArgs,
     Placement,
     ProgressService,
     ProgressServiceArgs,
@@ -126,3 +131,41 @@ def test_without_a_brought_group_the_component_makes_its_own(component: str) -> 
     template = graph.one("aws:ec2/launchTemplate:LaunchTemplate", "svc-lt").inputs
     assert [i["securityGroups"] for i in template["networkInterfaces"]] == [[made.computed["id"]]]
     assert outputs["security_group"] is not None and outputs["security_group_id"] == made.computed["id"]
+
+
+def test_a_database_in_a_brought_group_makes_none_and_allow_from_adds_to_that_group() -> None:
+    def program() -> None:
+        database = Database("db", DatabaseArgs(names=NAMES, placement=PLACEMENT, security_group_id=OWN_GROUP))
+        assert database.security_group is None
+        database.allow_from("backend", "sg-0backend000000000")
+
+    graph = Graph.of(run_program(program))
+    assert graph.of_type("aws:ec2/securityGroup:SecurityGroup") == []
+    assert graph.one("aws:rds/instance:Instance", "db-db").inputs["vpcSecurityGroupIds"] == [OWN_GROUP]
+    rule = graph.one("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "db-from-backend").inputs
+    assert (rule["securityGroupId"], rule["referencedSecurityGroupId"]) == (OWN_GROUP, "sg-0backend000000000")
+
+
+def test_a_gateway_whose_vpc_link_is_in_a_brought_group_makes_none() -> None:
+    def program() -> None:
+        Gateway(
+            "gateway",
+            GatewayArgs(
+                prefix="lab-test",
+                placement=PLACEMENT,
+                users_function_name="lab-users",
+                users_invoke_arn="arn:aws:apigateway:us-east-1:lambda:path/functions/lab-users/invocations",
+                backend_alb_arn="arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/b/1",
+                backend_dns_name="internal-b.us-east-1.elb.amazonaws.com",
+                backend_origin_secret="secret-b",
+                progress_alb_arn="arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/p/2",
+                progress_dns_name="internal-p.us-east-1.elb.amazonaws.com",
+                progress_origin_secret="secret-p",
+                security_group_id=OWN_GROUP,
+            ),
+        )
+
+    graph = Graph.of(run_program(program))
+    assert graph.of_type("aws:ec2/securityGroup:SecurityGroup") == []
+    link = graph.one("aws:apigatewayv2/vpcLink:VpcLink", "gateway-vpc-link").inputs
+    assert link["securityGroupIds"] == [OWN_GROUP]
