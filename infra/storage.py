@@ -23,6 +23,7 @@ from infra._common import (
     standard_tags,
     tls_only_bucket_policy,
 )
+from infra.types import BucketReference
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,17 @@ class MediaStorageArgs:
     reader_distribution_arn: pulumi.Input[str] | None = None
     """The CloudFront distribution that may read the web and media buckets
     (``SiteDistribution.distribution_arn``); None: nothing reads them."""
+    existing_uploads_bucket: BucketReference | None = None
+    """An existing bucket for source uploads instead of one the component makes (None: it makes
+    one). A bucket you bring is yours whole: the component writes none of its settings (policy,
+    CORS, lifecycle, encryption, versioning), since S3 keeps one of each per bucket and writing one
+    would replace yours; give it what ``upload_origins`` and the lifecycle fields describe."""
+    existing_media_bucket: BucketReference | None = None
+    """An existing bucket for transcoded media instead of one the component makes; yours whole, as
+    ``existing_uploads_bucket`` (its policy must let ``reader_distribution_arn`` read it)."""
+    existing_web_bucket: BucketReference | None = None
+    """An existing bucket for the web app instead of one the component makes; yours whole, as
+    ``existing_uploads_bucket`` (its policy must let ``reader_distribution_arn`` read it)."""
     upload_origins: Sequence[pulumi.Input[str]] = ()
     """Origins browsers may upload from (the site's ``SiteDistribution.web_url``)."""
     raw_upload_expiry_days: int = 7
@@ -50,6 +62,21 @@ class MediaStorageArgs:
     """The ``owner`` tag."""
 
 
+def bucket_regional_domain_name(bucket: str, region: str) -> str:
+    """The regional virtual-hosted name of a bucket, where CloudFront reaches it as an origin."""
+    return f"{bucket}.s3.{region}.amazonaws.com"
+
+
+@dataclass(frozen=True)
+class _StoredBucket:
+    """One of the three buckets, made here (``made``) or brought by the Args."""
+
+    name: pulumi.Input[str]
+    arn: pulumi.Input[str]
+    regional_domain_name: pulumi.Input[str]
+    made: aws.s3.Bucket | None
+
+
 class MediaStorage(pulumi.ComponentResource):
     """Three private, encrypted, TLS-only buckets."""
 
@@ -61,12 +88,12 @@ class MediaStorage(pulumi.ComponentResource):
     web_bucket_arn: pulumi.Output[str]
     media_bucket_domain_name: pulumi.Output[str]
     web_bucket_domain_name: pulumi.Output[str]
-    uploads: aws.s3.Bucket
-    """The uploads bucket."""
-    media: aws.s3.Bucket
-    """The media bucket."""
-    web: aws.s3.Bucket
-    """The web bucket."""
+    uploads: aws.s3.Bucket | None
+    """The uploads bucket; None when the Args brought one (``existing_uploads_bucket``)."""
+    media: aws.s3.Bucket | None
+    """The media bucket; None when the Args brought one (``existing_media_bucket``)."""
+    web: aws.s3.Bucket | None
+    """The web bucket; None when the Args brought one (``existing_web_bucket``)."""
 
     def __init__(self, name: str, args: MediaStorageArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         args = args_of(MediaStorageArgs, args)
@@ -122,9 +149,29 @@ class MediaStorage(pulumi.ComponentResource):
                 )
             return b
 
-        uploads = bucket("uploads", args.names.uploads_bucket, args.version_uploads)
-        media = bucket("media", args.names.media_bucket, False)
-        web = bucket("web", args.names.web_bucket, False)
+        brought = (args.existing_uploads_bucket, args.existing_media_bucket, args.existing_web_bucket)
+        region = (
+            aws.get_region_output(opts=pulumi.InvokeOptions(parent=self)).region
+            if any(b is not None for b in brought)
+            else None
+        )
+
+        def stored(
+            role: str, physical_prefix: str, versioned: bool, existing: BucketReference | None
+        ) -> _StoredBucket:
+            if existing is None or region is None:  # region is known whenever a bucket is brought
+                made = bucket(role, physical_prefix, versioned)
+                return _StoredBucket(made.bucket, made.arn, made.bucket_regional_domain_name, made)
+            domain_name = pulumi.Output.all(existing.name, region).apply(
+                lambda v: bucket_regional_domain_name(v[0], v[1])
+            )
+            return _StoredBucket(existing.name, existing.arn, domain_name, None)
+
+        uploads = stored(
+            "uploads", args.names.uploads_bucket, args.version_uploads, args.existing_uploads_bucket
+        )
+        media = stored("media", args.names.media_bucket, False, args.existing_media_bucket)
+        web = stored("web", args.names.web_bucket, False, args.existing_web_bucket)
 
         abort_multipart = aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
             days_after_initiation=args.incomplete_multipart_days
@@ -151,28 +198,36 @@ class MediaStorage(pulumi.ComponentResource):
                     ),
                 )
             )
-        aws.s3.BucketLifecycleConfiguration(
-            f"{name}-uploads", bucket=uploads.id, rules=upload_rules, opts=child
-        )
-        aws.s3.BucketLifecycleConfiguration(
-            f"{name}-media",
-            bucket=media.id,
-            rules=[
-                aws.s3.BucketLifecycleConfigurationRuleArgs(
-                    id="abort-incomplete-multipart",
-                    status="Enabled",
-                    filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
-                    abort_incomplete_multipart_upload=abort_multipart,
-                )
-            ],
-            opts=child,
-        )
+        if uploads.made:
+            aws.s3.BucketLifecycleConfiguration(
+                f"{name}-uploads", bucket=uploads.made.id, rules=upload_rules, opts=child
+            )
+        if media.made:
+            aws.s3.BucketLifecycleConfiguration(
+                f"{name}-media",
+                bucket=media.made.id,
+                rules=[
+                    aws.s3.BucketLifecycleConfigurationRuleArgs(
+                        id="abort-incomplete-multipart",
+                        status="Enabled",
+                        filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
+                        abort_incomplete_multipart_upload=abort_multipart,
+                    )
+                ],
+                opts=child,
+            )
 
         def bucket_policy(bucket_arn: str, reader_arn: str | None, readable: bool) -> dict[str, Any]:
             extra = [cloudfront_read_statement(bucket_arn, reader_arn)] if readable and reader_arn else []
             return tls_only_bucket_policy(bucket_arn, extra)
 
-        for role, b, readable in (("uploads", uploads, False), ("media", media, True), ("web", web, True)):
+        for role, b, readable in (
+            ("uploads", uploads.made, False),
+            ("media", media.made, True),
+            ("web", web.made, True),
+        ):
+            if b is None:
+                continue
             document = pulumi.Output.all(b.arn, args.reader_distribution_arn, readable).apply(
                 lambda v: bucket_policy(v[0], v[1], bool(v[2]))
             )
@@ -183,10 +238,11 @@ class MediaStorage(pulumi.ComponentResource):
                 opts=child,
             )
 
-        if args.upload_origins:  # a CORS rule needs at least one origin (and none: no browser uploads)
+        # A CORS rule needs at least one origin (and none: no browser uploads).
+        if uploads.made and args.upload_origins:
             aws.s3.BucketCorsConfiguration(
                 f"{name}-uploads",
-                bucket=uploads.id,
+                bucket=uploads.made.id,
                 cors_rules=[
                     aws.s3.BucketCorsConfigurationCorsRuleArgs(
                         allowed_methods=["POST", "PUT", "GET", "HEAD"],
@@ -199,15 +255,15 @@ class MediaStorage(pulumi.ComponentResource):
                 opts=child,
             )
 
-        self.uploads_bucket = uploads.bucket
-        self.uploads_bucket_arn = uploads.arn
-        self.media_bucket = media.bucket
-        self.media_bucket_arn = media.arn
-        self.web_bucket = web.bucket
-        self.web_bucket_arn = web.arn
-        self.media_bucket_domain_name = media.bucket_regional_domain_name
-        self.web_bucket_domain_name = web.bucket_regional_domain_name
-        self.uploads = uploads
-        self.media = media
-        self.web = web
+        self.uploads_bucket = pulumi.Output.from_input(uploads.name)
+        self.uploads_bucket_arn = pulumi.Output.from_input(uploads.arn)
+        self.media_bucket = pulumi.Output.from_input(media.name)
+        self.media_bucket_arn = pulumi.Output.from_input(media.arn)
+        self.web_bucket = pulumi.Output.from_input(web.name)
+        self.web_bucket_arn = pulumi.Output.from_input(web.arn)
+        self.media_bucket_domain_name = pulumi.Output.from_input(media.regional_domain_name)
+        self.web_bucket_domain_name = pulumi.Output.from_input(web.regional_domain_name)
+        self.uploads = uploads.made
+        self.media = media.made
+        self.web = web.made
         self.register_outputs(declared_outputs(self))

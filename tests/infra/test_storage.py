@@ -2,11 +2,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import pulumi
 import pytest
 
 from app.contracts.names import ResourceNames
 from infra._common import tls_only_bucket_policy
 from infra.storage import MediaStorage, MediaStorageArgs
+from infra.types import BucketReference
 from pulumi_offline.graph import Graph
 from pulumi_offline.synth import run_program
 
@@ -133,3 +135,51 @@ def test_the_given_distribution_reads_and_the_given_origins_upload() -> None:
     assert allow[0]["Condition"]["StringEquals"]["AWS:SourceArn"] == distribution_arn
     cors = graph.one("aws:s3/bucketCorsConfiguration:BucketCorsConfiguration", "media-uploads").inputs
     assert cors["corsRules"][0]["allowedOrigins"] == ["https://video.example.com"]
+
+
+def test_a_brought_bucket_is_used_as_it_is_and_nothing_is_made_for_it() -> None:
+    """S3 keeps one policy, one CORS and one lifecycle configuration per bucket, so writing any of
+    them to a bucket the caller brought would replace the caller's: the component makes nothing for
+    it, and makes (and configures) the buckets it was not given. A brought bucket's origin name is
+    its regional virtual-hosted name, ``bucket-name.s3.region-code.amazonaws.com`` (AWS: "Virtual
+    hosting of general purpose buckets",
+    https://docs.aws.amazon.com/AmazonS3/latest/userguide/VirtualHosting.html)."""
+    outputs: dict[str, Any] = {}
+
+    def program() -> None:
+        storage = MediaStorage(
+            "media",
+            MediaStorageArgs(
+                ResourceNames("reelstack-test"),
+                reader_distribution_arn="arn:aws:cloudfront::123456789012:distribution/E1",
+                upload_origins=("https://example.org",),
+                existing_uploads_bucket=BucketReference(name="lab-sources", arn="arn:aws:s3:::lab-sources"),
+                existing_media_bucket=BucketReference(
+                    name="lab-renditions", arn="arn:aws:s3:::lab-renditions"
+                ),
+            ),
+        )
+        assert storage.uploads is None and storage.media is None and storage.web is not None
+        pulumi.Output.all(
+            uploads=storage.uploads_bucket,
+            uploads_arn=storage.uploads_bucket_arn,
+            media=storage.media_bucket,
+            media_domain=storage.media_bucket_domain_name,
+        ).apply(outputs.update)
+
+    graph = Graph.of(run_program(program))
+    made = [r for r in graph.resources if r.type.startswith("aws:s3/")]
+    assert {r.name for r in made} == {"media-web"}
+    assert sorted(r.type.rsplit(":", 1)[1] for r in made) == [
+        "Bucket",
+        "BucketOwnershipControls",
+        "BucketPolicy",
+        "BucketPublicAccessBlock",
+        "BucketServerSideEncryptionConfiguration",
+    ]
+    assert outputs == {
+        "uploads": "lab-sources",
+        "uploads_arn": "arn:aws:s3:::lab-sources",
+        "media": "lab-renditions",
+        "media_domain": "lab-renditions.s3.us-east-1.amazonaws.com",
+    }
