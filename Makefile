@@ -4,7 +4,8 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-# The web app has no build step; npm only vendors hls.js, pinned by its lock file.
+# The web app has no build step; npm only vendors hls.js (and axe-core for the browser tests),
+# pinned by its lock file.
 WEB_DEPS := app/web/node_modules/.package-lock.json
 # Debian packages: ffmpeg for the transcoder; the rest for the tests (PostgreSQL server,
 # Chromium for browser tests, Packer, shellcheck and systemd-analyze for the machine images,
