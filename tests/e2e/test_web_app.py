@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import subprocess
+import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+from urllib.parse import quote
 
 import pytest
-from playwright.sync_api import Page, Route, expect, sync_playwright
+from playwright.sync_api import Locator, Page, Route, ViewportSize, expect, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from tests.e2e.client import confirmation_code, new_address, signup_confirm_login
+from tests.e2e.client import (
+    confirmation_code,
+    create_video,
+    new_address,
+    signup_confirm_login,
+    upload_via_presigned_post,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
@@ -34,6 +45,8 @@ HIDE_NATIVE_HLS = (
 TRANSCODE_MS = 120_000
 PLAYBACK_MS = 30_000
 UI_STEP_MS = 20_000
+LAPTOP: ViewportSize = {"width": 1280, "height": 800}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 
 
 @pytest.fixture(scope="module")
@@ -125,9 +138,14 @@ def test_new_user_signs_up_uploads_watches_live_progress_plays_comments_and_like
     page.get_by_role("button", name="Upload").click()
 
     expect(page.get_by_role("heading", name="Browser clip")).to_be_visible()
-    state = page.locator(".transcode [role=status]")
-    expect(state).to_have_attribute("data-state", "ready", timeout=TRANSCODE_MS)
-    expect(page.get_by_role("progressbar", name="Transcoding progress")).to_have_attribute("value", "100")
+    expect(page.get_by_role("progressbar", name="Transcoding progress")).to_be_visible()
+    # Once ready the player takes the progress card's place, without a reload, and its controls
+    # are in view on a laptop's screen.
+    page.set_viewport_size(LAPTOP)
+    expect(page.locator("video")).to_be_visible(timeout=TRANSCODE_MS)
+    expect(page.locator(".transcode")).to_have_count(0)
+    box = page.locator("video").bounding_box()
+    assert box is not None and box["y"] + box["height"] <= LAPTOP["height"], box
 
     play_until_time_advances(page)
 
@@ -234,3 +252,450 @@ def test_playlists_comment_edits_and_visibility_persist_and_a_rejected_token_is_
     expect(page.locator(".comments .body")).to_have_text(["Considered thought"])
     page.get_by_role("link", name="My videos").click()
     expect(page.get_by_role("row", name="First stop")).to_contain_text("private")
+
+
+# --- Rough edges a keyboard or phone user hits (issue 17, item 7), and the checks that keep
+# them away: axe on every page at both widths, the main journeys by keyboard, no sideways
+# scrolling on a phone.
+
+AXE_SCRIPT = Path(__file__).resolve().parents[2] / "app" / "web" / "node_modules" / "axe-core" / "axe.min.js"
+# WCAG 2.2, 1.4.11 (non-text contrast) and 2.4.13: a focus indicator of at least 3:1 against
+# the colours around it. https://www.w3.org/WAI/WCAG22/Understanding/focus-appearance.html
+FOCUS_CONTRAST_MIN = 3.0
+
+
+@dataclass
+class Owner:
+    """A confirmed account with a ready public video, a private one and an empty playlist."""
+
+    email: str
+    password: str
+    video: dict[str, Any]
+    private_video: dict[str, Any]
+    playlist: dict[str, Any]
+
+
+def wait_until_ready(platform: Any, api: Any, video_id: str) -> dict[str, Any]:
+    deadline = time.monotonic() + TRANSCODE_MS / 1000
+    while time.monotonic() < deadline:
+        video: dict[str, Any] = api.get(f"{platform.base_url}/api/videos/{video_id}", timeout=10).json()
+        if video["status"] in ("ready", "failed"):
+            assert video["status"] == "ready", video
+            return video
+        time.sleep(1)
+    raise AssertionError(f"video {video_id} was not ready within {TRANSCODE_MS} ms")
+
+
+@pytest.fixture(scope="module")
+def owner(platform: Any, clip: Path) -> Owner:
+    email = new_address(platform, "edges")
+    password = f"Reel-{uuid.uuid4().hex[:8]}-Stack1"
+    api = signup_confirm_login(platform, email, password)
+    api.patch(
+        f"{platform.base_url}/api/me", json={"display_name": "Edge Owner"}, timeout=10
+    ).raise_for_status()
+    title = f"Harbour at dawn {uuid.uuid4().hex[:6]}"
+    created = create_video(platform, api, title=title, description="Boats leaving before sunrise.")
+    upload_via_presigned_post(created["upload"], clip, "video/mp4")
+    api.post(f"{platform.base_url}/api/videos/{created['id']}/uploaded", timeout=10).raise_for_status()
+    private_id = create_video(platform, api, title="Kept to myself", visibility="private")["id"]
+    private_video = api.get(f"{platform.base_url}/api/videos/{private_id}", timeout=10).json()
+    playlist = api.post(f"{platform.base_url}/api/playlists", json={"title": "Favourites"}, timeout=10)
+    playlist.raise_for_status()
+    video = wait_until_ready(platform, api, created["id"])
+    return Owner(email, password, video, private_video, playlist.json())
+
+
+def focused_is(page: Page, locator: Locator) -> bool:
+    return bool(locator.evaluate("el => el === document.activeElement"))
+
+
+def press_on(page: Page, locator: Locator, key: str = "Enter") -> None:
+    """Focus ``locator`` as Tab would (focus-visible) and press ``key`` on it."""
+    locator.focus()
+    page.keyboard.press(key)
+
+
+def tab_to(page: Page, locator: Locator, key: str = "Tab", limit: int = 60) -> None:
+    """Press ``key`` (Tab or Shift+Tab) until ``locator`` has the focus; fails if it is not
+    reached in ``limit`` presses."""
+    for _ in range(limit):
+        page.keyboard.press(key)
+        if locator.count() and focused_is(page, locator.first):
+            return
+    raise AssertionError(f"{locator} not reached by {key} in {limit} presses")
+
+
+def test_skip_link_moves_focus_to_the_content_and_stays_on_the_page(page: Page) -> None:
+    page.goto("/#/login")
+    expect(page.get_by_role("heading", name="Log in")).to_be_focused()
+    tab_to(page, page.get_by_role("link", name="Skip to content"), "Shift+Tab")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Log in")).to_be_visible()
+    expect(page.get_by_role("heading", name="Page not found")).to_have_count(0)
+    assert page.evaluate("location.hash") == "#/login"
+    # The next Tab lands in the page's content, past the site's navigation.
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.querySelector('main').contains(document.activeElement)")
+
+
+def test_a_failed_login_keeps_the_focus_and_speaks_of_email_and_password(page: Page, owner: Owner) -> None:
+    page.goto("/#/login")
+    page.get_by_label("Email").fill(owner.email)
+    page.get_by_label("Password").fill("Not-the-password-1")
+    button = page.get_by_role("button", name="Log in")
+    press_on(page, button)
+    alert = page.get_by_role("alert")
+    expect(alert).to_have_text("The email or the password is wrong.")
+    expect(button).to_be_focused()
+
+
+def test_buttons_that_call_the_server_keep_the_focus(page: Page, owner: Owner) -> None:
+    log_in(page, owner.email, owner.password)
+    page.goto(f"/#/videos/{owner.private_video['id']}")
+    expect(page.get_by_role("heading", name="Kept to myself")).to_be_visible()
+
+    like = page.locator("button.like")
+    press_on(page, like)
+    expect(like).to_have_attribute("aria-pressed", "true")
+    expect(like).to_be_focused()
+
+    add = page.get_by_role("button", name="Add", exact=True)
+    expect(add).to_be_enabled()
+    press_on(page, add)
+    expect(page.get_by_text("Added to Favourites.")).to_be_visible()
+    expect(add).to_be_focused()
+
+    page.get_by_label("Add a comment").fill("Note to self")
+    post = page.get_by_role("button", name="Post comment")
+    press_on(page, post)
+    expect(page.locator(".comments .body")).to_have_text(["Note to self"])
+    expect(post).to_be_focused()
+
+    save = page.get_by_role("button", name="Save visibility")
+    press_on(page, save)
+    expect(page.get_by_text("Saved.")).to_be_visible()
+    expect(save).to_be_focused()
+
+
+def test_adding_a_video_to_a_playlist_twice_names_the_video_by_its_title(page: Page, owner: Owner) -> None:
+    log_in(page, owner.email, owner.password)
+    page.goto(f"/#/videos/{owner.video['id']}")
+    add = page.get_by_role("button", name="Add", exact=True)
+    expect(add).to_be_enabled()
+    add.click()
+    expect(page.get_by_text("Added to Favourites.")).to_be_visible()
+    add.click()
+    alert = page.locator(".toolbar form [role=alert]")
+    expect(alert).to_have_text(f"“{owner.video['title']}” is already in Favourites.")
+    expect(add).to_be_focused()
+
+
+def focus_ring_contrast(locator: Locator) -> float:
+    """The contrast ratio between the focused element's indicator (its outline, or else its
+    box-shadow) and the background behind it, colours composited in a canvas as drawn."""
+    ratio: float = locator.evaluate(
+        """el => {
+            const ctx = Object.assign(document.createElement("canvas"), {width: 1, height: 1})
+                .getContext("2d", {willReadFrequently: true});
+            const paint = (...colors) => {
+                ctx.clearRect(0, 0, 1, 1);
+                for (const color of colors) { ctx.fillStyle = color; ctx.fillRect(0, 0, 1, 1); }
+                return [...ctx.getImageData(0, 0, 1, 1).data];
+            };
+            let background = "white";
+            for (let node = el.parentElement; node; node = node.parentElement) {
+                const color = getComputedStyle(node).backgroundColor;
+                if (paint(color)[3] > 0) { background = color; break; }
+            }
+            const style = getComputedStyle(el);
+            let ring = "transparent";
+            if (style.outlineStyle !== "none" && parseFloat(style.outlineWidth) > 0) ring = style.outlineColor;
+            else if (style.boxShadow !== "none") ring = style.boxShadow.match(/^(\\w+\\([^)]*\\)|#\\w+|\\w+)/)[1];
+            const luminance = ([r, g, b]) => [r, g, b]
+                .map(v => v / 255).map(v => v <= 0.04045 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4)
+                .reduce((sum, v, i) => sum + v * [0.2126, 0.7152, 0.0722][i], 0);
+            const back = luminance(paint("white", background));
+            const front = luminance(paint("white", background, ring));
+            return (Math.max(back, front) + 0.05) / (Math.min(back, front) + 0.05);
+        }"""
+    )
+    return ratio
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_focus_ring_stands_out_three_to_one(page: Page, scheme: Literal["light", "dark"]) -> None:
+    page.emulate_media(color_scheme=scheme)
+    page.goto("/#/login")
+    heading = page.get_by_role("heading", name="Log in")
+    expect(heading).to_be_focused()
+    seen = {}
+    # Forward: email, password, the button, two links; back: sign up, log in, feed, brand, skip.
+    for key in ("Tab", "Shift+Tab"):
+        heading.focus()
+        for _ in range(5):
+            page.keyboard.press(key)
+            focused = page.locator(":focus")
+            seen[focused.evaluate("el => el.outerHTML.slice(0, 60)")] = focus_ring_contrast(focused)
+    low = {element: round(ratio, 2) for element, ratio in seen.items() if ratio < FOCUS_CONTRAST_MIN}
+    assert len(seen) == 10 and not low, low
+
+
+def test_deleting_a_comment_asks_first_and_then_says_so(page: Page, owner: Owner) -> None:
+    log_in(page, owner.email, owner.password)
+    page.goto(f"/#/videos/{owner.video['id']}")
+    page.get_by_label("Add a comment").fill("Second thoughts")
+    page.get_by_role("button", name="Post comment").click()
+    comment = page.locator(".comments li", has_text="Second thoughts")
+    expect(comment).to_have_count(1)
+
+    dialogs: list[str] = []
+
+    def answer(accept: bool) -> Any:
+        def handle(dialog: Any) -> None:
+            dialogs.append(dialog.message)
+            dialog.accept() if accept else dialog.dismiss()
+
+        return handle
+
+    page.once("dialog", answer(False))
+    press_on(page, comment.get_by_role("button", name="Delete"))
+    page.wait_for_timeout(1000)  # what a delete without a question would have taken to go
+    expect(comment).to_have_count(1)
+    assert dialogs == ["Delete your comment? This cannot be undone."]
+
+    page.once("dialog", answer(True))
+    press_on(page, comment.get_by_role("button", name="Delete"))
+    expect(comment).to_have_count(0)
+    expect(page.get_by_text("Comment deleted.")).to_be_visible()
+    expect(page.get_by_role("heading", name="Comments")).to_be_focused()
+
+
+def accessible_name(locator: Locator) -> str:
+    match = re.search(r'"(.*)"', locator.aria_snapshot().splitlines()[0])
+    return match.group(1) if match else ""
+
+
+def words(text: str) -> list[str]:
+    return re.findall(r"\w+", text.lower())
+
+
+def test_the_like_button_is_named_by_what_it_shows(page: Page, owner: Owner) -> None:
+    """WCAG 2.5.3 (label in name): https://www.w3.org/WAI/WCAG22/Understanding/label-in-name.html"""
+    log_in(page, owner.email, owner.password)
+    page.goto(f"/#/videos/{owner.video['id']}")
+    like = page.locator("button.like")
+    for pressed in ("false", "true"):
+        if like.get_attribute("aria-pressed") != pressed:
+            like.click()
+            expect(like).to_have_attribute("aria-pressed", pressed)
+        shown, name = words(like.inner_text()), words(accessible_name(like))
+        assert shown == name[: len(shown)], (like.inner_text(), accessible_name(like))
+    like.click()  # leave it as it was
+    expect(like).to_have_attribute("aria-pressed", "false")
+
+
+def heading_levels(page: Page) -> list[int]:
+    levels: list[int] = page.evaluate(
+        "[...document.querySelectorAll('main h1, main h2, main h3, main h4, main h5, main h6')]"
+        ".filter(h => h.offsetParent).map(h => Number(h.tagName[1]))"
+    )
+    return levels
+
+
+def skipped_levels(levels: list[int]) -> list[tuple[int, int]]:
+    return [(a, b) for a, b in zip([0, *levels], levels, strict=False) if b > a + 1]
+
+
+def test_the_feed_headings_go_down_one_level_at_a_time(page: Page, owner: Owner) -> None:
+    page.goto(f"/#/?q={quote(owner.video['title'])}")
+    expect(page.get_by_role("link", name=owner.video["title"])).to_be_visible()
+    levels = heading_levels(page)
+    assert len(levels) > 1 and not skipped_levels(levels), levels
+
+
+def test_my_videos_fits_a_phone_without_sideways_scrolling(page: Page, owner: Owner) -> None:
+    page.set_viewport_size(PHONE)
+    log_in(page, owner.email, owner.password)
+    page.get_by_role("link", name="My videos").click()
+    expect(page.get_by_role("row", name=owner.video["title"])).to_be_visible()
+    assert sideways_overflow(page) == [], sideways_overflow(page)
+
+
+@pytest.mark.parametrize("which", ["missing", "private"])
+def test_a_video_one_cannot_see_says_so_and_leads_back_to_the_feed(
+    page: Page, owner: Owner, which: str
+) -> None:
+    video_id = str(uuid.uuid4()) if which == "missing" else owner.private_video["id"]
+    page.goto(f"/#/videos/{video_id}")
+    expect(page.get_by_role("heading", name="Video not found")).to_be_focused()
+    assert video_id not in page.locator("main").inner_text()
+    page.get_by_role("link", name="Back to the feed").click()
+    expect(page.get_by_role("heading", name="Latest videos")).to_be_visible()
+
+
+def test_the_upload_form_offers_the_filters_the_api_accepts(page: Page, owner: Owner, clip: Path) -> None:
+    log_in(page, owner.email, owner.password)
+    page.get_by_role("link", name="Upload").click()
+    page.get_by_label("Video file").set_input_files(clip)
+    page.get_by_label("Title").fill("Filtered clip")
+    page.get_by_label("Start at (seconds)").fill("0.5")
+    page.get_by_label("End at (seconds)").fill("1.5")
+    page.get_by_label("Rotate").select_option(label="90° clockwise")
+    page.get_by_label("Flip").select_option(label="Mirror (left to right)")
+    page.get_by_label("Black and white").check()
+    with page.expect_response(
+        lambda r: r.url.endswith("/api/videos") and r.request.method == "POST"
+    ) as created:
+        page.get_by_role("button", name="Upload", exact=True).click()
+    assert created.value.status == 201, created.value.text()
+    sent = created.value.request.post_data_json
+    assert sent is not None and sent["filters"] == [
+        {"type": "trim", "start": 0.5, "end": 1.5},
+        {"type": "rotate", "degrees": 90},
+        {"type": "flip", "axis": "horizontal"},
+        {"type": "grayscale"},
+    ]
+    expect(page.get_by_role("heading", name="Filtered clip")).to_be_visible()
+
+
+def sideways_overflow(page: Page) -> list[str]:
+    """The page's width beyond the viewport, and the elements that stick out past its right edge."""
+    found: list[str] = page.evaluate(
+        """() => {
+            const width = document.documentElement.clientWidth;
+            const out = [...document.querySelectorAll("body *")]
+                .filter(el => el.getClientRects().length && el.getBoundingClientRect().right > width + 0.5)
+                .map(el => el.outerHTML.slice(0, 80));
+            const scroll = document.documentElement.scrollWidth;
+            return scroll > width ? [`scrollWidth ${scroll} > ${width}`, ...out.slice(0, 5)] : [];
+        }"""
+    )
+    return found
+
+
+def axe_violations(page: Page) -> list[str]:
+    if not page.evaluate("typeof window.axe === 'object'"):
+        page.evaluate(AXE_SCRIPT.read_text())
+    found: list[str] = page.evaluate(
+        """async () => {
+            const results = await axe.run(document, {resultTypes: ["violations"]});
+            return results.violations.map(v =>
+                `${v.id} (${v.impact}): ${v.help} at ${v.nodes.slice(0, 3).map(n => n.target.join(" ")).join(", ")}`);
+        }"""
+    )
+    return found
+
+
+def settled(page: Page, heading: str) -> None:
+    expect(page.get_by_role("heading", name=heading, level=1)).to_be_visible()
+    # A page following transcoding progress keeps its event stream open: never idle.
+    with contextlib.suppress(PlaywrightTimeoutError):
+        page.wait_for_load_state("networkidle", timeout=3000)
+
+
+def test_every_page_passes_axe_and_fits_a_phone(page: Page, platform: Any, owner: Owner) -> None:
+    """axe-core's default rules (WCAG 2.x A/AA and best practices), no heading level skipped, and
+    at 390 px no sideways scrolling, on each page at a laptop's and a phone's width."""
+    video, playlist = owner.video, owner.playlist
+    public_pages = [
+        ("/#/", "Latest videos"),
+        (f"/#/?q={quote(video['title'])}", f"Results for “{video['title']}”"),
+        ("/#/signup", "Create your account"),
+        ("/#/confirm?email=someone%40example.com", "Confirm your email"),
+        ("/#/login", "Log in"),
+        ("/#/forgot", "Reset your password"),
+        ("/#/reset", "Choose a new password"),
+        ("/#/nowhere", "Page not found"),
+        (f"/#/videos/{uuid.uuid4()}", "Video not found"),
+        (f"/#/videos/{video['id']}", video["title"]),
+    ]
+    member_pages = [
+        ("/#/", "Latest videos"),
+        ("/#/upload", "Upload a video"),
+        ("/#/mine", "My videos"),
+        ("/#/playlists", "Playlists"),
+        (f"/#/playlists/{playlist['id']}", playlist["title"]),
+        ("/#/profile", "Profile"),
+        (f"/#/videos/{video['id']}", video["title"]),
+        (f"/#/videos/{owner.private_video['id']}", owner.private_video["title"]),
+    ]
+    problems: dict[str, list[str]] = {}
+    for viewport in (LAPTOP, PHONE):
+        page.set_viewport_size(viewport)
+        page.goto("/#/")
+        page.evaluate("sessionStorage.clear()")
+        for signed_in, pages in ((False, public_pages), (True, member_pages)):
+            if signed_in:
+                log_in(page, owner.email, owner.password)
+            for path, heading in pages:
+                page.goto(path)
+                settled(page, heading)
+                where = f"{path} at {viewport['width']} px{' signed in' if signed_in else ''}"
+                found = axe_violations(page)
+                skipped = skipped_levels(heading_levels(page))
+                if skipped:
+                    found.append(f"heading levels skipped: {skipped}")
+                if viewport is PHONE:
+                    found += sideways_overflow(page)
+                if found:
+                    problems[where] = found
+    assert not problems, "\n".join(f"{where}: {found}" for where, found in problems.items())
+
+
+def test_the_main_journeys_by_keyboard_alone(page: Page, owner: Owner) -> None:
+    """Log in, find a video, like it, comment, add it to a playlist, reorder the playlist and log
+    out: Tab, Shift+Tab, Enter, Space and typing only."""
+    page.goto("/#/")
+    expect(page.get_by_role("heading", name="Latest videos")).to_be_focused()
+    tab_to(page, page.get_by_role("link", name="Log in"), "Shift+Tab")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Log in")).to_be_focused()
+    tab_to(page, page.get_by_label("Email"))
+    page.keyboard.type(owner.email)
+    page.keyboard.press("Tab")
+    page.keyboard.type(owner.password)
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Latest videos")).to_be_focused()
+
+    tab_to(page, page.get_by_label("Search titles"))
+    page.keyboard.type(owner.video["title"])
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name=f"Results for “{owner.video['title']}”")).to_be_focused()
+    tab_to(page, page.get_by_role("link", name=owner.video["title"]))
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name=owner.video["title"])).to_be_focused()
+
+    like = page.locator("button.like")
+    was = like.get_attribute("aria-pressed")
+    tab_to(page, like)
+    page.keyboard.press("Space")
+    expect(like).not_to_have_attribute("aria-pressed", was or "")
+    expect(like).to_be_focused()
+    page.keyboard.press("Space")
+    expect(like).to_have_attribute("aria-pressed", was or "")
+
+    tab_to(page, page.get_by_label("Add a comment"))
+    page.keyboard.type("Typed without a mouse")
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Post comment")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator(".comments .body").first).to_have_text("Typed without a mouse")
+
+    tab_to(page, page.get_by_label("Add to playlist"), "Shift+Tab")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    status = page.locator(".toolbar [role=status], .toolbar [role=alert]")
+    expect(status.filter(has_text="Favourites")).to_have_count(1)
+
+    tab_to(page, page.get_by_role("link", name="Playlists"), "Shift+Tab")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Playlists")).to_be_focused()
+    tab_to(page, page.get_by_role("link", name="Favourites"))
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Favourites")).to_be_focused()
+    expect(page.locator(".playlist-items li a").first).to_be_visible()
+
+    tab_to(page, page.get_by_role("button", name="Log out"), "Shift+Tab")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("link", name="Log in")).to_be_visible()

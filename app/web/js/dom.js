@@ -91,20 +91,34 @@ export function alertBox() {
   return box;
 }
 
+/**
+ * Disable `controls` while `action` runs. A disabled control loses focus (to the page's body),
+ * so the one that had it gets it back after, unless the user or the action moved it meanwhile.
+ */
+export async function whileDisabled(controls, action) {
+  const focused = document.activeElement;
+  controls.forEach((c) => (c.disabled = true));
+  try {
+    return await action();
+  } finally {
+    controls.forEach((c) => (c.disabled = false));
+    const lost = !document.activeElement || document.activeElement === document.body;
+    if (lost && controls.includes(focused) && focused.isConnected) focused.focus();
+  }
+}
+
 /** Disable a form while `action` runs, report its error in `box`. */
 export async function busy(form, box, action) {
   // Only those enabled now are re-enabled after: some stay off for reasons of their own.
   const controls = [...form.querySelectorAll("button, input, select, textarea")].filter((c) => !c.disabled);
-  controls.forEach((c) => (c.disabled = true));
   form.setAttribute("aria-busy", "true");
   box.show(null);
   try {
-    return await action();
+    return await whileDisabled(controls, action);
   } catch (error) {
     box.show(error);
     return undefined;
   } finally {
-    controls.forEach((c) => (c.disabled = false));
     form.removeAttribute("aria-busy");
   }
 }

@@ -95,7 +95,12 @@ async function renderPage() {
     cleanup = release || null;
   } catch (error) {
     if (render !== renders) return;
-    replace(page, h("h1", {}, route.title), h("p", { role: "alert", class: "error" }, error.message));
+    replace(
+      page,
+      h("h1", {}, route.title),
+      h("p", { role: "alert", class: "error" }, error.message),
+      h("p", {}, h("a", { href: "#/" }, "Back to the feed")),
+    );
   }
   const heading = page.querySelector("h1");
   if (heading) {
@@ -110,6 +115,13 @@ function onSessionChange() {
   if (session()) renderHeader();
   else renderPage();
 }
+
+// The skip link's target is an element, not a route: following its "#main" would make the
+// hash router draw "Page not found". It moves focus to the page's content instead.
+document.querySelector(".skip-link").addEventListener("click", (event) => {
+  event.preventDefault();
+  document.querySelector("#main").focus();
+});
 
 window.addEventListener("hashchange", renderPage);
 sessionEvents.addEventListener("change", onSessionChange);

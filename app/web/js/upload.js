@@ -78,11 +78,11 @@ async function multipartUpload(videoId, file, onProgress) {
  * Create the video, send the file straight to storage, then mark it uploaded.
  * `onProgress(fraction)` is called with 0..1 while bytes go out.
  */
-export async function uploadVideo({ file, title, description, visibility }, onProgress) {
+export async function uploadVideo({ file, title, description, visibility, filters = [] }, onProgress) {
   if (!file.type.startsWith("video/")) {
     throw new ApiError(0, "not_a_video", "Choose a video file (MP4, MOV, WebM or similar).");
   }
-  const created = await videos.create({ title, description, visibility });
+  const created = await videos.create({ title, description, visibility, filters });
   try {
     if (file.size > created.max_upload_bytes) {
       const limit = formatBytes(created.max_upload_bytes);

@@ -101,6 +101,9 @@ export function renderLogin(main, params) {
           confirmHint.firstChild.href = `#/confirm?email=${encodeURIComponent(email)}`;
           confirmHint.hidden = false;
         }
+        // The service words it for every caller ("wrong email, password or token"); a person
+        // logging in sent no token.
+        if (error.code === "invalid_credentials") throw new Error("The email or the password is wrong.");
         throw error;
       }
       return true;

@@ -19,7 +19,7 @@ export function videoCard(video, ...extra) {
     "li",
     { class: "video-card" },
     h("a", { href, class: "thumb", tabindex: "-1", "aria-hidden": "true" }, thumb),
-    h("h3", {}, h("a", { href }, video.title)),
+    h("h2", {}, h("a", { href }, video.title)),
     h(
       "p",
       { class: "meta" },

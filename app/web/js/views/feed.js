@@ -32,7 +32,7 @@ export function render(main, params) {
       const page = await videos.feed({ q, cursor });
       list.append(...page.items.map((video) => videoCard(video)));
       // Keyboard users continue from the first new video, not from a button that may vanish.
-      if (shown) list.children[shown]?.querySelector("h3 a")?.focus();
+      if (shown) list.children[shown]?.querySelector("h2 a")?.focus();
       cursor = page.next_cursor;
       more.hidden = !cursor;
       empty.hidden = list.children.length > 0;

@@ -18,12 +18,12 @@ export async function render(main) {
       h("th", { scope: "row" }, h("a", { href: `#/videos/${encodeURIComponent(video.id)}` }, video.title)),
       h(
         "td",
-        {},
+        { "data-label": "Status" },
         h("span", { class: `badge status-${video.status}` }, STATUS_TEXT[video.status] || video.status),
         video.status === "transcoding" && typeof video.progress === "number" ? ` ${Math.round(video.progress)}%` : null,
       ),
-      h("td", {}, video.visibility),
-      h("td", {}, formatDate(video.created_at)),
+      h("td", { "data-label": "Visibility" }, video.visibility),
+      h("td", { "data-label": "Uploaded" }, formatDate(video.created_at)),
     );
 
   async function load() {

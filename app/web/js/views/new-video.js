@@ -1,8 +1,42 @@
-// Upload: pick a file, describe it, send it straight to storage, then follow its transcoding.
+// Upload: pick a file, describe it, choose the edits the transcoder applies, send it straight to
+// storage, then follow its transcoding.
 
 import { alertBox, busy, field, formatBytes, h, navigate, values } from "../dom.js";
 import { uploadVideo } from "../upload.js";
 import { visibilitySelect } from "./visibility.js";
+
+// The API's filters (VideoCreate.filters), in the order the transcoder applies them.
+function filterFields() {
+  const seconds = (name) => h("input", { name, type: "number", min: 0, max: 86400, step: "any", inputmode: "decimal" });
+  const select = (name, options) => h("select", { name }, options.map(([value, label]) => h("option", { value }, label)));
+  return h(
+    "fieldset",
+    { class: "filters" },
+    h("legend", {}, "Edits (optional)"),
+    h(
+      "div",
+      { class: "inline" },
+      field("Start at (seconds)", seconds("trim_start")),
+      field("End at (seconds)", seconds("trim_end"), "Empty: to the end."),
+    ),
+    h(
+      "div",
+      { class: "inline" },
+      field("Rotate", select("rotate", [["", "No rotation"], ["90", "90° clockwise"], ["180", "180°"], ["270", "90° counter-clockwise"]])),
+      field("Flip", select("flip", [["", "No flip"], ["horizontal", "Mirror (left to right)"], ["vertical", "Upside down"]])),
+    ),
+    h("div", { class: "check" }, h("input", { name: "grayscale", type: "checkbox", id: "grayscale" }), h("label", { for: "grayscale" }, "Black and white")),
+  );
+}
+
+function chosenFilters({ trim_start: start, trim_end: end, rotate, flip, grayscale }) {
+  const filters = [];
+  if (start || end) filters.push({ type: "trim", start: Number(start || 0), ...(end ? { end: Number(end) } : {}) });
+  if (rotate) filters.push({ type: "rotate", degrees: Number(rotate) });
+  if (flip) filters.push({ type: "flip", axis: flip });
+  if (grayscale) filters.push({ type: "grayscale" });
+  return filters;
+}
 
 export function render(main) {
   const box = alertBox();
@@ -18,6 +52,7 @@ export function render(main) {
     field("Title", h("input", { name: "title", required: true, maxlength: 200 })),
     field("Description", h("textarea", { name: "description", rows: 4, maxlength: 5000 }), "Optional."),
     field("Visibility", visibilitySelect()),
+    filterFields(),
     box,
     progress,
     h("button", { type: "submit" }, "Upload"),
@@ -34,14 +69,24 @@ export function render(main) {
     }
   });
 
+  // The end of a trim must come after its start; the browser says so at the field.
+  const trimEnd = form.elements.trim_end;
+  form.addEventListener("input", () => {
+    const start = Number(form.elements.trim_start.value || 0);
+    const after = !trimEnd.value || Number(trimEnd.value) > start;
+    trimEnd.setCustomValidity(after ? "" : "The end must come after the start.");
+  });
+
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    const { title, description, visibility } = values(form);
+    const fields = values(form);
+    const { title, description, visibility } = fields;
+    const filters = chosenFilters(fields);
     const file = fileInput.files[0];
     progress.hidden = false;
     status.textContent = `Uploading ${file.name} (${formatBytes(file.size)})…`;
     const videoId = await busy(form, box, () =>
-      uploadVideo({ file, title, description, visibility }, (fraction) => {
+      uploadVideo({ file, title, description, visibility, filters }, (fraction) => {
         bar.value = Math.round(fraction * 100);
         bar.setAttribute("aria-valuetext", `${bar.value}% uploaded`);
       }),

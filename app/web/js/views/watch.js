@@ -2,7 +2,7 @@
 // adding to a playlist, and the owner's visibility and delete controls.
 
 import { comments, me, playlists, session, videos } from "../api.js";
-import { alertBox, append, busy, field, formatDate, h, navigate, replace, values } from "../dom.js";
+import { alertBox, append, busy, field, formatDate, h, navigate, replace, values, whileDisabled } from "../dom.js";
 import { attachHls } from "../player.js";
 import { followProgress } from "../progress.js";
 import { STATUS_TEXT } from "./cards.js";
@@ -53,30 +53,28 @@ function progressSection(video, onReady, cleanups) {
 
 function likeButton(video) {
   const box = alertBox();
-  const button = h("button", { type: "button", class: "like" });
+  const icon = h("span", { "aria-hidden": "true" });
+  const count = h("span", { class: "count" });
+  // A toggle keeps its name, and its name is what it shows ("Like 3"; speech-input users say
+  // what they see); aria-pressed, and the filled heart, say whether it is on.
+  const button = h("button", { type: "button", class: "like" }, icon, " Like ", count);
   let liked = video.liked_by_me;
-  let count = video.likes;
-  const paint = () => {
+  const paint = (likes) => {
     button.setAttribute("aria-pressed", String(liked));
-    replace(button, liked ? "♥ Liked" : "♡ Like", h("span", { class: "count" }, ` ${count}`));
-    // A toggle keeps its name; aria-pressed says whether it is on.
-    button.setAttribute("aria-label", `Like (${count} ${count === 1 ? "like" : "likes"})`);
+    icon.textContent = liked ? "♥" : "♡";
+    count.textContent = String(likes);
   };
   button.addEventListener("click", async () => {
-    button.disabled = true;
     box.show(null);
     try {
-      const result = liked ? await videos.unlike(video.id) : await videos.like(video.id);
+      const result = await whileDisabled([button], () => (liked ? videos.unlike(video.id) : videos.like(video.id)));
       liked = result.liked_by_me;
-      count = result.likes;
-      paint();
+      paint(result.likes);
     } catch (error) {
       box.show(error);
-    } finally {
-      button.disabled = false;
     }
   });
-  paint();
+  paint(video.likes);
   return h("div", { class: "like-box" }, button, box);
 }
 
@@ -103,7 +101,13 @@ function playlistPicker(video) {
     status.textContent = "";
     const choice = select.selectedOptions[0];
     const ok = await busy(form, box, async () => {
-      await playlists.addItem(select.value, video.id);
+      try {
+        await playlists.addItem(select.value, video.id);
+      } catch (error) {
+        // The service names the video by its id; the reader knows it by its title.
+        if (error.code === "already_in_playlist") throw new Error(`“${video.title}” is already in ${choice.textContent}.`);
+        throw error;
+      }
       return true;
     });
     if (ok) status.textContent = `Added to ${choice.textContent}.`;
@@ -154,6 +158,8 @@ function ownerPanel(video) {
 
 function commentSection(video, user) {
   const box = alertBox();
+  const status = h("p", { role: "status", class: "status" });
+  const heading = h("h2", { id: "comments-heading", tabindex: "-1" }, "Comments");
   const list = h("ol", { class: "comments" });
   const more = h("button", { type: "button", class: "secondary", hidden: true }, "Older comments");
   let cursor = null;
@@ -206,10 +212,16 @@ function commentSection(video, user) {
       form.elements.body.focus();
     });
     remove.addEventListener("click", async () => {
+      // One key press must not lose what someone wrote: ask first, as for videos and playlists.
+      if (!window.confirm("Delete your comment? This cannot be undone.")) return;
       box.show(null);
+      status.textContent = "";
       try {
-        await comments.remove(video.id, comment.id);
+        await whileDisabled([edit, remove], () => comments.remove(video.id, comment.id));
         li.remove();
+        // The focused button went with the comment: continue from the section's heading.
+        heading.focus();
+        status.textContent = "Comment deleted.";
       } catch (error) {
         box.show(error);
       }
@@ -249,18 +261,35 @@ function commentSection(video, user) {
   return h(
     "section",
     { class: "comments-section", "aria-labelledby": "comments-heading" },
-    h("h2", { id: "comments-heading" }, "Comments"),
+    heading,
     session() ? form : h("p", {}, h("a", { href: "#/login" }, "Log in"), " to comment."),
     box,
+    status,
     list,
     more,
+  );
+}
+
+// A video that does not exist and one the reader may not see are answered alike (404).
+function renderNotFound(main) {
+  document.title = "Video not found · reelstack";
+  main.append(
+    h("h1", {}, "Video not found"),
+    h("p", {}, "There is no video at this address, or its owner has made it private."),
+    h("p", {}, h("a", { href: "#/" }, "Back to the feed")),
   );
 }
 
 export async function render(main, _params, videoId) {
   const cleanups = [];
   const user = await me();
-  let video = await videos.get(videoId);
+  let video;
+  try {
+    video = await videos.get(videoId);
+  } catch (error) {
+    if (error.status !== 404) throw error;
+    return renderNotFound(main);
+  }
   const isOwner = Boolean(user) && video.owner_id === user.id;
   const stage = h("div", { class: "stage" });
 
@@ -270,7 +299,9 @@ export async function render(main, _params, videoId) {
     for (let attempt = 1; attempt <= READY_POLLS; attempt += 1) {
       video = await videos.get(videoId);
       if (video.status === "ready" && video.playback_url) {
-        stage.append(playerSection(video, cleanups));
+        // The player takes the progress card's place: above it, the card would push the
+        // player's controls below the fold.
+        replace(stage, playerSection(video, cleanups));
         return;
       }
       await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
