@@ -20,6 +20,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from tests.e2e.client import (
     confirmation_code,
     create_video,
+    login,
     new_address,
     signup_confirm_login,
     upload_via_presigned_post,
@@ -699,3 +700,100 @@ def test_the_main_journeys_by_keyboard_alone(page: Page, owner: Owner) -> None:
     tab_to(page, page.get_by_role("button", name="Log out"), "Shift+Tab")
     page.keyboard.press("Enter")
     expect(page.get_by_role("link", name="Log in")).to_be_visible()
+
+
+# --- The player (issue 17, item 6): quality, speed, keys, resuming, a link with a start time.
+
+
+@pytest.fixture(scope="module")
+def ladder_video(platform: Any, owner: Owner, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """A ready public 20-second 640x360 video: two rungs (360p, 240p) to choose between."""
+    path = tmp_path_factory.mktemp("ladder") / "ladder.mp4"
+    subprocess.run(
+        [
+            "ffmpeg", "-hide_banner", "-loglevel", "error",
+            "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25:duration=20",
+            "-f", "lavfi", "-i", "sine=frequency=440:duration=20",
+            "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest",
+            str(path),
+        ],
+        check=True,
+        timeout=120,
+    )  # fmt: skip
+    api = login(platform.base_url, owner.email, owner.password)
+    created = create_video(platform, api, title="Ladder clip")
+    upload_via_presigned_post(created["upload"], path, "video/mp4")
+    api.post(f"{platform.base_url}/api/videos/{created['id']}/uploaded", timeout=10).raise_for_status()
+    return wait_until_ready(platform, api, created["id"])
+
+
+def open_player(page: Page, url: str) -> Locator:
+    """The page at ``url`` with its player's metadata loaded, through hls.js (the quality menu
+    needs it: a native HLS player picks its rung itself)."""
+    page.add_init_script(HIDE_NATIVE_HLS)
+    page.goto(url)
+    page.wait_for_function(
+        "() => { const v = document.querySelector('video'); return v && v.readyState >= 1; }",
+        timeout=PLAYBACK_MS,
+    )
+    return page.locator("video")
+
+
+def wait_for_time(page: Page, low: float, high: float) -> None:
+    page.wait_for_function(
+        f"() => {{ const t = document.querySelector('video').currentTime; return t >= {low} && t <= {high}; }}",
+        timeout=PLAYBACK_MS,
+    )
+
+
+def test_the_player_switches_quality_and_speed(page: Page, ladder_video: dict[str, Any]) -> None:
+    video = open_player(page, f"/#/videos/{ladder_video['id']}")
+    quality = page.get_by_label("Quality")
+    expect(quality.locator("option")).to_have_text(["Auto", "360p", "240p"])
+    video.evaluate("v => { v.muted = true; v.loop = true; return v.play(); }")
+    for height in (240, 360):
+        quality.select_option(label=f"{height}p")
+        page.wait_for_function(
+            f"() => document.querySelector('video').videoHeight === {height}", timeout=PLAYBACK_MS
+        )
+    page.get_by_label("Speed").select_option(label="1.5×")
+    assert video.evaluate("v => v.playbackRate") == 1.5
+
+
+def test_the_player_answers_its_keys(page: Page, ladder_video: dict[str, Any]) -> None:
+    video = open_player(page, f"/#/videos/{ladder_video['id']}")
+    video.focus()
+    page.keyboard.press("l")
+    wait_for_time(page, 9.5, 10.5)
+    page.keyboard.press("j")
+    wait_for_time(page, 0, 0.5)
+    page.keyboard.press("m")
+    assert video.evaluate("v => v.muted") is True
+    page.keyboard.press("k")
+    page.wait_for_function("() => !document.querySelector('video').paused", timeout=PLAYBACK_MS)
+    page.keyboard.press("k")
+    page.wait_for_function("() => document.querySelector('video').paused", timeout=PLAYBACK_MS)
+
+
+def test_the_player_resumes_where_it_stopped_and_shares_a_start_time(
+    page: Page, ladder_video: dict[str, Any]
+) -> None:
+    video = open_player(page, f"/#/videos/{ladder_video['id']}")
+    video.evaluate("v => { v.currentTime = 7; }")
+    page.get_by_label("Start at 0:07").check()
+    share = page.get_by_label("Link to share")
+    expect(share).to_have_value(re.compile(rf"#/videos/{ladder_video['id']}\?t=7$"))
+    link = share.input_value()
+
+    video.evaluate("v => { v.currentTime = 14; }")
+    expect(share).to_have_value(re.compile(r"\?t=14$"))
+    page.reload()
+    page.wait_for_function(
+        "() => { const v = document.querySelector('video'); return v && v.readyState >= 1; }"
+    )
+    wait_for_time(page, 13.5, 14.5)
+
+    page.goto("/#/")
+    page.goto(link)
+    expect(page.get_by_role("heading", name="Ladder clip")).to_be_visible()
+    wait_for_time(page, 6.5, 7.5)

@@ -1,9 +1,10 @@
 // HLS playback: the browser's own player where it has one, hls.js (Media Source Extensions)
-// elsewhere, and hls.js again if the native player fails on this stream.
+// elsewhere, and hls.js again if the native player fails on this stream. Only hls.js lets the
+// page choose a rung of the ladder; a native player always picks its own.
 
 const HLS_TYPE = "application/vnd.apple.mpegurl";
 
-async function withHlsJs(video, url, onError) {
+async function withHlsJs(video, url, { onError, onLevels }) {
   const { default: Hls } = await import("hls.js");
   if (!Hls.isSupported()) {
     onError("This browser cannot play HLS video.");
@@ -13,21 +14,30 @@ async function withHlsJs(video, url, onError) {
   hls.on(Hls.Events.ERROR, (_event, data) => {
     if (data.fatal) onError(`Playback failed (${data.details}).`);
   });
+  hls.on(Hls.Events.MANIFEST_PARSED, (_event, data) => {
+    // -1 is hls.js's automatic choice. currentLevel switches at once (dropping what is buffered
+    // at the old rung): the viewer asked for it and expects to see it.
+    onLevels?.(data.levels.map((level) => level.height), (index) => (hls.currentLevel = index));
+  });
   hls.loadSource(url);
   hls.attachMedia(video);
   return () => hls.destroy();
 }
 
-/** Plays `url` in `video`; returns a function that releases the player. */
-export async function attachHls(video, url, onError) {
-  if (!video.canPlayType(HLS_TYPE)) return withHlsJs(video, url, onError);
+/**
+ * Plays `url` in `video`; returns a function that releases the player. `onError(message)` reports
+ * a failure; `onLevels(heights, choose)` is called when the page may choose a rung
+ * (`choose(index)`, or `choose(-1)` for automatic).
+ */
+export async function attachHls(video, url, handlers) {
+  if (!video.canPlayType(HLS_TYPE)) return withHlsJs(video, url, handlers);
   let release = () => {};
   video.addEventListener(
     "error",
     async () => {
       video.removeAttribute("src");
       video.load();
-      release = await withHlsJs(video, url, onError);
+      release = await withHlsJs(video, url, handlers);
     },
     { once: true },
   );

@@ -1,29 +1,14 @@
-// One video: live transcoding progress until ready, then the player; likes, comments,
-// adding to a playlist, and the owner's visibility and delete controls.
+// One video: live transcoding progress until ready, then the player (player-panel.js); likes,
+// comments, adding to a playlist, and the owner's visibility and delete controls.
 
 import { comments, me, playlists, session, videos } from "../api.js";
 import { alertBox, append, busy, field, formatDate, h, navigate, replace, values, whileDisabled } from "../dom.js";
-import { attachHls } from "../player.js";
 import { followProgress } from "../progress.js";
 import { STATUS_TEXT } from "./cards.js";
+import { playerSection } from "./player-panel.js";
 import { visibilitySelect } from "./visibility.js";
 
 const READY_POLLS = 8;
-
-function playerSection(video, cleanups) {
-  const box = alertBox();
-  const el = h("video", {
-    controls: true,
-    playsinline: true,
-    preload: "metadata",
-    poster: video.thumbnail_url || undefined,
-    "aria-label": `Video: ${video.title}`,
-  });
-  attachHls(el, video.playback_url, (message) => box.show(new Error(message))).then((release) =>
-    cleanups.push(release),
-  );
-  return h("div", { class: "player" }, el, box);
-}
 
 function progressSection(video, onReady, cleanups) {
   const bar = h("progress", { max: 100, value: video.progress || 0, "aria-label": "Transcoding progress" });
@@ -280,7 +265,7 @@ function renderNotFound(main) {
   );
 }
 
-export async function render(main, _params, videoId) {
+export async function render(main, params, videoId) {
   const cleanups = [];
   const user = await me();
   let video;
@@ -309,8 +294,10 @@ export async function render(main, _params, videoId) {
     throw new Error("The video is ready, but its player is not available yet. Reload the page in a moment.");
   };
 
+  // A shared link's start time (?t=seconds), else where this browser last stopped.
+  const startAt = /^\d+$/.test(params.get("t") || "") ? Number(params.get("t")) : null;
   if (video.status === "ready" && video.playback_url) {
-    stage.append(playerSection(video, cleanups));
+    stage.append(playerSection(video, cleanups, startAt));
   } else if (isOwner) {
     stage.append(progressSection(video, whenRecordedReady, cleanups));
   } else {

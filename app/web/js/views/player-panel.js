@@ -1,0 +1,157 @@
+// The player of a ready video and what goes with it: quality (where hls.js plays), speed,
+// keyboard shortcuts, resuming where the viewer stopped, and a link to share, at a time or not.
+
+import { alertBox, field, formatDuration, h, replace } from "../dom.js";
+import { attachHls } from "../player.js";
+
+const SPEEDS = [0.5, 0.75, 1, 1.25, 1.5, 2];
+const SEEK_SECONDS = 10;
+// A position this close to the end is not worth resuming: the next visit starts over.
+const RESUME_MARGIN_SECONDS = 3;
+const SAVE_EVERY_SECONDS = 2;
+
+const positionKey = (videoId) => `reelstack.position.${videoId}`;
+
+function savedPosition(videoId) {
+  try {
+    return Number(localStorage.getItem(positionKey(videoId))) || 0;
+  } catch {
+    return 0; // storage off (a private window, say): nothing to resume
+  }
+}
+
+function savePosition(videoId, seconds) {
+  try {
+    if (seconds === null) localStorage.removeItem(positionKey(videoId));
+    else localStorage.setItem(positionKey(videoId), String(Math.floor(seconds)));
+  } catch {
+    // storage off or full: resuming is a nicety, playback goes on
+  }
+}
+
+/** The address of the video's page, starting at `seconds` when given. */
+export function shareLink(videoId, seconds) {
+  const base = `${location.origin}${location.pathname}#/videos/${encodeURIComponent(videoId)}`;
+  return seconds ? `${base}?t=${seconds}` : base;
+}
+
+// Keys as on the big video sites; arrows and Space are the native player's own.
+function shortcuts(el) {
+  const actions = {
+    k: () => (el.paused ? el.play().catch(() => null) : el.pause()),
+    j: () => (el.currentTime = Math.max(0, el.currentTime - SEEK_SECONDS)),
+    l: () => (el.currentTime = Math.min(el.duration || Infinity, el.currentTime + SEEK_SECONDS)),
+    m: () => (el.muted = !el.muted),
+    f: () => (document.fullscreenElement ? document.exitFullscreen() : el.requestFullscreen()).catch(() => null),
+  };
+  return (event) => {
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    if (event.target.closest("input, select, textarea")) return;
+    const action = actions[event.key.toLowerCase()];
+    if (!action) return;
+    event.preventDefault();
+    action();
+  };
+}
+
+function qualityPicker() {
+  const select = h("select", { name: "quality" });
+  const wrapper = field("Quality", select);
+  wrapper.hidden = true; // until hls.js offers more than one rung
+  const offer = (heights, choose) => {
+    const options = heights.map((height, index) => h("option", { value: String(index) }, `${height}p`));
+    replace(select, h("option", { value: "-1" }, "Auto"), options.reverse());
+    select.onchange = () => choose(Number(select.value));
+    wrapper.hidden = heights.length < 2;
+  };
+  return { wrapper, offer };
+}
+
+function speedPicker(el) {
+  const select = h(
+    "select",
+    { name: "speed" },
+    SPEEDS.map((speed) => h("option", { value: String(speed), selected: speed === 1 }, speed === 1 ? "Normal" : `${speed}×`)),
+  );
+  // defaultPlaybackRate too: a source change (hls.js falling back) resets to it.
+  select.addEventListener("change", () => (el.playbackRate = el.defaultPlaybackRate = Number(select.value)));
+  return field("Speed", select);
+}
+
+function sharePanel(video, el) {
+  const link = h("input", { name: "share", readonly: true, value: shareLink(video.id, 0) });
+  const atTime = h("input", { type: "checkbox", name: "share-at", id: `share-at-${video.id}` });
+  const atLabel = h("label", { for: atTime.id }, "Start at 0:00");
+  let shown = -1;
+  const update = () => {
+    const seconds = Math.floor(el.currentTime);
+    if (seconds !== shown) atLabel.textContent = `Start at ${formatDuration(seconds)}`;
+    shown = seconds;
+    link.value = shareLink(video.id, atTime.checked ? seconds : 0);
+  };
+  el.addEventListener("timeupdate", update);
+  atTime.addEventListener("change", update);
+  link.addEventListener("focus", () => link.select());
+  return h("div", { class: "share" }, field("Link to share", link), h("div", { class: "check" }, atTime, atLabel));
+}
+
+/** The player of `video`, starting at `startAt` seconds, or where this browser last stopped. */
+export function playerSection(video, cleanups, startAt = null) {
+  const box = alertBox();
+  const el = h("video", {
+    controls: true,
+    playsinline: true,
+    preload: "metadata",
+    poster: video.thumbnail_url || undefined,
+    "aria-label": `Video: ${video.title}`,
+  });
+  const quality = qualityPicker();
+
+  const start = startAt ?? savedPosition(video.id);
+  el.addEventListener(
+    "loadedmetadata",
+    () => {
+      if (start > 0 && start < el.duration - RESUME_MARGIN_SECONDS) el.currentTime = start;
+    },
+    { once: true },
+  );
+  let saved = start;
+  el.addEventListener("timeupdate", () => {
+    if (Math.abs(el.currentTime - saved) < SAVE_EVERY_SECONDS) return;
+    saved = el.currentTime;
+    savePosition(video.id, saved);
+  });
+  el.addEventListener("pause", () => savePosition(video.id, el.ended ? null : el.currentTime));
+  el.addEventListener("ended", () => savePosition(video.id, null));
+
+  attachHls(el, video.playback_url, {
+    onError: (message) => box.show(new Error(message)),
+    onLevels: quality.offer,
+  }).then((release) => cleanups.push(release));
+
+  const player = h(
+    "div",
+    { class: "player" },
+    el,
+    box,
+    h("div", { class: "player-controls inline" }, quality.wrapper, speedPicker(el)),
+    h(
+      "p",
+      { class: "hint" },
+      "Keys: ",
+      h("kbd", {}, "K"),
+      " play or pause, ",
+      h("kbd", {}, "J"),
+      " / ",
+      h("kbd", {}, "L"),
+      ` back or forward ${SEEK_SECONDS} s, `,
+      h("kbd", {}, "M"),
+      " mute, ",
+      h("kbd", {}, "F"),
+      " full screen.",
+    ),
+    sharePanel(video, el),
+  );
+  player.addEventListener("keydown", shortcuts(el));
+  return player;
+}
