@@ -610,6 +610,7 @@ def test_every_page_passes_axe_and_fits_a_phone(page: Page, platform: Any, owner
         ("/#/nowhere", "Page not found"),
         (f"/#/videos/{uuid.uuid4()}", "Video not found"),
         (f"/#/videos/{video['id']}", video["title"]),
+        (f"/#/embed/{video['id']}", video["title"]),
     ]
     member_pages = [
         ("/#/", "Latest videos"),
@@ -665,7 +666,7 @@ def test_the_main_journeys_by_keyboard_alone(page: Page, owner: Owner) -> None:
     expect(page.get_by_role("heading", name=f"Results for “{owner.video['title']}”")).to_be_focused()
     tab_to(page, page.get_by_role("link", name=owner.video["title"]))
     page.keyboard.press("Enter")
-    expect(page.get_by_role("heading", name=owner.video["title"])).to_be_focused()
+    expect(page.get_by_role("heading", name=owner.video["title"], exact=True, level=1)).to_be_focused()
 
     like = page.locator("button.like")
     was = like.get_attribute("aria-pressed")
@@ -797,3 +798,44 @@ def test_the_player_resumes_where_it_stopped_and_shares_a_start_time(
     page.goto(link)
     expect(page.get_by_role("heading", name="Ladder clip")).to_be_visible()
     wait_for_time(page, 6.5, 7.5)
+
+
+def test_another_site_embeds_the_player_of_a_public_video_but_not_of_a_private_one(
+    page: Page, platform: Any, owner: Owner, ladder_video: dict[str, Any]
+) -> None:
+    log_in(page, owner.email, owner.password)
+    page.goto(f"/#/videos/{ladder_video['id']}")
+    code = page.get_by_label("Embed code").input_value()
+    match = re.fullmatch(
+        r'<iframe src="([^"]+)" width="640" height="400" title="Ladder clip" [^>]*></iframe>', code
+    )
+    assert match and match.group(1) == f"{platform.base_url}/#/embed/{ladder_video['id']}", code
+
+    blog = page.context.new_page()
+    blog.add_init_script(HIDE_NATIVE_HLS)
+    blog.set_content(f"<!doctype html><title>Elsewhere</title><h1>Someone's blog</h1>{code}")
+    frame = blog.frame_locator("iframe")
+    expect(frame.get_by_role("link", name="Ladder clip")).to_have_attribute("target", "_blank")
+    expect(frame.get_by_role("navigation")).to_have_count(0)
+    expect(frame.get_by_role("heading", name="Comments")).to_have_count(0)
+    embedded = frame.locator("video")
+    expect(embedded).to_be_visible(timeout=PLAYBACK_MS)
+    embedded.evaluate("v => { v.muted = true; return v.play(); }")
+    inner = next(f for f in blog.frames if "/#/embed/" in f.url)
+    inner.wait_for_function("() => document.querySelector('video').currentTime > 0", timeout=PLAYBACK_MS)
+    blog.close()
+
+    # The owner may watch a private video, but its page offers no embed code and its embed
+    # shows nothing.
+    api = login(platform.base_url, owner.email, owner.password)
+    video_url = f"{platform.base_url}/api/videos/{ladder_video['id']}"
+    api.patch(video_url, json={"visibility": "private"}, timeout=10).raise_for_status()
+    try:
+        page.reload()  # the page is drawn anew, from the video's record
+        expect(page.get_by_label("Link to share")).to_be_visible()
+        expect(page.get_by_label("Embed code")).to_have_count(0)
+        page.goto(f"/#/embed/{ladder_video['id']}")
+        expect(page.get_by_role("heading", name="This video is not available.")).to_be_visible()
+        expect(page.locator("video")).to_have_count(0)
+    finally:
+        api.patch(video_url, json={"visibility": "public"}, timeout=10).raise_for_status()

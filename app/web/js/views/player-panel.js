@@ -29,10 +29,20 @@ function savePosition(videoId, seconds) {
   }
 }
 
+const appUrl = (route) => `${location.origin}${location.pathname}#${route}`;
+
 /** The address of the video's page, starting at `seconds` when given. */
 export function shareLink(videoId, seconds) {
-  const base = `${location.origin}${location.pathname}#/videos/${encodeURIComponent(videoId)}`;
+  const base = appUrl(`/videos/${encodeURIComponent(videoId)}`);
   return seconds ? `${base}?t=${seconds}` : base;
+}
+
+const attribute = (text) => text.replace(/&/g, "&amp;").replace(/"/g, "&quot;").replace(/</g, "&lt;");
+
+/** The HTML another site pastes to show the video in its page (the embed route in an iframe). */
+function embedCode(video) {
+  const src = appUrl(`/embed/${encodeURIComponent(video.id)}`);
+  return `<iframe src="${attribute(src)}" width="640" height="400" title="${attribute(video.title)}" allow="fullscreen" style="border:0"></iframe>`;
 }
 
 // Keys as on the big video sites; arrows and Space are the native player's own.
@@ -92,11 +102,19 @@ function sharePanel(video, el) {
   el.addEventListener("timeupdate", update);
   atTime.addEventListener("change", update);
   link.addEventListener("focus", () => link.select());
-  return h("div", { class: "share" }, field("Link to share", link), h("div", { class: "check" }, atTime, atLabel));
+  // Only a video anyone with the link may see can be shown on another site.
+  const embed =
+    video.visibility === "private"
+      ? null
+      : field("Embed code", h("textarea", { name: "embed", readonly: true, rows: 2, value: embedCode(video) }), "Paste it into another site's page.");
+  return h("div", { class: "share" }, field("Link to share", link), h("div", { class: "check" }, atTime, atLabel), embed);
 }
 
-/** The player of `video`, starting at `startAt` seconds, or where this browser last stopped. */
-export function playerSection(video, cleanups, startAt = null) {
+/**
+ * The player of `video`, starting at `startAt` seconds, or where this browser last stopped;
+ * `embedded` leaves out the share panel (the page around the iframe is not ours).
+ */
+export function playerSection(video, cleanups, startAt = null, { embedded = false } = {}) {
   const box = alertBox();
   const el = h("video", {
     controls: true,
@@ -150,7 +168,7 @@ export function playerSection(video, cleanups, startAt = null) {
       h("kbd", {}, "F"),
       " full screen.",
     ),
-    sharePanel(video, el),
+    embedded ? null : sharePanel(video, el),
   );
   player.addEventListener("keydown", shortcuts(el));
   return player;

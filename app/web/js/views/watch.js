@@ -265,6 +265,32 @@ function renderNotFound(main) {
   );
 }
 
+/** The embed route: a public or unlisted video's player alone, titled by a link to its page. */
+export async function renderEmbed(main, params, videoId) {
+  const cleanups = [];
+  let video = null;
+  try {
+    video = await videos.get(videoId);
+  } catch (error) {
+    if (error.status !== 404) throw error;
+  }
+  // The owner may see a private video, but an embed shows only what anyone with the link may.
+  if (!video || video.visibility === "private" || video.status !== "ready" || !video.playback_url) {
+    main.append(h("h1", {}, "This video is not available."));
+    return undefined;
+  }
+  main.append(
+    h("h1", {}, h("a", { href: `#/videos/${encodeURIComponent(video.id)}`, target: "_blank", rel: "noopener" }, video.title)),
+    playerSection(video, cleanups, startFrom(params), { embedded: true }),
+  );
+  return () => cleanups.forEach((release) => release());
+}
+
+// A shared link's start time (?t=seconds); null without one.
+function startFrom(params) {
+  return /^\d+$/.test(params.get("t") || "") ? Number(params.get("t")) : null;
+}
+
 export async function render(main, params, videoId) {
   const cleanups = [];
   const user = await me();
@@ -294,10 +320,8 @@ export async function render(main, params, videoId) {
     throw new Error("The video is ready, but its player is not available yet. Reload the page in a moment.");
   };
 
-  // A shared link's start time (?t=seconds), else where this browser last stopped.
-  const startAt = /^\d+$/.test(params.get("t") || "") ? Number(params.get("t")) : null;
   if (video.status === "ready" && video.playback_url) {
-    stage.append(playerSection(video, cleanups, startAt));
+    stage.append(playerSection(video, cleanups, startFrom(params)));
   } else if (isOwner) {
     stage.append(progressSection(video, whenRecordedReady, cleanups));
   } else {
