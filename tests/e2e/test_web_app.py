@@ -379,6 +379,40 @@ def test_buttons_that_call_the_server_keep_the_focus(page: Page, owner: Owner) -
     expect(save).to_be_focused()
 
 
+def test_moving_and_removing_playlist_items_keeps_the_focus_on_the_item(
+    page: Page, platform: Any, owner: Owner
+) -> None:
+    api = login(platform.base_url, owner.email, owner.password)
+    created = api.post(f"{platform.base_url}/api/playlists", json={"title": "Running order"}, timeout=10)
+    created.raise_for_status()
+    playlist_url = f"{platform.base_url}/api/playlists/{created.json()['id']}/items"
+    for video in (owner.video, owner.private_video):
+        api.post(playlist_url, json={"video_id": video["id"]}, timeout=10).raise_for_status()
+    try:
+        check_playlist_focus(page, owner, created.json())
+    finally:  # the other tests add to the owner's one other playlist, the picker's only choice
+        api.delete(f"{platform.base_url}/api/playlists/{created.json()['id']}", timeout=10).raise_for_status()
+
+
+def check_playlist_focus(page: Page, owner: Owner, playlist: dict[str, Any]) -> None:
+    first, second = owner.video["title"], owner.private_video["title"]
+    log_in(page, owner.email, owner.password)
+    page.goto(f"/#/playlists/{playlist['id']}")
+    items = page.locator(".playlist-items li a")
+    expect(items).to_have_text([first, second])
+
+    press_on(page, page.get_by_role("button", name=f"Move “{second}” up"))
+    expect(items).to_have_text([second, first])
+    # Up is off at the top: the focus stays with the moved video, on its other move.
+    expect(page.get_by_role("button", name=f"Move “{second}” down")).to_be_focused()
+    press_on(page, page.get_by_role("button", name=f"Remove “{second}”"))
+    expect(items).to_have_text([first])
+    expect(page.get_by_role("button", name=f"Remove “{first}”")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(items).to_have_count(0)
+    expect(page.get_by_role("heading", name="Running order")).to_be_focused()
+
+
 def test_adding_a_video_to_a_playlist_twice_names_the_video_by_its_title(page: Page, owner: Owner) -> None:
     log_in(page, owner.email, owner.password)
     page.goto(f"/#/videos/{owner.video['id']}")

@@ -47,31 +47,37 @@ export async function renderOne(main, _params, playlistId) {
   const status = h("p", { role: "status", class: "status" });
   const list = h("ol", { class: "playlist-items" });
 
-  const save = async (next, message) => {
+  // Drawing the list anew drops the focus with the old buttons: it goes back to the same
+  // action on the item at `index` (another of its actions if that one is off), else the heading.
+  const refocus = (index, action) => {
+    const buttons = [...(list.children[index]?.querySelectorAll("button") || [])].filter((b) => !b.disabled);
+    const target = buttons.find((b) => b.dataset.action === action) || buttons[0] || main.querySelector("h1");
+    target?.focus();
+  };
+
+  const move = async (index, delta) => {
+    const next = [...items];
+    const [moved] = next.splice(index, 1);
+    next.splice(index + delta, 0, moved);
     box.show(null);
     try {
       const updated = await playlists.reorder(playlistId, next.map((item) => item.id));
       items = updated.items;
       paint();
-      status.textContent = message;
+      refocus(index + delta, delta < 0 ? "up" : "down");
+      status.textContent = `Moved “${moved.title}” to position ${index + delta + 1}.`;
     } catch (error) {
       box.show(error);
     }
   };
 
-  const move = (index, delta) => {
-    const next = [...items];
-    const [moved] = next.splice(index, 1);
-    next.splice(index + delta, 0, moved);
-    return save(next, `Moved “${moved.title}” to position ${index + delta + 1}.`);
-  };
-
-  const removeItem = async (item) => {
+  const removeItem = async (item, index) => {
     box.show(null);
     try {
       await playlists.removeItem(playlistId, item.id);
       items = items.filter((other) => other !== item);
       paint();
+      refocus(Math.min(index, items.length - 1), "remove");
       status.textContent = `Removed “${item.title}”.`;
     } catch (error) {
       box.show(error);
@@ -89,9 +95,9 @@ export async function renderOne(main, _params, playlistId) {
           h(
             "span",
             { class: "item-actions" },
-            h("button", { type: "button", class: "secondary", disabled: index === 0, "aria-label": `Move “${item.title}” up`, onclick: () => move(index, -1) }, "↑"),
-            h("button", { type: "button", class: "secondary", disabled: index === items.length - 1, "aria-label": `Move “${item.title}” down`, onclick: () => move(index, 1) }, "↓"),
-            h("button", { type: "button", class: "danger", "aria-label": `Remove “${item.title}”`, onclick: () => removeItem(item) }, "Remove"),
+            h("button", { type: "button", class: "secondary", "data-action": "up", disabled: index === 0, "aria-label": `Move “${item.title}” up`, onclick: () => move(index, -1) }, "↑"),
+            h("button", { type: "button", class: "secondary", "data-action": "down", disabled: index === items.length - 1, "aria-label": `Move “${item.title}” down`, onclick: () => move(index, 1) }, "↓"),
+            h("button", { type: "button", class: "danger", "data-action": "remove", "aria-label": `Remove “${item.title}”`, onclick: () => removeItem(item, index) }, "Remove"),
           ),
         ),
       ),
