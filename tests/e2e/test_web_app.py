@@ -629,9 +629,12 @@ def settled(page: Page, heading: str) -> None:
         page.wait_for_load_state("networkidle", timeout=3000)
 
 
-def test_every_page_passes_axe_and_fits_a_phone(page: Page, platform: Any, owner: Owner) -> None:
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_every_page_passes_axe_and_fits_a_phone(
+    page: Page, platform: Any, owner: Owner, scheme: Literal["light", "dark"]
+) -> None:
     """axe-core's default rules (WCAG 2.x A/AA and best practices), no heading level skipped, and
-    at 390 px no sideways scrolling, on each page at a laptop's and a phone's width."""
+    at 390 px no sideways scrolling, on each page at a laptop's and a phone's width, in ``scheme``."""
     video, playlist = owner.video, owner.playlist
     public_pages = [
         ("/#/", "Latest videos"),
@@ -657,6 +660,7 @@ def test_every_page_passes_axe_and_fits_a_phone(page: Page, platform: Any, owner
         (f"/#/videos/{owner.private_video['id']}", owner.private_video["title"]),
     ]
     problems: dict[str, list[str]] = {}
+    page.emulate_media(color_scheme=scheme)
     for viewport in (LAPTOP, PHONE):
         page.set_viewport_size(viewport)
         page.goto("/#/")
