@@ -34,8 +34,15 @@ PAGE_SIZE = 20
 REQUESTS_PER_MEASUREMENT = 50
 
 
+# Titles are three of these words and a number: each word is in about 1.5% of the titles.
+TITLE_WORDS = [f"{stem}{suffix}" for stem in ("cat", "dog", "sea", "sky", "car", "pan", "owl", "elm", "fox", "ant")
+               for suffix in ("", "s", "ly", "ing", "er", "ed", "ish", "ful", "dom", "let",
+                              "ity", "ment", "ness", "ous", "ive", "al", "ic", "ize", "ward", "ster")]  # fmt: skip
+
+
 def populate(sessions: sessionmaker[Session], count: int) -> None:
-    """``count`` videos of 100 users; most public and ready; some share a creation time (ties on id)."""
+    """``count`` videos of 100 users; most public and ready (with the keys of a transcoded ladder);
+    some share a creation time (ties on id)."""
     rng = random.Random(7)
     start = datetime(2026, 1, 1, tzinfo=UTC)
     with sessions() as session:
@@ -45,14 +52,19 @@ def populate(sessions: sessionmaker[Session], count: int) -> None:
         rows = []
         for i in range(count):
             created = start + timedelta(seconds=i - i % 3)
+            video_id = uuid.uuid4()
+            ready = rng.random() < 0.95
             rows.append(
                 {
-                    "id": uuid.uuid4(),
+                    "id": video_id,
                     "owner_id": f"user-{rng.randrange(100)}",
-                    "title": f"video {i}",
+                    "title": " ".join(rng.sample(TITLE_WORDS, 3)) + f" {i}",
                     "visibility": Visibility.PUBLIC if rng.random() < 0.9 else Visibility.PRIVATE,
-                    "status": VideoState.READY if rng.random() < 0.95 else VideoState.TRANSCODING,
+                    "status": VideoState.READY if ready else VideoState.TRANSCODING,
                     "source_key": f"uploads/{i}",
+                    "master_playlist_key": f"videos/{video_id}/t/master.m3u8" if ready else None,
+                    "thumbnail_key": f"videos/{video_id}/t/poster.jpg" if ready else None,
+                    "duration_seconds": 30.0 if ready else None,
                     "created_at": created,
                     "updated_at": created,
                 }

@@ -33,15 +33,28 @@ def main(argv: list[str]) -> int:
         ensure_file_descriptors(file_descriptors_needed(WORKER_CONNECTIONS))
     except FileDescriptorLimit as exc:
         parser.exit(2, f"reelstack backend: {exc}\n")
-    options = {
-        "bind": args.bind,
-        "workers": args.workers,
-        "threads": args.threads,
-        "worker_connections": WORKER_CONNECTIONS,
-        "graceful_timeout": args.graceful_timeout,
-        "accesslog": "-",
-        "loglevel": settings.log_level.lower(),
-        "proc_name": "reelstack-backend",
-    }
+    options = gunicorn_options(
+        bind=args.bind,
+        workers=args.workers,
+        threads=args.threads,
+        graceful_timeout=args.graceful_timeout,
+        log_level=settings.log_level,
+    )
     Server(lambda: create_app(settings), **options).run()
     return 0
+
+
+def gunicorn_options(
+    *, bind: str, workers: int, threads: int, graceful_timeout: int, log_level: str
+) -> dict[str, object]:
+    """The gunicorn settings of ``reelstack backend`` (the benchmarks serve the API with the same)."""
+    return {
+        "bind": bind,
+        "workers": workers,
+        "threads": threads,
+        "worker_connections": WORKER_CONNECTIONS,
+        "graceful_timeout": graceful_timeout,
+        "accesslog": "-",
+        "loglevel": log_level.lower(),
+        "proc_name": "reelstack-backend",
+    }
