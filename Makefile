@@ -12,15 +12,23 @@ WEB_DEPS := app/web/node_modules/.package-lock.json
 # Graphviz for `reelstack synth --format svg`).
 DEV_PACKAGES := ffmpeg
 TEST_PACKAGES := ffmpeg postgresql chromium shellcheck packer systemd graphviz
+# What `make bench` needs: ffmpeg for the transcodes, a PostgreSQL server for the API under load.
+BENCH_PACKAGES := ffmpeg postgresql
 # What the end-to-end suite needs on this machine against a deployed stack: test clips, ffprobe, the browser.
 E2E_PACKAGES := ffmpeg chromium
 
-.PHONY: dev test cloud-test install system-packages-dev system-packages-test system-packages-e2e system-packages-npm lint pytest policy constraints clean
+.PHONY: dev test bench cloud-test install system-packages-dev system-packages-test system-packages-e2e system-packages-npm lint pytest policy constraints clean
 
 dev: system-packages-dev install
 	$(BIN)/reelstack up
 
 test: system-packages-test install lint pytest policy
+
+# Every benchmark side by side: one table of ratios against the goals, written to bench/results/.
+# QUICK=1 runs a smaller version of each (under three minutes); `make test` runs that once.
+bench: install
+	$(call apt_install,$(BENCH_PACKAGES))
+	$(BIN)/python -m bench $(if $(QUICK),--quick)
 
 # Needs the Pulumi CLI, a backend login and AWS credentials (docs/platform-teams.md); creates a
 # stack, tests it and destroys it whatever the outcome. Not part of `make test`.

@@ -29,7 +29,10 @@ BENCHMARKS: dict[str, tuple[Benchmark, list[tuple[str, str, Goal]]]] = {
         upload_watchable.measure,
         [(upload_watchable.BENCHMARK, upload_watchable.MEASURE, upload_watchable.GOAL)],
     ),
-    "ladder": (one_decode.measure, [("3 single-decode ladder", "one decode / per rendition", Goal("<=", 0.65))]),
+    "ladder": (
+        one_decode.measure,
+        [("3 single-decode ladder", "one decode / per rendition", Goal("<=", 0.65))],
+    ),
     "fanout": (
         progress_loopback.measure,
         [(progress_loopback.BENCHMARK, "p95 publish-to-client latency", progress_loopback.GOAL)],
@@ -52,7 +55,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--quick", action="store_true", help="a smaller version of each benchmark")
     parser.add_argument("--only", nargs="+", choices=sorted(BENCHMARKS), help="run these benchmarks alone")
-    parser.add_argument("--out", type=Path, help="the JSON document (default bench/results/bench[-quick].json)")
+    parser.add_argument(
+        "--out", type=Path, help="the JSON document (default bench/results/bench[-quick].json)"
+    )
     args = parser.parse_args(argv)
     started, clock = datetime.now(UTC).isoformat(timespec="seconds"), time.monotonic()
     rows: list[Row] = []
@@ -66,7 +71,9 @@ def main(argv: list[str] | None = None) -> int:
         except Exception as exc:  # one broken benchmark must not lose the others' results
             traceback.print_exc()
             failed = True
-            rows += [Row(b, m, g, note=f"failed: {type(exc).__name__}: {exc}"[:300]) for b, m, g in stands_for]
+            rows += [
+                Row(b, m, g, note=f"failed: {type(exc).__name__}: {exc}"[:300]) for b, m, g in stands_for
+            ]
         print(f"bench: {name} took {time.monotonic() - began:.0f} s", file=sys.stderr, flush=True)
     out = args.out or default_output(args.quick)
     write(out, document(rows, quick=args.quick, started=started, seconds=time.monotonic() - clock))

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import os
 import signal
 import statistics
@@ -31,7 +32,7 @@ from urllib.parse import quote
 
 import requests
 
-from bench._compare import interleave
+from bench._compare import Costs, interleave
 from bench._report import Goal, Row, table
 
 BENCHMARK = "5 API under load"
@@ -70,7 +71,9 @@ def serve(argv: list[str]) -> None:
         def with_static(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
             if environ["PATH_INFO"] == STATIC_PATH:
                 body = Path(static_file).read_bytes()
-                start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+                start_response(
+                    "200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+                )
                 return [body]
             return backend(environ, start_response)
 
@@ -78,13 +81,7 @@ def serve(argv: list[str]) -> None:
 
     options = gunicorn_options(bind=bind, workers=2, threads=4, graceful_timeout=5, log_level="WARNING")
     options["accesslog"] = None  # the load would be mostly the access log's lines on this machine
-    Server(app, **options).run()  # type: ignore[arg-type]
-
-
-@dataclass(frozen=True)
-class Measured:
-    requests_per_second: float
-    p95_ms: float
+    Server(app, **options).run()
 
 
 async def _client(host: str, port: int, request: bytes, until: float, latencies: list[float]) -> None:
@@ -108,7 +105,7 @@ async def _client(host: str, port: int, request: bytes, until: float, latencies:
         writer.close()
 
 
-def load(port: int, path: str, clients: int, seconds: float) -> Measured:
+def load(port: int, path: str, clients: int, seconds: float) -> Costs:
     """``clients`` keep-alive connections asking ``path`` back to back for ``seconds``."""
     request = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode()
     latencies: list[float] = []
@@ -121,7 +118,7 @@ def load(port: int, path: str, clients: int, seconds: float) -> Measured:
     asyncio.run(run())
     elapsed = time.perf_counter() - started
     p95 = statistics.quantiles(latencies, n=20)[-1] if len(latencies) > 1 else latencies[0]
-    return Measured(len(latencies) / elapsed, p95 * 1000)
+    return {"rps": len(latencies) / elapsed, "p95_ms": p95 * 1000}
 
 
 @contextmanager
@@ -175,7 +172,10 @@ def measure(*, quick: bool, load_: Load | None = None) -> list[Row]:
     plan = load_ or (QUICK if quick else FULL)
     rows: list[Row] = []
     with backend_on_postgres(plan.videos) as (port, static):
-        for label, path in (("feed", "/api/videos?limit=20"), ("title search", f"/api/videos?limit=20&q={quote(SEARCH_WORD)}")):
+        for label, path in (
+            ("feed", "/api/videos?limit=20"),
+            ("title search", f"/api/videos?limit=20&q={quote(SEARCH_WORD)}"),
+        ):
             answer = requests.get(f"http://127.0.0.1:{port}{path}", timeout=30)
             answer.raise_for_status()
             items = len(answer.json()["items"])
@@ -183,29 +183,29 @@ def measure(*, quick: bool, load_: Load | None = None) -> list[Row]:
             load(port, path, 4, plan.seconds / 2)  # warm every worker's connections and caches
             for clients in (1, 20):
                 pairs = interleave(
-                    lambda c=clients: {"m": load(port, STATIC_PATH, c, plan.seconds)},  # type: ignore[misc]
-                    lambda c=clients: {"m": load(port, path, c, plan.seconds)},  # type: ignore[misc]
+                    functools.partial(load, port, STATIC_PATH, clients, plan.seconds),
+                    functools.partial(load, port, path, clients, plan.seconds),
                     plan.rounds,
                 )
-                static_runs = [a["m"] for a, _ in pairs]
-                api_runs = [b["m"] for _, b in pairs]
+                static_runs = [a for a, _ in pairs]
+                api_runs = [b for _, b in pairs]
                 rows.append(
                     Row(
                         BENCHMARK,
                         f"{label} / static JSON, requests/s, {clients} client{'s' if clients > 1 else ''}",
                         GOAL,
-                        [b.requests_per_second / a.requests_per_second for a, b in zip(static_runs, api_runs, strict=True)],
+                        [b["rps"] / a["rps"] for a, b in zip(static_runs, api_runs, strict=True)],
                         note=(
                             f"{plan.videos} videos on PostgreSQL, {items} items, {len(answer.content)} bytes; "
-                            f"API {statistics.median(r.requests_per_second for r in api_runs):.0f}/s "
-                            f"p95 {statistics.median(r.p95_ms for r in api_runs):.1f} ms, "
-                            f"static {statistics.median(r.requests_per_second for r in static_runs):.0f}/s "
-                            f"p95 {statistics.median(r.p95_ms for r in static_runs):.1f} ms"
+                            f"API {statistics.median(r['rps'] for r in api_runs):.0f}/s "
+                            f"p95 {statistics.median(r['p95_ms'] for r in api_runs):.1f} ms, "
+                            f"static {statistics.median(r['rps'] for r in static_runs):.0f}/s "
+                            f"p95 {statistics.median(r['p95_ms'] for r in static_runs):.1f} ms"
                         ),
                         details={
                             "path": path,
-                            "api": [r.__dict__ for r in api_runs],
-                            "static": [r.__dict__ for r in static_runs],
+                            "api": [dict(r) for r in api_runs],
+                            "static": [dict(r) for r in static_runs],
                         },
                     )
                 )
@@ -216,7 +216,9 @@ def main() -> int:
     if sys.argv[1:2] == ["--serve"]:
         serve(sys.argv[2:])
         return 0
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--videos", type=int, help="videos in the database")
     args = parser.parse_args()

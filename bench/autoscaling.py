@@ -287,7 +287,9 @@ def measure(*, quick: bool, rounds: int | None = None, hours: float | None = Non
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--hours", type=float, default=24.0)
     args = parser.parse_args()

@@ -24,7 +24,6 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import ffmpeg
 
@@ -106,7 +105,9 @@ def renditions_written(root: Path) -> tuple[str, ...]:
     )
 
 
-def measured(run: Callable[[Path], None], work: Path, written: set[tuple[str, ...]], kept: dict[str, Path], name: str) -> Costs:
+def measured(
+    run: Callable[[Path], None], work: Path, written: set[tuple[str, ...]], kept: dict[str, Path], name: str
+) -> Costs:
     """Costs of one run; its outputs replace the variant's previous ones in ``kept``."""
     root = Path(tempfile.mkdtemp(dir=work))
     cpu, wall = children_cpu(), time.perf_counter()
@@ -222,7 +223,9 @@ def main() -> int:
     print(f"per-rendition / one-decode, wall time: {summary(ratios(result.pairs, 'wall'))}")
     print(f"per-rendition / one-decode, CPU time:  {summary(ratios(result.pairs, 'cpu'))}")
     for variant, by_rendition in result.quality.items():
-        shown = ", ".join(f"{n} {q['kbit_per_s']:.0f} kbit/s SSIM {q['ssim']:.4f}" for n, q in by_rendition.items())
+        shown = ", ".join(
+            f"{n} {q['kbit_per_s']:.0f} kbit/s SSIM {q['ssim']:.4f}" for n, q in by_rendition.items()
+        )
         print(f"  {variant}: {shown}")
     return 0
 
