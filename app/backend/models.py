@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -82,6 +83,14 @@ class Video(Base):
         CheckConstraint("progress >= 0 AND progress <= 100", name="ck_videos_progress_range"),
         Index("ix_videos_feed", "visibility", "status", "created_at", "id"),
         Index("ix_videos_owner", "owner_id", "created_at"),
+        # Title search (ILIKE '%word%') through pg_trgm's GIN operator class; PostgreSQL only
+        # (migration 0005 says why SQLite keeps its scan).
+        Index(
+            "ix_videos_title_trgm",
+            "title",
+            postgresql_using="gin",
+            postgresql_ops={"title": "gin_trgm_ops"},
+        ).ddl_if(dialect="postgresql"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
@@ -160,3 +169,14 @@ class PlaylistItem(Base):
     added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     video: Mapped[Video] = relationship(lazy="joined")
+
+
+def declared_on(dialect: str) -> Callable[[Any, str | None, str, bool, Any], bool]:
+    """Alembic's ``include_object`` for ``dialect``: leaves out the indexes the models declare for
+    another dialect only (``ddl_if``), which the migrations create on that dialect alone."""
+
+    def include(obj: Any, _name: str | None, type_: str, reflected: bool, _compare_to: Any) -> bool:
+        only = getattr(obj, "_ddl_if", None)
+        return type_ != "index" or reflected or only is None or only.dialect in (None, dialect)
+
+    return include

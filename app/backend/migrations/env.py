@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 
 from app.backend.db import make_engine
-from app.backend.models import Base
+from app.backend.models import Base, declared_on
 
 config = context.config
 url = config.attributes.get("url") or config.get_main_option("sqlalchemy.url")
@@ -20,7 +20,12 @@ else:
     engine = make_engine(url)
     with engine.connect() as connection:
         # Batch mode lets ALTERs run on SQLite (which copies the table) as on PostgreSQL.
-        context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True)
+        context.configure(
+            connection=connection,
+            target_metadata=Base.metadata,
+            render_as_batch=True,
+            include_object=declared_on(connection.dialect.name),
+        )
         with context.begin_transaction():
             context.run_migrations()
     engine.dispose()
