@@ -53,6 +53,10 @@ def gunicorn_options(
         "workers": workers,
         "threads": threads,
         "worker_connections": WORKER_CONNECTIONS,
+        # Each worker listens on its own SO_REUSEPORT socket and Linux spreads new connections
+        # over them: on one shared socket, a burst of keep-alive connections (the load balancer's)
+        # could all be accepted by one worker, leaving the other cores idle.
+        "reuse_port": True,
         "graceful_timeout": graceful_timeout,
         "accesslog": "-",
         "loglevel": log_level.lower(),

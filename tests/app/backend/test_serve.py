@@ -96,6 +96,40 @@ def test_a_backend_that_may_not_open_the_files_its_connections_need_refuses_to_s
     assert "open files but the process may open 1024; raise LimitNOFILE" in errors
 
 
+def _listening_sockets(port: int) -> int:
+    """TCP sockets in LISTEN on 127.0.0.1:``port`` (``/proc/net/tcp``: address and port in hex, state 0A)."""
+    local = f"0100007F:{port:04X}"
+    rows = [line.split() for line in Path("/proc/net/tcp").read_text().splitlines()[1:]]
+    return sum(1 for row in rows if row[1] == local and row[3] == "0A")
+
+
+def test_each_backend_worker_listens_on_its_own_socket_so_the_kernel_spreads_connections(
+    local_resources: LocalResources, tmp_path: Path
+) -> None:
+    """With one socket shared by the workers, keep-alive connections accepted in a burst could all
+    land on one worker, which then served alone on one core (issue 14: 5 of 15 runs, throughput
+    halved). gunicorn's ``reuse_port`` gives each worker its own SO_REUSEPORT socket, among which
+    Linux spreads new connections evenly (https://docs.gunicorn.org/en/stable/settings.html#reuse-port,
+    https://lwn.net/Articles/542629/)."""
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    env = _env(local_resources, url)
+    assert _reelstack("migrate", env=env).wait(timeout=60) == 0
+    port = free_port()
+    process = _reelstack(
+        "backend", "--bind", f"127.0.0.1:{port}", "--workers", "2",
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/api/health/live", timeout=60, process=process)  # type: ignore[arg-type]
+        deadline = time.monotonic() + 30
+        while _listening_sockets(port) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)  # the second worker may still be booting
+        assert _listening_sockets(port) == 2
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=60)
+
+
 def test_status_consumer_records_published_events_and_stops_on_sigterm(
     local_resources: LocalResources, tmp_path: Path
 ) -> None:
