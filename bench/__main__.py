@@ -2,6 +2,8 @@
 
     .venv/bin/python -m bench [--quick] [--only NAME ...] [--out PATH]
 
+``--only`` runs some benchmarks and keeps the output file's rows of the others as they were, so
+one benchmark can be measured again alone.
 ``--quick`` runs a smaller version of each (short sources, fewer videos, streams and rounds), in
 under three minutes; ``make test`` runs it once to prove the benchmarks still work. A benchmark
 that fails is a row saying so, and the run exits 1 after writing the others.
@@ -10,15 +12,17 @@ that fails is a row saying so, and the run exits 1 after writing the others.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 import traceback
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from bench import api_load, autoscaling, one_decode, progress_loopback, upload_watchable
-from bench._report import Goal, Row, document, table, write
+from bench._report import Goal, Row, document, row_of, table, write
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -60,24 +64,32 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     started, clock = datetime.now(UTC).isoformat(timespec="seconds"), time.monotonic()
-    rows: list[Row] = []
+    rows: list[tuple[str, Row]] = []
     failed = False
     for name in args.only or BENCHMARKS:
         run, stands_for = BENCHMARKS[name]
         print(f"bench: {name}...", file=sys.stderr, flush=True)
         began = time.monotonic()
         try:
-            rows += run(quick=args.quick)
+            rows += [(name, row) for row in run(quick=args.quick)]
         except Exception as exc:  # one broken benchmark must not lose the others' results
             traceback.print_exc()
             failed = True
             rows += [
-                Row(b, m, g, note=f"failed: {type(exc).__name__}: {exc}"[:300]) for b, m, g in stands_for
+                (name, Row(b, m, g, note=f"failed: {type(exc).__name__}: {exc}"[:300]))
+                for b, m, g in stands_for
             ]
         print(f"bench: {name} took {time.monotonic() - began:.0f} s", file=sys.stderr, flush=True)
     out = args.out or default_output(args.quick)
-    write(out, document(rows, quick=args.quick, started=started, seconds=time.monotonic() - clock))
-    print(table(rows))
+    kept: list[dict[str, Any]] = []
+    if args.only and out.exists():
+        earlier = json.loads(out.read_text())
+        if earlier.get("quick") == args.quick:
+            measured = {row.benchmark for _, row in rows}
+            kept = [row for row in earlier["rows"] if row["benchmark"] not in measured]
+    written = document(rows, quick=args.quick, started=started, seconds=time.monotonic() - clock, kept=kept)
+    write(out, written)
+    print(table(sorted((row_of(r) for r in written["rows"]), key=lambda r: r.benchmark)))
     print(f"\nwritten to {out}")
     return 1 if failed else 0
 

@@ -67,11 +67,30 @@ class Row:
         return data
 
 
+def row_of(data: dict[str, Any]) -> Row:
+    """A row as ``Row.as_json`` wrote it."""
+    goal = data["goal"]
+    return Row(
+        data["benchmark"],
+        data["measure"],
+        Goal(goal["bound"], goal["value"]),
+        data["rounds"],
+        unit=data["unit"],
+        note=data["note"],
+        details=data["details"],
+    )
+
+
 def _value(row: Row) -> str:
     if row.median is None:
         return "not measured"
-    spread = f"{min(row.rounds):.3g}-{max(row.rounds):.3g}"
-    return f"{row.median:.3g}{row.unit} ({spread}, {len(row.rounds)} rounds)"
+    spread = f"{_number(min(row.rounds))}-{_number(max(row.rounds))}"
+    return f"{_number(row.median)}{row.unit} ({spread}, {len(row.rounds)} rounds)"
+
+
+def _number(value: float) -> str:
+    """Three significant digits, without an exponent (1530, not 1.53e+03)."""
+    return f"{value:.0f}" if abs(value) >= 100 else f"{value:.3g}"
 
 
 def _met(row: Row) -> str:
@@ -95,12 +114,21 @@ def table(rows: Sequence[Row]) -> str:
     return "\n".join(out)
 
 
-def document(rows: Sequence[Row], *, quick: bool, started: str, seconds: float) -> dict[str, Any]:
+def document(
+    rows: Sequence[tuple[str, Row]],
+    *,
+    quick: bool,
+    started: str,
+    seconds: float,
+    kept: Sequence[dict[str, Any]] = (),
+) -> dict[str, Any]:
+    """``rows`` of this run, each with the harness name of its benchmark; ``kept``: rows of an
+    earlier run of the other benchmarks, as they were written."""
     return {
         "quick": quick,
         "started": started,
         "seconds": round(seconds, 1),
-        "rows": [r.as_json() for r in rows],
+        "rows": [*kept, *({"run": name, **row.as_json()} for name, row in rows)],
     }
 
 
