@@ -118,8 +118,9 @@ def backend_policy(
 ) -> dict[str, Any]:
     """The backend's permissions: exactly the calls its code makes (tests/infra/test_backend.py).
 
-    Uploads: presign POSTs and parts, check an upload (head, first bytes), refuse or delete it,
-    and delete every version of a deleted video's source (the bucket may be versioned). Media:
+    Uploads: presign POSTs and parts, list the parts of an interrupted multipart upload (to
+    resume it), check an upload (head, first bytes), refuse or delete it, and delete every
+    version of a deleted video's source (the bucket may be versioned). Media:
     delete a deleted video's outputs. Tasks: send. Status: receive and delete. ListBucket on
     the uploads bucket makes a missing upload's HeadObject answer 404 rather than 403. The media
     edge's store: cut a video's grants (write its revocation epoch, sweep the expired ones).
@@ -137,6 +138,11 @@ def backend_policy(
             [f"{uploads_bucket_arn}/{UPLOADS_KEY_PREFIX}*"],
         ),
         statement("ListUploadVersions", ["s3:ListBucketVersions"], [uploads_bucket_arn]),
+        statement(
+            "ListUploadParts",
+            ["s3:ListMultipartUploadParts"],
+            [f"{uploads_bucket_arn}/{UPLOADS_KEY_PREFIX}*"],
+        ),
         statement("Media", ["s3:DeleteObject"], [f"{media_bucket_arn}/*"]),
         statement("ListOwnBuckets", ["s3:ListBucket"], [uploads_bucket_arn, media_bucket_arn]),
         statement("SendTasks", ["sqs:SendMessage"], [task_queue_arn]),

@@ -237,6 +237,20 @@ class PartUrls(BaseModel):
     parts: list[PartUrl]
 
 
+class StoredPartOut(BaseModel):
+    part_number: int
+    etag: str
+    size: int = Field(description="bytes S3 holds of this part")
+
+
+class MultipartProgress(BaseModel):
+    upload_id: str
+    key: str
+    parts: list[StoredPartOut] = Field(
+        description="the parts S3 holds, by part number; a resumed upload sends only the others"
+    )
+
+
 class CompletedPart(_Request):
     part_number: int = Field(ge=1, le=10000)
     etag: Annotated[

@@ -218,6 +218,38 @@ def part_urls(aws: AwsClients, settings: BackendSettings, video: Video, part_num
     ]
 
 
+@dataclass(frozen=True)
+class StoredPart:
+    part_number: int
+    etag: str
+    size: int
+
+
+def stored_parts(aws: AwsClients, settings: BackendSettings, video: Video) -> list[StoredPart]:
+    """The parts S3 holds of the video's multipart upload, by part number: what a client that
+    lost its state (a reload, a dropped connection) need not send again. ListParts answers at
+    most 1,000 parts a page; the paginator follows NextPartNumberMarker."""
+    upload_id = _require_multipart(video)
+    pages = aws.s3.get_paginator("list_parts").paginate(
+        Bucket=settings.uploads_bucket, Key=video.source_key, UploadId=upload_id
+    )
+    try:
+        return [
+            StoredPart(int(p["PartNumber"]), str(p["ETag"]), int(p["Size"]))
+            for page in pages
+            for p in page.get("Parts", [])
+        ]
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "NoSuchUpload":
+            raise
+        raise ApiError(
+            409,
+            "multipart_gone",
+            "the multipart upload is no longer in storage (the uploads bucket's lifecycle aborts"
+            " incomplete uploads); abort it and start again",
+        ) from None
+
+
 def complete_multipart(
     session: Session, aws: AwsClients, settings: BackendSettings, video: Video, data: MultipartComplete
 ) -> None:

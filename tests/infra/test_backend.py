@@ -150,8 +150,8 @@ def _grants(policy: dict[str, Any]) -> dict[str, set[str]]:
 
 
 def test_backend_only_deletes_media_and_only_queues_and_settles_messages() -> None:
-    """Nothing in the backend reads media, lists multipart uploads or their parts, reads a queue's
-    attributes or changes a status message's visibility (an unrecorded one simply comes back)."""
+    """Nothing in the backend reads media, lists multipart uploads, reads a queue's attributes or
+    changes a status message's visibility (an unrecorded one simply comes back)."""
     grants = _grants(backend_policy(**ARNS, secret_arns=["arn:aws:secretsmanager:us-east-1:1:secret:a"]))
     assert grants["arn:aws:s3:::m/*"] == {"s3:DeleteObject"}
     assert grants["arn:aws:s3:::u/*"] == {
@@ -174,11 +174,22 @@ def test_backend_may_delete_versions_of_uploaded_sources_only() -> None:
     media bucket or keys outside ``uploads/``."""
     grants = _grants(backend_policy(**ARNS, secret_arns=["arn:aws:secretsmanager:us-east-1:1:secret:a"]))
     assert grants["arn:aws:s3:::u"] == {"s3:ListBucket", "s3:ListBucketVersions"}
-    assert grants["arn:aws:s3:::u/uploads/*"] == {"s3:DeleteObjectVersion"}
+    assert grants["arn:aws:s3:::u/uploads/*"] == {"s3:DeleteObjectVersion", "s3:ListMultipartUploadParts"}
     versioned = {"s3:ListBucketVersions", "s3:DeleteObjectVersion"}
     assert {r for r, actions in grants.items() if actions & versioned} == {
         "arn:aws:s3:::u/uploads/*",
         "arn:aws:s3:::u",
+    }
+
+
+def test_backend_lists_the_parts_of_uploaded_sources_only() -> None:
+    """AWS rule: ListParts needs s3:ListMultipartUploadParts on the object (Amazon S3 User Guide,
+    "Multipart upload API and permissions",
+    https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuoverview.html#mpuAndPermissions);
+    a resumed upload asks which parts S3 holds. Only source keys, never the media bucket."""
+    grants = _grants(backend_policy(**ARNS, secret_arns=["arn:aws:secretsmanager:us-east-1:1:secret:a"]))
+    assert {r for r, actions in grants.items() if "s3:ListMultipartUploadParts" in actions} == {
+        "arn:aws:s3:::u/uploads/*"
     }
 
 

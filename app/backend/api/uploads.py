@@ -14,11 +14,13 @@ from app.backend.openapi import AUTH, api
 from app.backend.schemas import (
     ErrorBody,
     MultipartComplete,
+    MultipartProgress,
     MultipartStart,
     MultipartStarted,
     PartUrl,
     PartUrls,
     PartUrlsRequest,
+    StoredPartOut,
     VideoOut,
 )
 
@@ -60,10 +62,27 @@ def start(video_id: uuid.UUID, json: MultipartStart) -> tuple[MultipartStarted, 
     return MultipartStarted(upload_id=upload_id, key=video.source_key), 201
 
 
+@bp.get("/multipart")
+@api.validate(resp=Response(HTTP_200=MultipartProgress, **_ERRORS), tags=TAGS, security=AUTH)
+def progress(video_id: uuid.UUID) -> MultipartProgress:
+    """The current multipart upload and the parts S3 already holds, so an interrupted upload
+    resumes with the others. 409 `multipart_gone` once the bucket's lifecycle has aborted it."""
+    owner = require_user()
+    svc = services()
+    video = domain.own_video(db(), video_id, owner.id)
+    stored = domain.stored_parts(svc.aws, svc.settings, video)
+    return MultipartProgress(
+        upload_id=str(video.multipart_upload_id),
+        key=video.source_key,
+        parts=[StoredPartOut(part_number=p.part_number, etag=p.etag, size=p.size) for p in stored],
+    )
+
+
 @bp.post("/multipart/parts")
 @api.validate(resp=Response(HTTP_200=PartUrls, **_ERRORS), tags=TAGS, security=AUTH)
 def parts(video_id: uuid.UUID, json: PartUrlsRequest) -> PartUrls:
-    """Presigned PUT URLs for the given part numbers of the current multipart upload."""
+    """Presigned PUT URLs for the given part numbers of the current multipart upload: at first, or
+    again for the parts a resumed upload still has to send (each URL expires after an hour)."""
     owner = require_user()
     svc = services()
     video = domain.own_video(db(), video_id, owner.id)

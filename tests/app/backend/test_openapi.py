@@ -9,6 +9,7 @@ import schemathesis
 from flask import Flask
 from hypothesis import HealthCheck, Phase, assume, given, settings
 from schemathesis import GenerationMode
+from schemathesis.specs.openapi.checks import ensure_resource_availability
 from sqlalchemy.orm import Session
 
 from app.backend.models import Base
@@ -32,6 +33,7 @@ def test_openapi_document_lists_every_route_with_its_schemas(platform: Platform)
         ("/api/videos/{video_id}", "delete"),
         ("/api/videos/{video_id}/uploaded", "post"),
         ("/api/videos/{video_id}/multipart", "post"),
+        ("/api/videos/{video_id}/multipart", "get"),
         ("/api/videos/{video_id}/multipart/parts", "post"),
         ("/api/videos/{video_id}/multipart/complete", "post"),
         ("/api/videos/{video_id}/multipart", "delete"),
@@ -217,8 +219,23 @@ def test_stateful_walks_along_the_links_pass_every_check(
         def validate_response(self, response: Any, case: Any, *args: Any, **kwargs: Any) -> None:
             # Collected, not raised: the database outlives each example, so Hypothesis could not
             # replay a failing one (it would report a flaky strategy instead of the failure).
+            body = case.body if isinstance(case.body, dict) else {}
             try:
-                super().validate_response(response, case, *args, **kwargs)
+                if (
+                    response.status_code == 404
+                    and "video_id" in body
+                    and str(body["video_id"]) in response.text
+                ):
+                    # A 404 for the video a body names (a playlist item) is not the linked resource
+                    # gone missing, which is all ST302 can judge: it looks at the path only.
+                    case.validate_response(
+                        response,
+                        excluded_checks=[ensure_resource_availability],
+                        transport_kwargs=kwargs or None,
+                        recorder=self.recorder,
+                    )
+                else:
+                    super().validate_response(response, case, *args, **kwargs)
             except (AssertionError, BaseExceptionGroup) as failure:
                 failures.append(
                     f"{case.method} {case.formatted_path} {case.query!r} {case.body!r}: {failure}"

@@ -274,3 +274,82 @@ def test_multipart_complete_with_a_bad_etag_is_a_client_error(platform: Platform
     )
     assert done.status_code == 400
     assert done.json["error"]["code"] == "multipart_invalid"
+
+
+def _put_parts(platform: Platform, caller: Caller, video_id: str, chunks: dict[int, bytes]) -> dict[int, str]:
+    """PUT the given parts through presigned part URLs; part number -> the ETag S3 answered."""
+    urls = platform.http.post(
+        f"/api/videos/{video_id}/multipart/parts",
+        json={"part_numbers": sorted(chunks)},
+        headers=caller.headers,
+    ).json["parts"]
+    etags = {}
+    for part in urls:
+        put = requests.put(part["url"], data=chunks[part["part_number"]], timeout=30)
+        assert put.status_code == 200, put.text
+        etags[part["part_number"]] = put.headers["ETag"]
+    return etags
+
+
+def test_the_parts_storage_holds_are_listed_so_an_interrupted_upload_resumes(
+    platform: Platform, alice: Caller
+) -> None:
+    video_id = platform.create(alice)
+    base = f"/api/videos/{video_id}/multipart"
+    upload_id = platform.http.post(base, json={"content_type": "video/mp4"}, headers=alice.headers).json[
+        "upload_id"
+    ]
+    etags = _put_parts(platform, alice, video_id, {1: b"a" * 300, 3: b"c" * 100})
+
+    listed = platform.http.get(base, headers=alice.headers)
+
+    assert listed.status_code == 200, listed.json
+    assert listed.json == {
+        "upload_id": upload_id,
+        "key": f"uploads/{video_id}/source",
+        "parts": [
+            {"part_number": 1, "etag": etags[1], "size": 300},
+            {"part_number": 3, "etag": etags[3], "size": 100},
+        ],
+    }
+
+
+def test_only_the_owner_lists_an_uploads_parts(platform: Platform, alice: Caller, bob: Caller) -> None:
+    video_id = platform.create(alice)
+    base = f"/api/videos/{video_id}/multipart"
+    platform.http.post(base, json={"content_type": "video/mp4"}, headers=alice.headers)
+
+    assert platform.http.get(base, headers=bob.headers).status_code == 403
+    assert platform.http.get(base).status_code == 401
+
+
+def test_parts_are_listed_only_while_the_video_is_uploading_with_a_multipart_upload(
+    platform: Platform, alice: Caller
+) -> None:
+    video_id = platform.create(alice)
+    base = f"/api/videos/{video_id}/multipart"
+    none_started = platform.http.get(base, headers=alice.headers)
+    assert (none_started.status_code, none_started.json["error"]["code"]) == (409, "no_multipart_upload")
+
+    queued = platform.queue(alice)
+    closed = platform.http.get(f"/api/videos/{queued}/multipart", headers=alice.headers)
+    assert (closed.status_code, closed.json["error"]["code"]) == (409, "already_uploaded")
+
+
+def test_an_upload_the_lifecycle_aborted_answers_gone_and_can_be_started_again(
+    platform: Platform, alice: Caller
+) -> None:
+    video_id = platform.create(alice)
+    base = f"/api/videos/{video_id}/multipart"
+    started = platform.http.post(base, json={"content_type": "video/mp4"}, headers=alice.headers).json
+    s3(platform.resources).abort_multipart_upload(
+        Bucket=platform.resources.uploads_bucket, Key=started["key"], UploadId=started["upload_id"]
+    )
+
+    gone = platform.http.get(base, headers=alice.headers)
+
+    assert (gone.status_code, gone.json["error"]["code"]) == (409, "multipart_gone")
+    assert platform.http.delete(base, headers=alice.headers).status_code == 204
+    again = platform.http.post(base, json={"content_type": "video/mp4"}, headers=alice.headers)
+    assert again.status_code == 201
+    assert platform.http.get(base, headers=alice.headers).json["parts"] == []
