@@ -163,3 +163,26 @@ def core_platform(
     A deployed stack has its transcoders; the tests that inspect the queue are ``local_only``.
     """
     yield from _session_platform(tmp_path_factory, "core-platform", transcoders=0)
+
+
+# The part size the web app sends (app/web/js/upload.js, PART_BYTES); S3's least for all parts but the last is 5 MiB.
+PART_BYTES = 8 * 1024 * 1024
+
+
+@pytest.fixture(scope="session")
+def three_part_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real video of two full parts and a shorter third: 7 s of 320x240 noise, losslessly coded
+    (noise does not compress), cheap to transcode for its size."""
+    path = tmp_path_factory.mktemp("large") / "three-parts.mp4"
+    subprocess.run(
+        [
+            "ffmpeg", "-hide_banner", "-loglevel", "error",
+            "-f", "lavfi", "-i", "nullsrc=s=320x240:r=25,geq=lum='random(1)*255':cb=128:cr=128",
+            "-t", "7", "-c:v", "libx264", "-preset", "ultrafast", "-qp", "0", "-pix_fmt", "yuv420p",
+            "-movflags", "+faststart", str(path),
+        ],
+        check=True,
+        timeout=120,
+    )  # fmt: skip
+    assert 2 * PART_BYTES < path.stat().st_size < 3 * PART_BYTES
+    return path

@@ -151,6 +151,7 @@ export const videos = {
 export const multipart = {
   start: (videoId, contentType) =>
     api(`videos/${id(videoId)}/multipart`, { method: "POST", body: { content_type: contentType } }),
+  progress: (videoId) => api(`videos/${id(videoId)}/multipart`),
   partUrls: (videoId, partNumbers) =>
     api(`videos/${id(videoId)}/multipart/parts`, { method: "POST", body: { part_numbers: partNumbers } }),
   complete: (videoId, parts) => api(`videos/${id(videoId)}/multipart/complete`, { method: "POST", body: { parts } }),

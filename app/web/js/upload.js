@@ -1,7 +1,8 @@
-// Browser-to-S3 uploads: a presigned POST for ordinary files, presigned parts for large ones.
+// Browser-to-S3 uploads: a presigned POST for ordinary files, presigned parts for large ones,
+// resumable after a reload or a dropped connection.
 // XMLHttpRequest, not fetch, because only XHR reports upload progress.
 
-import { ApiError, multipart, videos } from "./api.js";
+import { ApiError, me, multipart, videos } from "./api.js";
 import { formatBytes } from "./dom.js";
 
 function xhrSend(method, url, body, onProgress) {
@@ -47,31 +48,171 @@ async function presignedPost(upload, file, onProgress) {
 const PART_BYTES = 8 * 1024 * 1024;
 const MAX_PARTS = 10000;
 const URL_BATCH = 100;
+// A part whose connection drops, or that storage answers 5xx (SlowDown, InternalError), is sent
+// again after 1, 2, 4, 8 and 16 seconds (with jitter) before the upload counts as interrupted.
+const PART_RETRIES = 5;
+const RETRY_BASE_MS = 1000;
 
-async function multipartUpload(videoId, file, onProgress) {
-  const partSize = Math.max(PART_BYTES, Math.ceil(file.size / MAX_PARTS));
-  const count = Math.ceil(file.size / partSize);
-  const loaded = new Array(count).fill(0);
-  await multipart.start(videoId, file.type);
+// Unfinished multipart uploads outlive the page (a reload, a closed tab) in localStorage, by
+// video id: what the upload needs to go on, and what recognises the same file when it is chosen
+// again (browsers cannot reopen a file by themselves).
+const PENDING_KEY = "reelstack.uploads";
+
+function pendingUploads() {
   try {
-    const done = [];
-    for (let first = 1; first <= count; first += URL_BATCH) {
-      const numbers = Array.from({ length: Math.min(URL_BATCH, count - first + 1) }, (_, i) => first + i);
-      const { parts } = await multipart.partUrls(videoId, numbers);
-      for (const part of parts) {
-        const start = (part.part_number - 1) * partSize;
-        const xhr = await xhrSend("PUT", part.url, file.slice(start, start + partSize), (bytes) => {
-          loaded[part.part_number - 1] = bytes;
-          onProgress(loaded.reduce((a, b) => a + b, 0));
-        });
-        done.push({ part_number: part.part_number, etag: xhr.getResponseHeader("ETag") });
-      }
+    return JSON.parse(localStorage.getItem(PENDING_KEY)) || {};
+  } catch {
+    return {};
+  }
+}
+
+function keepPending(entry) {
+  localStorage.setItem(PENDING_KEY, JSON.stringify({ ...pendingUploads(), [entry.videoId]: entry }));
+}
+
+function forgetPending(videoId) {
+  const { [videoId]: _, ...rest } = pendingUploads();
+  localStorage.setItem(PENDING_KEY, JSON.stringify(rest));
+}
+
+/** The signed-in user's unfinished uploads: [{videoId, title, file: {name, size, lastModified, type}}]. */
+export async function unfinishedUploads() {
+  const user = await me();
+  if (!user) return [];
+  return Object.values(pendingUploads()).filter((entry) => entry.owner === user.id);
+}
+
+function sameFile(kept, file) {
+  return kept.name === file.name && kept.size === file.size && kept.lastModified === file.lastModified;
+}
+
+function retryable(error) {
+  return error.code === "network" || error.status >= 500;
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function withRetries(send) {
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      return await send();
+    } catch (error) {
+      if (attempt >= PART_RETRIES || !retryable(error)) throw error;
+      await sleep(RETRY_BASE_MS * 2 ** attempt * (0.75 + Math.random() / 2));
     }
-    await multipart.complete(videoId, done);
+  }
+}
+
+/** Send the parts storage does not hold yet (`stored`: what the API listed), then assemble them. */
+async function sendParts(videoId, file, partSize, stored, onProgress) {
+  const count = Math.ceil(file.size / partSize);
+  const expectedSize = (number) => Math.min(partSize, file.size - (number - 1) * partSize);
+  const etags = new Map();
+  for (const part of stored) {
+    // A part of another size (another file, another part size) is sent again.
+    if (part.part_number <= count && part.size === expectedSize(part.part_number)) {
+      etags.set(part.part_number, part.etag);
+    }
+  }
+  const loaded = Array.from({ length: count }, (_, i) => (etags.has(i + 1) ? expectedSize(i + 1) : 0));
+  const report = () => onProgress(loaded.reduce((a, b) => a + b, 0));
+  report();
+  const missing = Array.from({ length: count }, (_, i) => i + 1).filter((number) => !etags.has(number));
+  for (let first = 0; first < missing.length; first += URL_BATCH) {
+    const { parts } = await multipart.partUrls(videoId, missing.slice(first, first + URL_BATCH));
+    for (const part of parts) {
+      const start = (part.part_number - 1) * partSize;
+      const xhr = await withRetries(() =>
+        xhrSend("PUT", part.url, file.slice(start, start + partSize), (bytes) => {
+          loaded[part.part_number - 1] = bytes;
+          report();
+        }),
+      );
+      etags.set(part.part_number, xhr.getResponseHeader("ETag"));
+    }
+  }
+  const done = [...etags].sort(([a], [b]) => a - b).map(([number, etag]) => ({ part_number: number, etag }));
+  await multipart.complete(videoId, done);
+}
+
+/**
+ * Run the rest of an upload. A connection that stays down keeps the video and what was sent, for
+ * a resume later; any other failure leaves no half-made video behind in "my videos".
+ */
+async function finishing(videoId, work) {
+  try {
+    await work();
+    await videos.markUploaded(videoId);
+    forgetPending(videoId);
   } catch (error) {
+    if (error.code === "network" && pendingUploads()[videoId]) {
+      throw new ApiError(
+        0,
+        "interrupted",
+        "The connection dropped. What was sent is kept: resume the upload from this page when you are back online.",
+      );
+    }
+    forgetPending(videoId);
     await multipart.abort(videoId).catch(() => null);
+    await videos.remove(videoId).catch(() => null);
     throw error;
   }
+}
+
+async function multipartUpload(videoId, title, file, onProgress) {
+  const partSize = Math.max(PART_BYTES, Math.ceil(file.size / MAX_PARTS));
+  const { upload_id: uploadId } = await multipart.start(videoId, file.type);
+  const { name, size, lastModified, type } = file;
+  const owner = (await me()).id;
+  keepPending({ videoId, uploadId, partSize, owner, title, file: { name, size, lastModified, type } });
+  await sendParts(videoId, file, partSize, [], onProgress);
+}
+
+/**
+ * Go on with an unfinished upload (an entry of `unfinishedUploads()`), given the same file again:
+ * asks which parts storage holds and sends only the others.
+ */
+export async function resumeUpload(entry, file, onProgress) {
+  if (!sameFile(entry.file, file)) {
+    throw new ApiError(
+      0,
+      "different_file",
+      `That is not the file this upload started with: choose ${entry.file.name} (${formatBytes(entry.file.size)}).`,
+    );
+  }
+  const report = (bytes) => onProgress(Math.min(1, bytes / file.size));
+  let stored = [];
+  let restart = false;
+  try {
+    stored = (await multipart.progress(entry.videoId)).parts;
+  } catch (error) {
+    if (error.code === "no_multipart_upload") {
+      stored = null; // every part was assembled before the page went: only marking it remains
+    } else if (error.code === "multipart_gone") {
+      restart = true; // storage cleaned the upload away (its lifecycle aborts stale ones)
+    } else {
+      // Finished or deleted meanwhile (another tab, say): nothing is left to resume.
+      if (error.code === "already_uploaded" || error.status === 404) forgetPending(entry.videoId);
+      throw error;
+    }
+  }
+  await finishing(entry.videoId, async () => {
+    if (restart) {
+      await multipart.abort(entry.videoId);
+      const { upload_id: uploadId } = await multipart.start(entry.videoId, file.type);
+      keepPending({ ...entry, uploadId });
+    }
+    if (stored) await sendParts(entry.videoId, file, entry.partSize, stored, report);
+  });
+  onProgress(1);
+  return entry.videoId;
+}
+
+/** Give up an unfinished upload: its parts and its video go. */
+export async function discardUpload(entry) {
+  forgetPending(entry.videoId);
+  await multipart.abort(entry.videoId).catch(() => null);
+  await videos.remove(entry.videoId).catch(() => null);
 }
 
 /**
@@ -83,23 +224,17 @@ export async function uploadVideo({ file, title, description, visibility, filter
     throw new ApiError(0, "not_a_video", "Choose a video file (MP4, MOV, WebM or similar).");
   }
   const created = await videos.create({ title, description, visibility, filters });
-  try {
-    if (file.size > created.max_upload_bytes) {
-      const limit = formatBytes(created.max_upload_bytes);
-      throw new ApiError(0, "too_large", `The file is larger than the ${limit} the platform accepts.`);
-    }
-    const report = (bytes) => onProgress(Math.min(1, bytes / file.size));
-    if (file.size >= created.multipart_threshold_bytes) {
-      await multipartUpload(created.id, file, report);
-    } else {
-      await presignedPost(created.upload, file, report);
-    }
-    onProgress(1);
-    await videos.markUploaded(created.id);
-  } catch (error) {
-    // Leave no half-made video behind in "my videos"; the error is what the user needs to see.
+  if (file.size > created.max_upload_bytes) {
     await videos.remove(created.id).catch(() => null);
-    throw error;
+    const limit = formatBytes(created.max_upload_bytes);
+    throw new ApiError(0, "too_large", `The file is larger than the ${limit} the platform accepts.`);
   }
+  const report = (bytes) => onProgress(Math.min(1, bytes / file.size));
+  await finishing(created.id, () =>
+    file.size >= created.multipart_threshold_bytes
+      ? multipartUpload(created.id, title, file, report)
+      : presignedPost(created.upload, file, report),
+  );
+  onProgress(1);
   return created.id;
 }

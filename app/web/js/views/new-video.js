@@ -3,6 +3,7 @@
 
 import { alertBox, busy, field, formatBytes, h, navigate, values } from "../dom.js";
 import { uploadVideo } from "../upload.js";
+import { unfinishedUploadsSection } from "./unfinished-uploads.js";
 import { visibilitySelect } from "./visibility.js";
 
 // The API's filters (VideoCreate.filters), in the order the transcoder applies them.
@@ -96,8 +97,10 @@ export function render(main) {
       navigate(`/videos/${encodeURIComponent(videoId)}`);
     } else {
       progress.hidden = true;
+      unfinished.replaceWith((unfinished = unfinishedUploadsSection())); // an interrupted upload shows there
     }
   });
 
-  main.append(h("h1", {}, "Upload a video"), form);
+  let unfinished = unfinishedUploadsSection();
+  main.append(h("h1", {}, "Upload a video"), unfinished, form);
 }
