@@ -49,7 +49,8 @@ const PART_BYTES = 8 * 1024 * 1024;
 const MAX_PARTS = 10000;
 const URL_BATCH = 100;
 // A part whose connection drops, or that storage answers 5xx (SlowDown, InternalError), is sent
-// again after 1, 2, 4, 8 and 16 seconds (with jitter) before the upload counts as interrupted.
+// again after 1, 2, 4, 8 and 16 seconds (with jitter) before the upload counts as interrupted;
+// one whose URL expired (an upload longer than the URL's hour) gets a fresh URL.
 const PART_RETRIES = 5;
 const RETRY_BASE_MS = 1000;
 
@@ -92,11 +93,19 @@ function retryable(error) {
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function withRetries(send) {
+/** PUT one part to its presigned URL, retrying with backoff; an expired URL (403) is renewed once. */
+async function putPart(videoId, part, body, onBytes) {
+  let url = part.url;
+  let renewed = false;
   for (let attempt = 0; ; attempt += 1) {
     try {
-      return await send();
+      return await xhrSend("PUT", url, body, onBytes);
     } catch (error) {
+      if (error.status === 403 && !renewed) {
+        renewed = true;
+        [{ url }] = (await multipart.partUrls(videoId, [part.part_number])).parts;
+        continue;
+      }
       if (attempt >= PART_RETRIES || !retryable(error)) throw error;
       await sleep(RETRY_BASE_MS * 2 ** attempt * (0.75 + Math.random() / 2));
     }
@@ -122,12 +131,10 @@ async function sendParts(videoId, file, partSize, stored, onProgress) {
     const { parts } = await multipart.partUrls(videoId, missing.slice(first, first + URL_BATCH));
     for (const part of parts) {
       const start = (part.part_number - 1) * partSize;
-      const xhr = await withRetries(() =>
-        xhrSend("PUT", part.url, file.slice(start, start + partSize), (bytes) => {
-          loaded[part.part_number - 1] = bytes;
-          report();
-        }),
-      );
+      const xhr = await putPart(videoId, part, file.slice(start, start + partSize), (bytes) => {
+        loaded[part.part_number - 1] = bytes;
+        report();
+      });
       etags.set(part.part_number, xhr.getResponseHeader("ETag"));
     }
   }
@@ -145,7 +152,8 @@ async function finishing(videoId, work) {
     await videos.markUploaded(videoId);
     forgetPending(videoId);
   } catch (error) {
-    if (error.code === "network" && pendingUploads()[videoId]) {
+    // "aborted": the page is going away (a reload) with parts in flight; never delete then.
+    if ((error.code === "network" || error.code === "aborted") && pendingUploads()[videoId]) {
       throw new ApiError(
         0,
         "interrupted",
