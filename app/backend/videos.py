@@ -383,6 +383,63 @@ def _copy_upload(aws: AwsClients, settings: BackendSettings, video: Video, uploa
         raise
 
 
+def _task_for(video: Video, task_id: uuid.UUID, settings: BackendSettings, source_key: str) -> TaskMessageV1:
+    return TaskMessageV1.model_validate(
+        {
+            "task_id": task_id,
+            "video_id": video.id,
+            "owner_id": video.owner_id,
+            "source_bucket": settings.uploads_bucket,
+            "source_key": source_key,
+            "filters": video.filters,
+        }
+    )
+
+
+def _queue_task(
+    session: Session,
+    aws: AwsClients,
+    settings: BackendSettings,
+    video: Video,
+    task: TaskMessageV1,
+    from_state: VideoState,
+    **changes: Any,
+) -> bool:
+    """Move the video from ``from_state`` to ``queued`` under ``task`` and send the task, once.
+
+    A conditional UPDATE held open while the task is sent: a concurrent or repeated call finds
+    no row to update and sends nothing (returns False, the video refreshed); a failed send
+    rolls the change back and answers 503.
+    """
+    moved: CursorResult[Any] = session.execute(  # type: ignore[assignment]
+        update(Video)
+        .where(Video.id == video.id, Video.status == from_state)
+        .values(
+            status=VideoState.QUEUED,
+            task_id=task.task_id,
+            progress=0.0,
+            last_sequence=-1,
+            updated_at=utcnow(),
+            **changes,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if moved.rowcount != 1:
+        session.rollback()
+        session.refresh(video)
+        return False
+    try:
+        aws.sqs.send_message(QueueUrl=settings.task_queue_url, MessageBody=task.model_dump_json())
+    except (BotoCoreError, ClientError):
+        session.rollback()
+        log.exception("could not queue the task", extra={"video_id": video.id, "task_id": task.task_id})
+        raise ApiError(503, "queue_unavailable", "the task could not be queued; try again") from None
+    session.commit()
+    session.refresh(video)
+    log.info("task queued", extra={"video_id": video.id, "task_id": task.task_id})
+    return True
+
+
 def mark_uploaded(session: Session, aws: AwsClients, settings: BackendSettings, video: Video) -> Video:
     """Accept the uploaded source, then queue exactly one task for it.
 
@@ -394,9 +451,8 @@ def mark_uploaded(session: Session, aws: AwsClients, settings: BackendSettings, 
     so are the owner's storage quota (the sizes of the sources they keep); a refused object is
     deleted and the video stays ``uploading``.
 
-    The status moves uploading→queued (and the video's ``source_key`` to the copy) with a
-    conditional UPDATE held open while the task is sent: a concurrent or repeated call finds
-    no row to update, sends nothing and deletes its own copy, and a failed send rolls back.
+    The status moves uploading→queued (and the video's ``source_key`` to the copy) as
+    ``_queue_task`` does; a call that sends nothing deletes its own copy.
     """
     if video.status != VideoState.UPLOADING:
         return video  # already queued: a repeated call is answered, never re-sent
@@ -404,16 +460,7 @@ def mark_uploaded(session: Session, aws: AwsClients, settings: BackendSettings, 
         raise ApiError(409, "multipart_in_progress", "complete the multipart upload first")
     upload = video.source_key
     task_id = uuid.uuid4()
-    task = TaskMessageV1.model_validate(
-        {
-            "task_id": task_id,
-            "video_id": video.id,
-            "owner_id": video.owner_id,
-            "source_bucket": settings.uploads_bucket,
-            "source_key": accepted_source_key(video.id, task_id),
-            "filters": video.filters,
-        }
-    )
+    task = _task_for(video, task_id, settings, accepted_source_key(video.id, task_id))
     try:
         _copy_upload(aws, settings, video, upload, task.source_key)
     except ApiError as exc:
@@ -435,40 +482,52 @@ def mark_uploaded(session: Session, aws: AwsClients, settings: BackendSettings, 
             f"your videos' sources take {kept} of your {settings.stored_bytes_per_user} bytes and this file"
             f" of {size} bytes does not fit; delete videos you no longer need",
         )
-    moved: CursorResult[Any] = session.execute(  # type: ignore[assignment]
-        update(Video)
-        .where(Video.id == video.id, Video.status == VideoState.UPLOADING)
-        .values(
-            status=VideoState.QUEUED,
-            task_id=task.task_id,
+    try:
+        queued = _queue_task(
+            session,
+            aws,
+            settings,
+            video,
+            task,
+            VideoState.UPLOADING,
             source_key=task.source_key,
             source_bytes=size,
-            progress=0.0,
-            last_sequence=-1,
-            updated_at=utcnow(),
         )
-        .execution_options(synchronize_session=False)
-    )
-    if moved.rowcount != 1:
-        session.rollback()
+    except ApiError:
         aws.s3.delete_object(Bucket=settings.uploads_bucket, Key=task.source_key)
-        session.refresh(video)
+        raise
+    if not queued:
+        aws.s3.delete_object(Bucket=settings.uploads_bucket, Key=task.source_key)
         return video
-    try:
-        aws.sqs.send_message(QueueUrl=settings.task_queue_url, MessageBody=task.model_dump_json())
-    except (BotoCoreError, ClientError):
-        session.rollback()
-        aws.s3.delete_object(Bucket=settings.uploads_bucket, Key=task.source_key)
-        log.exception("could not queue the task", extra={"video_id": video.id, "task_id": task.task_id})
-        raise ApiError(503, "queue_unavailable", "the task could not be queued; try again") from None
-    session.commit()
-    session.refresh(video)
-    log.info("task queued", extra={"video_id": video.id, "task_id": task.task_id})
     # The copy is the source now; what the POST may still write to the upload's key is nobody's.
     try:
         delete_versions(aws.s3, settings.uploads_bucket, upload)
     except (BotoCoreError, ClientError):  # left to the video's deletion or the bucket's expiry
         log.warning("could not delete the accepted upload", exc_info=True, extra={"video_id": video.id})
+    return video
+
+
+def retry_video(session: Session, aws: AwsClients, settings: BackendSettings, video: Video) -> Video:
+    """Queue a failed video's kept source again under a new task: exactly one task, however often
+    or concurrently this is called (the status moves failed→queued as ``_queue_task`` does).
+
+    409 ``not_failed`` unless the video is ``failed``; 409 ``source_gone`` when its source is no
+    longer stored (deleted, or expired with the uploads bucket's lifecycle): only a new upload helps.
+    """
+    if video.status != VideoState.FAILED:
+        raise ApiError(
+            409, "not_failed", f"the video is {video.status.value}; only a failed video can be retried"
+        )
+    try:
+        aws.s3.head_object(Bucket=settings.uploads_bucket, Key=video.source_key)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in _MISSING:
+            raise ApiError(
+                409, "source_gone", "the video's source is no longer stored; upload the video again"
+            ) from None
+        raise
+    task = _task_for(video, uuid.uuid4(), settings, video.source_key)
+    _queue_task(session, aws, settings, video, task, VideoState.FAILED, error_reason=None)
     return video
 
 

@@ -102,3 +102,29 @@ def delete(video_id: uuid.UUID) -> tuple[str, int]:
         session, svc.aws, svc.settings, svc.revocations, domain.own_video(session, video_id, owner.id)
     )
     return "", 204
+
+
+@bp.post("/<uuid:video_id>/retry")
+@api.validate(
+    resp=Response(
+        HTTP_202=VideoOut,
+        HTTP_401=ErrorBody,
+        HTTP_403=ErrorBody,
+        HTTP_404=ErrorBody,
+        HTTP_409=ErrorBody,
+        HTTP_503=ErrorBody,
+    ),
+    tags=TAGS,
+    security=AUTH,
+)
+def retry(video_id: uuid.UUID) -> tuple[VideoOut, int]:
+    """Transcode one's own failed video again from its kept source, under a new task (queued once,
+    however often this is called).
+
+    409 `not_failed` unless the video is `failed`; 409 `source_gone` when its source is no longer
+    stored (deleted, or past the stack's `rawUploadExpiryDays`): upload the video again."""
+    owner = require_user()
+    session = db()
+    svc = services()
+    video = domain.retry_video(session, svc.aws, svc.settings, domain.own_video(session, video_id, owner.id))
+    return video_out(video, domain.like_counts(session, [video.id], owner.id)[video.id], svc), 202
