@@ -16,7 +16,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
-from sqlalchemy import CursorResult, update
+from sqlalchemy import CursorResult, and_, or_, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -25,7 +25,7 @@ from app.backend.db import database_engine, session_factory
 from app.backend.models import Video, utcnow
 from app.backend.videos import delete_prefix
 from app.contracts import logs
-from app.contracts.messages import ProgressEventV1, VideoState, parse_progress
+from app.contracts.messages import ProgressEventV1, VideoState, parse_progress, redrive_start
 from app.contracts.settings import BackendSettings, load
 from app.contracts.tickets import media_key_prefix
 
@@ -36,8 +36,10 @@ _TERMINAL = (VideoState.READY, VideoState.FAILED)
 
 def record_event(session: Session, event: ProgressEventV1) -> bool:
     """Apply ``event`` if it is news: of the video's current task, newer than the last recorded
-    one, and the video not yet finished. One conditional UPDATE, so duplicates, reordering
-    and concurrent consumers can never move a video backwards. Returns whether it applied.
+    one, and the video not yet finished, or failed in a run before the event's redrive (an
+    operator's ``reelstack redrive`` gives a dead-lettered task another run). One conditional
+    UPDATE, so duplicates, reordering and concurrent consumers can never move a video backwards.
+    Returns whether it applied.
     """
     values: dict[str, Any] = {
         "status": VideoState(event.state),
@@ -60,7 +62,10 @@ def record_event(session: Session, event: ProgressEventV1) -> bool:
             Video.id == event.video_id,
             Video.task_id == event.task_id,
             Video.last_sequence < event.sequence,
-            Video.status.not_in(_TERMINAL),
+            or_(
+                Video.status.not_in(_TERMINAL),
+                and_(Video.status == VideoState.FAILED, Video.last_sequence < redrive_start(event.sequence)),
+            ),
         )
         .values(**values)
         .execution_options(synchronize_session=False)
@@ -70,16 +75,21 @@ def record_event(session: Session, event: ProgressEventV1) -> bool:
 
 
 def discard_orphan_outputs(session: Session, s3: Any, media_bucket: str, event: ProgressEventV1) -> bool:
-    """Delete the outputs of a video deleted while it was transcoding: nothing would ever point at them.
+    """Delete the outputs of a task nothing will ever point at: its video was deleted while it
+    transcoded, or was retried under another task meanwhile (an operator's redrive of an old task).
 
     The key prefix is derived from the event's ids, never read from the message, so no
-    other video's objects can be named. Returns whether there was a video to clean up after.
+    other video's objects can be named. Returns whether there was a task to clean up after.
     """
-    if event.state != VideoState.READY or session.get(Video, event.video_id) is not None:
+    if event.state != VideoState.READY:
+        return False
+    video = session.get(Video, event.video_id)
+    if video is not None and video.task_id == event.task_id:
         return False
     delete_prefix(s3, media_bucket, media_key_prefix(event.video_id, event.task_id))
     log.info(
-        "deleted the outputs of a deleted video", extra={"video_id": event.video_id, "task_id": event.task_id}
+        "deleted the outputs of a deleted video or a superseded task",
+        extra={"video_id": event.video_id, "task_id": event.task_id},
     )
     return True
 

@@ -17,6 +17,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
+from app.contracts.names import TASK_MAX_RECEIVES
+
 ALLOWED_HEIGHTS = (2160, 1440, 1080, 720, 480, 360, 240, 144)
 Height = Literal[2160, 1440, 1080, 720, 480, 360, 240, 144]
 DEFAULT_LADDER: list[Height] = [1080, 720, 480, 360, 240]
@@ -135,6 +137,36 @@ class ProgressEventV1(_Message):
         if self.state == VideoState.FAILED and not self.error_reason:
             raise ValueError("a failed event carries an error_reason")
         return self
+
+
+# Attempts and sequences. A task message is received up to TASK_MAX_RECEIVES times, then an idle
+# worker reports the dead letter as one attempt more; an operator's redrive (``reelstack redrive``)
+# sends it again with the REDRIVES_ATTRIBUTE message attribute one higher, which starts a new run
+# of attempts. An attempt's events are numbered from ``attempt * SEQUENCES_PER_ATTEMPT``, so every
+# event of a later attempt, or of a later redrive, sorts after those before it.
+SEQUENCES_PER_ATTEMPT = 1_000_000
+REDRIVES_ATTRIBUTE = "redrives"
+ATTEMPTS_PER_REDRIVE = TASK_MAX_RECEIVES + 1
+
+
+def attempt_number(receives: int, redrives: int = 0) -> int:
+    """The attempt a task's ``receives``-th receive (or its dead-letter report, at one receive more)
+    is after ``redrives`` redrives."""
+    return redrives * ATTEMPTS_PER_REDRIVE + max(1, receives)
+
+
+def redrives_of(message: dict[str, Any]) -> int:
+    """How often an operator has redriven a received task message; 0 if never."""
+    value = message.get("MessageAttributes", {}).get(REDRIVES_ATTRIBUTE, {}).get("StringValue", "0")
+    return int(value) if value.isdigit() else 0
+
+
+def redrive_start(sequence: int) -> int:
+    """The first sequence of the redrive that event ``sequence`` belongs to (0 for the first run):
+    a video recorded ``failed`` before it was failed by an earlier run, which a redrive may revive."""
+    attempt = max(1, sequence // SEQUENCES_PER_ATTEMPT)
+    redrives = (attempt - 1) // ATTEMPTS_PER_REDRIVE
+    return attempt_number(1, redrives) * SEQUENCES_PER_ATTEMPT if redrives else 0
 
 
 _task_adapter = TypeAdapter(TaskMessageV1)

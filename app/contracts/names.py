@@ -131,6 +131,10 @@ def upload_key_prefix(video_id: uuid.UUID | str) -> str:
 # synthesized graph, by the local platform; the transcoder's lease follows the task queue's.
 TASK_MAX_RECEIVES = 3
 TASK_VISIBILITY_TIMEOUT_SECONDS = 60
+# A transcoder that reports a dead letter failed hides it this long: it is reported again (the
+# status consumer ignores the repeat) at most this often, and ``reelstack redrive`` waits at most
+# this long for it. The DLQ alarm counts hidden messages too.
+DEAD_LETTER_HIDE_SECONDS = 900
 STATUS_MAX_RECEIVES = 5
 STATUS_VISIBILITY_TIMEOUT_SECONDS = 30
 

@@ -1,7 +1,8 @@
 """Progress events for one task: ordered, throttled, published to the progress topic.
 
-Sequence numbers are ``attempt * 1_000_000 + n``: the attempt is the message's receive
-count, so the events of a redelivered task sort after every event of the attempts before.
+Sequence numbers are ``attempt * SEQUENCES_PER_ATTEMPT + n`` (``contracts.messages.attempt_number``:
+the message's receive count, after any redrives), so the events of a redelivered or redriven task
+sort after every event of the attempts before.
 """
 
 from __future__ import annotations
@@ -11,9 +12,8 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from app.contracts.messages import ProgressEventV1, TaskOutputs, VideoState
+from app.contracts.messages import SEQUENCES_PER_ATTEMPT, ProgressEventV1, TaskOutputs, VideoState
 
-_SEQUENCES_PER_ATTEMPT = 1_000_000
 _MIN_STEP_PERCENT = 1.0
 _MIN_INTERVAL_SECONDS = 1.0
 
@@ -47,7 +47,7 @@ class ProgressReporter:
     ) -> None:
         self._publish = publish
         self._task_id, self._video_id = task_id, video_id
-        self._sequence = max(1, attempt) * _SEQUENCES_PER_ATTEMPT
+        self._sequence = max(1, attempt) * SEQUENCES_PER_ATTEMPT
         self._clock = clock
         self._percent = -1.0  # nothing published yet
         self._published_at = 0.0

@@ -11,7 +11,8 @@ result → delete the message. Failure paths:
   and the last attempt publishes ``failed`` so the video does not wait forever;
 - killed (OOM, spot loss, a source that crashes the worker) on every attempt: no attempt
   could publish anything, so an idle worker reads the DLQ and publishes ``failed`` for
-  each task there, leaving the message (hidden for 12 h) for the operators and the alarm;
+  each task there, leaving the message (hidden a while) for the operators and the alarm,
+  who send it back with ``reelstack redrive`` once the cause is fixed (``redrive.py``);
 - shutdown (SIGTERM): no new receives; the current task finishes if its pace so far says
   it can within the grace period (and is stopped when the period ends), otherwise its
   message is released at once (visibility 0) for another worker;
@@ -53,8 +54,16 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
 from app.contracts import bounded_json, logs
-from app.contracts.messages import Rendition, TaskMessageV1, TaskOutputs, parse_task
-from app.contracts.names import TASK_MAX_RECEIVES
+from app.contracts.messages import (
+    REDRIVES_ATTRIBUTE,
+    Rendition,
+    TaskMessageV1,
+    TaskOutputs,
+    attempt_number,
+    parse_task,
+    redrives_of,
+)
+from app.contracts.names import DEAD_LETTER_HIDE_SECONDS, TASK_MAX_RECEIVES
 from app.contracts.settings import SettingsError, TranscoderSettings, load
 from app.contracts.tickets import media_key_prefix
 from app.instance_metadata import ec2_instance_id
@@ -76,9 +85,6 @@ _RECEIVE_RETRY_SECONDS = 5
 _DEFAULT_GRACE_SECONDS = 30.0
 # ffmpeg's progress is reported up to here; 100 means the outputs are uploaded.
 _TRANSCODE_PERCENT = 99.0
-# SQS's maximum: a dead letter is reported again at most twice a day, which the status
-# consumer ignores (same sequence, terminal state), while the DLQ alarm counts it hidden too.
-_DEAD_LETTER_HIDE_SECONDS = 43200
 _DEAD_LETTER_REASON = (
     "the task failed on every attempt; it is kept in the dead-letter queue for the operators"
 )
@@ -205,6 +211,7 @@ class Worker:
             WaitTimeSeconds=_POLL_SECONDS,
             VisibilityTimeout=self.settings.visibility_timeout_seconds,
             MessageSystemAttributeNames=["ApproximateReceiveCount"],
+            MessageAttributeNames=[REDRIVES_ATTRIBUTE],
         ).get("Messages", [])
         for message in messages:
             if self.stopping.is_set():
@@ -231,7 +238,8 @@ class Worker:
             QueueUrl=self.settings.task_dlq_url,
             MaxNumberOfMessages=10,
             WaitTimeSeconds=0,
-            VisibilityTimeout=_DEAD_LETTER_HIDE_SECONDS,
+            VisibilityTimeout=DEAD_LETTER_HIDE_SECONDS,
+            MessageAttributeNames=[REDRIVES_ATTRIBUTE],
         ).get("Messages", [])
         for message in messages:
             try:
@@ -242,7 +250,8 @@ class Worker:
                 )
                 continue
             # Above every attempt's sequences, and the same each time: a repeat changes nothing.
-            events = ProgressReporter(self._publish, task.task_id, task.video_id, TASK_MAX_RECEIVES + 1)
+            attempt = attempt_number(TASK_MAX_RECEIVES + 1, redrives_of(message))
+            events = ProgressReporter(self._publish, task.task_id, task.video_id, attempt)
             try:
                 events.failed(_DEAD_LETTER_REASON)
             except (BotoCoreError, ClientError):
@@ -266,7 +275,9 @@ class Worker:
             self._report_invalid(message["Body"], exc, attempt)
             return _Outcome.DELETE
         log = logging.LoggerAdapter(logger, {"video_id": task.video_id, "task_id": task.task_id})
-        events = ProgressReporter(self._publish, task.task_id, task.video_id, attempt)
+        events = ProgressReporter(
+            self._publish, task.task_id, task.video_id, attempt_number(attempt, redrives_of(message))
+        )
         with (
             Heartbeat(
                 self.aws.sqs,

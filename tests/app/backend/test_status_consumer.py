@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 from app.backend.db import session_factory
 from app.backend.models import Video
 from app.backend.status_consumer import StatusConsumer, record_event
-from app.contracts.messages import ProgressEventV1, VideoState
+from app.contracts.messages import SEQUENCES_PER_ATTEMPT, ProgressEventV1, VideoState, attempt_number
+from app.contracts.names import TASK_MAX_RECEIVES
 from app.contracts.tickets import media_key_prefix
 from app.local.provision import LocalResources, client
 from tests.app.backend.conftest import add_queued_video, ready_event
@@ -90,6 +91,38 @@ def test_a_terminal_state_is_never_overwritten(engine: Engine, video_id: uuid.UU
     assert not _apply(engine, ready_event(str(video_id), TASK, sequence=10))
     video = _video(engine, video_id)
     assert (video.status, video.error_reason, video.last_sequence) == (VideoState.FAILED, "not a video", 4)
+
+
+def _first_of(attempt: int) -> int:
+    return attempt * SEQUENCES_PER_ATTEMPT
+
+
+def test_a_redriven_run_revives_the_video_its_dead_letter_report_failed(
+    engine: Engine, video_id: uuid.UUID
+) -> None:
+    dead_letter = _first_of(attempt_number(TASK_MAX_RECEIVES + 1))
+    assert _apply(engine, _event(video_id, dead_letter, VideoState.FAILED, error_reason="in the DLQ"))
+    redriven = _first_of(attempt_number(1, redrives=1))
+
+    assert _apply(engine, _event(video_id, redriven))
+    assert _video(engine, video_id).status == VideoState.TRANSCODING
+    assert _apply(engine, ready_event(str(video_id), TASK, sequence=redriven + 5))
+    assert _video(engine, video_id).status == VideoState.READY
+    # The old run's failure, delivered late, changes nothing.
+    assert not _apply(engine, _event(video_id, dead_letter + 1, VideoState.FAILED, error_reason="late"))
+
+
+def test_a_redriven_run_never_revives_a_failure_of_its_own_run(engine: Engine, video_id: uuid.UUID) -> None:
+    redriven = _first_of(attempt_number(1, redrives=1))
+    assert _apply(engine, _event(video_id, redriven, VideoState.FAILED, error_reason="not a video"))
+    assert not _apply(engine, _event(video_id, _first_of(attempt_number(2, redrives=1))))
+    assert _video(engine, video_id).status == VideoState.FAILED
+
+
+def test_a_redriven_run_never_revives_a_ready_video(engine: Engine, video_id: uuid.UUID) -> None:
+    assert _apply(engine, ready_event(str(video_id), TASK, sequence=5))
+    assert not _apply(engine, _event(video_id, _first_of(attempt_number(1, redrives=1))))
+    assert _video(engine, video_id).status == VideoState.READY
 
 
 def test_events_of_another_task_or_an_unknown_video_change_nothing(
@@ -215,3 +248,25 @@ def test_outputs_of_a_video_deleted_while_transcoding_are_deleted_and_no_others(
     remaining = {o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])}
     assert not remaining & set(orphans)
     assert kept in remaining
+
+
+def test_outputs_of_a_task_superseded_by_a_retry_are_deleted_and_the_current_ones_kept(
+    engine: Engine, video_id: uuid.UUID, local_resources: LocalResources, status_queue: tuple[str, str]
+) -> None:
+    queue, _ = status_queue
+    sqs, s3 = client("sqs", local_resources.endpoint_url), client("s3", local_resources.endpoint_url)
+    bucket = local_resources.media_bucket
+    old_task = uuid.uuid4()  # the video was retried under TASK; an operator then redrove the old task
+    orphan = f"{media_key_prefix(video_id, old_task)}master.m3u8"
+    kept = f"{media_key_prefix(video_id, TASK)}master.m3u8"
+    for key in (orphan, kept):
+        s3.put_object(Bucket=bucket, Key=key, Body=b"#EXTM3U\n")
+    sqs.send_message(
+        QueueUrl=queue, MessageBody=ready_event(str(video_id), old_task, sequence=3).model_dump_json()
+    )
+
+    assert _consumer(sqs, queue, engine, local_resources).poll_once() == 1
+
+    remaining = {o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])}
+    assert orphan not in remaining and kept in remaining
+    assert _video(engine, video_id).status == VideoState.QUEUED
