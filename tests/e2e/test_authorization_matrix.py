@@ -63,6 +63,7 @@ MATRIX: dict[str, tuple[Cell, Cell, Cell, Cell]] = {
     "POST /api/videos {title, visibility}":             ((X, X, X), (201, 201, 201), (201, 201, 201), (X, X, X)),
     "PATCH /api/videos/{video} {title}":                ((X, X, X), (200, 200, 200), (403, 403, 404), (X, X, X)),
     "POST /api/videos/{video}/uploaded":                ((X, X, X), (202, 202, 202), (403, 403, 404), (X, X, X)),
+    "POST /api/videos/{video}/retry":                   ((X, X, X), (409, 409, 409), (403, 403, 404), (X, X, X)),
     "DELETE /api/videos/{fresh_video}":                 ((X, X, X), (204, 204, 204), (403, 403, 404), (X, X, X)),
     # The video is ready: its upload, and the parts a resume would ask for, are closed.
     "GET /api/videos/{video}/multipart":                ((X, X, X), (409, 409, 409), (403, 403, 404), (X, X, X)),

@@ -143,6 +143,7 @@ export const videos = {
   update: (videoId, fields) => api(`videos/${id(videoId)}`, { method: "PATCH", body: fields }),
   remove: (videoId) => api(`videos/${id(videoId)}`, { method: "DELETE" }),
   markUploaded: (videoId) => api(`videos/${id(videoId)}/uploaded`, { method: "POST" }),
+  retry: (videoId) => api(`videos/${id(videoId)}/retry`, { method: "POST" }),
   eventsTicket: (videoId) => api(`videos/${id(videoId)}/events-ticket`, { method: "POST" }),
   like: (videoId) => api(`videos/${id(videoId)}/like`, { method: "PUT" }),
   unlike: (videoId) => api(`videos/${id(videoId)}/like`, { method: "DELETE" }),

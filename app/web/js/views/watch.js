@@ -14,6 +14,8 @@ function progressSection(video, onReady, cleanups) {
   const bar = h("progress", { max: 100, value: video.progress || 0, "aria-label": "Transcoding progress" });
   const state = h("p", { class: "status", role: "status" });
   const box = alertBox();
+  // A failed video's kept source can be transcoded again, under a new task.
+  const retry = h("button", { type: "button", class: "retry", hidden: true }, "Retry");
   let readySeen = false; // the record and the stream may both say so
   const show = ({ state: name, percent, error_reason: reason }) => {
     const pct = Math.max(0, Math.min(100, Math.round(percent || 0)));
@@ -24,16 +26,29 @@ function progressSection(video, onReady, cleanups) {
       name === "failed"
         ? `Transcoding failed${reason ? `: ${reason}` : "."}`
         : `${STATUS_TEXT[name] || name}${name === "transcoding" ? ` — ${pct}%` : ""}`;
+    retry.hidden = name !== "failed";
     if (name === "ready" && !readySeen) {
       readySeen = true;
       onReady().catch((error) => box.show(error));
     }
   };
+  const follow = () => cleanups.push(followProgress(video.id, show, (error) => box.show(error)));
+  retry.addEventListener("click", async () => {
+    retry.disabled = true;
+    box.show(null);
+    try {
+      const queued = await videos.retry(video.id);
+      show({ state: queued.status, percent: queued.progress });
+      follow();
+    } catch (error) {
+      box.show(error);
+    } finally {
+      retry.disabled = false;
+    }
+  });
   show({ state: video.status, percent: video.progress, error_reason: video.error_reason });
-  if (video.status !== "failed") {
-    cleanups.push(followProgress(video.id, show, (error) => box.show(error)));
-  }
-  return h("section", { class: "card transcode", "aria-label": "Processing" }, state, bar, box);
+  if (video.status !== "failed") follow();
+  return h("section", { class: "card transcode", "aria-label": "Processing" }, state, bar, retry, box);
 }
 
 function likeButton(video) {

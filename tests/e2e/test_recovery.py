@@ -1,0 +1,146 @@
+"""Issue 15, item 5: recovery on the local platform. An owner retries a failed video to ``ready``;
+an operator redrives the task DLQ with ``reelstack redrive``.
+
+Both read or change the AWS emulation directly (a failed first attempt is made by a source that
+sniffs as a video but is none, later replaced; a dead letter by receives that never finish), so
+they are ``local_only``.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from app.contracts.messages import REDRIVES_ATTRIBUTE, parse_task
+from app.contracts.names import TASK_MAX_RECEIVES
+from tests.e2e.client import create_video, new_address, signup_confirm_login, upload_via_presigned_post
+from tests.e2e.conftest import RunningPlatform
+
+pytestmark = [pytest.mark.e2e, pytest.mark.local_only]
+PASSWORD = "Corr3ct-Horse-Battery!"
+TIMEOUT = 30
+SETTLE_SECONDS = 240
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("media") / "clip.mp4"
+    subprocess.run(
+        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=25",
+         "-t", "1", "-pix_fmt", "yuv420p", "-c:v", "libx264", "-preset", "ultrafast", str(path)],
+        check=True,
+    )  # fmt: skip
+    return path
+
+
+def _settled(session: requests.Session, url: str, states: set[str]) -> dict[str, Any]:
+    deadline = time.monotonic() + SETTLE_SECONDS
+    while time.monotonic() < deadline:
+        video: dict[str, Any] = session.get(url, timeout=TIMEOUT).json()
+        if video["status"] in states:
+            return video
+        time.sleep(0.5)
+    raise AssertionError(f"{url} never reached {states}: {video}")
+
+
+def test_a_failed_video_is_retried_by_its_owner_to_ready(
+    platform: RunningPlatform, clip: Path, tmp_path: Path
+) -> None:
+    base = platform.base_url
+    owner = signup_confirm_login(platform, new_address(platform, "retry"), PASSWORD)
+    created = create_video(platform, owner)
+    video_url = f"{base}/api/videos/{created['id']}"
+    # An MP4 box header, then nothing a decoder can use: accepted, then failed by the transcoder.
+    fake = tmp_path / "fake.mp4"
+    fake.write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 4096)
+    upload_via_presigned_post(created["upload"], fake, "video/mp4")
+    assert owner.post(f"{video_url}/uploaded", timeout=TIMEOUT).status_code == 202
+    failed = _settled(owner, video_url, {"ready", "failed"})
+    assert failed["status"] == "failed", failed
+    # The cause goes away: the kept source becomes the real clip (as if the first read had been bad).
+    s3 = platform.client("s3")
+    bucket = platform.aws["uploads_bucket"]
+    [kept] = s3.list_objects_v2(Bucket=bucket, Prefix=f"uploads/{created['id']}/")["Contents"]
+    s3.upload_file(str(clip), bucket, kept["Key"], ExtraArgs={"ContentType": "video/mp4"})
+
+    retried = owner.post(f"{video_url}/retry", timeout=TIMEOUT)
+
+    assert retried.status_code == 202, retried.text
+    assert retried.json()["status"] == "queued"
+    ready = _settled(owner, video_url, {"ready", "failed"})
+    assert ready["status"] == "ready", ready
+    assert ready["playback_url"]
+    again = owner.post(f"{video_url}/retry", timeout=TIMEOUT)
+    assert (again.status_code, again.json()["error"]["code"]) == (409, "not_failed")
+
+
+def _receive_own(sqs: Any, url: str, video_id: str, **extra: Any) -> dict[str, Any] | None:
+    """This test's task message, if a receive returns it; other tests' messages stay hidden a while."""
+    for message in sqs.receive_message(
+        QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1, VisibilityTimeout=600, **extra
+    ).get("Messages", []):
+        if str(parse_task(message["Body"]).video_id) == video_id:
+            return message
+    return None
+
+
+def test_a_dead_lettered_task_is_redriven_once_by_the_operator(
+    core_platform: RunningPlatform, clip: Path
+) -> None:
+    base = core_platform.base_url
+    owner = signup_confirm_login(core_platform, new_address(core_platform, "redrive"), PASSWORD)
+    created = create_video(core_platform, owner)
+    upload_via_presigned_post(created["upload"], clip, "video/mp4")
+    assert owner.post(f"{base}/api/videos/{created['id']}/uploaded", timeout=TIMEOUT).status_code == 202
+    sqs = core_platform.client("sqs")
+    tasks = sqs.get_queue_url(QueueName=core_platform.names.task_queue)["QueueUrl"]
+    dlq = sqs.get_queue_url(QueueName=core_platform.names.task_dlq)["QueueUrl"]
+    # Attempts that die: received, never deleted, visible again at once; the next receive moves it.
+    receives = 0
+    deadline = time.monotonic() + SETTLE_SECONDS
+    while receives < TASK_MAX_RECEIVES:
+        message = _receive_own(sqs, tasks, created["id"])
+        if message is not None:
+            receives += 1
+            sqs.change_message_visibility(
+                QueueUrl=tasks, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+            )
+        assert time.monotonic() < deadline, f"received {receives} times"
+    assert _receive_own(sqs, tasks, created["id"]) is None
+    dead = _receive_own(sqs, dlq, created["id"])
+    assert dead is not None, "the task did not reach the DLQ"
+    sqs.change_message_visibility(QueueUrl=dlq, ReceiptHandle=dead["ReceiptHandle"], VisibilityTimeout=0)
+
+    def redrive(*args: str) -> str:
+        argv = [
+            sys.executable,
+            "-m",
+            "app.cli",
+            "redrive",
+            "--stack",
+            "dev",
+            "--local-state-dir",
+            str(core_platform.state_dir),
+            *args,
+        ]
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    task_id = str(parse_task(dead["Body"]).task_id)
+    assert task_id in redrive("--list")
+    first = redrive()
+    assert any(line.startswith("sent back") and task_id in line for line in first.splitlines()), first
+    assert task_id not in redrive()  # gone from the DLQ: a second redrive sends nothing of it
+
+    assert _receive_own(sqs, dlq, created["id"]) is None
+    back = _receive_own(sqs, tasks, created["id"], MessageAttributeNames=[REDRIVES_ATTRIBUTE])
+    assert back is not None and str(parse_task(back["Body"]).task_id) == task_id
+    assert back["MessageAttributes"][REDRIVES_ATTRIBUTE]["StringValue"] == "1"
+    assert _receive_own(sqs, tasks, created["id"]) is None  # exactly one
