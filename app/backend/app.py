@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import time
 
-from flask import Flask, current_app, request
+from flask import Flask, Response, current_app, g, request
 from sqlalchemy import Engine
 
+from app import metrics
 from app.backend.api import BLUEPRINTS
 from app.backend.auth import TokenVerifier
 from app.backend.aws import AwsClients
@@ -55,6 +57,20 @@ def _authenticate_first() -> None:
         require_user()
 
 
+def _start_clock() -> None:
+    g.request_started = time.perf_counter()
+
+
+def _count_request(response: Response) -> Response:
+    """Request count, latency and 4xx/5xx per route (``app.metrics``), whatever answered."""
+    started = g.get("request_started")
+    if started is not None:
+        template = request.url_rule.rule if request.url_rule else None
+        route = metrics.route_name(request.method, template)
+        metrics.request("backend", route, response.status_code, time.perf_counter() - started)
+    return response
+
+
 def create_app(
     settings: BackendSettings,
     *,
@@ -90,6 +106,8 @@ def create_app(
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
 
+    app.before_request(_start_clock)
+    app.after_request(_count_request)
     app.before_request(_authenticate_first)
     app.before_request(_check_json_body)
     app.teardown_appcontext(close_db)

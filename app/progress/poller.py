@@ -12,10 +12,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from datetime import UTC, datetime
 from typing import Any
 
+from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import ValidationError
 
+from app import metrics
 from app.contracts.messages import parse_progress
 from app.progress import instance_queue
 from app.progress.hub import Hub
@@ -49,10 +52,14 @@ class Poller:
         return self.consecutive_failures < UNHEALTHY_AFTER_FAILURES
 
     def poll_once(self) -> int:
-        """One long poll; returns how many messages it consumed."""
+        """One long poll; returns how many messages it consumed.
+
+        Each poll emits the open streams and, per event handed to them, the delivery latency: from
+        the transcoder's ``emitted_at`` to the hand-off (``app.metrics``)."""
         messages = self._sqs.receive_message(
             QueueUrl=self._queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=self._wait_seconds
         ).get("Messages", [])
+        latencies: list[float] = []
         for message in messages:
             try:
                 event = parse_progress(message["Body"])
@@ -60,6 +67,7 @@ class Poller:
                 log.warning("dropped an invalid progress message: %s", exc.errors(include_url=False)[:3])
                 continue
             if self._hub.publish(event):
+                latencies.append((datetime.now(UTC) - event.emitted_at).total_seconds() * 1000)
                 log.debug(
                     "event %s %s",
                     event.sequence,
@@ -71,6 +79,13 @@ class Poller:
                 QueueUrl=self._queue_url,
                 Entries=[{"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(messages)],
             )
+        metrics.emit(
+            "progress",
+            {
+                "OpenStreams": (self._hub.stream_count, MetricUnit.Count),
+                "DeliveryLatency": (latencies, MetricUnit.Milliseconds),
+            },
+        )
         return len(messages)
 
     def _beat_when_due(self) -> None:

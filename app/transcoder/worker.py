@@ -50,9 +50,11 @@ from typing import Any
 
 import boto3
 import ffmpeg
+from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
+from app import metrics
 from app.contracts import bounded_json, logs
 from app.contracts.messages import (
     REDRIVES_ATTRIBUTE,
@@ -100,7 +102,18 @@ _CONTENT_TYPES = {
 
 
 class PermanentFailure(Exception):
-    """Retrying cannot help: the task is reported failed with this reason and deleted."""
+    """Retrying cannot help: the task is reported failed with this reason and deleted.
+
+    ``kind`` classifies it for the TasksFailed metric (a bounded dimension, unlike the reason)."""
+
+    def __init__(self, reason: str, kind: str) -> None:
+        super().__init__(reason)
+        self.kind = kind
+
+
+def _count(metric: str, **dimensions: str) -> None:
+    """One task event as a metric of the transcoder (``app.metrics``)."""
+    metrics.emit("transcoder", {metric: (1, MetricUnit.Count)}, **dimensions)
 
 
 class _Outcome(enum.Enum):
@@ -254,6 +267,7 @@ class Worker:
             events = ProgressReporter(self._publish, task.task_id, task.video_id, attempt)
             try:
                 events.failed(_DEAD_LETTER_REASON)
+                _count("TasksFailed", reason="dead_letter")
             except (BotoCoreError, ClientError):
                 logger.exception("could not report dead-lettered task %s; trying again soon", task.task_id)
                 self.aws.sqs.change_message_visibility(
@@ -289,9 +303,11 @@ class Worker:
         ):
             try:
                 log.info("transcoding (attempt %d)", attempt)
+                _count("TasksStarted")
                 events.transcoding(0.0)
                 events.ready(self.transcode(task, events, watch))
                 log.info("ready")
+                _count("TasksSucceeded")
                 return _Outcome.DELETE
             except VideoDeleted:
                 log.info("the video was deleted; stopped, and kept none of its outputs")
@@ -299,6 +315,7 @@ class Worker:
             except PermanentFailure as exc:
                 log.warning("failed permanently: %s", exc)
                 events.failed(str(exc))
+                _count("TasksFailed", reason=exc.kind)
                 return _Outcome.DELETE
             except Cancelled:
                 log.info("shutdown grace period over; releasing the task for another worker")
@@ -316,11 +333,16 @@ class Worker:
                     events.failed(
                         f"gave up after {attempt} attempts; the transcoder's logs of task {task.task_id} say why"
                     )
+                    _count("TasksFailed", reason="gave_up")
+                else:
+                    _count("TasksRetried")
                 return _Outcome.RETRY
 
     def transcode(self, task: TaskMessageV1, events: ProgressReporter, watch: DeletionWatch) -> TaskOutputs:
         if task.source_bucket != self.settings.uploads_bucket:
-            raise PermanentFailure(f"the source is not in the uploads bucket {self.settings.uploads_bucket}")
+            raise PermanentFailure(
+                f"the source is not in the uploads bucket {self.settings.uploads_bucket}", "wrong_bucket"
+            )
         with scratch_dir(Path(self.settings.work_dir), f"{task.task_id}-") as work:
             self._pace = pace = Pace()
             try:
@@ -339,8 +361,12 @@ class Worker:
             source = probe(paths.source)
             check_source(source, SourceLimits.from_settings(self.settings))
             plan = plan_transcode(source, task, ladder)
-        except (NotAVideo, SourceRefused, PlanError) as exc:
-            raise PermanentFailure(str(exc)) from None
+        except NotAVideo as exc:
+            raise PermanentFailure(str(exc), "not_a_video") from None
+        except SourceRefused as exc:
+            raise PermanentFailure(str(exc), "source_refused") from None
+        except PlanError as exc:
+            raise PermanentFailure(str(exc), "unplannable") from None
         for rendition in plan.renditions:
             paths.playlist(rendition).parent.mkdir(parents=True)
 
@@ -349,6 +375,7 @@ class Worker:
             events.transcoding(_TRANSCODE_PERCENT * pace.fraction)
 
         budget = self.settings.transcode_timeout_seconds
+        started = time.monotonic()
         try:
             run_ffmpeg(
                 ffmpeg.compile(build_graph(source, task, ladder, paths)),
@@ -362,8 +389,18 @@ class Worker:
         except TimedOut:
             # Within the limits, a source that takes this long hides its real size: retrying costs as much.
             raise PermanentFailure(
-                f"transcoding took longer than {clock(budget)}, the most one video may take"
+                f"transcoding took longer than {clock(budget)}, the most one video may take", "too_slow"
             ) from None
+        # What a source second costs the fleet, for sizing it (and spotting a slow instance type).
+        metrics.emit(
+            "transcoder",
+            {
+                "TranscodeSecondsPerSourceSecond": (
+                    (time.monotonic() - started) / plan.duration,
+                    MetricUnit.NoUnit,
+                )
+            },
+        )
         watch.check()
         if self.cancel.is_set():
             raise Cancelled("shutdown before the upload")
@@ -383,7 +420,7 @@ class Worker:
             if code in ("404", "NoSuchKey") or (
                 code in ("403", "AccessDenied") and not self._source_listed(task)
             ):
-                raise PermanentFailure(MISSING_SOURCE_REASON) from None
+                raise PermanentFailure(MISSING_SOURCE_REASON, "source_missing") from None
             raise
 
     def _source_listed(self, task: TaskMessageV1) -> bool:
@@ -449,6 +486,7 @@ class Worker:
         logger.warning("%s", reason, extra={"video_id": ids[1], "task_id": ids[0]} if ids else {})
         if ids:
             ProgressReporter(self._publish, ids[0], ids[1], attempt).failed(reason)
+        _count("TasksFailed", reason="invalid_message")
 
     def _settle(self, message: dict[str, Any], outcome: _Outcome) -> None:
         receipt = message["ReceiptHandle"]

@@ -21,6 +21,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from botocore.exceptions import ClientError
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
+from app import metrics
 from app.contracts import bounded_json, logs
 from app.contracts.errors import ApiError, error_body
 from app.contracts.settings import UserServiceSettings, load
@@ -312,5 +313,11 @@ def resolver() -> APIGatewayRestResolver:
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """The Lambda entry point (``app.users.handler.handler``)."""
-    return resolver().resolve(event, context)
+    """The Lambda entry point (``app.users.handler.handler``); each request counted per route
+    (``app.metrics``), a 404 (no such auth route) as ``unmatched`` so unknown paths add no metric."""
+    started = time.perf_counter()
+    response: dict[str, Any] = resolver().resolve(event, context)
+    status = int(response["statusCode"])
+    route = metrics.route_name(str(event.get("httpMethod", "")), None if status == 404 else event.get("path"))
+    metrics.request("users", route, status, time.perf_counter() - started)
+    return response

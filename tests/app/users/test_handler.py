@@ -15,6 +15,7 @@ from app.local.provision import LocalResources, client
 from app.users import handler as users_handler
 from app.users.handler import create_resolver
 from tests.app.users.conftest import Invoke, rest_event
+from tests.support.emf import metric_lines
 
 PASSWORD = "Sup3rSecret!"
 
@@ -312,3 +313,25 @@ def test_an_email_in_other_case_is_the_same_account(invoke: Invoke) -> None:
     assert (status, body["error"]["code"]) == (409, "user_exists")
     status, _ = invoke("/auth/login", {"email": shouted, "password": PASSWORD})
     assert status == 200
+
+
+def test_the_entry_point_counts_each_request_per_route_and_unknown_paths_as_one_route(
+    local_resources: LocalResources, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for key, value in local_resources.env_for("users").items():
+        monkeypatch.setenv(key, value)
+    users_handler.resolver.cache_clear()
+    try:
+        users_handler.handler(rest_event("POST", "/auth/signup", json.dumps({"email": "x"})), None)
+        users_handler.handler(rest_event("POST", f"/auth/{uuid.uuid4()}", "{}"), None)
+    finally:
+        users_handler.resolver.cache_clear()
+
+    signup, unknown = metric_lines(capsys.readouterr().out, "users")
+    assert (signup.dimensions["route"], signup.values["Errors4xx"], signup.values["Errors5xx"]) == (
+        "POST /auth/signup",
+        [1],
+        [0],
+    )
+    assert signup.units["Latency"] == "Milliseconds" and signup.values["Requests"] == [1]
+    assert unknown.dimensions["route"] == "POST unmatched"

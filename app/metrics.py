@@ -1,0 +1,63 @@
+"""The services' metrics, in CloudWatch's embedded metric format (EMF), written by aws-lambda-powertools.
+
+Each ``emit`` prints one JSON line on stdout: the values, their dimensions, and an ``_aws`` block
+naming the namespace (``NAMESPACE``), the dimension set and each metric's unit. On AWS the line
+reaches the service's log group (the Lambda's own, or the CloudWatch agent shipping the EC2
+services' output) and CloudWatch Logs extracts the metrics from it: no PutMetricData call, no
+permission beyond writing logs (PutLogEvents needs no ``x-amzn-logs-format`` header for that,
+https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Generation_PutLogEvents.html).
+Locally the same lines appear in each service's output.
+
+Every dimension value is bounded (a route's template, a failure's class, never a path or an
+id), so the number of metrics CloudWatch bills for stays fixed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
+
+NAMESPACE = "reelstack"
+# Routes with no template (unknown paths) are counted under this one name.
+UNMATCHED_ROUTE = "unmatched"
+
+Values = Mapping[str, tuple[float | Iterable[float], MetricUnit]]
+
+
+def emit(service: str, values: Values, **dimensions: str) -> None:
+    """Print one EMF line for ``service``: each metric's value (or values), with ``dimensions``.
+
+    ``EphemeralMetrics``, not ``Metrics``: the latter keeps one metric set per process, which the
+    threads (and greenlets) of a server would write into at once.
+    """
+    metrics = EphemeralMetrics(namespace=NAMESPACE, service=service)
+    for dimension, text in dimensions.items():
+        metrics.add_dimension(name=dimension, value=text)
+    for name, (value, unit) in values.items():
+        for one in [value] if isinstance(value, int | float) else value:
+            metrics.add_metric(name=name, unit=unit, value=one)
+    metrics.flush_metrics()
+
+
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def route_name(method: str, template: str | None) -> str:
+    """``"POST /api/videos/<uuid:video_id>/retry"``: a request's method and its route's template,
+    ``unmatched`` without one; a method outside HTTP's usual ones counts as ``OTHER``."""
+    return f"{method if method in _METHODS else 'OTHER'} {template or UNMATCHED_ROUTE}"
+
+
+def request(service: str, route: str, status: int, seconds: float) -> None:
+    """One HTTP request: counted, timed, and counted as a 4xx or 5xx (0 or 1, so the average is the rate)."""
+    emit(
+        service,
+        {
+            "Requests": (1, MetricUnit.Count),
+            "Latency": (seconds * 1000, MetricUnit.Milliseconds),
+            "Errors4xx": (int(400 <= status < 500), MetricUnit.Count),
+            "Errors5xx": (int(status >= 500), MetricUnit.Count),
+        },
+        route=route,
+    )

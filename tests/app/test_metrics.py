@@ -1,0 +1,55 @@
+"""app.metrics: one line per emit, in CloudWatch's embedded metric format (checked in tests/support/emf.py)."""
+
+from __future__ import annotations
+
+import pytest
+from aws_lambda_powertools.metrics import MetricUnit
+
+from app import metrics
+from tests.support.emf import metric_lines
+
+
+def test_a_request_is_one_line_with_count_latency_and_error_flags_per_route(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    metrics.request("backend", "POST /api/videos/<uuid:video_id>/retry", 409, 0.25)
+
+    [line] = metric_lines(capsys.readouterr().out)
+    assert line.dimensions == {"service": "backend", "route": "POST /api/videos/<uuid:video_id>/retry"}
+    assert line.units == {
+        "Requests": "Count",
+        "Latency": "Milliseconds",
+        "Errors4xx": "Count",
+        "Errors5xx": "Count",
+    }
+    assert line.values == {"Requests": [1], "Latency": [250], "Errors4xx": [1], "Errors5xx": [0]}
+
+
+def test_several_values_of_one_metric_share_a_line_and_none_leaves_it_out(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    metrics.emit(
+        "progress",
+        {"OpenStreams": (3, MetricUnit.Count), "DeliveryLatency": ([12.5, 40.0], MetricUnit.Milliseconds)},
+    )
+    metrics.emit(
+        "progress", {"OpenStreams": (0, MetricUnit.Count), "DeliveryLatency": ([], MetricUnit.Milliseconds)}
+    )
+
+    first, second = metric_lines(capsys.readouterr().out, "progress")
+    assert first.values == {"OpenStreams": [3], "DeliveryLatency": [12.5, 40.0]}
+    assert second.values == {"OpenStreams": [0]}
+
+
+@pytest.mark.parametrize(
+    ("method", "template", "name"),
+    [
+        ("GET", "/api/videos/<uuid:video_id>", "GET /api/videos/<uuid:video_id>"),
+        ("GET", None, "GET unmatched"),
+        ("BREW", "/api/videos", "OTHER /api/videos"),
+    ],
+)
+def test_route_names_are_bounded_by_templates_and_known_methods(
+    method: str, template: str | None, name: str
+) -> None:
+    assert metrics.route_name(method, template) == name
