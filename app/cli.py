@@ -18,7 +18,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "status-consumer": ("app.backend.status_consumer", "record progress events in the database"),
     "migrate": ("app.backend.migrate", "upgrade the database schema to the latest revision"),
     "transcoder": ("app.transcoder.worker", "run a transcoder worker"),
-    "redrive": ("app.transcoder.redrive", "list the transcoder's dead-letter queue or send its tasks back"),
+    "redrive": ("app.redrive", "list the transcoder's dead-letter queue or send its tasks back"),
     "progress": ("app.progress.serve", "serve the progress SSE service (gunicorn, gevent)"),
 }
 

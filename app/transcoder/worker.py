@@ -12,7 +12,7 @@ result → delete the message. Failure paths:
 - killed (OOM, spot loss, a source that crashes the worker) on every attempt: no attempt
   could publish anything, so an idle worker reads the DLQ and publishes ``failed`` for
   each task there, leaving the message (hidden a while) for the operators and the alarm,
-  who send it back with ``reelstack redrive`` once the cause is fixed (``redrive.py``);
+  who send it back with ``reelstack redrive`` once the cause is fixed (``app/redrive.py``);
 - shutdown (SIGTERM): no new receives; the current task finishes if its pace so far says
   it can within the grace period (and is stopped when the period ends), otherwise its
   message is released at once (visibility 0) for another worker;

@@ -6,14 +6,17 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
+from app import redrive
 from app.contracts.messages import REDRIVES_ATTRIBUTE, TaskMessageV1, VideoState, attempt_number
 from app.contracts.names import TASK_MAX_RECEIVES
 from app.contracts.tickets import media_key_prefix
-from app.transcoder import redrive
 from app.transcoder.worker import Worker
+from tests.app.transcoder import conftest as transcoder_fixtures
 from tests.app.transcoder.conftest import Pipeline, clip, run_one
 
 MakeWorker = Callable[..., Worker]
+pipeline = transcoder_fixtures.pipeline
+make_worker = transcoder_fixtures.make_worker
 
 
 def _queues(pipeline: Pipeline) -> redrive.Queues:
