@@ -5,6 +5,8 @@ from ``/etc/reelstack/backend.env``. Instances accept traffic from the load bala
 only, and may touch exactly their buckets, queues and secrets. The status consumer reads
 the backend's own durable status queue (+ DLQ), subscribed to the progress topic here, so a
 state change is recorded even when no one is watching it live.
+The backend announces each video's outcome (ready, failed, deleted) on a topic of its own, the
+stack's video events topic, which integrators subscribe to (``contracts.messages.VideoEventV1``).
 """
 
 from dataclasses import dataclass, field
@@ -46,7 +48,7 @@ class BackendServiceArgs:
     """Every knob of the backend."""
 
     names: ResourceNames
-    """Shared names (the status queue and its DLQ)."""
+    """Shared names (the status queue and its DLQ, the video events topic)."""
     placement: Placement
     """The VPC and private subnets of the instances and the internal load balancer."""
     database_url: pulumi.Input[str]
@@ -115,6 +117,8 @@ def backend_policy(
     secret_arns: list[str],
     media_revocation_store_arn: str,
     signout_table_arn: str,
+    video_events_topic_arn: str,
+    video_events_key_arn: str,
 ) -> dict[str, Any]:
     """The backend's permissions: exactly the calls its code makes (tests/infra/test_backend.py).
 
@@ -124,7 +128,8 @@ def backend_policy(
     delete a deleted video's outputs. Tasks: send. Status: receive and delete. ListBucket on
     the uploads bucket makes a missing upload's HeadObject answer 404 rather than 403. The media
     edge's store: cut a video's grants (write its revocation epoch, sweep the expired ones).
-    Sign-outs: read one.
+    Sign-outs: read one. Video events: publish to the topic, with its key (SNS encrypts with it
+    on the publisher's behalf).
     """
     return policy_document(
         statement(
@@ -158,7 +163,29 @@ def backend_policy(
             [media_revocation_store_arn],
         ),
         signout_reader_statement(signout_table_arn),
+        statement("PublishVideoEvents", ["sns:Publish"], [video_events_topic_arn]),
+        statement("EncryptVideoEvents", ["kms:GenerateDataKey", "kms:Decrypt"], [video_events_key_arn]),
     )
+
+
+def video_events_topic_policy(topic_arn: str, account_id: str) -> dict[str, Any]:
+    """Who may use the video events topic through its own policy: the stack's account may subscribe
+    (integrators' queues and functions) and read the topic's attributes, nothing more. Publishing
+    stays with the roles IAM allows to (the backend's); SNS's default policy would let every
+    principal of the account publish, configure and delete the topic.
+    """
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "AccountSubscribes",
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"},
+                "Action": ["sns:GetTopicAttributes", "sns:ListSubscriptionsByTopic", "sns:Subscribe"],
+                "Resource": topic_arn,
+            }
+        ],
+    }
 
 
 class BackendService(pulumi.ComponentResource):
@@ -188,6 +215,9 @@ class BackendService(pulumi.ComponentResource):
     """The instances' security group; None when the Args brought one (``security_group_id``)."""
     load_balancer: aws.lb.LoadBalancer
     """The internal Application Load Balancer in front of the instances."""
+    video_events_topic_arn: pulumi.Output[str]
+    video_events_topic: aws.sns.Topic
+    """The video events topic (KMS-encrypted) integrators subscribe to."""
 
     def __init__(
         self, name: str, args: BackendServiceArgs, opts: pulumi.ResourceOptions | None = None
@@ -195,7 +225,9 @@ class BackendService(pulumi.ComponentResource):
         args = args_of(BackendServiceArgs, args)
         super().__init__("reelstack:index:BackendService", name, None, opts)
         tags = standard_tags("backend", args.owner)
-        region = aws.get_region_output(opts=pulumi.InvokeOptions(parent=self)).region
+        invoke = pulumi.InvokeOptions(parent=self)
+        region = aws.get_region_output(opts=invoke).region
+        child = pulumi.ResourceOptions(parent=self)
         former = (
             FormerParent("reelstack:index:ProgressService", args.status_queue_moved_from_progress)
             if args.status_queue_moved_from_progress
@@ -231,6 +263,30 @@ class BackendService(pulumi.ComponentResource):
             raw_message_delivery=True,
             opts=moved_child(self, former, former_name),
         )
+        events_key = aws.kms.Key(
+            f"{name}-video-events-key",
+            description=f"{args.names.video_events_topic} messages",
+            enable_key_rotation=True,
+            deletion_window_in_days=7,
+            tags=dict(tags),
+            opts=child,
+        )
+        events = aws.sns.Topic(
+            f"{name}-video-events",
+            name=args.names.video_events_topic,
+            kms_master_key_id=events_key.arn,
+            tags=dict(tags),
+            opts=child,
+        )
+        account = aws.get_caller_identity_output(opts=invoke).account_id
+        aws.sns.TopicPolicy(
+            f"{name}-video-events",
+            arn=events.arn,
+            policy=pulumi.Output.json_dumps(
+                pulumi.Output.all(events.arn, account).apply(lambda v: video_events_topic_policy(v[0], v[1]))
+            ),
+            opts=child,
+        )
 
         policy = pulumi.Output.all(
             args.uploads_bucket.arn,
@@ -241,6 +297,8 @@ class BackendService(pulumi.ComponentResource):
             args.database_secret_arn,
             args.media_revocation_store_arn,
             args.token_issuer.signout_table_arn,
+            events.arn,
+            events_key.arn,
         ).apply(
             lambda v: backend_policy(
                 uploads_bucket_arn=v[0],
@@ -250,6 +308,8 @@ class BackendService(pulumi.ComponentResource):
                 secret_arns=[v[4], v[5]],
                 media_revocation_store_arn=v[6],
                 signout_table_arn=v[7],
+                video_events_topic_arn=v[8],
+                video_events_key_arn=v[9],
             )
         )
         environment = {
@@ -269,6 +329,7 @@ class BackendService(pulumi.ComponentResource):
                 jwt_issuer=args.token_issuer.jwt_issuer,
                 jwks_url=args.token_issuer.jwks_url,
                 signout_table=args.token_issuer.signout_table,
+                video_events_topic_arn=events.arn,
                 max_upload_bytes=args.max_upload_bytes,
                 videos_per_user_per_day=args.videos_per_user_per_day,
                 stored_bytes_per_user=args.stored_bytes_per_user,
@@ -306,4 +367,6 @@ class BackendService(pulumi.ComponentResource):
         self.role = fleet.instances.role
         self.security_group = fleet.instances.security_group
         self.load_balancer = fleet.load_balancer.alb
+        self.video_events_topic_arn = events.arn
+        self.video_events_topic = events
         self.register_outputs(declared_outputs(self))

@@ -267,3 +267,4 @@ pulumi.export("media_bucket", storage.media_bucket)
 pulumi.export("web_bucket", storage.web_bucket)
 pulumi.export("web_release", web.release)
 pulumi.export("task_dlq_url", transcoder.dlq_url)
+pulumi.export("video_events_topic_arn", backend.video_events_topic_arn)  # integrators subscribe here

@@ -17,6 +17,8 @@ class AwsClients:
     # Signs the URLs browsers use; locally it points at the gateway's `/_s3` path, path-style.
     s3_presign: Any
     sqs: Any
+    # Only Publish to the video events topic.
+    sns: Any
     secretsmanager: Any
     # Only for GetUser, which the caller's access token authorizes (no IAM permission).
     cognito: Any
@@ -39,6 +41,7 @@ class AwsClients:
             s3=s3,
             s3_presign=s3_presign,
             sqs=boto3.client("sqs"),
+            sns=boto3.client("sns"),
             secretsmanager=boto3.client("secretsmanager"),
             cognito=boto3.client("cognito-idp"),
             dynamodb=boto3.client("dynamodb"),

@@ -1,6 +1,8 @@
 """``reelstack status-consumer``: records the transcoder's progress events in the database.
 
-receive (long poll) → parse ProgressEventV1 → record (idempotent) → commit → delete.
+receive (long poll) → parse ProgressEventV1 → record (idempotent) → commit → announce a
+ready or failed video on the video events topic → delete. A message whose announcement failed
+comes back and is announced again (integrators drop the repeat by its event id).
 An unparseable message is logged and left alone: after the status queue's
 ``maxReceiveCount`` receives it moves to the DLQ. SIGTERM finishes the current batch.
 """
@@ -20,6 +22,7 @@ from sqlalchemy import CursorResult, and_, or_, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.backend import video_events
 from app.backend.aws import AwsClients
 from app.backend.db import database_engine, session_factory
 from app.backend.models import Video, utcnow
@@ -105,6 +108,8 @@ class StatusConsumer:
         *,
         s3: Any,
         media_bucket: str,
+        sns: Any,
+        video_events_topic_arn: str,
         wait_seconds: int = 10,
         retry_seconds: float = 5.0,
     ) -> None:
@@ -113,13 +118,18 @@ class StatusConsumer:
         self.sessions = sessions
         self.s3 = s3
         self.media_bucket = media_bucket
+        self.sns = sns
+        self.video_events_topic_arn = video_events_topic_arn
         self.wait_seconds = wait_seconds
         self.retry_seconds = retry_seconds
 
     def poll_once(self) -> int:
         """One receive and its batch; returns how many messages were recorded and deleted."""
         messages = self.sqs.receive_message(
-            QueueUrl=self.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=self.wait_seconds
+            QueueUrl=self.queue_url,
+            MaxNumberOfMessages=10,
+            WaitTimeSeconds=self.wait_seconds,
+            MessageSystemAttributeNames=["ApproximateReceiveCount"],
         ).get("Messages", [])
         done = 0
         for message in messages:
@@ -135,6 +145,9 @@ class StatusConsumer:
                 applied = record_event(session, event)
                 if not applied:
                     discard_orphan_outputs(session, self.s3, self.media_bucket, event)
+                redelivered = int(message.get("Attributes", {}).get("ApproximateReceiveCount", "1")) > 1
+                if applied or redelivered:
+                    self._announce(session, event)
             log.info(
                 "event %s %s #%d %s",
                 event.state,
@@ -146,6 +159,16 @@ class StatusConsumer:
             self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
             done += 1
         return done
+
+    def _announce(self, session: Session, event: ProgressEventV1) -> None:
+        """Publish the video event ``event`` is, if it is the video's recorded outcome."""
+        video = session.get(Video, event.video_id)
+        if video is None or video.task_id != event.task_id or video.last_sequence != event.sequence:
+            return
+        announced = video_events.outcome(video, event)
+        if announced is not None:
+            video_events.publish(self.sns, self.video_events_topic_arn, announced)
+            log.info("announced %s", announced.type, extra={"video_id": video.id, "task_id": event.task_id})
 
     def run(self, stop: threading.Event) -> None:
         while not stop.is_set():
@@ -174,6 +197,8 @@ def main(argv: list[str]) -> int:
         session_factory(engine),
         s3=aws.s3,
         media_bucket=settings.media_bucket,
+        sns=aws.sns,
+        video_events_topic_arn=settings.video_events_topic_arn,
         wait_seconds=args.wait_seconds,
     )
     stop = threading.Event()

@@ -18,6 +18,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.orm import Session
 
+from app.backend import video_events
 from app.backend.aws import AwsClients
 from app.backend.models import Like, User, Video, Visibility, utcnow
 from app.backend.pagination import page
@@ -645,9 +646,14 @@ def delete_video(
         abort_multipart(session, aws, settings, video)
     delete_versions(aws.s3, settings.uploads_bucket, upload_key_prefix(video.id))
     delete_prefix(aws.s3, settings.media_bucket, media_prefix(video.id))
+    announced, video_id = video_events.deleted(video), video.id
     session.delete(video)
     session.commit()
-    log.info("video deleted", extra={"video_id": video.id})
+    log.info("video deleted", extra={"video_id": video_id})
+    try:
+        video_events.publish(aws.sns, settings.video_events_topic_arn, announced)
+    except (BotoCoreError, ClientError):  # the deletion stands; integrators miss this one event
+        log.exception("could not announce the deletion", extra={"video_id": video_id})
 
 
 def snapshot(video: Video) -> dict[str, Any]:

@@ -2,7 +2,8 @@
 
 The task message goes from the backend to the transcoder fleet (task SQS queue);
 the progress event goes from a transcoder to the progress topic, and from there to
-every progress instance and to the backend's status queue. A producer builds one of
+every progress instance and to the backend's status queue; the video event goes from
+the backend to the stack's video events topic, for integrators (outside the platform). A producer builds one of
 these classes, a consumer parses one with ``parse_task`` / ``parse_progress``;
 neither touches raw dicts. The JSON Schemas in ``schemas/`` are generated from
 these classes (``python -m app.contracts.schemas``) and a test keeps them in step.
@@ -169,6 +170,43 @@ def redrive_start(sequence: int) -> int:
     return attempt_number(1, redrives) * SEQUENCES_PER_ATTEMPT if redrives else 0
 
 
+class VideoEventType(StrEnum):
+    READY = "video.ready"
+    FAILED = "video.failed"
+    DELETED = "video.deleted"
+
+
+class VideoEventV1(_Message):
+    """A video's outcome, for integrators: published on the stack's video events topic
+    (output ``video_events_topic_arn``) when a video becomes ready, fails, or is deleted.
+
+    Delivery is at least once: the same ``event_id`` may arrive twice, and consumers drop repeats.
+    The SNS message carries ``type`` as a message attribute too, for subscription filter policies.
+    """
+
+    schema_version: Literal[1] = 1
+    event_id: uuid.UUID = Field(description="the same for every delivery of one event")
+    type: VideoEventType
+    video_id: uuid.UUID
+    owner_id: str = Field(min_length=1, max_length=128, description="Cognito sub of the uploader")
+    task_id: uuid.UUID | None = Field(None, description="the transcoding task that ended (ready, failed)")
+    duration_seconds: float | None = Field(None, ge=0, description="video.ready: the video's length")
+    error_reason: str | None = Field(None, max_length=1000, description="video.failed: why, for the uploader")
+    occurred_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+
+    @classmethod
+    def of(
+        cls, type_: VideoEventType, video_id: uuid.UUID, owner_id: str, occurrence: str, **fields: Any
+    ) -> VideoEventV1:
+        """The event, its ``event_id`` derived from its type, video and ``occurrence`` (what tells
+        this outcome from another of the same video, e.g. the progress event's task and sequence),
+        so a repeated publication of one outcome keeps its id."""
+        event_id = uuid.uuid5(_VIDEO_EVENTS, f"{type_.value}/{video_id}/{occurrence}")
+        return cls(event_id=event_id, type=type_, video_id=video_id, owner_id=owner_id, **fields)
+
+
+_VIDEO_EVENTS = uuid.UUID("5b0f4a4e-3f52-4a8e-9d0c-7a3f2f0a8e11")  # namespace of video event ids
+
 _task_adapter = TypeAdapter(TaskMessageV1)
 _progress_adapter = TypeAdapter(ProgressEventV1)
 
@@ -186,4 +224,5 @@ def parse_progress(body: str | bytes) -> ProgressEventV1:
 MESSAGE_SCHEMAS: dict[str, type[BaseModel]] = {
     "task-message-v1": TaskMessageV1,
     "progress-event-v1": ProgressEventV1,
+    "video-event-v1": VideoEventV1,
 }

@@ -66,6 +66,11 @@ class ResourceNames:
         return f"{self.prefix}-progress"
 
     @property
+    def video_events_topic(self) -> str:
+        """Video events for integrators (``contracts.messages.VideoEventV1``), published by the backend."""
+        return f"{self.prefix}-video-events"
+
+    @property
     def progress_queue_prefix(self) -> str:
         """Per-instance progress queues are named under this prefix (``progress_queue_name``); IAM allows only these."""
         return f"{self.prefix}-progress-"

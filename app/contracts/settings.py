@@ -86,6 +86,9 @@ class BackendSettings(_JwtVerifying):
     media_bucket: str = Field(description="bucket holding transcoded media and thumbnails")
     task_queue_url: str = Field(description="SQS queue the transcoder fleet consumes")
     status_queue_url: str = Field(description="SQS queue subscribed to the progress topic")
+    video_events_topic_arn: str = Field(
+        description="SNS topic of the video events integrators subscribe to (video.ready, .failed, .deleted)"
+    )
     media_base_url: str = Field(description="public base URL that serves the media bucket")
     media_revocation_store: str = Field(
         description=(

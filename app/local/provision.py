@@ -37,6 +37,7 @@ class LocalResources:
     task_dlq_url: str
     status_queue_url: str
     progress_topic_arn: str
+    video_events_topic_arn: str
     user_pool_id: str
     user_pool_client_id: str
     ticket_secret_arn: str
@@ -220,6 +221,7 @@ def provision(
         task_dlq_url=output("aws:sqs/queue:Queue", "-tasks-dlq", "url"),
         status_queue_url=output("aws:sqs/queue:Queue", "-status", "url"),
         progress_topic_arn=output("aws:sns/topic:Topic", "-topic", "arn"),
+        video_events_topic_arn=output("aws:sns/topic:Topic", "-video-events", "arn"),
         user_pool_id=output("aws:cognito/userPool:UserPool", "-pool", "id"),
         user_pool_client_id=output("aws:cognito/userPoolClient:UserPoolClient", "-client", "id"),
         ticket_secret_arn=output("aws:secretsmanager/secret:Secret", "ticket-key", "arn"),

@@ -198,6 +198,13 @@ def _topic(r: SynthResource, inputs: Mapping[str, Any], emulator: Emulator) -> M
     return {"arn": arn, "id": arn}
 
 
+def _topic_policy(r: SynthResource, inputs: Mapping[str, Any], emulator: Emulator) -> Mapping[str, Any]:
+    emulator.client("sns").set_topic_attributes(
+        TopicArn=inputs["arn"], AttributeName="Policy", AttributeValue=inputs["policy"]
+    )
+    return {"id": inputs["arn"]}
+
+
 def _subscription(r: SynthResource, inputs: Mapping[str, Any], emulator: Emulator) -> Mapping[str, Any]:
     attributes = {"RawMessageDelivery": str(bool(inputs.get("rawMessageDelivery"))).lower()}
     if inputs.get("filterPolicy"):
@@ -382,6 +389,7 @@ TRANSLATIONS: dict[str, Translation] = {
         "RedriveAllowPolicy", "redriveAllowPolicy"
     ),
     "aws:sns/topic:Topic": _topic,
+    "aws:sns/topicPolicy:TopicPolicy": _topic_policy,
     "aws:sns/topicSubscription:TopicSubscription": _subscription,
     "aws:cognito/userPool:UserPool": _user_pool,
     "aws:cognito/userPoolClient:UserPoolClient": _user_pool_client,

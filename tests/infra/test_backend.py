@@ -22,6 +22,8 @@ ARNS = {
     "status_queue_arn": "arn:aws:sqs:us-east-1:1:s",
     "media_revocation_store_arn": "arn:aws:cloudfront::1:key-value-store/k",
     "signout_table_arn": "arn:aws:dynamodb:us-east-1:1:table/signouts",
+    "video_events_topic_arn": "arn:aws:sns:us-east-1:1:video-events",
+    "video_events_key_arn": "arn:aws:kms:us-east-1:1:key/v",
 }
 
 
@@ -39,9 +41,50 @@ def test_backend_policy_touches_exactly_its_buckets_queues_and_secrets() -> None
         "arn:aws:secretsmanager:us-east-1:1:secret:a",
         "arn:aws:cloudfront::1:key-value-store/k",
         "arn:aws:dynamodb:us-east-1:1:table/signouts",
+        "arn:aws:sns:us-east-1:1:video-events",
+        "arn:aws:kms:us-east-1:1:key/v",
     }
     send = next(s for s in policy["Statement"] if s["Sid"] == "SendTasks")
     assert "sqs:ReceiveMessage" not in send["Action"]
+
+
+def test_the_stack_exports_a_video_events_topic_only_the_backend_publishes_to(prod: Graph) -> None:
+    """Issue 15, item 4: the topic integrators subscribe to. Encrypted with a key of its own (the
+    pack's sns-encryption rule); the backend's role may publish to it and use its key, nothing
+    else of it; its policy lets the account subscribe and read it, and grants no publishing (a
+    topic without a policy gets SNS's default one, which lets every principal of the account
+    publish, change and delete it: https://docs.aws.amazon.com/sns/latest/dg/sns-access-policy-use-cases.html)."""
+    topic = prod.one("aws:sns/topic:Topic", "backend-video-events")
+    key = prod.one("aws:kms/key:Key", "backend-video-events-key")
+    topic_arn = prod.exports["video_events_topic_arn"]
+    assert topic.inputs["name"] == "reelstack-prod-video-events"
+    assert topic.inputs["kmsMasterKeyId"] == key.computed["arn"]
+    allowed = {
+        (action, resource)
+        for s in statements_allowing(prod.role_policy("backend-policy"))
+        for action in as_list(s["Action"])
+        for resource in as_list(s["Resource"])
+        if resource in (topic_arn, key.computed["arn"])
+    }
+    assert allowed == {
+        ("sns:Publish", topic_arn),
+        ("kms:GenerateDataKey", key.computed["arn"]),
+        ("kms:Decrypt", key.computed["arn"]),
+    }
+    environment = env_from_user_data(
+        prod.one("aws:ec2/launchTemplate:LaunchTemplate", "backend-lt").inputs["userData"], "backend"
+    )
+    assert environment["REELSTACK_VIDEO_EVENTS_TOPIC_ARN"] == topic_arn
+    topic_policy = prod.one("aws:sns/topicPolicy:TopicPolicy", "backend-video-events")
+    assert topic_policy.inputs["arn"] == topic_arn
+    [subscribe] = json.loads(topic_policy.inputs["policy"])["Statement"]
+    assert subscribe["Effect"] == "Allow" and subscribe["Resource"] == topic_arn
+    assert sorted(subscribe["Action"]) == [
+        "sns:GetTopicAttributes",
+        "sns:ListSubscriptionsByTopic",
+        "sns:Subscribe",
+    ]
+    assert subscribe["Principal"]["AWS"].endswith(":root")
 
 
 def test_the_backend_may_write_the_media_edges_store_and_only_that_store(prod: Graph) -> None:

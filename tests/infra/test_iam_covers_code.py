@@ -139,7 +139,11 @@ _AGENTS = {
     for a in as_list(s["Action"])
 }
 GRANTED_WITHOUT_A_CALL: dict[str, dict[str, str]] = {
-    "backend": dict.fromkeys(_AGENTS, "the CloudWatch agent and SSM Agent on the instance"),
+    "backend": {
+        **dict.fromkeys(_AGENTS, "the CloudWatch agent and SSM Agent on the instance"),
+        "kms:GenerateDataKey": "sns:Publish to the video events topic, which is encrypted with a KMS key",
+        "kms:Decrypt": "sns:Publish to the video events topic, which is encrypted with a KMS key",
+    },
     "transcoder": {
         **dict.fromkeys(_AGENTS, "the CloudWatch agent and SSM Agent on the instance"),
         "kms:GenerateDataKey": "sns:Publish to the progress topic, which is encrypted with a KMS key",

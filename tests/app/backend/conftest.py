@@ -22,7 +22,7 @@ from app.backend.db import make_engine
 from app.backend.migrate import upgrade
 from app.backend.models import User, Video, Visibility
 from app.backend.status_consumer import record_event
-from app.contracts.messages import ProgressEventV1, Rendition, TaskOutputs, VideoState
+from app.contracts.messages import ProgressEventV1, Rendition, TaskOutputs, VideoEventV1, VideoState
 from app.contracts.names import ResourceNames
 from app.contracts.settings import ENV_PREFIX, BackendSettings
 from app.local.provision import LocalResources, client, provision
@@ -313,3 +313,24 @@ def platform(
     http: FlaskClient, engine: Engine, local_resources: LocalResources, sample_mp4: bytes
 ) -> Platform:
     return Platform(http=http, engine=engine, resources=local_resources, sample=sample_mp4)
+
+
+def video_events_observer(resources: LocalResources) -> str:
+    """A queue subscribed (raw delivery) to the video events topic, as an integrator's would be."""
+    sqs = client("sqs", resources.endpoint_url)
+    url: str = sqs.create_queue(QueueName=f"{resources.names.prefix}-integrator-{uuid.uuid4().hex[:8]}")[
+        "QueueUrl"
+    ]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    client("sns", resources.endpoint_url).subscribe(
+        TopicArn=resources.video_events_topic_arn,
+        Protocol="sqs",
+        Endpoint=arn,
+        Attributes={"RawMessageDelivery": "true"},
+    )
+    return url
+
+
+def video_events_received(resources: LocalResources, queue_url: str) -> list[VideoEventV1]:
+    """Every video event now on the observer queue, removed from it."""
+    return [VideoEventV1.model_validate_json(body) for body in drain(resources, queue_url)]

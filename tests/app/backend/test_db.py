@@ -154,6 +154,8 @@ def test_the_status_consumer_keeps_recording_after_the_database_password_is_rota
         session_factory(engine),
         s3=aws.s3,
         media_bucket=local_resources.media_bucket,
+        sns=aws.sns,
+        video_events_topic_arn=local_resources.video_events_topic_arn,
         wait_seconds=0,
     )
     task = uuid.uuid4()

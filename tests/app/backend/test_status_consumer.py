@@ -9,17 +9,29 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from app.backend.db import session_factory
 from app.backend.models import Video
 from app.backend.status_consumer import StatusConsumer, record_event
-from app.contracts.messages import SEQUENCES_PER_ATTEMPT, ProgressEventV1, VideoState, attempt_number
+from app.contracts.messages import (
+    SEQUENCES_PER_ATTEMPT,
+    ProgressEventV1,
+    VideoEventType,
+    VideoState,
+    attempt_number,
+)
 from app.contracts.names import TASK_MAX_RECEIVES
 from app.contracts.tickets import media_key_prefix
 from app.local.provision import LocalResources, client
-from tests.app.backend.conftest import add_queued_video, ready_event
+from tests.app.backend.conftest import (
+    add_queued_video,
+    ready_event,
+    video_events_observer,
+    video_events_received,
+)
 
 TASK = uuid.UUID("00000000-0000-4000-8000-000000000001")
 
@@ -163,6 +175,8 @@ def _consumer(sqs: Any, queue: str, engine: Engine, resources: LocalResources) -
         session_factory(engine),
         s3=client("s3", resources.endpoint_url),
         media_bucket=resources.media_bucket,
+        sns=client("sns", resources.endpoint_url),
+        video_events_topic_arn=resources.video_events_topic_arn,
         wait_seconds=0,
     )
 
@@ -219,6 +233,8 @@ def test_consumer_keeps_running_when_the_queue_cannot_be_read(
         session_factory(engine),
         s3=client("s3", local_resources.endpoint_url),
         media_bucket=local_resources.media_bucket,
+        sns=client("sns", local_resources.endpoint_url),
+        video_events_topic_arn=local_resources.video_events_topic_arn,
         wait_seconds=0,
         retry_seconds=0,
     )
@@ -270,3 +286,47 @@ def test_outputs_of_a_task_superseded_by_a_retry_are_deleted_and_the_current_one
     remaining = {o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])}
     assert orphan not in remaining and kept in remaining
     assert _video(engine, video_id).status == VideoState.QUEUED
+
+
+def test_a_recorded_outcome_is_announced_once_on_the_video_events_topic(
+    engine: Engine, video_id: uuid.UUID, local_resources: LocalResources, status_queue: tuple[str, str]
+) -> None:
+    queue, _ = status_queue
+    sqs = client("sqs", local_resources.endpoint_url)
+    observer = video_events_observer(local_resources)
+    ready = ready_event(str(video_id), TASK, sequence=3)
+    for event in (_event(video_id, 1), ready, ready):  # the second ready: SNS delivered it twice
+        sqs.send_message(QueueUrl=queue, MessageBody=event.model_dump_json())
+
+    consumer = _consumer(sqs, queue, engine, local_resources)
+    while consumer.poll_once():
+        pass
+
+    [announced] = video_events_received(local_resources, observer)
+    assert (announced.type, announced.video_id, announced.task_id) == (VideoEventType.READY, video_id, TASK)
+    assert announced.owner_id == "owner" and announced.duration_seconds == 10.0
+
+
+def test_a_failure_is_announced_with_its_reason_and_again_when_its_announcement_failed(
+    engine: Engine, video_id: uuid.UUID, local_resources: LocalResources, status_queue: tuple[str, str]
+) -> None:
+    queue, _ = status_queue
+    sqs = client("sqs", local_resources.endpoint_url)
+    observer = video_events_observer(local_resources)
+    failed = _event(video_id, 4, VideoState.FAILED, error_reason="not a video")
+    sqs.send_message(QueueUrl=queue, MessageBody=failed.model_dump_json())
+
+    class DownSns:
+        def publish(self, **_: object) -> None:
+            raise ClientError({"Error": {"Code": "InternalError", "Message": "down"}}, "Publish")
+
+    broken = _consumer(sqs, queue, engine, local_resources)
+    broken.sns = DownSns()
+    with pytest.raises(ClientError):
+        broken.poll_once()  # recorded, not announced, not deleted
+    assert _video(engine, video_id).status == VideoState.FAILED
+
+    assert _consumer(sqs, queue, engine, local_resources).poll_once() == 1
+
+    [announced] = video_events_received(local_resources, observer)
+    assert (announced.type, announced.error_reason) == (VideoEventType.FAILED, "not a video")

@@ -17,6 +17,7 @@ from flask import Flask
 from app.backend.api.render import media_grant_ttl
 from app.backend.context import EXTENSION
 from app.backend.videos import delete_versions
+from app.contracts.messages import VideoEventType
 from app.contracts.names import upload_key_prefix
 from app.contracts.tickets import (
     MEDIA_GRANT_MAX_SECONDS,
@@ -26,7 +27,15 @@ from app.contracts.tickets import (
 )
 from app.local.provision import LocalResources, client
 from infra.backend import backend_policy
-from tests.app.backend.conftest import Caller, Platform, RecordedRevocations, put_source, s3
+from tests.app.backend.conftest import (
+    Caller,
+    Platform,
+    RecordedRevocations,
+    put_source,
+    s3,
+    video_events_observer,
+    video_events_received,
+)
 from tests.support.iam import iam_enforcement
 
 
@@ -167,6 +176,38 @@ def test_delete_removes_the_row_and_every_object_of_the_video(platform: Platform
         assert not [k for k in keys if video_id in k]
         assert [k for k in keys if other in k]
     assert platform.http.get(f"/api/videos/{video_id}", headers=alice.headers).status_code == 404
+
+
+def test_a_deleted_video_is_announced_on_the_video_events_topic(platform: Platform, alice: Caller) -> None:
+    observer = video_events_observer(platform.resources)
+    video_id = platform.ready(alice)
+
+    assert platform.http.delete(f"/api/videos/{video_id}", headers=alice.headers).status_code == 204
+
+    [announced] = video_events_received(platform.resources, observer)
+    assert (announced.type, str(announced.video_id), announced.owner_id) == (
+        VideoEventType.DELETED,
+        video_id,
+        alice.sub,
+    )
+
+
+def test_a_deletion_stands_when_its_announcement_fails(
+    platform: Platform, alice: Caller, app: Flask, caplog: pytest.LogCaptureFixture
+) -> None:
+    video_id = platform.ready(alice)
+
+    class DownSns:
+        def publish(self, **_: object) -> None:
+            raise ClientError({"Error": {"Code": "InternalError", "Message": "down"}}, "Publish")
+
+    services = app.extensions[EXTENSION]
+    app.extensions[EXTENSION] = dataclasses.replace(
+        services, aws=dataclasses.replace(services.aws, sns=DownSns())
+    )
+    assert platform.http.delete(f"/api/videos/{video_id}", headers=alice.headers).status_code == 204
+    assert platform.row(video_id) is None
+    assert "could not announce the deletion" in caplog.text
 
 
 def test_delete_removes_every_version_of_the_source_from_a_versioned_uploads_bucket(
