@@ -1,5 +1,6 @@
-"""Issue 15, item 5: recovery on the local platform. An owner retries a failed video to ``ready``;
-an operator redrives the task DLQ with ``reelstack redrive``.
+"""Issue 15 on the local platform: an owner retries a failed video to ``ready`` (item 5) while an
+integrator's queue on the video events topic receives its outcomes (item 4) and the services'
+metric lines land in the log (item 1); an operator redrives the task DLQ with ``reelstack redrive``.
 
 Both read or change the AWS emulation directly (a failed first attempt is made by a source that
 sniffs as a video but is none, later replaced; a dead letter by receives that never finish), so
@@ -11,16 +12,19 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
-from app.contracts.messages import REDRIVES_ATTRIBUTE, parse_task
+from app.contracts.messages import REDRIVES_ATTRIBUTE, VideoEventType, VideoEventV1, parse_task
 from app.contracts.names import TASK_MAX_RECEIVES
 from tests.e2e.client import create_video, new_address, signup_confirm_login, upload_via_presigned_post
 from tests.e2e.conftest import RunningPlatform
+from tests.support.emf import metric_lines
 
 pytestmark = [pytest.mark.e2e, pytest.mark.local_only]
 PASSWORD = "Corr3ct-Horse-Battery!"
@@ -49,20 +53,57 @@ def _settled(session: requests.Session, url: str, states: set[str]) -> dict[str,
     raise AssertionError(f"{url} never reached {states}: {video}")
 
 
-def test_a_failed_video_is_retried_by_its_owner_to_ready(
-    platform: RunningPlatform, clip: Path, tmp_path: Path
-) -> None:
+@dataclass(frozen=True)
+class Retried:
+    """One video's life on the platform: failed, retried to ready, deleted, as its owner saw it
+    and as an integrator's queue on the video events topic and the platform's log recorded it."""
+
+    video_id: str
+    failed: dict[str, Any]
+    retried: requests.Response
+    ready: dict[str, Any]
+    retried_again: requests.Response
+    events: list[VideoEventV1]
+    log: str
+
+
+def _subscribe_integrator(platform: RunningPlatform) -> str:
+    sqs, sns = platform.client("sqs"), platform.client("sns")
+    topics = [t["TopicArn"] for t in sns.list_topics()["Topics"]]
+    [topic] = [arn for arn in topics if arn.endswith(f":{platform.names.video_events_topic}")]
+    url: str = sqs.create_queue(QueueName=f"integrator-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "true"})
+    return url
+
+
+def _events_until(platform: RunningPlatform, url: str, last: VideoEventType) -> list[VideoEventV1]:
+    sqs = platform.client("sqs")
+    events: list[VideoEventV1] = []
+    deadline = time.monotonic() + SETTLE_SECONDS
+    while not events or events[-1].type != last:
+        assert time.monotonic() < deadline, events
+        for message in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get(
+            "Messages", []
+        ):
+            events.append(VideoEventV1.model_validate_json(message["Body"]))
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    return events
+
+
+@pytest.fixture(scope="module")
+def retried(platform: RunningPlatform, clip: Path, tmp_path_factory: pytest.TempPathFactory) -> Retried:
     base = platform.base_url
+    integrator = _subscribe_integrator(platform)
     owner = signup_confirm_login(platform, new_address(platform, "retry"), PASSWORD)
     created = create_video(platform, owner)
     video_url = f"{base}/api/videos/{created['id']}"
     # An MP4 box header, then nothing a decoder can use: accepted, then failed by the transcoder.
-    fake = tmp_path / "fake.mp4"
+    fake = tmp_path_factory.mktemp("fake") / "fake.mp4"
     fake.write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 4096)
     upload_via_presigned_post(created["upload"], fake, "video/mp4")
     assert owner.post(f"{video_url}/uploaded", timeout=TIMEOUT).status_code == 202
     failed = _settled(owner, video_url, {"ready", "failed"})
-    assert failed["status"] == "failed", failed
     # The cause goes away: the kept source becomes the real clip (as if the first read had been bad).
     s3 = platform.client("s3")
     bucket = platform.aws["uploads_bucket"]
@@ -70,14 +111,46 @@ def test_a_failed_video_is_retried_by_its_owner_to_ready(
     s3.upload_file(str(clip), bucket, kept["Key"], ExtraArgs={"ContentType": "video/mp4"})
 
     retried = owner.post(f"{video_url}/retry", timeout=TIMEOUT)
-
-    assert retried.status_code == 202, retried.text
-    assert retried.json()["status"] == "queued"
     ready = _settled(owner, video_url, {"ready", "failed"})
-    assert ready["status"] == "ready", ready
-    assert ready["playback_url"]
     again = owner.post(f"{video_url}/retry", timeout=TIMEOUT)
-    assert (again.status_code, again.json()["error"]["code"]) == (409, "not_failed")
+    assert owner.delete(video_url, timeout=TIMEOUT).status_code == 204
+    events = _events_until(platform, integrator, VideoEventType.DELETED)
+    return Retried(created["id"], failed, retried, ready, again, events, platform.log())
+
+
+def test_a_failed_video_is_retried_by_its_owner_to_ready(retried: Retried) -> None:
+    assert retried.failed["status"] == "failed", retried.failed
+    assert retried.retried.status_code == 202, retried.retried.text
+    assert retried.retried.json()["status"] == "queued"
+    assert retried.ready["status"] == "ready", retried.ready
+    assert retried.ready["playback_url"]
+    assert (retried.retried_again.status_code, retried.retried_again.json()["error"]["code"]) == (
+        409,
+        "not_failed",
+    )
+
+
+def test_an_integrators_queue_on_the_video_events_topic_receives_failed_ready_and_deleted(
+    retried: Retried,
+) -> None:
+    mine = [e for e in retried.events if str(e.video_id) == retried.video_id]
+    assert [e.type for e in mine] == [VideoEventType.FAILED, VideoEventType.READY, VideoEventType.DELETED]
+    failed, ready, _ = mine
+    assert failed.error_reason and failed.task_id != ready.task_id  # the retry ran a task of its own
+    assert ready.duration_seconds and ready.duration_seconds > 0
+
+
+def test_the_services_metric_lines_in_the_platforms_log_tell_the_story(retried: Retried) -> None:
+    backend = metric_lines(retried.log, "backend")
+    assert any(
+        line.dimensions["route"] == "POST /api/videos/<uuid:video_id>/retry"
+        and line.values["Errors4xx"] == [1]
+        for line in backend
+    )
+    transcoder = metric_lines(retried.log, "transcoder")
+    assert any(line.dimensions.get("reason") == "not_a_video" for line in transcoder)
+    assert any("TasksSucceeded" in line.values for line in transcoder)
+    assert any("OpenStreams" in line.values for line in metric_lines(retried.log, "progress"))
 
 
 def _receive_own(sqs: Any, url: str, video_id: str, **extra: Any) -> dict[str, Any] | None:

@@ -87,6 +87,9 @@ EXPECTED_CHILDREN: dict[str, set[str]] = {
         "aws:autoscaling/group:Group",
         "aws:autoscaling/policy:Policy",
         "aws:cloudwatch/logGroup:LogGroup",
+        "aws:kms/key:Key",
+        "aws:sns/topic:Topic",
+        "aws:sns/topicPolicy:TopicPolicy",
     },
     "reelstack:index:TranscoderFleet": {
         "aws:sqs/queue:Queue",
