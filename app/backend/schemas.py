@@ -65,8 +65,9 @@ DisplayName = Annotated[
 Title = Annotated[
     str,
     StringConstraints(min_length=1, max_length=200),
-    AfterValidator(_not_blank),
+    # Checked before the strip: a tab at either end is refused, as the documented pattern says.
     AfterValidator(_one_line),
+    AfterValidator(_not_blank),
     ONE_LINE,
 ]
 Description = Annotated[

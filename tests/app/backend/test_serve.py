@@ -22,6 +22,7 @@ from app.contracts.messages import ProgressEventV1, VideoState
 from app.local.moto_server import free_port, wait_for_http
 from app.local.provision import LocalResources, client
 from tests.app.backend.conftest import add_queued_video
+from tests.support.emf import metric_lines
 
 
 def _env(resources: LocalResources, url: str) -> dict[str, str]:
@@ -71,10 +72,14 @@ def test_migrate_then_backend_serves_health_logs_json_and_stops_on_sigterm(
         process.send_signal(signal.SIGTERM)
         output, _ = process.communicate(timeout=60)
     assert process.returncode == 0
-    lines = [json.loads(line) for line in output.splitlines() if line.strip()]
+    documents = [json.loads(line) for line in output.splitlines() if line.strip()]
+    # Log lines, and the request metrics' EMF lines (tests/support/emf.py checks those).
+    lines = [line for line in documents if "_aws" not in line]
     access = [line for line in lines if line["logger"] == "reelstack.access"]
     assert any(line["path"] == "/api/health/ready" and line["status"] == "200" for line in access)
     assert all(line["service"] == "backend" for line in lines)
+    health = [m for m in metric_lines(output, "backend") if m.dimensions["route"] == "GET /api/health/ready"]
+    assert health and all(m.values["Errors5xx"] == [0] for m in health)
 
 
 def test_a_backend_that_may_not_open_the_files_its_connections_need_refuses_to_start(

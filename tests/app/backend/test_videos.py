@@ -266,6 +266,8 @@ def test_the_backend_role_deletes_every_version_of_a_source_and_nothing_outside_
         secret_arns=["arn:aws:secretsmanager:us-east-1:123456789012:secret:ticket"],
         media_revocation_store_arn="arn:aws:cloudfront::123456789012:key-value-store/grants",
         signout_table_arn="arn:aws:dynamodb:us-east-1:123456789012:table/signouts",
+        video_events_topic_arn="arn:aws:sns:us-east-1:123456789012:video-events",
+        video_events_key_arn="arn:aws:kms:us-east-1:123456789012:key/video-events",
     )
     iam = client("iam", local_resources.endpoint_url)
     user = f"backend-{uuid.uuid4().hex[:8]}"
@@ -447,3 +449,18 @@ def test_when_grants_cannot_be_cut_the_owner_is_told_and_can_send_it_again(
         f"/api/videos/{video_id}", json={"visibility": "private"}, headers=alice.headers
     )
     assert again.status_code == 200 and len(revocations.epochs[uuid.UUID(video_id)]) == 1
+
+
+def test_a_title_with_a_tab_at_either_end_is_refused_as_its_documented_pattern_says(
+    platform: Platform, alice: Caller
+) -> None:
+    """The schema's title pattern refuses control characters anywhere; the tab at the end used to
+    be stripped before the check and the title accepted (schemathesis's negative mode found it)."""
+    video_id = platform.create(alice)
+    for title in ("clip\t", "\tclip"):
+        response = platform.http.patch(
+            f"/api/videos/{video_id}", json={"title": title}, headers=alice.headers
+        )
+        assert response.status_code == 422, (title, response.json)
+    spaced = platform.http.patch(f"/api/videos/{video_id}", json={"title": "  clip  "}, headers=alice.headers)
+    assert (spaced.status_code, spaced.json["title"]) == (200, "clip")
