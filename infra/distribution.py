@@ -7,6 +7,12 @@ viewer-request function that lets a request through only with a valid media gran
 function reads the grant key and each video's revocation epoch from a KeyValueStore the
 backend writes.
 
+Every answer carries the site's security headers (``app/contracts/security_headers.py``), added
+by two response headers policies: the embeddable player's own document (``/embed.html``, its
+own behaviour) may be framed by any site, everything else by none (``frame-ancestors 'none'``,
+``X-Frame-Options: DENY``), so no other site can frame the app to steal clicks; both send HSTS,
+``nosniff`` and the referrer policy, overriding whatever an origin sends.
+
 The buckets' read grant for this distribution is part of each bucket's one bucket policy,
 which ``MediaStorage`` owns (``MediaStorageArgs.reader_distribution_arn``): the stack hands
 this distribution's ARN to the storage rather than this component writing policies on
@@ -18,6 +24,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from app.contracts import security_headers
 from app.contracts.names import ResourceNames
 from app.contracts.tickets import REVOKED_BEFORE_PREFIX
 from infra._common import args_of, declared_outputs, standard_tags
@@ -105,6 +112,37 @@ async function handler(event) {
 )
 
 
+def security_headers_config(
+    document: security_headers.DocumentHeaders,
+) -> aws.cloudfront.ResponseHeadersPolicySecurityHeadersConfigArgs:
+    """``document``'s headers as a response headers policy's, each overriding the origin's."""
+    hsts = security_headers.STRICT_TRANSPORT_SECURITY
+    return aws.cloudfront.ResponseHeadersPolicySecurityHeadersConfigArgs(
+        content_security_policy=aws.cloudfront.ResponseHeadersPolicySecurityHeadersConfigContentSecurityPolicyArgs(
+            content_security_policy=document.content_security_policy, override=True
+        ),
+        frame_options=(
+            aws.cloudfront.ResponseHeadersPolicySecurityHeadersConfigFrameOptionsArgs(
+                frame_option=document.frame_options, override=True
+            )
+            if document.frame_options is not None
+            else None
+        ),
+        content_type_options=aws.cloudfront.ResponseHeadersPolicySecurityHeadersConfigContentTypeOptionsArgs(
+            override=True
+        ),
+        referrer_policy=aws.cloudfront.ResponseHeadersPolicySecurityHeadersConfigReferrerPolicyArgs(
+            referrer_policy=security_headers.REFERRER_POLICY, override=True
+        ),
+        strict_transport_security=aws.cloudfront.ResponseHeadersPolicySecurityHeadersConfigStrictTransportSecurityArgs(
+            access_control_max_age_sec=hsts.max_age_seconds,
+            include_subdomains=hsts.include_subdomains,
+            preload=hsts.preload,
+            override=True,
+        ),
+    )
+
+
 @dataclass(frozen=True)
 class SiteDistributionArgs:
     """Every knob of the site's CDN."""
@@ -165,6 +203,10 @@ class SiteDistribution(pulumi.ComponentResource):
     """The viewer-request function of ``/media/*``."""
     grant_store: aws.cloudfront.KeyValueStore
     """The key store of the grant key and the videos' revocation epochs."""
+    no_framing_headers: aws.cloudfront.ResponseHeadersPolicy
+    """The security headers of every answer but the embed document's: no site may frame it."""
+    embed_headers: aws.cloudfront.ResponseHeadersPolicy
+    """The security headers of the embed document (``/embed.html``): any site may frame it."""
 
     def __init__(
         self, name: str, args: SiteDistributionArgs, opts: pulumi.ResourceOptions | None = None
@@ -216,6 +258,18 @@ class SiteDistribution(pulumi.ComponentResource):
             tags=dict(tags),
             opts=moved("media-grant"),
         )
+        headers_policies = {
+            document.name: aws.cloudfront.ResponseHeadersPolicy(
+                f"{name}-{document.name}",
+                name=f"{args.names.prefix}-{document.name}",
+                comment=f"{document.content_security_policy}, HSTS, nosniff, referrer policy",
+                security_headers_config=security_headers_config(document),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            for document in (security_headers.NO_FRAMING, security_headers.ANY_SITE_MAY_FRAME)
+        }
+        no_framing = headers_policies[security_headers.NO_FRAMING.name]
+        embed = headers_policies[security_headers.ANY_SITE_MAY_FRAME.name]
 
         origins = [
             aws.cloudfront.DistributionOriginArgs(
@@ -230,6 +284,17 @@ class SiteDistribution(pulumi.ComponentResource):
             ),
         ]
         behaviours = [
+            # The one answer other sites may frame; the rest of the web bucket is the default's.
+            aws.cloudfront.DistributionOrderedCacheBehaviorArgs(
+                path_pattern=security_headers.EMBED_PATH,
+                target_origin_id="web",
+                viewer_protocol_policy="redirect-to-https",
+                allowed_methods=["GET", "HEAD", "OPTIONS"],
+                cached_methods=["GET", "HEAD"],
+                cache_policy_id=CACHING_OPTIMIZED,
+                compress=True,
+                response_headers_policy_id=embed.id,
+            ),
             aws.cloudfront.DistributionOrderedCacheBehaviorArgs(
                 path_pattern="/media/*",
                 target_origin_id="media",
@@ -238,6 +303,7 @@ class SiteDistribution(pulumi.ComponentResource):
                 cached_methods=["GET", "HEAD"],
                 cache_policy_id=CACHING_OPTIMIZED,
                 compress=True,
+                response_headers_policy_id=no_framing.id,
                 function_associations=[
                     aws.cloudfront.DistributionOrderedCacheBehaviorFunctionAssociationArgs(
                         event_type="viewer-request", function_arn=media_grant.arn
@@ -270,6 +336,7 @@ class SiteDistribution(pulumi.ComponentResource):
                     cached_methods=["GET", "HEAD"],
                     cache_policy_id=CACHING_DISABLED,
                     origin_request_policy_id=ALL_VIEWER_EXCEPT_HOST_HEADER,
+                    response_headers_policy_id=no_framing.id,
                     compress=pattern != "/events/*",
                 )
                 for pattern in GATEWAY_PATHS
@@ -304,6 +371,7 @@ class SiteDistribution(pulumi.ComponentResource):
                 cached_methods=["GET", "HEAD"],
                 cache_policy_id=CACHING_OPTIMIZED,
                 compress=True,
+                response_headers_policy_id=no_framing.id,
             ),
             ordered_cache_behaviors=behaviours,
             restrictions=aws.cloudfront.DistributionRestrictionsArgs(
@@ -327,4 +395,6 @@ class SiteDistribution(pulumi.ComponentResource):
         self.distribution = distribution
         self.media_grant_function = media_grant
         self.grant_store = grant_keys
+        self.no_framing_headers = no_framing
+        self.embed_headers = embed
         self.register_outputs(declared_outputs(self))

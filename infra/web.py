@@ -1,32 +1,35 @@
 """WebApp: the web app's files published to the web bucket, as CloudFront serves them.
 
 As pulumi/examples' ``aws-py-s3-folder`` does, each file is an S3 object with its content type;
-unlike it, only the files the page loads are published (``page_files``: ``index.html``, what it
+unlike it, only the files the pages load are published (``page_files``: each page, what it
 references, and the ES modules those import, the import map's vendored hls.js included; no
 ``node_modules`` beyond that, no README, no package files), and each carries a cache header:
 
 - the assets live under ``r/<release>/``, where ``<release>`` is a hash of all their contents, and
   are cached for a year (``immutable``): a changed file makes a new release, new keys, new URLs;
-- ``index.html`` is the one file at a fixed key, ``no-cache``, and names the assets by their
-  release URLs (``release_index``). Relative imports between modules resolve under the same
-  release, so no module needs rewriting.
+- the pages, ``index.html`` (the app) and ``embed.html`` (the embeddable player, the one document
+  other sites may frame: ``SiteDistribution`` serves it with its own headers), are the files at
+  fixed keys, ``no-cache``, and name the assets by their release URLs (``release_index``).
+  Relative imports between modules resolve under the same release, so no module needs rewriting.
 """
 
 import hashlib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 import pulumi
 import pulumi_aws as aws
 
+from app.contracts.security_headers import EMBED_DOCUMENT
 from infra._common import args_of, declared_outputs, standard_tags
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 WEB_ROOT = REPO_ROOT / "app" / "web"
 ENTRY = "index.html"
+PAGES = (ENTRY, EMBED_DOCUMENT)
 RELEASE_PREFIX = "r"
 ENTRY_CACHE_CONTROL = "no-cache"
 ASSET_CACHE_CONTROL = "public, max-age=31536000, immutable"
@@ -154,14 +157,15 @@ class WebAppArgs:
     """The web bucket (``MediaStorage.web_bucket``), which CloudFront serves at ``/``."""
     root: str = str(WEB_ROOT)
     """The web app's directory (default: the repository's ``app/web``)."""
-    entry: str = ENTRY
-    """The page CloudFront's default root object names."""
+    pages: Sequence[str] = PAGES
+    """The documents published at fixed keys: ``index.html`` (CloudFront's default root object)
+    and ``embed.html`` (the embeddable player, the one the distribution lets other sites frame)."""
     owner: str = "platform"
     """The ``owner`` tag."""
 
 
 class WebApp(pulumi.ComponentResource):
-    """One S3 object per file the page loads: the entry page, and the assets of this release."""
+    """One S3 object per file the pages load: the pages, and the assets of this release."""
 
     release: str
     keys: list[str]
@@ -172,7 +176,8 @@ class WebApp(pulumi.ComponentResource):
         tags = standard_tags("web", args.owner)
         child = pulumi.ResourceOptions(parent=self)
         root = Path(args.root)
-        assets = [path for path in page_files(root, args.entry) if path != args.entry]
+        pages = list(args.pages)
+        assets = sorted({path for page in pages for path in page_files(root, page)} - set(pages))
         release = release_id(root, assets)
         for path in assets:
             # Named by path, keyed by release: a new release replaces each object (new before old).
@@ -187,16 +192,17 @@ class WebApp(pulumi.ComponentResource):
                 opts=child,
             )
         urls = {path: f"/{asset_key(release, path)}" for path in assets}
-        aws.s3.BucketObjectv2(
-            f"{name}-{args.entry}",
-            bucket=args.bucket,
-            key=args.entry,
-            content=release_index((root / args.entry).read_text(), urls, args.entry),
-            content_type=content_type(args.entry),
-            cache_control=ENTRY_CACHE_CONTROL,
-            tags=dict(tags),
-            opts=child,
-        )
+        for page in pages:
+            aws.s3.BucketObjectv2(
+                f"{name}-{page}",
+                bucket=args.bucket,
+                key=page,
+                content=release_index((root / page).read_text(), urls, page),
+                content_type=content_type(page),
+                cache_control=ENTRY_CACHE_CONTROL,
+                tags=dict(tags),
+                opts=child,
+            )
         self.release = release
-        self.keys = sorted([args.entry, *(asset_key(release, p) for p in assets)])
+        self.keys = sorted([*pages, *(asset_key(release, p) for p in assets)])
         self.register_outputs(declared_outputs(self))

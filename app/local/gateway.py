@@ -15,8 +15,10 @@ Routes, as on AWS:
 
 Every request the web ACL would see on AWS first passes its rate-based rules
 (``app.local.rate_limit``): too many from one client IP is a 429 in the shared error shape
-with ``Retry-After``. ``/_s3`` (browsers upload straight to S3 on AWS, past CloudFront) and
-the local-only ``/_local`` routes are not behind the web ACL, so they are not counted.
+with ``Retry-After``; every answer CloudFront would give carries the security headers its
+response headers policies add (``app.contracts.security_headers``: only ``/embed.html`` may be
+framed). ``/_s3`` (browsers upload straight to S3 on AWS, past CloudFront) and the local-only
+``/_local`` routes are not behind CloudFront, so they are neither counted nor given the headers.
 
 ``python -m app.local.gateway_serve`` runs it under gunicorn with one gevent worker: the
 outbox and the rate counts are in that worker's memory, and gevent keeps any number of
@@ -42,7 +44,7 @@ from botocore.exceptions import ClientError
 from flask import Blueprint, Flask, Response, current_app, request, send_from_directory
 from pydantic import ValidationError
 
-from app.contracts import bounded_json, logs
+from app.contracts import bounded_json, logs, security_headers
 from app.contracts.rate_limits import RATE_LIMITED_CODE, RATE_LIMITED_MESSAGE, RateLimits
 from app.contracts.settings import UserServiceSettings, load
 from app.contracts.tickets import (
@@ -74,7 +76,7 @@ MEDIA_TYPES = {
     ".jpg": "image/jpeg",
     ".jpeg": "image/jpeg",
 }
-# Paths that on AWS do not pass CloudFront's web ACL: uploads go to S3 directly; /_local is local-only.
+# Paths that on AWS do not pass CloudFront (nor its web ACL): uploads go to S3 directly; /_local is local-only.
 NOT_BEHIND_THE_EDGE = ("/_s3", "/_local/")
 mimetypes.add_type("text/javascript", ".mjs")
 LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
@@ -148,6 +150,13 @@ def _rate_limited() -> Response | None:
         return None
     response = error_response(429, RATE_LIMITED_CODE, RATE_LIMITED_MESSAGE)
     response.headers["Retry-After"] = str(wait)
+    return response
+
+
+def _with_security_headers(response: Response) -> Response:
+    """The headers CloudFront's response headers policies add, HSTS aside (plain HTTP here)."""
+    if not request.path.startswith(NOT_BEHIND_THE_EDGE):
+        response.headers.update(security_headers.for_path(request.path).headers())
     return response
 
 
@@ -368,6 +377,7 @@ def create_app(gateway: Gateway) -> Flask:
     app = Flask(__name__)
     app.extensions["reelstack_gateway"] = gateway
     app.before_request(_rate_limited)
+    app.after_request(_with_security_headers)
     for blueprint in (auth, proxies, media, web):
         app.register_blueprint(blueprint)
 

@@ -441,6 +441,8 @@ STAND_INS: dict[str, str] = {
     "keeps revocations in memory (POST /_local/revocations)",
     "aws:cloudfront/keyvaluestoreKey:KeyvaluestoreKey": f"{GATEWAY}: reads the grant key from the ticket secret",
     "aws:cloudfront/originAccessControl:OriginAccessControl": f"{GATEWAY}: reads the buckets with the launcher's credentials",
+    "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy": f"{GATEWAY}: adds the same security "
+    "headers (app/contracts/security_headers.py), HSTS aside",
     "aws:cloudwatch/logGroup:LogGroup": "not needed locally: every service logs JSON lines to the console",
     "aws:cloudwatch/metricAlarm:MetricAlarm": NOTHING_SCALES,
     "aws:ec2/eip:Eip": ON_LOCALHOST,

@@ -5,6 +5,7 @@ from typing import Any
 import pytest
 
 from app.contracts.names import ResourceNames
+from app.contracts.security_headers import EMBED_PATH
 from infra.distribution import GATEWAY_PATHS, MIN_TLS, SiteDistribution, SiteDistributionArgs
 from pulumi_offline.graph import Graph
 from pulumi_offline.synth import run_program
@@ -148,3 +149,69 @@ def test_pulumi_up_moves_what_media_storage_held_instead_of_replacing_it(
 def test_a_new_program_declares_no_former_parent() -> None:
     graph = _distribution()
     assert all(not r.aliases for r in graph.resources if r.type.startswith("aws:cloudfront/"))
+
+
+POLICY = "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy"
+
+
+def _headers_policies(graph: Graph) -> dict[str, dict[str, Any]]:
+    """Each response headers policy's security headers, by the id the behaviours name it with."""
+    return {f"{p.name}-id": p.inputs["securityHeadersConfig"] for p in graph.of_type(POLICY)}
+
+
+def _behaviour_policies(graph: Graph) -> dict[str, str | None]:
+    inputs = graph.one("aws:cloudfront/distribution:Distribution", "site-cdn").inputs
+    behaviours = {"default": inputs["defaultCacheBehavior"]} | {
+        b["pathPattern"]: b for b in inputs["orderedCacheBehaviors"]
+    }
+    return {path: b.get("responseHeadersPolicyId") for path, b in behaviours.items()}
+
+
+def test_only_the_embed_document_may_be_framed_and_every_answer_carries_the_security_headers(
+    prod: Graph,
+) -> None:
+    """Clickjacking: nothing set ``X-Frame-Options`` or a CSP ``frame-ancestors``, so any site
+    could frame the app and its "Delete" button. AWS rule: a response headers policy attached to
+    a cache behaviour makes CloudFront add its headers "to every response that it sends for
+    requests that match the cache behavior", and with ``Override`` it replaces what the origin
+    sent; the frame option is ``DENY`` or ``SAMEORIGIN`` only ("Understand response headers
+    policies", security headers,
+    https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/understanding-response-headers-policies.html;
+    https://docs.aws.amazon.com/cloudfront/latest/APIReference/API_ResponseHeadersPolicyFrameOptions.html).
+    A behaviour's path pattern is matched in order, the default behaviour last
+    (https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/DownloadDistValuesCacheBehavior.html).
+    ``frame-ancestors`` is the CSP level 2 directive browsers obey over ``X-Frame-Options``;
+    ``X-Frame-Options: DENY`` is for older ones (MDN, CSP frame-ancestors,
+    https://developer.mozilla.org/en-US/docs/Web/HTTP/Headers/Content-Security-Policy/frame-ancestors)."""
+    policies = _headers_policies(prod)
+    by_path = _behaviour_policies(prod)
+    assert set(by_path) == {"default", EMBED_PATH, "/media/*", *GATEWAY_PATHS}
+    assert all(by_path.values()), f"a behaviour without a response headers policy: {by_path}"
+    embed = policies[by_path.pop(EMBED_PATH)]
+    assert {policies[policy_id]["contentSecurityPolicy"]["contentSecurityPolicy"] for policy_id in by_path.values()} == {
+        "frame-ancestors 'none'"
+    }
+    for policy_id in set(by_path.values()):
+        assert policies[policy_id]["frameOptions"] == {"frameOption": "DENY", "override": True}
+    assert embed["contentSecurityPolicy"] == {"contentSecurityPolicy": "frame-ancestors *", "override": True}
+    assert "frameOptions" not in embed  # DENY or SAMEORIGIN would forbid other sites in old browsers
+    for config in policies.values():
+        assert config["contentTypeOptions"] == {"override": True}
+        assert config["referrerPolicy"] == {"referrerPolicy": "strict-origin-when-cross-origin", "override": True}
+        hsts = config["strictTransportSecurity"]
+        assert hsts["override"] and hsts["includeSubdomains"] and hsts["accessControlMaxAgeSec"] >= 31_536_000
+
+
+def test_the_embed_document_is_served_from_the_web_bucket_like_the_app(prod: Graph) -> None:
+    inputs = prod.one("aws:cloudfront/distribution:Distribution", "site-cdn").inputs
+    embed = next(b for b in inputs["orderedCacheBehaviors"] if b["pathPattern"] == EMBED_PATH)
+    default = inputs["defaultCacheBehavior"]
+    same = ("targetOriginId", "viewerProtocolPolicy", "allowedMethods", "cachePolicyId", "compress")
+    assert {k: embed[k] for k in same} == {k: default[k] for k in same}
+    assert EMBED_PATH == "/embed.html"
+
+
+def test_the_response_headers_policies_are_named_after_the_stack_and_live_in_the_component(prod: Graph) -> None:
+    component = prod.one("reelstack:index:SiteDistribution", "site")
+    policies = [r for r in prod.children(component) if r.type == POLICY]
+    assert sorted(p.inputs["name"] for p in policies) == ["reelstack-prod-embed", "reelstack-prod-no-framing"]

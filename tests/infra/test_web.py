@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from app.contracts.security_headers import EMBED_DOCUMENT, EMBED_PATH
 from infra.web import (
     ASSET_CACHE_CONTROL,
     ENTRY_CACHE_CONTROL,
@@ -20,12 +21,13 @@ from infra.web import (
 from pulumi_offline.graph import Graph
 
 OBJECT = "aws:s3/bucketObjectv2:BucketObjectv2"
-# What index.html loads: its stylesheet, every module of the app (all reachable from js/main.js),
-# and the one vendored module its import map names.
+# What index.html and embed.html load: their stylesheet, every module of the app (each reachable
+# from js/main.js or js/embed.js), and the one vendored module their import maps name.
 PAGE_ASSETS = sorted(
     ["styles.css", "node_modules/hls.js/dist/hls.mjs"]
     + [p.relative_to(WEB_ROOT).as_posix() for p in (WEB_ROOT / "js").rglob("*.js")]
 )
+PAGES = ["embed.html", "index.html"]
 
 
 def _objects(graph: Graph) -> dict[str, dict]:
@@ -42,12 +44,12 @@ def test_stack_publishes_every_file_the_page_loads_and_nothing_else(prod: Graph)
     pulumi/examples aws-py-s3-folder publishes a folder the same way (one object per file)."""
     objects = _objects(prod)
     release = prod.exports["web_release"]
-    assert sorted(objects) == sorted(["index.html", *(asset_key(release, p) for p in PAGE_ASSETS)])
+    assert sorted(objects) == sorted([*PAGES, *(asset_key(release, p) for p in PAGE_ASSETS)])
     web_bucket = prod.exports["web_bucket"]
     for key, inputs in objects.items():
         assert inputs["bucket"] == web_bucket
         assert inputs["tags"]["service"] == "web"
-        if key != "index.html":
+        if key not in PAGES:
             path = key.removeprefix(f"r/{release}/")
             assert inputs["source"] == {"path": str(WEB_ROOT / path)}
     types = {key.rsplit(".", 1)[1]: inputs["contentType"] for key, inputs in objects.items()}
@@ -73,7 +75,7 @@ def test_entry_is_revalidated_and_assets_are_cached_for_a_year_under_their_relea
     objects = _objects(prod)
     release = prod.exports["web_release"]
     entry = objects.pop("index.html")
-    assert entry["cacheControl"] == ENTRY_CACHE_CONTROL == "no-cache"
+    assert entry["cacheControl"] == objects.pop("embed.html")["cacheControl"] == ENTRY_CACHE_CONTROL == "no-cache"
     assert {o["cacheControl"] for o in objects.values()} == {ASSET_CACHE_CONTROL}
     assert "max-age=31536000" in ASSET_CACHE_CONTROL and "immutable" in ASSET_CACHE_CONTROL
     referenced = set(re.findall(r'(?:href|src)="(/r/[^"]+)"|"hls\.js": "(/r/[^"]+)"', entry["content"]))
@@ -138,3 +140,19 @@ def test_any_changed_asset_makes_a_new_release_and_new_urls_in_the_entry(site: P
     index = release_index(html, {p: f"/{asset_key(after, p)}" for p in assets})
     assert f'src="/r/{after}/js/main.js"' in index and f'"lib": "/r/{after}/vendor/lib.mjs"' in index
     assert before not in index
+
+
+def test_the_embed_document_is_published_beside_the_app_and_loads_the_player_alone(prod: Graph) -> None:
+    """The embeddable player has a document of its own, at the key CloudFront's embed behaviour
+    names (``SiteDistribution``; tests/infra/test_distribution.py): only it may be framed by
+    other sites. It loads the player's modules and none of the pages that change anything."""
+    objects = _objects(prod)
+    release = prod.exports["web_release"]
+    embed = objects[EMBED_DOCUMENT]
+    assert f"/{EMBED_DOCUMENT}" == EMBED_PATH
+    assert embed["cacheControl"] == ENTRY_CACHE_CONTROL and embed["contentType"].startswith("text/html")
+    assert f'src="/r/{release}/js/embed.js"' in embed["content"]
+    assert f'"hls.js": "/r/{release}/node_modules/hls.js/dist/hls.mjs"' in embed["content"]
+    loads = page_files(WEB_ROOT, EMBED_DOCUMENT)
+    assert "js/views/player-panel.js" in loads and "js/player.js" in loads
+    assert not {"js/main.js", "js/views/watch.js", "js/views/mine.js", "js/views/visibility.js"} & set(loads)

@@ -24,8 +24,6 @@ const routes = [
   { pattern: /^\/playlists\/([\w-]+)$/, view: playlists.renderOne, title: "Playlist", private: true },
   { pattern: /^\/profile$/, view: profile.render, title: "Profile", private: true },
   { pattern: /^\/videos\/([\w-]+)$/, view: watch.render, title: "Video" },
-  // The player alone, for other sites' iframes: no header, no comments.
-  { pattern: /^\/embed\/([\w-]+)$/, view: watch.renderEmbed, title: "Video", bare: true },
 ];
 
 const nav = [
@@ -75,7 +73,6 @@ async function renderPage() {
   const main = document.querySelector("#main");
   const { path, params } = currentRoute();
   const route = routes.find((r) => r.pattern.test(path));
-  document.body.classList.toggle("bare", Boolean(route?.bare));
   if (!route) {
     document.title = "Not found · reelstack";
     replace(main, h("h1", { tabindex: "-1" }, "Page not found"), h("p", {}, h("a", { href: "#/" }, "Back to the feed")));
@@ -106,8 +103,7 @@ async function renderPage() {
     );
   }
   const heading = page.querySelector("h1");
-  // In another site's iframe, focus is the host page's to give.
-  if (heading && !route.bare) {
+  if (heading) {
     heading.tabIndex = -1;
     heading.focus();
   }

@@ -295,6 +295,27 @@ def test_the_web_app_is_served_at_the_root(http: FlaskClient) -> None:
     assert http.get("/missing.js").get_json()["error"]["code"] == "not_found"
 
 
+def test_only_the_embed_document_may_be_framed_by_another_site(http: FlaskClient, web_dir: Path) -> None:
+    """Clickjacking: the gateway sent no framing headers, so any site could frame the app and
+    its "Delete" button. It sends what CloudFront's response headers policies send
+    (tests/infra/test_distribution.py), HSTS aside: RFC 6797, section 7.2, "An HSTS Host MUST
+    NOT include the STS header field in HTTP responses conveyed over non-secure transport"
+    (https://www.rfc-editor.org/rfc/rfc6797#section-7.2), and the gateway is plain HTTP."""
+    (web_dir / "embed.html").write_text("<!doctype html><title>player</title>")
+    baseline = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "strict-origin-when-cross-origin"}
+    for path in ("/", "/index.html", "/missing.js", "/api/videos", "/embed.html/"):
+        response = http.get(path)
+        assert response.headers["Content-Security-Policy"] == "frame-ancestors 'none'", path
+        assert response.headers["X-Frame-Options"] == "DENY", path
+        assert {k: response.headers.get(k) for k in baseline} == baseline, path
+        assert "Strict-Transport-Security" not in response.headers
+    embed = http.get("/embed.html", query_string={"video": str(uuid.uuid4())})
+    assert (embed.status_code, embed.data) == (200, b"<!doctype html><title>player</title>")
+    assert embed.headers["Content-Security-Policy"] == "frame-ancestors *"
+    assert "X-Frame-Options" not in embed.headers
+    assert {k: embed.headers.get(k) for k in baseline} == baseline
+
+
 def test_without_a_web_app_the_root_is_a_404(gateway: Gateway, tmp_path: Path) -> None:
     from app.local.gateway import create_app
 

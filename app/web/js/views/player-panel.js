@@ -29,7 +29,8 @@ function savePosition(videoId, seconds) {
   }
 }
 
-const appUrl = (route) => `${location.origin}${location.pathname}#${route}`;
+// The app's page for a hash route, from the app or from the embed document beside it.
+const appUrl = (route) => new URL(`./#${route}`, location.href).href;
 
 /** The address of the video's page, starting at `seconds` when given. */
 export function shareLink(videoId, seconds) {
@@ -39,9 +40,17 @@ export function shareLink(videoId, seconds) {
 
 const attribute = (text) => text.replace(/&/g, "&amp;").replace(/"/g, "&quot;").replace(/</g, "&lt;");
 
-/** The HTML another site pastes to show the video in its page (the embed route in an iframe). */
+/** A shared link's start time (?t=seconds); null without one. */
+export function startFrom(params) {
+  return /^\d+$/.test(params.get("t") || "") ? Number(params.get("t")) : null;
+}
+
+/**
+ * The HTML another site pastes to show the video in its page: an iframe of embed.html, the one
+ * document of the site that other sites may frame (index.html and its routes refuse it).
+ */
 function embedCode(video) {
-  const src = appUrl(`/embed/${encodeURIComponent(video.id)}`);
+  const src = new URL(`embed.html?video=${encodeURIComponent(video.id)}`, location.href).href;
   return `<iframe src="${attribute(src)}" width="640" height="400" title="${attribute(video.title)}" allow="fullscreen" style="border:0"></iframe>`;
 }
 

@@ -5,7 +5,7 @@ import { comments, me, playlists, session, videos } from "../api.js";
 import { alertBox, append, busy, field, formatDate, h, navigate, replace, values, whileDisabled } from "../dom.js";
 import { followProgress } from "../progress.js";
 import { STATUS_TEXT } from "./cards.js";
-import { playerSection } from "./player-panel.js";
+import { playerSection, startFrom } from "./player-panel.js";
 import { visibilitySelect } from "./visibility.js";
 
 const READY_POLLS = 8;
@@ -278,32 +278,6 @@ function renderNotFound(main) {
     h("p", {}, "There is no video at this address, or its owner has made it private."),
     h("p", {}, h("a", { href: "#/" }, "Back to the feed")),
   );
-}
-
-/** The embed route: a public or unlisted video's player alone, titled by a link to its page. */
-export async function renderEmbed(main, params, videoId) {
-  const cleanups = [];
-  let video = null;
-  try {
-    video = await videos.get(videoId);
-  } catch (error) {
-    if (error.status !== 404) throw error;
-  }
-  // The owner may see a private video, but an embed shows only what anyone with the link may.
-  if (!video || video.visibility === "private" || video.status !== "ready" || !video.playback_url) {
-    main.append(h("h1", {}, "This video is not available."));
-    return undefined;
-  }
-  main.append(
-    h("h1", {}, h("a", { href: `#/videos/${encodeURIComponent(video.id)}`, target: "_blank", rel: "noopener" }, video.title)),
-    playerSection(video, cleanups, startFrom(params), { embedded: true }),
-  );
-  return () => cleanups.forEach((release) => release());
-}
-
-// A shared link's start time (?t=seconds); null without one.
-function startFrom(params) {
-  return /^\d+$/.test(params.get("t") || "") ? Number(params.get("t")) : null;
 }
 
 export async function render(main, params, videoId) {
