@@ -309,7 +309,7 @@ class SiteDistribution(pulumi.ComponentResource):
                         event_type="viewer-request", function_arn=media_grant.arn
                     )
                 ],
-            )
+            ),
         ]
         if args.api_origin_domain is not None:
             origins.append(

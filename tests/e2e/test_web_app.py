@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 import subprocess
+import threading
 import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import parse_qs, quote, urlsplit
@@ -647,7 +650,7 @@ def test_every_page_passes_axe_and_fits_a_phone(
         ("/#/nowhere", "Page not found"),
         (f"/#/videos/{uuid.uuid4()}", "Video not found"),
         (f"/#/videos/{video['id']}", video["title"]),
-        (f"/#/embed/{video['id']}", video["title"]),
+        (f"/embed.html?video={video['id']}", video["title"]),
     ]
     member_pages = [
         ("/#/", "Latest videos"),
@@ -838,8 +841,66 @@ def test_the_player_resumes_where_it_stopped_and_shares_a_start_time(
     wait_for_time(page, 6.5, 7.5)
 
 
+class AnotherSite:
+    """A site on another origin (its own 127.0.0.1 port): serves the pages a test writes."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        handler = functools.partial(QuietFiles, directory=str(root))
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def page(self, name: str, html: str) -> str:
+        (self.root / name).write_text(html)
+        return f"{self.base_url}/{name}"
+
+
+class QuietFiles(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def another_site(tmp_path: Path) -> Iterator[AnotherSite]:
+    site = AnotherSite(tmp_path)
+    thread = threading.Thread(target=site.server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    yield site
+    site.server.shutdown()
+    site.server.server_close()
+    thread.join(10)
+
+
+def test_another_site_cannot_frame_the_app_to_steal_clicks(
+    page: Page, platform: Any, owner: Owner, another_site: AnotherSite
+) -> None:
+    """Clickjacking: any site could frame the signed-in app under a decoy and have the viewer
+    click its "Delete video". The app's document now answers ``frame-ancestors 'none'`` (and
+    ``X-Frame-Options: DENY``), so the browser refuses to draw it in another origin's frame
+    (CSP level 3, frame-ancestors, https://www.w3.org/TR/CSP3/#directive-frame-ancestors);
+    the same trap framing the embed document still shows the player."""
+    log_in(page, owner.email, owner.password)
+    video_id = owner.video["id"]
+    trap_url = another_site.page(
+        "trap.html",
+        "<!doctype html><title>Win a prize</title><h1>Click the button</h1>"
+        f'<iframe name="app" title="the app" src="{platform.base_url}/#/videos/{video_id}"></iframe>'
+        f'<iframe name="embed" title="the player" src="{platform.base_url}/embed.html?video={video_id}"></iframe>',
+    )
+    trap = page.context.new_page()
+    refusals: list[str] = []
+    trap.on("console", lambda message: refusals.append(message.text))
+    trap.goto(trap_url)
+    expect(trap.frame_locator("iframe[name=embed]").locator("video")).to_be_visible(timeout=PLAYBACK_MS)
+    app = trap.frame(name="app")
+    assert app is not None and app.url.startswith("chrome-error://"), app and app.url
+    expect(trap.frame_locator("iframe[name=app]").get_by_role("button", name="Delete video")).to_have_count(0)
+    assert any("frame-ancestors 'none'" in text and "blocked" in text for text in refusals), refusals
+    trap.close()
+
+
 def test_another_site_embeds_the_player_of_a_public_video_but_not_of_a_private_one(
-    page: Page, platform: Any, owner: Owner, ladder_video: dict[str, Any]
+    page: Page, platform: Any, owner: Owner, ladder_video: dict[str, Any], another_site: AnotherSite
 ) -> None:
     log_in(page, owner.email, owner.password)
     page.goto(f"/#/videos/{ladder_video['id']}")
@@ -847,11 +908,16 @@ def test_another_site_embeds_the_player_of_a_public_video_but_not_of_a_private_o
     match = re.fullmatch(
         r'<iframe src="([^"]+)" width="640" height="400" title="Ladder clip" [^>]*></iframe>', code
     )
-    assert match and match.group(1) == f"{platform.base_url}/#/embed/{ladder_video['id']}", code
+    # The player's own document: the app's (index.html, every hash route) refuses any frame.
+    assert match and match.group(1) == f"{platform.base_url}/embed.html?video={ladder_video['id']}", code
 
     blog = page.context.new_page()
     blog.add_init_script(HIDE_NATIVE_HLS)
-    blog.set_content(f"<!doctype html><title>Elsewhere</title><h1>Someone's blog</h1>{code}")
+    blog.goto(
+        another_site.page(
+            "blog.html", f"<!doctype html><title>Elsewhere</title><h1>Someone's blog</h1>{code}"
+        )
+    )
     frame = blog.frame_locator("iframe")
     expect(frame.get_by_role("link", name="Ladder clip")).to_have_attribute("target", "_blank")
     expect(frame.get_by_role("navigation")).to_have_count(0)
@@ -859,7 +925,7 @@ def test_another_site_embeds_the_player_of_a_public_video_but_not_of_a_private_o
     embedded = frame.locator("video")
     expect(embedded).to_be_visible(timeout=PLAYBACK_MS)
     embedded.evaluate("v => { v.muted = true; return v.play(); }")
-    inner = next(f for f in blog.frames if "/#/embed/" in f.url)
+    inner = next(f for f in blog.frames if "/embed.html" in f.url)
     inner.wait_for_function("() => document.querySelector('video').currentTime > 0", timeout=PLAYBACK_MS)
     blog.close()
 
@@ -872,7 +938,7 @@ def test_another_site_embeds_the_player_of_a_public_video_but_not_of_a_private_o
         page.reload()  # the page is drawn anew, from the video's record
         expect(page.get_by_label("Link to share")).to_be_visible()
         expect(page.get_by_label("Embed code")).to_have_count(0)
-        page.goto(f"/#/embed/{ladder_video['id']}")
+        page.goto(f"/embed.html?video={ladder_video['id']}")
         expect(page.get_by_role("heading", name="This video is not available.")).to_be_visible()
         expect(page.locator("video")).to_have_count(0)
     finally:

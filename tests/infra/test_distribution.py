@@ -188,16 +188,20 @@ def test_only_the_embed_document_may_be_framed_and_every_answer_carries_the_secu
     assert set(by_path) == {"default", EMBED_PATH, "/media/*", *GATEWAY_PATHS}
     assert all(by_path.values()), f"a behaviour without a response headers policy: {by_path}"
     embed = policies[by_path.pop(EMBED_PATH)]
-    assert {policies[policy_id]["contentSecurityPolicy"]["contentSecurityPolicy"] for policy_id in by_path.values()} == {
-        "frame-ancestors 'none'"
-    }
+    assert {
+        policies[policy_id]["contentSecurityPolicy"]["contentSecurityPolicy"]
+        for policy_id in by_path.values()
+    } == {"frame-ancestors 'none'"}
     for policy_id in set(by_path.values()):
         assert policies[policy_id]["frameOptions"] == {"frameOption": "DENY", "override": True}
     assert embed["contentSecurityPolicy"] == {"contentSecurityPolicy": "frame-ancestors *", "override": True}
     assert "frameOptions" not in embed  # DENY or SAMEORIGIN would forbid other sites in old browsers
     for config in policies.values():
         assert config["contentTypeOptions"] == {"override": True}
-        assert config["referrerPolicy"] == {"referrerPolicy": "strict-origin-when-cross-origin", "override": True}
+        assert config["referrerPolicy"] == {
+            "referrerPolicy": "strict-origin-when-cross-origin",
+            "override": True,
+        }
         hsts = config["strictTransportSecurity"]
         assert hsts["override"] and hsts["includeSubdomains"] and hsts["accessControlMaxAgeSec"] >= 31_536_000
 
@@ -211,7 +215,9 @@ def test_the_embed_document_is_served_from_the_web_bucket_like_the_app(prod: Gra
     assert EMBED_PATH == "/embed.html"
 
 
-def test_the_response_headers_policies_are_named_after_the_stack_and_live_in_the_component(prod: Graph) -> None:
+def test_the_response_headers_policies_are_named_after_the_stack_and_live_in_the_component(
+    prod: Graph,
+) -> None:
     component = prod.one("reelstack:index:SiteDistribution", "site")
     policies = [r for r in prod.children(component) if r.type == POLICY]
     assert sorted(p.inputs["name"] for p in policies) == ["reelstack-prod-embed", "reelstack-prod-no-framing"]

@@ -49,6 +49,7 @@ EXPECTED_CHILDREN: dict[str, set[str]] = {
         "aws:cloudfront/function:Function",
         "aws:cloudfront/keyValueStore:KeyValueStore",
         "aws:cloudfront/keyvaluestoreKey:KeyvaluestoreKey",
+        "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy",
         "aws:cloudfront/distribution:Distribution",
     },
     "reelstack:index:EdgeProtection": {"aws:wafv2/webAcl:WebAcl"},

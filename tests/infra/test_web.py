@@ -75,7 +75,12 @@ def test_entry_is_revalidated_and_assets_are_cached_for_a_year_under_their_relea
     objects = _objects(prod)
     release = prod.exports["web_release"]
     entry = objects.pop("index.html")
-    assert entry["cacheControl"] == objects.pop("embed.html")["cacheControl"] == ENTRY_CACHE_CONTROL == "no-cache"
+    assert (
+        entry["cacheControl"]
+        == objects.pop("embed.html")["cacheControl"]
+        == ENTRY_CACHE_CONTROL
+        == "no-cache"
+    )
     assert {o["cacheControl"] for o in objects.values()} == {ASSET_CACHE_CONTROL}
     assert "max-age=31536000" in ASSET_CACHE_CONTROL and "immutable" in ASSET_CACHE_CONTROL
     referenced = set(re.findall(r'(?:href|src)="(/r/[^"]+)"|"hls\.js": "(/r/[^"]+)"', entry["content"]))
