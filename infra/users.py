@@ -1,5 +1,5 @@
-"""UserService: the Cognito user pool and app client, the Lambda behind ``/auth/*``, and the
-table of sign-outs.
+"""UserService: the Cognito user pool and app client, its groups (one per role), the Lambda behind
+``/auth/*``, and the table of sign-outs.
 
 The Lambda runs ``app/users``' handler; its role may write to its own log group and put items in
 the sign-out table, nothing else: every Cognito operation the handler calls is a public
@@ -19,6 +19,7 @@ import pulumi
 import pulumi_aws as aws
 
 from app.contracts.names import ResourceNames
+from app.contracts.roles import ROLE_DESCRIPTIONS, ROLE_PRECEDENCE, Role
 from app.contracts.settings import UserServiceSettings
 from app.contracts.signouts import EXPIRES_AT, KEY
 from infra._common import (
@@ -261,6 +262,17 @@ class UserService(pulumi.ComponentResource):
             ),
             opts=child,
         )
+
+        # One group per role (app/contracts/roles.py): Cognito names them in access tokens.
+        for role in Role:
+            aws.cognito.UserGroup(
+                f"{name}-group-{role.value}",
+                name=role.value,
+                user_pool_id=pool.id,
+                description=ROLE_DESCRIPTIONS[role],
+                precedence=ROLE_PRECEDENCE[role],
+                opts=child,
+            )
 
         # One item per user who logged out; TTL deletes it once their last older token has expired.
         signouts = aws.dynamodb.Table(

@@ -273,6 +273,15 @@ def _user_pool_client(r: SynthResource, inputs: Mapping[str, Any], emulator: Emu
     return {"id": created["UserPoolClient"]["ClientId"]}
 
 
+def _user_group(r: SynthResource, inputs: Mapping[str, Any], emulator: Emulator) -> Mapping[str, Any]:
+    arguments = {"UserPoolId": inputs["userPoolId"], "GroupName": inputs["name"]}
+    for key in ("description", "precedence", "roleArn"):
+        if inputs.get(key) is not None:
+            arguments[key[0].upper() + key[1:]] = _number(inputs[key])
+    emulator.client("cognito-idp").create_group(**arguments)
+    return {}
+
+
 def _table(r: SynthResource, inputs: Mapping[str, Any], emulator: Emulator) -> Mapping[str, Any]:
     dynamodb = emulator.client("dynamodb")
     name = inputs["name"]
@@ -393,6 +402,7 @@ TRANSLATIONS: dict[str, Translation] = {
     "aws:sns/topicSubscription:TopicSubscription": _subscription,
     "aws:cognito/userPool:UserPool": _user_pool,
     "aws:cognito/userPoolClient:UserPoolClient": _user_pool_client,
+    "aws:cognito/userGroup:UserGroup": _user_group,
     "aws:dynamodb/table:Table": _table,
     "aws:secretsmanager/secret:Secret": _secret,
     "aws:secretsmanager/secretVersion:SecretVersion": _secret_version,

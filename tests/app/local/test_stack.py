@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from app.contracts.roles import Role
 from app.local.provision import LocalResources, client, dev_graph
 from app.local.stack import STAND_INS, TRANSLATIONS, Unaccounted, how_served, local_trust_policy
 from pulumi_offline.synth import synthesize
@@ -139,6 +140,20 @@ def test_the_user_pool_has_the_components_password_policy_and_client_settings(
         cognito.sign_up(
             ClientId=local_resources.user_pool_client_id, Username="a@example.com", Password="Short1Aa"
         )
+
+
+def test_the_user_pool_has_one_group_per_role_as_the_graph_describes_them(
+    local_resources: LocalResources,
+) -> None:
+    cognito = client("cognito-idp", local_resources.endpoint_url)
+    groups = {
+        g["GroupName"]: g for g in cognito.list_groups(UserPoolId=local_resources.user_pool_id)["Groups"]
+    }
+    graph = [r.inputs for r in dev_graph() if r.type == "aws:cognito/userGroup:UserGroup"]
+    assert sorted(groups) == sorted(g["name"] for g in graph) == sorted(r.value for r in Role)
+    for inputs in graph:
+        assert groups[inputs["name"]]["Description"] == inputs["description"]
+        assert groups[inputs["name"]]["Precedence"] == int(inputs["precedence"])
 
 
 def test_the_ticket_secret_holds_a_fresh_random_key_of_the_graphs_length(
