@@ -16,6 +16,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "policy": ("policies.runner", "evaluate the policy pack over a stack's synthesized graph"),
     "backend": ("app.backend.serve", "serve the backend API (gunicorn)"),
     "status-consumer": ("app.backend.status_consumer", "record progress events in the database"),
+    "admin": ("app.admin_cli", "give a user a role (the first admin), or take it away, at the user pool"),
     "migrate": ("app.backend.migrate", "upgrade the database schema to the latest revision"),
     "transcoder": ("app.transcoder.worker", "run a transcoder worker"),
     "redrive": ("app.redrive", "list the transcoder's dead-letter queue or send its tasks back"),

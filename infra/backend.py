@@ -74,6 +74,11 @@ class BackendServiceArgs:
     """The CloudFront KeyValueStore the media function reads; the backend cuts media grants there."""
     token_issuer: TokenIssuer
     """The user pool whose tokens the API accepts, and its sign-out table."""
+    user_pool_id: pulumi.Input[str]
+    """The user pool (``UserService.user_pool_id``): the backend assigns its groups (roles) and
+    disables suspended users."""
+    user_pool_arn: pulumi.Input[str]
+    """Its ARN (``UserService.user_pool_arn``)."""
     scaling: Scaling = DEFAULT_SCALING
     """Instance type and Auto Scaling bounds (CPU target tracking moves between them)."""
     cpu_target_percent: float = 60.0
@@ -119,6 +124,7 @@ def backend_policy(
     signout_table_arn: str,
     video_events_topic_arn: str,
     video_events_key_arn: str,
+    user_pool_arn: str,
 ) -> dict[str, Any]:
     """The backend's permissions: exactly the calls its code makes (tests/infra/test_backend.py).
 
@@ -128,7 +134,9 @@ def backend_policy(
     delete a deleted video's outputs. Tasks: send. Status: receive and delete. ListBucket on
     the uploads bucket makes a missing upload's HeadObject answer 404 rather than 403. The media
     edge's store: cut a video's grants (write its revocation epoch, sweep the expired ones).
-    Sign-outs: read one. Video events: publish to the topic, with its key (SNS encrypts with it
+    Sign-outs: read one, and record one when an admin suspends a user or takes a role away.
+    The user pool: an admin's role changes (group membership) and suspensions (disable, enable,
+    sign out everywhere). Video events: publish to the topic, with its key (SNS encrypts with it
     on the publisher's behalf).
     """
     return policy_document(
@@ -165,6 +173,18 @@ def backend_policy(
         signout_reader_statement(signout_table_arn),
         statement("PublishVideoEvents", ["sns:Publish"], [video_events_topic_arn]),
         statement("EncryptVideoEvents", ["kms:GenerateDataKey", "kms:Decrypt"], [video_events_key_arn]),
+        statement("RecordSignOuts", ["dynamodb:PutItem"], [signout_table_arn]),
+        statement(
+            "ManageUsers",
+            [
+                "cognito-idp:AdminAddUserToGroup",
+                "cognito-idp:AdminRemoveUserFromGroup",
+                "cognito-idp:AdminDisableUser",
+                "cognito-idp:AdminEnableUser",
+                "cognito-idp:AdminUserGlobalSignOut",
+            ],
+            [user_pool_arn],
+        ),
     )
 
 
@@ -299,6 +319,7 @@ class BackendService(pulumi.ComponentResource):
             args.token_issuer.signout_table_arn,
             events.arn,
             events_key.arn,
+            args.user_pool_arn,
         ).apply(
             lambda v: backend_policy(
                 uploads_bucket_arn=v[0],
@@ -310,6 +331,7 @@ class BackendService(pulumi.ComponentResource):
                 signout_table_arn=v[7],
                 video_events_topic_arn=v[8],
                 video_events_key_arn=v[9],
+                user_pool_arn=v[10],
             )
         )
         environment = {
@@ -330,6 +352,7 @@ class BackendService(pulumi.ComponentResource):
                 jwks_url=args.token_issuer.jwks_url,
                 signout_table=args.token_issuer.signout_table,
                 video_events_topic_arn=events.arn,
+                user_pool_id=args.user_pool_id,
                 max_upload_bytes=args.max_upload_bytes,
                 videos_per_user_per_day=args.videos_per_user_per_day,
                 stored_bytes_per_user=args.stored_bytes_per_user,

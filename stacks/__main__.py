@@ -230,6 +230,8 @@ backend = BackendService(
         log_level=cfg.log_level,
         owner=cfg.owner,
         token_issuer=tokens,
+        user_pool_id=users.user_pool_id,
+        user_pool_arn=users.user_pool_arn,
     ),
 )
 database.allow_from("backend", backend.security_group_id)

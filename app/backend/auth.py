@@ -8,6 +8,7 @@ from typing import Any
 import jwt
 
 from app.contracts.errors import ApiError
+from app.contracts.roles import GROUPS_CLAIM, Role, roles_of
 from app.contracts.signouts import SignOuts, SignOutsUnavailable
 
 _JWKS_CACHE_SECONDS = 3600
@@ -19,6 +20,8 @@ class Identity:
     email: str
     issued_at: int
     """The token's ``iat``: an events ticket carries it, so progress can refuse it after a sign-out."""
+    roles: frozenset[Role] = frozenset()
+    """The roles of the token's ``cognito:groups`` claim, implied ones included."""
 
 
 def _unauthorized(message: str) -> ApiError:
@@ -71,7 +74,12 @@ class TokenVerifier:
         if signed_out:
             raise _unauthorized("the session has been signed out; log in again")
         # Cognito access tokens carry no email; the user's first request looks it up (context.py).
-        return Identity(sub=sub, email=str(claims.get("email", "")), issued_at=issued_at)
+        return Identity(
+            sub=sub,
+            email=str(claims.get("email", "")),
+            issued_at=issued_at,
+            roles=roles_of(claims.get(GROUPS_CLAIM)),
+        )
 
 
 def bearer_token(authorization: str | None) -> str | None:

@@ -17,6 +17,7 @@ from app.backend.aws import AwsClients
 from app.backend.models import User
 from app.backend.revocations import RevocationStore
 from app.contracts.errors import ApiError
+from app.contracts.roles import Role
 from app.contracts.settings import BackendSettings
 
 EXTENSION = "reelstack"
@@ -96,6 +97,8 @@ def viewer() -> User | None:
         else:
             g.identity = services().verifier.verify(token)
             g.viewer = _upsert_user(db(), g.identity, token)
+            if g.viewer.suspended_at is not None:  # Cognito refuses their sign-in; this, any token left
+                raise ApiError(403, "account_suspended", "this account is suspended")
     user: User | None = g.viewer
     return user
 
@@ -111,6 +114,15 @@ def require_user() -> User:
     user = viewer()
     if user is None:
         raise ApiError(401, "unauthorized", "sign in: send `Authorization: Bearer <access token>`")
+    return user
+
+
+def require_role(role: Role) -> User:
+    """The caller, if their access token names ``role`` (or a role implying it); 403 otherwise."""
+    user = require_user()
+    identity = viewer_identity()
+    if identity is None or role not in identity.roles:
+        raise ApiError(403, "forbidden", f"only a user with the {role.value} role can do this")
     return user
 
 

@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Text,
     Uuid,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -28,6 +29,7 @@ from app.contracts.messages import VideoState
 DISPLAY_NAME_MAX = 40
 # Case folding can triple a character (e.g. U+0390), and NFKC widen a ligature.
 DISPLAY_NAME_KEY_MAX = 4 * DISPLAY_NAME_MAX
+REASON_MAX = 1000
 
 
 def utcnow() -> datetime:
@@ -67,6 +69,10 @@ class User(Base):
         String(DISPLAY_NAME_KEY_MAX), default=None, comment="text.display_name_key: unique among users"
     )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    suspended_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), default=None, comment="set by an admin: sign-in refused, content hidden"
+    )
+    suspended_reason: Mapped[str | None] = mapped_column(String(REASON_MAX), default=None)
 
     __table_args__ = (Index("uq_users_display_name_key", "display_name_key", unique=True),)
 
@@ -115,8 +121,14 @@ class Video(Base):
     thumbnail_key: Mapped[str | None] = mapped_column(String(1024), default=None)
     master_playlist_key: Mapped[str | None] = mapped_column(String(1024), default=None)
     error_reason: Mapped[str | None] = mapped_column(String(1000), default=None)
+    hidden_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), default=None, comment="hidden by a moderator: only its owner sees it"
+    )
+    hidden_reason: Mapped[str | None] = mapped_column(String(REASON_MAX), default=None)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+    owner: Mapped[User] = relationship(lazy="joined")
 
 
 class Comment(Base):
@@ -127,6 +139,10 @@ class Comment(Base):
     video_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("videos.id", ondelete="CASCADE"))
     author_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     body: Mapped[str] = mapped_column(Text)
+    hidden_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), default=None, comment="hidden by a moderator: only its author sees it"
+    )
+    hidden_reason: Mapped[str | None] = mapped_column(String(REASON_MAX), default=None)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
@@ -180,3 +196,59 @@ def declared_on(dialect: str) -> Callable[[Any, str | None, str, bool, Any], boo
         return type_ != "index" or reflected or only is None or only.dialect in (None, dialect)
 
     return include
+
+
+class ReportTarget(StrEnum):
+    VIDEO = "video"
+    COMMENT = "comment"
+
+
+class ReportStatus(StrEnum):
+    OPEN = "open"
+    RESOLVED = "resolved"
+
+
+class Report(Base):
+    """A signed-in user's report of a video or comment; at most one open per reporter and target."""
+
+    __tablename__ = "reports"
+    __table_args__ = (
+        Index(
+            "uq_reports_open",
+            "reporter_id",
+            "target_type",
+            "target_id",
+            unique=True,
+            sqlite_where=text("status = 'open'"),
+            postgresql_where=text("status = 'open'"),
+        ),
+        Index("ix_reports_queue", "status", "created_at", "id"),
+        Index("ix_reports_reporter", "reporter_id", "created_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    reporter_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    target_type: Mapped[ReportTarget] = mapped_column(_enum(ReportTarget, "report_target"))
+    target_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    reason: Mapped[str] = mapped_column(String(REASON_MAX))
+    status: Mapped[ReportStatus] = mapped_column(_enum(ReportStatus, "report_status"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    resolved_by: Mapped[str | None] = mapped_column(String(128), default=None, comment="a moderator's sub")
+    resolution: Mapped[str | None] = mapped_column(String(REASON_MAX), default=None)
+
+
+class AuditEntry(Base):
+    """One moderation or administration action: who, what, on what, when and why. Kept when the
+    actor or the target is deleted (no foreign keys)."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_time", "created_at", "id"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    actor_id: Mapped[str] = mapped_column(String(128), comment="the acting user's sub")
+    action: Mapped[str] = mapped_column(String(32))
+    target_type: Mapped[str] = mapped_column(String(16))
+    target_id: Mapped[str] = mapped_column(String(128))
+    reason: Mapped[str] = mapped_column(String(REASON_MAX), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -9,8 +9,9 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from app.backend import text
-from app.backend.models import DISPLAY_NAME_MAX, Visibility
+from app.backend.models import DISPLAY_NAME_MAX, REASON_MAX, ReportStatus, ReportTarget, Visibility
 from app.contracts.messages import MAX_FILTERS, FilterSpec, VideoState
+from app.contracts.roles import Role
 
 PAGE_LIMIT_MAX = 50
 
@@ -69,6 +70,13 @@ Title = Annotated[
     AfterValidator(_one_line),
     AfterValidator(_not_blank),
     ONE_LINE,
+]
+Reason = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=REASON_MAX),
+    AfterValidator(_not_blank),
+    AfterValidator(_multiline),
+    _documented_pattern(multiline=True, nonblank=True),
 ]
 Description = Annotated[
     str,
@@ -193,6 +201,9 @@ class VideoOut(BaseModel):
     error_reason: str | None
     likes: int
     liked_by_me: bool
+    hidden_reason: str | None = Field(
+        description="why a moderator hid the video (or its owner is suspended); only its owner sees it then"
+    )
     created_at: Timestamp
     updated_at: Timestamp
 
@@ -287,6 +298,9 @@ class CommentOut(BaseModel):
         description="the author's display name, or a pseudonym (`user-` and 6 hex digits) until they choose one"
     )
     body: str
+    hidden_reason: str | None = Field(
+        description="why a moderator hid the comment; only its author sees it then"
+    )
     created_at: Timestamp
     updated_at: Timestamp
 
@@ -345,6 +359,9 @@ class MeOut(BaseModel):
     email: str = Field(description="shown to the caller only; never to other users")
     display_name: str | None
     public_name: str = Field(description="what others see as the author of one's comments")
+    roles: list[Role] = Field(
+        description="the roles the access token carries (`cognito:groups`); a new role shows after the next login"
+    )
     created_at: Timestamp
 
 
@@ -357,6 +374,92 @@ class MePatch(_Patch):
             " and width, and not of the pseudonym form (`user-` and 6 hex digits)"
         ),
     )
+
+
+# Reports, moderation, administration
+class ReportCreate(_Request):
+    target_type: ReportTarget
+    target_id: uuid.UUID = Field(description="the reported video's or comment's id")
+    reason: Reason
+
+
+class ReportOut(BaseModel):
+    id: uuid.UUID
+    reporter_id: str
+    target_type: ReportTarget
+    target_id: uuid.UUID
+    reason: str
+    status: ReportStatus
+    created_at: Timestamp
+    resolved_at: Timestamp | None
+    resolved_by: str | None
+    resolution: str | None
+
+
+class ReportedTarget(BaseModel):
+    """What a moderator needs to judge a report: the target as it stands."""
+
+    owner_id: str = Field(description="the video's owner or the comment's author")
+    video_id: uuid.UUID = Field(description="the video, or the video the comment is on")
+    title: str = Field(description="the video's title")
+    body: str | None = Field(description="the comment's text; null for a video")
+    hidden_reason: str | None
+
+
+class QueuedReport(ReportOut):
+    target: ReportedTarget | None = Field(description="null once the target has been deleted")
+
+
+class ReportQuery(PageQuery):
+    status: ReportStatus = ReportStatus.OPEN
+
+
+class ReportPage(BaseModel):
+    items: list[QueuedReport]
+    next_cursor: str | None
+
+
+class ModerationAction(_Request):
+    reason: Reason
+
+
+class ModerationOut(BaseModel):
+    target_type: ReportTarget
+    target_id: uuid.UUID
+    hidden_reason: str | None = Field(description="null once restored")
+    resolved_reports: int = Field(description="open reports of the target this action resolved")
+
+
+class RoleGrant(_Request):
+    role: Role
+    reason: Reason
+
+
+class UserQuery(_Request):
+    email: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=320), NoNul]
+
+
+class AdminUserOut(BaseModel):
+    id: str
+    email: str
+    public_name: str
+    suspended_at: Timestamp | None
+    suspended_reason: str | None
+
+
+class AuditEntryOut(BaseModel):
+    id: uuid.UUID
+    actor_id: str
+    action: str
+    target_type: str
+    target_id: str
+    reason: str
+    created_at: Timestamp
+
+
+class AuditPage(BaseModel):
+    items: list[AuditEntryOut]
+    next_cursor: str | None
 
 
 class LivenessOut(BaseModel):

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -49,9 +50,19 @@ def _name_taken() -> ApiError:
 
 
 # Comments
-def list_comments(session: Session, video: Video, params: PageQuery) -> tuple[list[Comment], str | None]:
-    """A video's comments, oldest first, one page at a time."""
-    query = select(Comment).where(Comment.video_id == video.id)
+def comment_shown_to(viewer_id: str | None) -> Any:
+    """The SQL condition of comments ``viewer_id`` sees: their own, and others' neither hidden by
+    a moderator nor written by a suspended user."""
+    suspended = select(User.id).where(User.suspended_at.is_not(None))
+    shown = and_(Comment.hidden_at.is_(None), Comment.author_id.not_in(suspended))
+    return or_(Comment.author_id == viewer_id, shown) if viewer_id is not None else shown
+
+
+def list_comments(
+    session: Session, video: Video, params: PageQuery, viewer_id: str | None
+) -> tuple[list[Comment], str | None]:
+    """A video's comments the viewer sees (``comment_shown_to``), oldest first, one page at a time."""
+    query = select(Comment).where(Comment.video_id == video.id, comment_shown_to(viewer_id))
     return page(
         session,
         query,
@@ -67,6 +78,15 @@ def add_comment(session: Session, video: Video, author: User, body: str) -> Comm
     comment = Comment(video_id=video.id, author_id=author.id, body=body)
     session.add(comment)
     session.commit()
+    return comment
+
+
+def visible_comment(session: Session, comment_id: uuid.UUID, viewer_id: str | None) -> Comment:
+    """A comment the viewer sees, on a video they see; 404 otherwise."""
+    comment = session.scalar(select(Comment).where(Comment.id == comment_id, comment_shown_to(viewer_id)))
+    if comment is None:
+        raise ApiError(404, "not_found", f"no comment {comment_id}")
+    visible_video(session, comment.video_id, viewer_id)
     return comment
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import BotoCoreError, ClientError
-from sqlalchemy import CursorResult, func, select, update
+from sqlalchemy import CursorResult, and_, func, select, update
 from sqlalchemy.orm import Session
 
 from app.backend import video_events
@@ -57,7 +57,21 @@ def media_prefix(video_id: uuid.UUID) -> str:
 
 # Visibility
 def can_view(video: Video, viewer_id: str | None) -> bool:
-    return video.owner_id == viewer_id or video.visibility != Visibility.PRIVATE
+    """The owner sees their video in every state; others only one neither private, hidden by a
+    moderator, nor owned by a suspended user."""
+    if video.owner_id == viewer_id:
+        return True
+    return (
+        video.visibility != Visibility.PRIVATE
+        and video.hidden_at is None
+        and video.owner.suspended_at is None
+    )
+
+
+def shown_to_everyone() -> Any:
+    """The SQL condition of videos neither hidden by a moderator nor owned by a suspended user."""
+    suspended = select(User.id).where(User.suspended_at.is_not(None))
+    return and_(Video.hidden_at.is_(None), Video.owner_id.not_in(suspended))
 
 
 def visible_video(session: Session, video_id: uuid.UUID, viewer_id: str | None) -> Video:
@@ -552,8 +566,10 @@ def _page(session: Session, query: Any, params: FeedQuery) -> tuple[list[Video],
 
 
 def feed(session: Session, params: FeedQuery) -> tuple[list[Video], str | None]:
-    """Public, ready videos, newest first; ``q`` matches titles literally (no wildcards)."""
-    query = select(Video).where(Video.visibility == Visibility.PUBLIC, Video.status == VideoState.READY)
+    """Public, ready videos shown to everyone, newest first; ``q`` matches titles literally (no wildcards)."""
+    query = select(Video).where(
+        Video.visibility == Visibility.PUBLIC, Video.status == VideoState.READY, shown_to_everyone()
+    )
     return _page(session, query, params)
 
 
@@ -585,12 +601,20 @@ def patch_video(session: Session, revocations: RevocationStore, video: Video, da
     for field, value in data.changes().items():
         setattr(video, field, value)
     session.commit()
-    if data.visibility == Visibility.PRIVATE and video.master_playlist_key:  # else no grant was issued
-        epoch = now_ms()
-        _revoke(revocations, video.id, epoch, "the video is private")
-        while now_ms() <= epoch:  # the owner's next grant (in this answer) is newer than the epoch
-            time.sleep(0.001)
+    if data.visibility == Visibility.PRIVATE:
+        cut_grants(revocations, video, "the video is private")
     return video
+
+
+def cut_grants(revocations: RevocationStore, video: Video, done: str) -> None:
+    """Cut every media grant of ``video`` issued until now (a video made private or hidden, its
+    owner suspended); ``done`` says what holds when the cut fails (503). The owner asks again."""
+    if not video.master_playlist_key:  # no grant was ever issued
+        return
+    epoch = now_ms()
+    _revoke(revocations, video.id, epoch, done)
+    while now_ms() <= epoch:  # the owner's next grant (in this answer) is newer than the epoch
+        time.sleep(0.001)
 
 
 # DeleteObjects takes at most this many keys per request.

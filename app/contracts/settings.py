@@ -108,6 +108,9 @@ class BackendSettings(_JwtVerifying):
     videos_per_user_per_day: int = Field(
         50, gt=0, description="videos one user may create in 24 hours; more answer 429 quota_videos_per_day"
     )
+    user_pool_id: str = Field(
+        description="Cognito user pool whose groups are the roles an admin assigns, and whose users an admin suspends"
+    )
     stored_bytes_per_user: int = Field(
         50 * 1024**3,
         gt=0,

@@ -8,7 +8,8 @@ revoked tokens "will still be valid if they are verified using any JWT library"
 (https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_GlobalSignOut.html,
 https://docs.aws.amazon.com/cognito/latest/developerguide/token-revocation.html).
 
-So the user service records each sign-out (``app.users.handler.record_sign_out``) in a
+So the user service records each sign-out (``app.contracts.signout_records.record_sign_out``;
+the backend too, when an admin suspends a user or takes a role away) in a
 DynamoDB table, one item per user:
 ``sub`` -> ``signed_out_at`` (the sign-out's time, epoch seconds) and ``expires_at`` (when the
 last access token issued before it expires: the table's TTL attribute, so the table cleans

@@ -25,7 +25,7 @@ from app import metrics
 from app.contracts import bounded_json, logs
 from app.contracts.errors import ApiError, error_body
 from app.contracts.settings import UserServiceSettings, load
-from app.contracts.signouts import EXPIRES_AT, KEY, SIGNED_OUT_AT
+from app.contracts.signout_records import record_sign_out
 
 log = logging.getLogger(__name__)
 
@@ -108,18 +108,6 @@ def _cognito_error(exc: ClientError, unknown_user: tuple[int, str, str] | None =
         return ApiError(503, "auth_unavailable", "the account service is unavailable; try again later")
     status, error_code, message = mapped
     return ApiError(status, error_code, message)
-
-
-def record_sign_out(dynamodb: Any, table: str, *, sub: str, signed_out_at: int, expires_at: int) -> None:
-    """Refuse, from now on, every access token of ``sub`` issued at or before ``signed_out_at``."""
-    dynamodb.put_item(
-        TableName=table,
-        Item={
-            KEY: {"S": sub},
-            SIGNED_OUT_AT: {"N": str(signed_out_at)},
-            EXPIRES_AT: {"N": str(expires_at)},
-        },
-    )
 
 
 def _claims_of_accepted_token(token: str) -> dict[str, Any]:

@@ -17,9 +17,9 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
+from app.contracts.signout_records import record_sign_out
 from app.contracts.signouts import SignOuts, SignOutsUnavailable
 from app.local.provision import LocalResources, client
-from app.users.handler import record_sign_out
 from infra.users import signout_reader_statement, users_policy
 from tests.support.iam import iam_enforcement
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from app.contracts.signout_records import record_sign_out
 from app.contracts.signouts import RECHECK_SECONDS, SignOuts, SignOutsUnavailable
-from app.users.handler import record_sign_out
 from tests.support.signouts import TABLE, FakeTable
 
 

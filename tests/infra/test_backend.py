@@ -24,6 +24,7 @@ ARNS = {
     "signout_table_arn": "arn:aws:dynamodb:us-east-1:1:table/signouts",
     "video_events_topic_arn": "arn:aws:sns:us-east-1:1:video-events",
     "video_events_key_arn": "arn:aws:kms:us-east-1:1:key/v",
+    "user_pool_arn": "arn:aws:cognito-idp:us-east-1:1:userpool/us-east-1_p",
 }
 
 
@@ -43,6 +44,7 @@ def test_backend_policy_touches_exactly_its_buckets_queues_and_secrets() -> None
         "arn:aws:dynamodb:us-east-1:1:table/signouts",
         "arn:aws:sns:us-east-1:1:video-events",
         "arn:aws:kms:us-east-1:1:key/v",
+        "arn:aws:cognito-idp:us-east-1:1:userpool/us-east-1_p",
     }
     send = next(s for s in policy["Statement"] if s["Sid"] == "SendTasks")
     assert "sqs:ReceiveMessage" not in send["Action"]
@@ -85,6 +87,19 @@ def test_the_stack_exports_a_video_events_topic_only_the_backend_publishes_to(pr
         "sns:Subscribe",
     ]
     assert subscribe["Principal"]["AWS"].endswith(":root")
+def test_backend_manages_only_its_pools_groups_and_users_sign_in() -> None:
+    """Roles and suspensions: group membership, disable/enable, sign-out everywhere, on the one
+    pool; never a user's attributes, password or deletion."""
+    policy = backend_policy(**ARNS, secret_arns=[])
+    cognito = [s for s in policy["Statement"] if any(a.startswith("cognito-idp:") for a in s["Action"])]
+    assert [s["Resource"] for s in cognito] == [[ARNS["user_pool_arn"]]]
+    assert sorted(cognito[0]["Action"]) == [
+        "cognito-idp:AdminAddUserToGroup",
+        "cognito-idp:AdminDisableUser",
+        "cognito-idp:AdminEnableUser",
+        "cognito-idp:AdminRemoveUserFromGroup",
+        "cognito-idp:AdminUserGlobalSignOut",
+    ]
 
 
 def test_the_backend_may_write_the_media_edges_store_and_only_that_store(prod: Graph) -> None:

@@ -2,7 +2,8 @@
 grant without a call, fails the suite.
 
 Both sides are read: the calls by walking the service's modules for method calls on its
-boto3 clients (receivers named ``s3``, ``sqs``, ``sns``, ``secretsmanager``, ``kvs``, ``dynamodb``, with or without
+boto3 clients (receivers named ``s3``, ``sqs``, ``sns``, ``secretsmanager``, ``kvs``, ``dynamodb``,
+``cognito_admin``, with or without
 a leading underscore or suffix such as ``s3_presign``), the permissions from the
 synthesized role policy. ``ACTIONS`` is boto3-to-IAM knowledge, not a list of answers: a
 client call missing from it fails the test until it is mapped. ``GRANTED_WITHOUT_A_CALL`` is
@@ -76,6 +77,15 @@ ACTIONS = {
         "get_key": "cloudfront-keyvaluestore:GetKey",
     },
     "dynamodb": {"get_item": "dynamodb:GetItem", "put_item": "dynamodb:PutItem"},
+    # The backend's cognito-idp client as it acts on the pool (named ``cognito_admin`` there); the
+    # token-authorized calls (GetUser by the user's own token) need no IAM and use ``cognito``.
+    "cognito_admin": {
+        "admin_add_user_to_group": "cognito-idp:AdminAddUserToGroup",
+        "admin_remove_user_from_group": "cognito-idp:AdminRemoveUserFromGroup",
+        "admin_disable_user": "cognito-idp:AdminDisableUser",
+        "admin_enable_user": "cognito-idp:AdminEnableUser",
+        "admin_user_global_sign_out": "cognito-idp:AdminUserGlobalSignOut",
+    },
 }
 # Calls the transfer manager makes besides the one named: a multipart transfer that fails is aborted.
 IMPLIED = {
@@ -87,10 +97,10 @@ IMPLIED = {
 # What the clients' helpers call under the hood: the first argument names the operation.
 BY_FIRST_ARGUMENT = {"get_paginator", "generate_presigned_url"}
 SERVICES = {
-    "backend": ["backend", "contracts/tickets.py", "contracts/signouts.py"],
+    "backend": ["backend", "contracts/tickets.py", "contracts/signouts.py", "contracts/signout_records.py"],
     "transcoder": ["transcoder"],
     "progress": ["progress", "contracts/tickets.py", "contracts/signouts.py"],
-    "users": ["users"],
+    "users": ["users", "contracts/signout_records.py"],
 }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint
 
 from app.backend import openapi
-from app.backend.api import comments, events, health, likes, me, playlists, uploads, videos
+from app.backend.api import admin, comments, events, health, likes, me, moderation, playlists, uploads, videos
 
 BLUEPRINTS: tuple[Blueprint, ...] = (
     videos.bp,
@@ -16,5 +16,8 @@ BLUEPRINTS: tuple[Blueprint, ...] = (
     me.bp,
     health.bp,
     events.bp,
+    moderation.reports,
+    moderation.bp,
+    admin.bp,
     openapi.bp,
 )

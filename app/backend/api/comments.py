@@ -22,9 +22,11 @@ _ERRORS = {"HTTP_401": ErrorBody, "HTTP_403": ErrorBody, "HTTP_404": ErrorBody}
 @bp.get("")
 @api.validate(resp=Response(HTTP_200=CommentPage, HTTP_400=ErrorBody, HTTP_404=ErrorBody), tags=TAGS)
 def list_(video_id: uuid.UUID, query: PageQuery) -> CommentPage:
-    """A video's comments, oldest first; `cursor` continues a page."""
+    """A video's comments, oldest first; `cursor` continues a page. A comment a moderator hid shows
+    to its author only, with `hidden_reason`."""
     session = db()
-    rows, next_cursor = social.list_comments(session, visible_video(session, video_id, viewer_id()), query)
+    me = viewer_id()
+    rows, next_cursor = social.list_comments(session, visible_video(session, video_id, me), query, me)
     return CommentPage(items=[comment_out(c) for c in rows], next_cursor=next_cursor)
 
 

@@ -9,12 +9,16 @@ from app.backend.models import Comment, Playlist, User, Video
 from app.backend.schemas import CommentOut, MeOut, PlaylistOut, RenditionOut, VideoOut
 from app.backend.videos import LikeCount
 from app.contracts.messages import VideoState
+from app.contracts.roles import Role
 from app.contracts.tickets import MEDIA_GRANT_MAX_SECONDS, MEDIA_GRANT_MIN_SECONDS, issue_media_grant
 
 # Visibility is checked when a grant is issued; the media edge (CloudFront) cannot ask the
 # database, so a video made private or deleted cuts the grants already issued through a
 # revocation epoch (app/backend/revocations.py). A grant lives as long as one viewing needs,
 # pauses and seeks included: three times the video's length, at least 15 minutes, at most 6 hours.
+
+
+SUSPENDED_OWNER = "the owner's account is suspended"
 
 
 def media_grant_ttl(duration_seconds: float | None) -> int:
@@ -49,6 +53,8 @@ def video_out(video: Video, count: LikeCount, services: Services) -> VideoOut:
         error_reason=video.error_reason,
         likes=count.likes,
         liked_by_me=count.liked_by_me,
+        hidden_reason=video.hidden_reason
+        or (SUSPENDED_OWNER if video.owner.suspended_at is not None else None),
         created_at=video.created_at,
         updated_at=video.updated_at,
     )
@@ -65,17 +71,19 @@ def comment_out(comment: Comment) -> CommentOut:
         author_id=comment.author_id,
         author_name=comment.author.public_name,
         body=comment.body,
+        hidden_reason=comment.hidden_reason,
         created_at=comment.created_at,
         updated_at=comment.updated_at,
     )
 
 
-def me_out(user: User) -> MeOut:
+def me_out(user: User, roles: frozenset[Role]) -> MeOut:
     return MeOut(
         id=user.id,
         email=user.email,
         display_name=user.display_name,
         public_name=user.public_name,
+        roles=sorted(roles),
         created_at=user.created_at,
     )
 

@@ -15,9 +15,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.backend.models import User
+from app.contracts.signout_records import record_sign_out
 from app.contracts.signouts import RECHECK_SECONDS
 from app.local.provision import LocalResources, client
-from app.users.handler import record_sign_out
 from tests.app.backend.conftest import Caller, Platform, sign_up
 
 

@@ -2,18 +2,32 @@
 
 from __future__ import annotations
 
+import uuid
+
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, func, inspect, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.backend.db import make_engine
 from app.backend.migrate import downgrade, upgrade
-from app.backend.models import Base, Comment, User, Video, Visibility, declared_on
+from app.backend.models import (
+    Base,
+    Comment,
+    Report,
+    ReportStatus,
+    ReportTarget,
+    User,
+    Video,
+    Visibility,
+    declared_on,
+)
 from app.contracts.messages import VideoState
 from tests.app.backend.conftest import fresh_postgres_database
 
-TABLES = {"users", "videos", "comments", "likes", "playlists", "playlist_items"}
+TABLES = {"users", "videos", "comments", "likes", "playlists", "playlist_items", "reports", "audit_log"}
 
 
 def _user_columns(engine: Engine) -> set[str]:
@@ -89,3 +103,58 @@ def test_0003_keeps_the_earliest_of_look_alike_names_and_resets_the_rest(tmp_pat
         assert names == {"u0": "Alice", "u1": None, "u2": "Bob"}
     finally:
         engine.dispose()
+
+
+def _one_open_report_per_reporter_and_target(url: str) -> None:
+    """0005's partial unique index: a second open report of the same target is refused, a
+    resolved one does not count."""
+    engine = make_engine(url)
+    try:
+        upgrade(url)
+        target = uuid.uuid4()
+        with Session(engine) as session:
+            session.add(User(id="u1", email=""))
+            session.flush()
+            session.add(
+                Report(
+                    reporter_id="u1",
+                    target_type=ReportTarget.VIDEO,
+                    target_id=target,
+                    reason="r",
+                    status=ReportStatus.RESOLVED,
+                )
+            )
+            session.add(
+                Report(
+                    reporter_id="u1",
+                    target_type=ReportTarget.VIDEO,
+                    target_id=target,
+                    reason="r",
+                    status=ReportStatus.OPEN,
+                )
+            )
+            session.commit()
+            session.add(
+                Report(
+                    reporter_id="u1",
+                    target_type=ReportTarget.VIDEO,
+                    target_id=target,
+                    reason="r",
+                    status=ReportStatus.OPEN,
+                )
+            )
+            with pytest.raises(IntegrityError):
+                session.commit()
+        downgrade(url, "0004")
+        assert {"reports", "audit_log"}.isdisjoint(inspect(engine).get_table_names())
+        assert "suspended_at" not in _user_columns(engine)
+    finally:
+        engine.dispose()
+
+
+def test_0005_keeps_one_open_report_per_reporter_and_target_on_sqlite(tmp_path) -> None:
+    _one_open_report_per_reporter_and_target(f"sqlite:///{tmp_path / 'm.sqlite'}")
+
+
+def test_0005_keeps_one_open_report_per_reporter_and_target_on_postgresql(postgres_url: str) -> None:
+    _one_open_report_per_reporter_and_target(fresh_postgres_database(postgres_url))

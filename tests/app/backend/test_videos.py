@@ -268,6 +268,7 @@ def test_the_backend_role_deletes_every_version_of_a_source_and_nothing_outside_
         signout_table_arn="arn:aws:dynamodb:us-east-1:123456789012:table/signouts",
         video_events_topic_arn="arn:aws:sns:us-east-1:123456789012:video-events",
         video_events_key_arn="arn:aws:kms:us-east-1:123456789012:key/video-events",
+        user_pool_arn="arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_p",
     )
     iam = client("iam", local_resources.endpoint_url)
     user = f"backend-{uuid.uuid4().hex[:8]}"

@@ -12,11 +12,11 @@ from flask.testing import FlaskClient
 
 from app.contracts import tickets
 from app.contracts.settings import ProgressSettings
+from app.contracts.signout_records import record_sign_out
 from app.contracts.signouts import SignOuts
 from app.progress.hub import Hub
 from app.progress.poller import UNHEALTHY_AFTER_FAILURES, Poller
 from app.progress.web import create_app
-from app.users.handler import record_sign_out
 from tests.support.signouts import TABLE, FakeTable
 
 KEY = b"k" * 48
