@@ -264,13 +264,13 @@ class UserService(pulumi.ComponentResource):
         )
 
         # One group per role (app/contracts/roles.py): Cognito names them in access tokens.
-        for role in Role:
+        for group_role in Role:
             aws.cognito.UserGroup(
-                f"{name}-group-{role.value}",
-                name=role.value,
-                user_pool_id=pool.id,
-                description=ROLE_DESCRIPTIONS[role],
-                precedence=ROLE_PRECEDENCE[role],
+                f"{name}-group-{group_role.value}",
+                name=group_role.value,
+                user_pool_id=pool_id,
+                description=ROLE_DESCRIPTIONS[group_role],
+                precedence=ROLE_PRECEDENCE[group_role],
                 opts=child,
             )
 

@@ -1,7 +1,8 @@
 """Who may do what: one table of request x caller x visibility -> the answer, through the gateway.
 
 The callers are an anonymous browser, the owner of the videos and playlists, another signed-in
-user, and the owner's earlier session, signed out (its access token, and the SSE tickets it was
+user, a moderator, an admin, a user an admin suspended (their tickets taken before), and the
+owner's earlier session, signed out (its access token, and the SSE tickets it was
 given, presented after ``POST /auth/logout``). Each request is made once per visibility of the
 video (or playlist) it names, on the real platform with transcoders, so media grants are real:
 a cell of the ``{playback_url}`` row is what fetching the playback URL the caller was given
@@ -14,7 +15,9 @@ answers, ``None`` where the caller was given none. Paths name resources by place
 - ``{events_url}``: the SSE URL of the ticket the caller got for ``{video}`` (the signed-out
   session got its tickets before it signed out), ``None`` where it got none;
 - ``{public_playlist}``: the owner's public playlist; ``listed``/``hidden`` say whether its
-  answer shows the column's video.
+  answer shows the column's video;
+- ``{comment}``, ``{report_id}``: another user's comment on, and report of, the public video;
+  ``{target_user}``, ``{target_email}``: a bystander the admin rows give a role and suspend.
 
 The signed-out column is issue "Hostile use", item 1: before the fix its token kept working at
 ``/api`` (and its tickets at ``/events``) until it expired, up to an hour after the logout.
@@ -32,6 +35,8 @@ from typing import Any
 import pytest
 import requests
 
+from app.admin_cli import find_user_pool, set_role
+from app.contracts.roles import Role
 from app.contracts.signouts import RECHECK_SECONDS
 from tests.e2e.client import (
     AuthedSession,
@@ -42,19 +47,22 @@ from tests.e2e.client import (
     signup_confirm_login,
     upload_via_presigned_post,
 )
+from tests.e2e.conftest import RunningPlatform
 
 pytestmark = pytest.mark.e2e
 PASSWORD = "Corr3ct-Horse-Battery!"
 TIMEOUT = 30
 READY_TIMEOUT_SECONDS = 240
 VISIBILITIES = ("public", "unlisted", "private")
-CALLERS = ("anonymous", "owner", "other", "signed_out")
+CALLERS = ("anonymous", "owner", "other", "moderator", "admin", "suspended", "signed_out")
 X = 401  # refused: no valid session
+F = 403  # refused: the caller lacks the role
 Cell = tuple[int | str | None, int | str | None, int | str | None]  # public, unlisted, private
+ALL = 200, 200, 200
 
 # fmt: off
 # request                                              anonymous          owner              other              signed out
-MATRIX: dict[str, tuple[Cell, Cell, Cell, Cell]] = {
+BEFORE_ROLES: dict[str, tuple[Cell, Cell, Cell, Cell]] = {
     "GET /api/videos/{video}":                          ((200, 200, 404), (200, 200, 200), (200, 200, 404), (X, X, X)),
     "POST /api/videos/{video}/events-ticket":           ((200, 200, 404), (200, 200, 200), (200, 200, 404), (X, X, X)),
     "GET {events_url}":                                 ((200, 200, None), (200, 200, 200), (200, 200, None), (X, X, X)),
@@ -80,7 +88,40 @@ MATRIX: dict[str, tuple[Cell, Cell, Cell, Cell]] = {
     "DELETE /api/playlists/{fresh_playlist}/items/{public_video}":
                                                         ((X, X, X), (200, 200, 200), (403, 403, 404), (X, X, X)),
 }
+# The new callers on those requests: roles grant nothing over others' videos and playlists, so a
+# moderator and an admin get what any other user gets; a suspended user's sessions were signed
+# out (their tickets taken before), so they get what the signed-out session gets.
+MATRIX: dict[str, tuple[Cell, ...]] = {
+    request: (anonymous, owner, other, other, other, signed_out, signed_out)
+    for request, (anonymous, owner, other, signed_out) in BEFORE_ROLES.items()
+}
+# request                                                  anonymous  owner      other      moderator   admin      suspended  signed out
+MATRIX |= {
+    "POST /api/reports {report}":                          ((X, X, X), (201, 201, 201), (201, 201, 404), (201, 201, 404), (201, 201, 404), (X, X, X), (X, X, X)),
+    "GET /api/moderation/reports":                         ((X, X, X), (F, F, F), (F, F, F), ALL, ALL, (X, X, X), (X, X, X)),
+    "POST /api/moderation/reports/{report_id}/resolve {reason}":
+                                                           ((X, X, X), (F, F, F), (F, F, F), ALL, ALL, (X, X, X), (X, X, X)),
+    "POST /api/moderation/videos/{fresh_video}/hide {reason}":
+                                                           ((X, X, X), (F, F, F), (F, F, F), ALL, ALL, (X, X, X), (X, X, X)),
+    "POST /api/moderation/videos/{video}/restore {reason}":
+                                                           ((X, X, X), (F, F, F), (F, F, F), ALL, ALL, (X, X, X), (X, X, X)),
+    "POST /api/moderation/comments/{comment}/hide {reason}":
+                                                           ((X, X, X), (F, F, F), (F, F, F), ALL, ALL, (X, X, X), (X, X, X)),
+    "POST /api/moderation/comments/{comment}/restore {reason}":
+                                                           ((X, X, X), (F, F, F), (F, F, F), ALL, ALL, (X, X, X), (X, X, X)),
+    "GET /api/admin/users?email={target_email}":           ((X, X, X), (F, F, F), (F, F, F), (F, F, F), ALL, (X, X, X), (X, X, X)),
+    "POST /api/admin/users/{target_user}/roles {role}":    ((X, X, X), (F, F, F), (F, F, F), (F, F, F), ALL, (X, X, X), (X, X, X)),
+    "POST /api/admin/users/{target_user}/roles/moderator/revoke {reason}":
+                                                           ((X, X, X), (F, F, F), (F, F, F), (F, F, F), ALL, (X, X, X), (X, X, X)),
+    "POST /api/admin/users/{target_user}/suspend {reason}":
+                                                           ((X, X, X), (F, F, F), (F, F, F), (F, F, F), ALL, (X, X, X), (X, X, X)),
+    "POST /api/admin/users/{target_user}/unsuspend {reason}":
+                                                           ((X, X, X), (F, F, F), (F, F, F), (F, F, F), ALL, (X, X, X), (X, X, X)),
+    "GET /api/admin/audit":                                ((X, X, X), (F, F, F), (F, F, F), (F, F, F), ALL, (X, X, X), (X, X, X)),
+}
 # fmt: on
+
+
 @dataclass
 class World:
     """The owner's videos and playlists, and one HTTP session per caller."""
@@ -92,6 +133,13 @@ class World:
     own_playlists: dict[str, str]
     events_urls: dict[str, dict[str, str]]
     """Per caller, per visibility: the SSE URL of the ticket the caller was given."""
+    comment: str
+    """Another user's comment on the public video."""
+    report_id: str
+    """Another user's report of the public video."""
+    target: AuthedSession
+    """A user the admin rows act on (roles, suspension)."""
+    target_id: str
 
     def url(self, path: str) -> str:
         return path if path.startswith("http") else f"{self.platform.base_url}{path}"
@@ -119,7 +167,29 @@ BODIES: dict[str, Callable[[World, str], dict[str, Any]]] = {
     "{title}": lambda world, visibility: {"title": f"a {visibility} thing, renamed"},
     "{body}": lambda world, visibility: {"body": "a comment from the matrix"},
     "{video}": lambda world, visibility: {"video_id": world.videos[visibility]},
+    "{report}": lambda world, visibility: {
+        "target_type": "video",
+        "target_id": world.videos[visibility],
+        "reason": "reported in the matrix",
+    },
+    "{reason}": lambda world, visibility: {"reason": "acted on in the matrix"},
+    "{role}": lambda world, visibility: {"role": "moderator", "reason": "granted in the matrix"},
 }
+
+
+def with_role(platform: Platform, email: str, role: Role) -> AuthedSession:
+    """``email`` given ``role`` at the user pool, as ``reelstack admin grant`` does (with the
+    launcher's credentials), then logged in again so the token carries it."""
+    assert isinstance(platform, RunningPlatform), "roles on a deployed stack: reelstack admin grant first"
+    cognito = platform.client("cognito-idp")
+    set_role(cognito, find_user_pool(cognito, platform.names.user_pool), email, role, granted=True)
+    return login(platform.base_url, email, PASSWORD)
+
+
+def me(platform: Platform, session: requests.Session) -> str:
+    answer = session.get(f"{platform.base_url}/api/me", timeout=TIMEOUT)
+    assert answer.status_code == 200, answer.text
+    return str(answer.json()["id"])
 
 
 def create_playlist(platform: Platform, session: requests.Session, visibility: str) -> str:
@@ -191,8 +261,32 @@ def world(platform: Platform, clip: Path) -> Iterator[World]:
         for video in videos.values():
             add_item(platform, first, playlist, video)
 
+    moderator = signup_confirm_login(platform, new_address(platform, "moderator"), PASSWORD)
+    moderator = with_role(platform, moderator.email, Role.MODERATOR)
+    admin = signup_confirm_login(platform, new_address(platform, "admin"), PASSWORD)
+    admin = with_role(platform, admin.email, Role.ADMIN)
+    suspended = signup_confirm_login(platform, new_address(platform, "suspended"), PASSWORD)
+    target = signup_confirm_login(platform, new_address(platform, "target"), PASSWORD)
+    target_id = me(platform, target)
+    comment = other.post(
+        f"{base}/api/videos/{videos['public']}/comments", json={"body": "a comment"}, timeout=TIMEOUT
+    )
+    report = other.post(
+        f"{base}/api/reports",
+        json={"target_type": "video", "target_id": videos["public"], "reason": "reported"},
+        timeout=TIMEOUT,
+    )
+    assert comment.status_code == report.status_code == 201, (comment.text, report.text)
+
     signed_out_urls = {v: events_url(platform, first, videos[v]) for v in VISIBILITIES}
+    suspended_urls = {v: events_url(platform, suspended, videos[v]) for v in VISIBILITIES}
     assert first.post(f"{base}/auth/logout", timeout=TIMEOUT).status_code == 200
+    suspension = admin.post(
+        f"{base}/api/admin/users/{me(platform, suspended)}/suspend",
+        json={"reason": "matrix"},
+        timeout=TIMEOUT,
+    )
+    assert suspension.status_code == 200, suspension.text
     # A process that asked about the owner just before may trust its answer this long (and a
     # second more for DynamoDB's eventually consistent reads).
     time.sleep(RECHECK_SECONDS + 1)
@@ -201,21 +295,39 @@ def world(platform: Platform, clip: Path) -> Iterator[World]:
         "anonymous": requests.Session(),
         "owner": owner,
         "other": other,
+        "moderator": moderator,
+        "admin": admin,
+        "suspended": suspended,
         "signed_out": first,
     }
     own_playlists = {
         "anonymous": create_playlist(platform, owner, "private"),
         "owner": create_playlist(platform, owner, "private"),
         "other": create_playlist(platform, other, "private"),
+        "moderator": create_playlist(platform, moderator, "private"),
+        "admin": create_playlist(platform, admin, "private"),
+        "suspended": create_playlist(platform, owner, "private"),
         "signed_out": create_playlist(platform, owner, "private"),
     }
     urls = {
         caller: {v: events_url(platform, session, videos[v]) for v in VISIBILITIES}
         for caller, session in callers.items()
-        if caller != "signed_out"
+        if caller not in ("signed_out", "suspended")
     }
     urls["signed_out"] = signed_out_urls
-    yield World(platform, callers, videos, playlists, own_playlists, urls)
+    urls["suspended"] = suspended_urls
+    yield World(
+        platform,
+        callers,
+        videos,
+        playlists,
+        own_playlists,
+        urls,
+        comment=comment.json()["id"],
+        report_id=report.json()["id"],
+        target=target,
+        target_id=target_id,
+    )
     for session in callers.values():
         session.close()
 
@@ -243,6 +355,10 @@ def observe(world: World, request: str, caller: str, visibility: str) -> int | s
         own_playlist=world.own_playlists[caller],
         fresh_video=world.fresh_video(visibility) if "{fresh_video}" in path else "",
         fresh_playlist=world.fresh_playlist(visibility) if "{fresh_playlist}" in path else "",
+        comment=world.comment,
+        report_id=world.report_id,
+        target_user=world.target_id,
+        target_email=world.target.email,
     )
     body = BODIES[body_name](world, visibility) if body_name else None
     response = session.request(method, world.url(path), json=body, timeout=TIMEOUT)

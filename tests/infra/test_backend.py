@@ -90,7 +90,7 @@ def test_the_stack_exports_a_video_events_topic_only_the_backend_publishes_to(pr
 def test_backend_manages_only_its_pools_groups_and_users_sign_in() -> None:
     """Roles and suspensions: group membership, disable/enable, sign-out everywhere, on the one
     pool; never a user's attributes, password or deletion."""
-    policy = backend_policy(**ARNS, secret_arns=[])
+    policy = backend_policy(**ARNS, secret_arns=["arn:aws:secretsmanager:us-east-1:1:secret:a"])
     cognito = [s for s in policy["Statement"] if any(a.startswith("cognito-idp:") for a in s["Action"])]
     assert [s["Resource"] for s in cognito] == [[ARNS["user_pool_arn"]]]
     assert sorted(cognito[0]["Action"]) == [

@@ -63,6 +63,7 @@ EXPECTED_CHILDREN: dict[str, set[str]] = {
     "reelstack:index:UserService": {
         "aws:cognito/userPool:UserPool",
         "aws:cognito/userPoolClient:UserPoolClient",
+        "aws:cognito/userGroup:UserGroup",
         "aws:cloudwatch/logGroup:LogGroup",
         "aws:iam/role:Role",
         "aws:iam/rolePolicy:RolePolicy",

@@ -94,6 +94,7 @@ def test_function_code_is_the_handler_and_the_app_modules_it_imports(prod: Graph
         "app/contracts/errors.py",
         "app/contracts/logs.py",
         "app/contracts/settings.py",
+        "app/contracts/signout_records.py",
         "app/contracts/signouts.py",
         "app/metrics.py",
         "app/users/__init__.py",
@@ -236,7 +237,7 @@ def test_the_prod_signout_table_is_protected_and_recoverable_dev_is_not(prod: Gr
 
 
 @pytest.mark.parametrize("service", ["backend", "progress"])
-def test_the_readers_may_get_one_item_of_the_signout_table_and_nothing_more(
+def test_the_readers_may_get_one_item_of_the_signout_table_and_the_backend_put_one(
     prod: Graph, service: str
 ) -> None:
     """Least privilege: GetItem on the table's ARN (resource type ``table``,
@@ -250,7 +251,9 @@ def test_the_readers_may_get_one_item_of_the_signout_table_and_nothing_more(
         for r in as_list(s["Resource"])
         if a.startswith("dynamodb:") or ":dynamodb:" in r
     ]
-    assert on_dynamodb == [("dynamodb:GetItem", SIGNOUT_TABLE_ARN)]
+    # The backend also records a sign-out when an admin suspends a user or takes a role away.
+    writes = [("dynamodb:PutItem", SIGNOUT_TABLE_ARN)] if service == "backend" else []
+    assert on_dynamodb == [("dynamodb:GetItem", SIGNOUT_TABLE_ARN), *writes]
 
 
 def test_a_brought_user_pool_is_served_and_no_pool_is_made() -> None:
@@ -290,3 +293,13 @@ def test_user_pool_arn_is_built_as_aws_writes_it() -> None:
     assert re.fullmatch(
         r"arn:[a-zA-Z0-9-]+:cognito-idp:(([a-zA-Z0-9-]+:\d{12}:userpool/[\w-]+_[0-9a-zA-Z]+))", arn
     )
+
+
+def test_the_pool_has_one_group_per_role_parented_to_the_component(prod: Graph) -> None:
+    """Roles are Cognito groups: Cognito names a user's groups in the ``cognito:groups`` claim of
+    the access token (https://docs.aws.amazon.com/cognito/latest/developerguide/amazon-cognito-user-pools-using-the-access-token.html)."""
+    groups = [r for r in prod.resources if r.type == "aws:cognito/userGroup:UserGroup"]
+    component = next(r for r in prod.resources if r.type == "reelstack:index:UserService")
+    assert sorted(g.inputs["name"] for g in groups) == ["admin", "moderator"]
+    assert {g.parent for g in groups} == {component.urn}
+    assert {int(g.inputs["precedence"]) for g in groups} == {0, 1}

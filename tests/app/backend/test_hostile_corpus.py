@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import uuid
 from typing import Any
 
@@ -88,6 +89,9 @@ def _fill(rule: str, video_id: str, playlist_id: str, comment_id: str) -> str:
         rule.replace("<uuid:video_id>", video_id)
         .replace("<uuid:playlist_id>", playlist_id)
         .replace("<uuid:comment_id>", comment_id)
+        .replace("<uuid:report_id>", str(uuid.uuid4()))
+        .replace("<user_id>", "someone")
+        .replace("<any(admin,moderator):role>", "moderator")
     )
     assert "<" not in path, f"fill in the parameter of {rule}"
     return path
@@ -146,6 +150,16 @@ def _valid_bodies(video_id: str) -> dict[tuple[str, str], dict[str, Any]]:
         ("/api/videos/<uuid:video_id>/multipart/complete", "POST"): {
             "parts": [{"part_number": 1, "etag": "e"}]
         },
+        ("/api/reports", "POST"): {"target_type": "video", "target_id": video_id, "reason": "spam"},
+        ("/api/moderation/reports/<uuid:report_id>/resolve", "POST"): {"reason": "r"},
+        ("/api/moderation/videos/<uuid:video_id>/hide", "POST"): {"reason": "r"},
+        ("/api/moderation/videos/<uuid:video_id>/restore", "POST"): {"reason": "r"},
+        ("/api/moderation/comments/<uuid:comment_id>/hide", "POST"): {"reason": "r"},
+        ("/api/moderation/comments/<uuid:comment_id>/restore", "POST"): {"reason": "r"},
+        ("/api/admin/users/<user_id>/roles", "POST"): {"role": "moderator", "reason": "r"},
+        ("/api/admin/users/<user_id>/roles/<any(admin,moderator):role>/revoke", "POST"): {"reason": "r"},
+        ("/api/admin/users/<user_id>/suspend", "POST"): {"reason": "r"},
+        ("/api/admin/users/<user_id>/unsuspend", "POST"): {"reason": "r"},
     }
 
 
@@ -161,7 +175,7 @@ def test_every_field_of_every_json_body_refuses_every_hostile_value(
         for method, operation in methods.items()
         if "requestBody" in operation
     }
-    flask_paths = {(rule.replace("<uuid:", "{").replace(">", "}"), method) for rule, method in bodies}
+    flask_paths = {(re.sub(r"<(?:[^:>]+:)?(\w+)>", r"{\1}", rule), method) for rule, method in bodies}
     assert flask_paths == with_body, "a route with a body schema has no valid body here"
     before = _row_counts(platform)
     for (rule, method), body in bodies.items():

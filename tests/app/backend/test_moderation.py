@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import time
+import uuid
+
 import jwt
 import pytest
 
 from app.admin_cli import find_user_pool, set_role
 from app.backend import moderation
 from app.contracts.roles import GROUPS_CLAIM, Role, roles_of
+from app.contracts.signouts import RECHECK_SECONDS
 from app.local.provision import LocalResources, client
 from tests.app.backend.conftest import PASSWORD, Caller, Platform, RecordedRevocations, sign_up
 
@@ -28,6 +32,16 @@ def granted(resources: LocalResources, email: str, role: Role) -> Caller:
     cognito = client("cognito-idp", resources.endpoint_url)
     set_role(cognito, find_user_pool(cognito, resources.names.user_pool), email, role, granted=True)
     return login(resources, email)
+
+
+def refused_within(platform: Platform, caller: Caller, seconds: float) -> int:
+    """The status ``/api/me`` answers ``caller`` once it stops being 200 or 403, within ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while True:
+        status = platform.http.get("/api/me", headers=caller.headers).status_code
+        if status not in (200, 403) or time.monotonic() > deadline:
+            return status
+        time.sleep(0.2)
 
 
 @pytest.fixture(scope="module")
@@ -168,9 +182,9 @@ def test_a_hidden_comment_shows_only_to_its_author_with_the_reason(
 def test_an_admin_grants_and_revokes_roles_and_a_revoked_token_stops_working(
     platform: Platform, backend_resources: LocalResources, admin: Caller
 ) -> None:
-    carol = sign_up(backend_resources, "carol@example.com")
+    carol = sign_up(backend_resources, f"carol-{uuid.uuid4().hex[:8]}@example.com")
     platform.http.get("/api/me", headers=carol.headers)  # her row, made on her first request
-    found = platform.http.get("/api/admin/users?email=CAROL@example.com", headers=admin.headers)
+    found = platform.http.get(f"/api/admin/users?email={carol.email.upper()}", headers=admin.headers)
     assert found.status_code == 200 and found.json["id"] == carol.sub
     grant = platform.http.post(
         f"/api/admin/users/{carol.sub}/roles",
@@ -184,7 +198,8 @@ def test_an_admin_grants_and_revokes_roles_and_a_revoked_token_stops_working(
         f"/api/admin/users/{carol.sub}/roles/moderator/revoke", json={"reason": "left"}, headers=admin.headers
     )
     assert revoke.status_code == 200
-    assert platform.http.get("/api/moderation/reports", headers=carol.headers).status_code == 401
+    # The sign-out reaches each process within RECHECK_SECONDS (app/contracts/signouts.py).
+    assert refused_within(platform, carol, RECHECK_SECONDS + 1) == 401
     audit = platform.http.get("/api/admin/audit", headers=admin.headers).json["items"]
     assert [(e["action"], e["actor_id"], e["reason"]) for e in audit[:2]] == [
         ("revoke_role", admin.sub, "moderator: left"),
@@ -199,14 +214,16 @@ def test_a_suspended_user_is_signed_out_refused_sign_in_and_their_content_hidden
     bob: Caller,
     revocations: RecordedRevocations,
 ) -> None:
-    dan = sign_up(backend_resources, "dan@example.com")
+    dan = sign_up(backend_resources, f"dan-{uuid.uuid4().hex[:8]}@example.com")
     video_id = platform.ready(dan)
     platform.http.post(f"/api/videos/{video_id}/comments", json={"body": "hi"}, headers=dan.headers)
     suspended = platform.http.post(
         f"/api/admin/users/{dan.sub}/suspend", json={"reason": "repeated spam"}, headers=admin.headers
     )
     assert suspended.status_code == 200 and suspended.json["suspended_reason"] == "repeated spam"
-    assert platform.http.get("/api/me", headers=dan.headers).status_code == 401
+    # At once by the suspension itself, then by the sign-out (app/contracts/signouts.py).
+    assert platform.http.get("/api/me", headers=dan.headers).status_code in (401, 403)
+    assert refused_within(platform, dan, RECHECK_SECONDS + 1) == 401
     cognito = client("cognito-idp", backend_resources.endpoint_url)
     with pytest.raises(cognito.exceptions.NotAuthorizedException):
         login(backend_resources, dan.email)

@@ -57,6 +57,19 @@ def test_openapi_document_lists_every_route_with_its_schemas(platform: Platform)
         ("/api/me/videos", "get"),
         ("/api/health/live", "get"),
         ("/api/health/ready", "get"),
+        ("/api/reports", "post"),
+        ("/api/moderation/reports", "get"),
+        ("/api/moderation/reports/{report_id}/resolve", "post"),
+        ("/api/moderation/videos/{video_id}/hide", "post"),
+        ("/api/moderation/videos/{video_id}/restore", "post"),
+        ("/api/moderation/comments/{comment_id}/hide", "post"),
+        ("/api/moderation/comments/{comment_id}/restore", "post"),
+        ("/api/admin/users", "get"),
+        ("/api/admin/users/{user_id}/roles", "post"),
+        ("/api/admin/users/{user_id}/roles/{role}/revoke", "post"),
+        ("/api/admin/users/{user_id}/suspend", "post"),
+        ("/api/admin/users/{user_id}/unsuspend", "post"),
+        ("/api/admin/audit", "get"),
     } <= operations
     schemas = document["components"]["schemas"]
     assert schemas["VideoCreate"]["properties"]["visibility"]
