@@ -140,7 +140,7 @@ def file_report(
 
 
 def report_queue(session: Session, params: ReportQuery) -> tuple[list[Report], str | None]:
-    """Reports of one status, oldest first."""
+    """Open reports oldest first (first come, first served); resolved ones newest first."""
     query = select(Report).where(Report.status == params.status)
     return page(
         session,
@@ -149,7 +149,7 @@ def report_queue(session: Session, params: ReportQuery) -> tuple[list[Report], s
         Report.id,
         cursor=params.cursor,
         limit=params.limit,
-        newest_first=False,
+        newest_first=params.status == ReportStatus.RESOLVED,
     )
 
 

@@ -73,7 +73,8 @@ def file_report(json: ReportCreate) -> tuple[ReportOut, int]:
 @bp.get("/reports")
 @api.validate(resp=Response(HTTP_200=ReportPage, HTTP_400=ErrorBody, **_ERRORS), tags=TAGS, security=AUTH)
 def queue(query: ReportQuery) -> ReportPage:
-    """Moderators: reports of one status (`open` by default), oldest first, each with its target."""
+    """Moderators: reports of one status, each with its target: `open` (the default) oldest first,
+    `resolved` newest first."""
     require_role(Role.MODERATOR)
     session = db()
     rows, next_cursor = moderation.report_queue(session, query)

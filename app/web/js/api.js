@@ -199,3 +199,16 @@ export async function updateMe(fields) {
   meCache = Promise.resolve(updated);
   return updated;
 }
+
+/** Reports (any signed-in user) and the moderators' work (docs/moderation.md). */
+export const moderation = {
+  report: (targetType, targetId, reason) =>
+    api("reports", { method: "POST", body: { target_type: targetType, target_id: targetId, reason } }),
+  queue: ({ status, cursor } = {}) => api(`moderation/reports${query({ status, cursor })}`),
+  resolve: (reportId, reason) =>
+    api(`moderation/reports/${id(reportId)}/resolve`, { method: "POST", body: { reason } }),
+  hide: (targetType, targetId, reason) =>
+    api(`moderation/${targetType}s/${id(targetId)}/hide`, { method: "POST", body: { reason } }),
+  restore: (targetType, targetId, reason) =>
+    api(`moderation/${targetType}s/${id(targetId)}/restore`, { method: "POST", body: { reason } }),
+};

@@ -1,11 +1,12 @@
 // The single-page shell: hash routes (static hosting needs no rewrites), the header that
 // follows the session, and focus moved to each new page's heading for screen readers.
 
-import { session, sessionEvents, accounts } from "./api.js";
+import { session, sessionEvents, accounts, me } from "./api.js";
 import { h, navigate, replace } from "./dom.js";
 import * as auth from "./views/auth.js";
 import * as feed from "./views/feed.js";
 import * as mine from "./views/mine.js";
+import * as moderationPage from "./views/moderation.js";
 import * as newVideo from "./views/new-video.js";
 import * as playlists from "./views/playlists.js";
 import * as profile from "./views/profile.js";
@@ -23,6 +24,7 @@ const routes = [
   { pattern: /^\/playlists$/, view: playlists.renderList, title: "Playlists", private: true },
   { pattern: /^\/playlists\/([\w-]+)$/, view: playlists.renderOne, title: "Playlist", private: true },
   { pattern: /^\/profile$/, view: profile.render, title: "Profile", private: true },
+  { pattern: /^\/moderation$/, view: moderationPage.render, title: "Moderation", private: true },
   { pattern: /^\/videos\/([\w-]+)$/, view: watch.render, title: "Video" },
 ];
 
@@ -54,12 +56,22 @@ function renderHeader() {
         h("button", { type: "button", class: "link", onclick: () => accounts.logout() }, "Log out"),
       ]
     : [h("a", { href: "#/login" }, "Log in"), h("a", { href: "#/signup", class: "button" }, "Sign up")];
+  const list = h("ul", {}, links);
   replace(
     document.querySelector("#site-nav"),
     h("a", { href: "#/", class: "brand" }, "reelstack"),
-    h("ul", {}, links),
+    list,
     h("div", { class: "account" }, account),
   );
+  // Moderators get their page; the roles come with the signed-in user.
+  me()
+    .then((who) => {
+      if (who?.roles?.includes("moderator") && list.isConnected) {
+        const href = "#/moderation";
+        list.append(h("li", {}, h("a", { href, "aria-current": href === `#${path}` ? "page" : undefined }, "Moderation")));
+      }
+    })
+    .catch(() => null);
 }
 
 let cleanup = null;

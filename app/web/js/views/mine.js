@@ -21,6 +21,7 @@ export async function render(main) {
         { "data-label": "Status" },
         h("span", { class: `badge status-${video.status}` }, STATUS_TEXT[video.status] || video.status),
         video.status === "transcoding" && typeof video.progress === "number" ? ` ${Math.round(video.progress)}%` : null,
+        video.hidden_reason ? h("span", { class: "badge hidden-badge", title: video.hidden_reason }, " Hidden by a moderator") : null,
       ),
       h("td", { "data-label": "Visibility" }, video.visibility),
       h("td", { "data-label": "Uploaded" }, formatDate(video.created_at)),

@@ -6,6 +6,7 @@ import { alertBox, append, busy, field, formatDate, h, navigate, replace, values
 import { followProgress } from "../progress.js";
 import { STATUS_TEXT } from "./cards.js";
 import { playerSection, startFrom } from "./player-panel.js";
+import { hiddenNotice, reportForm } from "./report.js";
 import { visibilitySelect } from "./visibility.js";
 
 const READY_POLLS = 8;
@@ -170,9 +171,11 @@ function commentSection(video, user) {
       "li",
       {},
       h("p", { class: "meta" }, h("strong", {}, commentAuthor(comment, video, user)), " · ", formatDate(comment.created_at)),
+      hiddenNotice(comment.hidden_reason, "comment"),
       body,
     );
     if (user && comment.author_id === user.id) li.append(authorActions(comment, li, body));
+    else if (user) li.append(reportForm("comment", comment.id, "comment"));
     return li;
   };
 
@@ -320,10 +323,12 @@ export async function render(main, params, videoId) {
   append(main, [
     h("h1", {}, video.title),
     h("p", { class: "meta" }, formatDate(video.created_at)),
+    isOwner ? hiddenNotice(video.hidden_reason, "video") : null,
     stage,
     session() ? h("div", { class: "toolbar" }, likeButton(video), playlistPicker(video)) : null,
     video.description ? h("p", { class: "description" }, video.description) : null,
     isOwner ? ownerPanel(video) : null,
+    user && !isOwner ? reportForm("video", video.id, "video") : null,
     commentSection(video, user),
   ]);
   return () => cleanups.forEach((release) => release());
