@@ -338,9 +338,27 @@ def _role(r: SynthResource, inputs: Mapping[str, Any], emulator: Emulator) -> Ma
     return {"arn": arn, "name": name, "id": name}
 
 
+# The emulator authorizes a cognito-idp call against the resource "*", never the pool's ARN
+# (measured with moto 5.2.5: "not authorized to perform cognito-idp:AdminDisableUser on resource:
+# *"), so a statement scoped to the pool, as on AWS, would deny every call.
+_UNSCOPED_BY_THE_EMULATOR = ("cognito-idp:",)
+
+
+def emulator_policy(document: str) -> str:
+    """The role policy as the emulator can evaluate it: statements of services it authorizes only
+    against "*" (cognito-idp) name "*"; every other statement unchanged. On AWS the pool-scoped
+    statement holds; tests/infra/test_backend.py checks its scope over the graph."""
+    policy = json.loads(document)
+    for statement in policy["Statement"]:
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        if all(a.startswith(_UNSCOPED_BY_THE_EMULATOR) for a in actions):
+            statement["Resource"] = ["*"]
+    return json.dumps(policy)
+
+
 def _role_policy(r: SynthResource, inputs: Mapping[str, Any], emulator: Emulator) -> Mapping[str, Any]:
     emulator.client("iam").put_role_policy(
-        RoleName=inputs["role"], PolicyName=r.name, PolicyDocument=inputs["policy"]
+        RoleName=inputs["role"], PolicyName=r.name, PolicyDocument=emulator_policy(inputs["policy"])
     )
     return {}
 

@@ -170,12 +170,34 @@ def test_a_multi_object_delete_is_checked_key_by_key(enforced: Enforced) -> None
     assert launcher.head_object(Bucket=uploads, Key=source)["ContentLength"] == 1
 
 
-def test_the_sign_out_table_is_written_by_the_user_service_and_only_read_by_the_backend(
+def test_the_sign_out_table_is_written_by_the_user_service_and_the_backend_and_only_read_by_progress(
     enforced: Enforced,
 ) -> None:
+    """The backend writes one when an admin suspends a user or takes a role away."""
     table = enforced.resources.environments["users"]["REELSTACK_SIGNOUT_TABLE"]
     item = {"sub": {"S": str(uuid.uuid4())}, "signed_out_at": {"N": "1"}, "expires_at": {"N": "2"}}
     enforced.as_role("users", "dynamodb").put_item(TableName=table, Item=item)
-    backend = enforced.as_role("backend", "dynamodb")
-    assert backend.get_item(TableName=table, Key={"sub": item["sub"]})["Item"]["sub"] == item["sub"]
-    _denied(lambda: backend.put_item(TableName=table, Item=item), "dynamodb:PutItem", f"table/{table}")
+    enforced.as_role("backend", "dynamodb").put_item(TableName=table, Item=item)
+    progress = enforced.as_role("progress", "dynamodb")
+    assert progress.get_item(TableName=table, Key={"sub": item["sub"]})["Item"]["sub"] == item["sub"]
+    _denied(lambda: progress.put_item(TableName=table, Item=item), "dynamodb:PutItem", f"table/{table}")
+
+
+def test_the_backend_manages_the_pools_users_and_the_transcoder_cannot(enforced: Enforced) -> None:
+    """The backend's pool-scoped grant (AdminDisableUser and the rest) works locally: the emulator
+    checks cognito-idp calls against "*" only, so the local platform widens that statement
+    (app/local/stack.py emulator_policy); its scope on AWS is tested over the graph."""
+    pool = enforced.resources.user_pool_id
+    launcher = enforced.as_launcher("cognito-idp")
+    email = f"{uuid.uuid4().hex[:8]}@example.com"
+    launcher.sign_up(
+        ClientId=enforced.resources.user_pool_client_id, Username=email, Password="Passw0rd-long1"
+    )
+    backend = enforced.as_role("backend", "cognito-idp")
+    backend.admin_add_user_to_group(UserPoolId=pool, Username=email, GroupName="moderator")
+    backend.admin_disable_user(UserPoolId=pool, Username=email)
+    backend.admin_enable_user(UserPoolId=pool, Username=email)
+    transcoder = enforced.as_role("transcoder", "cognito-idp")
+    _denied(
+        lambda: transcoder.admin_disable_user(UserPoolId=pool, Username=email), "cognito-idp:AdminDisableUser"
+    )

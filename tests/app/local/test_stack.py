@@ -9,7 +9,14 @@ import pytest
 
 from app.contracts.roles import Role
 from app.local.provision import LocalResources, client, dev_graph
-from app.local.stack import STAND_INS, TRANSLATIONS, Unaccounted, how_served, local_trust_policy
+from app.local.stack import (
+    STAND_INS,
+    TRANSLATIONS,
+    Unaccounted,
+    emulator_policy,
+    how_served,
+    local_trust_policy,
+)
 from pulumi_offline.synth import synthesize
 
 
@@ -210,3 +217,17 @@ def test_each_service_environment_is_its_components_with_the_emulators_values(
     )  # the emulator serves the keys
     assert backend["REELSTACK_JWT_ISSUER"] == local_resources.jwt_issuer
     assert backend["REELSTACK_DATABASE_SECRET_ARN"] == ""  # no RDS-managed secret locally
+
+
+def test_only_cognito_statements_name_every_resource_for_the_emulator() -> None:
+    document = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Action": ["cognito-idp:AdminDisableUser"], "Resource": ["arn:pool"]},
+                {"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": ["arn:aws:s3:::b/*"]},
+            ],
+        }
+    )
+    statements = json.loads(emulator_policy(document))["Statement"]
+    assert [s["Resource"] for s in statements] == [["*"], ["arn:aws:s3:::b/*"]]
