@@ -16,7 +16,8 @@ answers, ``None`` where the caller was given none. Paths name resources by place
   session got its tickets before it signed out), ``None`` where it got none;
 - ``{public_playlist}``: the owner's public playlist; ``listed``/``hidden`` say whether its
   answer shows the column's video;
-- ``{comment}``, ``{report_id}``: another user's comment on, and report of, the public video;
+- ``{comment}``, ``{report_id}``: another user's comment on, and the bystander's report of, the
+  public video;
   ``{target_user}``, ``{target_email}``: a bystander the admin rows give a role and suspend.
 
 The signed-out column is issue "Hostile use", item 1: before the fix its token kept working at
@@ -95,6 +96,10 @@ MATRIX: dict[str, tuple[Cell, ...]] = {
     request: (anonymous, owner, other, other, other, signed_out, signed_out)
     for request, (anonymous, owner, other, signed_out) in BEFORE_ROLES.items()
 }
+# A suspended user had tickets of the videos they could see, as the other user: never the private one.
+_events_row = list(MATRIX["GET {events_url}"])
+_events_row[CALLERS.index("suspended")] = (X, X, None)
+MATRIX["GET {events_url}"] = tuple(_events_row)
 # request                                                  anonymous  owner      other      moderator   admin      suspended  signed out
 MATRIX |= {
     "POST /api/reports {report}":                          ((X, X, X), (201, 201, 201), (201, 201, 404), (201, 201, 404), (201, 201, 404), (X, X, X), (X, X, X)),
@@ -136,7 +141,7 @@ class World:
     comment: str
     """Another user's comment on the public video."""
     report_id: str
-    """Another user's report of the public video."""
+    """The bystander's report of the public video."""
     target: AuthedSession
     """A user the admin rows act on (roles, suspension)."""
     target_id: str
@@ -271,7 +276,7 @@ def world(platform: Platform, clip: Path) -> Iterator[World]:
     comment = other.post(
         f"{base}/api/videos/{videos['public']}/comments", json={"body": "a comment"}, timeout=TIMEOUT
     )
-    report = other.post(
+    report = target.post(
         f"{base}/api/reports",
         json={"target_type": "video", "target_id": videos["public"], "reason": "reported"},
         timeout=TIMEOUT,
