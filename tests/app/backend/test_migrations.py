@@ -106,7 +106,7 @@ def test_0003_keeps_the_earliest_of_look_alike_names_and_resets_the_rest(tmp_pat
 
 
 def _one_open_report_per_reporter_and_target(url: str) -> None:
-    """0005's partial unique index: a second open report of the same target is refused, a
+    """0006's partial unique index: a second open report of the same target is refused, a
     resolved one does not count."""
     engine = make_engine(url)
     try:
@@ -145,16 +145,16 @@ def _one_open_report_per_reporter_and_target(url: str) -> None:
             )
             with pytest.raises(IntegrityError):
                 session.commit()
-        downgrade(url, "0004")
+        downgrade(url, "0005")
         assert {"reports", "audit_log"}.isdisjoint(inspect(engine).get_table_names())
         assert "suspended_at" not in _user_columns(engine)
     finally:
         engine.dispose()
 
 
-def test_0005_keeps_one_open_report_per_reporter_and_target_on_sqlite(tmp_path) -> None:
+def test_0006_keeps_one_open_report_per_reporter_and_target_on_sqlite(tmp_path) -> None:
     _one_open_report_per_reporter_and_target(f"sqlite:///{tmp_path / 'm.sqlite'}")
 
 
-def test_0005_keeps_one_open_report_per_reporter_and_target_on_postgresql(postgres_url: str) -> None:
+def test_0006_keeps_one_open_report_per_reporter_and_target_on_postgresql(postgres_url: str) -> None:
     _one_open_report_per_reporter_and_target(fresh_postgres_database(postgres_url))
