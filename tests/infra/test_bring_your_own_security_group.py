@@ -63,6 +63,8 @@ def _backend(security_group_id: str | None) -> Fleet:
             ticket_secret_arn="arn:aws:secretsmanager:us-east-1:123456789012:secret:ticket",
             media_revocation_store_arn="arn:aws:cloudfront::123456789012:key-value-store/x",
             token_issuer=TOKENS,
+            user_pool_id="us-east-1_Lab1",
+            user_pool_arn="arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_Lab1",
             security_group_id=security_group_id,
         ),
     )
