@@ -125,10 +125,13 @@ class Video(Base):
         DateTime(timezone=True), default=None, comment="hidden by a moderator: only its owner sees it"
     )
     hidden_reason: Mapped[str | None] = mapped_column(String(REASON_MAX), default=None)
+    owner_suspended_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True),
+        default=None,
+        comment="set while its owner is suspended (kept here so the feed never reads users)",
+    )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
-
-    owner: Mapped[User] = relationship(lazy="joined")
 
 
 class Comment(Base):

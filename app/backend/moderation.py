@@ -339,6 +339,9 @@ def suspend(
     _sign_out_everywhere(dynamodb, signout_table, user)
     user.suspended_at = utcnow()
     user.suspended_reason = reason
+    session.execute(
+        update(Video).where(Video.owner_id == user.id).values(owner_suspended_at=user.suspended_at)
+    )
     audit(session, admin, Action.SUSPEND, "user", user.id, reason)
     session.commit()
     for video in session.scalars(select(Video).where(Video.owner_id == user.id)):
@@ -354,6 +357,7 @@ def unsuspend(
         cognito_admin.admin_enable_user(UserPoolId=user_pool_id, Username=user.id)
     user.suspended_at = None
     user.suspended_reason = None
+    session.execute(update(Video).where(Video.owner_id == user.id).values(owner_suspended_at=None))
     audit(session, admin, Action.UNSUSPEND, "user", user.id, reason)
     session.commit()
     return user

@@ -64,14 +64,14 @@ def can_view(video: Video, viewer_id: str | None) -> bool:
     return (
         video.visibility != Visibility.PRIVATE
         and video.hidden_at is None
-        and video.owner.suspended_at is None
+        and video.owner_suspended_at is None
     )
 
 
 def shown_to_everyone() -> Any:
-    """The SQL condition of videos neither hidden by a moderator nor owned by a suspended user."""
-    suspended = select(User.id).where(User.suspended_at.is_not(None))
-    return and_(Video.hidden_at.is_(None), Video.owner_id.not_in(suspended))
+    """The SQL condition of videos neither hidden by a moderator nor owned by a suspended user
+    (columns of the video's own row: the feed and search read no other table)."""
+    return and_(Video.hidden_at.is_(None), Video.owner_suspended_at.is_(None))
 
 
 def visible_video(session: Session, video_id: uuid.UUID, viewer_id: str | None) -> Video:

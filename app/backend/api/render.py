@@ -54,7 +54,7 @@ def video_out(video: Video, count: LikeCount, services: Services) -> VideoOut:
         likes=count.likes,
         liked_by_me=count.liked_by_me,
         hidden_reason=video.hidden_reason
-        or (SUSPENDED_OWNER if video.owner.suspended_at is not None else None),
+        or (SUSPENDED_OWNER if video.owner_suspended_at is not None else None),
         created_at=video.created_at,
         updated_at=video.updated_at,
     )

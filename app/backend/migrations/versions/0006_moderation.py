@@ -46,6 +46,15 @@ def upgrade() -> None:
     )
     op.add_column('users', sa.Column('suspended_reason', sa.String(length=1000), nullable=True))
     _hidden_columns('videos', 'owner')
+    op.add_column(
+        'videos',
+        sa.Column(
+            'owner_suspended_at',
+            sa.DateTime(timezone=True),
+            nullable=True,
+            comment='set while its owner is suspended (kept here so the feed never reads users)',
+        ),
+    )
     _hidden_columns('comments', 'author')
     op.create_table(
         'reports',
@@ -101,6 +110,7 @@ def downgrade() -> None:
     op.drop_index('ix_reports_queue', table_name='reports')
     op.drop_index('uq_reports_open', table_name='reports')
     op.drop_table('reports')
+    op.drop_column('videos', 'owner_suspended_at')
     for table in ('comments', 'videos'):
         op.drop_column(table, 'hidden_reason')
         op.drop_column(table, 'hidden_at')
