@@ -87,6 +87,8 @@ def test_the_stack_exports_a_video_events_topic_only_the_backend_publishes_to(pr
         "sns:Subscribe",
     ]
     assert subscribe["Principal"]["AWS"].endswith(":root")
+
+
 def test_backend_manages_only_its_pools_groups_and_users_sign_in() -> None:
     """Roles and suspensions: group membership, disable/enable, sign-out everywhere, on the one
     pool; never a user's attributes, password or deletion."""
