@@ -165,6 +165,18 @@ def core_platform(
     yield from _session_platform(tmp_path_factory, "core-platform", transcoders=0)
 
 
+@pytest.fixture(scope="session")
+def one_second_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 1-second 320x240 H.264 clip without audio: the least a transcode takes."""
+    path = tmp_path_factory.mktemp("media") / "clip.mp4"
+    subprocess.run(
+        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=25",
+         "-t", "1", "-pix_fmt", "yuv420p", "-c:v", "libx264", "-preset", "ultrafast", str(path)],
+        check=True,
+    )  # fmt: skip
+    return path
+
+
 # The part size the web app sends (app/web/js/upload.js, PART_BYTES); S3's least for all parts but the last is 5 MiB.
 PART_BYTES = 8 * 1024 * 1024
 

@@ -26,7 +26,6 @@ The signed-out column is issue "Hostile use", item 1: before the fix its token k
 
 from __future__ import annotations
 
-import subprocess
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -235,18 +234,7 @@ def wait_until_ready(platform: Platform, session: requests.Session, videos: list
 
 
 @pytest.fixture(scope="module")
-def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("matrix") / "clip.mp4"
-    subprocess.run(
-        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=25",
-         "-t", "1", "-pix_fmt", "yuv420p", "-c:v", "libx264", "-preset", "ultrafast", str(path)],
-        check=True,
-    )  # fmt: skip
-    return path
-
-
-@pytest.fixture(scope="module")
-def world(platform: Platform, clip: Path) -> Iterator[World]:
+def world(platform: Platform, one_second_clip: Path) -> Iterator[World]:
     """Made once: ready videos and playlists of each visibility, then the owner's first session
     signed out (after it took tickets) and a second one signed in."""
     base = platform.base_url
@@ -256,7 +244,7 @@ def world(platform: Platform, clip: Path) -> Iterator[World]:
     videos: dict[str, str] = {}
     for visibility in VISIBILITIES:
         created = create_video(platform, first, title=f"a {visibility} clip", visibility=visibility)
-        upload_via_presigned_post(created["upload"], clip, "video/mp4")
+        upload_via_presigned_post(created["upload"], one_second_clip, "video/mp4")
         marked = first.post(f"{base}/api/videos/{created['id']}/uploaded", timeout=TIMEOUT)
         assert marked.status_code == 202, marked.text
         videos[visibility] = created["id"]

@@ -7,7 +7,6 @@ emulation are ``local_only``; the others run against a deployed stack too (``mak
 
 from __future__ import annotations
 
-import subprocess
 import uuid
 from pathlib import Path
 
@@ -35,17 +34,6 @@ PASSWORD = "Corr3ct-Horse-Battery!"
 TIMEOUT = 30
 
 
-@pytest.fixture(scope="module")
-def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("media") / "clip.mp4"
-    subprocess.run(
-        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=25",
-         "-t", "1", "-pix_fmt", "yuv420p", "-c:v", "libx264", "-preset", "ultrafast", str(path)],
-        check=True,
-    )  # fmt: skip
-    return path
-
-
 def new_user(platform: Platform) -> AuthedSession:
     return signup_confirm_login(platform, new_address(platform, "user"), PASSWORD)
 
@@ -66,14 +54,14 @@ def drain_task_queue(platform: RunningPlatform) -> list[str]:
 
 @pytest.mark.local_only
 def test_signup_to_one_valid_task_message_through_the_gateway(
-    core_platform: RunningPlatform, clip: Path
+    core_platform: RunningPlatform, one_second_clip: Path
 ) -> None:
     base = core_platform.base_url
     owner = new_user(core_platform)
     created = create_video(core_platform, owner)
     assert created["upload"]["url"].startswith(f"{base}/_s3/")
 
-    upload_via_presigned_post(created["upload"], clip, "video/mp4")
+    upload_via_presigned_post(created["upload"], one_second_clip, "video/mp4")
     marked = owner.post(f"{base}/api/videos/{created['id']}/uploaded", timeout=TIMEOUT)
     assert marked.status_code == 202, marked.text
     again = owner.post(f"{base}/api/videos/{created['id']}/uploaded", timeout=TIMEOUT)
@@ -89,7 +77,7 @@ def test_signup_to_one_valid_task_message_through_the_gateway(
 
 @pytest.mark.local_only
 def test_a_multipart_upload_through_presigned_part_urls_is_queued(
-    core_platform: RunningPlatform, clip: Path
+    core_platform: RunningPlatform, one_second_clip: Path
 ) -> None:
     """The browser's large-file path: presigned part PUTs through the gateway's /_s3, then complete."""
     base = core_platform.base_url
@@ -101,7 +89,7 @@ def test_a_multipart_upload_through_presigned_part_urls_is_queued(
         "parts"
     ]
     assert part["url"].startswith(f"{base}/_s3/")
-    put = requests.put(part["url"], data=clip.read_bytes(), timeout=TIMEOUT)
+    put = requests.put(part["url"], data=one_second_clip.read_bytes(), timeout=TIMEOUT)
     assert put.status_code == 200, put.text
     done = [{"part_number": 1, "etag": put.headers["ETag"]}]
     completed = owner.post(f"{video}/multipart/complete", json={"parts": done}, timeout=TIMEOUT)
@@ -275,7 +263,7 @@ def test_a_non_video_container_is_refused_at_mark_uploaded_deleted_and_never_que
 
 @pytest.mark.local_only
 def test_the_same_presigned_post_sent_after_acceptance_changes_neither_the_task_source_nor_the_kept_one(
-    core_platform: RunningPlatform, clip: Path, tmp_path: Path
+    core_platform: RunningPlatform, one_second_clip: Path, tmp_path: Path
 ) -> None:
     """The gateway verifies presigned POSTs as S3 does, so it takes the replay as S3 would (the
     policy holds until it expires); once /uploaded has accepted the source, what the replay
@@ -283,7 +271,7 @@ def test_the_same_presigned_post_sent_after_acceptance_changes_neither_the_task_
     base = core_platform.base_url
     owner = new_user(core_platform)
     created = create_video(core_platform, owner)
-    upload_via_presigned_post(created["upload"], clip, "video/mp4")
+    upload_via_presigned_post(created["upload"], one_second_clip, "video/mp4")
     marked = owner.post(f"{base}/api/videos/{created['id']}/uploaded", timeout=TIMEOUT)
     assert marked.status_code == 202, marked.text
 
@@ -294,7 +282,10 @@ def test_the_same_presigned_post_sent_after_acceptance_changes_neither_the_task_
     [body] = drain_task_queue(core_platform)
     task = parse_task(body)
     s3 = core_platform.client("s3")
-    assert s3.get_object(Bucket=task.source_bucket, Key=task.source_key)["Body"].read() == clip.read_bytes()
+    assert (
+        s3.get_object(Bucket=task.source_bucket, Key=task.source_key)["Body"].read()
+        == one_second_clip.read_bytes()
+    )
 
 
 @pytest.mark.local_only

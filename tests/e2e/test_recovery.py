@@ -32,17 +32,6 @@ TIMEOUT = 30
 SETTLE_SECONDS = 240
 
 
-@pytest.fixture(scope="module")
-def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("media") / "clip.mp4"
-    subprocess.run(
-        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=25",
-         "-t", "1", "-pix_fmt", "yuv420p", "-c:v", "libx264", "-preset", "ultrafast", str(path)],
-        check=True,
-    )  # fmt: skip
-    return path
-
-
 def _settled(session: requests.Session, url: str, states: set[str]) -> dict[str, Any]:
     deadline = time.monotonic() + SETTLE_SECONDS
     while time.monotonic() < deadline:
@@ -92,7 +81,9 @@ def _events_until(platform: RunningPlatform, url: str, last: VideoEventType) -> 
 
 
 @pytest.fixture(scope="module")
-def retried(platform: RunningPlatform, clip: Path, tmp_path_factory: pytest.TempPathFactory) -> Retried:
+def retried(
+    platform: RunningPlatform, one_second_clip: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Retried:
     base = platform.base_url
     integrator = _subscribe_integrator(platform)
     owner = signup_confirm_login(platform, new_address(platform, "retry"), PASSWORD)
@@ -108,7 +99,7 @@ def retried(platform: RunningPlatform, clip: Path, tmp_path_factory: pytest.Temp
     s3 = platform.client("s3")
     bucket = platform.aws["uploads_bucket"]
     [kept] = s3.list_objects_v2(Bucket=bucket, Prefix=f"uploads/{created['id']}/")["Contents"]
-    s3.upload_file(str(clip), bucket, kept["Key"], ExtraArgs={"ContentType": "video/mp4"})
+    s3.upload_file(str(one_second_clip), bucket, kept["Key"], ExtraArgs={"ContentType": "video/mp4"})
 
     retried = owner.post(f"{video_url}/retry", timeout=TIMEOUT)
     ready = _settled(owner, video_url, {"ready", "failed"})
@@ -164,12 +155,12 @@ def _receive_own(sqs: Any, url: str, video_id: str, **extra: Any) -> dict[str, A
 
 
 def test_a_dead_lettered_task_is_redriven_once_by_the_operator(
-    core_platform: RunningPlatform, clip: Path
+    core_platform: RunningPlatform, one_second_clip: Path
 ) -> None:
     base = core_platform.base_url
     owner = signup_confirm_login(core_platform, new_address(core_platform, "redrive"), PASSWORD)
     created = create_video(core_platform, owner)
-    upload_via_presigned_post(created["upload"], clip, "video/mp4")
+    upload_via_presigned_post(created["upload"], one_second_clip, "video/mp4")
     assert owner.post(f"{base}/api/videos/{created['id']}/uploaded", timeout=TIMEOUT).status_code == 202
     sqs = core_platform.client("sqs")
     tasks = sqs.get_queue_url(QueueName=core_platform.names.task_queue)["QueueUrl"]

@@ -1,9 +1,10 @@
 // Upload: pick a file, describe it, choose the edits the transcoder applies, send it straight to
 // storage, then follow its transcoding.
 
-import { alertBox, busy, field, formatBytes, h, navigate, values } from "../dom.js";
+import { alertBox, field, formatBytes, h, values } from "../dom.js";
 import { uploadVideo } from "../upload.js";
 import { unfinishedUploadsSection } from "./unfinished-uploads.js";
+import { uploadProgress } from "./upload-progress.js";
 import { visibilitySelect } from "./visibility.js";
 
 // The API's filters (VideoCreate.filters), in the order the transcoder applies them.
@@ -41,9 +42,7 @@ function chosenFilters({ trim_start: start, trim_end: end, rotate, flip, graysca
 
 export function render(main) {
   const box = alertBox();
-  const bar = h("progress", { max: 100, value: 0, "aria-label": "Upload progress" });
-  const status = h("p", { role: "status", class: "status" });
-  const progress = h("div", { class: "upload-progress", hidden: true }, bar, status);
+  const progress = uploadProgress("Upload progress");
   const fileInput = h("input", { name: "file", type: "file", accept: "video/*", required: true });
 
   const form = h(
@@ -55,7 +54,7 @@ export function render(main) {
     field("Visibility", visibilitySelect()),
     filterFields(),
     box,
-    progress,
+    progress.element,
     h("button", { type: "submit" }, "Upload"),
   );
 
@@ -84,19 +83,9 @@ export function render(main) {
     const { title, description, visibility } = fields;
     const filters = chosenFilters(fields);
     const file = fileInput.files[0];
-    progress.hidden = false;
-    status.textContent = `Uploading ${file.name} (${formatBytes(file.size)})…`;
-    const videoId = await busy(form, box, () =>
-      uploadVideo({ file, title, description, visibility, filters }, (fraction) => {
-        bar.value = Math.round(fraction * 100);
-        bar.setAttribute("aria-valuetext", `${bar.value}% uploaded`);
-      }),
-    );
-    if (videoId) {
-      status.textContent = "Upload complete. Transcoding starts shortly.";
-      navigate(`/videos/${encodeURIComponent(videoId)}`);
-    } else {
-      progress.hidden = true;
+    const message = `Uploading ${file.name} (${formatBytes(file.size)})…`;
+    const upload = (onProgress) => uploadVideo({ file, title, description, visibility, filters }, onProgress);
+    if (!(await progress.run(form, box, message, upload))) {
       unfinished.replaceWith((unfinished = unfinishedUploadsSection())); // an interrupted upload shows there
     }
   });

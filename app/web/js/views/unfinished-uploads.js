@@ -1,15 +1,14 @@
 // Uploads a reload or a dropped connection interrupted: choose the same file again and only the
 // parts storage does not hold yet are sent.
 
-import { alertBox, busy, field, formatBytes, h, navigate } from "../dom.js";
+import { alertBox, busy, field, formatBytes, h } from "../dom.js";
 import { discardUpload, resumeUpload, unfinishedUploads } from "../upload.js";
+import { uploadProgress } from "./upload-progress.js";
 
 function resumeCard(entry) {
   const { name, size, type } = entry.file;
   const box = alertBox();
-  const bar = h("progress", { max: 100, value: 0, "aria-label": `Upload progress of ${name}` });
-  const status = h("p", { role: "status", class: "status" });
-  const progress = h("div", { class: "upload-progress", hidden: true }, bar, status);
+  const progress = uploadProgress(`Upload progress of ${name}`);
   const fileInput = h("input", { name: "file", type: "file", accept: type || "video/*", required: true });
   const form = h(
     "form",
@@ -18,7 +17,7 @@ function resumeCard(entry) {
     h("p", {}, `${name} (${formatBytes(size)}) did not finish uploading.`),
     field(`Choose ${name} again`, fileInput, "Your browser cannot reopen the file by itself."),
     box,
-    progress,
+    progress.element,
     h("button", { type: "submit" }, `Resume upload of ${name}`),
     " ",
     h("button", { type: "button", class: "secondary", onclick: discard }, "Discard"),
@@ -32,20 +31,9 @@ function resumeCard(entry) {
 
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    progress.hidden = false;
-    status.textContent = `Resuming ${name}…`;
-    const videoId = await busy(form, box, () =>
-      resumeUpload(entry, fileInput.files[0], (fraction) => {
-        bar.value = Math.round(fraction * 100);
-        bar.setAttribute("aria-valuetext", `${bar.value}% uploaded`);
-      }),
+    await progress.run(form, box, `Resuming ${name}…`, (onProgress) =>
+      resumeUpload(entry, fileInput.files[0], onProgress),
     );
-    if (videoId) {
-      status.textContent = "Upload complete. Transcoding starts shortly.";
-      navigate(`/videos/${encodeURIComponent(videoId)}`);
-    } else {
-      progress.hidden = true;
-    }
   });
   return form;
 }
