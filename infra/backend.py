@@ -33,6 +33,16 @@ from infra._common import (
 )
 from infra._fleet import MachineImage, load_balanced_fleet, queue_with_dlq
 from infra._moves import FormerParent, moved_child
+from infra.operations import (
+    AlarmSpec,
+    AlarmThresholds,
+    Graph,
+    Metric,
+    Section,
+    alb_metric,
+    dead_letters_alarm,
+    hosts_graph,
+)
 from infra.types import BucketReference, Placement, Scaling, TokenIssuer
 from infra.users import signout_reader_statement
 
@@ -392,4 +402,65 @@ class BackendService(pulumi.ComponentResource):
         self.load_balancer = fleet.load_balancer.alb
         self.video_events_topic_arn = events.arn
         self.video_events_topic = events
+        self._target_group = lb.target_group
+        self._dead_status = dead_letters_alarm(
+            f"{name}-status-dlq-not-empty",
+            status_dlq.name,
+            f"status messages failed {STATUS_MAX_RECEIVES} times: state changes the database has not recorded",
+        )
         self.register_outputs(declared_outputs(self))
+
+    def widgets(self) -> Section:
+        """The API's answers and response time at its load balancer, its hosts, its status queue."""
+        alb, target_group = self.load_balancer, self._target_group
+        return Section(
+            "Backend",
+            [
+                Graph(
+                    "backend requests and 5xx",
+                    {
+                        "requests": alb_metric(alb, target_group, "RequestCount", "Sum", "requests"),
+                        "target_5xx": alb_metric(
+                            alb, target_group, "HTTPCode_Target_5XX_Count", "Sum", "5xx"
+                        ),
+                        "elb_5xx": alb_metric(
+                            alb, None, "HTTPCode_ELB_5XX_Count", "Sum", "5xx from the load balancer"
+                        ),
+                    },
+                ),
+                Graph(
+                    "backend response time (s)",
+                    {
+                        "p50": alb_metric(alb, target_group, "TargetResponseTime", "p50", "p50"),
+                        "p95": alb_metric(alb, target_group, "TargetResponseTime", "p95", "p95"),
+                    },
+                ),
+                hosts_graph("backend hosts", alb, target_group),
+                Graph(
+                    "status queue",
+                    {
+                        "waiting": Metric(
+                            "AWS/SQS",
+                            "ApproximateNumberOfMessagesVisible",
+                            {"QueueName": self.status_queue.name},
+                            "Maximum",
+                            label="waiting",
+                        ),
+                        "age": Metric(
+                            "AWS/SQS",
+                            "ApproximateAgeOfOldestMessage",
+                            {"QueueName": self.status_queue.name},
+                            "Maximum",
+                            label="oldest (s)",
+                        ),
+                    },
+                ),
+                Graph(
+                    "status dead letters", self._dead_status.series, hidden=frozenset({"visible", "hidden"})
+                ),
+            ],
+        )
+
+    def alarms(self, thresholds: AlarmThresholds) -> list[AlarmSpec]:
+        """A status message reached the status DLQ."""
+        return [self._dead_status]

@@ -11,6 +11,7 @@ import pulumi_aws as aws
 
 from app.contracts.names import ResourceNames
 from infra._common import args_of, declared_outputs, standard_tags
+from infra.operations import AlarmSpec, AlarmThresholds, Graph, Metric, Section
 from infra.types import Placement
 
 PORT = 5432
@@ -168,7 +169,53 @@ class Database(pulumi.ComponentResource):
         self.security_group_id = pulumi.Output.from_input(security_group_id)
         self.instance = instance
         self.security_group = security_group
+        self._allocated_storage_gib = args.allocated_storage_gib
         self.register_outputs(declared_outputs(self))
+
+    def _metric(self, metric: str, stat: str, period: int = 300) -> Metric:
+        return Metric(
+            "AWS/RDS", metric, {"DBInstanceIdentifier": self.instance.identifier}, stat, period=period
+        )
+
+    def widgets(self) -> Section:
+        """CPU, connections and free storage of the instance."""
+        return Section(
+            "Database",
+            [
+                Graph("database CPU (%)", {"cpu": self._metric("CPUUtilization", "Average", 60)}),
+                Graph(
+                    "database connections",
+                    {"connections": self._metric("DatabaseConnections", "Maximum", 60)},
+                ),
+                Graph(
+                    "database free storage (bytes)", {"free": self._metric("FreeStorageSpace", "Minimum", 60)}
+                ),
+            ],
+        )
+
+    def alarms(self, thresholds: AlarmThresholds) -> list[AlarmSpec]:
+        """CPU high for 15 minutes; free storage low (storage autoscaling has not kept up, or hit its ceiling)."""
+        free_gib = thresholds.db_free_storage_gib
+        if free_gib is None:
+            free_gib = self._allocated_storage_gib / 10
+        return [
+            AlarmSpec(
+                f"{self._name}-cpu",
+                f"database CPU above {thresholds.db_cpu_percent} % for 15 minutes",
+                {"cpu": self._metric("CPUUtilization", "Average")},
+                watched="cpu",
+                threshold=thresholds.db_cpu_percent,
+                evaluation_periods=3,
+            ),
+            AlarmSpec(
+                f"{self._name}-free-storage",
+                f"database free storage below {free_gib:g} GiB",
+                {"free": self._metric("FreeStorageSpace", "Minimum")},
+                watched="free",
+                threshold=free_gib * 2**30,
+                comparison="LessThanThreshold",
+            ),
+        ]
 
     def allow_from(
         self, client: str, security_group_id: pulumi.Input[str]

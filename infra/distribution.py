@@ -29,6 +29,7 @@ from app.contracts.names import ResourceNames
 from app.contracts.tickets import REVOKED_BEFORE_PREFIX
 from infra._common import args_of, declared_outputs, standard_tags
 from infra._moves import FormerParent, moved_child
+from infra.operations import Graph, Metric, Section
 
 # AWS managed CloudFront policies (fixed ids, documented by AWS).
 CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
@@ -141,6 +142,9 @@ def security_headers_config(
             override=True,
         ),
     )
+
+
+CLOUDFRONT_METRICS_REGION = "us-east-1"
 
 
 @dataclass(frozen=True)
@@ -398,3 +402,41 @@ class SiteDistribution(pulumi.ComponentResource):
         self.no_framing_headers = no_framing
         self.embed_headers = embed
         self.register_outputs(declared_outputs(self))
+
+    def widgets(self) -> Section:
+        """Requests and the error rates viewers see. CloudFront's metrics live in us-east-1,
+        with the dimension ``Region`` always ``Global``."""
+
+        def metric(name: str, stat: str, label: str) -> Metric:
+            dimensions: dict[str, pulumi.Input[str]] = {
+                "DistributionId": self.distribution.id,
+                "Region": "Global",
+            }
+            return Metric(
+                "AWS/CloudFront",
+                name,
+                dimensions,
+                stat,
+                period=300,
+                label=label,
+                region=CLOUDFRONT_METRICS_REGION,
+            )
+
+        return Section(
+            "Site (CloudFront)",
+            [
+                Graph(
+                    "site requests",
+                    {"requests": metric("Requests", "Sum", "requests")},
+                    region=CLOUDFRONT_METRICS_REGION,
+                ),
+                Graph(
+                    "site error rates (%)",
+                    {
+                        "client": metric("4xxErrorRate", "Average", "4xx %"),
+                        "server": metric("5xxErrorRate", "Average", "5xx %"),
+                    },
+                    region=CLOUDFRONT_METRICS_REGION,
+                ),
+            ],
+        )

@@ -25,9 +25,12 @@ import pulumi_aws as aws
 from infra._common import args_of, declared_outputs, standard_tags
 from infra._fleet import ORIGIN_VERIFY_HEADER
 from infra.apigateway_account import LOG_GROUP_PREFIX, ApiGatewayAccount, ApiGatewayAccountArgs
+from infra.operations import AlarmSpec, AlarmThresholds, Expression, Graph, Metric, Section
 from infra.types import Placement
 
 STREAM_TIMEOUT_MS = 900_000
+# The routes that answer at once; /events streams for minutes, so its latency says nothing.
+LATENCY_ROUTES = ("api", "auth")
 ACCESS_LOG_FORMAT = json.dumps(
     {
         "requestId": "$context.requestId",
@@ -276,4 +279,66 @@ class Gateway(pulumi.ComponentResource):
         self.stage_path = f"/{args.stage_name}"
         self.rest_api = api
         self.stage = stage
+        self._name = name
         self.register_outputs(declared_outputs(self))
+
+    def _metric(self, metric: str, stat: str, route: str | None = None, label: str | None = None) -> Metric:
+        """The stage's metric, or one route's (``metrics_enabled`` above turns on the per-method ones)."""
+        dimensions: dict[str, pulumi.Input[str]] = {
+            "ApiName": self.rest_api.name,
+            "Stage": self.stage.stage_name,
+        }
+        if route is not None:
+            dimensions.update(Method="ANY", Resource=f"/{route}/{{proxy+}}")
+        return Metric("AWS/ApiGateway", metric, dimensions, stat, period=300, label=label)
+
+    def _error_rate(self) -> dict[str, Metric | Expression]:
+        return {
+            "errors": self._metric("5XXError", "Average"),
+            "percent": Expression("100 * errors", "5xx %"),
+        }
+
+    def widgets(self) -> Section:
+        """Requests and errors of the whole API, and the latency of its request/response routes."""
+        return Section(
+            "API (API Gateway)",
+            [
+                Graph(
+                    "API requests and errors",
+                    {
+                        "requests": self._metric("Count", "Sum", label="requests"),
+                        "client": self._metric("4XXError", "Sum", label="4xx"),
+                        "server": self._metric("5XXError", "Sum", label="5xx"),
+                    },
+                ),
+                Graph("API 5xx (%)", self._error_rate(), hidden=frozenset({"errors"})),
+                Graph(
+                    "API latency p95 (ms)",
+                    {route: self._metric("Latency", "p95", route, f"/{route}") for route in LATENCY_ROUTES},
+                ),
+            ],
+        )
+
+    def alarms(self, thresholds: AlarmThresholds) -> list[AlarmSpec]:
+        """Too many 5xx; a request/response route slow (not ``/events``, whose streams last minutes)."""
+        return [
+            AlarmSpec(
+                f"{self._name}-5xx-rate",
+                f"over {thresholds.api_5xx_percent} % of the API's requests answered 5xx for 10 minutes",
+                self._error_rate(),
+                watched="percent",
+                threshold=thresholds.api_5xx_percent,
+                evaluation_periods=2,
+            ),
+            *(
+                AlarmSpec(
+                    f"{self._name}-{route}-p95-latency",
+                    f"/{route}: p95 latency above {thresholds.api_p95_latency_ms:g} ms for 10 minutes",
+                    {"p95": self._metric("Latency", "p95", route)},
+                    watched="p95",
+                    threshold=thresholds.api_p95_latency_ms,
+                    evaluation_periods=2,
+                )
+                for route in LATENCY_ROUTES
+            ),
+        ]

@@ -16,6 +16,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from app.contracts.metrics import NAMESPACE, OPEN_STREAMS, SERVICE_DIMENSION
 from app.contracts.names import ResourceNames
 from app.contracts.settings import ProgressSettings
 from infra._common import (
@@ -27,6 +28,7 @@ from infra._common import (
     statement,
 )
 from infra._fleet import MachineImage, load_balanced_fleet
+from infra.operations import AlarmSpec, AlarmThresholds, Graph, Metric, Section, alb_metric, hosts_graph
 from infra.types import Placement, Scaling, TokenIssuer
 from infra.users import signout_reader_statement
 
@@ -225,4 +227,48 @@ class ProgressService(pulumi.ComponentResource):
         self.role = fleet.instances.role
         self.security_group = fleet.instances.security_group
         self.load_balancer = fleet.load_balancer.alb
+        self._name = name
+        self._target_group = fleet.load_balancer.target_group
         self.register_outputs(declared_outputs(self))
+
+    def widgets(self) -> Section:
+        """Open SSE streams, from the load balancer and from the instances, and the instances' health."""
+        return Section(
+            "Progress (SSE)",
+            [
+                Graph(
+                    "SSE streams",
+                    {
+                        "connections": alb_metric(
+                            self.load_balancer, None, "ActiveConnectionCount", "Sum", "connections"
+                        ),
+                        "streams": Metric(
+                            NAMESPACE,
+                            OPEN_STREAMS,
+                            {SERVICE_DIMENSION: ROLE},
+                            "Maximum",
+                            label="most streams on one instance",
+                        ),
+                    },
+                ),
+                hosts_graph("progress hosts", self.load_balancer, self._target_group),
+            ],
+        )
+
+    def alarms(self, thresholds: AlarmThresholds) -> list[AlarmSpec]:
+        """An instance has failed its load balancer's health check for five minutes."""
+        return [
+            AlarmSpec(
+                f"{self._name}-unhealthy-hosts",
+                "a progress instance failed its health check for 5 minutes: its streams drop and the "
+                "group keeps replacing it",
+                {
+                    "unhealthy": alb_metric(
+                        self.load_balancer, self._target_group, "UnHealthyHostCount", "Maximum"
+                    )
+                },
+                watched="unhealthy",
+                threshold=0,
+                evaluation_periods=5,
+            )
+        ]

@@ -18,6 +18,13 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from app.contracts.metrics import (
+    FAILURE_REASON_DIMENSION,
+    NAMESPACE,
+    SERVICE_DIMENSION,
+    TASKS_FAILED,
+    TASKS_SUCCEEDED,
+)
 from app.contracts.names import (
     TASK_MAX_RECEIVES,
     TASK_VISIBILITY_TIMEOUT_SECONDS,
@@ -35,6 +42,19 @@ from infra._common import (
     statement,
 )
 from infra._fleet import MachineImage, instances, queue_with_dlq
+from infra.operations import (
+    MIN_TASKS_FOR_RATE,
+    AlarmSpec,
+    AlarmStatus,
+    AlarmThresholds,
+    Expression,
+    Graph,
+    Metric,
+    Section,
+    dead_letters_alarm,
+    insights_sum,
+    metric_alarm,
+)
 from infra.types import BucketReference, Placement, Scaling
 
 ROLE = "transcoder"
@@ -162,49 +182,6 @@ def tasks_per_worker_expression(workers_per_instance: int) -> str:
     return f"IF(m2 > 0, (m1 + m3) / (m2 * {workers_per_instance}), m1 + m3)"
 
 
-@dataclass(frozen=True)
-class _Series:
-    """One CloudWatch metric series with one dimension, as the scaling policy and the alarm spell it."""
-
-    namespace: str
-    metric_name: str
-    dimension: str
-    value: pulumi.Input[str]
-    stat: str
-
-    def tracking_metric(
-        self, id_: str
-    ) -> aws.autoscaling.PolicyTargetTrackingConfigurationCustomizedMetricSpecificationMetricArgs:
-        return aws.autoscaling.PolicyTargetTrackingConfigurationCustomizedMetricSpecificationMetricArgs(
-            id=id_,
-            return_data=False,
-            metric_stat=aws.autoscaling.PolicyTargetTrackingConfigurationCustomizedMetricSpecificationMetricMetricStatArgs(
-                stat=self.stat,
-                metric=aws.autoscaling.PolicyTargetTrackingConfigurationCustomizedMetricSpecificationMetricMetricStatMetricArgs(
-                    namespace=self.namespace,
-                    metric_name=self.metric_name,
-                    dimensions=[
-                        aws.autoscaling.PolicyTargetTrackingConfigurationCustomizedMetricSpecificationMetricMetricStatMetricDimensionArgs(
-                            name=self.dimension, value=self.value
-                        )
-                    ],
-                ),
-            ),
-        )
-
-    def alarm_query(self, id_: str) -> aws.cloudwatch.MetricAlarmMetricQueryArgs:
-        return aws.cloudwatch.MetricAlarmMetricQueryArgs(
-            id=id_,
-            metric=aws.cloudwatch.MetricAlarmMetricQueryMetricArgs(
-                namespace=self.namespace,
-                metric_name=self.metric_name,
-                dimensions={self.dimension: self.value},
-                period=60,
-                stat=self.stat,
-            ),
-        )
-
-
 class TranscoderFleet(pulumi.ComponentResource):
     """Task queue + DLQ + alarm, and an ASG of transcoder workers that scales on tasks per worker."""
 
@@ -250,30 +227,14 @@ class TranscoderFleet(pulumi.ComponentResource):
             visibility_timeout_seconds=TASK_VISIBILITY_TIMEOUT_SECONDS,
             tags=tags,
         )
-        # Hidden messages count: workers keep the dead letters they have reported invisible for hours.
-        dead_letters = {
-            id_: _Series("AWS/SQS", metric, "QueueName", dlq.name, "Maximum")
-            for id_, metric in (
-                ("visible", "ApproximateNumberOfMessagesVisible"),
-                ("hidden", "ApproximateNumberOfMessagesNotVisible"),
-            )
-        }
-        aws.cloudwatch.MetricAlarm(
-            f"{name}-dlq-not-empty",
-            alarm_description=f"tasks failed {TASK_MAX_RECEIVES} times and reached {args.names.task_dlq}",
-            metric_queries=[
-                *(m.alarm_query(id_) for id_, m in dead_letters.items()),
-                aws.cloudwatch.MetricAlarmMetricQueryArgs(
-                    id="dead_letters", expression=" + ".join(dead_letters), return_data=True
-                ),
-            ],
-            evaluation_periods=1,
-            threshold=0,
-            comparison_operator="GreaterThanThreshold",
-            treat_missing_data="notBreaching",
-            alarm_actions=list(args.dlq_alarm_actions),
-            tags=dict(tags),
-            opts=child,
+        # Hidden messages count: workers keep the dead letters they have reported invisible for a while.
+        self._dead_letters = dead_letters_alarm(
+            "dlq-not-empty",
+            dlq.name,
+            f"tasks failed {TASK_MAX_RECEIVES} times and reached {args.names.task_dlq}",
+        )
+        self._dlq_alarm = metric_alarm(
+            f"{name}-dlq-not-empty", self, self._dead_letters, actions=args.dlq_alarm_actions, tags=tags
         )
 
         policy = pulumi.Output.all(
@@ -372,14 +333,16 @@ class TranscoderFleet(pulumi.ComponentResource):
         # Tasks waiting (m1) and instances in service (m2), read by both scaling rules, and
         # tasks in flight (m3), which the tracking policy counts as load too.
         series = {
-            "m1": _Series("AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", queue.name, "Sum"),
-            "m2": _Series(
-                "AWS/AutoScaling", "GroupInServiceInstances", "AutoScalingGroupName", group.name, "Average"
+            "m1": Metric("AWS/SQS", "ApproximateNumberOfMessagesVisible", {"QueueName": queue.name}, "Sum"),
+            "m2": Metric(
+                "AWS/AutoScaling", "GroupInServiceInstances", {"AutoScalingGroupName": group.name}, "Average"
             ),
         }
-        in_flight = _Series(
-            "AWS/SQS", "ApproximateNumberOfMessagesNotVisible", "QueueName", queue.name, "Sum"
+        in_flight = Metric(
+            "AWS/SQS", "ApproximateNumberOfMessagesNotVisible", {"QueueName": queue.name}, "Sum"
         )
+        self._load = {**series, "m3": in_flight}
+        self._load_expression = tasks_per_worker_expression(args.workers_per_instance)
         aws.autoscaling.Policy(
             f"{name}-backlog",
             autoscaling_group_name=group.name,
@@ -389,10 +352,10 @@ class TranscoderFleet(pulumi.ComponentResource):
                 target_value=TARGET_TASKS_PER_WORKER,
                 customized_metric_specification=aws.autoscaling.PolicyTargetTrackingConfigurationCustomizedMetricSpecificationArgs(
                     metrics=[
-                        *(m.tracking_metric(id_) for id_, m in {**series, "m3": in_flight}.items()),
+                        *(m.tracking_metric(id_) for id_, m in self._load.items()),
                         aws.autoscaling.PolicyTargetTrackingConfigurationCustomizedMetricSpecificationMetricArgs(
                             id="load",
-                            expression=tasks_per_worker_expression(args.workers_per_instance),
+                            expression=self._load_expression,
                             label="tasks per worker",
                             return_data=True,
                         ),
@@ -418,7 +381,7 @@ class TranscoderFleet(pulumi.ComponentResource):
             threshold=1,
             treat_missing_data="notBreaching",
             metric_queries=[
-                *(m.alarm_query(id_) for id_, m in series.items()),
+                *(m.alarm_query(id_, False) for id_, m in series.items()),
                 aws.cloudwatch.MetricAlarmMetricQueryArgs(
                     id="idle_with_work", expression="IF(m1 > 0 AND m2 < 1, 1, 0)", return_data=True
                 ),
@@ -441,4 +404,77 @@ class TranscoderFleet(pulumi.ComponentResource):
         self.group = group
         self.role = workers.role
         self.security_group = workers.security_group
+        self._name = name
         self.register_outputs(declared_outputs(self))
+
+    def _task_outcomes(self) -> dict[str, Metric | Expression]:
+        """Transcodes that succeeded and failed (every reason summed), hourly, from the workers' metrics."""
+        where = {SERVICE_DIMENSION: ROLE}
+        return {
+            "failed": Expression(
+                insights_sum(NAMESPACE, TASKS_FAILED, [SERVICE_DIMENSION, FAILURE_REASON_DIMENSION], where),
+                "failed",
+                period=3600,
+            ),
+            "succeeded": Expression(
+                insights_sum(NAMESPACE, TASKS_SUCCEEDED, [SERVICE_DIMENSION], where), "succeeded", period=3600
+            ),
+            "finished": Expression("FILL(failed, 0) + FILL(succeeded, 0)", "finished"),
+            "failure_rate": Expression(
+                f"IF(finished >= {MIN_TASKS_FOR_RATE}, 100 * FILL(failed, 0) / finished, 0)", "failed %"
+            ),
+        }
+
+    def widgets(self) -> Section:
+        """The fleet against its backlog (m1 waiting, m3 in flight, m2 in service: what it scales on),
+        the oldest task's age, the dead letters, the transcodes' outcomes."""
+        backlog: dict[str, Metric | Expression] = {
+            **self._load,
+            "desired": Metric(
+                "AWS/AutoScaling",
+                "GroupDesiredCapacity",
+                {"AutoScalingGroupName": self.group.name},
+                "Average",
+            ),
+            "per_worker": Expression(self._load_expression, "tasks per worker"),
+        }
+        return Section(
+            "Transcoder",
+            [
+                Graph("fleet size against backlog", backlog),
+                Graph("oldest task (seconds)", {"age": self._task_age()}),
+                Graph("dead letters", self._dead_letters.series, hidden=frozenset({"visible", "hidden"})),
+                Graph(
+                    "transcodes per hour",
+                    self._task_outcomes(),
+                    hidden=frozenset({"finished", "failure_rate"}),
+                    width=12,
+                ),
+                AlarmStatus("task DLQ", [self._dlq_alarm.arn], width=12, height=6),
+            ],
+        )
+
+    def _task_age(self) -> Metric:
+        return Metric(
+            "AWS/SQS", "ApproximateAgeOfOldestMessage", {"QueueName": self.queue.name}, "Maximum", period=300
+        )
+
+    def alarms(self, thresholds: AlarmThresholds) -> list[AlarmSpec]:
+        """The oldest task is too old; too many transcodes fail. (The DLQ alarm is the fleet's own.)"""
+        return [
+            AlarmSpec(
+                f"{self._name}-task-age",
+                f"a task has waited or run for over {thresholds.task_age_seconds} s: the fleet is not "
+                "keeping up, cannot start, or a transcode runs long",
+                {"age": self._task_age()},
+                watched="age",
+                threshold=thresholds.task_age_seconds,
+            ),
+            AlarmSpec(
+                f"{self._name}-failure-rate",
+                f"over {thresholds.transcode_failure_percent} % of the last hour's transcodes failed",
+                self._task_outcomes(),
+                watched="failure_rate",
+                threshold=thresholds.transcode_failure_percent,
+            ),
+        ]

@@ -252,6 +252,8 @@ def _computed(typ: str, name: str, inputs: Mapping[str, Any], region: str) -> di
     elif typ == "aws:rds/instance:Instance":
         host = f"{physical}.{_short(name)}.{region}.rds.amazonaws.com"
         out.update(
+            # AWS completes an identifier prefix with a unique suffix
+            identifier=inputs.get("identifier") or f"{inputs.get('identifierPrefix', name)}{_short(name)}",
             address=host,
             endpoint=f"{host}:5432",
             port=5432,

@@ -47,6 +47,7 @@ from infra import (
     WebApp,
     WebAppArgs,
 )
+from infra.operations import Operations, OperationsArgs
 from stacks.config import StackConfig
 
 cfg = StackConfig.load()
@@ -257,6 +258,29 @@ gateway = Gateway(
     ),
 )
 resolve_gateway_domain(gateway.domain_name)
+operations = Operations(
+    "ops",
+    OperationsArgs(
+        names=names,
+        sections=(
+            gateway.widgets(),
+            site.widgets(),
+            backend.widgets(),
+            transcoder.widgets(),
+            progress.widgets(),
+            database.widgets(),
+        ),
+        alarms=(
+            *gateway.alarms(cfg.alarms),
+            *backend.alarms(cfg.alarms),
+            *transcoder.alarms(cfg.alarms),
+            *progress.alarms(cfg.alarms),
+            *database.alarms(cfg.alarms),
+        ),
+        alarm_topic_arn=cfg.alarm_topic_arn,
+        owner=cfg.owner,
+    ),
+)
 
 pulumi.export("web_url", site.web_url)
 pulumi.export("distribution_domain", site.domain_name)  # where a custom domain's DNS record points
@@ -270,3 +294,4 @@ pulumi.export("web_bucket", storage.web_bucket)
 pulumi.export("web_release", web.release)
 pulumi.export("task_dlq_url", transcoder.dlq_url)
 pulumi.export("video_events_topic_arn", backend.video_events_topic_arn)  # integrators subscribe here
+pulumi.export("dashboard_name", operations.dashboard_name)

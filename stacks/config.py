@@ -14,6 +14,7 @@ import pulumi
 from app.contracts.rate_limits import RateLimits
 from infra._fleet import checked_ami_id
 from infra.backend import BackendServiceArgs
+from infra.operations import AlarmThresholds
 from infra.transcoder import TranscoderFleetArgs
 
 N = TypeVar("N", int, float)
@@ -67,6 +68,7 @@ class StackConfig:
     domain: str | None
     certificate_arn: str | None
     alarm_topic_arn: str | None
+    alarms: AlarmThresholds
     manage_apigateway_account: bool
 
     def __post_init__(self) -> None:
@@ -105,7 +107,7 @@ class StackConfig:
             raise ValueError(
                 f"a protected stack (reelstack:protect true) must set {', '.join('reelstack:' + k for k in missing)}: "
                 "Cognito's own sender allows only a few emails a day, so sign-ups fail past it (send "
-                "through a verified SES identity), and the transcoder DLQ alarm needs a topic to "
+                "through a verified SES identity), and the stack's alarms need a topic to "
                 "notify; docs/platform-teams.md, 'Mail and alarms', says how to create both"
             )
 
@@ -179,6 +181,18 @@ class StackConfig:
             domain=c.get("domain"),
             certificate_arn=c.get("certificateArn"),
             alarm_topic_arn=c.get("alarmTopicArn"),
+            alarms=AlarmThresholds(
+                api_5xx_percent=_or(c.get_float("alarmApi5xxPercent"), AlarmThresholds.api_5xx_percent),
+                api_p95_latency_ms=_or(
+                    c.get_float("alarmApiP95LatencyMs"), AlarmThresholds.api_p95_latency_ms
+                ),
+                task_age_seconds=_or(c.get_int("alarmTaskAgeSeconds"), AlarmThresholds.task_age_seconds),
+                transcode_failure_percent=_or(
+                    c.get_float("alarmTranscodeFailurePercent"), AlarmThresholds.transcode_failure_percent
+                ),
+                db_cpu_percent=_or(c.get_float("alarmDbCpuPercent"), AlarmThresholds.db_cpu_percent),
+                db_free_storage_gib=c.get_float("alarmDbFreeStorageGib"),
+            ),
             manage_apigateway_account=c.get_bool("manageApiGatewayAccount") or False,
         )
 

@@ -129,6 +129,10 @@ EXPECTED_CHILDREN: dict[str, set[str]] = {
         "aws:cloudwatch/logGroup:LogGroup",
     },
     "reelstack:index:WebApp": {"aws:s3/bucketObjectv2:BucketObjectv2"},
+    "reelstack:index:Operations": {
+        "aws:cloudwatch/dashboard:Dashboard",
+        "aws:cloudwatch/metricAlarm:MetricAlarm",
+    },
     "reelstack:index:Gateway": {
         "aws:apigateway/restApi:RestApi",
         "aws:apigateway/resource:Resource",
@@ -179,7 +183,13 @@ CONFIG_EFFECTS: dict[str, set[tuple[str, str]]] = {
     "versionUploads": {("media-uploads", "rules"), ("media-uploads", "+")},
     "rawUploadExpiryDays": {("media-uploads", "rules")},
     "dbInstanceClass": {("db-db", "instanceClass")},
-    "dbAllocatedStorageGib": {("db-db", "allocatedStorage"), ("db-db", "maxAllocatedStorage")},
+    "dbAllocatedStorageGib": {
+        ("db-db", "allocatedStorage"),
+        ("db-db", "maxAllocatedStorage"),
+        # the free storage alarm's default: a tenth of the allocation
+        ("ops-db-free-storage", "threshold"),
+        ("ops-db-free-storage", "alarmDescription"),
+    },
     "dbMultiAz": {("db-db", "multiAz")},
     "dbDeletionProtection": {
         ("db-db", "deletionProtection"),
@@ -203,6 +213,7 @@ CONFIG_EFFECTS: dict[str, set[tuple[str, str]]] = {
     "transcoderWorkersPerInstance": {
         ("transcoder-lt", "userData"),
         ("transcoder-backlog", "targetTrackingConfiguration"),
+        ("ops-dashboard", "dashboardBody"),  # the fleet's graph shows tasks per worker
     },
     "progressAmi": {("progress-lt", "imageId")},
     "progressInstanceType": {("progress-lt", "instanceType")},
@@ -210,7 +221,22 @@ CONFIG_EFFECTS: dict[str, set[tuple[str, str]]] = {
     "progressMaxSize": {("progress-asg", "maxSize")},
     "emailSourceArn": {("users-pool", "emailConfiguration")},
     "emailFrom": {("users-pool", "emailConfiguration")},
-    "alarmTopicArn": {("transcoder-dlq-not-empty", "alarmActions")},
+    "alarmTopicArn": {
+        (alarm, actions)
+        for alarm in (
+            "transcoder-dlq-not-empty",
+            "ops-backend-status-dlq-not-empty",
+            "ops-db-cpu",
+            "ops-db-free-storage",
+            "ops-gateway-5xx-rate",
+            "ops-gateway-api-p95-latency",
+            "ops-gateway-auth-p95-latency",
+            "ops-progress-unhealthy-hosts",
+            "ops-transcoder-failure-rate",
+            "ops-transcoder-task-age",
+        )
+        for actions in ("alarmActions", "okActions")
+    },
     "logLevel": {
         ("backend-lt", "userData"),
         ("progress-lt", "userData"),
