@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -272,3 +274,22 @@ def test_widgets_wrap_to_a_new_row_rather_than_pass_the_last_column() -> None:
     graphs = [(w["x"], w["y"]) for w in body["widgets"] if w["type"] == "metric"]
     assert graphs == [(0, 1), (10, 1), (0, 7)]
 
+
+def test_the_platform_guide_says_what_each_alarm_means() -> None:
+    """docs/platform-teams.md names every alarm the stack creates, with what to do."""
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "platform-teams.md").read_text()
+    section = docs.split("### The dashboard and the alarms", 1)[1].split("\n#", 1)[0]
+    named = set(re.findall(r"`(?:reelstack-<stack>-)?([a-z0-9-]+)`", section))
+    for suffix in (
+        "backend-status-dlq-not-empty",
+        "db-cpu",
+        "db-free-storage",
+        "gateway-5xx-rate",
+        "gateway-api-p95-latency",
+        "gateway-auth-p95-latency",
+        "progress-unhealthy-hosts",
+        "transcoder-failure-rate",
+        "transcoder-task-age",
+        "transcoder-dlq-not-empty",
+    ):
+        assert suffix in named, f"docs/platform-teams.md does not explain {suffix}"
