@@ -448,6 +448,7 @@ STAND_INS: dict[str, str] = {
     "reelstack:index:UserService": "a component: its children are accounted for one by one",
     "reelstack:index:WebApp": "a component: its children are accounted for one by one",
     "reelstack:index:EdgeProtection": "a component: its children are accounted for one by one",
+    "reelstack:index:Operations": "a component: its children are accounted for one by one",
     "aws:wafv2/webAcl:WebAcl": "not needed locally: nothing filters requests in front of the gateway "
     "(the rules are AWS's managed ones; their configuration is tested over the graph)",
     "aws:s3/bucketObjectv2:BucketObjectv2": f"{GATEWAY}: serves the same files from app/web, as CloudFront "
@@ -473,6 +474,7 @@ STAND_INS: dict[str, str] = {
     "headers (app/contracts/security_headers.py), HSTS aside",
     "aws:cloudwatch/logGroup:LogGroup": "not needed locally: every service logs JSON lines to the console",
     "aws:cloudwatch/metricAlarm:MetricAlarm": NOTHING_SCALES,
+    "aws:cloudwatch/dashboard:Dashboard": "not needed locally: the metric lines are on the console",
     "aws:ec2/eip:Eip": ON_LOCALHOST,
     "aws:ec2/internetGateway:InternetGateway": ON_LOCALHOST,
     "aws:ec2/launchTemplate:LaunchTemplate": f"{SUPERVISOR}; its user data's environment is the process's",
