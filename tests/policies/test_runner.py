@@ -197,3 +197,20 @@ def test_a_custom_domain_with_its_certificate_clears_the_default_certificate_adv
     )
     assert runner.evaluate(with_domain.resources, settings) == []
     assert with_domain.exports["web_url"] == "https://video.example.com"
+
+
+def test_an_operations_alarm_without_its_topic_fails_the_prod_gate(
+    prod_graph: list[SynthResource], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """alarms-notify covers the stack's own alarms (infra/operations.py), not only the DLQ's."""
+    changed = mutate(
+        prod_graph,
+        "aws:cloudwatch/metricAlarm:MetricAlarm",
+        "ops-gateway-5xx-rate",
+        lambda i: i.pop("alarmActions"),
+    )
+    code = runner.main(["--stack", "prod", "--graph", str(write_graph(tmp_path / "g.json", changed))])
+    out = capsys.readouterr().out
+    assert code == 1
+    line = next(line for line in out.splitlines() if line.startswith("[mandatory]"))
+    assert "alarms-notify" in line and "ops-gateway-5xx-rate" in line
