@@ -408,7 +408,9 @@ class TranscoderFleet(pulumi.ComponentResource):
         self.register_outputs(declared_outputs(self))
 
     def _task_outcomes(self) -> dict[str, Metric | Expression]:
-        """Transcodes that succeeded and failed (every reason summed), hourly, from the workers' metrics."""
+        """Transcodes that succeeded and failed, hourly, from the workers' metrics: Metrics Insights
+        sums the failures over every reason, and an alarm may compute on its queries' results
+        (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch-metrics-insights-alarm-create.html)."""
         where = {SERVICE_DIMENSION: ROLE}
         return {
             "failed": Expression(

@@ -173,6 +173,35 @@ def test_the_transcode_failure_queries_read_the_metrics_the_transcoder_emits(pro
     assert [q["id"] for q in alarm["metricQueries"] if q.get("returnData")] == ["failure_rate"]
 
 
+QUERY_ID = re.compile(r"[a-z][a-zA-Z0-9_]*")
+
+
+def test_every_alarm_is_one_time_series_over_at_most_ten_metrics_of_one_period(prod: ResourceGraph) -> None:
+    """AWS rule, "Alarm data queries"
+    (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarm-data-queries.html): a math
+    expression used for an alarm can include as many as 10 metrics, each using the same period;
+    PutMetricAlarm (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html)
+    takes up to 20 queries of which exactly one returns data, each id starting with a lowercase
+    letter (MetricDataQuery). A Metrics Insights query may sit inside such an expression
+    (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch-metrics-insights-alarm-create.html:
+    a GROUP BY query is wrapped in a math expression that returns one time series)."""
+    for alarm in prod.of_type(ALARM):
+        queries = alarm.inputs["metricQueries"]
+        metrics = [q["metric"] for q in queries if "metric" in q]
+        assert len(queries) <= 20 and len(metrics) <= 10, alarm.name
+        assert [bool(q.get("returnData")) for q in queries].count(True) == 1, alarm.name
+        assert len({m["period"] for m in metrics}) <= 1, alarm.name
+        assert all(QUERY_ID.fullmatch(q["id"]) for q in queries), alarm.name
+
+
+def test_every_graph_series_id_is_one_cloudwatch_accepts(prod: ResourceGraph) -> None:
+    """GetMetricData ids (and a graph's): a lowercase letter first, then letters, digits, underscores
+    (MetricDataQuery, https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_MetricDataQuery.html)."""
+    for entry in _metric_entries(_body(prod)):
+        options = entry[-1]
+        assert QUERY_ID.fullmatch(options["id"]), entry
+
+
 def _notifying_alarms(graph: ResourceGraph) -> list[SynthResource]:
     """Every alarm but the ones that drive scaling (their action is a scaling policy)."""
     return [
