@@ -111,7 +111,7 @@ class TranscoderFleetArgs:
     volume_size_gib: int = 50
     """Root volume (scratch space for sources and outputs)."""
     dlq_alarm_actions: Sequence[str] = ()
-    """ARNs notified when a task lands in the DLQ (e.g. an on-call SNS topic)."""
+    """ARNs notified when a task lands in the DLQ and when it is empty again (e.g. an on-call SNS topic)."""
     security_group_id: pulumi.Input[str] | None = None
     """An existing security group for the workers instead of one of their own (None: the
     component makes it, with no ingress). It must let HTTPS out to AWS APIs."""

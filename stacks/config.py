@@ -92,6 +92,21 @@ class StackConfig:
             )
         if self.alarm_topic_arn is not None and not _is_arn(self.alarm_topic_arn, "sns", ""):
             raise ValueError(f"reelstack:alarmTopicArn {self.alarm_topic_arn} is not an SNS topic ARN")
+        for key, value, upper in (
+            ("alarmApi5xxPercent", self.alarms.api_5xx_percent, 100.0),
+            ("alarmTranscodeFailurePercent", self.alarms.transcode_failure_percent, 100.0),
+            ("alarmDbCpuPercent", self.alarms.db_cpu_percent, 100.0),
+            ("alarmApiP95LatencyMs", self.alarms.api_p95_latency_ms, None),
+            ("alarmTaskAgeSeconds", self.alarms.task_age_seconds, None),
+            ("alarmDbFreeStorageGib", self.alarms.db_free_storage_gib, None),
+        ):
+            # A share at or above 100 % never fires; a latency, age or size of 0 fires always or never.
+            if value is None:
+                continue
+            in_range = 0 <= value < upper if upper is not None else value > 0
+            if not in_range:
+                bound = f"at least 0 and below {upper:g}" if upper is not None else "above 0"
+                raise ValueError(f"reelstack:{key} is {value:g}; an alarm threshold must be {bound}")
         if not self.protect:
             return
         missing = [

@@ -127,3 +127,19 @@ def test_source_limits_and_quotas_reach_the_services_from_the_stack_config() -> 
     assert backend_env["REELSTACK_VIDEOS_PER_USER_PER_DAY"] == "5"
     assert backend_env["REELSTACK_STORED_BYTES_PER_USER"] == "1073741824"
     assert set(backend_env) - {"AWS_DEFAULT_REGION"} <= set(BackendSettings.env_names())
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("reelstack:alarmApi5xxPercent", "-1"),
+        ("reelstack:alarmTranscodeFailurePercent", "100"),
+        ("reelstack:alarmDbCpuPercent", "150"),
+        ("reelstack:alarmApiP95LatencyMs", "-1"),
+        ("reelstack:alarmTaskAgeSeconds", "0"),
+        ("reelstack:alarmDbFreeStorageGib", "0"),
+    ],
+)
+def test_an_alarm_threshold_out_of_its_range_is_refused_naming_its_key(key: str, value: str) -> None:
+    with pytest.raises(ValueError, match=key):
+        synthesize_stack("dev", overrides={key: value})
