@@ -18,7 +18,8 @@ from collections.abc import Iterable, Mapping
 
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 
-NAMESPACE = "reelstack"
+from app.contracts.metrics import NAMESPACE  # the stack's alarms and dashboard read the same name
+
 # Routes with no template (unknown paths) are counted under this one name.
 UNMATCHED_ROUTE = "unmatched"
 

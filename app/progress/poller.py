@@ -20,6 +20,7 @@ from pydantic import ValidationError
 
 from app import metrics
 from app.contracts.messages import parse_progress
+from app.contracts.metrics import OPEN_STREAMS
 from app.progress import instance_queue
 from app.progress.hub import Hub
 
@@ -82,7 +83,7 @@ class Poller:
         metrics.emit(
             "progress",
             {
-                "OpenStreams": (self._hub.stream_count, MetricUnit.Count),
+                OPEN_STREAMS: (self._hub.stream_count, MetricUnit.Count),
                 "DeliveryLatency": (latencies, MetricUnit.Milliseconds),
             },
         )

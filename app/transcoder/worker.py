@@ -65,6 +65,7 @@ from app.contracts.messages import (
     parse_task,
     redrives_of,
 )
+from app.contracts.metrics import TASKS_FAILED, TASKS_SUCCEEDED
 from app.contracts.names import DEAD_LETTER_HIDE_SECONDS, TASK_MAX_RECEIVES
 from app.contracts.settings import SettingsError, TranscoderSettings, load
 from app.contracts.tickets import media_key_prefix
@@ -267,7 +268,7 @@ class Worker:
             events = ProgressReporter(self._publish, task.task_id, task.video_id, attempt)
             try:
                 events.failed(_DEAD_LETTER_REASON)
-                _count("TasksFailed", reason="dead_letter")
+                _count(TASKS_FAILED, reason="dead_letter")
             except (BotoCoreError, ClientError):
                 logger.exception("could not report dead-lettered task %s; trying again soon", task.task_id)
                 self.aws.sqs.change_message_visibility(
@@ -307,7 +308,7 @@ class Worker:
                 events.transcoding(0.0)
                 events.ready(self.transcode(task, events, watch))
                 log.info("ready")
-                _count("TasksSucceeded")
+                _count(TASKS_SUCCEEDED)
                 return _Outcome.DELETE
             except VideoDeleted:
                 log.info("the video was deleted; stopped, and kept none of its outputs")
@@ -315,7 +316,7 @@ class Worker:
             except PermanentFailure as exc:
                 log.warning("failed permanently: %s", exc)
                 events.failed(str(exc))
-                _count("TasksFailed", reason=exc.kind)
+                _count(TASKS_FAILED, reason=exc.kind)
                 return _Outcome.DELETE
             except Cancelled:
                 log.info("shutdown grace period over; releasing the task for another worker")
@@ -333,7 +334,7 @@ class Worker:
                     events.failed(
                         f"gave up after {attempt} attempts; the transcoder's logs of task {task.task_id} say why"
                     )
-                    _count("TasksFailed", reason="gave_up")
+                    _count(TASKS_FAILED, reason="gave_up")
                 else:
                     _count("TasksRetried")
                 return _Outcome.RETRY
@@ -486,7 +487,7 @@ class Worker:
         logger.warning("%s", reason, extra={"video_id": ids[1], "task_id": ids[0]} if ids else {})
         if ids:
             ProgressReporter(self._publish, ids[0], ids[1], attempt).failed(reason)
-        _count("TasksFailed", reason="invalid_message")
+        _count(TASKS_FAILED, reason="invalid_message")
 
     def _settle(self, message: dict[str, Any], outcome: _Outcome) -> None:
         receipt = message["ReceiptHandle"]

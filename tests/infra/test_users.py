@@ -93,6 +93,7 @@ def test_function_code_is_the_handler_and_the_app_modules_it_imports(prod: Graph
         "app/contracts/bounded_json.py",
         "app/contracts/errors.py",
         "app/contracts/logs.py",
+        "app/contracts/metrics.py",
         "app/contracts/settings.py",
         "app/contracts/signout_records.py",
         "app/contracts/signouts.py",
