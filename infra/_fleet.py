@@ -337,6 +337,22 @@ def alb_ingress(alb_security_group: aws.ec2.SecurityGroup, port: int) -> aws.ec2
     )
 
 
+def encrypted_topic(
+    name: str, *, topic_name: str, tags: Mapping[str, str], opts: pulumi.ResourceOptions
+) -> tuple[aws.kms.Key, aws.sns.Topic]:
+    """An SNS topic encrypted with a rotating customer managed key of its own (``<name>-key``):
+    publishers need the key's GenerateDataKey and Decrypt as well as sns:Publish."""
+    key = aws.kms.Key(
+        f"{name}-key",
+        description=f"{topic_name} messages",
+        enable_key_rotation=True,
+        deletion_window_in_days=7,
+        tags=dict(tags),
+        opts=opts,
+    )
+    return key, aws.sns.Topic(name, name=topic_name, kms_master_key_id=key.arn, tags=dict(tags), opts=opts)
+
+
 def queue_with_dlq(
     name: str,
     parent: pulumi.Resource,

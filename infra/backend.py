@@ -31,7 +31,7 @@ from infra._common import (
     standard_tags,
     statement,
 )
-from infra._fleet import MachineImage, load_balanced_fleet, queue_with_dlq
+from infra._fleet import MachineImage, encrypted_topic, load_balanced_fleet, queue_with_dlq
 from infra._moves import FormerParent, moved_child
 from infra.operations import (
     AlarmSpec,
@@ -293,20 +293,8 @@ class BackendService(pulumi.ComponentResource):
             raw_message_delivery=True,
             opts=moved_child(self, former, former_name),
         )
-        events_key = aws.kms.Key(
-            f"{name}-video-events-key",
-            description=f"{args.names.video_events_topic} messages",
-            enable_key_rotation=True,
-            deletion_window_in_days=7,
-            tags=dict(tags),
-            opts=child,
-        )
-        events = aws.sns.Topic(
-            f"{name}-video-events",
-            name=args.names.video_events_topic,
-            kms_master_key_id=events_key.arn,
-            tags=dict(tags),
-            opts=child,
+        events_key, events = encrypted_topic(
+            f"{name}-video-events", topic_name=args.names.video_events_topic, tags=tags, opts=child
         )
         account = aws.get_caller_identity_output(opts=invoke).account_id
         aws.sns.TopicPolicy(

@@ -27,7 +27,7 @@ from infra._common import (
     standard_tags,
     statement,
 )
-from infra._fleet import MachineImage, load_balanced_fleet
+from infra._fleet import MachineImage, encrypted_topic, load_balanced_fleet
 from infra.operations import AlarmSpec, AlarmThresholds, Graph, Metric, Section, alb_metric, hosts_graph
 from infra.types import Placement, Scaling, TokenIssuer
 from infra.users import signout_reader_statement
@@ -157,20 +157,8 @@ class ProgressService(pulumi.ComponentResource):
         region = aws.get_region_output(opts=invoke).region
         account = aws.get_caller_identity_output(opts=invoke).account_id
 
-        key = aws.kms.Key(
-            f"{name}-topic-key",
-            description=f"{args.names.progress_topic} messages",
-            enable_key_rotation=True,
-            deletion_window_in_days=7,
-            tags=dict(tags),
-            opts=child,
-        )
-        topic = aws.sns.Topic(
-            f"{name}-topic",
-            name=args.names.progress_topic,
-            kms_master_key_id=key.arn,
-            tags=dict(tags),
-            opts=child,
+        key, topic = encrypted_topic(
+            f"{name}-topic", topic_name=args.names.progress_topic, tags=tags, opts=child
         )
         policy = pulumi.Output.all(
             region, account, topic.arn, args.ticket_secret_arn, args.token_issuer.signout_table_arn
