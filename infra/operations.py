@@ -3,13 +3,13 @@
 Each component says what an operator watches on it: ``widgets()`` returns its part of the
 dashboard (a titled ``Section`` of graphs) and ``alarms(thresholds)`` its alarms, as
 ``AlarmSpec`` values; both are plain data over the component's own resources. The stack hands
-them to one ``Operations`` component, which lays the sections out on CloudWatch's 24-column
-grid in one ``aws.cloudwatch.Dashboard`` and creates every alarm, notifying the stack's alarm
-topic. ``metric_alarm`` is the one way an alarm is made: TranscoderFleet's DLQ alarm, which the
-fleet keeps for programs that use it alone, is made by it too.
+them to its own ``Operations`` component (``stacks/operations.py``), which lays the sections
+out on CloudWatch's 24-column grid (``dashboard_body``) in one ``aws.cloudwatch.Dashboard``
+and creates every alarm, notifying the stack's alarm topic. ``metric_alarm`` is the one way an
+alarm is made: TranscoderFleet's DLQ alarm, which the fleet keeps for programs that use it
+alone, is made by it too.
 
-``Operations`` is not in the multi-language package: what it takes is the other components'
-Python values. The dashboard body follows "Dashboard Body Structure and Syntax"
+The dashboard body follows "Dashboard Body Structure and Syntax"
 (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/CloudWatch-Dashboard-Body-Structure.html).
 """
 
@@ -21,9 +21,6 @@ from typing import Any
 
 import pulumi
 import pulumi_aws as aws
-
-from app.contracts.names import ResourceNames
-from infra._common import declared_outputs, standard_tags
 
 GRID_COLUMNS = 24
 """A dashboard is 24 columns wide; a widget's x + width may not pass it."""
@@ -332,53 +329,3 @@ def metric_alarm(
         tags=dict(tags),
         opts=pulumi.ResourceOptions(parent=parent),
     )
-
-
-@dataclass(frozen=True)
-class OperationsArgs:
-    """What the stack's dashboard shows and what its alarms watch."""
-
-    names: ResourceNames
-    """Shared names: the dashboard is named after the prefix, each alarm ``<prefix>-<spec name>``."""
-    sections: Sequence[Section]
-    """The components' parts of the dashboard (their ``widgets()``), top to bottom."""
-    alarms: Sequence[AlarmSpec]
-    """The components' alarms (their ``alarms(thresholds)``)."""
-    alarm_topic_arn: pulumi.Input[str] | None = None
-    """The SNS topic every alarm notifies; ``None``: the alarms only change state on the dashboard."""
-    owner: str = "platform"
-    """The ``owner`` tag."""
-
-
-class Operations(pulumi.ComponentResource):
-    """The stack's dashboard (an alarm overview, then each component's section) and its alarms."""
-
-    dashboard_name: pulumi.Output[str]
-    dashboard: aws.cloudwatch.Dashboard
-    """The dashboard (``alarms`` holds the alarms, in the order of their specs)."""
-
-    def __init__(self, name: str, args: OperationsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("reelstack:index:Operations", name, None, opts)
-        tags = standard_tags("operations", args.owner)
-        actions = [args.alarm_topic_arn] if args.alarm_topic_arn is not None else []
-        self.alarms: list[aws.cloudwatch.MetricAlarm] = [
-            metric_alarm(
-                f"{name}-{spec.name}",
-                self,
-                spec,
-                actions=actions,
-                tags=tags,
-                alarm_name=f"{args.names.prefix}-{spec.name}",
-            )
-            for spec in args.alarms
-        ]
-        region = aws.get_region_output(opts=pulumi.InvokeOptions(parent=self)).region
-        overview = Section("Alarms", [AlarmStatus("alarms", [a.arn for a in self.alarms])])
-        self.dashboard = aws.cloudwatch.Dashboard(
-            f"{name}-dashboard",
-            dashboard_name=args.names.prefix,
-            dashboard_body=pulumi.Output.json_dumps(dashboard_body([overview, *args.sections], region)),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        self.dashboard_name = self.dashboard.dashboard_name
-        self.register_outputs(declared_outputs(self))

@@ -47,8 +47,8 @@ from infra import (
     WebApp,
     WebAppArgs,
 )
-from infra.operations import Operations, OperationsArgs
 from stacks.config import StackConfig
+from stacks.operations import Operations, OperationsArgs
 
 cfg = StackConfig.load()
 names = ResourceNames.for_stack(pulumi.get_project(), pulumi.get_stack())

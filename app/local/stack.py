@@ -448,7 +448,7 @@ STAND_INS: dict[str, str] = {
     "reelstack:index:UserService": "a component: its children are accounted for one by one",
     "reelstack:index:WebApp": "a component: its children are accounted for one by one",
     "reelstack:index:EdgeProtection": "a component: its children are accounted for one by one",
-    "reelstack:index:Operations": "a component: its children are accounted for one by one",
+    "reelstack:stack:Operations": "a component: its children are accounted for one by one",
     "aws:wafv2/webAcl:WebAcl": "not needed locally: nothing filters requests in front of the gateway "
     "(the rules are AWS's managed ones; their configuration is tested over the graph)",
     "aws:s3/bucketObjectv2:BucketObjectv2": f"{GATEWAY}: serves the same files from app/web, as CloudFront "

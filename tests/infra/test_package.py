@@ -8,6 +8,7 @@ and https://pulumi.com/docs/reference/pulumiplugin-yaml/ (the manifest's ``runti
 """
 
 import dataclasses
+import importlib
 import sys
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,20 @@ def test_pulumis_analyzer_reads_every_component(component: type[pulumi.Component
 
 def test_the_package_hosts_every_exported_component() -> None:
     assert sorted(c.__name__ for c in COMPONENTS) == sorted(c.__name__ for c in EXPORTED)
+
+
+def test_every_component_the_library_defines_is_exported_and_in_the_package() -> None:
+    """infra/ is the component library: a component kept out of the package (the stack's
+    Operations was, its inputs being other components' Python values) belongs to the stack."""
+    defined = {
+        value
+        for module in ROOT.joinpath("infra").glob("*.py")
+        for value in vars(importlib.import_module(f"infra.{module.stem}")).values()
+        if isinstance(value, type)
+        and issubclass(value, pulumi.ComponentResource)
+        and value.__module__ == f"infra.{module.stem}"
+    }
+    assert {c.__name__ for c in defined} == {c.__name__ for c in COMPONENTS}
 
 
 def test_checked_in_schema_is_what_the_code_generates() -> None:

@@ -129,7 +129,7 @@ EXPECTED_CHILDREN: dict[str, set[str]] = {
         "aws:cloudwatch/logGroup:LogGroup",
     },
     "reelstack:index:WebApp": {"aws:s3/bucketObjectv2:BucketObjectv2"},
-    "reelstack:index:Operations": {
+    "reelstack:stack:Operations": {
         "aws:cloudwatch/dashboard:Dashboard",
         "aws:cloudwatch/metricAlarm:MetricAlarm",
     },
@@ -302,9 +302,9 @@ def test_every_cloud_resource_belongs_to_a_component(prod: Graph, dev: Graph) ->
         for resource in graph.resources:
             if resource.custom:
                 parent = graph.component_of(resource)
-                assert parent is not None and parent.type.startswith("reelstack:index:"), resource.name
+                assert parent is not None and parent.type.startswith(("reelstack:index:", "reelstack:stack:")), resource.name
             else:
-                assert resource.parent is None and resource.type.startswith("reelstack:index:")
+                assert resource.parent is None and resource.type.startswith(("reelstack:index:", "reelstack:stack:"))
 
 
 def test_child_names_derive_from_their_component_name(prod: Graph) -> None:
