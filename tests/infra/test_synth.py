@@ -302,9 +302,13 @@ def test_every_cloud_resource_belongs_to_a_component(prod: Graph, dev: Graph) ->
         for resource in graph.resources:
             if resource.custom:
                 parent = graph.component_of(resource)
-                assert parent is not None and parent.type.startswith(("reelstack:index:", "reelstack:stack:")), resource.name
+                assert parent is not None and parent.type.startswith(
+                    ("reelstack:index:", "reelstack:stack:")
+                ), resource.name
             else:
-                assert resource.parent is None and resource.type.startswith(("reelstack:index:", "reelstack:stack:"))
+                assert resource.parent is None and resource.type.startswith(
+                    ("reelstack:index:", "reelstack:stack:")
+                )
 
 
 def test_child_names_derive_from_their_component_name(prod: Graph) -> None:
