@@ -110,12 +110,26 @@ class Rendition(_Message):
     playlist_key: str = Field(min_length=1)
 
 
+class Storyboard(_Message):
+    """Seek previews: sprite sheets of tiles and the WebVTT track mapping times to tiles."""
+
+    vtt_key: str = Field(min_length=1, description="WebVTT thumbnails track; its cues name the sprites")
+    sprite_count: int = Field(ge=1, description="sprite sheets next to the track: sprite-1.jpg, ...")
+    interval_seconds: float = Field(gt=0, description="seconds of video each tile previews")
+    tile_width: int = Field(gt=0)
+    tile_height: int = Field(gt=0)
+    columns: int = Field(gt=0, description="tiles per row of a sprite sheet")
+    rows: int = Field(gt=0, description="rows of tiles per sprite sheet")
+
+
 class TaskOutputs(_Message):
     prefix: str = Field(min_length=1, description="task-scoped key prefix in the media bucket")
     master_playlist_key: str = Field(min_length=1)
     thumbnail_key: str = Field(min_length=1)
     duration_seconds: float = Field(ge=0)
     renditions: list[Rendition] = Field(min_length=1)
+    # Optional: a worker from before storyboards may still report during a rolling deploy.
+    storyboard: Storyboard | None = None
 
 
 class ProgressEventV1(_Message):

@@ -1,7 +1,8 @@
 """From (probe result, task) to one ffmpeg command: a pure function, tested without running ffmpeg.
 
 One decode feeds everything: the task's allow-listed filters become filter nodes, then
-``split`` fans the frames out to one scaler per rendition and to the poster thumbnail.
+``split`` fans the frames out to one scaler per rendition, to the poster thumbnail and to the
+storyboard's sprite sheets (``storyboard.py``).
 Only numbers and enums validated by the task schema, and paths the worker chose,
 reach the command line.
 """
@@ -16,6 +17,7 @@ import ffmpeg
 
 from app.contracts.messages import FlipFilter, GrayscaleFilter, RotateFilter, TaskMessageV1, TrimFilter
 from app.transcoder.probe import SOURCE_INPUT_OPTIONS, ProbeResult
+from app.transcoder.storyboard import SPRITE_PATTERN, VTT_NAME, StoryboardPlan, plan_storyboard
 
 SEGMENT_SECONDS = 4
 AUDIO_BITRATE = 128_000
@@ -57,6 +59,7 @@ class TranscodePlan:
     """Seconds of output, after trims."""
     renditions: tuple[RenditionPlan, ...]
     thumbnail_at: float
+    storyboard: StoryboardPlan
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,19 @@ class OutputPaths:
     @property
     def thumbnail(self) -> Path:
         return self.root / "poster.jpg"
+
+    @property
+    def storyboard(self) -> Path:
+        """The sprite sheets and their WebVTT track."""
+        return self.root / "storyboard"
+
+    @property
+    def storyboard_vtt(self) -> Path:
+        return self.storyboard / VTT_NAME
+
+    @property
+    def sprites(self) -> Path:
+        return self.storyboard / SPRITE_PATTERN
 
     def playlist(self, rendition: RenditionPlan) -> Path:
         return self.root / rendition.playlist
@@ -119,6 +135,7 @@ def plan_transcode(probe: ProbeResult, task: TaskMessageV1, ladder: list[int]) -
         duration=duration,
         renditions=plan_ladder(width, height, requested, probe.fps),
         thumbnail_at=min(_THUMBNAIL_AT_MOST_SECONDS, duration / 10),
+        storyboard=plan_storyboard(width, height, duration),
     )
 
 
@@ -197,6 +214,16 @@ def build_graph(probe: ProbeResult, task: TaskMessageV1, ladder: list[int], path
         .filter("setsar", 1)
     )
     outputs.append(ffmpeg.output(poster, str(paths.thumbnail), **{"frames:v": 1, "q:v": 3, "f": "image2"}))
+    board = plan.storyboard
+    tiles = (
+        frames[len(plan.renditions) + 1]
+        # eof_action=pass: the last, partial interval gets its tile too (storyboard.tile_count).
+        .filter("fps", fps=f"1/{board.interval}", eof_action="pass")
+        .filter("scale", board.tile_width, board.tile_height)
+        .filter("setsar", 1)
+        .filter("tile", f"{board.columns}x{board.rows}")
+    )
+    outputs.append(ffmpeg.output(tiles, str(paths.sprites), **{"q:v": 5, "f": "image2", "start_number": 1}))
     return (
         ffmpeg.merge_outputs(*outputs)
         .global_args("-nostdin", "-hide_banner", "-loglevel", "error", "-progress", "pipe:1", "-nostats")

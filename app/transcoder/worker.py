@@ -59,6 +59,7 @@ from app.contracts import bounded_json, logs
 from app.contracts.messages import (
     REDRIVES_ATTRIBUTE,
     Rendition,
+    Storyboard,
     TaskMessageV1,
     TaskOutputs,
     attempt_number,
@@ -79,6 +80,7 @@ from app.transcoder.progress import ProgressReporter, sns_publisher
 from app.transcoder.protection import ProtectionError, ScaleInProtection
 from app.transcoder.runner import Cancelled, Pace, TimedOut, run_ffmpeg
 from app.transcoder.scratch import scratch_dir, sweep
+from app.transcoder.storyboard import StoryboardPlan, storyboard_vtt
 
 logger = logging.getLogger("app.transcoder")
 
@@ -99,6 +101,7 @@ _CONTENT_TYPES = {
     ".m4s": "video/iso.segment",
     ".mp4": "video/mp4",
     ".jpg": "image/jpeg",
+    ".vtt": "text/vtt",
 }
 
 
@@ -370,6 +373,7 @@ class Worker:
             raise PermanentFailure(str(exc), "unplannable") from None
         for rendition in plan.renditions:
             paths.playlist(rendition).parent.mkdir(parents=True)
+        paths.storyboard.mkdir(parents=True)
 
         def on_progress(seconds: float) -> None:
             pace.fraction = min(1.0, seconds / plan.duration)
@@ -408,8 +412,27 @@ class Worker:
         if not paths.thumbnail.is_file():
             raise OutputError("ffmpeg wrote no poster thumbnail")
         variants = [describe_variant(paths.root, r.playlist, source.fps) for r in plan.renditions]
+        duration = round(playlist_duration(paths.root / variants[0].playlist), 3)
+        storyboard = self._write_storyboard(paths, plan.storyboard, duration)
         paths.master_playlist.write_text(master_playlist(variants))
-        return self._upload(task, paths, variants, watch)
+        return self._upload(task, paths, variants, duration, storyboard, watch)
+
+    @staticmethod
+    def _write_storyboard(paths: OutputPaths, plan: StoryboardPlan, duration: float) -> Storyboard:
+        """The WebVTT track over the sprite sheets ffmpeg wrote; keys are completed by the upload."""
+        sprites = len(list(paths.storyboard.glob("sprite-*.jpg")))
+        if sprites == 0:
+            raise OutputError("ffmpeg wrote no storyboard sprite sheet")
+        paths.storyboard_vtt.write_text(storyboard_vtt(plan, duration))
+        return Storyboard(
+            vtt_key=paths.storyboard_vtt.relative_to(paths.root).as_posix(),
+            sprite_count=sprites,
+            interval_seconds=plan.interval,
+            tile_width=plan.tile_width,
+            tile_height=plan.tile_height,
+            columns=plan.columns,
+            rows=plan.rows,
+        )
 
     def _download(self, task: TaskMessageV1, target: Path) -> None:
         try:
@@ -429,7 +452,13 @@ class Worker:
         return any(o["Key"] == task.source_key for o in listing.get("Contents", []))
 
     def _upload(
-        self, task: TaskMessageV1, paths: OutputPaths, variants: list[Variant], watch: DeletionWatch
+        self,
+        task: TaskMessageV1,
+        paths: OutputPaths,
+        variants: list[Variant],
+        duration: float,
+        storyboard: Storyboard,
+        watch: DeletionWatch,
     ) -> TaskOutputs:
         bucket = self.settings.media_bucket
         prefix = media_key_prefix(task.video_id, task.task_id)
@@ -453,12 +482,11 @@ class Worker:
             self._delete_outputs(bucket, prefix, keep=())
             raise
         self._put(bucket, master_key, paths.master_playlist)  # last: it makes the set visible
-        top = paths.root / variants[0].playlist
         return TaskOutputs(
             prefix=prefix,
             master_playlist_key=master_key,
             thumbnail_key=prefix + paths.thumbnail.relative_to(paths.root).as_posix(),
-            duration_seconds=round(playlist_duration(top), 3),
+            duration_seconds=duration,
             renditions=[
                 Rendition(
                     height=v.height,
@@ -468,6 +496,7 @@ class Worker:
                 )
                 for v in variants
             ],
+            storyboard=storyboard.model_copy(update={"vtt_key": prefix + storyboard.vtt_key}),
         )
 
     def _delete_outputs(self, bucket: str, prefix: str, keep: Collection[str]) -> None:

@@ -49,3 +49,38 @@ def test_committed_json_schemas_match_the_message_classes() -> None:
         assert (schema_files.SCHEMA_DIR / file_name).read_text() == text, (
             f"{file_name} is stale: run python -m app.contracts.schema_files"
         )
+
+
+def test_a_ready_event_round_trips_its_storyboard_and_one_without_still_parses() -> None:
+    outputs = {
+        "prefix": "videos/v/t/",
+        "master_playlist_key": "videos/v/t/master.m3u8",
+        "thumbnail_key": "videos/v/t/poster.jpg",
+        "duration_seconds": 52.0,
+        "renditions": [
+            {"height": 180, "width": 320, "bandwidth": 200_000, "playlist_key": "videos/v/t/180p/index.m3u8"}
+        ],
+    }
+    storyboard = {
+        "vtt_key": "videos/v/t/storyboard/storyboard.vtt",
+        "sprite_count": 2,
+        "interval_seconds": 2,
+        "tile_width": 160,
+        "tile_height": 90,
+        "columns": 5,
+        "rows": 5,
+    }
+    ids = {"task_id": uuid.uuid4(), "video_id": uuid.uuid4(), "sequence": 3, "percent": 100, "state": "ready"}
+    event = messages.ProgressEventV1.model_validate({**ids, "outputs": {**outputs, "storyboard": storyboard}})
+    parsed = messages.parse_progress(event.model_dump_json())
+    assert parsed == event
+    assert parsed.outputs is not None and parsed.outputs.storyboard == messages.Storyboard(**storyboard)
+    # A worker from before storyboards, still running during a deploy, reports without one.
+    older = messages.parse_progress(
+        messages.ProgressEventV1.model_validate({**ids, "outputs": outputs}).model_dump_json()
+    )
+    assert older.outputs is not None and older.outputs.storyboard is None
+    with pytest.raises(ValidationError):
+        messages.ProgressEventV1.model_validate(
+            {**ids, "outputs": {**outputs, "storyboard": {**storyboard, "sprite_count": 0}}}
+        )

@@ -52,12 +52,13 @@ def _filter_complex(argv: list[str]) -> str:
     return argv[argv.index("-filter_complex") + 1]
 
 
-def test_one_decode_feeds_every_rendition_and_the_poster() -> None:
+def test_one_decode_feeds_every_rendition_the_poster_and_the_storyboard() -> None:
     argv = _argv(_probe(), _task())
     assert argv.count("-i") == 1
     graph = _filter_complex(argv)
     # Capital V: the video stream, never a cover picture ffprobe also lists as video.
-    assert graph.startswith("[0:V]split=5")  # 720, 480, 360, 240 and the poster
+    assert graph.startswith("[0:V]split=6")  # 720, 480, 360, 240, the poster and the storyboard
+    assert graph.count("split=") == 2  # that one split, and the audio's
     assert "asplit=4" in graph
     assert re.findall(r"scale=(\d+):(\d+)", graph) == [
         ("1280", "720"),
@@ -65,7 +66,18 @@ def test_one_decode_feeds_every_rendition_and_the_poster() -> None:
         ("640", "360"),
         ("426", "240"),
         ("1280", "720"),
+        ("160", "90"),
     ]
+
+
+def test_the_storyboard_branch_tiles_one_frame_per_interval_into_numbered_sprite_sheets() -> None:
+    argv = _argv(_probe(duration=10.0), _task())
+    graph = _filter_complex(argv)
+    chain = re.sub(r"\[s\d+\];\[s\d+\]", ",", graph)
+    assert "fps=eof_action=pass:fps=1/2,scale=160:90,setsar=1,tile=5x5" in chain
+    sprites = argv.index(str(PATHS.sprites))
+    assert argv[sprites - 6 : sprites] == ["-f", "image2", "-q:v", "5", "-start_number", "1"]
+    assert str(PATHS.sprites) == "/work/t/out/storyboard/sprite-%d.jpg"
 
 
 def test_renditions_never_exceed_the_source_height() -> None:

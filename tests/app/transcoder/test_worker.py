@@ -29,7 +29,7 @@ from app.contracts.names import TASK_MAX_RECEIVES
 from app.contracts.tickets import media_key_prefix
 from app.transcoder.deletion import CHECK_SECONDS
 from app.transcoder.worker import MISSING_SOURCE_REASON, Heartbeat, Worker
-from tests.app.transcoder.conftest import Media, Pipeline, ffprobe, run_one
+from tests.app.transcoder.conftest import Media, Pipeline, clip, ffprobe, run_one
 
 MakeWorker = Callable[..., Worker]
 
@@ -167,6 +167,58 @@ def test_a_source_with_rotation_metadata_is_transcoded_upright(
     assert _psnr(variant, media.rotated, 202, 360) > 25
     # The same frames squeezed without turning them do not match: the check can tell.
     assert _psnr(variant, media.silent, 202, 360) < 20
+
+
+def _mean_luma(image: Path, x: int, y: int, width: int, height: int) -> int:
+    """The average brightness (0-255) of one rectangle of ``image``."""
+    return subprocess.run(
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-i",
+            str(image),
+            "-vf",
+            f"crop={width}:{height}:{x}:{y},scale=1:1:flags=area,format=gray",
+            "-f",
+            "rawvideo",
+            "-",
+        ],
+        capture_output=True,
+        check=True,
+    ).stdout[0]
+
+
+def test_storyboard_sprites_and_their_webvtt_track_match_the_real_frames(
+    pipeline: Pipeline, make_worker: MakeWorker, tmp_path: Path
+) -> None:
+    # 52 s every 2 s: 26 tiles, so a full 5x5 sheet and a second holding one tile.
+    source = clip(tmp_path / "long.mp4", "320x180", 52, audio=False, fps=5)
+    outputs = _ready_outputs(pipeline, make_worker(), source, tmp_path / "out")
+    board = outputs.storyboard
+    assert board is not None
+    assert (board.interval_seconds, board.tile_width, board.tile_height) == (2, 160, 90)
+    assert (board.columns, board.rows, board.sprite_count) == (5, 5, 2)
+    assert board.vtt_key == outputs.prefix + "storyboard/storyboard.vtt"
+    content_types = pipeline.download(outputs.prefix, tmp_path / "out")
+    assert content_types[board.vtt_key] == "text/vtt"
+    sprites = sorted((tmp_path / "out" / "storyboard").glob("sprite-*.jpg"))
+    assert [p.name for p in sprites] == ["sprite-1.jpg", "sprite-2.jpg"]
+    for sprite in sprites:
+        assert content_types[outputs.prefix + "storyboard/" + sprite.name] == "image/jpeg"
+        stream = ffprobe(sprite)["streams"][0]
+        assert (stream["codec_name"], stream["width"], stream["height"]) == ("mjpeg", 800, 450)
+
+    vtt = (tmp_path / "out" / "storyboard" / "storyboard.vtt").read_text()
+    cues = re.findall(r"(\S+) --> (\S+)\n(sprite-\d+\.jpg)#xywh=(\d+),(\d+),(\d+),(\d+)", vtt)
+    assert len(cues) == 26
+    assert cues[0] == ("00:00:00.000", "00:00:02.000", "sprite-1.jpg", "0", "0", "160", "90")
+    assert cues[24][2:] == ("sprite-1.jpg", "640", "360", "160", "90")
+    assert cues[25][2:] == ("sprite-2.jpg", "0", "0", "160", "90")
+    # Every cue names a tile ffmpeg drew (testsrc2 is bright); the cell after the last is padding.
+    for _, _, name, x, y, w, h in cues:
+        assert _mean_luma(tmp_path / "out" / "storyboard" / name, int(x), int(y), int(w), int(h)) > 40
+    assert _mean_luma(sprites[1], 160, 0, 160, 90) < 20
 
 
 def _chroma_averages(path: Path) -> list[tuple[float, float]]:
