@@ -120,6 +120,9 @@ class Video(Base):
     renditions: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     thumbnail_key: Mapped[str | None] = mapped_column(String(1024), default=None)
     master_playlist_key: Mapped[str | None] = mapped_column(String(1024), default=None)
+    storyboard_key: Mapped[str | None] = mapped_column(
+        String(1024), default=None, comment="WebVTT thumbnails track of the seek previews"
+    )
     error_reason: Mapped[str | None] = mapped_column(String(1000), default=None)
     hidden_at: Mapped[datetime | None] = mapped_column(
         DateTime(timezone=True), default=None, comment="hidden by a moderator: only its owner sees it"

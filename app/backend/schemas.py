@@ -198,6 +198,10 @@ class VideoOut(BaseModel):
     renditions: list[RenditionOut]
     playback_url: str | None
     thumbnail_url: str | None
+    storyboard_url: str | None = Field(
+        description="WebVTT thumbnails track for seek previews: cues name sprite-N.jpg#xywh=x,y,w,h"
+        " relative to it; null until ready and for videos transcoded before storyboards"
+    )
     error_reason: str | None
     likes: int
     liked_by_me: bool

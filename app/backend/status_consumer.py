@@ -56,6 +56,7 @@ def record_event(session: Session, event: ProgressEventV1) -> bool:
             "renditions": [r.model_dump(mode="json") for r in event.outputs.renditions],
             "thumbnail_key": event.outputs.thumbnail_key,
             "master_playlist_key": event.outputs.master_playlist_key,
+            "storyboard_key": event.outputs.storyboard.vtt_key if event.outputs.storyboard else None,
         }
     if event.error_reason:
         values["error_reason"] = event.error_reason

@@ -27,7 +27,7 @@ def media_grant_ttl(duration_seconds: float | None) -> int:
 
 
 def video_out(video: Video, count: LikeCount, services: Services) -> VideoOut:
-    playback_url = thumbnail_url = None
+    playback_url = thumbnail_url = storyboard_url = None
     if video.status == VideoState.READY and video.master_playlist_key:
         grant = issue_media_grant(
             services.ticket_key, video_id=video.id, ttl_seconds=media_grant_ttl(video.duration_seconds)
@@ -35,6 +35,8 @@ def video_out(video: Video, count: LikeCount, services: Services) -> VideoOut:
         base = f"{services.settings.media_base_url.rstrip('/')}/g/{grant}/"
         playback_url = base + video.master_playlist_key
         thumbnail_url = base + video.thumbnail_key if video.thumbnail_key else None
+        # The track names its sprite sheets relative to itself, so they share its grant.
+        storyboard_url = base + video.storyboard_key if video.storyboard_key else None
     return VideoOut(
         id=video.id,
         owner_id=video.owner_id,
@@ -50,6 +52,7 @@ def video_out(video: Video, count: LikeCount, services: Services) -> VideoOut:
         ],
         playback_url=playback_url,
         thumbnail_url=thumbnail_url,
+        storyboard_url=storyboard_url,
         error_reason=video.error_reason,
         likes=count.likes,
         liked_by_me=count.liked_by_me,

@@ -22,7 +22,14 @@ from app.backend.db import make_engine
 from app.backend.migrate import upgrade
 from app.backend.models import User, Video, Visibility
 from app.backend.status_consumer import record_event
-from app.contracts.messages import ProgressEventV1, Rendition, TaskOutputs, VideoEventV1, VideoState
+from app.contracts.messages import (
+    ProgressEventV1,
+    Rendition,
+    Storyboard,
+    TaskOutputs,
+    VideoEventV1,
+    VideoState,
+)
 from app.contracts.names import ResourceNames
 from app.contracts.settings import ENV_PREFIX, BackendSettings
 from app.local.provision import LocalResources, client, provision
@@ -304,6 +311,15 @@ def ready_event(video_id: str, task_id: uuid.UUID, sequence: int) -> ProgressEve
                 ),
                 Rendition(height=360, width=640, bandwidth=800_000, playlist_key=prefix + "360/index.m3u8"),
             ],
+            storyboard=Storyboard(
+                vtt_key=prefix + "storyboard/storyboard.vtt",
+                sprite_count=1,
+                interval_seconds=2,
+                tile_width=160,
+                tile_height=90,
+                columns=5,
+                rows=5,
+            ),
         ),
     )
 

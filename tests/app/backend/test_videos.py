@@ -13,9 +13,11 @@ import jwt
 import pytest
 from botocore.exceptions import ClientError
 from flask import Flask
+from sqlalchemy.orm import Session
 
 from app.backend.api.render import media_grant_ttl
 from app.backend.context import EXTENSION
+from app.backend.status_consumer import record_event
 from app.backend.videos import delete_versions
 from app.contracts.messages import VideoEventType
 from app.contracts.names import upload_key_prefix
@@ -32,6 +34,7 @@ from tests.app.backend.conftest import (
     Platform,
     RecordedRevocations,
     put_source,
+    ready_event,
     s3,
     video_events_observer,
     video_events_received,
@@ -314,6 +317,21 @@ def test_ready_video_shows_outputs_and_grant_carrying_media_urls(
     grant, key = body["playback_url"].removeprefix(prefix).split("/", 1)
     assert key == f"videos/{video_id}/{task_id}/master.m3u8"
     verify_media_grant(app.extensions[EXTENSION].ticket_key, grant, uuid.UUID(video_id))
+    # The seek previews' track, under the same grant: its cues name sprites relative to it.
+    assert body["storyboard_url"] == f"{prefix}{grant}/videos/{video_id}/{task_id}/storyboard/storyboard.vtt"
+
+
+def test_a_video_transcoded_before_storyboards_has_no_storyboard_url(
+    platform: Platform, alice: Caller
+) -> None:
+    video_id = platform.queue(alice)
+    event = ready_event(video_id, platform.task_id(video_id), sequence=5)
+    assert event.outputs is not None
+    older = event.model_copy(update={"outputs": event.outputs.model_copy(update={"storyboard": None})})
+    with Session(platform.engine) as session:
+        assert record_event(session, older)
+    body = platform.http.get(f"/api/videos/{video_id}").json
+    assert body["status"] == "ready" and body["playback_url"] and body["storyboard_url"] is None
 
 
 def test_a_short_videos_media_grant_expires_within_15_minutes(platform: Platform, alice: Caller) -> None:
@@ -336,6 +354,7 @@ def test_a_media_grant_outlives_a_viewing_with_pauses_within_bounds(duration: fl
 def test_unfinished_video_has_no_playback_url(platform: Platform, alice: Caller) -> None:
     body = platform.http.get(f"/api/videos/{platform.queue(alice)}", headers=alice.headers).json
     assert body["status"] == "queued" and body["playback_url"] is None and body["thumbnail_url"] is None
+    assert body["storyboard_url"] is None
 
 
 def test_events_ticket_carries_the_current_state_for_the_caller(
