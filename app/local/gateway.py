@@ -75,6 +75,7 @@ MEDIA_TYPES = {
     ".mp4": "video/mp4",
     ".jpg": "image/jpeg",
     ".jpeg": "image/jpeg",
+    ".vtt": "text/vtt",
 }
 # Paths that on AWS do not pass CloudFront (nor its web ACL): uploads go to S3 directly; /_local is local-only.
 NOT_BEHIND_THE_EDGE = ("/_s3", "/_local/")

@@ -817,6 +817,52 @@ def test_the_player_answers_its_keys(page: Page, ladder_video: dict[str, Any]) -
     page.wait_for_function("() => document.querySelector('video').paused", timeout=PLAYBACK_MS)
 
 
+def test_hovering_the_seek_bar_previews_the_storyboard_tile_for_that_time(
+    page: Page, ladder_video: dict[str, Any]
+) -> None:
+    """Issue 17, item 1: the 20 s video has a tile every 2 s, five to a row of a 160x90 grid."""
+    assert ladder_video["storyboard_url"].endswith("/storyboard/storyboard.vtt")
+    open_player(page, f"/#/videos/{ladder_video['id']}")
+    seek = page.get_by_role("slider", name="Seek")
+    page.wait_for_function(
+        "() => Number(document.querySelector('input[name=seek]').max) > 19", timeout=PLAYBACK_MS
+    )
+    preview = page.locator(".seek-preview")
+    expect(preview).to_be_hidden()
+    box = seek.bounding_box()
+    assert box is not None
+    sprite = page.locator(".seek-sprite")
+    sheet = re.compile(r"/storyboard/sprite-1\.jpg$")
+    # Three quarters along: 15 s, the eighth tile (index 7): second row, third column. The
+    # preview waits for the track, which loads beside the video: hover again until it shows.
+    deadline = time.monotonic() + UI_STEP_MS / 1000
+    while preview.is_hidden() and time.monotonic() < deadline:
+        page.mouse.move(box["x"] + box["width"] * 0.75, box["y"] + box["height"] / 2 + 1)
+        page.mouse.move(box["x"] + box["width"] * 0.75, box["y"] + box["height"] / 2)
+        page.wait_for_timeout(200)
+    expect(preview).to_be_visible()
+    expect(page.locator(".seek-time")).to_have_text("0:15")
+    expect(sprite).to_have_attribute("src", sheet)
+    assert sprite.evaluate("i => [i.style.left, i.style.top]") == ["-320px", "-90px"]
+    # The sheet loaded (a 5x5 grid of 160x90 tiles) and the window onto it is one tile.
+    page.wait_for_function("() => document.querySelector('.seek-sprite').naturalWidth === 800")
+    assert page.locator(".seek-tile").evaluate("t => [t.clientWidth, t.clientHeight]") == [160, 90]
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] - 200)
+    expect(preview).to_be_hidden()
+
+    # By keyboard: the slider moves the video and previews where it landed.
+    seek.focus()
+    page.keyboard.press("End")
+    expect(preview).to_be_visible()
+    wait_for_time(page, 19, 20.5)
+    expect(seek).to_have_attribute("aria-valuetext", re.compile(r"^0:(19|20) of 0:(19|20)$"))
+    expect(page.locator(".seek-time")).to_have_text(re.compile(r"^0:(19|20)$"))
+    expect(sprite).to_have_attribute("src", sheet)
+    assert sprite.evaluate("i => [i.style.left, i.style.top]") == ["-640px", "-90px"]  # the tenth tile
+    seek.blur()
+    expect(preview).to_be_hidden()
+
+
 def test_the_player_resumes_where_it_stopped_and_shares_a_start_time(
     page: Page, ladder_video: dict[str, Any]
 ) -> None:

@@ -1,8 +1,10 @@
 // The player of a ready video and what goes with it: quality (where hls.js plays), speed,
-// keyboard shortcuts, resuming where the viewer stopped, and a link to share, at a time or not.
+// keyboard shortcuts, resuming where the viewer stopped, a seek bar previewing the frame at the
+// time under the pointer, and a link to share, at a time or not.
 
 import { alertBox, field, formatDuration, h, replace } from "../dom.js";
 import { attachHls } from "../player.js";
+import { cueAt, loadStoryboard } from "../storyboard.js";
 
 const SPEEDS = [0.5, 0.75, 1, 1.25, 1.5, 2];
 const SEEK_SECONDS = 10;
@@ -97,6 +99,64 @@ function speedPicker(el) {
   return field("Speed", select);
 }
 
+/**
+ * A seek bar (a native range input: arrows, Page Up/Down, Home and End move it) under the video,
+ * with the storyboard's tile for the time under the pointer, or the time the keys chose, above
+ * it. The preview is visual only; the slider speaks its time as "m:ss of m:ss".
+ */
+function seekBar(video, el) {
+  const sprite = h("img", { alt: "", class: "seek-sprite" });
+  const tile = h("div", { class: "seek-tile" }, sprite);
+  const label = h("span", { class: "seek-time" });
+  const preview = h("div", { class: "seek-preview", hidden: true, "aria-hidden": "true" }, tile, label);
+  const slider = h("input", { type: "range", name: "seek", min: 0, max: 0, step: "any", value: 0, "aria-label": "Seek" });
+  let cues = [];
+  loadStoryboard(video.storyboard_url).then((loaded) => (cues = loaded));
+
+  const describe = (time) => slider.setAttribute("aria-valuetext", `${formatDuration(time)} of ${formatDuration(el.duration || 0)}`);
+  const show = (time) => {
+    const cue = cueAt(cues, time);
+    if (!cue) return;
+    if (sprite.src !== cue.url) sprite.src = cue.url;
+    sprite.style.left = `${-cue.x}px`;
+    sprite.style.top = `${-cue.y}px`;
+    tile.style.width = `${cue.width}px`;
+    tile.style.height = `${cue.height}px`;
+    label.textContent = formatDuration(time);
+    preview.hidden = false;
+    const track = slider.clientWidth;
+    const centre = (time / (Number(slider.max) || 1)) * track;
+    preview.style.left = `${Math.max(0, Math.min(track - cue.width, centre - cue.width / 2))}px`;
+  };
+  const hide = () => (preview.hidden = true);
+
+  const setDuration = () => {
+    if (Number.isFinite(el.duration)) slider.max = String(el.duration);
+    describe(el.currentTime);
+  };
+  el.addEventListener("loadedmetadata", setDuration);
+  el.addEventListener("durationchange", setDuration);
+  el.addEventListener("timeupdate", () => {
+    if (document.activeElement === slider && !preview.hidden) return; // the viewer is scrubbing
+    slider.value = String(el.currentTime);
+    describe(el.currentTime);
+  });
+  slider.addEventListener("pointermove", (event) => {
+    const box = slider.getBoundingClientRect();
+    const fraction = Math.max(0, Math.min(1, (event.clientX - box.left) / (box.width || 1)));
+    show(fraction * Number(slider.max));
+  });
+  slider.addEventListener("pointerleave", () => document.activeElement !== slider && hide());
+  slider.addEventListener("input", () => {
+    const time = Number(slider.value);
+    el.currentTime = time;
+    describe(time);
+    show(time);
+  });
+  slider.addEventListener("blur", hide);
+  return h("div", { class: "seek" }, preview, slider);
+}
+
 function sharePanel(video, el) {
   const link = h("input", { name: "share", readonly: true, value: shareLink(video.id, 0) });
   const atTime = h("input", { type: "checkbox", name: "share-at", id: `share-at-${video.id}` });
@@ -160,6 +220,7 @@ export function playerSection(video, cleanups, startAt = null, { embedded = fals
     "div",
     { class: "player" },
     el,
+    video.storyboard_url ? seekBar(video, el) : null,
     box,
     h("div", { class: "player-controls inline" }, quality.wrapper, speedPicker(el)),
     h(
