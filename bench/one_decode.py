@@ -6,7 +6,9 @@ one-height ladder, so it writes the same renditions (plus a poster per process, 
 each). Nothing talks to S3: the worker's download and upload are left out, so the emulator
 is not in the measured path. Beside the times, each rendition's bitrate and SSIM against the
 source scaled to its size (ffmpeg's ``ssim`` filter), for both variants, so a speed gain
-never hides a quality loss.
+never hides a quality loss. Both variants make the seek previews' storyboard as the worker does;
+what that branch of the decode adds is measured beside them, the one-decode ladder with and
+without it, in interleaved rounds of its own (in the row's details, not a goal).
 
     .venv/bin/python -m bench.one_decode [--rounds 4] [--quick]
 """
@@ -85,12 +87,16 @@ def renditions(source: ProbeResult, heights: list[int]) -> tuple[RenditionPlan, 
     return plan_transcode(source, _task(heights), heights).renditions
 
 
-def transcode(source: ProbeResult, paths: OutputPaths, heights: list[int]) -> None:
+def transcode(
+    source: ProbeResult, paths: OutputPaths, heights: list[int], *, storyboard: bool = True
+) -> None:
     """What the worker does between probe and upload, for the renditions of ``heights``."""
     task = _task(heights)
     for rendition in plan_transcode(source, task, heights).renditions:
         paths.playlist(rendition).parent.mkdir(parents=True, exist_ok=True)
-    run_ffmpeg(ffmpeg.compile(build_graph(source, task, heights, paths)), lambda _s: None, lambda: False)
+    paths.storyboard.mkdir(parents=True, exist_ok=True)
+    graph = build_graph(source, task, heights, paths, storyboard=storyboard)
+    run_ffmpeg(ffmpeg.compile(graph), lambda _s: None, lambda: False)
 
 
 def children_cpu() -> float:
@@ -144,6 +150,8 @@ class Comparison:
     pairs: list[tuple[Costs, Costs]]
     quality: dict[str, dict[str, dict[str, float]]]
     """Variant, then rendition name: bitrate and SSIM."""
+    storyboard_pairs: list[tuple[Costs, Costs]]
+    """The one-decode ladder without the storyboard, then with it, per round."""
 
 
 def compare(source: Source, rounds: int) -> Comparison:
@@ -157,6 +165,9 @@ def compare(source: Source, rounds: int) -> Comparison:
 
         def one_decode(root: Path) -> None:
             transcode(probed, OutputPaths(source=source_path, root=root), heights)
+
+        def without_storyboard(root: Path) -> None:
+            transcode(probed, OutputPaths(source=source_path, root=root), heights, storyboard=False)
 
         def per_rendition(root: Path) -> None:
             for height in heights:
@@ -172,6 +183,11 @@ def compare(source: Source, rounds: int) -> Comparison:
         # Every run of either variant must have written the same files, or the ratio compares unlike work.
         if len(written) != 1:
             raise SystemExit(f"the variants wrote different renditions: {sorted(written)}")
+        storyboard_pairs = interleave(
+            lambda: measured(without_storyboard, work, set(), {}, "without storyboard"),
+            lambda: measured(one_decode, work, set(), {}, "with storyboard"),
+            rounds,
+        )
         return Comparison(
             source,
             heights,
@@ -181,6 +197,7 @@ def compare(source: Source, rounds: int) -> Comparison:
                 variant: {r.name: quality(source_path, source.seconds, root, r) for r in plans}
                 for variant, root in kept.items()
             },
+            storyboard_pairs,
         )
 
 
@@ -194,12 +211,21 @@ def measure(*, quick: bool, rounds: int | None = None) -> list[Row]:
             Goal("<=", 0.65),
             [a["wall"] / b["wall"] for a, b in result.pairs],
             note=f"{source}, ladder {result.heights}; CPU time "
-            + summary([a["cpu"] / b["cpu"] for a, b in result.pairs]),
+            + summary([a["cpu"] / b["cpu"] for a, b in result.pairs])
+            + "; the storyboard adds, wall "
+            + summary(ratios(result.storyboard_pairs, "wall"))
+            + ", CPU "
+            + summary(ratios(result.storyboard_pairs, "cpu")),
             details={
                 "source": str(source),
                 "cpu_ratios": [a["cpu"] / b["cpu"] for a, b in result.pairs],
                 "seconds": [{"one_decode": a, "per_rendition": b} for a, b in result.pairs],
                 "renditions": result.quality,
+                "storyboard": {
+                    "with_over_without_wall": ratios(result.storyboard_pairs, "wall"),
+                    "with_over_without_cpu": ratios(result.storyboard_pairs, "cpu"),
+                    "seconds": [{"without": a, "with": b} for a, b in result.storyboard_pairs],
+                },
             },
         )
     ]
@@ -222,6 +248,11 @@ def main() -> int:
         )
     print(f"per-rendition / one-decode, wall time: {summary(ratios(result.pairs, 'wall'))}")
     print(f"per-rendition / one-decode, CPU time:  {summary(ratios(result.pairs, 'cpu'))}")
+    print("one decode without | with the storyboard:")
+    for a, b in result.storyboard_pairs:
+        print(f"  {a['wall']:.2f} s wall {a['cpu']:.2f} s cpu | {b['wall']:.2f} s wall {b['cpu']:.2f} s cpu")
+    print(f"with / without the storyboard, wall time: {summary(ratios(result.storyboard_pairs, 'wall'))}")
+    print(f"with / without the storyboard, CPU time:  {summary(ratios(result.storyboard_pairs, 'cpu'))}")
     for variant, by_rendition in result.quality.items():
         shown = ", ".join(
             f"{n} {q['kbit_per_s']:.0f} kbit/s SSIM {q['ssim']:.4f}" for n, q in by_rendition.items()

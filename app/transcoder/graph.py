@@ -191,8 +191,13 @@ def _rendition_output(video: Any, audio: Any, rendition: RenditionPlan, paths: O
     return ffmpeg.output(*streams, str(paths.playlist(rendition)), **options)
 
 
-def build_graph(probe: ProbeResult, task: TaskMessageV1, ladder: list[int], paths: OutputPaths) -> Any:
-    """The whole transcode as one ffmpeg-python graph; ``ffmpeg.compile`` turns it into argv."""
+def build_graph(
+    probe: ProbeResult, task: TaskMessageV1, ladder: list[int], paths: OutputPaths, *, storyboard: bool = True
+) -> Any:
+    """The whole transcode as one ffmpeg-python graph; ``ffmpeg.compile`` turns it into argv.
+
+    ``storyboard=False`` leaves the seek previews' branch out, for measuring what it costs
+    (``bench/one_decode.py``); the worker always makes them."""
     plan = plan_transcode(probe, task, ladder)
     source = ffmpeg.input(
         str(paths.source), t=_seconds(probe.duration + DECODE_MARGIN_SECONDS), **SOURCE_INPUT_OPTIONS
@@ -214,6 +219,8 @@ def build_graph(probe: ProbeResult, task: TaskMessageV1, ladder: list[int], path
         .filter("setsar", 1)
     )
     outputs.append(ffmpeg.output(poster, str(paths.thumbnail), **{"frames:v": 1, "q:v": 3, "f": "image2"}))
+    if not storyboard:
+        return _finish(outputs)
     board = plan.storyboard
     tiles = (
         frames[len(plan.renditions) + 1]
@@ -224,6 +231,10 @@ def build_graph(probe: ProbeResult, task: TaskMessageV1, ladder: list[int], path
         .filter("tile", f"{board.columns}x{board.rows}")
     )
     outputs.append(ffmpeg.output(tiles, str(paths.sprites), **{"q:v": 5, "f": "image2", "start_number": 1}))
+    return _finish(outputs)
+
+
+def _finish(outputs: list[Any]) -> Any:
     return (
         ffmpeg.merge_outputs(*outputs)
         .global_args("-nostdin", "-hide_banner", "-loglevel", "error", "-progress", "pipe:1", "-nostats")

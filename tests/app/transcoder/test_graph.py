@@ -197,3 +197,11 @@ def test_the_source_is_read_only_by_video_demuxers_from_the_local_file_up_to_its
         "-t",
         "11.000000",
     ]
+
+
+def test_without_the_storyboard_the_split_feeds_only_the_ladder_and_the_poster() -> None:
+    """The bench's baseline for what the storyboard costs (bench/one_decode.py)."""
+    argv = list(ffmpeg.compile(build_graph(_probe(), _task(), LADDER, PATHS, storyboard=False)))
+    graph = _filter_complex(argv)
+    assert graph.startswith("[0:V]split=5") and "tile=" not in graph
+    assert str(PATHS.sprites) not in argv
