@@ -92,9 +92,7 @@ def transcode(
 ) -> None:
     """What the worker does between probe and upload, for the renditions of ``heights``."""
     task = _task(heights)
-    for rendition in plan_transcode(source, task, heights).renditions:
-        paths.playlist(rendition).parent.mkdir(parents=True, exist_ok=True)
-    paths.storyboard.mkdir(parents=True, exist_ok=True)
+    paths.make_directories(plan_transcode(source, task, heights))
     graph = build_graph(source, task, heights, paths, storyboard=storyboard)
     run_ffmpeg(ffmpeg.compile(graph), lambda _s: None, lambda: False)
 

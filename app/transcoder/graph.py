@@ -89,6 +89,12 @@ class OutputPaths:
     def sprites(self) -> Path:
         return self.storyboard / SPRITE_PATTERN
 
+    def make_directories(self, plan: TranscodePlan) -> None:
+        """The directories ffmpeg writes into: its muxers create files, not directories."""
+        for rendition in plan.renditions:
+            self.playlist(rendition).parent.mkdir(parents=True, exist_ok=True)
+        self.storyboard.mkdir(parents=True, exist_ok=True)
+
     def playlist(self, rendition: RenditionPlan) -> Path:
         return self.root / rendition.playlist
 

@@ -371,9 +371,7 @@ class Worker:
             raise PermanentFailure(str(exc), "source_refused") from None
         except PlanError as exc:
             raise PermanentFailure(str(exc), "unplannable") from None
-        for rendition in plan.renditions:
-            paths.playlist(rendition).parent.mkdir(parents=True)
-        paths.storyboard.mkdir(parents=True)
+        paths.make_directories(plan)
 
         def on_progress(seconds: float) -> None:
             pace.fraction = min(1.0, seconds / plan.duration)

@@ -119,8 +119,7 @@ def test_the_decode_stops_at_the_probed_duration_whatever_the_file_holds(
         video_id="00000000-0000-0000-0000-000000000001", owner_id="u", source_bucket="uploads", source_key="k"
     )
     paths = OutputPaths(source=media.landscape, root=tmp_path)
-    for rendition in plan_transcode(lying, task, [360]).renditions:
-        paths.playlist(rendition).parent.mkdir(parents=True)
+    paths.make_directories(plan_transcode(lying, task, [360]))
     run_ffmpeg(ffmpeg.compile(build_graph(lying, task, [360], paths)), lambda _: None, lambda: False)
     assert float(ffprobe(tmp_path / "360p" / "index.m3u8")["format"]["duration"]) <= 1.6
 

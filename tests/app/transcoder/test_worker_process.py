@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import time
 from pathlib import Path
@@ -22,9 +23,11 @@ def _wait_until_transcoding(pipeline: Pipeline, task: TaskMessageV1) -> None:
 
 
 def _expected_keys(pipeline: Pipeline, prefix: str, tmp_path: Path) -> set[str]:
-    """The keys one complete set of outputs consists of, read from its own playlists."""
+    """The keys one complete set of outputs consists of, read from its own playlists and storyboard track."""
     pipeline.download(prefix, tmp_path)
-    keys = {prefix + "master.m3u8", prefix + "poster.jpg"}
+    keys = {prefix + "master.m3u8", prefix + "poster.jpg", prefix + "storyboard/storyboard.vtt"}
+    track = (tmp_path / "storyboard" / "storyboard.vtt").read_text()
+    keys |= {prefix + "storyboard/" + sprite for sprite in re.findall(r"^(sprite-\d+\.jpg)#", track, re.M)}
     for line in (tmp_path / "master.m3u8").read_text().splitlines():
         if line and not line.startswith("#"):
             variant = tmp_path / line
