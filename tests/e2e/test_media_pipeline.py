@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import time
 from pathlib import Path
@@ -123,6 +124,17 @@ def test_uploaded_clip_becomes_an_hls_ladder_with_live_progress(
     assert thumbnail.content[:3] == b"\xff\xd8\xff"
     (probed_thumbnail,) = ffprobe(video["thumbnail_url"])["streams"]
     assert probed_thumbnail["codec_name"] == "mjpeg"
+
+    # Seek previews: the track and the sprite sheets its cues name pass the media edge like segments.
+    track = requests.get(video["storyboard_url"], timeout=10)
+    assert track.status_code == 200 and track.headers["Content-Type"] == "text/vtt", track.headers
+    sheets = set(re.findall(r"^(sprite-\d+\.jpg)#xywh=\d+,\d+,\d+,\d+$", track.text, re.M))
+    assert sheets == {"sprite-1.jpg"}, track.text  # 10 s every 2 s: 5 tiles, one sheet
+    sheet = requests.get(requests.compat.urljoin(video["storyboard_url"], "sprite-1.jpg"), timeout=10)
+    assert sheet.status_code == 200 and sheet.headers["Content-Type"] == "image/jpeg"
+    assert sheet.content[:3] == b"\xff\xd8\xff"
+    # Only with the grant: a tampered one is refused before S3, as for the segments.
+    assert requests.get(video["storyboard_url"].replace("/g/", "/g/x", 1), timeout=10).status_code == 403
 
 
 @pytest.fixture(scope="module")
