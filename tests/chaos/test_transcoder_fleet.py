@@ -180,6 +180,21 @@ def _check_one_complete_set(pipeline: Pipeline, task: TaskMessageV1, ready: Prog
         for entry in _playlist_entries(read(prefix + variant)):
             referenced.add(prefix + directory + entry)
             assert prefix + directory + entry in keys, f"{entry} of {variant} is missing (seed {SEED})"
+    storyboard = ready.outputs.storyboard
+    assert storyboard is not None, f"task {task.task_id}: no storyboard (seed {SEED})"
+    referenced.add(storyboard.vtt_key)
+    directory = storyboard.vtt_key.rsplit("/", 1)[0] + "/"
+    sprites = {
+        directory + line.split("#", 1)[0]
+        for line in read(storyboard.vtt_key).splitlines()
+        if "#xywh=" in line
+    }
+    assert sprites == {f"{directory}sprite-{n}.jpg" for n in range(1, storyboard.sprite_count + 1)}, (
+        f"seed {SEED}"
+    )
+    for sprite in sprites:
+        assert sprite in keys, f"{sprite} of the storyboard is missing (seed {SEED})"
+    referenced |= sprites
     # Nothing beyond that one set: no second set, no leftovers of a killed attempt.
     assert keys == referenced, f"task {task.task_id}: extra {sorted(keys - referenced)} (seed {SEED})"
 
