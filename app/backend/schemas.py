@@ -24,6 +24,8 @@ def _no_nul(value: str) -> str:
 
 
 NoNul = AfterValidator(_no_nul)
+# Documents NoNul in the OpenAPI document, so a client that follows the schema never sends NUL.
+NO_NUL_PATTERN = Field(json_schema_extra={"pattern": "^[^\\u0000]*$"})
 
 
 def _not_blank(value: str) -> str:
@@ -175,8 +177,8 @@ class PageQuery(_Request):
 
 
 class FeedQuery(PageQuery):
-    q: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100), NoNul] = Field(
-        "", description="words to find in titles, matched literally"
+    q: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100), NoNul, NO_NUL_PATTERN] = (
+        Field("", description="words to find in titles, matched literally")
     )
 
 
@@ -273,7 +275,7 @@ class CompletedPart(_Request):
         str,
         StringConstraints(min_length=1, max_length=200),
         NoNul,
-        Field(json_schema_extra={"pattern": "^[^\\u0000]*$"}),
+        NO_NUL_PATTERN,
     ]
 
 
@@ -440,7 +442,9 @@ class RoleGrant(_Request):
 
 
 class UserQuery(_Request):
-    email: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=320), NoNul]
+    email: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=3, max_length=320), NoNul, NO_NUL_PATTERN
+    ]
 
 
 class AdminUserOut(BaseModel):
