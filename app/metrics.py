@@ -14,9 +14,12 @@ id), so the number of metrics CloudWatch bills for stays fixed.
 
 from __future__ import annotations
 
+import json
+import sys
 from collections.abc import Iterable, Mapping
 
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
+from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 from app.contracts.metrics import NAMESPACE  # the stack's alarms and dashboard read the same name
 
@@ -38,7 +41,13 @@ def emit(service: str, values: Values, **dimensions: str) -> None:
     for name, (value, unit) in values.items():
         for one in [value] if isinstance(value, int | float) else value:
             metrics.add_metric(name=name, unit=unit, value=one)
-    metrics.flush_metrics()
+    if is_metrics_disabled():
+        return
+    # One write of the whole line, flushed: powertools' own flush prints the line and its newline
+    # apart through a block-buffered stdout, and in a log that several processes share (the local
+    # platform's) another line landed between them.
+    sys.stdout.write(json.dumps(metrics.serialize_metric_set(), separators=(",", ":")) + "\n")
+    sys.stdout.flush()
 
 
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})

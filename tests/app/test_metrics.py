@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from aws_lambda_powertools.metrics import MetricUnit
 
 from app import metrics
 from tests.support.emf import metric_lines
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_a_request_is_one_line_with_count_latency_and_error_flags_per_route(
@@ -53,3 +60,29 @@ def test_route_names_are_bounded_by_templates_and_known_methods(
     method: str, template: str | None, name: str
 ) -> None:
     assert metrics.route_name(method, template) == name
+
+
+def test_lines_of_processes_sharing_one_log_never_run_into_each_other(tmp_path: Path) -> None:
+    """The local platform's log is every service's output in one file; a full run once found a
+    metric line and another process's line joined (the line and its newline written apart)."""
+    emitter = (
+        "import logging\n"
+        "from aws_lambda_powertools.metrics import MetricUnit\n"
+        "from app.metrics import emit\n"
+        "logging.basicConfig(format='%(message)s', level=logging.INFO)\n"  # on stderr, as the services log
+        "for n in range(400):\n"
+        "    emit('svc', {'Count': (n, MetricUnit.Count)}, route='GET /api/videos/<video_id>')\n"
+        "    logging.info('{\"message\": \"a log line between the metrics' + 'x' * 200 + '\"}')\n"
+    )
+    log = tmp_path / "platform.log"
+    with log.open("wb") as shared:
+        writers = [
+            subprocess.Popen([sys.executable, "-c", emitter], stdout=shared, stderr=shared, cwd=ROOT)
+            for _ in range(3)
+        ]
+        assert all(w.wait(timeout=120) == 0 for w in writers)
+    lines = log.read_text().splitlines()
+    assert len(lines) == 3 * 400 * 2
+    for line in lines:
+        json.loads(line)
+    assert len(metric_lines(log.read_text(), "svc")) == 3 * 400
