@@ -396,11 +396,13 @@ def build(
     web_dir: Path = WEB_DIR,
     s3_signers: Sequence[Credentials] = (),
     s3_credentials: Credentials | None = None,
+    rate_limits: RateLimits | None = None,
 ) -> Flask:
     """The gateway as ``reelstack up`` runs it: settings from the environment, clients made once.
 
     ``s3_signers``: whose presigned uploads ``/_s3`` honours (default: this process's
-    credentials); ``s3_credentials``: what it forwards them with (default: the same).
+    credentials); ``s3_credentials``: what it forwards them with (default: the same);
+    ``rate_limits``: the WAF rate rules' limits (default: the dev stack's).
     """
     users = load(UserServiceSettings)
     # The handler's cold start configures logging for a Lambda; do it first, then log as the gateway.
@@ -429,5 +431,6 @@ def build(
         media_bucket=media_bucket,
         web_dir=web_dir,
         upstream=upstream,
+        rate_limiter=SlidingWindowLimiter(rate_limits or RateLimits()),
     )
     return create_app(gateway)

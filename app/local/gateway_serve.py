@@ -20,6 +20,7 @@ from flask import Flask
 
 from app.contracts import logs
 from app.local.gateway import WEB_DIR, build
+from app.local.rate_limit import add_rate_limit_arguments, rate_limits_of
 from app.local.s3_gate import signer_from_environment
 from app.serving import FileDescriptorLimit, Server, ensure_file_descriptors, file_descriptors_needed
 
@@ -42,6 +43,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--media-bucket", required=True)
     parser.add_argument("--ticket-secret-arn", required=True)
     parser.add_argument("--web-dir", type=Path, default=WEB_DIR)
+    add_rate_limit_arguments(parser)
     return parser
 
 
@@ -70,6 +72,7 @@ def main(argv: list[str]) -> int:
             ticket_secret_arn=args.ticket_secret_arn,
             web_dir=args.web_dir,
             s3_signers=[signer] if signer else [],
+            rate_limits=rate_limits_of(args),
         )
 
     Server(

@@ -33,6 +33,7 @@ from app.contracts.names import ResourceNames
 from app.local import moto_server
 from app.local.gateway_credentials import stand_in_credentials
 from app.local.provision import LOCAL_STACK, LocalResources, assume, bootstrap_launcher, provision
+from app.local.rate_limit import add_rate_limit_arguments, rate_limits_of
 from app.local.s3_gate import signer_environment
 from pulumi_offline.synth import PROJECT
 
@@ -260,6 +261,12 @@ def start(args: argparse.Namespace, supervisor: Supervisor) -> tuple[LocalResour
     ]
     for url in progress_urls:
         gateway_argv += ["--progress", url]
+    gateway_argv += [
+        "--rate-limit-per-ip",
+        str(args.rate_limit_per_ip),
+        "--auth-rate-limit-per-ip",
+        str(args.auth_rate_limit_per_ip),
+    ]
     services.append(
         supervisor.spawn(
             "gateway",
@@ -304,6 +311,7 @@ def _parser() -> argparse.ArgumentParser:
         help="SQLAlchemy URL, e.g. postgresql+psycopg://...; default: REELSTACK_DATABASE_URL, "
         "else SQLite in the state dir",
     )
+    add_rate_limit_arguments(parser)
     parser.add_argument(
         "--no-iam",
         action="store_true",
@@ -316,6 +324,10 @@ def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     if args.transcoders < 0:
         _parser().error("--transcoders must be 0 or more")
+    try:
+        rate_limits_of(args)
+    except ValueError as exc:
+        _parser().error(str(exc))
     if not _port_is_free(args.port):
         _parser().error(f"127.0.0.1:{args.port} is in use; stop what holds it or pick another --port")
 

@@ -17,6 +17,7 @@ The counts live in this process's memory: the local gateway runs one gunicorn wo
 
 from __future__ import annotations
 
+import argparse
 import math
 import threading
 import time
@@ -53,3 +54,16 @@ class SlidingWindowLimiter:
             for rule in applicable:
                 self._seen.setdefault((rule.name, client_ip), deque()).append(now)
         return None
+
+
+def add_rate_limit_arguments(parser: argparse.ArgumentParser) -> None:
+    """The WAF rate rules' limits the gateway applies; the defaults are the dev stack's."""
+    defaults = RateLimits()
+    parser.add_argument("--rate-limit-per-ip", type=int, default=defaults.per_ip, help="requests per window")
+    parser.add_argument(
+        "--auth-rate-limit-per-ip", type=int, default=defaults.auth_per_ip, help="/auth/* requests per window"
+    )
+
+
+def rate_limits_of(args: argparse.Namespace) -> RateLimits:
+    return RateLimits(per_ip=args.rate_limit_per_ip, auth_per_ip=args.auth_rate_limit_per_ip)

@@ -88,6 +88,9 @@ class RunningPlatform:
             raise
 
 
+SUITE_RATE_LIMIT = 1_000_000
+
+
 def start_platform(
     state_dir: Path, *, transcoders: int, port: int | None = None, database_url: str = ""
 ) -> RunningPlatform:
@@ -105,6 +108,12 @@ def start_platform(
         str(state_dir),
         "--transcoders",
         str(transcoders),
+        # The suite signs up and logs in hundreds of users from 127.0.0.1 within minutes, past the
+        # dev stack's /auth/* limit per address; the limit itself: tests/app/local/test_rate_limit.py.
+        "--rate-limit-per-ip",
+        str(SUITE_RATE_LIMIT),
+        "--auth-rate-limit-per-ip",
+        str(SUITE_RATE_LIMIT),
     ]
     if database_url:
         argv += ["--database-url", database_url]

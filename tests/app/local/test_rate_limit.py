@@ -8,6 +8,7 @@ The clock is the test's own: nothing here waits or depends on timing.
 
 from __future__ import annotations
 
+import argparse
 from dataclasses import dataclass
 
 import pytest
@@ -16,7 +17,7 @@ from flask.testing import FlaskClient
 
 from app.contracts.rate_limits import RateLimits
 from app.local.gateway import Gateway, create_app
-from app.local.rate_limit import SlidingWindowLimiter
+from app.local.rate_limit import SlidingWindowLimiter, add_rate_limit_arguments, rate_limits_of
 
 ATTACKER = "203.0.113.7"
 NEIGHBOUR = "198.51.100.2"
@@ -119,3 +120,15 @@ def test_a_request_counts_until_it_leaves_the_trailing_window_not_until_a_fixed_
 
 def test_the_gateway_limits_by_default_with_the_dev_stacks_numbers(gateway: Gateway) -> None:
     assert gateway.rate_limiter.limits == RateLimits()
+
+
+def test_reelstack_up_takes_the_limits_and_refuses_a_pair_waf_would_refuse() -> None:
+    parser = argparse.ArgumentParser()
+    add_rate_limit_arguments(parser)
+    assert rate_limits_of(parser.parse_args([])) == RateLimits()
+    given = rate_limits_of(
+        parser.parse_args(["--rate-limit-per-ip", "5000", "--auth-rate-limit-per-ip", "400"])
+    )
+    assert (given.per_ip, given.auth_per_ip) == (5000, 400)
+    with pytest.raises(ValueError, match="authRateLimitPerIp"):
+        rate_limits_of(parser.parse_args(["--rate-limit-per-ip", "100", "--auth-rate-limit-per-ip", "200"]))
