@@ -27,7 +27,14 @@ EVENT_WAIT_SECONDS = 120.0
 
 
 def clip(
-    path: Path, size: str, seconds: float, *, audio: bool = True, pix_fmt: str = "yuv420p", fps: int = 30
+    path: Path,
+    size: str,
+    seconds: float,
+    *,
+    audio: bool = True,
+    pix_fmt: str = "yuv420p",
+    fps: int = 30,
+    crf: int = 23,
 ) -> Path:
     width, height = size.split("x")
     # testsrc2 rounds to even sizes, so scale to the exact (possibly odd) size afterwards.
@@ -35,7 +42,9 @@ def clip(
     args = ["ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i", video]
     if audio:
         args += ["-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}", "-c:a", "aac", "-shortest"]
-    subprocess.run([*args, "-c:v", "libx264", "-preset", "ultrafast", str(path)], check=True)
+    subprocess.run(
+        [*args, "-c:v", "libx264", "-preset", "ultrafast", "-crf", str(crf), str(path)], check=True
+    )
     return path
 
 
@@ -44,7 +53,10 @@ class Media:
     landscape: Path
     """1280x720, 4 s, with audio."""
     long: Path
-    """1280x720, 8 s, with audio: long enough to interrupt."""
+    """1280x720, 8 s, with audio: long enough to interrupt, short enough to finish."""
+    endless: Path
+    """320x240, 10 min, no audio: runs on far longer than any test waits, so that a test which
+    interrupts it cannot find it already done however late it gets there."""
     portrait: Path
     odd: Path
     silent: Path
@@ -88,6 +100,8 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> Media:
     return Media(
         landscape=landscape,
         long=clip(base / "long.mp4", "1280x720", 8),
+        # Low quality keeps the file small: what it costs ffmpeg is its frame count.
+        endless=clip(base / "endless.mp4", "320x240", 600, audio=False, crf=45),
         portrait=clip(base / "portrait.mp4", "720x1280", 2),
         # 4:4:4 so that the source itself can have an odd height.
         odd=clip(base / "odd.mp4", "854x481", 2, pix_fmt="yuv444p"),

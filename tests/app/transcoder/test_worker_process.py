@@ -12,7 +12,7 @@ from app.backend.videos import delete_prefix, delete_versions, media_prefix
 from app.contracts.messages import TaskMessageV1, VideoState
 from app.contracts.names import upload_key_prefix
 from app.contracts.tickets import media_key_prefix
-from tests.app.transcoder.conftest import EXIT_WAIT_SECONDS, Media, Pipeline, StartWorker, clip
+from tests.app.transcoder.conftest import EXIT_WAIT_SECONDS, Media, Pipeline, StartWorker
 from tests.support.processes import children, running
 
 
@@ -92,7 +92,7 @@ def test_sigterm_lets_a_task_finish_within_the_grace_period(
 def test_sigterm_releases_a_task_that_cannot_finish_within_the_grace_period(
     pipeline: Pipeline, start_worker: StartWorker, media: Media
 ) -> None:
-    task = pipeline.submit(media.long)
+    task = pipeline.submit(media.endless)
     worker = start_worker(grace=0.1)
     _wait_until_transcoding(pipeline, task)
     worker.send_signal(signal.SIGTERM)
@@ -112,7 +112,7 @@ def test_sigterm_releases_a_task_that_cannot_finish_within_the_grace_period(
 def test_a_task_whose_ffmpeg_is_stopped_along_with_the_worker_is_released(
     pipeline: Pipeline, start_worker: StartWorker, media: Media
 ) -> None:
-    task = pipeline.submit(media.long)
+    task = pipeline.submit(media.endless)
     worker = start_worker(grace=300)
     _wait_until_transcoding(pipeline, task)
     # A service manager stopping the whole control group signals every process in it.
@@ -129,12 +129,11 @@ def test_a_task_whose_ffmpeg_is_stopped_along_with_the_worker_is_released(
 
 
 def test_deleting_a_transcoding_video_stops_its_ffmpeg_within_seconds_and_keeps_nothing(
-    pipeline: Pipeline, start_worker: StartWorker, tmp_path: Path
+    pipeline: Pipeline, start_worker: StartWorker, media: Media, tmp_path: Path
 ) -> None:
     """The worker notices the deletion (its source is gone) within seconds, kills ffmpeg, uploads
     nothing, reports nothing (not failed: nobody failed) and deletes the task's message."""
-    # Small frames but many of them: ffmpeg would run on for far longer than the bound below.
-    task = pipeline.submit(clip(tmp_path / "slow.mp4", "320x240", 600, audio=False))
+    task = pipeline.submit(media.endless)
     work_dir = tmp_path / "work"
     worker = start_worker(work_dir=work_dir)
     _wait_until_transcoding(pipeline, task)
