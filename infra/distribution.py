@@ -20,6 +20,7 @@ buckets it was handed.
 """
 
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -192,6 +193,16 @@ class SiteDistributionArgs:
             )
 
 
+# How every behaviour that serves the buckets' files answers: reads only, cached, compressed.
+_CACHED_READS: dict[str, Any] = {
+    "viewer_protocol_policy": "redirect-to-https",
+    "allowed_methods": ["GET", "HEAD", "OPTIONS"],
+    "cached_methods": ["GET", "HEAD"],
+    "cache_policy_id": CACHING_OPTIMIZED,
+    "compress": True,
+}
+
+
 class SiteDistribution(pulumi.ComponentResource):
     """One CloudFront distribution (web app, media, API), its media-grant function and key store."""
 
@@ -292,21 +303,13 @@ class SiteDistribution(pulumi.ComponentResource):
             aws.cloudfront.DistributionOrderedCacheBehaviorArgs(
                 path_pattern=security_headers.EMBED_PATH,
                 target_origin_id="web",
-                viewer_protocol_policy="redirect-to-https",
-                allowed_methods=["GET", "HEAD", "OPTIONS"],
-                cached_methods=["GET", "HEAD"],
-                cache_policy_id=CACHING_OPTIMIZED,
-                compress=True,
+                **_CACHED_READS,
                 response_headers_policy_id=embed.id,
             ),
             aws.cloudfront.DistributionOrderedCacheBehaviorArgs(
                 path_pattern="/media/*",
                 target_origin_id="media",
-                viewer_protocol_policy="redirect-to-https",
-                allowed_methods=["GET", "HEAD", "OPTIONS"],
-                cached_methods=["GET", "HEAD"],
-                cache_policy_id=CACHING_OPTIMIZED,
-                compress=True,
+                **_CACHED_READS,
                 response_headers_policy_id=no_framing.id,
                 function_associations=[
                     aws.cloudfront.DistributionOrderedCacheBehaviorFunctionAssociationArgs(
@@ -370,11 +373,7 @@ class SiteDistribution(pulumi.ComponentResource):
             origins=origins,
             default_cache_behavior=aws.cloudfront.DistributionDefaultCacheBehaviorArgs(
                 target_origin_id="web",
-                viewer_protocol_policy="redirect-to-https",
-                allowed_methods=["GET", "HEAD", "OPTIONS"],
-                cached_methods=["GET", "HEAD"],
-                cache_policy_id=CACHING_OPTIMIZED,
-                compress=True,
+                **_CACHED_READS,
                 response_headers_policy_id=no_framing.id,
             ),
             ordered_cache_behaviors=behaviours,
