@@ -16,6 +16,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, timedelta
 from typing import Any
 
@@ -273,12 +274,27 @@ def _pool_errors(operation: str) -> Iterator[None]:
         raise ApiError(503, "auth_unavailable", f"the user pool could not {operation}; try again") from None
 
 
-def _sign_out_everywhere(dynamodb: Any, signout_table: str, user: User) -> None:
+@dataclass(frozen=True)
+class Accounts:
+    """Where users' accounts live: the Cognito user pool (sign-in, role groups) and the sign-out
+    table (which access tokens no longer count)."""
+
+    cognito: Any
+    user_pool_id: str
+    dynamodb: Any
+    signout_table: str
+
+
+def _sign_out_everywhere(accounts: Accounts, user: User) -> None:
     """Refuse every access token ``user`` holds (app/contracts/signouts.py), as a logout does."""
     now = int(time.time())
     try:
         record_sign_out(
-            dynamodb, signout_table, sub=user.id, signed_out_at=now, expires_at=now + ACCESS_TOKEN_MAX_SECONDS
+            accounts.dynamodb,
+            accounts.signout_table,
+            sub=user.id,
+            signed_out_at=now,
+            expires_at=now + ACCESS_TOKEN_MAX_SECONDS,
         )
     except (BotoCoreError, ClientError):
         log.exception("could not record the sign-out of %s", user.id)
@@ -286,46 +302,32 @@ def _sign_out_everywhere(dynamodb: Any, signout_table: str, user: User) -> None:
 
 
 def grant_role(
-    cognito_admin: Any, user_pool_id: str, session: Session, admin: User, user: User, role: Role, reason: str
+    accounts: Accounts, session: Session, admin: User, user: User, role: Role, reason: str
 ) -> None:
     """Add ``user`` to the role's group; their tokens carry it from their next login or refresh."""
     with _pool_errors("add the user to the group"):
-        cognito_admin.admin_add_user_to_group(UserPoolId=user_pool_id, Username=user.id, GroupName=role.value)
+        accounts.cognito.admin_add_user_to_group(
+            UserPoolId=accounts.user_pool_id, Username=user.id, GroupName=role.value
+        )
     audit(session, admin, Action.GRANT_ROLE, "user", user.id, f"{role.value}: {reason}")
     session.commit()
 
 
 def revoke_role(
-    cognito_admin: Any,
-    dynamodb: Any,
-    user_pool_id: str,
-    signout_table: str,
-    session: Session,
-    admin: User,
-    user: User,
-    role: Role,
-    reason: str,
+    accounts: Accounts, session: Session, admin: User, user: User, role: Role, reason: str
 ) -> None:
     """Remove ``user`` from the role's group and sign them out, so no token still naming it works."""
     with _pool_errors("remove the user from the group"):
-        cognito_admin.admin_remove_user_from_group(
-            UserPoolId=user_pool_id, Username=user.id, GroupName=role.value
+        accounts.cognito.admin_remove_user_from_group(
+            UserPoolId=accounts.user_pool_id, Username=user.id, GroupName=role.value
         )
-    _sign_out_everywhere(dynamodb, signout_table, user)
+    _sign_out_everywhere(accounts, user)
     audit(session, admin, Action.REVOKE_ROLE, "user", user.id, f"{role.value}: {reason}")
     session.commit()
 
 
 def suspend(
-    cognito_admin: Any,
-    dynamodb: Any,
-    user_pool_id: str,
-    signout_table: str,
-    revocations: RevocationStore,
-    session: Session,
-    admin: User,
-    user: User,
-    reason: str,
+    accounts: Accounts, revocations: RevocationStore, session: Session, admin: User, user: User, reason: str
 ) -> User:
     """Refuse the user's sign-in (Cognito disables them), end their sessions (refresh tokens at
     Cognito, access tokens through the sign-out table) and hide their content; their videos'
@@ -333,10 +335,10 @@ def suspend(
     if user.id == admin.id:
         raise ApiError(409, "cannot_suspend_self", "an admin cannot suspend themselves")
     with _pool_errors("disable the user"):
-        cognito_admin.admin_disable_user(UserPoolId=user_pool_id, Username=user.id)
+        accounts.cognito.admin_disable_user(UserPoolId=accounts.user_pool_id, Username=user.id)
     with _pool_errors("sign the user out"):
-        cognito_admin.admin_user_global_sign_out(UserPoolId=user_pool_id, Username=user.id)
-    _sign_out_everywhere(dynamodb, signout_table, user)
+        accounts.cognito.admin_user_global_sign_out(UserPoolId=accounts.user_pool_id, Username=user.id)
+    _sign_out_everywhere(accounts, user)
     user.suspended_at = utcnow()
     user.suspended_reason = reason
     session.execute(
@@ -349,12 +351,10 @@ def suspend(
     return user
 
 
-def unsuspend(
-    cognito_admin: Any, user_pool_id: str, session: Session, admin: User, user: User, reason: str
-) -> User:
+def unsuspend(accounts: Accounts, session: Session, admin: User, user: User, reason: str) -> User:
     """Let the user sign in again; their content shows again (what a moderator hid stays hidden)."""
     with _pool_errors("enable the user"):
-        cognito_admin.admin_enable_user(UserPoolId=user_pool_id, Username=user.id)
+        accounts.cognito.admin_enable_user(UserPoolId=accounts.user_pool_id, Username=user.id)
     user.suspended_at = None
     user.suspended_reason = None
     session.execute(update(Video).where(Video.owner_id == user.id).values(owner_suspended_at=None))

@@ -41,6 +41,13 @@ def _admin() -> User:
     return require_role(Role.ADMIN)
 
 
+def _accounts() -> moderation.Accounts:
+    svc = services()
+    return moderation.Accounts(
+        svc.aws.cognito, svc.settings.user_pool_id, svc.aws.dynamodb, svc.settings.signout_table
+    )
+
+
 @bp.get("/users")
 @api.validate(resp=Response(HTTP_200=AdminUserOut, **_ERRORS), tags=TAGS, security=AUTH)
 def find_user(query: UserQuery) -> AdminUserOut:
@@ -55,11 +62,8 @@ def grant_role(user_id: str, json: RoleGrant) -> AdminUserOut:
     """Admins: give a user a role (a Cognito group); their tokens carry it from their next login."""
     admin = _admin()
     session = db()
-    svc = services()
     user = moderation.known_user(session, user_id)
-    moderation.grant_role(
-        svc.aws.cognito, svc.settings.user_pool_id, session, admin, user, json.role, json.reason
-    )
+    moderation.grant_role(_accounts(), session, admin, user, json.role, json.reason)
     return user_out(user)
 
 
@@ -69,19 +73,8 @@ def revoke_role(user_id: str, role: str, json: ModerationAction) -> AdminUserOut
     """Admins: take a role away; the user is signed out, so no token still naming it works."""
     admin = _admin()
     session = db()
-    svc = services()
     user = moderation.known_user(session, user_id)
-    moderation.revoke_role(
-        svc.aws.cognito,
-        svc.aws.dynamodb,
-        svc.settings.user_pool_id,
-        svc.settings.signout_table,
-        session,
-        admin,
-        user,
-        Role(role),
-        json.reason,
-    )
+    moderation.revoke_role(_accounts(), session, admin, user, Role(role), json.reason)
     return user_out(user)
 
 
@@ -94,19 +87,8 @@ def suspend(user_id: str, json: ModerationAction) -> AdminUserOut:
     videos' links stop playing."""
     admin = _admin()
     session = db()
-    svc = services()
     user = moderation.known_user(session, user_id)
-    moderation.suspend(
-        svc.aws.cognito,
-        svc.aws.dynamodb,
-        svc.settings.user_pool_id,
-        svc.settings.signout_table,
-        svc.revocations,
-        session,
-        admin,
-        user,
-        json.reason,
-    )
+    moderation.suspend(_accounts(), services().revocations, session, admin, user, json.reason)
     return user_out(user)
 
 
@@ -116,9 +98,8 @@ def unsuspend(user_id: str, json: ModerationAction) -> AdminUserOut:
     """Admins: lift a suspension; the user signs in again, their content shows again."""
     admin = _admin()
     session = db()
-    svc = services()
     user = moderation.known_user(session, user_id)
-    moderation.unsuspend(svc.aws.cognito, svc.settings.user_pool_id, session, admin, user, json.reason)
+    moderation.unsuspend(_accounts(), session, admin, user, json.reason)
     return user_out(user)
 
 
