@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -253,6 +254,24 @@ def drain(resources: LocalResources, queue_url: str) -> list[str]:
         for message in messages:
             bodies.append(message["Body"])
             sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+
+def post_at_once(app: Flask, path: str, headers: dict[str, str], callers: int = 4) -> list[int]:
+    """The statuses of ``callers`` POSTs to ``path`` released together, each from its own client."""
+    statuses: list[int] = []
+    barrier = threading.Barrier(callers)
+
+    def call() -> None:
+        client = app.test_client()
+        barrier.wait()
+        statuses.append(client.post(path, headers=headers).status_code)
+
+    threads = [threading.Thread(target=call) for _ in range(callers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return statuses
 
 
 @dataclass

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import threading
 import uuid
 from typing import Any
 
@@ -16,7 +15,7 @@ from app.backend import AwsClients, create_app
 from app.backend.status_consumer import record_event
 from app.contracts.messages import ProgressEventV1, VideoState, parse_task
 from app.contracts.settings import BackendSettings
-from tests.app.backend.conftest import Caller, Platform, drain, s3
+from tests.app.backend.conftest import Caller, Platform, drain, post_at_once, s3
 
 
 def _failed(platform: Platform, caller: Caller, **fields: Any) -> str:
@@ -59,19 +58,7 @@ def test_a_failed_video_is_queued_again_under_a_new_task_from_its_kept_source(
 
 def test_concurrent_retries_queue_one_task(platform: Platform, alice: Caller, app: Flask) -> None:
     video_id = _failed(platform, alice)
-    statuses: list[int] = []
-    barrier = threading.Barrier(4)
-
-    def call() -> None:
-        client = app.test_client()
-        barrier.wait()
-        statuses.append(client.post(f"/api/videos/{video_id}/retry", headers=alice.headers).status_code)
-
-    threads = [threading.Thread(target=call) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    statuses = post_at_once(app, f"/api/videos/{video_id}/retry", alice.headers)
 
     assert 202 in statuses and set(statuses) <= {202, 409}  # the losers find it queued already
     assert len(drain(platform.resources, platform.resources.task_queue_url)) == 1

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import dataclasses
 import json
-import threading
 from typing import Any
 
 import pytest
@@ -25,6 +24,7 @@ from tests.app.backend.conftest import (
     Platform,
     backend_settings,
     drain,
+    post_at_once,
     put_source,
     s3,
 )
@@ -104,19 +104,7 @@ def test_mark_uploaded_queues_exactly_one_valid_task(platform: Platform, alice: 
 def test_concurrent_mark_uploaded_calls_send_one_task(platform: Platform, alice: Caller, app: Flask) -> None:
     video_id = platform.create(alice)
     put_source(platform.resources, video_id, platform.sample)
-    statuses: list[int] = []
-    barrier = threading.Barrier(4)
-
-    def call() -> None:
-        client = app.test_client()
-        barrier.wait()
-        statuses.append(client.post(f"/api/videos/{video_id}/uploaded", headers=alice.headers).status_code)
-
-    threads = [threading.Thread(target=call) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    statuses = post_at_once(app, f"/api/videos/{video_id}/uploaded", alice.headers)
 
     assert statuses == [202] * 4
     assert len(drain(platform.resources, platform.resources.task_queue_url)) == 1
