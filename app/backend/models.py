@@ -18,6 +18,7 @@ from sqlalchemy import (
     Index,
     String,
     Text,
+    UniqueConstraint,
     Uuid,
     text,
 )
@@ -258,3 +259,24 @@ class AuditEntry(Base):
     target_id: Mapped[str] = mapped_column(String(128))
     reason: Mapped[str] = mapped_column(String(REASON_MAX), default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Subscription(Base):
+    """A viewer follows a channel (a user's public videos); one row per subscriber and channel."""
+
+    __tablename__ = "subscriptions"
+    __table_args__ = (
+        UniqueConstraint("subscriber_id", "channel_id", name="uq_subscriptions_pair"),
+        CheckConstraint("subscriber_id <> channel_id", name="ck_subscriptions_not_self"),
+        # The subscriber's list pages by (created_at, id); a channel's count reads channel_id.
+        Index("ix_subscriptions_subscriber", "subscriber_id", "created_at", "id"),
+        Index("ix_subscriptions_channel", "channel_id"),
+    )
+
+    # An id of its own, so the subscriber's list pages like every other list (pagination.page).
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    subscriber_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    channel_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    channel: Mapped[User] = relationship(foreign_keys=[channel_id], lazy="joined")

@@ -19,6 +19,7 @@ from app.backend.models import (
     Report,
     ReportStatus,
     ReportTarget,
+    Subscription,
     User,
     Video,
     Visibility,
@@ -27,7 +28,7 @@ from app.backend.models import (
 from app.contracts.messages import VideoState
 from tests.app.backend.conftest import fresh_postgres_database
 
-TABLES = {"users", "videos", "comments", "likes", "playlists", "playlist_items", "reports", "audit_log"}
+TABLES = {"users", "videos", "comments", "likes", "playlists", "playlist_items", "reports", "audit_log", "subscriptions"}
 
 
 def _user_columns(engine: Engine) -> set[str]:
@@ -158,3 +159,35 @@ def test_0006_keeps_one_open_report_per_reporter_and_target_on_sqlite(tmp_path) 
 
 def test_0006_keeps_one_open_report_per_reporter_and_target_on_postgresql(postgres_url: str) -> None:
     _one_open_report_per_reporter_and_target(fresh_postgres_database(postgres_url))
+
+
+def _one_subscription_per_pair_and_none_to_oneself(url: str) -> None:
+    """0008's constraints: a second subscription to the same channel and one to oneself are
+    refused; downgrading to 0007 drops the table and keeps the users."""
+    engine = make_engine(url)
+    try:
+        upgrade(url)
+        with Session(engine) as session:
+            session.add_all([User(id="viewer", email=""), User(id="creator", email="")])
+            session.flush()
+            session.add(Subscription(subscriber_id="viewer", channel_id="creator"))
+            session.commit()
+            for subscriber in ("viewer", "creator"):
+                session.add(Subscription(subscriber_id=subscriber, channel_id="creator"))
+                with pytest.raises(IntegrityError):
+                    session.commit()
+                session.rollback()
+        downgrade(url, "0007")
+        assert "subscriptions" not in inspect(engine).get_table_names()
+        with Session(engine) as session:
+            assert session.scalar(select(func.count()).select_from(User)) == 2
+    finally:
+        engine.dispose()
+
+
+def test_0008_keeps_one_subscription_per_pair_and_none_to_oneself_on_sqlite(tmp_path) -> None:
+    _one_subscription_per_pair_and_none_to_oneself(f"sqlite:///{tmp_path / 'm.sqlite'}")
+
+
+def test_0008_keeps_one_subscription_per_pair_and_none_to_oneself_on_postgresql(postgres_url: str) -> None:
+    _one_subscription_per_pair_and_none_to_oneself(fresh_postgres_database(postgres_url))
