@@ -477,3 +477,16 @@ class LivenessOut(BaseModel):
 class ReadinessOut(BaseModel):
     status: str = Field(description="`ok`, or `unavailable` when a dependency does not answer")
     database: str = Field(description="`ok` or `unreachable`")
+
+
+# Channels and subscriptions
+class ChannelOut(BaseModel):
+    id: str = Field(description="the channel's user (the owner_id of its videos)")
+    public_name: str
+    subscribers: int
+    subscribed_by_me: bool = Field(description="false for an anonymous caller")
+
+
+class ChannelPage(BaseModel):
+    items: list[ChannelOut]
+    next_cursor: str | None

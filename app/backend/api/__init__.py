@@ -5,7 +5,19 @@ from __future__ import annotations
 from flask import Blueprint
 
 from app.backend import openapi
-from app.backend.api import admin, comments, events, health, likes, me, moderation, playlists, uploads, videos
+from app.backend.api import (
+    admin,
+    channels,
+    comments,
+    events,
+    health,
+    likes,
+    me,
+    moderation,
+    playlists,
+    uploads,
+    videos,
+)
 
 BLUEPRINTS: tuple[Blueprint, ...] = (
     videos.bp,
@@ -14,6 +26,8 @@ BLUEPRINTS: tuple[Blueprint, ...] = (
     likes.bp,
     playlists.bp,
     me.bp,
+    channels.bp,
+    channels.subscriptions,
     health.bp,
     events.bp,
     moderation.reports,

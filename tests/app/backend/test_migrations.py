@@ -28,7 +28,17 @@ from app.backend.models import (
 from app.contracts.messages import VideoState
 from tests.app.backend.conftest import fresh_postgres_database
 
-TABLES = {"users", "videos", "comments", "likes", "playlists", "playlist_items", "reports", "audit_log", "subscriptions"}
+TABLES = {
+    "users",
+    "videos",
+    "comments",
+    "likes",
+    "playlists",
+    "playlist_items",
+    "reports",
+    "audit_log",
+    "subscriptions",
+}
 
 
 def _user_columns(engine: Engine) -> set[str]:
