@@ -86,13 +86,14 @@ BODY_ERRORS = {
 BODY_METHODS = ("post", "put", "patch", "delete")
 
 
-# OpenAPI links: the path parameter a created resource's id (its 201 body's `id`) fills, so
-# that clients and stateful testers (schemathesis) can walk from creating it to every operation
-# on it; a target's other path parameters come from the creating request's path.
+# OpenAPI links: the path parameters a created resource's 201 body fills (its `id`, and the ids
+# it names, as a video its owner's channel), so that clients and stateful testers (schemathesis)
+# can walk from creating it to every operation on it; a target's other path parameters come from
+# the creating request's path.
 CREATED_IDS = {
-    ("/api/videos", "post"): "video_id",
-    ("/api/playlists", "post"): "playlist_id",
-    ("/api/videos/{video_id}/comments", "post"): "comment_id",
+    ("/api/videos", "post"): {"video_id": "/id", "user_id": "/video/owner_id"},
+    ("/api/playlists", "post"): {"playlist_id": "/id"},
+    ("/api/videos/{video_id}/comments", "post"): {"comment_id": "/id"},
 }
 
 
@@ -100,19 +101,20 @@ def _path_parameters(path: str) -> set[str]:
     return set(re.findall(r"{(\w+)}", path))
 
 
-def _links(paths: dict[str, Any], source_path: str, id_parameter: str) -> dict[str, Any]:
+def _links(paths: dict[str, Any], source_path: str, created: dict[str, str]) -> dict[str, Any]:
     known = _path_parameters(source_path)
     links = {}
     for target_path, methods in paths.items():
         needed = _path_parameters(target_path)
-        if id_parameter not in needed or not needed - {id_parameter} <= known:
+        filled = {name: f"$response.body#{pointer}" for name, pointer in created.items() if name in needed}
+        if not filled or not needed - filled.keys() <= known:
             continue
         pointer = target_path.replace("~", "~0").replace("/", "~1")
-        parameters = {name: f"$request.path.{name}" for name in needed - {id_parameter}}
+        parameters = {name: f"$request.path.{name}" for name in needed - filled.keys()}
         for method in methods:
             links[f"{method} {target_path}"] = {
                 "operationRef": f"#/paths/{pointer}/{method}",
-                "parameters": {**parameters, id_parameter: "$response.body#/id"},
+                "parameters": {**parameters, **filled},
             }
     return links
 
@@ -121,9 +123,9 @@ def document() -> dict[str, Any]:
     """spectree's document of the routes and their schemas, with the answers app.py gives
     before any route runs, and the links from each created resource to its operations."""
     spec = copy.deepcopy(api.spec)
-    for (source_path, source_method), id_parameter in CREATED_IDS.items():
+    for (source_path, source_method), created_ids in CREATED_IDS.items():
         created = spec["paths"][source_path][source_method]["responses"]["201"]
-        created["links"] = _links(spec["paths"], source_path, id_parameter)
+        created["links"] = _links(spec["paths"], source_path, created_ids)
     error_body = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
     for methods in spec["paths"].values():
         for method, operation in methods.items():

@@ -18,7 +18,10 @@ answers, ``None`` where the caller was given none. Paths name resources by place
   answer shows the column's video;
 - ``{comment}``, ``{report_id}``: another user's comment on, and the bystander's report of, the
   public video;
-  ``{target_user}``, ``{target_email}``: a bystander the admin rows give a role and suspend.
+  ``{target_user}``, ``{target_email}``: a bystander the admin rows give a role and suspend;
+- ``{owner}``, ``{suspended_user}``: the owner's and the suspended user's ids (their channels);
+  the listings (``LISTINGS``: a public playlist, a channel's videos, the subscriptions feed)
+  answer ``listed``/``hidden`` for the column's video.
 
 The signed-out column is issue "Hostile use", item 1: before the fix its token kept working at
 ``/api`` (and its tickets at ``/events``) until it expired, up to an hour after the logout.
@@ -59,6 +62,15 @@ X = 401  # refused: no valid session
 F = 403  # refused: the caller lacks the role
 Cell = tuple[int | str | None, int | str | None, int | str | None]  # public, unlisted, private
 ALL = 200, 200, 200
+GONE = 404, 404, 404
+# A listing's answer: whether it shows the column's video.
+LISTED_IF_PUBLIC = "listed", "hidden", "hidden"
+NEVER_LISTED = "hidden", "hidden", "hidden"
+LISTINGS = {
+    "GET /api/playlists/{public_playlist}",
+    "GET /api/channels/{owner}/videos",
+    "GET /api/me/subscriptions/videos",
+}
 
 # fmt: off
 # request                                              anonymous          owner              other              signed out
@@ -122,6 +134,18 @@ MATRIX |= {
     "POST /api/admin/users/{target_user}/unsuspend {reason}":
                                                            ((X, X, X), (F, F, F), (F, F, F), (F, F, F), ALL, (X, X, X), (X, X, X)),
     "GET /api/admin/audit":                                ((X, X, X), (F, F, F), (F, F, F), (F, F, F), ALL, (X, X, X), (X, X, X)),
+    "GET /api/channels/{owner}":                           (ALL, ALL, ALL, ALL, ALL, (X, X, X), (X, X, X)),
+    "GET /api/channels/{owner}/videos":                    (LISTED_IF_PUBLIC, LISTED_IF_PUBLIC, LISTED_IF_PUBLIC, LISTED_IF_PUBLIC,
+                                                            LISTED_IF_PUBLIC, (X, X, X), (X, X, X)),
+    "GET /api/channels/{suspended_user}":                  (GONE, GONE, GONE, GONE, GONE, (X, X, X), (X, X, X)),
+    "PUT /api/channels/{suspended_user}/subscription":     ((X, X, X), GONE, GONE, GONE, GONE, (X, X, X), (X, X, X)),
+    # In this order: the feed row sees the subscriptions the PUT row made (none for the owner,
+    # who cannot follow their own channel), and the DELETE row undoes them.
+    "PUT /api/channels/{owner}/subscription":              ((X, X, X), (409, 409, 409), ALL, ALL, ALL, (X, X, X), (X, X, X)),
+    "GET /api/me/subscriptions":                           ((X, X, X), ALL, ALL, ALL, ALL, (X, X, X), (X, X, X)),
+    "GET /api/me/subscriptions/videos":                    ((X, X, X), NEVER_LISTED, LISTED_IF_PUBLIC, LISTED_IF_PUBLIC,
+                                                            LISTED_IF_PUBLIC, (X, X, X), (X, X, X)),
+    "DELETE /api/channels/{owner}/subscription":           ((X, X, X), ALL, ALL, ALL, ALL, (X, X, X), (X, X, X)),
 }
 # fmt: on
 
@@ -144,6 +168,8 @@ class World:
     target: AuthedSession
     """A user the admin rows act on (roles, suspension)."""
     target_id: str
+    owner_id: str
+    suspended_id: str
 
     def url(self, path: str) -> str:
         return path if path.startswith("http") else f"{self.platform.base_url}{path}"
@@ -273,9 +299,10 @@ def world(platform: Platform, one_second_clip: Path) -> Iterator[World]:
 
     signed_out_urls = {v: events_url(platform, first, videos[v]) for v in VISIBILITIES}
     suspended_urls = {v: events_url(platform, suspended, videos[v]) for v in VISIBILITIES}
+    owner_id, suspended_id = me(platform, first), me(platform, suspended)
     assert first.post(f"{base}/auth/logout", timeout=TIMEOUT).status_code == 200
     suspension = admin.post(
-        f"{base}/api/admin/users/{me(platform, suspended)}/suspend",
+        f"{base}/api/admin/users/{suspended_id}/suspend",
         json={"reason": "matrix"},
         timeout=TIMEOUT,
     )
@@ -320,6 +347,8 @@ def world(platform: Platform, one_second_clip: Path) -> Iterator[World]:
         report_id=report.json()["id"],
         target=target,
         target_id=target_id,
+        owner_id=owner_id,
+        suspended_id=suspended_id,
     )
     for session in callers.values():
         session.close()
@@ -352,10 +381,12 @@ def observe(world: World, request: str, caller: str, visibility: str) -> int | s
         report_id=world.report_id,
         target_user=world.target_id,
         target_email=world.target.email,
+        owner=world.owner_id,
+        suspended_user=world.suspended_id,
     )
     body = BODIES[body_name](world, visibility) if body_name else None
     response = session.request(method, world.url(path), json=body, timeout=TIMEOUT)
-    if request == "GET /api/playlists/{public_playlist}" and response.status_code == 200:
+    if request in LISTINGS and response.status_code == 200:
         listed = world.videos[visibility] in [item["id"] for item in response.json()["items"]]
         return "listed" if listed else "hidden"
     return response.status_code
@@ -387,6 +418,7 @@ def test_the_signed_out_session_cannot_refresh_and_a_new_login_is_unaffected(wor
 
 
 def test_every_row_of_the_matrix_has_a_cell_per_caller_and_visibility_and_a_known_body() -> None:
+    assert MATRIX.keys() >= LISTINGS
     for request, row in MATRIX.items():
         assert len(row) == len(CALLERS) and all(len(cell) == len(VISIBILITIES) for cell in row), request
         method, _, rest = request.partition(" ")

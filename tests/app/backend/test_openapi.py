@@ -70,6 +70,12 @@ def test_openapi_document_lists_every_route_with_its_schemas(platform: Platform)
         ("/api/admin/users/{user_id}/suspend", "post"),
         ("/api/admin/users/{user_id}/unsuspend", "post"),
         ("/api/admin/audit", "get"),
+        ("/api/channels/{user_id}", "get"),
+        ("/api/channels/{user_id}/videos", "get"),
+        ("/api/channels/{user_id}/subscription", "put"),
+        ("/api/channels/{user_id}/subscription", "delete"),
+        ("/api/me/subscriptions", "get"),
+        ("/api/me/subscriptions/videos", "get"),
     } <= operations
     schemas = document["components"]["schemas"]
     assert schemas["VideoCreate"]["properties"]["visibility"]
@@ -120,7 +126,7 @@ def _positive_only_what_the_document_promises(case: Any) -> None:
 
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
 def test_generated_requests_pass_every_check(
-    platform: Platform, app: Flask, alice: Caller, mode: GenerationMode
+    platform: Platform, app: Flask, alice: Caller, bob: Caller, mode: GenerationMode
 ) -> None:
     """All of schemathesis's checks (no 5xx, answers in the documented statuses, content types,
     headers and schemas; schema-valid data accepted, invalid data refused), signed in."""
@@ -129,11 +135,17 @@ def test_generated_requests_pass_every_check(
     comment_id = platform.http.post(
         f"/api/videos/{video_id}/comments", json={"body": "c"}, headers=alice.headers
     ).json["id"]
+    platform.ready(bob)  # a channel with a video, for alice to follow
     schema = schemathesis.openapi.from_wsgi("/api/openapi.json", app)
     _sign_in(schema, alice)
     strategy = schema.as_strategy(
         generation_mode=mode,
-        path_parameters={"video_id": video_id, "playlist_id": playlist_id, "comment_id": comment_id},
+        path_parameters={
+            "video_id": video_id,
+            "playlist_id": playlist_id,
+            "comment_id": comment_id,
+            "user_id": bob.sub,
+        },
     )
     failures: list[str] = []
 
@@ -193,6 +205,7 @@ def test_created_resources_link_to_their_operations(platform: Platform) -> None:
     assert {
         ("/api/videos", "#/paths/~1api~1videos~1{video_id}/delete"),
         ("/api/playlists", "#/paths/~1api~1playlists~1{playlist_id}/patch"),
+        ("/api/videos", "#/paths/~1api~1channels~1{user_id}~1subscription/put"),
         (
             "/api/videos/{video_id}/comments",
             "#/paths/~1api~1videos~1{video_id}~1comments~1{comment_id}/delete",
