@@ -632,6 +632,20 @@ def settled(page: Page, heading: str) -> None:
         page.wait_for_load_state("networkidle", timeout=3000)
 
 
+def page_problems(page: Page, path: str, heading: str, viewport: ViewportSize) -> list[str]:
+    """axe's violations, skipped heading levels and, on a phone, sideways scrolling, on ``path``
+    (once its ``heading`` shows) at ``viewport``, which the page already has."""
+    page.goto(path)
+    settled(page, heading)
+    found = axe_violations(page)
+    skipped = skipped_levels(heading_levels(page))
+    if skipped:
+        found.append(f"heading levels skipped: {skipped}")
+    if viewport is PHONE:
+        found += sideways_overflow(page)
+    return found
+
+
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_every_page_passes_axe_and_fits_a_phone(
     page: Page, platform: Any, owner: Owner, scheme: Literal["light", "dark"]
@@ -672,15 +686,8 @@ def test_every_page_passes_axe_and_fits_a_phone(
             if signed_in:
                 log_in(page, owner.email, owner.password)
             for path, heading in pages:
-                page.goto(path)
-                settled(page, heading)
                 where = f"{path} at {viewport['width']} px{' signed in' if signed_in else ''}"
-                found = axe_violations(page)
-                skipped = skipped_levels(heading_levels(page))
-                if skipped:
-                    found.append(f"heading levels skipped: {skipped}")
-                if viewport is PHONE:
-                    found += sideways_overflow(page)
+                found = page_problems(page, path, heading, viewport)
                 if found:
                     problems[where] = found
     assert not problems, "\n".join(f"{where}: {found}" for where, found in problems.items())

@@ -180,6 +180,16 @@ export const playlists = {
     api(`playlists/${id(playlistId)}/items`, { method: "PUT", body: { video_ids: videoIds } }),
 };
 
+/** Channels (a user's public videos and subscriber count) and the caller's subscriptions. */
+export const channels = {
+  get: (userId) => api(`channels/${id(userId)}`),
+  videos: (userId, cursor) => api(`channels/${id(userId)}/videos${query({ cursor })}`),
+  subscribe: (userId) => api(`channels/${id(userId)}/subscription`, { method: "PUT" }),
+  unsubscribe: (userId) => api(`channels/${id(userId)}/subscription`, { method: "DELETE" }),
+  mine: (cursor) => api(`me/subscriptions${query({ cursor })}`),
+  feed: (cursor) => api(`me/subscriptions/videos${query({ cursor })}`),
+};
+
 let meCache = null;
 sessionEvents.addEventListener("change", () => (meCache = null));
 

@@ -4,12 +4,14 @@
 import { session, sessionEvents, accounts, me } from "./api.js";
 import { h, navigate, replace } from "./dom.js";
 import * as auth from "./views/auth.js";
+import * as channel from "./views/channel.js";
 import * as feed from "./views/feed.js";
 import * as mine from "./views/mine.js";
 import * as moderationPage from "./views/moderation.js";
 import * as newVideo from "./views/new-video.js";
 import * as playlists from "./views/playlists.js";
 import * as profile from "./views/profile.js";
+import * as subscriptions from "./views/subscriptions.js";
 import * as watch from "./views/watch.js";
 
 const routes = [
@@ -26,6 +28,8 @@ const routes = [
   { pattern: /^\/profile$/, view: profile.render, title: "Profile", private: true },
   { pattern: /^\/moderation$/, view: moderationPage.render, title: "Moderation", private: true },
   { pattern: /^\/videos\/([\w-]+)$/, view: watch.render, title: "Video" },
+  { pattern: /^\/channels\/([\w-]+)$/, view: channel.render, title: "Channel" },
+  { pattern: /^\/subscriptions$/, view: subscriptions.render, title: "Subscriptions", private: true },
 ];
 
 const nav = [
@@ -33,6 +37,7 @@ const nav = [
   ["#/upload", "Upload", true],
   ["#/mine", "My videos", true],
   ["#/playlists", "Playlists", true],
+  ["#/subscriptions", "Subscriptions", true],
 ];
 
 function currentRoute() {

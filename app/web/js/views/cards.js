@@ -1,6 +1,6 @@
 // A video in a list: thumbnail, title linking to its page, and a line of facts.
 
-import { formatDate, formatDuration, h } from "../dom.js";
+import { alertBox, formatDate, formatDuration, h } from "../dom.js";
 
 export const STATUS_TEXT = {
   uploading: "Waiting for upload",
@@ -29,4 +29,37 @@ export function videoCard(video, ...extra) {
     ),
     extra,
   );
+}
+
+/**
+ * A list of video cards that loads one page at a time from `fetchPage(cursor)` ({items,
+ * next_cursor}), with "Load more"; `elements` go on the page, `load()` fetches the next page.
+ */
+export function pagedVideos(fetchPage, emptyText) {
+  const box = alertBox();
+  const list = h("ul", { class: "video-grid" });
+  const more = h("button", { type: "button", class: "secondary", hidden: true }, "Load more");
+  const empty = h("p", { hidden: true }, emptyText);
+  let cursor = null;
+
+  async function load() {
+    more.disabled = true;
+    box.show(null);
+    const shown = list.children.length;
+    try {
+      const page = await fetchPage(cursor);
+      list.append(...page.items.map((video) => videoCard(video)));
+      // Keyboard users continue from the first new video, not from a button that may vanish.
+      if (shown) list.children[shown]?.querySelector("h2 a")?.focus();
+      cursor = page.next_cursor;
+      more.hidden = !cursor;
+      empty.hidden = list.children.length > 0;
+    } catch (error) {
+      box.show(error);
+    } finally {
+      more.disabled = false;
+    }
+  }
+  more.addEventListener("click", load);
+  return { elements: [box, empty, list, more], load };
 }

@@ -1,10 +1,11 @@
 // One video: live transcoding progress until ready, then the player (player-panel.js); likes,
 // comments, adding to a playlist, and the owner's visibility and delete controls.
 
-import { comments, me, playlists, session, videos } from "../api.js";
+import { channels, comments, me, playlists, session, videos } from "../api.js";
 import { alertBox, append, busy, field, formatDate, h, navigate, replace, values, whileDisabled } from "../dom.js";
 import { followProgress } from "../progress.js";
 import { STATUS_TEXT } from "./cards.js";
+import { subscribeBox } from "./channel.js";
 import { playerSection, startFrom } from "./player-panel.js";
 import { hiddenNotice, reportForm } from "./report.js";
 import { visibilitySelect } from "./visibility.js";
@@ -273,6 +274,11 @@ function commentSection(video, user) {
   );
 }
 
+function byline(channel, user) {
+  const link = h("a", { href: `#/channels/${encodeURIComponent(channel.id)}` }, channel.public_name);
+  return h("div", { class: "byline" }, h("p", {}, "By ", link), subscribeBox(channel, user));
+}
+
 // A video that does not exist and one the reader may not see are answered alike (404).
 function renderNotFound(main) {
   document.title = "Video not found · reelstack";
@@ -294,6 +300,8 @@ export async function render(main, params, videoId) {
     return renderNotFound(main);
   }
   const isOwner = Boolean(user) && video.owner_id === user.id;
+  // The byline names the owner's channel; the page stands without it if it cannot be read.
+  const channel = await channels.get(video.owner_id).catch(() => null);
   const stage = h("div", { class: "stage" });
 
   // The progress stream and the backend's record of the state travel separately; the
@@ -323,6 +331,7 @@ export async function render(main, params, videoId) {
   append(main, [
     h("h1", {}, video.title),
     h("p", { class: "meta" }, formatDate(video.created_at)),
+    channel ? byline(channel, user) : null,
     isOwner ? hiddenNotice(video.hidden_reason, "video") : null,
     stage,
     session() ? h("div", { class: "toolbar" }, likeButton(video), playlistPicker(video)) : null,
