@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, Select, delete, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, contains_eager
 
 from app.backend.models import Subscription, User, Video, Visibility
 from app.backend.pagination import page
@@ -103,7 +103,8 @@ def subscriptions(
     """The channels one follows, most recently followed first, without suspended users' channels."""
     query = (
         select(Subscription)
-        .join(User, User.id == Subscription.channel_id)
+        .join(Subscription.channel)
+        .options(contains_eager(Subscription.channel))  # the channels come with the one join
         .where(Subscription.subscriber_id == subscriber.id, User.suspended_at.is_(None))
     )
     return page(

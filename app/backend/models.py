@@ -279,4 +279,4 @@ class Subscription(Base):
     channel_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
-    channel: Mapped[User] = relationship(foreign_keys=[channel_id], lazy="joined")
+    channel: Mapped[User] = relationship(foreign_keys=[channel_id])

@@ -1,16 +1,12 @@
 // The feed: newest public videos, title search, and "load more" by cursor.
 
 import { videos } from "../api.js";
-import { alertBox, field, h, navigate } from "../dom.js";
-import { videoCard } from "./cards.js";
+import { field, h, navigate } from "../dom.js";
+import { pagedVideos } from "./cards.js";
 
 export function render(main, params) {
   const q = params.get("q") || "";
-  const box = alertBox();
-  const list = h("ul", { class: "video-grid" });
-  const more = h("button", { type: "button", class: "secondary", hidden: true }, "Load more");
-  const empty = h("p", { hidden: true }, q ? `No videos match “${q}”.` : "No videos yet.");
-  let cursor = null;
+  const list = pagedVideos((cursor) => videos.feed({ q, cursor }), q ? `No videos match “${q}”.` : "No videos yet.");
 
   const search = h(
     "form",
@@ -24,26 +20,6 @@ export function render(main, params) {
     navigate(term ? `/?q=${encodeURIComponent(term)}` : "/");
   });
 
-  async function load() {
-    more.disabled = true;
-    box.show(null);
-    const shown = list.children.length;
-    try {
-      const page = await videos.feed({ q, cursor });
-      list.append(...page.items.map((video) => videoCard(video)));
-      // Keyboard users continue from the first new video, not from a button that may vanish.
-      if (shown) list.children[shown]?.querySelector("h2 a")?.focus();
-      cursor = page.next_cursor;
-      more.hidden = !cursor;
-      empty.hidden = list.children.length > 0;
-    } catch (error) {
-      box.show(error);
-    } finally {
-      more.disabled = false;
-    }
-  }
-  more.addEventListener("click", load);
-
-  main.append(h("h1", {}, q ? `Results for “${q}”` : "Latest videos"), search, box, empty, list, more);
-  return load().then(() => undefined);
+  main.append(h("h1", {}, q ? `Results for “${q}”` : "Latest videos"), search, ...list.elements);
+  return list.load();
 }
