@@ -256,15 +256,18 @@ def drain(resources: LocalResources, queue_url: str) -> list[str]:
             sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
 
 
-def post_at_once(app: Flask, path: str, headers: dict[str, str], callers: int = 4) -> list[int]:
-    """The statuses of ``callers`` POSTs to ``path`` released together, each from its own client."""
+def post_at_once(
+    app: Flask, path: str, headers: dict[str, str], callers: int = 4, method: str = "POST"
+) -> list[int]:
+    """The statuses of ``callers`` POSTs (or ``method`` requests) to ``path`` released together,
+    each from its own client."""
     statuses: list[int] = []
     barrier = threading.Barrier(callers)
 
     def call() -> None:
         client = app.test_client()
         barrier.wait()
-        statuses.append(client.post(path, headers=headers).status_code)
+        statuses.append(client.open(path, method=method, headers=headers).status_code)
 
     threads = [threading.Thread(target=call) for _ in range(callers)]
     for thread in threads:

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import uuid
 
+from flask import Flask
+
 from app.local.provision import LocalResources
-from tests.app.backend.conftest import Caller, Platform, sign_up
+from tests.app.backend.conftest import Caller, Platform, post_at_once, sign_up
 from tests.app.backend.test_moderation import admin, moderator  # noqa: F401 (fixtures)
 
 
@@ -62,6 +64,15 @@ def test_subscribing_is_idempotent_counted_and_never_to_oneself(
         answer = platform.http.delete(subscription, headers=bob.headers)
         assert answer.status_code == 200
         assert (answer.json["subscribers"], answer.json["subscribed_by_me"]) == (0, False)
+
+
+def test_concurrent_identical_subscriptions_make_one(
+    platform: Platform, app: Flask, alice: Caller, bob: Caller
+) -> None:
+    platform.http.get("/api/me", headers=alice.headers)
+    subscription = f"/api/channels/{alice.sub}/subscription"
+    assert post_at_once(app, subscription, bob.headers, method="PUT") == [200] * 4
+    assert platform.http.get(f"/api/channels/{alice.sub}").json["subscribers"] == 1
 
 
 def test_the_subscriptions_feed_is_the_followed_channels_newest_public_videos(
