@@ -68,8 +68,10 @@ def test_a_viewer_subscribes_to_a_channel_and_sees_its_next_upload_in_the_subscr
     viewer_email = new_address(platform, "viewer")
     signup_confirm_login(platform, viewer_email, PASSWORD)
 
-    # Anonymous visitors see the channel and are asked to log in to subscribe.
-    page.goto(f"/#/videos/{first}")
+    # Anonymous visitors find the video in the feed, its owner's channel from its page, and are
+    # asked to log in to subscribe.
+    page.goto("/#/")
+    page.get_by_role("link", name=first_title).click()
     page.get_by_role("link", name=name).click()
     expect(page.get_by_role("heading", name=name, level=1)).to_be_focused()
     expect(page.get_by_role("link", name=first_title)).to_be_visible()
@@ -80,6 +82,7 @@ def test_a_viewer_subscribes_to_a_channel_and_sees_its_next_upload_in_the_subscr
     log_in(page, viewer_email, PASSWORD)
     page.goto(f"/#/videos/{first}")
     page.get_by_role("link", name=name).click()
+    expect(page.get_by_role("heading", name=name, level=1)).to_be_focused()
     subscribe = page.get_by_role("button", name="Subscribe", exact=True)
     expect(subscribe).to_have_attribute("aria-pressed", "false")
     subscribe.click()

@@ -73,5 +73,7 @@ export async function render(main, params, userId) {
   document.title = `${channel.public_name} · reelstack`;
   const list = pagedVideos((cursor) => channels.videos(channel.id, cursor), "No public videos yet.");
   main.append(h("h1", {}, channel.public_name), subscribeBox(channel, user), ...list.elements);
-  await list.load();
+  // Not awaited: the page is drawn, and its heading takes the focus, before the videos arrive;
+  // a Subscribe pressed meanwhile keeps the focus it was given.
+  list.load();
 }

@@ -32,8 +32,8 @@ function followedChannels() {
   return section;
 }
 
-export async function render(main) {
+export function render(main) {
   const feed = pagedVideos((cursor) => channels.feed(cursor), "No videos from your subscriptions yet.");
   main.append(h("h1", {}, "Subscriptions"), followedChannels(), h("h2", {}, "Latest from your channels"), ...feed.elements);
-  await feed.load();
+  feed.load(); // not awaited, as on a channel's page
 }
