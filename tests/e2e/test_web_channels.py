@@ -42,14 +42,17 @@ def upload(platform: Any, creator: AuthedSession, clip_path: Path, title: str) -
 
 
 def a11y_problems(tab: Page, pages: list[tuple[str, str]]) -> dict[str, list[str]]:
-    """``page_problems`` of each page at a laptop's and a phone's width."""
+    """``page_problems`` of each page at a laptop's and a phone's width, in light and dark."""
     problems: dict[str, list[str]] = {}
-    for viewport in (LAPTOP, PHONE):
-        tab.set_viewport_size(viewport)
-        for path, heading in pages:
-            found = page_problems(tab, path, heading, viewport)
-            if found:
-                problems[f"{path} at {viewport['width']} px"] = found
+    for scheme in ("light", "dark"):
+        tab.emulate_media(color_scheme=scheme)
+        for viewport in (LAPTOP, PHONE):
+            tab.set_viewport_size(viewport)
+            for path, heading in pages:
+                found = page_problems(tab, path, heading, viewport)
+                if found:
+                    problems[f"{path} at {viewport['width']} px, {scheme}"] = found
+    tab.emulate_media(color_scheme="light")
     tab.set_viewport_size(LAPTOP)
     return problems
 
