@@ -78,8 +78,10 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy app infra policies pulumi_offline stacks
 
+# One pytest worker per CPU (pytest-xdist); each session platform's tests stay on one worker.
+PYTEST_WORKERS ?= auto
 pytest: install
-	CI=$${CI:-} $(BIN)/pytest
+	CI=$${CI:-} $(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup
 
 policy: install
 	$(BIN)/reelstack policy --stack dev

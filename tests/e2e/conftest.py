@@ -128,9 +128,19 @@ def start_platform(
     return platform
 
 
+_SESSION_PLATFORMS = ("platform", "core_platform")
+
+
 @pytest.hookimpl(trylast=True)  # after -m has deselected
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Against a deployed stack, a selected local_only test is a usage error, never a skip."""
+    """Against a deployed stack, a selected local_only test is a usage error, never a skip.
+
+    Under pytest-xdist (`make test` runs `--dist loadgroup`), the tests of one session platform
+    share a worker: any other worker would start a platform of its own for them."""
+    for item in items:
+        shared = [name for name in _SESSION_PLATFORMS if name in getattr(item, "fixturenames", ())]
+        if shared:
+            item.add_marker(pytest.mark.xdist_group(shared[0]))
     local = [item.nodeid for item in items if item.get_closest_marker("local_only")]
     if local and E2ESettings().base_url:
         raise pytest.UsageError(
