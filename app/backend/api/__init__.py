@@ -15,8 +15,10 @@ from app.backend.api import (
     me,
     moderation,
     playlists,
+    tags,
     uploads,
     videos,
+    views,
 )
 
 BLUEPRINTS: tuple[Blueprint, ...] = (
@@ -24,6 +26,8 @@ BLUEPRINTS: tuple[Blueprint, ...] = (
     uploads.bp,
     comments.bp,
     likes.bp,
+    views.bp,
+    tags.bp,
     playlists.bp,
     me.bp,
     channels.bp,

@@ -44,6 +44,9 @@ def test_openapi_document_lists_every_route_with_its_schemas(platform: Platform)
         ("/api/videos/{video_id}/comments/{comment_id}", "delete"),
         ("/api/videos/{video_id}/like", "put"),
         ("/api/videos/{video_id}/like", "delete"),
+        ("/api/videos/{video_id}/views", "post"),
+        ("/api/videos/{video_id}/views", "get"),
+        ("/api/tags/{tag}", "get"),
         ("/api/playlists", "get"),
         ("/api/playlists", "post"),
         ("/api/playlists/{playlist_id}", "get"),
@@ -145,6 +148,7 @@ def test_generated_requests_pass_every_check(
             "playlist_id": playlist_id,
             "comment_id": comment_id,
             "user_id": bob.sub,
+            "tag": "cats",
         },
     )
     failures: list[str] = []
