@@ -18,7 +18,7 @@ from tests.app.backend.conftest import Caller, Platform
 
 # Bounded so the suite stays fast; each run covers every operation in both modes.
 EXAMPLES = 120
-STATEFUL_EXAMPLES = 60
+STATEFUL_EXAMPLES = 70
 STATEFUL_STEPS = 8
 
 
