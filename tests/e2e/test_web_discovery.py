@@ -53,9 +53,9 @@ def test_a_tag_links_to_its_page_a_play_counts_a_view_and_trending_lists_the_vid
     settled(page, title)
     meta = page.locator("main .meta").first
     expect(meta).to_contain_text("0 views")
-    page.get_by_label("Tags").fill(f"{tag.upper()}, harbour")
+    page.get_by_role("textbox", name="Tags").fill(f"{tag.upper()}, harbour")
     page.get_by_role("button", name="Save tags").click()
-    expect(page.get_by_label("Tags")).to_have_value(f"{tag}, harbour")
+    expect(page.get_by_role("textbox", name="Tags")).to_have_value(f"{tag}, harbour")
     tag_link = page.get_by_role("list", name="Tags").get_by_role("link", name=f"#{tag}")
     expect(tag_link).to_be_visible()
 
