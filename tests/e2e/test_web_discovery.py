@@ -1,5 +1,6 @@
 """Tags, views and trending in the web app, in Chromium against the whole local platform: the owner
-tags a video, its tag links to a tag page listing it, playing it counts a view, trending lists it."""
+tags a video, its tag links to a tag page listing it, playing it counts a view, trending lists it;
+axe-core's rules on those pages, and no sideways scrolling at 390 px."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from playwright.sync_api import Page, expect
 from tests.e2e.client import create_video, new_address, signup_confirm_login, upload_via_presigned_post
 from tests.e2e.test_authorization_matrix import wait_until_ready
 from tests.e2e.test_web_app import (  # noqa: F401 - clip and page are fixtures of this module too
+    PHONE,
     axe_violations,
     clip,
     heading_levels,
@@ -20,6 +22,7 @@ from tests.e2e.test_web_app import (  # noqa: F401 - clip and page are fixtures 
     page,
     play_until_time_advances,
     settled,
+    sideways_overflow,
     skipped_levels,
 )
 
@@ -82,6 +85,13 @@ def test_a_tag_links_to_its_page_a_play_counts_a_view_and_trending_lists_the_vid
     settled(page, "Trending")
     expect(page.locator(".video-card", has_text=title)).to_have_count(1)
     problems["trending"] = accessible(page)
+
+    # At a phone's width, no page scrolls sideways (the owner's views table included).
+    page.set_viewport_size(PHONE)
+    for path, heading in ((f"/#/videos/{created['id']}", title), (f"/#/tags/{tag}", f"Videos tagged #{tag}")):
+        page.goto(path)
+        settled(page, heading)
+        problems[f"{path} at 390 px"] = sideways_overflow(page)
 
     # Signed out, the same pages show the same video.
     page.get_by_role("button", name="Log out").click()

@@ -219,7 +219,14 @@ function viewsSection(video) {
         ...history.days
           .slice()
           .reverse()
-          .map((day) => h("tr", {}, h("th", { scope: "row" }, new Date(`${day.day}T00:00:00Z`).toLocaleDateString(undefined, { timeZone: "UTC" })), h("td", {}, String(day.views)))),
+          .map((day) =>
+            h(
+              "tr",
+              {},
+              h("th", { scope: "row" }, new Date(`${day.day}T00:00:00Z`).toLocaleDateString(undefined, { timeZone: "UTC" })),
+              h("td", { "data-label": "Views" }, String(day.views)),
+            ),
+          ),
       );
     })
     .catch((error) => box.show(error));
