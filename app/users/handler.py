@@ -88,6 +88,14 @@ COGNITO_ERRORS: dict[str, tuple[int, str, str]] = {
 # Outside login, an unknown user is answered as a wrong code would be, so the API does not
 # reveal which addresses have accounts (as Cognito's PreventUserExistenceErrors does).
 _UNKNOWN_USER_AS_CODE_MISMATCH = COGNITO_ERRORS["CodeMismatchException"]
+# Cognito refuses a disabled user (an admin's suspension, AdminDisableUser) with the same
+# NotAuthorizedException as a wrong password, told apart only by its message "User is disabled.".
+_DISABLED_USER_MESSAGE = "user is disabled"
+_SUSPENDED = (
+    403,
+    "account_suspended",
+    "your account is suspended; an administrator suspended it, and only one can lift the suspension",
+)
 
 ModelT = TypeVar("ModelT", bound=_Body)
 
@@ -101,13 +109,21 @@ def _json_response(status: int, body: dict[str, Any] | None) -> Response[str]:
 
 
 def _cognito_error(exc: ClientError, unknown_user: tuple[int, str, str] | None = None) -> ApiError:
-    code = exc.response.get("Error", {}).get("Code", "")
+    error = exc.response.get("Error", {})
+    code = error.get("Code", "")
     mapped = unknown_user if code == "UserNotFoundException" and unknown_user else COGNITO_ERRORS.get(code)
+    if code == "NotAuthorizedException" and is_disabled_user_message(error.get("Message", "")):
+        mapped = _SUSPENDED
     if mapped is None:
         log.error("unmapped Cognito error %s: %s", code, exc)
         return ApiError(503, "auth_unavailable", "the account service is unavailable; try again later")
     status, error_code, message = mapped
     return ApiError(status, error_code, message)
+
+
+def is_disabled_user_message(message: str) -> bool:
+    """Whether a NotAuthorizedException's message is Cognito's answer to a disabled user."""
+    return message.strip().rstrip(".").lower() == _DISABLED_USER_MESSAGE
 
 
 def _claims_of_accepted_token(token: str) -> dict[str, Any]:

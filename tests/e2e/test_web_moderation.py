@@ -111,3 +111,35 @@ def test_a_reported_video_hidden_by_a_moderator_vanishes_until_restored(
     expect(page.get_by_text("Done: restore.")).to_be_visible()
     shown = appears(platform, video_id, playlist, playback_url)
     assert (shown["feed"], shown["search"], shown["playlist"]) == (True, True, True)
+
+
+def test_a_suspended_user_who_logs_in_is_told_the_account_is_suspended(
+    page: Page,  # noqa: F811 - the imported fixture
+    platform: Any,
+) -> None:
+    """An admin's suspension disables the user at the pool, and Cognito answers their login
+    NotAuthorizedException "User is disabled." (the code of a wrong password; see
+    tests/app/users/test_handler.py): the login form says the account is suspended, not that the
+    password is wrong."""
+    base = platform.base_url
+    email = new_address(platform, "suspended")
+    user = signup_confirm_login(platform, email, PASSWORD)
+    user_id = user.get(f"{base}/api/me", timeout=TIMEOUT).json()["id"]
+    admin = with_role(
+        platform,
+        signup_confirm_login(platform, new_address(platform, "admin"), PASSWORD).email,
+        Role.ADMIN,
+    )
+    suspension = admin.post(
+        f"{base}/api/admin/users/{user_id}/suspend", json={"reason": "spam"}, timeout=TIMEOUT
+    )
+    assert suspension.status_code == 200, suspension.text
+
+    page.goto("/#/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("alert")).to_have_text(
+        "Your account is suspended: an administrator has suspended it, so you cannot log in."
+    )
+    expect(page.get_by_role("button", name="Log out")).to_have_count(0)

@@ -71,6 +71,23 @@ def test_login_after_confirmation_returns_the_pool_tokens(
     assert identity["email"] == email
 
 
+def test_login_of_a_suspended_user_is_a_403_account_suspended_not_wrong_credentials(
+    invoke: Invoke, cognito: Any, local_resources: LocalResources
+) -> None:
+    """An admin's suspension disables the user at the pool (AdminDisableUser: "A deactivated user
+    can't sign in", https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_AdminDisableUser.html);
+    Cognito then answers InitiateAuth with NotAuthorizedException "User is disabled."
+    (https://github.com/aws-amplify/amplify-js/issues/5503, https://github.com/getmoto/moto/issues/6552),
+    the code of a wrong password: the message tells them apart, and the user is told why."""
+    email = confirmed_user(invoke)
+    cognito.admin_disable_user(UserPoolId=local_resources.user_pool_id, Username=email)
+    status, body = invoke("/auth/login", {"email": email, "password": PASSWORD})
+    assert (status, body["error"]["code"]) == (403, "account_suspended")
+    assert "suspended" in body["error"]["message"]
+    cognito.admin_enable_user(UserPoolId=local_resources.user_pool_id, Username=email)
+    assert invoke("/auth/login", {"email": email, "password": PASSWORD})[0] == 200
+
+
 def test_wrong_password_and_unknown_user_get_the_same_401(invoke: Invoke) -> None:
     email = confirmed_user(invoke)
     wrong = invoke("/auth/login", {"email": email, "password": "Wr0ngPassword"})

@@ -104,6 +104,9 @@ export function renderLogin(main, params) {
         // The service words it for every caller ("wrong email, password or token"); a person
         // logging in sent no token.
         if (error.code === "invalid_credentials") throw new Error("The email or the password is wrong.");
+        if (error.code === "account_suspended") {
+          throw new Error("Your account is suspended: an administrator has suspended it, so you cannot log in.");
+        }
         throw error;
       }
       return true;
