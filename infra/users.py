@@ -2,8 +2,9 @@
 ``/auth/*``, and the table of sign-outs.
 
 The Lambda runs ``app/users``' handler; its role may write to its own log group and put items in
-the sign-out table, nothing else: every Cognito operation the handler calls is a public
-(unauthenticated) or token-authorized one, for which Cognito evaluates no IAM policy. Its code is
+the sign-out table, and with a first admin configured add users to the pool's groups, nothing
+else: every other Cognito operation the handler calls is a public (unauthenticated) or
+token-authorized one, for which Cognito evaluates no IAM policy. Its code is
 the handler and the ``app`` modules it imports, nothing more (third-party packages come from a
 layer). The sign-out table (``app/contracts/signouts.py``) is written here at logout and read
 (GetItem only) by the backend and the progress service, whose components grant themselves that.
@@ -136,22 +137,34 @@ class UserServiceArgs:
     protect: bool = False
     """Pulumi ``protect`` on the user pool and the sign-out table, the table's deletion protection
     and point-in-time recovery (prod)."""
+    first_admin_email: str | None = None
+    """The stack's first admin: the account of this address joins the admin group once its sign-up
+    is confirmed with the mailed code (the function may then add users to groups); None: no one,
+    and ``reelstack admin grant`` gives the first admin the role."""
     owner: str = "platform"
     """The ``owner`` tag."""
     extra_environment: dict[str, str] = field(default_factory=dict)
     """Extra variables of the function's environment (each must be declared by UserServiceSettings)."""
 
 
-def users_policy(log_group_arn: Any, signout_table_arn: Any) -> dict[str, Any]:
-    """The Lambda's permissions: its own log group, and recording sign-outs. No Cognito action:
-    the handler calls only operations Cognito authorizes without IAM (public ones, and GetUser and
-    GlobalSignOut by the user's token)."""
-    return policy_document(
+def users_policy(
+    log_group_arn: Any, signout_table_arn: Any, first_admin_pool_arn: str | None = None
+) -> dict[str, Any]:
+    """The Lambda's permissions: its own log group, and recording sign-outs. Every other operation
+    the handler calls is one Cognito authorizes without IAM (public ones, and GetUser and
+    GlobalSignOut by the user's token), but for one: with a first admin configured, adding them to
+    the admin group in ``first_admin_pool_arn`` (AdminAddUserToGroup, an IAM-authorized call)."""
+    statements = [
         statement(
             "OwnLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], [log_group_arn, f"{log_group_arn}:*"]
         ),
         statement("RecordSignOuts", ["dynamodb:PutItem"], [signout_table_arn]),
-    )
+    ]
+    if first_admin_pool_arn is not None:
+        statements.append(
+            statement("GrantFirstAdmin", ["cognito-idp:AdminAddUserToGroup"], [first_admin_pool_arn])
+        )
+    return policy_document(*statements)
 
 
 def signout_reader_statement(signout_table_arn: str) -> dict[str, Any]:
@@ -302,7 +315,9 @@ class UserService(pulumi.ComponentResource):
             role_name=f"{name}-role",
             policy_name=f"{name}-policy",
             service_principal="lambda.amazonaws.com",
-            policy=pulumi.Output.all(log_group.arn, signouts.arn).apply(lambda v: users_policy(v[0], v[1])),
+            policy=pulumi.Output.all(
+                log_group.arn, signouts.arn, pool_arn if args.first_admin_email else None
+            ).apply(lambda v: users_policy(v[0], v[1], v[2])),
             description="the user service Lambda",
             tags=tags,
         )
@@ -326,6 +341,7 @@ class UserService(pulumi.ComponentResource):
                 user_pool_client_id=client.id,
                 signout_table=signouts.name,
                 log_level=args.log_level,
+                **({"first_admin_email": args.first_admin_email} if args.first_admin_email else {}),
             ),
             **{k: v for k, v in args.extra_environment.items()},
         }

@@ -89,6 +89,7 @@ users = UserService(
         log_retention_days=cfg.log_retention_days,
         email_source_arn=cfg.email_source_arn,
         email_from=cfg.email_from,
+        first_admin_email=cfg.first_admin_email,
         deletion_protection=cfg.protect,
         protect=cfg.protect,
         owner=cfg.owner,

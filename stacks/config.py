@@ -60,6 +60,7 @@ class StackConfig:
     users_layer_zip: str
     email_source_arn: str | None
     email_from: str | None
+    first_admin_email: str | None
     log_level: str
     log_retention_days: int
     throttle_rate: float
@@ -90,6 +91,8 @@ class StackConfig:
                 f"reelstack:emailSourceArn {self.email_source_arn} is not an SES identity ARN "
                 "(arn:aws:ses:<region>:<account>:identity/<domain or address>)"
             )
+        if self.first_admin_email is not None and not _looks_like_email(self.first_admin_email):
+            raise ValueError(f"reelstack:firstAdminEmail {self.first_admin_email!r} is not an email address")
         if self.alarm_topic_arn is not None and not _is_arn(self.alarm_topic_arn, "sns", ""):
             raise ValueError(f"reelstack:alarmTopicArn {self.alarm_topic_arn} is not an SNS topic ARN")
         for key, value, upper in (
@@ -184,6 +187,7 @@ class StackConfig:
             users_layer_zip=c.get("usersLayerZip") or "dist/users-layer.zip",
             email_source_arn=c.get("emailSourceArn"),
             email_from=c.get("emailFrom"),
+            first_admin_email=c.get("firstAdminEmail"),
             log_level=c.get("logLevel") or "INFO",
             log_retention_days=_or(c.get_int("logRetentionDays"), 14),
             throttle_rate=_or(c.get_float("throttleRate"), 100.0),
@@ -217,6 +221,11 @@ def _is_arn(value: str, service: str, resource_prefix: str) -> bool:
     return (
         len(parts) == 6 and parts[0] == "arn" and parts[2] == service and parts[5].startswith(resource_prefix)
     )
+
+
+def _looks_like_email(value: str) -> bool:
+    local, at, domain = value.partition("@")
+    return bool(at and local and "." in domain.strip(".")) and not any(c.isspace() for c in value)
 
 
 def _or(value: N | None, default: N) -> N:

@@ -63,6 +63,17 @@ class UserServiceSettings(_ServiceSettings):
     signout_table: str = Field(
         description="DynamoDB table logout records sign-outs in (app/contracts/signouts.py)"
     )
+    first_admin_email: str = Field(
+        "",
+        description="the stack's first admin: the account of this address joins the admin group when"
+        " its sign-up is confirmed with the mailed code; empty: none (reelstack admin grant)",
+    )
+
+    @field_validator("first_admin_email")
+    @classmethod
+    def _lower_case(cls, value: str) -> str:
+        # The handler stores and compares addresses lower-case.
+        return value.strip().lower()
 
 
 class _JwtVerifying(_ServiceSettings):

@@ -24,6 +24,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from app import metrics
 from app.contracts import bounded_json, logs
 from app.contracts.errors import ApiError, error_body
+from app.contracts.roles import Role
 from app.contracts.settings import UserServiceSettings, load
 from app.contracts.signout_records import record_sign_out
 
@@ -136,6 +137,24 @@ def _claims_of_accepted_token(token: str) -> dict[str, Any]:
         raise ApiError(401, "invalid_credentials", "the access token is malformed") from None
 
 
+def grant_first_admin(cognito_admin: Any, user_pool_id: str, email: str) -> None:
+    """Put the stack's configured first admin in the admin group, once their sign-up is confirmed.
+
+    Only a confirmation proves the address: Cognito confirms a sign-up only with the code it
+    mailed there, the user name is the address (immutable), and an account confirms once. So no
+    one gets the role by signing up with an address they cannot read, nor by changing their email
+    later. A failure leaves the account confirmed without the role, for ``reelstack admin grant``.
+    """
+    try:
+        cognito_admin.admin_add_user_to_group(
+            UserPoolId=user_pool_id, Username=email, GroupName=Role.ADMIN.value
+        )
+    except ClientError as exc:
+        log.error("could not make the first admin an admin (run `reelstack admin grant`): %s", exc)
+        return
+    log.info("the first admin's sign-up is confirmed: they are in the admin group")
+
+
 def create_resolver(settings: UserServiceSettings, cognito: Any, dynamodb: Any) -> APIGatewayRestResolver:
     """The routes of the user service, bound to one pool's app client, a Cognito client, and the
     DynamoDB client that records sign-outs."""
@@ -211,6 +230,8 @@ def create_resolver(settings: UserServiceSettings, cognito: Any, dynamodb: Any) 
             Username=req.email,
             ConfirmationCode=req.code,
         )
+        if settings.first_admin_email and req.email == settings.first_admin_email:
+            grant_first_admin(cognito, settings.user_pool_id, req.email)
         return _json_response(200, {"confirmed": True})
 
     def send_code(operation: Callable[..., dict[str, Any]]) -> Response[str]:

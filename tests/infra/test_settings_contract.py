@@ -198,8 +198,9 @@ def test_settings_environment_refuses_a_missing_required_field() -> None:
 
 def test_settings_environment_leaves_optional_fields_out_unless_given() -> None:
     optional = {name for name, info in UserServiceSettings.model_fields.items() if not info.is_required()}
-    assert optional == {"log_level"}
-    assert "REELSTACK_LOG_LEVEL" not in settings_environment(UserServiceSettings, **USERS_REQUIRED)
+    assert optional == {"log_level", "first_admin_email"}
+    left_out = settings_environment(UserServiceSettings, **USERS_REQUIRED)
+    assert "REELSTACK_LOG_LEVEL" not in left_out and "REELSTACK_FIRST_ADMIN_EMAIL" not in left_out
     given = settings_environment(UserServiceSettings, **USERS_REQUIRED, log_level="DEBUG")
     assert given["REELSTACK_LOG_LEVEL"] == "DEBUG"
 

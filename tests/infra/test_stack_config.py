@@ -86,6 +86,12 @@ def test_mail_identity_and_its_from_address_go_together() -> None:
         synthesize_stack("dev", overrides={"reelstack:emailSourceArn": SES_IDENTITY})
 
 
+@pytest.mark.parametrize("value", ["admin", "admin@localhost", "ad min@example.com", "@example.com"])
+def test_a_first_admin_that_is_not_an_email_address_is_refused(value: str) -> None:
+    with pytest.raises(ValueError, match="reelstack:firstAdminEmail"):
+        synthesize_stack("dev", overrides={"reelstack:firstAdminEmail": value})
+
+
 def test_source_limits_and_quotas_reach_the_services_from_the_stack_config() -> None:
     """Compute abuse is bounded per stack: each key lands in its service's environment file."""
     graph = Graph.of(

@@ -221,6 +221,7 @@ CONFIG_EFFECTS: dict[str, set[tuple[str, str]]] = {
     "progressMaxSize": {("progress-asg", "maxSize")},
     "emailSourceArn": {("users-pool", "emailConfiguration")},
     "emailFrom": {("users-pool", "emailConfiguration")},
+    "firstAdminEmail": {("users-fn", "environment"), ("users-policy", "policy")},
     "alarmTopicArn": {
         (alarm, actions)
         for alarm in (

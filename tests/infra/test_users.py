@@ -45,7 +45,7 @@ def _cognito_methods_the_handler_uses() -> set[str]:
 
 
 def test_lambda_role_grants_no_cognito_action_because_the_handler_calls_none_iam_authorizes(
-    prod: Graph,
+    dev: Graph,
 ) -> None:
     """AWS rule: Cognito user pool operations come in three authorization models, IAM-authorized,
     public and token-authorized; "with public (unauthenticated) authentication requests, no
@@ -54,16 +54,18 @@ def test_lambda_role_grants_no_cognito_action_because_the_handler_calls_none_iam
     permissions in policies". Sources: "Authorization models for API and SDK authentication",
     https://docs.aws.amazon.com/cognito/latest/developerguide/user-pools-API-operations.html, and
     https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_GlobalSignOut.html.
-    A new call outside that list (an ``admin_*`` one) fails here until it is granted."""
+    A new call outside that list (an ``admin_*`` one) fails here until it is granted. The dev
+    stack names no first admin, so its Lambda makes no IAM-authorized call at all (the one it
+    may make, with ``firstAdminEmail``, is the next test's)."""
     used = _cognito_methods_the_handler_uses()
     assert used, "found no Cognito calls in the handler"
     assert used <= OPERATIONS_WITHOUT_IAM.keys(), (
         f"IAM-authorized calls need a grant: {used - OPERATIONS_WITHOUT_IAM.keys()}"
     )
-    policy = prod.role_policy("users-policy")
+    policy = dev.role_policy("users-policy")
     actions = {a for s in statements_allowing(policy) for a in as_list(s["Action"])}
     assert not {a for a in actions if a.startswith("cognito")}
-    log_group = "arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/reelstack-prod-users"
+    log_group = "arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/reelstack-dev-users"
     grants = {
         (a, r)
         for s in statements_allowing(policy)
@@ -75,8 +77,40 @@ def test_lambda_role_grants_no_cognito_action_because_the_handler_calls_none_iam
         ("logs:CreateLogStream", f"{log_group}:*"),
         ("logs:PutLogEvents", log_group),
         ("logs:PutLogEvents", f"{log_group}:*"),
-        ("dynamodb:PutItem", SIGNOUT_TABLE_ARN),
+        ("dynamodb:PutItem", SIGNOUT_TABLE_ARN.replace("-prod-", "-dev-")),
     }
+
+
+def test_a_first_admin_in_stack_config_reaches_the_lambda_with_the_one_grant_it_needs(
+    prod: Graph, dev: Graph
+) -> None:
+    """``firstAdminEmail`` (prod sets an example) becomes the Lambda's REELSTACK_FIRST_ADMIN_EMAIL,
+    and its role may then call AdminAddUserToGroup on its own pool only: an IAM-authorized
+    operation ("you must use IAM credentials to authorize requests, and you must grant yourself
+    the corresponding IAM permission", on the user pool resource,
+    https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_AdminAddUserToGroup.html,
+    https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncognitouserpools.html).
+    Without the key (dev), neither the variable nor the grant."""
+
+    def environment(graph: Graph) -> dict[str, str]:
+        return dict(graph.one("aws:lambda/function:Function", "users-fn").inputs["environment"]["variables"])
+
+    def cognito_grants(graph: Graph) -> set[tuple[str, str]]:
+        return {
+            (a, r)
+            for s in statements_allowing(graph.role_policy("users-policy"))
+            for a in as_list(s["Action"])
+            for r in as_list(s["Resource"])
+            if a.startswith("cognito-idp:")
+        }
+
+    pool_id = environment(prod)["REELSTACK_USER_POOL_ID"]
+    assert environment(prod)["REELSTACK_FIRST_ADMIN_EMAIL"] == "admin@example.com"
+    assert cognito_grants(prod) == {
+        ("cognito-idp:AdminAddUserToGroup", user_pool_arn("us-east-1", "123456789012", pool_id))
+    }
+    assert "REELSTACK_FIRST_ADMIN_EMAIL" not in environment(dev)
+    assert cognito_grants(dev) == set()
 
 
 def _function_code(graph: Graph) -> dict[str, str]:
@@ -94,6 +128,7 @@ def test_function_code_is_the_handler_and_the_app_modules_it_imports(prod: Graph
         "app/contracts/errors.py",
         "app/contracts/logs.py",
         "app/contracts/metrics.py",
+        "app/contracts/roles.py",
         "app/contracts/settings.py",
         "app/contracts/signout_records.py",
         "app/contracts/signouts.py",

@@ -131,6 +131,13 @@ def test_the_user_service_signs_users_up_and_out_without_any_cognito_grant(enfor
     )["AuthenticationResult"]
     cognito.global_sign_out(AccessToken=tokens["AccessToken"])  # moto answered this one 500 unpatched
     _denied(lambda: cognito.admin_get_user(UserPoolId=resources.user_pool_id, Username=email), "AdminGetUser")
+    # The dev stack names no first admin (reelstack:firstAdminEmail): its Lambda may not add to groups.
+    _denied(
+        lambda: cognito.admin_add_user_to_group(
+            UserPoolId=resources.user_pool_id, Username=email, GroupName="admin"
+        ),
+        "AdminAddUserToGroup",
+    )
 
 
 def test_a_batch_is_allowed_by_the_single_actions_grant(enforced: Enforced) -> None:

@@ -88,6 +88,42 @@ def test_login_of_a_suspended_user_is_a_403_account_suspended_not_wrong_credenti
     assert invoke("/auth/login", {"email": email, "password": PASSWORD})[0] == 200
 
 
+def test_the_configured_first_admin_becomes_admin_when_their_sign_up_is_confirmed_and_no_one_else(
+    local_resources: LocalResources, cognito: Any, dynamodb: Any
+) -> None:
+    """``firstAdminEmail``: the account of that address joins the admin group at its confirmation
+    (Cognito confirms only with the code mailed to the address), so its tokens carry the role;
+    signing up alone gives nothing, and another address confirmed alike gets nothing."""
+    first_admin, other = new_email(), new_email()
+    settings = UserServiceSettings(
+        user_pool_id=local_resources.user_pool_id,
+        user_pool_client_id=local_resources.user_pool_client_id,
+        signout_table=local_resources.names.signout_table,
+        first_admin_email=first_admin.upper(),  # addresses compare lower-case
+    )
+    resolver = create_resolver(settings, cognito, dynamodb)
+
+    def post(path: str, body: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        result = resolver.resolve(rest_event("POST", path, json.dumps(body)), None)
+        return result["statusCode"], json.loads(result["body"])
+
+    def groups(email: str) -> list[str]:
+        listed = cognito.admin_list_groups_for_user(UserPoolId=local_resources.user_pool_id, Username=email)
+        return [g["GroupName"] for g in listed["Groups"]]
+
+    for email in (first_admin, other):
+        assert post("/auth/signup", {"email": email, "password": PASSWORD})[0] == 201
+    assert groups(first_admin) == []
+    for email in (first_admin, other):
+        assert post("/auth/confirm", {"email": email, "code": "123456"})[0] == 200
+    assert groups(first_admin) == ["admin"]
+    assert groups(other) == []
+    status, tokens = post("/auth/login", {"email": first_admin, "password": PASSWORD})
+    assert status == 200
+    access = jwt.decode(tokens["access_token"], options={"verify_signature": False})
+    assert access["cognito:groups"] == ["admin"]
+
+
 def test_wrong_password_and_unknown_user_get_the_same_401(invoke: Invoke) -> None:
     email = confirmed_user(invoke)
     wrong = invoke("/auth/login", {"email": email, "password": "Wr0ngPassword"})
