@@ -20,6 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "migrate": ("app.backend.migrate", "upgrade the database schema to the latest revision"),
     "transcoder": ("app.transcoder.worker", "run a transcoder worker"),
     "redrive": ("app.redrive", "list the transcoder's dead-letter queue or send its tasks back"),
+    "retranscode": ("app.retranscode", "transcode videos again from their kept sources (keepSources)"),
     "progress": ("app.progress.serve", "serve the progress SSE service (gunicorn, gevent)"),
 }
 

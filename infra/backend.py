@@ -16,6 +16,7 @@ import pulumi
 import pulumi_aws as aws
 
 from app.contracts.names import (
+    INCOMING_KEY_PREFIX,
     STATUS_MAX_RECEIVES,
     STATUS_VISIBILITY_TIMEOUT_SECONDS,
     UPLOADS_KEY_PREFIX,
@@ -149,23 +150,17 @@ def backend_policy(
     sign out everywhere). Video events: publish to the topic, with its key (SNS encrypts with it
     on the publisher's behalf).
     """
+    # Uploads land under incoming/; a stack deployed before that holds some under uploads/ still.
+    source_objects = [f"{uploads_bucket_arn}/{p}*" for p in (INCOMING_KEY_PREFIX, UPLOADS_KEY_PREFIX)]
     return policy_document(
         statement(
             "Uploads",
             ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
             [f"{uploads_bucket_arn}/*"],
         ),
-        statement(
-            "DeleteUploadVersions",
-            ["s3:DeleteObjectVersion"],
-            [f"{uploads_bucket_arn}/{UPLOADS_KEY_PREFIX}*"],
-        ),
+        statement("DeleteUploadVersions", ["s3:DeleteObjectVersion"], source_objects),
         statement("ListUploadVersions", ["s3:ListBucketVersions"], [uploads_bucket_arn]),
-        statement(
-            "ListUploadParts",
-            ["s3:ListMultipartUploadParts"],
-            [f"{uploads_bucket_arn}/{UPLOADS_KEY_PREFIX}*"],
-        ),
+        statement("ListUploadParts", ["s3:ListMultipartUploadParts"], source_objects),
         statement("Media", ["s3:DeleteObject"], [f"{media_bucket_arn}/*"]),
         statement("ListOwnBuckets", ["s3:ListBucket"], [uploads_bucket_arn, media_bucket_arn]),
         statement("SendTasks", ["sqs:SendMessage"], [task_queue_arn]),

@@ -14,7 +14,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from app.contracts.names import ResourceNames
+from app.contracts.names import INCOMING_KEY_PREFIX, UPLOADS_KEY_PREFIX, ResourceNames
 from infra._common import (
     args_of,
     cloudfront_read_statement,
@@ -49,7 +49,13 @@ class MediaStorageArgs:
     upload_origins: Sequence[pulumi.Input[str]] = ()
     """Origins browsers may upload from (the site's ``SiteDistribution.web_url``)."""
     raw_upload_expiry_days: int = 7
-    """Source uploads are deleted this many days after upload (transcoded media stays)."""
+    """Source uploads are deleted this many days after upload (transcoded media stays); with
+    ``keep_sources``, only the uploads never accepted are, and accepted sources are archived then."""
+    keep_sources: bool = False
+    """Keep every accepted source (``uploads/``) for as long as its video, so it can be transcoded
+    again without a new upload (``reelstack retranscode``): moved to S3 Glacier Instant Retrieval
+    ``raw_upload_expiry_days`` after upload instead of deleted. Instant Retrieval reads as Standard
+    does (no restore), bills at least 90 days and 128 KB an object, and smaller objects stay Standard."""
     incomplete_multipart_days: int = 1
     """Abandoned multipart uploads are aborted after this many days."""
     version_uploads: bool = False
@@ -65,6 +71,46 @@ class MediaStorageArgs:
 def bucket_regional_domain_name(bucket: str, region: str) -> str:
     """The regional virtual-hosted name of a bucket, where CloudFront reaches it as an origin."""
     return f"{bucket}.s3.{region}.amazonaws.com"
+
+
+KEPT_SOURCE_STORAGE_CLASS = "GLACIER_IR"
+
+
+def kept_source_rules(
+    expiry_days: int,
+    abort_multipart: aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs,
+) -> list[aws.s3.BucketLifecycleConfigurationRuleArgs]:
+    """The uploads bucket's rules when sources are kept: what the browser uploaded and no one
+    accepted (``incoming/``) expires after ``expiry_days``; accepted sources (``uploads/``) move to
+    Glacier Instant Retrieval then, and stay until their video is deleted. Prefixes, because a
+    lifecycle filter cannot exclude (and an expiration would win over a transition on one object);
+    abandoned multipart uploads are aborted anywhere."""
+    rule = aws.s3.BucketLifecycleConfigurationRuleArgs
+    by_prefix = aws.s3.BucketLifecycleConfigurationRuleFilterArgs
+    return [
+        rule(
+            id="expire-unaccepted-uploads",
+            status="Enabled",
+            filter=by_prefix(prefix=INCOMING_KEY_PREFIX),
+            expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=expiry_days),
+        ),
+        rule(
+            id="archive-kept-sources",
+            status="Enabled",
+            filter=by_prefix(prefix=UPLOADS_KEY_PREFIX),
+            transitions=[
+                aws.s3.BucketLifecycleConfigurationRuleTransitionArgs(
+                    days=expiry_days, storage_class=KEPT_SOURCE_STORAGE_CLASS
+                )
+            ],
+        ),
+        rule(
+            id="abort-incomplete-multipart",
+            status="Enabled",
+            filter=by_prefix(prefix=""),
+            abort_incomplete_multipart_upload=abort_multipart,
+        ),
+    ]
 
 
 @dataclass(frozen=True)
@@ -176,17 +222,21 @@ class MediaStorage(pulumi.ComponentResource):
         abort_multipart = aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
             days_after_initiation=args.incomplete_multipart_days
         )
-        upload_rules = [
-            aws.s3.BucketLifecycleConfigurationRuleArgs(
-                id="expire-raw-uploads",
-                status="Enabled",
-                filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
-                expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(
-                    days=args.raw_upload_expiry_days
-                ),
-                abort_incomplete_multipart_upload=abort_multipart,
-            )
-        ]
+        upload_rules = (
+            kept_source_rules(args.raw_upload_expiry_days, abort_multipart)
+            if args.keep_sources
+            else [
+                aws.s3.BucketLifecycleConfigurationRuleArgs(
+                    id="expire-raw-uploads",
+                    status="Enabled",
+                    filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
+                    expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(
+                        days=args.raw_upload_expiry_days
+                    ),
+                    abort_incomplete_multipart_upload=abort_multipart,
+                )
+            ]
+        )
         if args.version_uploads:
             upload_rules.append(
                 aws.s3.BucketLifecycleConfigurationRuleArgs(

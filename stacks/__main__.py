@@ -147,6 +147,7 @@ storage = MediaStorage(
         reader_distribution_arn=site_distribution_arn,
         upload_origins=(site_url,),
         raw_upload_expiry_days=cfg.raw_upload_expiry_days,
+        keep_sources=cfg.keep_sources,
         version_uploads=cfg.version_uploads,
         protect=cfg.protect,
         force_destroy=not cfg.protect,

@@ -29,6 +29,7 @@ class StackConfig:
     protect: bool
     version_uploads: bool
     raw_upload_expiry_days: int
+    keep_sources: bool
     db_instance_class: str
     db_allocated_storage_gib: int
     db_multi_az: bool
@@ -140,6 +141,7 @@ class StackConfig:
             protect=c.get_bool("protect") or False,
             version_uploads=c.get_bool("versionUploads") or False,
             raw_upload_expiry_days=_or(c.get_int("rawUploadExpiryDays"), 7),
+            keep_sources=c.get_bool("keepSources") or False,
             db_instance_class=c.get("dbInstanceClass") or "db.t4g.micro",
             db_allocated_storage_gib=_or(c.get_int("dbAllocatedStorageGib"), 20),
             db_multi_az=c.get_bool("dbMultiAz") or False,

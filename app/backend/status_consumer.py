@@ -26,7 +26,7 @@ from app.backend import video_events
 from app.backend.aws import AwsClients
 from app.backend.db import database_engine, session_factory
 from app.backend.models import Video, utcnow
-from app.backend.videos import delete_prefix
+from app.backend.videos import delete_objects, delete_prefix, media_prefix
 from app.contracts import logs
 from app.contracts.messages import ProgressEventV1, VideoState, parse_progress, redrive_start
 from app.contracts.settings import BackendSettings, load
@@ -98,6 +98,24 @@ def discard_orphan_outputs(session: Session, s3: Any, media_bucket: str, event: 
     return True
 
 
+def discard_superseded_outputs(s3: Any, media_bucket: str, event: ProgressEventV1) -> None:
+    """Once a task of a video is recorded ready, delete every other task's outputs of that video:
+    an earlier run's, replaced by this one (``reelstack retranscode``), or a failed run's leftovers.
+    The prefixes are derived from the event's ids, never read from the message."""
+    kept = media_key_prefix(event.video_id, event.task_id)
+    for listing in s3.get_paginator("list_objects_v2").paginate(
+        Bucket=media_bucket, Prefix=media_prefix(event.video_id)
+    ):
+        stale = [{"Key": o["Key"]} for o in listing.get("Contents", []) if not o["Key"].startswith(kept)]
+        if stale:
+            delete_objects(s3, media_bucket, stale)
+            log.info(
+                "deleted %d outputs of the video's earlier tasks",
+                len(stale),
+                extra={"video_id": event.video_id, "task_id": event.task_id},
+            )
+
+
 class StatusConsumer:
     """Long-polls the status queue and records each event; ``run`` until ``stop`` is set."""
 
@@ -144,8 +162,10 @@ class StatusConsumer:
                 continue
             with self.sessions() as session:
                 applied = record_event(session, event)
-                if not applied:
-                    discard_orphan_outputs(session, self.s3, self.media_bucket, event)
+                orphaned = not applied and discard_orphan_outputs(session, self.s3, self.media_bucket, event)
+                if event.state == VideoState.READY and not orphaned:
+                    # Again on a repeat: a deletion cut short by a failure is finished then.
+                    discard_superseded_outputs(self.s3, self.media_bucket, event)
                 redelivered = int(message.get("Attributes", {}).get("ApproximateReceiveCount", "1")) > 1
                 if applied or redelivered:
                     self._announce(session, event)

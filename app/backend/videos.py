@@ -28,7 +28,7 @@ from app.backend.schemas import FeedQuery, MultipartComplete, PageQuery, VideoCr
 from app.backend.view_counts import view_totals
 from app.contracts.errors import ApiError
 from app.contracts.messages import TaskMessageV1, VideoState
-from app.contracts.names import upload_key_prefix
+from app.contracts.names import incoming_key_prefix, upload_key_prefix
 from app.contracts.settings import BackendSettings
 from app.contracts.tickets import MEDIA_GRANT_MAX_SECONDS
 
@@ -43,7 +43,7 @@ ACCEPT_COPY = TransferConfig(multipart_threshold=1024**3, multipart_chunksize=51
 
 def source_key(video_id: uuid.UUID) -> str:
     """Where the video's upload goes: the key its presigned POST and multipart upload write."""
-    return f"{upload_key_prefix(video_id)}source"
+    return f"{incoming_key_prefix(video_id)}source"
 
 
 def accepted_source_key(video_id: uuid.UUID, task_id: uuid.UUID) -> str:
@@ -549,23 +549,66 @@ def retry_video(session: Session, aws: AwsClients, settings: BackendSettings, vi
     """Queue a failed video's kept source again under a new task: exactly one task, however often
     or concurrently this is called (the status moves failed→queued as ``_queue_task`` does).
 
-    409 ``not_failed`` unless the video is ``failed``; 409 ``source_gone`` when its source is no
-    longer stored (deleted, or expired with the uploads bucket's lifecycle): only a new upload helps.
+    409 ``not_failed`` unless the video is ``failed``; ``source_gone`` and ``source_archived`` as
+    ``_require_readable_source`` says.
     """
     if video.status != VideoState.FAILED:
         raise ApiError(
             409, "not_failed", f"the video is {video.status.value}; only a failed video can be retried"
         )
+    _require_readable_source(aws, settings, video)
+    task = _task_for(video, uuid.uuid4(), settings, video.source_key)
+    _queue_task(session, aws, settings, video, task, VideoState.FAILED, error_reason=None)
+    return video
+
+
+# Storage classes whose objects GetObject refuses until a RestoreObject has made a copy
+# (S3 Glacier Instant Retrieval, where kept sources go, is read directly).
+_ARCHIVED_CLASSES = ("GLACIER", "DEEP_ARCHIVE")
+
+
+def _require_readable_source(aws: AwsClients, settings: BackendSettings, video: Video) -> None:
+    """409 ``source_gone`` when the video's source is no longer stored (deleted, or expired with
+    the uploads bucket's lifecycle): only a new upload helps; 409 ``source_archived`` when it is
+    in an archive the transcoder cannot read before a restore (a bucket brought with its own
+    lifecycle): restore it first (RestoreObject), then ask again."""
     try:
-        aws.s3.head_object(Bucket=settings.uploads_bucket, Key=video.source_key)
+        head = aws.s3.head_object(Bucket=settings.uploads_bucket, Key=video.source_key)
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") in _MISSING:
             raise ApiError(
                 409, "source_gone", "the video's source is no longer stored; upload the video again"
             ) from None
         raise
+    restored = 'ongoing-request="false"' in head.get("Restore", "")
+    if head.get("StorageClass") in _ARCHIVED_CLASSES and not restored:
+        raise ApiError(
+            409,
+            "source_archived",
+            f"the video's source s3://{settings.uploads_bucket}/{video.source_key} is in"
+            f" {head['StorageClass']}; restore it (RestoreObject) and try again once it is restored",
+        )
+
+
+def retranscode_video(session: Session, aws: AwsClients, settings: BackendSettings, video: Video) -> Video:
+    """Transcode a finished (ready or failed) video's kept source again under a new task, e.g.
+    after the ladder changed: exactly one task, as ``retry_video`` queues it (the status moves to
+    queued; the video is back once the new task is ready, and the status consumer then deletes
+    the previous task's outputs).
+
+    409 ``not_finished`` while the video is uploading or being transcoded; ``source_gone`` and
+    ``source_archived`` as ``_require_readable_source`` says.
+    """
+    if video.status not in (VideoState.READY, VideoState.FAILED):
+        raise ApiError(
+            409,
+            "not_finished",
+            f"the video is {video.status.value}; only a ready or failed video is transcoded again",
+        )
+    _require_readable_source(aws, settings, video)
     task = _task_for(video, uuid.uuid4(), settings, video.source_key)
-    _queue_task(session, aws, settings, video, task, VideoState.FAILED, error_reason=None)
+    if not _queue_task(session, aws, settings, video, task, video.status, error_reason=None):
+        raise ApiError(409, "not_finished", f"the video changed meanwhile; it is {video.status.value}")
     return video
 
 
@@ -697,7 +740,7 @@ def cut_grants(revocations: RevocationStore, video: Video, done: str) -> None:
 _DELETE_BATCH = 1000
 
 
-def _delete(s3: Any, bucket: str, objects: list[dict[str, str]]) -> None:
+def delete_objects(s3: Any, bucket: str, objects: list[dict[str, str]]) -> None:
     """Delete ``objects``; S3 answers 200 even when it refused some, so refusals are raised."""
     for start in range(0, len(objects), _DELETE_BATCH):
         batch = objects[start : start + _DELETE_BATCH]
@@ -713,7 +756,7 @@ def _delete(s3: Any, bucket: str, objects: list[dict[str, str]]) -> None:
 def delete_prefix(s3: Any, bucket: str, prefix: str) -> None:
     """Delete the objects under ``prefix`` of an unversioned bucket."""
     for listing in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-        _delete(s3, bucket, [{"Key": obj["Key"]} for obj in listing.get("Contents", [])])
+        delete_objects(s3, bucket, [{"Key": obj["Key"]} for obj in listing.get("Contents", [])])
 
 
 def delete_versions(s3: Any, bucket: str, prefix: str) -> None:
@@ -744,7 +787,8 @@ def delete_video(
         _revoke(revocations, video.id, now_ms() + MEDIA_GRANT_MAX_SECONDS * 1000, "nothing was deleted")
     if video.multipart_upload_id:
         abort_multipart(session, aws, settings, video)
-    delete_versions(aws.s3, settings.uploads_bucket, upload_key_prefix(video.id))
+    for prefix in (incoming_key_prefix(video.id), upload_key_prefix(video.id)):
+        delete_versions(aws.s3, settings.uploads_bucket, prefix)
     delete_prefix(aws.s3, settings.media_bucket, media_prefix(video.id))
     announced, video_id = video_events.deleted(video), video.id
     session.delete(video)

@@ -122,14 +122,23 @@ def progress_queue_name(queue_prefix: str, instance_id: str, boot_id: str) -> st
     return f"{queue_prefix}{instance_id[:room]}-{boot_id}"
 
 
-# Object keys in the uploads bucket: a video's source (and nothing else) under ``uploads/<video id>/``;
-# the backend's role may delete object versions under this prefix only.
+# Object keys in the uploads bucket: a video's accepted sources (checked copies, what the
+# transcoder reads) under ``uploads/<video id>/``, and what the browser uploads, before it is
+# accepted, under ``incoming/<video id>/``. Two prefixes, so the bucket's lifecycle can expire
+# uploads nobody accepted while keeping (archiving) accepted sources (MediaStorageArgs.keep_sources).
+# The backend's role may delete object versions under these prefixes only.
 UPLOADS_KEY_PREFIX = "uploads/"
+INCOMING_KEY_PREFIX = "incoming/"
 
 
 def upload_key_prefix(video_id: uuid.UUID | str) -> str:
-    """Where a video's source upload lives in the uploads bucket."""
+    """Where a video's accepted sources live in the uploads bucket."""
     return f"{UPLOADS_KEY_PREFIX}{video_id}/"
+
+
+def incoming_key_prefix(video_id: uuid.UUID | str) -> str:
+    """Where the browser's upload of a video lands, until the backend accepts a copy of it."""
+    return f"{INCOMING_KEY_PREFIX}{video_id}/"
 
 
 # Queue behaviour, read by the components (TranscoderFleet, ProgressService) and, through the

@@ -35,6 +35,8 @@ from app.local.gateway_credentials import stand_in_credentials
 from app.local.provision import LOCAL_STACK, LocalResources, assume, bootstrap_launcher, provision
 from app.local.rate_limit import add_rate_limit_arguments, rate_limits_of
 from app.local.s3_gate import signer_environment
+from app.retranscode import LOCAL_BACKEND_ENV_FILE
+from infra._common import env_file
 from pulumi_offline.synth import PROJECT
 
 LOCAL_PREFIX = ResourceNames.for_stack(PROJECT, LOCAL_STACK).prefix
@@ -208,6 +210,10 @@ def start(args: argparse.Namespace, supervisor: Supervisor) -> tuple[LocalResour
         "media_revocation_store": f"{public_url}/_local/revocations",
     }
     backend_env = role_env("backend", "backend", **overrides)
+    # `reelstack retranscode --state-dir` runs as the backend, as it does on a backend instance.
+    (state_dir / LOCAL_BACKEND_ENV_FILE).write_text(
+        env_file({k: v for k, v in backend_env.items() if k.startswith(("REELSTACK_", "AWS_"))})
+    )
     migrate = subprocess.run(_role("migrate"), env=backend_env, check=False)
     if migrate.returncode != 0:
         raise ChildDied(f"migrate exited with code {migrate.returncode}")

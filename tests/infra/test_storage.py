@@ -5,12 +5,12 @@ from typing import Any
 import pulumi
 import pytest
 
-from app.contracts.names import ResourceNames
+from app.contracts.names import INCOMING_KEY_PREFIX, UPLOADS_KEY_PREFIX, ResourceNames
 from infra._common import tls_only_bucket_policy
 from infra.storage import MediaStorage, MediaStorageArgs
 from infra.types import BucketReference
 from pulumi_offline.graph import Graph
-from pulumi_offline.synth import run_program
+from pulumi_offline.synth import run_program, synthesize_stack
 
 BUCKETS = ("media-uploads", "media-media", "media-web")
 
@@ -56,18 +56,62 @@ def test_tls_only_policy_covers_the_bucket_and_its_objects() -> None:
     assert policy["Statement"][0]["Resource"] == ["arn:aws:s3:::b", "arn:aws:s3:::b/*"]
 
 
+def _upload_rules(graph: Graph) -> dict[str, dict[str, Any]]:
+    rules = graph.one("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", "media-uploads")
+    return {r["id"]: r for r in rules.inputs["rules"]}
+
+
 def test_raw_uploads_expire_and_abandoned_multipart_uploads_are_aborted(prod: Graph, dev: Graph) -> None:
-    for graph, days in ((prod, 30), (dev, 3)):
-        rules = graph.one(
-            "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", "media-uploads"
-        ).inputs["rules"]
-        expiry = next(r for r in rules if r["id"] == "expire-raw-uploads")
-        assert expiry["expiration"]["days"] == days
-        assert expiry["abortIncompleteMultipartUpload"]["daysAfterInitiation"] == 1
+    expiry = _upload_rules(dev)["expire-raw-uploads"]  # dev keeps no source
+    assert expiry["filter"] == {"prefix": ""}
+    assert expiry["expiration"]["days"] == 3
+    assert expiry["abortIncompleteMultipartUpload"]["daysAfterInitiation"] == 1
+    abort = _upload_rules(prod)["abort-incomplete-multipart"]
+    assert abort["filter"] == {"prefix": ""}
+    assert abort["abortIncompleteMultipartUpload"]["daysAfterInitiation"] == 1
     media_rules = prod.one(
         "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", "media-media"
     ).inputs["rules"]
     assert "expiration" not in media_rules[0]
+
+
+def test_kept_sources_move_to_glacier_instant_retrieval_and_only_unaccepted_uploads_expire(
+    prod: Graph, dev: Graph
+) -> None:
+    """``keepSources`` (prod on, dev off; each overridden the other way): accepted sources
+    (``uploads/``) transition to GLACIER_IR after ``rawUploadExpiryDays`` and never expire, while
+    what the browser uploaded and nobody accepted (``incoming/``) expires then. AWS rules:
+    a lifecycle transition's Days for GLACIER_IR may be 0 or more (STANDARD_IA and ONEZONE_IA need
+    more than 30), https://docs.aws.amazon.com/AmazonS3/latest/API/API_Transition.html; objects in
+    S3 Glacier Instant Retrieval "are immediately available using GET" (no RestoreObject, which
+    Flexible Retrieval and Deep Archive need),
+    https://docs.aws.amazon.com/AmazonS3/latest/userguide/restoring-objects-retrieval-options.html;
+    its minimum storage duration is 90 days (an earlier delete is billed the rest),
+    https://docs.aws.amazon.com/AmazonS3/latest/userguide/glacier-storage-classes.html; and by
+    default (TransitionDefaultMinimumObjectSize all_storage_classes_128K) objects under 128 KB do
+    not transition, https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-s3-bucket-lifecycleconfig.html.
+    An expiration and a transition of one object cannot be told apart by a filter (none excludes),
+    so the two live under two prefixes."""
+    kept_prod = _upload_rules(prod)
+    kept_dev = _upload_rules(Graph.of(synthesize_stack("dev", overrides={"reelstack:keepSources": "true"})))
+    for rules, days in ((kept_prod, 30), (kept_dev, 3)):
+        archive = rules["archive-kept-sources"]
+        assert archive["filter"] == {"prefix": UPLOADS_KEY_PREFIX}
+        assert archive["transitions"] == [{"days": days, "storageClass": "GLACIER_IR"}]
+        assert "expiration" not in archive
+        expire = rules["expire-unaccepted-uploads"]
+        assert expire["filter"] == {"prefix": INCOMING_KEY_PREFIX}
+        assert expire["expiration"] == {"days": days}
+        # Nothing else expires a current object: the kept sources stay as long as their videos.
+        assert [r for r in rules.values() if "expiration" in r] == [expire]
+    assert "expire-old-versions" in kept_prod  # prod is versioned: old versions still expire
+    for rules in (
+        _upload_rules(dev),
+        _upload_rules(Graph.of(synthesize_stack("prod", overrides={"reelstack:keepSources": "false"}))),
+    ):
+        assert "archive-kept-sources" not in rules
+        assert rules["expire-raw-uploads"]["filter"] == {"prefix": ""}
+        assert not any("transitions" in r for r in rules.values())
 
 
 def test_browsers_may_upload_from_the_web_origin_only(prod: Graph) -> None:

@@ -182,6 +182,7 @@ CONFIG_EFFECTS: dict[str, set[tuple[str, str]]] = {
     },
     "versionUploads": {("media-uploads", "rules"), ("media-uploads", "+")},
     "rawUploadExpiryDays": {("media-uploads", "rules")},
+    "keepSources": {("media-uploads", "rules")},
     "dbInstanceClass": {("db-db", "instanceClass")},
     "dbAllocatedStorageGib": {
         ("db-db", "allocatedStorage"),

@@ -215,7 +215,7 @@ def put_source(
     """What a browser's presigned POST leaves in the uploads bucket."""
     s3(resources).put_object(
         Bucket=resources.uploads_bucket,
-        Key=f"uploads/{video_id}/source",
+        Key=f"incoming/{video_id}/source",
         Body=body,
         ContentType=content_type,
     )
@@ -234,7 +234,7 @@ def add_queued_video(engine: Engine, task_id: uuid.UUID) -> uuid.UUID:
                 visibility=Visibility.PUBLIC,
                 status=VideoState.QUEUED,
                 task_id=task_id,
-                source_key=f"uploads/{video_id}/source",
+                source_key=f"incoming/{video_id}/source",
             )
         )
         session.commit()

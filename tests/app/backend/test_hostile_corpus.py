@@ -215,7 +215,7 @@ def test_filter_specs_outside_the_allow_list_are_refused(
 def _source_kept(platform: Platform, video_id: str) -> bool:
     try:
         s3(platform.resources).head_object(
-            Bucket=platform.resources.names.uploads_bucket, Key=f"uploads/{video_id}/source"
+            Bucket=platform.resources.names.uploads_bucket, Key=f"incoming/{video_id}/source"
         )
     except ClientError:
         return False

@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 from app.backend import AwsClients, create_app
 from app.backend.videos import ACCEPT_COPY
 from app.contracts.messages import VideoState, parse_task
+from app.contracts.names import incoming_key_prefix, upload_key_prefix
 from app.contracts.settings import BackendSettings
 from app.local.provision import LocalResources
 from tests.app.backend.conftest import (
@@ -31,8 +32,14 @@ from tests.app.backend.conftest import (
 
 
 def _uploaded_keys(resources: LocalResources, video_id: str) -> list[str]:
-    listing = s3(resources).list_objects_v2(Bucket=resources.uploads_bucket, Prefix=f"uploads/{video_id}/")
-    return [o["Key"] for o in listing.get("Contents", [])]
+    """The video's objects in the uploads bucket: its upload (``incoming/``) and accepted sources."""
+    return [
+        o["Key"]
+        for prefix in (incoming_key_prefix(video_id), upload_key_prefix(video_id))
+        for o in s3(resources)
+        .list_objects_v2(Bucket=resources.uploads_bucket, Prefix=prefix)
+        .get("Contents", [])
+    ]
 
 
 def test_presigned_post_limits_size_and_type_and_its_upload_can_be_queued(
@@ -44,7 +51,7 @@ def test_presigned_post_limits_size_and_type_and_its_upload_can_be_queued(
     assert ["content-length-range", 1, MAX_UPLOAD_BYTES] in policy["conditions"]
     assert ["starts-with", "$Content-Type", "video/"] in policy["conditions"]
     video_id = response.json["id"]
-    assert upload["fields"]["key"] == f"uploads/{video_id}/source"
+    assert upload["fields"]["key"] == f"incoming/{video_id}/source"
 
     posted = requests.post(
         upload["url"],
@@ -76,7 +83,7 @@ def test_presigned_urls_are_signed_for_the_public_endpoint_path_style(
     )
     assert started.status_code == 201
     assert parts.json["parts"][0]["url"].startswith(
-        f"http://127.0.0.1:8080/_s3/{local_resources.uploads_bucket}/uploads/{created['id']}/source?"
+        f"http://127.0.0.1:8080/_s3/{local_resources.uploads_bucket}/incoming/{created['id']}/source?"
     )
 
 
@@ -294,7 +301,7 @@ def test_the_parts_storage_holds_are_listed_so_an_interrupted_upload_resumes(
     assert listed.status_code == 200, listed.json
     assert listed.json == {
         "upload_id": upload_id,
-        "key": f"uploads/{video_id}/source",
+        "key": f"incoming/{video_id}/source",
         "parts": [
             {"part_number": 1, "etag": etags[1], "size": 300},
             {"part_number": 3, "etag": etags[3], "size": 100},

@@ -172,7 +172,7 @@ def test_delete_removes_the_row_and_every_object_of_the_video(platform: Platform
 
     assert response.status_code == 204
     assert platform.row(video_id) is None
-    for bucket_name, prefix in ((bucket.uploads_bucket, "uploads/"), (bucket.media_bucket, "videos/")):
+    for bucket_name, prefix in ((bucket.uploads_bucket, ""), (bucket.media_bucket, "videos/")):
         keys = [
             o["Key"] for o in client.list_objects_v2(Bucket=bucket_name, Prefix=prefix).get("Contents", [])
         ]
@@ -231,13 +231,13 @@ def test_delete_removes_every_version_of_the_source_from_a_versioned_uploads_buc
         video_id = platform.ready(alice)
         other = platform.ready(alice)
         put_source(platform.resources, video_id, platform.sample)  # a second version of the source
-        client.delete_object(Bucket=bucket, Key=f"uploads/{video_id}/source")  # and a delete marker
+        client.delete_object(Bucket=bucket, Key=f"incoming/{video_id}/source")  # and a delete marker
         put_source(platform.resources, video_id, platform.sample)
 
         response = platform.http.delete(f"/api/videos/{video_id}", headers=alice.headers)
 
         assert response.status_code == 204
-        listing = client.list_object_versions(Bucket=bucket, Prefix="uploads/")
+        listing = client.list_object_versions(Bucket=bucket)
         left = [v["Key"] for v in [*listing.get("Versions", []), *listing.get("DeleteMarkers", [])]]
         assert not [k for k in left if video_id in k]
         assert [k for k in left if other in k]

@@ -105,7 +105,7 @@ def stored(resources: LocalResources, key: str) -> bool:
 
 
 def new_key() -> str:
-    return f"uploads/{uuid.uuid4()}/source"
+    return f"incoming/{uuid.uuid4()}/source"
 
 
 # -- what a browser may not do ---------------------------------------------------------------
