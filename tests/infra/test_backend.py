@@ -34,6 +34,7 @@ def test_backend_policy_touches_exactly_its_buckets_queues_and_secrets() -> None
     assert resources == {
         "arn:aws:s3:::u",
         "arn:aws:s3:::u/*",
+        "arn:aws:s3:::u/incoming/*",
         "arn:aws:s3:::u/uploads/*",
         "arn:aws:s3:::m",
         "arn:aws:s3:::m/*",
@@ -231,12 +232,17 @@ def test_backend_may_delete_versions_of_uploaded_sources_only() -> None:
     marker in a versioned bucket (S3 API Reference, ListObjectVersions,
     https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectVersions.html; DeleteObject,
     https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObject.html). Neither reaches the
-    media bucket or keys outside ``uploads/``."""
+    media bucket or keys outside ``incoming/`` (uploads) and ``uploads/`` (accepted sources)."""
     grants = _grants(backend_policy(**ARNS, secret_arns=["arn:aws:secretsmanager:us-east-1:1:secret:a"]))
     assert grants["arn:aws:s3:::u"] == {"s3:ListBucket", "s3:ListBucketVersions"}
-    assert grants["arn:aws:s3:::u/uploads/*"] == {"s3:DeleteObjectVersion", "s3:ListMultipartUploadParts"}
+    for prefix in ("incoming", "uploads"):
+        assert grants[f"arn:aws:s3:::u/{prefix}/*"] == {
+            "s3:DeleteObjectVersion",
+            "s3:ListMultipartUploadParts",
+        }
     versioned = {"s3:ListBucketVersions", "s3:DeleteObjectVersion"}
     assert {r for r, actions in grants.items() if actions & versioned} == {
+        "arn:aws:s3:::u/incoming/*",
         "arn:aws:s3:::u/uploads/*",
         "arn:aws:s3:::u",
     }
@@ -249,7 +255,8 @@ def test_backend_lists_the_parts_of_uploaded_sources_only() -> None:
     a resumed upload asks which parts S3 holds. Only source keys, never the media bucket."""
     grants = _grants(backend_policy(**ARNS, secret_arns=["arn:aws:secretsmanager:us-east-1:1:secret:a"]))
     assert {r for r, actions in grants.items() if "s3:ListMultipartUploadParts" in actions} == {
-        "arn:aws:s3:::u/uploads/*"
+        "arn:aws:s3:::u/incoming/*",
+        "arn:aws:s3:::u/uploads/*",  # uploads begun before they moved to incoming/
     }
 
 

@@ -288,6 +288,31 @@ def test_outputs_of_a_task_superseded_by_a_retry_are_deleted_and_the_current_one
     assert _video(engine, video_id).status == VideoState.QUEUED
 
 
+def test_when_a_new_task_is_ready_the_outputs_of_the_videos_earlier_tasks_are_deleted(
+    engine: Engine, video_id: uuid.UUID, local_resources: LocalResources, status_queue: tuple[str, str]
+) -> None:
+    """A video transcoded again (``reelstack retranscode``) is ready under its new task: the
+    outputs of the task it replaced go, as a superseded task's do; another video's stay."""
+    queue, _ = status_queue
+    sqs, s3 = client("sqs", local_resources.endpoint_url), client("s3", local_resources.endpoint_url)
+    bucket = local_resources.media_bucket
+    replaced = [f"{media_key_prefix(video_id, uuid.uuid4())}{name}" for name in ("master.m3u8", "720p/0.ts")]
+    current = f"{media_key_prefix(video_id, TASK)}master.m3u8"
+    elsewhere = f"{media_key_prefix(uuid.uuid4(), uuid.uuid4())}master.m3u8"
+    for key in (*replaced, current, elsewhere):
+        s3.put_object(Bucket=bucket, Key=key, Body=b"#EXTM3U\n")
+    sqs.send_message(
+        QueueUrl=queue, MessageBody=ready_event(str(video_id), TASK, sequence=3).model_dump_json()
+    )
+
+    assert _consumer(sqs, queue, engine, local_resources).poll_once() == 1
+
+    remaining = {o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])}
+    assert not set(replaced) & remaining
+    assert {current, elsewhere} <= remaining
+    assert _video(engine, video_id).status == VideoState.READY
+
+
 def test_a_recorded_outcome_is_announced_once_on_the_video_events_topic(
     engine: Engine, video_id: uuid.UUID, local_resources: LocalResources, status_queue: tuple[str, str]
 ) -> None:
