@@ -42,7 +42,9 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="reelstack retranscode", description=__doc__.splitlines()[0] if __doc__ else None
     )
-    parser.add_argument("--stack", required=True, help="the stack whose videos to transcode again (dev, prod)")
+    parser.add_argument(
+        "--stack", required=True, help="the stack whose videos to transcode again (dev, prod)"
+    )
     chosen = parser.add_mutually_exclusive_group(required=True)
     chosen.add_argument("--video", type=uuid.UUID, action="append", help="a video's id (repeatable)")
     chosen.add_argument("--all", action="store_true", help="every ready or failed video")
