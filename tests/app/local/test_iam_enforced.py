@@ -3,10 +3,12 @@ calls outside it are denied, and the denial names the action and the resource.""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,9 +16,13 @@ import botocore.exceptions
 import pytest
 
 from app.contracts.names import ResourceNames, upload_key_prefix
+from app.contracts.settings import ENV_PREFIX, UserServiceSettings
 from app.local import moto_server
 from app.local.platform import BOOTSTRAP_CALLS
 from app.local.provision import LocalResources, assume, bootstrap_launcher, client, provision
+from app.users.handler import create_resolver
+from pulumi_offline.synth import SynthResource, synthesize_stack
+from tests.app.users.conftest import rest_event
 
 
 @dataclass
@@ -34,9 +40,10 @@ class Enforced:
         return client(aws_service, self.resources.endpoint_url, self.launcher)
 
 
-@pytest.fixture(scope="module")
-def enforced() -> Iterator[Enforced]:
-    """The emulator as `reelstack up` runs it: three bootstrap calls free, every later one checked."""
+@contextmanager
+def enforced_emulator(synthesized: tuple[SynthResource, ...] | None = None) -> Iterator[Enforced]:
+    """The emulator as `reelstack up` runs it: three bootstrap calls free, every later one checked;
+    the dev stack (or ``synthesized``, another synthesis of it) created in it."""
     port = moto_server.free_port()
     env = {**os.environ, "MOTO_PORT": str(port), "INITIAL_NO_AUTH_ACTION_COUNT": str(BOOTSTRAP_CALLS)}
     process = subprocess.Popen(
@@ -46,9 +53,16 @@ def enforced() -> Iterator[Enforced]:
     try:
         moto_server.wait_for_http(f"{endpoint}/moto-api/", process=process)
         launcher = bootstrap_launcher(endpoint)
-        yield Enforced(provision(ResourceNames(f"i{uuid.uuid4().hex[:12]}"), endpoint, launcher), launcher)
+        names = ResourceNames(f"i{uuid.uuid4().hex[:12]}")
+        yield Enforced(provision(names, endpoint, launcher, synthesized=synthesized), launcher)
     finally:
         moto_server.stop(process)
+
+
+@pytest.fixture(scope="module")
+def enforced() -> Iterator[Enforced]:
+    with enforced_emulator() as emulator:
+        yield emulator
 
 
 def _denied(call: Any, action: str, resource: str | None = None) -> None:
@@ -208,3 +222,42 @@ def test_the_backend_manages_the_pools_users_and_the_transcoder_cannot(enforced:
     _denied(
         lambda: transcoder.admin_disable_user(UserPoolId=pool, Username=email), "cognito-idp:AdminDisableUser"
     )
+
+
+def test_a_first_admin_in_stack_config_becomes_admin_through_the_user_lambda_and_its_role() -> None:
+    """The dev stack with ``reelstack:firstAdminEmail``, created in the emulator under IAM
+    enforcement: the handler, with the environment the graph gives the Lambda and credentials of
+    its role, puts that address's account in the admin group at its confirmation (the role's one
+    Cognito grant) and no other account."""
+    first_admin = f"boss-{uuid.uuid4().hex[:8]}@example.com"
+    graph = tuple(synthesize_stack("dev", overrides={"reelstack:firstAdminEmail": first_admin}).resources)
+    with enforced_emulator(graph) as enforced:
+        lambda_env = enforced.resources.env_for("users")
+        assert lambda_env["REELSTACK_FIRST_ADMIN_EMAIL"] == first_admin
+        settings = UserServiceSettings(
+            **{
+                k.removeprefix(ENV_PREFIX).lower(): v
+                for k, v in lambda_env.items()
+                if k.startswith(ENV_PREFIX)
+            }
+        )
+        resolver = create_resolver(
+            settings, enforced.as_role("users", "cognito-idp"), enforced.as_role("users", "dynamodb")
+        )
+        other = f"other-{uuid.uuid4().hex[:8]}@example.com"
+        for email in (first_admin, other):
+            for path, body in (
+                ("/auth/signup", {"email": email, "password": "Passw0rd-long1"}),
+                ("/auth/confirm", {"email": email, "code": "123456"}),
+            ):
+                answer = resolver.resolve(rest_event("POST", path, json.dumps(body)), None)
+                assert answer["statusCode"] in (200, 201), answer["body"]
+        launcher_cognito = enforced.as_launcher("cognito-idp")
+        pool = enforced.resources.user_pool_id
+
+        def groups(email: str) -> list[str]:
+            listed = launcher_cognito.admin_list_groups_for_user(UserPoolId=pool, Username=email)
+            return [g["GroupName"] for g in listed["Groups"]]
+
+        assert groups(first_admin) == ["admin"]
+        assert groups(other) == []
