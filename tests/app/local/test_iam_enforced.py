@@ -234,12 +234,8 @@ def test_a_first_admin_in_stack_config_becomes_admin_through_the_user_lambda_and
     with enforced_emulator(graph) as enforced:
         lambda_env = enforced.resources.env_for("users")
         assert lambda_env["REELSTACK_FIRST_ADMIN_EMAIL"] == first_admin
-        settings = UserServiceSettings(
-            **{
-                k.removeprefix(ENV_PREFIX).lower(): v
-                for k, v in lambda_env.items()
-                if k.startswith(ENV_PREFIX)
-            }
+        settings = UserServiceSettings.model_validate(
+            {k.removeprefix(ENV_PREFIX).lower(): v for k, v in lambda_env.items() if k.startswith(ENV_PREFIX)}
         )
         resolver = create_resolver(
             settings, enforced.as_role("users", "cognito-idp"), enforced.as_role("users", "dynamodb")
