@@ -1064,3 +1064,41 @@ def test_a_reload_mid_upload_resumes_without_sending_the_done_parts_again(
     page.goto("/#/upload")
     expect(page.get_by_role("heading", name="Upload a video")).to_be_visible()
     expect(page.get_by_role("heading", name="Unfinished uploads")).to_be_hidden()
+
+
+@pytest.mark.local_only
+def test_the_owner_retries_a_failed_video_from_its_page_to_ready(
+    page: Page, platform: Any, clip: Path, tmp_path: Path
+) -> None:
+    """Issue 15, item 5: a source the transcoder refuses fails the video; once the kept source is
+    whole again (as if the first read had been bad), the owner's Retry button queues it again, the
+    focus follows the status the button started, and the player replaces the progress card."""
+    email = new_address(platform, "retry-web")
+    password = f"Reel-{uuid.uuid4().hex[:8]}-Stack1"
+    api = signup_confirm_login(platform, email, password)
+    created = create_video(platform, api, title="Second time lucky")
+    video_url = f"{platform.base_url}/api/videos/{created['id']}"
+    fake = tmp_path / "fake.mp4"
+    fake.write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 4096)  # sniffs as MP4, decodes as nothing
+    upload_via_presigned_post(created["upload"], fake, "video/mp4")
+    api.post(f"{video_url}/uploaded", timeout=10).raise_for_status()
+    deadline = time.monotonic() + TRANSCODE_MS / 1000
+    while api.get(video_url, timeout=10).json()["status"] != "failed":
+        assert time.monotonic() < deadline, api.get(video_url, timeout=10).json()
+        time.sleep(1)
+    s3, bucket = platform.client("s3"), platform.aws["uploads_bucket"]
+    [kept] = s3.list_objects_v2(Bucket=bucket, Prefix=f"uploads/{created['id']}/")["Contents"]
+    s3.upload_file(str(clip), bucket, kept["Key"], ExtraArgs={"ContentType": "video/mp4"})
+
+    log_in(page, email, password)
+    page.goto(f"/#/videos/{created['id']}")
+    status = page.get_by_role("status").filter(has_text="Transcoding failed")
+    expect(status).to_be_visible()
+    retry = page.get_by_role("button", name="Retry")
+    retry.click()
+
+    # The card lasts until the transcode ends (seconds): long enough to find the focus on it.
+    page.wait_for_function("() => document.activeElement?.matches('.transcode .status')", polling="raf")
+    expect(page.locator("video")).to_be_visible(timeout=TRANSCODE_MS)
+    expect(page.locator(".transcode")).to_have_count(0)
+    assert api.get(video_url, timeout=10).json()["status"] == "ready"

@@ -14,7 +14,8 @@ const READY_POLLS = 8;
 
 function progressSection(video, onReady, cleanups) {
   const bar = h("progress", { max: 100, value: video.progress || 0, "aria-label": "Transcoding progress" });
-  const state = h("p", { class: "status", role: "status" });
+  // Focusable from script: a retry hides its button, and the focus moves to what it started.
+  const state = h("p", { class: "status", role: "status", tabindex: "-1" });
   const box = alertBox();
   // A failed video's kept source can be transcoded again, under a new task.
   const retry = h("button", { type: "button", class: "retry", hidden: true }, "Retry");
@@ -41,6 +42,7 @@ function progressSection(video, onReady, cleanups) {
     try {
       const queued = await videos.retry(video.id);
       show({ state: queued.status, percent: queued.progress });
+      state.focus();
       follow();
     } catch (error) {
       box.show(error);
