@@ -60,8 +60,10 @@ from app.contracts.messages import (
     REDRIVES_ATTRIBUTE,
     Rendition,
     Storyboard,
+    PurchaseOption,
     TaskMessageV1,
     TaskOutputs,
+    TranscodeUsage,
     attempt_number,
     parse_task,
     redrives_of,
@@ -70,7 +72,7 @@ from app.contracts.metrics import TASKS_FAILED, TASKS_SUCCEEDED
 from app.contracts.names import DEAD_LETTER_HIDE_SECONDS, TASK_MAX_RECEIVES
 from app.contracts.settings import SettingsError, TranscoderSettings, load
 from app.contracts.tickets import media_key_prefix
-from app.instance_metadata import ec2_instance_id
+from app.instance_metadata import ec2_instance_id, ec2_instance_type, ec2_purchase_option
 from app.transcoder.deletion import DeletionWatch, VideoDeleted
 from app.transcoder.graph import OutputPaths, PlanError, build_graph, plan_transcode
 from app.transcoder.hls import OutputError, Variant, describe_variant, master_playlist, playlist_duration
@@ -78,7 +80,7 @@ from app.transcoder.limits import SourceLimits, SourceRefused, check_source, clo
 from app.transcoder.probe import NotAVideo, probe
 from app.transcoder.progress import ProgressReporter, sns_publisher
 from app.transcoder.protection import ProtectionError, ScaleInProtection
-from app.transcoder.runner import Cancelled, Pace, TimedOut, run_ffmpeg
+from app.transcoder.runner import Cancelled, Pace, TimedOut, children_cpu_seconds, run_ffmpeg
 from app.transcoder.scratch import scratch_dir, sweep
 from app.transcoder.storyboard import StoryboardPlan, storyboard_vtt
 
@@ -144,6 +146,18 @@ class AwsClients:
         )
 
 
+@dataclass(frozen=True)
+class Host:
+    """The machine a worker runs on, as each transcode's usage reports it (None off EC2)."""
+
+    instance_type: str | None = None
+    purchase_option: PurchaseOption | None = None
+
+    @classmethod
+    def from_instance_metadata(cls) -> Host:
+        return cls(instance_type=ec2_instance_type(), purchase_option=ec2_purchase_option())
+
+
 class Heartbeat:
     """Keeps a message invisible to other workers while this one works on it."""
 
@@ -179,8 +193,10 @@ class Worker:
         *,
         grace_seconds: float = _DEFAULT_GRACE_SECONDS,
         protection: ScaleInProtection | None = None,
+        host: Host = Host(),
     ) -> None:
         self.settings = settings
+        self.host = host
         self.aws = aws
         self.grace_seconds = grace_seconds
         self.protection = protection
@@ -359,6 +375,7 @@ class Worker:
     ) -> TaskOutputs:
         # A fixed local name: nothing from the task's keys reaches ffmpeg's command line.
         paths = OutputPaths(source=work / "source", root=work / "out")
+        cpu_before = children_cpu_seconds()
         self._download(task, paths.source)
         ladder = self.settings.ladder_heights
         try:
@@ -404,6 +421,7 @@ class Worker:
                 )
             },
         )
+        cpu_seconds = children_cpu_seconds() - cpu_before
         watch.check()
         if self.cancel.is_set():
             raise Cancelled("shutdown before the upload")
@@ -413,7 +431,7 @@ class Worker:
         duration = round(playlist_duration(paths.root / variants[0].playlist), 3)
         storyboard = self._write_storyboard(paths, plan.storyboard, duration)
         paths.master_playlist.write_text(master_playlist(variants))
-        return self._upload(task, paths, variants, duration, storyboard, watch)
+        return self._upload(task, paths, variants, duration, storyboard, watch, cpu_seconds)
 
     @staticmethod
     def _write_storyboard(paths: OutputPaths, plan: StoryboardPlan, duration: float) -> Storyboard:
@@ -457,6 +475,7 @@ class Worker:
         duration: float,
         storyboard: Storyboard,
         watch: DeletionWatch,
+        cpu_seconds: float,
     ) -> TaskOutputs:
         bucket = self.settings.media_bucket
         prefix = media_key_prefix(task.video_id, task.task_id)
@@ -480,6 +499,7 @@ class Worker:
             self._delete_outputs(bucket, prefix, keep=())
             raise
         self._put(bucket, master_key, paths.master_playlist)  # last: it makes the set visible
+        stored = sum(path.stat().st_size for path in files.values())
         return TaskOutputs(
             prefix=prefix,
             master_playlist_key=master_key,
@@ -495,6 +515,14 @@ class Worker:
                 for v in variants
             ],
             storyboard=storyboard.model_copy(update={"vtt_key": prefix + storyboard.vtt_key}),
+            usage=TranscodeUsage(
+                cpu_seconds=round(cpu_seconds, 3),
+                instance_type=self.host.instance_type,
+                purchase_option=self.host.purchase_option,
+                # Every output is written by each attempt, and only this attempt's stay stored.
+                bytes_written=stored,
+                bytes_stored=stored,
+            ),
         )
 
     def _delete_outputs(self, bucket: str, prefix: str, keep: Collection[str]) -> None:
@@ -567,7 +595,13 @@ def main(argv: list[str]) -> int:
         protection = ScaleInProtection(
             aws.autoscaling, settings.autoscaling_group, instance_id, Path(settings.work_dir)
         )
-    worker = Worker(settings, aws, grace_seconds=args.shutdown_grace, protection=protection)
+    worker = Worker(
+        settings,
+        aws,
+        grace_seconds=args.shutdown_grace,
+        protection=protection,
+        host=Host.from_instance_metadata(),
+    )
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: worker.shutdown())
     logger.info("polling %s", settings.task_queue_url)
