@@ -128,7 +128,9 @@ PurchaseOption = Literal["on-demand", "spot"]
 class TranscodeUsage(_Message):
     """What one transcode used, priced by the backend (``app/backend/costs.py``) with the stack's prices."""
 
-    cpu_seconds: float = Field(ge=0, description="CPU time (user + system) of the attempt's ffprobe and ffmpeg runs")
+    cpu_seconds: float = Field(
+        ge=0, description="CPU time (user + system) of the attempt's ffprobe and ffmpeg runs"
+    )
     instance_type: str | None = Field(None, max_length=64, description="EC2 instance type; null off EC2")
     purchase_option: PurchaseOption | None = Field(
         None, description="how the instance is bought (instance metadata's instance-life-cycle); null off EC2"

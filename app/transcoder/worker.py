@@ -58,9 +58,9 @@ from app import metrics
 from app.contracts import bounded_json, logs
 from app.contracts.messages import (
     REDRIVES_ATTRIBUTE,
+    PurchaseOption,
     Rendition,
     Storyboard,
-    PurchaseOption,
     TaskMessageV1,
     TaskOutputs,
     TranscodeUsage,
