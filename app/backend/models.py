@@ -124,6 +124,22 @@ class Video(Base):
     storyboard_key: Mapped[str | None] = mapped_column(
         String(1024), default=None, comment="WebVTT thumbnails track of the seek previews"
     )
+    # What the transcode of the outputs used (TranscodeUsage); app/backend/costs.py prices it.
+    transcode_cpu_seconds: Mapped[float | None] = mapped_column(
+        default=None, comment="CPU time of the transcode that made the outputs"
+    )
+    transcode_instance_type: Mapped[str | None] = mapped_column(
+        String(64), default=None, comment="EC2 instance type it ran on; null off EC2"
+    )
+    transcode_purchase_option: Mapped[str | None] = mapped_column(
+        String(16), default=None, comment="on-demand or spot; null off EC2"
+    )
+    transcode_bytes_written: Mapped[int | None] = mapped_column(
+        BigInteger, default=None, comment="bytes the transcode uploaded to the media bucket"
+    )
+    transcode_bytes_stored: Mapped[int | None] = mapped_column(
+        BigInteger, default=None, comment="bytes the outputs take in the media bucket"
+    )
     error_reason: Mapped[str | None] = mapped_column(String(1000), default=None)
     hidden_at: Mapped[datetime | None] = mapped_column(
         DateTime(timezone=True), default=None, comment="hidden by a moderator: only its owner sees it"

@@ -214,6 +214,49 @@ class VideoOut(BaseModel):
     updated_at: Timestamp
 
 
+class TranscodeCostOut(BaseModel):
+    cpu_seconds: float = Field(description="CPU time of the transcode that made the outputs")
+    instance_type: str | None = Field(description="EC2 instance type it ran on; null off EC2")
+    purchase_option: str | None = Field(description="on-demand or spot; null off EC2 (priced on demand)")
+    bytes_written: int
+    bytes_stored: int
+    processing_usd: float = Field(description="the CPU time at the stack's price for its purchase option")
+    storage_usd_per_month: float = Field(description="the stored bytes at the stack's price per GB-month")
+
+
+class VideoCostOut(BaseModel):
+    video_id: uuid.UUID
+    cost: TranscodeCostOut | None = Field(
+        description="null until the video is ready, and for videos transcoded before costs were recorded"
+    )
+
+
+class PricesOut(BaseModel):
+    cpu_hour_on_demand: float
+    cpu_hour_spot: float
+    gb_month_stored: float
+
+
+class FleetCostOut(BaseModel):
+    instance_type: str | None
+    purchase_option: str | None
+    videos: int
+    minutes_transcoded: float
+    cpu_seconds: float
+    bytes_stored: int
+    processing_usd: float
+    processing_usd_per_minute: float | None = Field(description="processing_usd per minute transcoded")
+    storage_usd_per_month: float
+
+
+class StackCostsOut(BaseModel):
+    prices: PricesOut = Field(description="the stack's prices (config price*), in USD")
+    fleets: list[FleetCostOut] = Field(description="per instance type and purchase option")
+    minutes_transcoded: float
+    processing_usd: float
+    processing_usd_per_minute: float | None
+
+
 class VideoPage(BaseModel):
     items: list[VideoOut]
     next_cursor: str | None

@@ -28,13 +28,31 @@ from app.backend.db import database_engine, session_factory
 from app.backend.models import Video, utcnow
 from app.backend.videos import delete_prefix
 from app.contracts import logs
-from app.contracts.messages import ProgressEventV1, VideoState, parse_progress, redrive_start
+from app.contracts.messages import (
+    ProgressEventV1,
+    TranscodeUsage,
+    VideoState,
+    parse_progress,
+    redrive_start,
+)
 from app.contracts.settings import BackendSettings, load
 from app.contracts.tickets import media_key_prefix
 
 log = logging.getLogger(__name__)
 
 _TERMINAL = (VideoState.READY, VideoState.FAILED)
+
+
+def usage_columns(usage: TranscodeUsage | None) -> dict[str, Any]:
+    """The videos columns of a transcode's usage; all null for a worker that reports none, so a
+    retried video never keeps the usage of outputs it no longer has."""
+    return {
+        "transcode_cpu_seconds": usage.cpu_seconds if usage else None,
+        "transcode_instance_type": usage.instance_type if usage else None,
+        "transcode_purchase_option": usage.purchase_option if usage else None,
+        "transcode_bytes_written": usage.bytes_written if usage else None,
+        "transcode_bytes_stored": usage.bytes_stored if usage else None,
+    }
 
 
 def record_event(session: Session, event: ProgressEventV1) -> bool:
@@ -57,6 +75,7 @@ def record_event(session: Session, event: ProgressEventV1) -> bool:
             "thumbnail_key": event.outputs.thumbnail_key,
             "master_playlist_key": event.outputs.master_playlist_key,
             "storyboard_key": event.outputs.storyboard.vtt_key if event.outputs.storyboard else None,
+            **usage_columns(event.outputs.usage),
         }
     if event.error_reason:
         values["error_reason"] = event.error_reason
