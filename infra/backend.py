@@ -103,6 +103,12 @@ class BackendServiceArgs:
     """Videos one user may create in 24 hours (BackendSettings.videos_per_user_per_day)."""
     stored_bytes_per_user: int = BackendSettings.model_fields["stored_bytes_per_user"].default
     """Bytes of sources one user may keep (BackendSettings.stored_bytes_per_user)."""
+    price_cpu_hour_on_demand: float = BackendSettings.model_fields["price_cpu_hour_on_demand"].default
+    """USD per CPU-hour of an on-demand transcoder, for what videos cost (BackendSettings.price_cpu_hour_on_demand)."""
+    price_cpu_hour_spot: float = BackendSettings.model_fields["price_cpu_hour_spot"].default
+    """USD per CPU-hour of a spot transcoder (BackendSettings.price_cpu_hour_spot)."""
+    price_gb_month_stored: float = BackendSettings.model_fields["price_gb_month_stored"].default
+    """USD per GB-month of media stored (BackendSettings.price_gb_month_stored)."""
     volume_size_gib: int = 16
     """Root volume size."""
     security_group_id: pulumi.Input[str] | None = None
@@ -354,6 +360,9 @@ class BackendService(pulumi.ComponentResource):
                 max_upload_bytes=args.max_upload_bytes,
                 videos_per_user_per_day=args.videos_per_user_per_day,
                 stored_bytes_per_user=args.stored_bytes_per_user,
+                price_cpu_hour_on_demand=args.price_cpu_hour_on_demand,
+                price_cpu_hour_spot=args.price_cpu_hour_spot,
+                price_gb_month_stored=args.price_gb_month_stored,
                 log_level=args.log_level,
             ),
         }

@@ -233,7 +233,7 @@ def _usage_columns_come_and_go_keeping_the_videos(url: str) -> None:
         with engine.connect() as connection:
             assert connection.exec_driver_sql("SELECT count(*) FROM videos").scalar() == 1
         upgrade(url)
-        assert USAGE_COLUMNS <= {c["name"] for c in inspect(engine).get_columns("videos")}
+        assert {c["name"] for c in inspect(engine).get_columns("videos")} >= USAGE_COLUMNS
     finally:
         engine.dispose()
 
