@@ -1102,3 +1102,8 @@ def test_the_owner_retries_a_failed_video_from_its_page_to_ready(
     expect(page.locator("video")).to_be_visible(timeout=TRANSCODE_MS)
     expect(page.locator(".transcode")).to_have_count(0)
     assert api.get(video_url, timeout=10).json()["status"] == "ready"
+    # Issue 15, item 6: the owner sees what the transcode cost (a local worker: off EC2).
+    page.reload()
+    expect(page.get_by_role("region", name="Manage your video")).to_contain_text(
+        re.compile(r"Processing cost: \$[0-9.]+ for [0-9.]+ CPU-seconds on a worker off EC2")
+    )

@@ -144,6 +144,7 @@ export const videos = {
   remove: (videoId) => api(`videos/${id(videoId)}`, { method: "DELETE" }),
   markUploaded: (videoId) => api(`videos/${id(videoId)}/uploaded`, { method: "POST" }),
   retry: (videoId) => api(`videos/${id(videoId)}/retry`, { method: "POST" }),
+  cost: (videoId) => api(`videos/${id(videoId)}/cost`),
   eventsTicket: (videoId) => api(`videos/${id(videoId)}/events-ticket`, { method: "POST" }),
   like: (videoId) => api(`videos/${id(videoId)}/like`, { method: "PUT" }),
   unlike: (videoId) => api(`videos/${id(videoId)}/like`, { method: "DELETE" }),

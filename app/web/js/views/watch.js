@@ -2,7 +2,19 @@
 // comments, adding to a playlist, and the owner's visibility and delete controls.
 
 import { channels, comments, me, playlists, session, videos } from "../api.js";
-import { alertBox, append, busy, field, formatDate, h, navigate, replace, values, whileDisabled } from "../dom.js";
+import {
+  alertBox,
+  append,
+  busy,
+  field,
+  formatBytes,
+  formatDate,
+  h,
+  navigate,
+  replace,
+  values,
+  whileDisabled,
+} from "../dom.js";
 import { followProgress } from "../progress.js";
 import { STATUS_TEXT } from "./cards.js";
 import { subscribeBox } from "./channel.js";
@@ -127,6 +139,28 @@ function commentAuthor(comment, video, user) {
   return name;
 }
 
+// Fractions of a cent are what one transcode costs: two significant digits say enough.
+const usd = new Intl.NumberFormat("en-US", { style: "currency", currency: "USD", maximumSignificantDigits: 2 });
+
+// What transcoding the video cost at the stack's prices; nothing until it is ready, or for a
+// video transcoded before costs were recorded.
+function processingCost(video) {
+  const line = h("p", { class: "meta cost" });
+  videos
+    .cost(video.id)
+    .then(({ cost }) => {
+      if (!cost) return;
+      const machine = cost.instance_type
+        ? `${cost.instance_type}${cost.purchase_option ? ` (${cost.purchase_option})` : ""}`
+        : "a worker off EC2";
+      line.textContent =
+        `Processing cost: ${usd.format(cost.processing_usd)} for ${cost.cpu_seconds.toFixed(1)} CPU-seconds on ` +
+        `${machine}; its ${formatBytes(cost.bytes_stored)} of media cost ${usd.format(cost.storage_usd_per_month)} a month to keep.`;
+    })
+    .catch(() => {}); // an extra: the panel works without it
+  return line;
+}
+
 function ownerPanel(video) {
   const box = alertBox();
   const status = h("span", { role: "status", class: "status" });
@@ -157,7 +191,7 @@ function ownerPanel(video) {
     });
     if (ok) navigate("/mine");
   });
-  return h("section", { class: "card", "aria-label": "Manage your video" }, form);
+  return h("section", { class: "card", "aria-label": "Manage your video" }, form, processingCost(video));
 }
 
 function commentSection(video, user) {
