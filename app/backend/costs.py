@@ -4,7 +4,9 @@ prices (``BackendSettings.price_*``), so a price change reprices what is already
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -86,19 +88,20 @@ class FleetCost:
 
 def stack_costs(session: Session, prices: Prices) -> list[FleetCost]:
     """Per instance type and purchase option, what the ready videos with a recorded usage cost."""
-    rows = session.execute(
+    # Sums of nullable columns type as nullable; the coalesces make them numbers.
+    rows: Sequence[Any] = session.execute(
         select(
             Video.transcode_instance_type,
             Video.transcode_purchase_option,
             func.count(),
             func.coalesce(func.sum(Video.duration_seconds), 0.0),
-            func.sum(Video.transcode_cpu_seconds),
-            func.sum(Video.transcode_bytes_stored),
+            func.coalesce(func.sum(Video.transcode_cpu_seconds), 0.0),
+            func.coalesce(func.sum(Video.transcode_bytes_stored), 0),
         )
         .where(Video.status == VideoState.READY, Video.transcode_cpu_seconds.is_not(None))
         .group_by(Video.transcode_instance_type, Video.transcode_purchase_option)
         .order_by(Video.transcode_instance_type, Video.transcode_purchase_option)
-    )
+    ).all()
     return [
         FleetCost(
             instance_type=instance_type,
@@ -106,9 +109,9 @@ def stack_costs(session: Session, prices: Prices) -> list[FleetCost]:
             videos=videos,
             minutes_transcoded=float(seconds) / 60,
             cpu_seconds=float(cpu),
-            bytes_stored=int(stored or 0),
+            bytes_stored=int(stored),
             processing_usd=prices.processing_usd(float(cpu), purchase_option),
-            storage_usd_per_month=prices.storage_usd_per_month(int(stored or 0)),
+            storage_usd_per_month=prices.storage_usd_per_month(int(stored)),
         )
         for instance_type, purchase_option, videos, seconds, cpu, stored in rows
     ]

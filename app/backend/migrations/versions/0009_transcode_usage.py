@@ -8,6 +8,7 @@ Create Date: 2026-12-03 17:00:00.000000
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -18,7 +19,7 @@ down_revision: str | None = '0008'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-COLUMNS = (
+COLUMNS: tuple[tuple[str, Any, str], ...] = (
     ('transcode_cpu_seconds', sa.Double(), 'CPU time of the transcode that made the outputs'),
     ('transcode_instance_type', sa.String(length=64), 'EC2 instance type it ran on; null off EC2'),
     ('transcode_purchase_option', sa.String(length=16), 'on-demand or spot; null off EC2'),
