@@ -19,7 +19,9 @@ from tests.app.backend.conftest import Caller, Platform
 # Bounded so the suite stays fast; each run covers every operation in both modes.
 EXAMPLES = 120
 STATEFUL_EXAMPLES = 60
-STATEFUL_STEPS = 8
+# Enough steps for a walk to reach created resources along their links: each operation added
+# (the cost of a video took 8 to too few) spreads the same steps over more choices.
+STATEFUL_STEPS = 10
 
 
 def test_openapi_document_lists_every_route_with_its_schemas(platform: Platform) -> None:
