@@ -177,6 +177,14 @@ class TranscoderSettings(_ServiceSettings):
         gt=0,
         description="wall-clock budget of one transcode; a source that exceeds it fails permanently",
     )
+    resumable_from_seconds: float = Field(
+        120.0,
+        gt=0,
+        description=(
+            "sources at least this long are transcoded in two checkpointed runs (the top rendition,"
+            " then the rest) so an interrupted task resumes; shorter ones in one run (one decode)"
+        ),
+    )
 
     @field_validator("ladder")
     @classmethod

@@ -24,9 +24,11 @@ On AWS a worker holding a task keeps its instance protected from scale-in
 (``protection.py``), so the fleet shrinks by idle instances only; a task received on an
 instance that can no longer be protected (a scale-in already chose it) is released at once.
 
-Outputs are uploaded only after ffmpeg has finished, under the task's own prefix, with
-the master playlist last: a killed attempt leaves nothing a player would find, and a
-retry overwrites the same keys. Its local files, in a scratch directory of the work dir
+Outputs are uploaded under the task's own prefix once ffmpeg has finished, with the master
+playlist last: a killed attempt leaves nothing a player would find, and a retry overwrites
+the same keys. A long source is transcoded in two runs, each stored as a checkpoint when it
+ends (``checkpoints.py``), so a task interrupted by a deploy resumes from its first run
+rather than starting over. Its local files, in a scratch directory of the work dir
 that several workers share, are removed by the next sweep of any worker there
 (``scratch.sweep``: at start and between polls), which tells a dead owner by its lock.
 """
@@ -73,6 +75,7 @@ from app.contracts.names import DEAD_LETTER_HIDE_SECONDS, TASK_MAX_RECEIVES
 from app.contracts.settings import SettingsError, TranscoderSettings, load
 from app.contracts.tickets import media_key_prefix
 from app.instance_metadata import ec2_instance_id, ec2_instance_type, ec2_purchase_option
+from app.transcoder.checkpoints import Checkpoints, run_heights
 from app.transcoder.deletion import DeletionWatch, VideoDeleted
 from app.transcoder.graph import OutputPaths, PlanError, build_graph, plan_transcode
 from app.transcoder.hls import OutputError, Variant, describe_variant, master_playlist, playlist_duration
@@ -156,6 +159,21 @@ class Host:
     @classmethod
     def from_instance_metadata(cls) -> Host:
         return cls(instance_type=ec2_instance_type(), purchase_option=ec2_purchase_option())
+
+
+@dataclass(frozen=True)
+class RunProgress:
+    """ffmpeg's seconds done in run ``run`` of ``runs`` as the task's share done and reported."""
+
+    pace: Pace
+    events: ProgressReporter
+    duration: float
+    run: int
+    runs: int
+
+    def __call__(self, seconds: float) -> None:
+        self.pace.fraction = min(1.0, (self.run + min(1.0, seconds / self.duration)) / self.runs)
+        self.events.transcoding(_TRANSCODE_PERCENT * self.pace.fraction)
 
 
 class Heartbeat:
@@ -367,6 +385,13 @@ class Worker:
             self._pace = pace = Pace()
             try:
                 return self._transcode_in(work, task, events, pace, watch)
+            except VideoDeleted:
+                # The backend may already have emptied the video's prefix: what this task wrote
+                # (checkpoints, outputs) goes too. (Deleted after the master playlist, the ready
+                # event has the status consumer do it.)
+                prefix = media_key_prefix(task.video_id, task.task_id)
+                self._delete_outputs(self.settings.media_bucket, prefix, keep=())
+                raise
             finally:
                 self._pace = None
 
@@ -389,28 +414,42 @@ class Worker:
         except PlanError as exc:
             raise PermanentFailure(str(exc), "unplannable") from None
         paths.make_directories(plan)
-
-        def on_progress(seconds: float) -> None:
-            pace.fraction = min(1.0, seconds / plan.duration)
-            events.transcoding(_TRANSCODE_PERCENT * pace.fraction)
-
-        budget = self.settings.transcode_timeout_seconds
+        runs = run_heights(plan, self.settings.resumable_from_seconds)
+        checkpoints = Checkpoints(
+            self.aws.s3, self.settings.media_bucket, media_key_prefix(task.video_id, task.task_id)
+        )
         started = time.monotonic()
-        try:
-            run_ffmpeg(
-                ffmpeg.compile(build_graph(source, task, ladder, paths)),
-                on_progress,
-                lambda: self.cancel.is_set() or watch.deleted.is_set(),
-                budget,
-            )
-        except Cancelled:
-            watch.check()
-            raise
-        except TimedOut:
-            # Within the limits, a source that takes this long hides its real size: retrying costs as much.
-            raise PermanentFailure(
-                f"transcoding took longer than {clock(budget)}, the most one video may take", "too_slow"
-            ) from None
+        deadline = started + self.settings.transcode_timeout_seconds
+        for run, heights in enumerate(runs):
+            progress = RunProgress(pace, events, plan.duration, run, len(runs))
+            if len(runs) == 1:
+                self._encode(build_graph(source, task, ladder, paths), progress, watch, deadline)
+            elif checkpoints.restore(heights, paths.root):
+                logger.info("run %d of %d was finished by an earlier attempt: restored", run + 1, len(runs))
+                progress(plan.duration)
+            else:
+                # Each run into a directory of its own: the second's poster (of a lower rendition) is not kept.
+                run_paths = OutputPaths(source=paths.source, root=work / f"run-{run}")
+                run_paths.make_directories(plan_transcode(source, task, heights))
+                graph = build_graph(source, task, heights, run_paths, storyboard=run == 0)
+                self._encode(graph, progress, watch, deadline)
+                kept = [
+                    path
+                    for path in run_paths.root.rglob("*")
+                    if path.is_file() and (run == 0 or path != run_paths.thumbnail)
+                ]
+                moved = []
+                for path in kept:
+                    target = paths.root / path.relative_to(run_paths.root)
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    moved.append(path.replace(target))
+                watch.check()
+                checkpoints.save(
+                    heights,
+                    paths.root,
+                    moved,
+                    lambda key, path: self._put(self.settings.media_bucket, key, path),
+                )
         # What a source second costs the fleet, for sizing it (and spotting a slow instance type).
         metrics.emit(
             "transcoder",
@@ -431,7 +470,7 @@ class Worker:
         duration = round(playlist_duration(paths.root / variants[0].playlist), 3)
         storyboard = self._write_storyboard(paths, plan.storyboard, duration)
         paths.master_playlist.write_text(master_playlist(variants))
-        return self._upload(task, paths, variants, duration, storyboard, watch, cpu_seconds)
+        return self._upload(task, paths, variants, duration, storyboard, watch, cpu_seconds, checkpoints)
 
     @staticmethod
     def _write_storyboard(paths: OutputPaths, plan: StoryboardPlan, duration: float) -> Storyboard:
@@ -476,6 +515,7 @@ class Worker:
         storyboard: Storyboard,
         watch: DeletionWatch,
         cpu_seconds: float,
+        checkpoints: Checkpoints,
     ) -> TaskOutputs:
         bucket = self.settings.media_bucket
         prefix = media_key_prefix(task.video_id, task.task_id)
@@ -485,20 +525,18 @@ class Worker:
             for path in paths.root.rglob("*")
             if path.is_file()
         }
-        try:
-            for key, path in sorted(files.items()):
-                if key != master_key:
-                    watch.check()
-                    self._put(bucket, key, path)
-            # A retry writes the same names; drop anything an earlier attempt wrote that this one did not.
-            self._delete_outputs(bucket, prefix, keep=files.keys())
-            watch.check()
-        except VideoDeleted:
-            # The backend may already have emptied the video's prefix: what this task wrote goes too.
-            # (Deleted after the master playlist, the ready event has the status consumer do it.)
-            self._delete_outputs(bucket, prefix, keep=())
-            raise
+        written = checkpoints.bytes_written
+        for key, path in sorted(files.items()):
+            if key != master_key and key not in checkpoints.saved:
+                watch.check()
+                self._put(bucket, key, path)
+                written += path.stat().st_size
+        # A retry writes the same names; drop anything an earlier attempt wrote that this one did
+        # not (its checkpoint manifests too).
+        self._delete_outputs(bucket, prefix, keep=files.keys())
+        watch.check()
         self._put(bucket, master_key, paths.master_playlist)  # last: it makes the set visible
+        written += paths.master_playlist.stat().st_size
         stored = sum(path.stat().st_size for path in files.values())
         return TaskOutputs(
             prefix=prefix,
@@ -519,8 +557,7 @@ class Worker:
                 cpu_seconds=round(cpu_seconds, 3),
                 instance_type=self.host.instance_type,
                 purchase_option=self.host.purchase_option,
-                # Every output is written by each attempt, and only this attempt's stay stored.
-                bytes_written=stored,
+                bytes_written=written,  # less than stored when checkpoints were restored
                 bytes_stored=stored,
             ),
         )
@@ -531,6 +568,26 @@ class Worker:
             doomed = [{"Key": o["Key"]} for o in page.get("Contents", []) if o["Key"] not in keep]
             if doomed:
                 self.aws.s3.delete_objects(Bucket=bucket, Delete={"Objects": doomed, "Quiet": True})
+
+    def _encode(self, graph: Any, progress: RunProgress, watch: DeletionWatch, deadline: float) -> None:
+        """One ffmpeg run, within what is left of the task's wall-clock budget."""
+        try:
+            run_ffmpeg(
+                ffmpeg.compile(graph),
+                progress,
+                lambda: self.cancel.is_set() or watch.deleted.is_set(),
+                max(0.0, deadline - time.monotonic()),
+            )
+        except Cancelled:
+            watch.check()
+            raise
+        except TimedOut:
+            # Within the limits, a source that takes this long hides its real size: retrying costs as much.
+            raise PermanentFailure(
+                f"transcoding took longer than {clock(self.settings.transcode_timeout_seconds)},"
+                " the most one video may take",
+                "too_slow",
+            ) from None
 
     def _put(self, bucket: str, key: str, path: Path) -> None:
         content_type = _CONTENT_TYPES.get(path.suffix, "application/octet-stream")
