@@ -434,21 +434,13 @@ class Worker:
                 graph = build_graph(source, task, heights, run_paths, storyboard=run == 0)
                 self._encode(graph, progress, watch, deadline)
                 kept = [
-                    path
-                    for path in run_paths.root.rglob("*")
-                    if path.is_file() and (run == 0 or path != run_paths.thumbnail)
+                    p
+                    for p in run_paths.root.rglob("*")
+                    if p.is_file() and (run == 0 or p != run_paths.thumbnail)
                 ]
-                moved = []
-                for path in kept:
-                    target = paths.root / path.relative_to(run_paths.root)
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    moved.append(path.replace(target))
                 watch.check()
                 checkpoints.save(
-                    heights,
-                    paths.root,
-                    moved,
-                    lambda key, path: self._put(self.settings.media_bucket, key, path),
+                    heights, paths.root, _move_under(kept, run_paths.root, paths.root), self._put_media
                 )
         # What a source second costs the fleet, for sizing it (and spotting a slow instance type).
         metrics.emit(
@@ -589,6 +581,9 @@ class Worker:
                 "too_slow",
             ) from None
 
+    def _put_media(self, key: str, path: Path) -> None:
+        self._put(self.settings.media_bucket, key, path)
+
     def _put(self, bucket: str, key: str, path: Path) -> None:
         content_type = _CONTENT_TYPES.get(path.suffix, "application/octet-stream")
         self.aws.s3.upload_file(str(path), bucket, key, ExtraArgs={"ContentType": content_type})
@@ -609,6 +604,16 @@ class Worker:
             self.aws.sqs.change_message_visibility(
                 QueueUrl=self.settings.task_queue_url, ReceiptHandle=receipt, VisibilityTimeout=0
             )
+
+
+def _move_under(files: list[Path], source: Path, target: Path) -> list[Path]:
+    """Move ``files`` from under ``source`` to the same relative paths under ``target``."""
+    moved = []
+    for path in files:
+        destination = target / path.relative_to(source)
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        moved.append(path.replace(destination))
+    return moved
 
 
 def _ids_of(body: str) -> tuple[uuid.UUID, uuid.UUID] | None:

@@ -204,3 +204,27 @@ def _objects(pipeline: Pipeline, prefix: str) -> dict[str, tuple[str, int]]:
         o["Key"]: (f"{o['ETag']} {o['LastModified'].isoformat()}", o["Size"])
         for o in listing.get("Contents", [])
     }
+
+
+def test_a_video_deleted_after_a_checkpoint_keeps_none_of_it(
+    pipeline: Pipeline, start_worker: StartWorker, tmp_path: Path
+) -> None:
+    """The checkpoint an interrupted run leaves is the task's output too: a deletion noticed in
+    the next run removes it along with everything else the task wrote."""
+    task = pipeline.submit(clip(tmp_path / "deleted.mp4", "854x480", 60, audio=False, crf=40))
+    prefix = media_key_prefix(task.video_id, task.task_id)
+    worker = start_worker(resumable_from_seconds="5")
+    deadline = time.monotonic() + EXIT_WAIT_SECONDS
+    while f"{prefix}checkpoints/480p.json" not in pipeline.media_keys(prefix):
+        assert time.monotonic() < deadline and worker.poll() is None, "the first run left no checkpoint"
+        time.sleep(0.05)
+
+    # What the backend's delete_video does to a video's objects (the checkpoint is stored after it).
+    delete_versions(pipeline.s3, pipeline.resources.uploads_bucket, upload_key_prefix(task.video_id))
+    deleted_at = time.monotonic()
+    while pipeline.messages_left() != {"tasks": 0, "dlq": 0}:
+        assert time.monotonic() - deleted_at < EXIT_WAIT_SECONDS, pipeline.messages_left()
+        time.sleep(0.2)
+    assert worker.poll() is None
+    assert not any(e.state.terminal for e in pipeline.events_of(task.task_id))
+    assert pipeline.media_keys(media_prefix(task.video_id)) == set()
