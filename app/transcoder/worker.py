@@ -158,7 +158,10 @@ class Host:
 
     @classmethod
     def from_instance_metadata(cls) -> Host:
-        return cls(instance_type=ec2_instance_type(), purchase_option=ec2_purchase_option())
+        instance_type = ec2_instance_type()
+        if instance_type is None:
+            return cls()  # off EC2: the second question would only wait out its timeout too
+        return cls(instance_type=instance_type, purchase_option=ec2_purchase_option())
 
 
 @dataclass(frozen=True)
