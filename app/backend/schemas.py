@@ -9,7 +9,15 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from app.backend import text
-from app.backend.models import DISPLAY_NAME_MAX, REASON_MAX, ReportStatus, ReportTarget, Visibility
+from app.backend.caption_files import LANGUAGE_TAG_MAX, CaptionFormat
+from app.backend.models import (
+    CAPTION_LABEL_MAX,
+    DISPLAY_NAME_MAX,
+    REASON_MAX,
+    ReportStatus,
+    ReportTarget,
+    Visibility,
+)
 from app.contracts.messages import MAX_FILTERS, FilterSpec, VideoState
 from app.contracts.roles import Role
 
@@ -230,6 +238,50 @@ class VideoCreated(BaseModel):
     max_upload_bytes: int
     multipart_threshold_bytes: int
     video: VideoOut
+
+
+# Captions
+def _no_quote(value: str) -> str:
+    # The label is an HLS quoted-string, which cannot hold '"' (RFC 8216 section 4.2).
+    if '"' in value:
+        raise ValueError("must not contain '\"'")
+    return value
+
+
+CaptionLabel = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=CAPTION_LABEL_MAX),
+    AfterValidator(_one_line),
+    AfterValidator(_not_blank),
+    AfterValidator(_no_quote),
+    Field(json_schema_extra={"pattern": '^[^"\\u0000-\\u001f]+$'}),
+]
+
+
+class CaptionUpload(_Request):
+    label: CaptionLabel = Field(description="the name players show, e.g. `English (CC)`; unique per video")
+    format: CaptionFormat = Field(description="what `content` is: `vtt` (WebVTT) or `srt` (SubRip)")
+    content: str = Field(
+        description="the caption file's text; stored as WebVTT; at most `max_bytes` bytes in UTF-8 (413 beyond)"
+    )
+
+
+class CaptionOut(BaseModel):
+    language: str = Field(description=f"BCP 47 tag (RFC 5646), at most {LANGUAGE_TAG_MAX} characters")
+    label: str
+    size_bytes: int = Field(description="bytes of the stored WebVTT file")
+    cue_count: int
+    url: str | None = Field(
+        description="the stored WebVTT file (a media grant URL), null while the video is not ready"
+    )
+    created_at: Timestamp
+    updated_at: Timestamp
+
+
+class CaptionList(BaseModel):
+    items: list[CaptionOut]
+    max_bytes: int = Field(description="the largest caption file accepted, in bytes of UTF-8")
+    max_tracks: int = Field(description="the most caption tracks a video may have, one per language")
 
 
 # Multipart uploads

@@ -38,6 +38,7 @@ TABLES = {
     "reports",
     "audit_log",
     "subscriptions",
+    "caption_tracks",
 }
 
 
