@@ -254,7 +254,10 @@ CaptionLabel = Annotated[
     AfterValidator(_one_line),
     AfterValidator(_not_blank),
     AfterValidator(_no_quote),
-    Field(json_schema_extra={"pattern": '^[^"\\u0000-\\u001f]+$'}),
+    # A title's documented pattern (ONE_LINE) with '"' among the refused characters.
+    Field(
+        json_schema_extra={"pattern": text.json_pattern(multiline=False, nonblank=True).replace("[^", '[^"')}
+    ),
 ]
 
 
