@@ -149,6 +149,13 @@ export const videos = {
   unlike: (videoId) => api(`videos/${id(videoId)}/like`, { method: "DELETE" }),
 };
 
+export const captions = {
+  list: (videoId) => api(`videos/${id(videoId)}/captions`),
+  put: (videoId, language, fields) =>
+    api(`videos/${id(videoId)}/captions/${id(language)}`, { method: "PUT", body: fields }),
+  remove: (videoId, language) => api(`videos/${id(videoId)}/captions/${id(language)}`, { method: "DELETE" }),
+};
+
 export const multipart = {
   start: (videoId, contentType) =>
     api(`videos/${id(videoId)}/multipart`, { method: "POST", body: { content_type: contentType } }),

@@ -4,6 +4,7 @@
 import { channels, comments, me, playlists, session, videos } from "../api.js";
 import { alertBox, append, busy, field, formatDate, h, navigate, replace, values, whileDisabled } from "../dom.js";
 import { followProgress } from "../progress.js";
+import { captionsPanel } from "./captions-panel.js";
 import { STATUS_TEXT } from "./cards.js";
 import { subscribeBox } from "./channel.js";
 import { playerSection, startFrom } from "./player-panel.js";
@@ -320,6 +321,14 @@ export async function render(main, params, videoId) {
     throw new Error("The video is ready, but its player is not available yet. Reload the page in a moment.");
   };
 
+  // Captions changed: the playlist that lists them has a new address; play from where it was.
+  const reloadPlayer = async () => {
+    const at = stage.querySelector("video")?.currentTime || 0;
+    video = await videos.get(videoId);
+    cleanups.splice(0).forEach((release) => release());
+    replace(stage, playerSection(video, cleanups, Math.floor(at)));
+  };
+
   if (video.status === "ready" && video.playback_url) {
     stage.append(playerSection(video, cleanups, startFrom(params)));
   } else if (isOwner) {
@@ -337,6 +346,7 @@ export async function render(main, params, videoId) {
     session() ? h("div", { class: "toolbar" }, likeButton(video), playlistPicker(video)) : null,
     video.description ? h("p", { class: "description" }, video.description) : null,
     isOwner ? ownerPanel(video) : null,
+    isOwner && video.status === "ready" ? captionsPanel(video, reloadPlayer) : null,
     user && !isOwner ? reportForm("video", video.id, "video") : null,
     commentSection(video, user),
   ]);
