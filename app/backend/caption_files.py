@@ -71,15 +71,16 @@ def _ms(hours: str | None, minutes: str, seconds: str, millis: str) -> int:
     return ((int(hours or 0) * 60 + int(minutes)) * 60 + int(seconds)) * 1000 + int(millis)
 
 
-# Control characters other than tab and line breaks: nothing a caption shows, and a sign of a binary file.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Control characters other than tab and line breaks: nothing a caption shows, and a sign of a
+# binary file; and lone surrogates (a JSON "\ud800" escape), which no UTF-8 file can hold.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 
 
 def _lines(text: str) -> list[str]:
     control = _CONTROL.search(text)
     if control:
         line = text.count("\n", 0, control.start()) + 1
-        raise CaptionError(f"line {line}: control character U+{ord(control.group()):04X}; is it a text file?")
+        raise CaptionError(f"line {line}: character U+{ord(control.group()):04X}; is it a text file?")
     return text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n").split("\n")
 
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from botocore.exceptions import BotoCoreError, ClientError
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.backend import caption_files
@@ -155,7 +156,7 @@ def _storage_failed(video: Video, done: str) -> ApiError:
 
 
 def _converted(content: str, fmt: CaptionFormat) -> tuple[bytes, list[Cue]]:
-    size = len(content.encode("utf-8"))
+    size = len(content.encode("utf-8", "surrogatepass"))  # a lone surrogate is the parser's to refuse
     if size > MAX_CAPTION_BYTES:
         raise ApiError(
             413,
@@ -192,7 +193,8 @@ def put_track(
     Refusals, before anything is stored: 422 ``invalid_language``, 409 ``not_ready`` (captions
     are published over a transcoded video), 413 ``caption_too_large``, 422 ``caption_invalid``
     (naming the line), 409 ``caption_label_taken`` (a group's NAMEs differ, RFC 8216 section
-    4.3.4.1.1), 409 ``too_many_captions``. 503 ``storage_unavailable`` when S3 fails.
+    4.3.4.1.1), 409 ``too_many_captions``; 409 ``caption_conflict`` when a concurrent request
+    took the language or label first; 503 ``storage_unavailable`` when S3 fails.
     """
     tag = _language(language)
     if video.status != VideoState.READY or not video.master_playlist_key:
@@ -229,7 +231,13 @@ def put_track(
         session.add(track)
     track.label, track.vtt_key, track.playlist_key = label, vtt_key, playlist_key
     track.size_bytes, track.cue_count, track.updated_at = len(vtt), len(cues), utcnow()
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError:  # a concurrent request added this language or took this label first
+        session.rollback()
+        raise ApiError(
+            409, "caption_conflict", "the video's captions changed meanwhile; send it again"
+        ) from None
     _publish(session, aws, settings, video, replaced)
     return track, created
 

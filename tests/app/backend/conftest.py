@@ -258,17 +258,22 @@ def drain(resources: LocalResources, queue_url: str) -> list[str]:
 
 
 def post_at_once(
-    app: Flask, path: str, headers: dict[str, str], callers: int = 4, method: str = "POST"
+    app: Flask,
+    path: str,
+    headers: dict[str, str],
+    callers: int = 4,
+    method: str = "POST",
+    json: Any = None,
 ) -> list[int]:
-    """The statuses of ``callers`` POSTs (or ``method`` requests) to ``path`` released together,
-    each from its own client."""
+    """The statuses of ``callers`` POSTs (or ``method`` requests, with the body ``json``) to
+    ``path`` released together, each from its own client."""
     statuses: list[int] = []
     barrier = threading.Barrier(callers)
 
     def call() -> None:
         client = app.test_client()
         barrier.wait()
-        statuses.append(client.open(path, method=method, headers=headers).status_code)
+        statuses.append(client.open(path, method=method, headers=headers, json=json).status_code)
 
     threads = [threading.Thread(target=call) for _ in range(callers)]
     for thread in threads:

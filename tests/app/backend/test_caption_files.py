@@ -107,7 +107,8 @@ def test_webvtt_keeps_identifiers_and_settings_and_drops_notes_styles_and_header
             "line 6: STYLE blocks must come before",
         ),
         ("WEBVTT\n\nNOTE nothing else\n", "the file holds no cue"),
-        ("WEBVTT\n\n00:01.000 --> 00:02.000\nx\x00y\n", "line 4: control character U+0000"),
+        ("WEBVTT\n\n00:01.000 --> 00:02.000\nx\x00y\n", "line 4: character U+0000"),
+        ("WEBVTT\n\n00:01.000 --> 00:02.000\nx\ud800y\n", "line 4: character U+D800"),
     ],
 )
 def test_a_malformed_webvtt_file_is_refused_naming_the_line(text: str, where: str) -> None:

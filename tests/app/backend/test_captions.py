@@ -19,7 +19,7 @@ from app.backend.caption_files import parse_webvtt
 from app.backend.context import EXTENSION
 from app.backend.models import CaptionTrack, Video
 from app.contracts.names import caption_key_prefix
-from tests.app.backend.conftest import Caller, Platform, s3
+from tests.app.backend.conftest import Caller, Platform, post_at_once, s3
 
 SRT = "1\n00:00:01,000 --> 00:00:03,500\nHello & welcome\n\n2\n00:00:04,000 --> 00:00:06,000\n<i>Bye</i>\n"
 VTT = "WEBVTT\n\n00:00.500 --> 00:02.000\nBonjour\n"
@@ -205,6 +205,7 @@ def test_a_deleted_video_takes_its_caption_files_with_it(platform: Platform, ali
             413,
             "caption_too_large",
         ),
+        ("en", {"content": "1\n00:00:01,000 --> 00:00:02,000\n\ud83d\n"}, 422, "caption_invalid"),
         ("en", {"label": 'say "hi"'}, 422, "validation_error"),
         ("en", {"label": "  "}, 422, "validation_error"),
         ("en", {"format": "ass"}, 422, "validation_error"),
@@ -259,6 +260,23 @@ def test_only_the_owner_of_a_ready_video_manages_its_captions(
     queued = platform.queue(alice)
     early = _put(platform, alice, queued, "en")
     assert (early.status_code, early.json["error"]["code"]) == (409, "not_ready")
+
+
+def test_concurrent_uploads_of_one_language_leave_one_track_and_no_5xx(
+    platform: Platform, app: Flask, alice: Caller
+) -> None:
+    """The first to commit creates the track; the others replace it, or answer 409
+    ``caption_conflict`` when they lost the race to insert it."""
+    video_id = platform.ready(alice)
+    body = {"label": "English", "format": "srt", "content": SRT}
+    statuses = post_at_once(
+        app, f"/api/videos/{video_id}/captions/en", alice.headers, method="PUT", json=body
+    )
+    assert set(statuses) <= {200, 201, 409} and statuses.count(201) == 1, statuses
+    items = platform.http.get(f"/api/videos/{video_id}/captions", headers=alice.headers).json["items"]
+    assert [t["language"] for t in items] == ["en"]
+    master = _object(platform, _playback_key(platform, alice, video_id))
+    assert master.count("#EXT-X-MEDIA:TYPE=SUBTITLES") == 1
 
 
 def test_a_storage_failure_answers_503_and_changes_nothing(
