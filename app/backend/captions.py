@@ -19,6 +19,7 @@ import math
 import posixpath
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 from sqlalchemy import select
@@ -238,7 +239,7 @@ def put_track(
         raise ApiError(
             409, "caption_conflict", "the video's captions changed meanwhile; send it again"
         ) from None
-    _publish(session, aws, settings, video, replaced)
+    _publish(session, aws.s3, settings.media_bucket, video, replaced)
     return track, created
 
 
@@ -251,12 +252,22 @@ def delete_track(
     doomed = {track.vtt_key, track.playlist_key}
     session.delete(track)
     session.flush()
-    _publish(session, aws, settings, video, doomed)
+    _publish(session, aws.s3, settings.media_bucket, video, doomed)
 
 
-def _publish(
-    session: Session, aws: AwsClients, settings: BackendSettings, video: Video, doomed: set[str]
-) -> None:
+def republish(session: Session, s3: Any, media_bucket: str, video: Video) -> None:
+    """After a new transcode of a video with caption tracks: their master playlist again, over
+    the new transcode's (until then the video plays the new one without them, ``playback_key``).
+    A failure is logged: the video plays, without captions, until its tracks change."""
+    if video.captions_base_key == video.master_playlist_key or not tracks(session, video):
+        return
+    try:
+        _publish(session, s3, media_bucket, video, set())
+    except ApiError:
+        log.warning("captions not published over the new transcode", extra={"video_id": video.id})
+
+
+def _publish(session: Session, s3: Any, media_bucket: str, video: Video, doomed: set[str]) -> None:
     """Write the master playlist of the video's tracks (none: the transcoder's is played), commit,
     then delete ``doomed`` and the master it replaces. A failed write rolls everything back; a
     failed delete leaves an unlisted object under the video's prefix, removed with the video."""
@@ -268,14 +279,10 @@ def _publish(
     new_master = None
     try:
         if entries and base:
-            transcoded = (
-                aws.s3.get_object(Bucket=settings.media_bucket, Key=base)["Body"].read().decode("utf-8")
-            )
+            transcoded = s3.get_object(Bucket=media_bucket, Key=base)["Body"].read().decode("utf-8")
             body = master_with_subtitles(transcoded, base, caption_key_prefix(video.id), entries).encode()
             new_master = f"{caption_key_prefix(video.id)}master-{_content_name(body)}.m3u8"
-            aws.s3.put_object(
-                Bucket=settings.media_bucket, Key=new_master, Body=body, ContentType=PLAYLIST_TYPE
-            )
+            s3.put_object(Bucket=media_bucket, Key=new_master, Body=body, ContentType=PLAYLIST_TYPE)
     except (BotoCoreError, ClientError):
         session.rollback()
         raise _storage_failed(video, "the caption tracks were not published") from None
@@ -287,7 +294,7 @@ def _publish(
         doomed.add(old_master)
     for key in sorted(doomed):
         try:
-            aws.s3.delete_object(Bucket=settings.media_bucket, Key=key)
+            s3.delete_object(Bucket=media_bucket, Key=key)
         except (BotoCoreError, ClientError):
             log.warning(
                 "could not delete a replaced caption object", exc_info=True, extra={"video_id": video.id}

@@ -12,14 +12,26 @@ from urllib.parse import urlsplit
 import pytest
 from botocore.exceptions import ClientError
 from flask import Flask
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from app.backend import captions
 from app.backend.caption_files import parse_webvtt
 from app.backend.context import EXTENSION
+from app.backend.db import session_factory
 from app.backend.models import CaptionTrack, Video
+from app.backend.status_consumer import StatusConsumer
+from app.contracts.messages import VideoState
 from app.contracts.names import caption_key_prefix
-from tests.app.backend.conftest import Caller, Platform, post_at_once, s3
+from app.local.provision import client
+from tests.app.backend.conftest import (
+    Caller,
+    Platform,
+    post_at_once,
+    put_master_playlist,
+    ready_event,
+    s3,
+)
 
 SRT = "1\n00:00:01,000 --> 00:00:03,500\nHello & welcome\n\n2\n00:00:04,000 --> 00:00:06,000\n<i>Bye</i>\n"
 VTT = "WEBVTT\n\n00:00.500 --> 00:02.000\nBonjour\n"
@@ -299,6 +311,48 @@ def test_a_storage_failure_answers_503_and_changes_nothing(
     assert (answer.status_code, answer.json["error"]["code"]) == (503, "storage_unavailable")
     assert platform.http.get(f"/api/videos/{video_id}/captions", headers=alice.headers).json["items"] == []
     assert _put(platform, alice, video_id, "en").status_code == 201  # a retry succeeds
+
+
+def test_a_video_transcoded_again_keeps_its_captions_over_its_new_outputs(
+    platform: Platform, alice: Caller
+) -> None:
+    """A new task's ready event (a re-transcode) has the status consumer publish the tracks over
+    the new master playlist: the captioned one names the new task's renditions."""
+    video_id = platform.ready(alice)
+    assert _put(platform, alice, video_id, "en").status_code == 201
+    new_task = uuid.uuid4()
+    with Session(platform.engine) as session:  # what queueing a new transcode records
+        session.execute(
+            update(Video)
+            .where(Video.id == uuid.UUID(video_id))
+            .values(status=VideoState.QUEUED, task_id=new_task, last_sequence=-1)
+        )
+        session.commit()
+    event = ready_event(video_id, new_task, sequence=3)
+    put_master_playlist(platform.resources, event)
+    sqs = client("sqs", platform.resources.endpoint_url)
+    queue = sqs.create_queue(QueueName=f"{platform.resources.names.prefix}-captions-{uuid.uuid4().hex[:8]}")[
+        "QueueUrl"
+    ]
+    sqs.send_message(QueueUrl=queue, MessageBody=event.model_dump_json())
+    consumer = StatusConsumer(
+        sqs,
+        queue,
+        session_factory(platform.engine),
+        s3=s3(platform.resources),
+        media_bucket=platform.resources.media_bucket,
+        sns=client("sns", platform.resources.endpoint_url),
+        video_events_topic_arn=platform.resources.video_events_topic_arn,
+        wait_seconds=0,
+    )
+    assert consumer.poll_once() == 1
+
+    master_key = _playback_key(platform, alice, video_id)
+    assert master_key.startswith(caption_key_prefix(video_id))
+    lines = _object(platform, master_key).splitlines()
+    variants = [lines[i + 1] for i, line in enumerate(lines) if line.startswith("#EXT-X-STREAM-INF:")]
+    assert variants == [f"../{new_task}/720/index.m3u8", f"../{new_task}/360/index.m3u8"]
+    assert [_attributes(line)["LANGUAGE"] for line in lines if line.startswith("#EXT-X-MEDIA:")] == ["en"]
 
 
 def test_a_new_transcode_plays_its_own_playlist_until_captions_are_published_over_it() -> None:
