@@ -45,7 +45,7 @@ export function captionsPanel(video, onChange) {
         await whileDisabled([remove], () => captions.remove(video.id, track.language));
         await load();
         status.textContent = `“${track.label}” captions deleted.`;
-        onChange();
+        onChange().catch((error) => box.show(error));
       } catch (error) {
         box.show(error);
       }
@@ -72,7 +72,7 @@ export function captionsPanel(video, onChange) {
     form.reset();
     await load().catch((error) => box.show(error));
     status.textContent = `“${saved.label}” captions saved.`;
-    onChange();
+    onChange().catch((error) => box.show(error));
   });
 
   load().catch((error) => box.show(error));
