@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -12,6 +12,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     CheckConstraint,
+    Date,
     DateTime,
     Enum,
     ForeignKey,
@@ -192,11 +193,47 @@ class Comment(Base):
 
 class Like(Base):
     __tablename__ = "likes"
+    # Trending counts the likes of the last days: a range scan on the time, not the whole table.
+    __table_args__ = (Index("ix_likes_recent", "created_at", "video_id"),)
 
     # The composite primary key makes a like unique per user and video.
     video_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("videos.id", ondelete="CASCADE"), primary_key=True)
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+TAG_MAX = 30
+TAGS_PER_VIDEO_MAX = 10
+
+
+class VideoTag(Base):
+    """One of a video's tags (``tags.normalise_tag``: lowercase ASCII letters, digits and hyphens)."""
+
+    __tablename__ = "video_tags"
+    __table_args__ = (Index("ix_video_tags_tag", "tag", "video_id"),)
+
+    video_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("videos.id", ondelete="CASCADE"), primary_key=True)
+    tag: Mapped[str] = mapped_column(String(TAG_MAX), primary_key=True)
+
+
+VIEWER_KEY_LENGTH = 32
+
+
+class VideoView(Base):
+    """One viewer's view of a video on one UTC day: the primary key makes a repeated view of the
+    day a no-op insert, and a video's count the number of its rows (``view_counts``)."""
+
+    __tablename__ = "video_views"
+    # Trending counts the views of the last days across videos: by day first.
+    __table_args__ = (Index("ix_video_views_day", "day", "video_id"),)
+
+    video_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("videos.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True, comment="UTC day of the view")
+    viewer_key: Mapped[str] = mapped_column(
+        String(VIEWER_KEY_LENGTH),
+        primary_key=True,
+        comment="keyed hash of the viewer and the day (view_counts.viewer_key); no user id or address",
+    )
 
 
 class Playlist(Base):

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from app.backend import text
+from app.backend import tags, text
 from app.backend.caption_files import LANGUAGE_TAG_MAX, CaptionFormat
 from app.backend.models import (
     CAPTION_LABEL_MAX,
     DISPLAY_NAME_MAX,
     REASON_MAX,
+    TAG_MAX,
+    TAGS_PER_VIDEO_MAX,
     ReportStatus,
     ReportTarget,
     Visibility,
@@ -102,6 +105,22 @@ CommentBody = Annotated[
     _documented_pattern(multiline=True, nonblank=True),
 ]
 
+Tag = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=TAG_MAX),
+    AfterValidator(tags.normalise_tag),
+    Field(json_schema_extra={"pattern": tags.TAG_JSON_PATTERN}),
+]
+Tags = Annotated[
+    list[Tag],
+    Field(
+        max_length=TAGS_PER_VIDEO_MAX,
+        description=f"at most {TAGS_PER_VIDEO_MAX} tags, each 1 to {TAG_MAX} ASCII letters, digits and"
+        " inner hyphens; stored lowercase, repeats dropped",
+    ),
+    AfterValidator(tags.unique_tags),
+]
+
 
 def _as_utc(value: datetime) -> datetime:
     # SQLite hands back naive datetimes; every stored time is UTC.
@@ -165,12 +184,14 @@ class VideoCreate(_Request):
     description: Description = ""
     visibility: Visibility = Visibility.PUBLIC
     filters: list[FilterSpec] = Field(default_factory=list, max_length=MAX_FILTERS)
+    tags: Tags = Field(default_factory=list)
 
 
 class VideoPatch(_Patch):
     title: Title | None = None
     description: Description | None = None
     visibility: Visibility | None = None
+    tags: Tags | None = Field(None, description="replaces the video's tags (`[]` removes them)")
 
 
 class PageQuery(_Request):
@@ -187,6 +208,19 @@ class PageQuery(_Request):
 class FeedQuery(PageQuery):
     q: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100), NoNul, NO_NUL_PATTERN] = (
         Field("", description="words to find in titles, matched literally")
+    )
+
+
+class FeedOrder(StrEnum):
+    NEWEST = "newest"
+    TRENDING = "trending"
+
+
+class VideoFeedQuery(FeedQuery):
+    order: FeedOrder = Field(
+        FeedOrder.NEWEST,
+        description="`newest`, or `trending`: by 3 * likes + views of the last 7 days, one page"
+        " of `limit` without a cursor",
     )
 
 
@@ -215,6 +249,8 @@ class VideoOut(BaseModel):
     error_reason: str | None
     likes: int
     liked_by_me: bool
+    views: int = Field(description="views of all time, one per viewer per UTC day")
+    tags: list[str] = Field(description="lowercase, alphabetical")
     hidden_reason: str | None = Field(
         description="why a moderator hid the video (or its owner is suspended); only its owner sees it then"
     )
@@ -375,6 +411,30 @@ class CommentPage(BaseModel):
 class LikeOut(BaseModel):
     likes: int
     liked_by_me: bool
+
+
+# Views
+class ViewRecorded(BaseModel):
+    counted: bool = Field(
+        description="false when the caller's view of the video was counted already today (UTC)"
+    )
+
+
+VIEW_HISTORY_DAYS_MAX = 90
+
+
+class ViewHistoryQuery(_Request):
+    days: int = Field(30, ge=1, le=VIEW_HISTORY_DAYS_MAX, description="how many UTC days, today the last")
+
+
+class ViewDay(BaseModel):
+    day: date = Field(description="a UTC day")
+    views: int
+
+
+class ViewHistory(BaseModel):
+    total: int = Field(description="views of all time")
+    days: list[ViewDay] = Field(description="oldest first, days without views included")
 
 
 # Playlists

@@ -20,8 +20,9 @@ answers, ``None`` where the caller was given none. Paths name resources by place
   public video;
   ``{target_user}``, ``{target_email}``: a bystander the admin rows give a role and suspend;
 - ``{owner}``, ``{suspended_user}``: the owner's and the suspended user's ids (their channels);
-  the listings (``LISTINGS``: a public playlist, a channel's videos, the subscriptions feed)
-  answer ``listed``/``hidden`` for the column's video.
+- ``{tag}``: the tag the three videos carry (each viewed by its owner, so trending ranks them);
+  the listings (``LISTINGS``: a public playlist, a channel's videos, the subscriptions feed, a
+  tag's page, trending) answer ``listed``/``hidden`` for the column's video.
 
 The signed-out column is issue "Hostile use", item 1: before the fix its token kept working at
 ``/api`` (and its tickets at ``/events``) until it expired, up to an hour after the logout.
@@ -31,6 +32,7 @@ from __future__ import annotations
 
 import re
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,6 +74,8 @@ LISTINGS = {
     "GET /api/playlists/{public_playlist}",
     "GET /api/channels/{owner}/videos",
     "GET /api/me/subscriptions/videos",
+    "GET /api/tags/{tag}",
+    "GET /api/videos?order=trending&limit=50",
 }
 
 # fmt: off
@@ -154,6 +158,11 @@ MATRIX |= {
     "GET /api/me/subscriptions/videos":                    ((X, X, X), NEVER_LISTED, LISTED_IF_PUBLIC, LISTED_IF_PUBLIC,
                                                             LISTED_IF_PUBLIC, (X, X, X), (X, X, X)),
     "DELETE /api/channels/{owner}/subscription":           ((X, X, X), ALL, ALL, ALL, ALL, (X, X, X), (X, X, X)),
+    "POST /api/videos/{video}/views":                      ((200, 200, 404), ALL, (200, 200, 404), (200, 200, 404), (200, 200, 404), (X, X, X), (X, X, X)),
+    "GET /api/videos/{video}/views":                       ((X, X, X), ALL, (403, 403, 404), (403, 403, 404), (403, 403, 404), (X, X, X), (X, X, X)),
+    # Lists of videos show everyone, the owner included, public videos only.
+    "GET /api/tags/{tag}":                                 (LISTED_IF_PUBLIC,) * 5 + ((X, X, X), (X, X, X)),
+    "GET /api/videos?order=trending&limit=50":             (LISTED_IF_PUBLIC,) * 5 + ((X, X, X), (X, X, X)),
 }
 # fmt: on
 
@@ -178,6 +187,8 @@ class World:
     target_id: str
     owner_id: str
     suspended_id: str
+    tag: str
+    """The tag of the owner's three videos."""
 
     def url(self, path: str) -> str:
         return path if path.startswith("http") else f"{self.platform.base_url}{path}"
@@ -280,8 +291,11 @@ def world(platform: Platform, one_second_clip: Path) -> Iterator[World]:
     first = signup_confirm_login(platform, owner_email, PASSWORD)
     other = signup_confirm_login(platform, new_address(platform, "other"), PASSWORD)
     videos: dict[str, str] = {}
+    tag = f"matrix-{uuid.uuid4().hex[:8]}"
     for visibility in VISIBILITIES:
-        created = create_video(platform, first, title=f"a {visibility} clip", visibility=visibility)
+        created = create_video(
+            platform, first, title=f"a {visibility} clip", visibility=visibility, tags=[tag]
+        )
         upload_via_presigned_post(created["upload"], one_second_clip, "video/mp4")
         marked = first.post(f"{base}/api/videos/{created['id']}/uploaded", timeout=TIMEOUT)
         assert marked.status_code == 202, marked.text
@@ -290,6 +304,7 @@ def world(platform: Platform, one_second_clip: Path) -> Iterator[World]:
     for video in videos.values():
         captioned = first.put(f"{base}/api/videos/{video}/captions/en", json=CAPTION, timeout=TIMEOUT)
         assert captioned.status_code == 201, captioned.text
+        assert first.post(f"{base}/api/videos/{video}/views", timeout=TIMEOUT).json() == {"counted": True}
     playlists = {visibility: create_playlist(platform, first, visibility) for visibility in VISIBILITIES}
     for playlist in playlists.values():
         for video in videos.values():
@@ -364,6 +379,7 @@ def world(platform: Platform, one_second_clip: Path) -> Iterator[World]:
         target_id=target_id,
         owner_id=owner_id,
         suspended_id=suspended_id,
+        tag=tag,
     )
     for session in callers.values():
         session.close()
@@ -416,6 +432,7 @@ def observe(world: World, request: str, caller: str, visibility: str) -> int | s
         target_email=world.target.email,
         owner=world.owner_id,
         suspended_user=world.suspended_id,
+        tag=world.tag,
     )
     body = BODIES[body_name](world, visibility) if body_name else None
     response = session.request(method, world.url(path), json=body, timeout=TIMEOUT)

@@ -16,8 +16,10 @@ from app.backend.api import (
     me,
     moderation,
     playlists,
+    tags,
     uploads,
     videos,
+    views,
 )
 
 BLUEPRINTS: tuple[Blueprint, ...] = (
@@ -26,6 +28,8 @@ BLUEPRINTS: tuple[Blueprint, ...] = (
     captions.bp,
     comments.bp,
     likes.bp,
+    views.bp,
+    tags.bp,
     playlists.bp,
     me.bp,
     channels.bp,

@@ -8,7 +8,7 @@ from app.backend.captions import playback_key
 from app.backend.context import Services
 from app.backend.models import CaptionTrack, Comment, Playlist, User, Video
 from app.backend.schemas import CaptionOut, CommentOut, MeOut, PlaylistOut, RenditionOut, VideoOut
-from app.backend.videos import LikeCount
+from app.backend.videos import VideoStats
 from app.contracts.messages import VideoState
 from app.contracts.roles import Role
 from app.contracts.tickets import MEDIA_GRANT_MAX_SECONDS, MEDIA_GRANT_MIN_SECONDS, issue_media_grant
@@ -37,7 +37,7 @@ def media_base(video: Video, services: Services) -> str | None:
     return f"{services.settings.media_base_url.rstrip('/')}/g/{grant}/"
 
 
-def video_out(video: Video, count: LikeCount, services: Services) -> VideoOut:
+def video_out(video: Video, stats: VideoStats, services: Services) -> VideoOut:
     playback_url = thumbnail_url = storyboard_url = None
     base = media_base(video, services)
     if base is not None:
@@ -62,8 +62,10 @@ def video_out(video: Video, count: LikeCount, services: Services) -> VideoOut:
         thumbnail_url=thumbnail_url,
         storyboard_url=storyboard_url,
         error_reason=video.error_reason,
-        likes=count.likes,
-        liked_by_me=count.liked_by_me,
+        likes=stats.likes.likes,
+        liked_by_me=stats.likes.liked_by_me,
+        views=stats.views,
+        tags=stats.tags,
         hidden_reason=video.hidden_reason
         or (SUSPENDED_OWNER if video.owner_suspended_at is not None else None),
         created_at=video.created_at,
@@ -71,8 +73,8 @@ def video_out(video: Video, count: LikeCount, services: Services) -> VideoOut:
     )
 
 
-def videos_out(videos: list[Video], counts: dict[Any, LikeCount], services: Services) -> list[VideoOut]:
-    return [video_out(video, counts[video.id], services) for video in videos]
+def videos_out(videos: list[Video], stats: dict[Any, VideoStats], services: Services) -> list[VideoOut]:
+    return [video_out(video, stats[video.id], services) for video in videos]
 
 
 def comment_out(comment: Comment) -> CommentOut:

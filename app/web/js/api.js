@@ -137,6 +137,8 @@ const id = encodeURIComponent;
 
 export const videos = {
   feed: ({ q, cursor } = {}) => api(`videos${query({ q, cursor })}`),
+  trending: () => api("videos?order=trending"),
+  tagged: (tag, { cursor } = {}) => api(`tags/${id(tag)}${query({ cursor })}`),
   mine: ({ cursor } = {}) => api(`me/videos${query({ cursor })}`),
   get: (videoId) => api(`videos/${id(videoId)}`),
   create: (fields) => api("videos", { method: "POST", body: fields }),
@@ -147,6 +149,8 @@ export const videos = {
   eventsTicket: (videoId) => api(`videos/${id(videoId)}/events-ticket`, { method: "POST" }),
   like: (videoId) => api(`videos/${id(videoId)}/like`, { method: "PUT" }),
   unlike: (videoId) => api(`videos/${id(videoId)}/like`, { method: "DELETE" }),
+  recordView: (videoId) => api(`videos/${id(videoId)}/views`, { method: "POST" }),
+  viewHistory: (videoId, days) => api(`videos/${id(videoId)}/views${query({ days })}`),
 };
 
 export const captions = {

@@ -19,7 +19,7 @@ from tests.app.backend.conftest import Caller, Platform
 
 # Bounded so the suite stays fast; each run covers every operation in both modes.
 EXAMPLES = 120
-STATEFUL_EXAMPLES = 60
+STATEFUL_EXAMPLES = 70
 STATEFUL_STEPS = 8
 CAPTION_FILES = {
     "vtt": "WEBVTT\n\n00:01.000 --> 00:02.000\nhello\n",
@@ -52,6 +52,9 @@ def test_openapi_document_lists_every_route_with_its_schemas(platform: Platform)
         ("/api/videos/{video_id}/captions", "get"),
         ("/api/videos/{video_id}/captions/{language}", "put"),
         ("/api/videos/{video_id}/captions/{language}", "delete"),
+        ("/api/videos/{video_id}/views", "post"),
+        ("/api/videos/{video_id}/views", "get"),
+        ("/api/tags/{tag}", "get"),
         ("/api/playlists", "get"),
         ("/api/playlists", "post"),
         ("/api/playlists/{playlist_id}", "get"),
@@ -163,6 +166,7 @@ def test_generated_requests_pass_every_check(
             "playlist_id": playlist_id,
             "comment_id": comment_id,
             "user_id": bob.sub,
+            "tag": "cats",
         },
     )
     failures: list[str] = []
