@@ -16,6 +16,8 @@ import pulumi
 import pulumi_aws as aws
 
 from app.contracts.names import (
+    CAPTIONS_DIR,
+    MASTER_PLAYLIST_NAME,
     STATUS_MAX_RECEIVES,
     STATUS_VISIBILITY_TIMEOUT_SECONDS,
     UPLOADS_KEY_PREFIX,
@@ -147,7 +149,9 @@ def backend_policy(
     Uploads: presign POSTs and parts, list the parts of an interrupted multipart upload (to
     resume it), check an upload (head, first bytes), refuse or delete it, and delete every
     version of a deleted video's source (the bucket may be versioned). Media:
-    delete a deleted video's outputs. Tasks: send. Status: receive and delete. ListBucket on
+    delete a deleted video's outputs and replaced caption files, read the transcoders' master
+    playlists and write caption tracks and the master playlist that lists them, under the
+    captions prefix only (app/backend/captions.py). Tasks: send. Status: receive and delete. ListBucket on
     the uploads bucket makes a missing upload's HeadObject answer 404 rather than 403. The media
     edge's store: cut a video's grants (write its revocation epoch, sweep the expired ones).
     Sign-outs: read one, and record one when an admin suspends a user or takes a role away.
@@ -173,6 +177,10 @@ def backend_policy(
             [f"{uploads_bucket_arn}/{UPLOADS_KEY_PREFIX}*"],
         ),
         statement("Media", ["s3:DeleteObject"], [f"{media_bucket_arn}/*"]),
+        statement(
+            "ReadMasterPlaylists", ["s3:GetObject"], [f"{media_bucket_arn}/videos/*/{MASTER_PLAYLIST_NAME}"]
+        ),
+        statement("PublishCaptions", ["s3:PutObject"], [f"{media_bucket_arn}/videos/*/{CAPTIONS_DIR}/*"]),
         statement("ListOwnBuckets", ["s3:ListBucket"], [uploads_bucket_arn, media_bucket_arn]),
         statement("SendTasks", ["sqs:SendMessage"], [task_queue_arn]),
         statement("ConsumeStatus", ["sqs:ReceiveMessage", "sqs:DeleteMessage"], [status_queue_arn]),

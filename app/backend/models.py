@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -12,6 +12,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     CheckConstraint,
+    Date,
     DateTime,
     Enum,
     ForeignKey,
@@ -24,6 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from app.backend.caption_files import LANGUAGE_TAG_MAX
 from app.backend.text import pseudonym
 from app.contracts.messages import VideoState
 
@@ -140,6 +142,14 @@ class Video(Base):
     transcode_bytes_stored: Mapped[int | None] = mapped_column(
         BigInteger, default=None, comment="bytes the outputs take in the media bucket"
     )
+    captions_master_key: Mapped[str | None] = mapped_column(
+        String(1024),
+        default=None,
+        comment="master playlist listing the caption tracks; played only while built over master_playlist_key",
+    )
+    captions_base_key: Mapped[str | None] = mapped_column(
+        String(1024), default=None, comment="the master_playlist_key captions_master_key was built over"
+    )
     error_reason: Mapped[str | None] = mapped_column(String(1000), default=None)
     hidden_at: Mapped[datetime | None] = mapped_column(
         DateTime(timezone=True), default=None, comment="hidden by a moderator: only its owner sees it"
@@ -150,6 +160,31 @@ class Video(Base):
         default=None,
         comment="set while its owner is suspended (kept here so the feed never reads users)",
     )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+CAPTION_LABEL_MAX = 64
+
+
+class CaptionTrack(Base):
+    """One caption track of a video: one per language, its WebVTT file and HLS media playlist
+    in the media bucket (``contracts.names.caption_key_prefix``)."""
+
+    __tablename__ = "caption_tracks"
+    __table_args__ = (Index("uq_caption_tracks_label", "video_id", "label", unique=True),)
+
+    video_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("videos.id", ondelete="CASCADE"), primary_key=True)
+    language: Mapped[str] = mapped_column(
+        String(LANGUAGE_TAG_MAX), primary_key=True, comment="BCP 47 tag in its recommended case"
+    )
+    label: Mapped[str] = mapped_column(
+        String(CAPTION_LABEL_MAX), comment="the name players show; unique per video"
+    )
+    vtt_key: Mapped[str] = mapped_column(String(1024))
+    playlist_key: Mapped[str] = mapped_column(String(1024))
+    size_bytes: Mapped[int] = mapped_column(comment="bytes of the stored WebVTT file")
+    cue_count: Mapped[int] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
@@ -174,11 +209,47 @@ class Comment(Base):
 
 class Like(Base):
     __tablename__ = "likes"
+    # Trending counts the likes of the last days: a range scan on the time, not the whole table.
+    __table_args__ = (Index("ix_likes_recent", "created_at", "video_id"),)
 
     # The composite primary key makes a like unique per user and video.
     video_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("videos.id", ondelete="CASCADE"), primary_key=True)
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+TAG_MAX = 30
+TAGS_PER_VIDEO_MAX = 10
+
+
+class VideoTag(Base):
+    """One of a video's tags (``tags.normalise_tag``: lowercase ASCII letters, digits and hyphens)."""
+
+    __tablename__ = "video_tags"
+    __table_args__ = (Index("ix_video_tags_tag", "tag", "video_id"),)
+
+    video_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("videos.id", ondelete="CASCADE"), primary_key=True)
+    tag: Mapped[str] = mapped_column(String(TAG_MAX), primary_key=True)
+
+
+VIEWER_KEY_LENGTH = 32
+
+
+class VideoView(Base):
+    """One viewer's view of a video on one UTC day: the primary key makes a repeated view of the
+    day a no-op insert, and a video's count the number of its rows (``view_counts``)."""
+
+    __tablename__ = "video_views"
+    # Trending counts the views of the last days across videos: by day first.
+    __table_args__ = (Index("ix_video_views_day", "day", "video_id"),)
+
+    video_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("videos.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True, comment="UTC day of the view")
+    viewer_key: Mapped[str] = mapped_column(
+        String(VIEWER_KEY_LENGTH),
+        primary_key=True,
+        comment="keyed hash of the viewer and the day (view_counts.viewer_key); no user id or address",
+    )
 
 
 class Playlist(Base):

@@ -279,7 +279,7 @@ class Accounts:
     """Where users' accounts live: the Cognito user pool (sign-in, role groups) and the sign-out
     table (which access tokens no longer count)."""
 
-    cognito: Any
+    cognito_admin: Any
     user_pool_id: str
     dynamodb: Any
     signout_table: str
@@ -306,7 +306,7 @@ def grant_role(
 ) -> None:
     """Add ``user`` to the role's group; their tokens carry it from their next login or refresh."""
     with _pool_errors("add the user to the group"):
-        accounts.cognito.admin_add_user_to_group(
+        accounts.cognito_admin.admin_add_user_to_group(
             UserPoolId=accounts.user_pool_id, Username=user.id, GroupName=role.value
         )
     audit(session, admin, Action.GRANT_ROLE, "user", user.id, f"{role.value}: {reason}")
@@ -318,7 +318,7 @@ def revoke_role(
 ) -> None:
     """Remove ``user`` from the role's group and sign them out, so no token still naming it works."""
     with _pool_errors("remove the user from the group"):
-        accounts.cognito.admin_remove_user_from_group(
+        accounts.cognito_admin.admin_remove_user_from_group(
             UserPoolId=accounts.user_pool_id, Username=user.id, GroupName=role.value
         )
     _sign_out_everywhere(accounts, user)
@@ -335,9 +335,9 @@ def suspend(
     if user.id == admin.id:
         raise ApiError(409, "cannot_suspend_self", "an admin cannot suspend themselves")
     with _pool_errors("disable the user"):
-        accounts.cognito.admin_disable_user(UserPoolId=accounts.user_pool_id, Username=user.id)
+        accounts.cognito_admin.admin_disable_user(UserPoolId=accounts.user_pool_id, Username=user.id)
     with _pool_errors("sign the user out"):
-        accounts.cognito.admin_user_global_sign_out(UserPoolId=accounts.user_pool_id, Username=user.id)
+        accounts.cognito_admin.admin_user_global_sign_out(UserPoolId=accounts.user_pool_id, Username=user.id)
     _sign_out_everywhere(accounts, user)
     user.suspended_at = utcnow()
     user.suspended_reason = reason
@@ -354,7 +354,7 @@ def suspend(
 def unsuspend(accounts: Accounts, session: Session, admin: User, user: User, reason: str) -> User:
     """Let the user sign in again; their content shows again (what a moderator hid stays hidden)."""
     with _pool_errors("enable the user"):
-        accounts.cognito.admin_enable_user(UserPoolId=accounts.user_pool_id, Username=user.id)
+        accounts.cognito_admin.admin_enable_user(UserPoolId=accounts.user_pool_id, Username=user.id)
     user.suspended_at = None
     user.suspended_reason = None
     session.execute(update(Video).where(Video.owner_id == user.id).values(owner_suspended_at=None))

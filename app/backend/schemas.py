@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from app.backend import text
-from app.backend.models import DISPLAY_NAME_MAX, REASON_MAX, ReportStatus, ReportTarget, Visibility
+from app.backend import tags, text
+from app.backend.caption_files import LANGUAGE_TAG_MAX, CaptionFormat
+from app.backend.models import (
+    CAPTION_LABEL_MAX,
+    DISPLAY_NAME_MAX,
+    REASON_MAX,
+    TAG_MAX,
+    TAGS_PER_VIDEO_MAX,
+    ReportStatus,
+    ReportTarget,
+    Visibility,
+)
 from app.contracts.messages import MAX_FILTERS, FilterSpec, VideoState
 from app.contracts.roles import Role
 
@@ -94,6 +105,22 @@ CommentBody = Annotated[
     _documented_pattern(multiline=True, nonblank=True),
 ]
 
+Tag = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=TAG_MAX),
+    AfterValidator(tags.normalise_tag),
+    Field(json_schema_extra={"pattern": tags.TAG_JSON_PATTERN}),
+]
+Tags = Annotated[
+    list[Tag],
+    Field(
+        max_length=TAGS_PER_VIDEO_MAX,
+        description=f"at most {TAGS_PER_VIDEO_MAX} tags, each 1 to {TAG_MAX} ASCII letters, digits and"
+        " inner hyphens; stored lowercase, repeats dropped",
+    ),
+    AfterValidator(tags.unique_tags),
+]
+
 
 def _as_utc(value: datetime) -> datetime:
     # SQLite hands back naive datetimes; every stored time is UTC.
@@ -157,12 +184,14 @@ class VideoCreate(_Request):
     description: Description = ""
     visibility: Visibility = Visibility.PUBLIC
     filters: list[FilterSpec] = Field(default_factory=list, max_length=MAX_FILTERS)
+    tags: Tags = Field(default_factory=list)
 
 
 class VideoPatch(_Patch):
     title: Title | None = None
     description: Description | None = None
     visibility: Visibility | None = None
+    tags: Tags | None = Field(None, description="replaces the video's tags (`[]` removes them)")
 
 
 class PageQuery(_Request):
@@ -179,6 +208,19 @@ class PageQuery(_Request):
 class FeedQuery(PageQuery):
     q: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100), NoNul, NO_NUL_PATTERN] = (
         Field("", description="words to find in titles, matched literally")
+    )
+
+
+class FeedOrder(StrEnum):
+    NEWEST = "newest"
+    TRENDING = "trending"
+
+
+class VideoFeedQuery(FeedQuery):
+    order: FeedOrder = Field(
+        FeedOrder.NEWEST,
+        description="`newest`, or `trending`: by 3 * likes + views of the last 7 days, one page"
+        " of `limit` without a cursor",
     )
 
 
@@ -207,6 +249,8 @@ class VideoOut(BaseModel):
     error_reason: str | None
     likes: int
     liked_by_me: bool
+    views: int = Field(description="views of all time, one per viewer per UTC day")
+    tags: list[str] = Field(description="lowercase, alphabetical")
     hidden_reason: str | None = Field(
         description="why a moderator hid the video (or its owner is suspended); only its owner sees it then"
     )
@@ -273,6 +317,53 @@ class VideoCreated(BaseModel):
     max_upload_bytes: int
     multipart_threshold_bytes: int
     video: VideoOut
+
+
+# Captions
+def _no_quote(value: str) -> str:
+    # The label is an HLS quoted-string, which cannot hold '"' (RFC 8216 section 4.2).
+    if '"' in value:
+        raise ValueError("must not contain '\"'")
+    return value
+
+
+CaptionLabel = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=CAPTION_LABEL_MAX),
+    AfterValidator(_one_line),
+    AfterValidator(_not_blank),
+    AfterValidator(_no_quote),
+    # A title's documented pattern (ONE_LINE) with '"' among the refused characters.
+    Field(
+        json_schema_extra={"pattern": text.json_pattern(multiline=False, nonblank=True).replace("[^", '[^"')}
+    ),
+]
+
+
+class CaptionUpload(_Request):
+    label: CaptionLabel = Field(description="the name players show, e.g. `English (CC)`; unique per video")
+    format: CaptionFormat = Field(description="what `content` is: `vtt` (WebVTT) or `srt` (SubRip)")
+    content: str = Field(
+        description="the caption file's text; stored as WebVTT; at most `max_bytes` bytes in UTF-8 (413 beyond)"
+    )
+
+
+class CaptionOut(BaseModel):
+    language: str = Field(description=f"BCP 47 tag (RFC 5646), at most {LANGUAGE_TAG_MAX} characters")
+    label: str
+    size_bytes: int = Field(description="bytes of the stored WebVTT file")
+    cue_count: int
+    url: str | None = Field(
+        description="the stored WebVTT file (a media grant URL), null while the video is not ready"
+    )
+    created_at: Timestamp
+    updated_at: Timestamp
+
+
+class CaptionList(BaseModel):
+    items: list[CaptionOut]
+    max_bytes: int = Field(description="the largest caption file accepted, in bytes of UTF-8")
+    max_tracks: int = Field(description="the most caption tracks a video may have, one per language")
 
 
 # Multipart uploads
@@ -363,6 +454,30 @@ class CommentPage(BaseModel):
 class LikeOut(BaseModel):
     likes: int
     liked_by_me: bool
+
+
+# Views
+class ViewRecorded(BaseModel):
+    counted: bool = Field(
+        description="false when the caller's view of the video was counted already today (UTC)"
+    )
+
+
+VIEW_HISTORY_DAYS_MAX = 90
+
+
+class ViewHistoryQuery(_Request):
+    days: int = Field(30, ge=1, le=VIEW_HISTORY_DAYS_MAX, description="how many UTC days, today the last")
+
+
+class ViewDay(BaseModel):
+    day: date = Field(description="a UTC day")
+    views: int
+
+
+class ViewHistory(BaseModel):
+    total: int = Field(description="views of all time")
+    days: list[ViewDay] = Field(description="oldest first, days without views included")
 
 
 # Playlists

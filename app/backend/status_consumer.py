@@ -22,7 +22,7 @@ from sqlalchemy import CursorResult, and_, or_, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.backend import video_events
+from app.backend import captions, video_events
 from app.backend.aws import AwsClients
 from app.backend.db import database_engine, session_factory
 from app.backend.models import Video, utcnow
@@ -165,6 +165,8 @@ class StatusConsumer:
                 applied = record_event(session, event)
                 if not applied:
                     discard_orphan_outputs(session, self.s3, self.media_bucket, event)
+                elif event.state == VideoState.READY:
+                    self._republish_captions(session, event)
                 redelivered = int(message.get("Attributes", {}).get("ApproximateReceiveCount", "1")) > 1
                 if applied or redelivered:
                     self._announce(session, event)
@@ -179,6 +181,12 @@ class StatusConsumer:
             self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
             done += 1
         return done
+
+    def _republish_captions(self, session: Session, event: ProgressEventV1) -> None:
+        """A video transcoded again keeps its caption tracks: published over its new outputs."""
+        video = session.get(Video, event.video_id)
+        if video is not None:
+            captions.republish(session, self.s3, self.media_bucket, video)
 
     def _announce(self, session: Session, event: ProgressEventV1) -> None:
         """Publish the video event ``event`` is, if it is the video's recorded outcome."""

@@ -15,15 +15,17 @@ from typing import Any
 
 from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import BotoCoreError, ClientError
-from sqlalchemy import CursorResult, and_, func, select, update
+from sqlalchemy import CursorResult, and_, func, literal, select, union_all, update
 from sqlalchemy.orm import Session
 
+from app.backend import tags as video_tags
 from app.backend import video_events
 from app.backend.aws import AwsClients
-from app.backend.models import Like, User, Video, Visibility, utcnow
+from app.backend.models import Like, User, Video, VideoTag, VideoView, Visibility, utcnow
 from app.backend.pagination import page
 from app.backend.revocations import RevocationFailed, RevocationStore, now_ms
-from app.backend.schemas import FeedQuery, MultipartComplete, VideoCreate, VideoPatch
+from app.backend.schemas import FeedQuery, MultipartComplete, PageQuery, VideoCreate, VideoPatch
+from app.backend.view_counts import view_totals
 from app.contracts.errors import ApiError
 from app.contracts.messages import TaskMessageV1, VideoState
 from app.contracts.names import upload_key_prefix
@@ -115,6 +117,25 @@ def like_counts(
     return {vid: LikeCount(int(counts.get(vid, 0)), vid in mine) for vid in video_ids}
 
 
+@dataclass(frozen=True)
+class VideoStats:
+    """What a video's answer carries besides its row: likes, views and tags."""
+
+    likes: LikeCount
+    views: int
+    tags: list[str]
+
+
+def video_stats(
+    session: Session, video_ids: list[uuid.UUID], viewer_id: str | None
+) -> dict[uuid.UUID, VideoStats]:
+    """The stats of a page of videos in three queries, whatever its length."""
+    likes = like_counts(session, video_ids, viewer_id)
+    views = view_totals(session, video_ids)
+    tags = video_tags.tags_of(session, video_ids)
+    return {vid: VideoStats(likes[vid], views.get(vid, 0), tags.get(vid, [])) for vid in video_ids}
+
+
 # Quotas
 QUOTA_WINDOW = timedelta(days=1)
 
@@ -184,6 +205,8 @@ def create_video(
     )
     post = presigned_post(aws, settings, video.source_key)
     session.add(video)
+    session.flush()  # the row first: the tags refer to it
+    video_tags.replace_tags(session, video_id, data.tags)
     session.commit()
     return video, post
 
@@ -551,9 +574,40 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+def _matching(query: Any, q: str) -> Any:
+    """``query`` narrowed to titles containing ``q`` literally, if given."""
+    return query.where(Video.title.ilike(f"%{_escape_like(q)}%", escape="\\")) if q else query
+
+
 def _page(session: Session, query: Any, params: FeedQuery) -> tuple[list[Video], str | None]:
-    if params.q:
-        query = query.where(Video.title.ilike(f"%{_escape_like(params.q)}%", escape="\\"))
+    return page(
+        session,
+        _matching(query, params.q),
+        Video.created_at,
+        Video.id,
+        cursor=params.cursor,
+        limit=params.limit,
+        newest_first=True,
+    )
+
+
+def listed() -> Any:
+    """The SQL condition of the videos lists show to everyone: public, ready, shown to everyone."""
+    return and_(Video.visibility == Visibility.PUBLIC, Video.status == VideoState.READY, shown_to_everyone())
+
+
+def feed(session: Session, params: FeedQuery) -> tuple[list[Video], str | None]:
+    """Public, ready videos shown to everyone, newest first; ``q`` matches titles literally (no wildcards)."""
+    return _page(session, select(Video).where(listed()), params)
+
+
+def tagged(session: Session, tag: str, params: PageQuery) -> tuple[list[Video], str | None]:
+    """The feed's videos with ``tag`` (normalised; 422 if it cannot be a tag), newest first."""
+    try:
+        tag = video_tags.normalise_tag(tag)
+    except ValueError as exc:
+        raise ApiError(422, "validation_error", f"tag: {exc}") from None
+    query = select(Video).join(VideoTag, VideoTag.video_id == Video.id).where(VideoTag.tag == tag, listed())
     return page(
         session,
         query,
@@ -565,12 +619,31 @@ def _page(session: Session, query: Any, params: FeedQuery) -> tuple[list[Video],
     )
 
 
-def feed(session: Session, params: FeedQuery) -> tuple[list[Video], str | None]:
-    """Public, ready videos shown to everyone, newest first; ``q`` matches titles literally (no wildcards)."""
-    query = select(Video).where(
-        Video.visibility == Visibility.PUBLIC, Video.status == VideoState.READY, shown_to_everyone()
+# Trending: a like weighs as much as this many views, over the last TRENDING_WINDOW.
+TRENDING_WINDOW = timedelta(days=7)
+TRENDING_LIKE_WEIGHT = 3
+
+
+def trending(session: Session, params: FeedQuery) -> list[Video]:
+    """The feed's videos by ``TRENDING_LIKE_WEIGHT`` * likes + views of the last
+    ``TRENDING_WINDOW`` (views by UTC day, so the window's first day counts whole), highest
+    first, newer first among equals; videos with neither are left out. One page of ``limit``:
+    a ranking that moves with every like has no stable place for a cursor to continue from."""
+    if params.cursor:
+        raise ApiError(400, "invalid_cursor", "trending is one page; it takes no cursor")
+    since = utcnow() - TRENDING_WINDOW
+    activity = union_all(
+        select(Like.video_id, literal(TRENDING_LIKE_WEIGHT).label("weight")).where(Like.created_at >= since),
+        select(VideoView.video_id, literal(1).label("weight")).where(VideoView.day >= since.date()),
+    ).subquery()
+    scores = (
+        select(activity.c.video_id, func.sum(activity.c.weight).label("score"))
+        .group_by(activity.c.video_id)
+        .subquery()
     )
-    return _page(session, query, params)
+    query = _matching(select(Video).join(scores, scores.c.video_id == Video.id).where(listed()), params.q)
+    order = (scores.c.score.desc(), Video.created_at.desc(), Video.id.desc())
+    return list(session.scalars(query.order_by(*order).limit(params.limit)))
 
 
 def owned_videos(session: Session, owner_id: str, params: FeedQuery) -> tuple[list[Video], str | None]:
@@ -599,7 +672,10 @@ def patch_video(session: Session, revocations: RevocationStore, video: Video, da
     (already private) writes the epoch again.
     """
     for field, value in data.changes().items():
-        setattr(video, field, value)
+        if field == "tags":
+            video_tags.replace_tags(session, video.id, value)
+        else:
+            setattr(video, field, value)
     session.commit()
     if data.visibility == Visibility.PRIVATE:
         cut_grants(revocations, video, "the video is private")

@@ -20,8 +20,9 @@ answers, ``None`` where the caller was given none. Paths name resources by place
   public video;
   ``{target_user}``, ``{target_email}``: a bystander the admin rows give a role and suspend;
 - ``{owner}``, ``{suspended_user}``: the owner's and the suspended user's ids (their channels);
-  the listings (``LISTINGS``: a public playlist, a channel's videos, the subscriptions feed)
-  answer ``listed``/``hidden`` for the column's video.
+- ``{tag}``: the tag the three videos carry (each viewed by its owner, so trending ranks them);
+  the listings (``LISTINGS``: a public playlist, a channel's videos, the subscriptions feed, a
+  tag's page, trending) answer ``listed``/``hidden`` for the column's video.
 
 The signed-out column is issue "Hostile use", item 1: before the fix its token kept working at
 ``/api`` (and its tickets at ``/events``) until it expired, up to an hour after the logout.
@@ -29,11 +30,14 @@ The signed-out column is issue "Hostile use", item 1: before the fix its token k
 
 from __future__ import annotations
 
+import re
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin
 
 import pytest
 import requests
@@ -70,6 +74,8 @@ LISTINGS = {
     "GET /api/playlists/{public_playlist}",
     "GET /api/channels/{owner}/videos",
     "GET /api/me/subscriptions/videos",
+    "GET /api/tags/{tag}",
+    "GET /api/videos?order=trending&limit=50",
 }
 
 # fmt: off
@@ -87,6 +93,12 @@ BEFORE_ROLES: dict[str, tuple[Cell, Cell, Cell, Cell]] = {
     "DELETE /api/videos/{fresh_video}":                 ((X, X, X), (204, 204, 204), (403, 403, 404), (X, X, X)),
     # The video is ready: its upload, and the parts a resume would ask for, are closed.
     "GET /api/videos/{video}/multipart":                ((X, X, X), (409, 409, 409), (403, 403, 404), (X, X, X)),
+    # Captions: the owner's alone to manage (each video has an "en" track, so a PUT replaces it);
+    # a viewer gets them through the playback URL's grant, as the playlist.
+    "GET /api/videos/{video}/captions":                 ((X, X, X), (200, 200, 200), (403, 403, 404), (X, X, X)),
+    "PUT /api/videos/{video}/captions/en {caption}":    ((X, X, X), (200, 200, 200), (403, 403, 404), (X, X, X)),
+    "DELETE /api/videos/{video}/captions/de":           ((X, X, X), (404, 404, 404), (403, 403, 404), (X, X, X)),
+    "GET {caption_url}":                                ((200, 200, None), (200, 200, 200), (200, 200, None), (None, None, None)),
     "GET /api/videos/{video}/comments":                 ((200, 200, 404), (200, 200, 200), (200, 200, 404), (X, X, X)),
     "POST /api/videos/{video}/comments {body}":         ((X, X, X), (201, 201, 201), (201, 201, 404), (X, X, X)),
     "PUT /api/videos/{video}/like":                     ((X, X, X), (200, 200, 200), (200, 200, 404), (X, X, X)),
@@ -146,6 +158,11 @@ MATRIX |= {
     "GET /api/me/subscriptions/videos":                    ((X, X, X), NEVER_LISTED, LISTED_IF_PUBLIC, LISTED_IF_PUBLIC,
                                                             LISTED_IF_PUBLIC, (X, X, X), (X, X, X)),
     "DELETE /api/channels/{owner}/subscription":           ((X, X, X), ALL, ALL, ALL, ALL, (X, X, X), (X, X, X)),
+    "POST /api/videos/{video}/views":                      ((200, 200, 404), ALL, (200, 200, 404), (200, 200, 404), (200, 200, 404), (X, X, X), (X, X, X)),
+    "GET /api/videos/{video}/views":                       ((X, X, X), ALL, (403, 403, 404), (403, 403, 404), (403, 403, 404), (X, X, X), (X, X, X)),
+    # Lists of videos show everyone, the owner included, public videos only.
+    "GET /api/tags/{tag}":                                 (LISTED_IF_PUBLIC,) * 5 + ((X, X, X), (X, X, X)),
+    "GET /api/videos?order=trending&limit=50":             (LISTED_IF_PUBLIC,) * 5 + ((X, X, X), (X, X, X)),
 }
 # fmt: on
 
@@ -170,6 +187,8 @@ class World:
     target_id: str
     owner_id: str
     suspended_id: str
+    tag: str
+    """The tag of the owner's three videos."""
 
     def url(self, path: str) -> str:
         return path if path.startswith("http") else f"{self.platform.base_url}{path}"
@@ -188,6 +207,9 @@ class World:
         return playlist
 
 
+CAPTION = {"label": "English", "format": "srt", "content": "1\n00:00:00,000 --> 00:00:01,000\nhello\n"}
+
+
 # The JSON bodies the requests above name, for the column's visibility.
 BODIES: dict[str, Callable[[World, str], dict[str, Any]]] = {
     "{title, visibility}": lambda world, visibility: {
@@ -203,6 +225,7 @@ BODIES: dict[str, Callable[[World, str], dict[str, Any]]] = {
         "reason": "reported in the matrix",
     },
     "{reason}": lambda world, visibility: {"reason": "acted on in the matrix"},
+    "{caption}": lambda world, visibility: CAPTION,
     "{role}": lambda world, visibility: {"role": "moderator", "reason": "granted in the matrix"},
 }
 
@@ -268,13 +291,20 @@ def world(platform: Platform, one_second_clip: Path) -> Iterator[World]:
     first = signup_confirm_login(platform, owner_email, PASSWORD)
     other = signup_confirm_login(platform, new_address(platform, "other"), PASSWORD)
     videos: dict[str, str] = {}
+    tag = f"matrix-{uuid.uuid4().hex[:8]}"
     for visibility in VISIBILITIES:
-        created = create_video(platform, first, title=f"a {visibility} clip", visibility=visibility)
+        created = create_video(
+            platform, first, title=f"a {visibility} clip", visibility=visibility, tags=[tag]
+        )
         upload_via_presigned_post(created["upload"], one_second_clip, "video/mp4")
         marked = first.post(f"{base}/api/videos/{created['id']}/uploaded", timeout=TIMEOUT)
         assert marked.status_code == 202, marked.text
         videos[visibility] = created["id"]
     wait_until_ready(platform, first, list(videos.values()))
+    for video in videos.values():
+        captioned = first.put(f"{base}/api/videos/{video}/captions/en", json=CAPTION, timeout=TIMEOUT)
+        assert captioned.status_code == 201, captioned.text
+        assert first.post(f"{base}/api/videos/{video}/views", timeout=TIMEOUT).json() == {"counted": True}
     playlists = {visibility: create_playlist(platform, first, visibility) for visibility in VISIBILITIES}
     for playlist in playlists.values():
         for video in videos.values():
@@ -349,9 +379,24 @@ def world(platform: Platform, one_second_clip: Path) -> Iterator[World]:
         target_id=target_id,
         owner_id=owner_id,
         suspended_id=suspended_id,
+        tag=tag,
     )
     for session in callers.values():
         session.close()
+
+
+def caption_url(playback_url: str) -> str:
+    """The WebVTT file of the first subtitles rendition the playback URL's master playlist lists,
+    through its media playlist: URIs relative to the playlist that names them (RFC 8216 section 4.1)."""
+    master = requests.get(playback_url, timeout=TIMEOUT)
+    assert master.status_code == 200, master.text
+    uri = re.search(r'#EXT-X-MEDIA:TYPE=SUBTITLES,.*URI="([^"]+)"', master.text)
+    assert uri, master.text
+    playlist_url = urljoin(playback_url, uri.group(1))
+    playlist = requests.get(playlist_url, timeout=TIMEOUT)
+    assert playlist.status_code == 200, playlist.text
+    vtt = next(line for line in playlist.text.splitlines() if line and not line.startswith("#"))
+    return urljoin(playlist_url, vtt)
 
 
 def observe(world: World, request: str, caller: str, visibility: str) -> int | str | None:
@@ -365,10 +410,14 @@ def observe(world: World, request: str, caller: str, visibility: str) -> int | s
             return None
         with session.get(world.url(url), stream=True, timeout=TIMEOUT) as response:
             return response.status_code
-    if path == "{playback_url}":
+    if path in ("{playback_url}", "{caption_url}"):
         video = session.get(world.url(f"/api/videos/{world.videos[visibility]}"), timeout=TIMEOUT)
         playback = video.json().get("playback_url") if video.status_code == 200 else None
-        return requests.get(playback, timeout=TIMEOUT).status_code if playback else None
+        if not playback:
+            return None
+        return requests.get(
+            caption_url(playback) if path == "{caption_url}" else playback, timeout=TIMEOUT
+        ).status_code
     path = path.format(
         video=world.videos[visibility],
         public_video=world.videos["public"],
@@ -383,6 +432,7 @@ def observe(world: World, request: str, caller: str, visibility: str) -> int | s
         target_email=world.target.email,
         owner=world.owner_id,
         suspended_user=world.suspended_id,
+        tag=world.tag,
     )
     body = BODIES[body_name](world, visibility) if body_name else None
     response = session.request(method, world.url(path), json=body, timeout=TIMEOUT)

@@ -894,6 +894,59 @@ def test_the_player_resumes_where_it_stopped_and_shares_a_start_time(
     wait_for_time(page, 6.5, 7.5)
 
 
+# --- Captions (issue 17, item 2): the owner uploads a file, the viewer picks the track.
+
+
+def test_an_owner_uploads_captions_and_the_player_offers_and_shows_them(
+    page: Page, platform: Any, owner: Owner, clip: Path, tmp_path: Path
+) -> None:
+    """An SRT file uploaded on a ready video's page is published as an HLS subtitles rendition
+    (RFC 8216 section 4.3.4.1); hls.js lists it as a text track of the video element, and
+    choosing it in the Captions menu shows its cue at its time. Chromium as it is (its native HLS
+    player, which offers no subtitle renditions, not forced aside): the page plays with hls.js
+    wherever Media Source Extensions exist."""
+    api = login(platform.base_url, owner.email, owner.password)
+    created = create_video(platform, api, title="Captioned clip")
+    upload_via_presigned_post(created["upload"], clip, "video/mp4")
+    api.post(f"{platform.base_url}/api/videos/{created['id']}/uploaded", timeout=10).raise_for_status()
+    wait_until_ready(platform, api, created["id"])
+    srt = tmp_path / "harbour.en.srt"
+    srt.write_text("1\r\n00:00:00,200 --> 00:00:01,800\r\nHello from the harbour\r\n", encoding="utf-8")
+
+    log_in(page, owner.email, owner.password)
+    page.goto(f"/#/videos/{created['id']}")
+    page.wait_for_function(
+        "() => { const v = document.querySelector('video'); return v && v.readyState >= 1; }",
+        timeout=PLAYBACK_MS,
+    )
+    captions = page.locator("select[name=captions]")
+    expect(captions).to_be_hidden()  # no track yet
+    captions = page.get_by_role("combobox", name="Captions")
+    page.get_by_label("Caption file").set_input_files(str(srt))
+    page.get_by_label("Language").fill("en")
+    page.get_by_label("Label").fill("English")
+    page.get_by_role("button", name="Upload captions").click()
+    expect(page.get_by_role("status").filter(has_text="captions saved")).to_have_text(
+        "“English” captions saved."
+    )
+    expect(page.get_by_role("listitem").filter(has_text="English (en, 1 cues)")).to_be_visible()
+
+    expect(captions.locator("option")).to_have_text(["Off", "English"], timeout=PLAYBACK_MS)
+    captions.select_option(label="English")
+    video = page.locator("video")
+    video.evaluate("v => { v.currentTime = 1; }")
+    page.wait_for_function(
+        """() => {
+            const track = [...document.querySelector('video').textTracks].find((t) => t.label === 'English');
+            return track && track.mode === 'showing' && track.activeCues && track.activeCues.length === 1
+                && track.activeCues[0].text === 'Hello from the harbour';
+        }""",
+        timeout=PLAYBACK_MS,
+    )
+    captions.select_option(label="Off")
+    assert video.evaluate("v => [...v.textTracks].every((t) => t.mode !== 'showing')") is True
+
+
 class AnotherSite:
     """A site on another origin (its own 127.0.0.1 port): serves the pages a test writes."""
 

@@ -7,6 +7,7 @@ from flask import Blueprint
 from app.backend import openapi
 from app.backend.api import (
     admin,
+    captions,
     channels,
     comments,
     events,
@@ -15,15 +16,20 @@ from app.backend.api import (
     me,
     moderation,
     playlists,
+    tags,
     uploads,
     videos,
+    views,
 )
 
 BLUEPRINTS: tuple[Blueprint, ...] = (
     videos.bp,
     uploads.bp,
+    captions.bp,
     comments.bp,
     likes.bp,
+    views.bp,
+    tags.bp,
     playlists.bp,
     me.bp,
     channels.bp,

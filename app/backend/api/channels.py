@@ -12,7 +12,7 @@ from app.backend.context import db, require_user, services, viewer_id
 from app.backend.models import User, Video
 from app.backend.openapi import AUTH, api
 from app.backend.schemas import ChannelOut, ChannelPage, ErrorBody, PageQuery, VideoPage
-from app.backend.videos import like_counts
+from app.backend.videos import video_stats
 
 bp = Blueprint("channels", __name__, url_prefix="/api/channels/<user_id>")
 subscriptions = Blueprint("subscriptions", __name__, url_prefix="/api/me/subscriptions")
@@ -30,8 +30,8 @@ def channel_out(user: User, count: domain.SubscriberCount) -> ChannelOut:
 
 
 def _video_page(rows: list[Video], next_cursor: str | None, viewer: str | None) -> VideoPage:
-    counts = like_counts(db(), [v.id for v in rows], viewer)
-    return VideoPage(items=videos_out(rows, counts, services()), next_cursor=next_cursor)
+    stats = video_stats(db(), [v.id for v in rows], viewer)
+    return VideoPage(items=videos_out(rows, stats, services()), next_cursor=next_cursor)
 
 
 @bp.get("")

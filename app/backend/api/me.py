@@ -48,5 +48,5 @@ def my_videos(query: FeedQuery) -> VideoPage:
     user = require_user()
     session = db()
     rows, next_cursor = domain.owned_videos(session, user.id, query)
-    counts = domain.like_counts(session, [v.id for v in rows], user.id)
-    return VideoPage(items=videos_out(rows, counts, services()), next_cursor=next_cursor)
+    stats = domain.video_stats(session, [v.id for v in rows], user.id)
+    return VideoPage(items=videos_out(rows, stats, services()), next_cursor=next_cursor)

@@ -21,7 +21,7 @@ from app.backend.schemas import (
     PlaylistPatch,
     PlaylistReorder,
 )
-from app.backend.videos import like_counts
+from app.backend.videos import video_stats
 
 bp = Blueprint("playlists", __name__, url_prefix="/api/playlists")
 TAGS = ("playlists",)
@@ -30,8 +30,8 @@ _ERRORS = {"HTTP_401": ErrorBody, "HTTP_403": ErrorBody, "HTTP_404": ErrorBody}
 
 def _render(playlist: Playlist, viewer: str | None) -> PlaylistOut:
     videos = social.visible_items(playlist, viewer)
-    counts = like_counts(db(), [v.id for v in videos], viewer)
-    return playlist_out(playlist, videos_out(videos, counts, services()))
+    stats = video_stats(db(), [v.id for v in videos], viewer)
+    return playlist_out(playlist, videos_out(videos, stats, services()))
 
 
 @bp.get("")

@@ -47,7 +47,7 @@ def uploaded(video_id: uuid.UUID) -> tuple[VideoOut, int]:
     video = domain.mark_uploaded(
         session, svc.aws, svc.settings, domain.own_video(session, video_id, owner.id)
     )
-    return video_out(video, domain.like_counts(session, [video.id], owner.id)[video.id], svc), 202
+    return video_out(video, domain.video_stats(session, [video.id], owner.id)[video.id], svc), 202
 
 
 @bp.post("/multipart")

@@ -14,12 +14,13 @@ from app.backend.context import db, require_user, services, viewer_id
 from app.backend.openapi import AUTH, api
 from app.backend.schemas import (
     ErrorBody,
-    FeedQuery,
+    FeedOrder,
     PresignedPost,
     TranscodeCostOut,
     VideoCostOut,
     VideoCreate,
     VideoCreated,
+    VideoFeedQuery,
     VideoOut,
     VideoPage,
     VideoPatch,
@@ -46,20 +47,25 @@ def create(json: VideoCreate) -> tuple[VideoCreated, int]:
         upload=PresignedPost(url=post["url"], fields=post["fields"]),
         max_upload_bytes=svc.settings.max_upload_bytes,
         multipart_threshold_bytes=svc.settings.multipart_threshold_bytes,
-        video=video_out(video, domain.LikeCount(0, False), svc),
+        video=video_out(video, domain.VideoStats(domain.LikeCount(0, False), 0, json.tags), svc),
     )
     return body, 201
 
 
 @bp.get("")
 @api.validate(resp=Response(HTTP_200=VideoPage, HTTP_400=ErrorBody), tags=TAGS)
-def feed(query: FeedQuery) -> VideoPage:
-    """Public, ready videos, newest first; `q` searches titles; `cursor` continues a page."""
+def feed(query: VideoFeedQuery) -> VideoPage:
+    """Public, ready videos, newest first; `q` searches titles; `cursor` continues a page.
+
+    `order=trending`: the same videos by 3 * likes + views of the last 7 days (views counted by
+    UTC day), those with neither left out; one page, without `next_cursor` (400 for a cursor)."""
     session = db()
-    rows, next_cursor = domain.feed(session, query)
-    me = viewer_id()
-    counts = domain.like_counts(session, [v.id for v in rows], me)
-    return VideoPage(items=videos_out(rows, counts, services()), next_cursor=next_cursor)
+    if query.order == FeedOrder.TRENDING:
+        rows, next_cursor = domain.trending(session, query), None
+    else:
+        rows, next_cursor = domain.feed(session, query)
+    stats = domain.video_stats(session, [v.id for v in rows], viewer_id())
+    return VideoPage(items=videos_out(rows, stats, services()), next_cursor=next_cursor)
 
 
 @bp.get("/<uuid:video_id>")
@@ -69,7 +75,7 @@ def get(video_id: uuid.UUID) -> VideoOut:
     session = db()
     me = viewer_id()
     video = domain.visible_video(session, video_id, me)
-    return video_out(video, domain.like_counts(session, [video.id], me)[video.id], services())
+    return video_out(video, domain.video_stats(session, [video.id], me)[video.id], services())
 
 
 @bp.patch("/<uuid:video_id>")
@@ -87,7 +93,7 @@ def patch(video_id: uuid.UUID, json: VideoPatch) -> VideoOut:
     session = db()
     svc = services()
     video = domain.patch_video(session, svc.revocations, domain.own_video(session, video_id, owner.id), json)
-    return video_out(video, domain.like_counts(session, [video.id], owner.id)[video.id], svc)
+    return video_out(video, domain.video_stats(session, [video.id], owner.id)[video.id], svc)
 
 
 @bp.delete("/<uuid:video_id>")
@@ -147,4 +153,4 @@ def retry(video_id: uuid.UUID) -> tuple[VideoOut, int]:
     session = db()
     svc = services()
     video = domain.retry_video(session, svc.aws, svc.settings, domain.own_video(session, video_id, owner.id))
-    return video_out(video, domain.like_counts(session, [video.id], owner.id)[video.id], svc), 202
+    return video_out(video, domain.video_stats(session, [video.id], owner.id)[video.id], svc), 202

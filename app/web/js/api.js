@@ -137,6 +137,8 @@ const id = encodeURIComponent;
 
 export const videos = {
   feed: ({ q, cursor } = {}) => api(`videos${query({ q, cursor })}`),
+  trending: () => api("videos?order=trending"),
+  tagged: (tag, { cursor } = {}) => api(`tags/${id(tag)}${query({ cursor })}`),
   mine: ({ cursor } = {}) => api(`me/videos${query({ cursor })}`),
   get: (videoId) => api(`videos/${id(videoId)}`),
   create: (fields) => api("videos", { method: "POST", body: fields }),
@@ -148,6 +150,15 @@ export const videos = {
   eventsTicket: (videoId) => api(`videos/${id(videoId)}/events-ticket`, { method: "POST" }),
   like: (videoId) => api(`videos/${id(videoId)}/like`, { method: "PUT" }),
   unlike: (videoId) => api(`videos/${id(videoId)}/like`, { method: "DELETE" }),
+  recordView: (videoId) => api(`videos/${id(videoId)}/views`, { method: "POST" }),
+  viewHistory: (videoId, days) => api(`videos/${id(videoId)}/views${query({ days })}`),
+};
+
+export const captions = {
+  list: (videoId) => api(`videos/${id(videoId)}/captions`),
+  put: (videoId, language, fields) =>
+    api(`videos/${id(videoId)}/captions/${id(language)}`, { method: "PUT", body: fields }),
+  remove: (videoId, language) => api(`videos/${id(videoId)}/captions/${id(language)}`, { method: "DELETE" }),
 };
 
 export const multipart = {

@@ -16,6 +16,8 @@ import * as watch from "./views/watch.js";
 
 const routes = [
   { pattern: /^\/$/, view: feed.render, title: "Feed" },
+  { pattern: /^\/trending$/, view: feed.renderTrending, title: "Trending" },
+  { pattern: /^\/tags\/([\w-]+)$/, view: feed.renderTag, title: "Tag" },
   { pattern: /^\/signup$/, view: auth.renderSignup, title: "Sign up" },
   { pattern: /^\/confirm$/, view: auth.renderConfirm, title: "Confirm your email" },
   { pattern: /^\/login$/, view: auth.renderLogin, title: "Log in" },
@@ -34,6 +36,7 @@ const routes = [
 
 const nav = [
   ["#/", "Feed"],
+  ["#/trending", "Trending"],
   ["#/upload", "Upload", true],
   ["#/mine", "My videos", true],
   ["#/playlists", "Playlists", true],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -11,6 +12,7 @@ from sqlalchemy import Engine, func, inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.backend import view_counts
 from app.backend.db import make_engine
 from app.backend.migrate import downgrade, upgrade
 from app.backend.models import (
@@ -39,6 +41,9 @@ TABLES = {
     "reports",
     "audit_log",
     "subscriptions",
+    "caption_tracks",
+    "video_tags",
+    "video_views",
 }
 
 
@@ -206,11 +211,11 @@ USAGE_COLUMNS = {
 
 
 def _usage_columns_come_and_go_keeping_the_videos(url: str) -> None:
-    """0009: a video ready before it has no recorded usage (null, not zero: its cost is unknown),
-    and going back to 0008 drops the columns, not the videos."""
+    """0011: a video ready before it has no recorded usage (null, not zero: its cost is unknown),
+    and going back to 0010 drops the columns, not the videos."""
     engine = make_engine(url)
     try:
-        upgrade(url, "0008")
+        upgrade(url, "0010")
         with engine.begin() as connection:
             connection.execute(
                 Base.metadata.tables["users"].insert().values(id="u1", email="", created_at=utcnow())
@@ -228,7 +233,7 @@ def _usage_columns_come_and_go_keeping_the_videos(url: str) -> None:
             )
             session.commit()
             assert session.scalar(select(Video.transcode_cpu_seconds)) is None
-        downgrade(url, "0008")
+        downgrade(url, "0010")
         assert USAGE_COLUMNS.isdisjoint(c["name"] for c in inspect(engine).get_columns("videos"))
         with engine.connect() as connection:
             assert connection.exec_driver_sql("SELECT count(*) FROM videos").scalar() == 1
@@ -246,9 +251,48 @@ def test_0008_keeps_one_subscription_per_pair_and_none_to_oneself_on_postgresql(
     _one_subscription_per_pair_and_none_to_oneself(fresh_postgres_database(postgres_url))
 
 
-def test_0009_adds_and_drops_the_usage_columns_on_sqlite(tmp_path) -> None:
+def test_0011_adds_and_drops_the_usage_columns_on_sqlite(tmp_path) -> None:
     _usage_columns_come_and_go_keeping_the_videos(f"sqlite:///{tmp_path / 'm.sqlite'}")
 
 
-def test_0009_adds_and_drops_the_usage_columns_on_postgresql(postgres_url: str) -> None:
+def test_0011_adds_and_drops_the_usage_columns_on_postgresql(postgres_url: str) -> None:
     _usage_columns_come_and_go_keeping_the_videos(fresh_postgres_database(postgres_url))
+
+
+def _a_viewer_counts_once_a_day(url: str) -> None:
+    """0009's primary key of video_views: the dialect's insert-or-ignore counts a viewer's repeat
+    of the day as nothing, another day as a view; downgraded, the tables are gone."""
+    engine = make_engine(url)
+    try:
+        upgrade(url)
+        with Session(engine) as session:
+            session.add(User(id="u1", email=""))
+            video = Video(
+                owner_id="u1",
+                title="t",
+                visibility=Visibility.PUBLIC,
+                status=VideoState.READY,
+                source_key="k",
+            )
+            session.add(video)
+            session.commit()
+            day = date(2026, 12, 3)
+            counted = [
+                view_counts.record_view(session, video, day, "viewer"),
+                view_counts.record_view(session, video, day, "viewer"),
+                view_counts.record_view(session, video, date(2026, 12, 4), "viewer"),
+            ]
+            assert counted == [True, False, True]
+            assert view_counts.view_totals(session, [video.id]) == {video.id: 2}
+        downgrade(url, "0008")
+        assert {"video_tags", "video_views"}.isdisjoint(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+
+
+def test_0009_counts_a_viewer_once_a_day_on_sqlite(tmp_path) -> None:
+    _a_viewer_counts_once_a_day(f"sqlite:///{tmp_path / 'm.sqlite'}")
+
+
+def test_0009_counts_a_viewer_once_a_day_on_postgresql(postgres_url: str) -> None:
+    _a_viewer_counts_once_a_day(fresh_postgres_database(postgres_url))

@@ -1,4 +1,4 @@
-// A video in a list: thumbnail, title linking to its page, and a line of facts.
+// A video in a list: thumbnail, title linking to its page, a line of facts, and its tags.
 
 import { alertBox, formatDate, formatDuration, h } from "../dom.js";
 
@@ -9,6 +9,20 @@ export const STATUS_TEXT = {
   ready: "Ready",
   failed: "Failed",
 };
+
+export function formatViews(views) {
+  return `${Number(views || 0).toLocaleString()} ${views === 1 ? "view" : "views"}`;
+}
+
+/** The video's tags, each a link to its tag page; nothing for a video without tags. */
+export function tagList(video) {
+  if (!video.tags?.length) return null;
+  return h(
+    "ul",
+    { class: "tags", "aria-label": "Tags" },
+    video.tags.map((tag) => h("li", {}, h("a", { href: `#/tags/${encodeURIComponent(tag)}` }, `#${tag}`))),
+  );
+}
 
 export function videoCard(video, ...extra) {
   const href = `#/videos/${encodeURIComponent(video.id)}`;
@@ -23,10 +37,16 @@ export function videoCard(video, ...extra) {
     h(
       "p",
       { class: "meta" },
-      [formatDuration(video.duration_seconds), formatDate(video.created_at), video.status !== "ready" ? STATUS_TEXT[video.status] : ""]
+      [
+        formatDuration(video.duration_seconds),
+        video.status === "ready" ? formatViews(video.views) : "",
+        formatDate(video.created_at),
+        video.status !== "ready" ? STATUS_TEXT[video.status] : "",
+      ]
         .filter(Boolean)
         .join(" · "),
     ),
+    tagList(video),
     extra,
   );
 }

@@ -1,5 +1,6 @@
 // One video: live transcoding progress until ready, then the player (player-panel.js); likes,
-// comments, adding to a playlist, and the owner's visibility and delete controls.
+// views, tags, comments, adding to a playlist, and the owner's visibility, tags, views by day
+// and delete controls.
 
 import { channels, comments, me, playlists, session, videos } from "../api.js";
 import {
@@ -16,13 +17,31 @@ import {
   whileDisabled,
 } from "../dom.js";
 import { followProgress } from "../progress.js";
-import { STATUS_TEXT } from "./cards.js";
+import { captionsPanel } from "./captions-panel.js";
+import { STATUS_TEXT, formatViews, tagList } from "./cards.js";
 import { subscribeBox } from "./channel.js";
 import { playerSection, startFrom } from "./player-panel.js";
 import { hiddenNotice, reportForm } from "./report.js";
 import { visibilitySelect } from "./visibility.js";
 
 const READY_POLLS = 8;
+const TAGS_MAX = 10;
+const VIEW_HISTORY_DAYS = 14;
+
+/** Counts a view when `player`'s video first plays (once per viewer per day, the server decides). */
+function countViewOnPlay(player, video, onCounted) {
+  player.querySelector("video")?.addEventListener(
+    "play",
+    () => {
+      videos
+        .recordView(video.id)
+        .then((result) => result.counted && onCounted())
+        .catch(() => null); // a view that was not counted is no reason to interrupt the viewer
+    },
+    { once: true },
+  );
+  return player;
+}
 
 function progressSection(video, onReady, cleanups) {
   const bar = h("progress", { max: 100, value: video.progress || 0, "aria-label": "Transcoding progress" });
@@ -161,7 +180,7 @@ function processingCost(video) {
   return line;
 }
 
-function ownerPanel(video) {
+function ownerPanel(video, onTags) {
   const box = alertBox();
   const status = h("span", { role: "status", class: "status" });
   const form = h(
@@ -191,7 +210,77 @@ function ownerPanel(video) {
     });
     if (ok) navigate("/mine");
   });
-  return h("section", { class: "card", "aria-label": "Manage your video" }, form, processingCost(video));
+  return h("section", { class: "card", "aria-label": "Manage your video" }, form, tagsForm(video, onTags), processingCost(video));
+}
+
+/** The owner's tags, as one text field: words separated by commas or spaces. */
+function tagsForm(video, onTags) {
+  const box = alertBox();
+  const status = h("span", { role: "status", class: "status" });
+  const form = h(
+    "form",
+    { class: "inline" },
+    field(
+      "Tags",
+      h("input", { name: "tags", value: video.tags.join(", "), autocomplete: "off" }),
+      `Up to ${TAGS_MAX}, separated by commas or spaces; letters, digits and hyphens.`,
+    ),
+    h("button", { type: "submit" }, "Save tags"),
+    status,
+    box,
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    status.textContent = "";
+    const tags = values(form).tags.split(/[\s,]+/).filter(Boolean);
+    const updated = await busy(form, box, () => videos.update(video.id, { tags }));
+    if (updated) {
+      form.elements.tags.value = updated.tags.join(", ");
+      onTags(updated);
+      status.textContent = "Saved.";
+    }
+  });
+  return form;
+}
+
+/** The owner's views of the last days, one row a day, newest first. */
+function viewsSection(video) {
+  const box = alertBox();
+  const total = h("p", {});
+  const body = h("tbody");
+  videos
+    .viewHistory(video.id, VIEW_HISTORY_DAYS)
+    .then((history) => {
+      total.textContent = `${formatViews(history.total)} in all.`;
+      body.append(
+        ...history.days
+          .slice()
+          .reverse()
+          .map((day) =>
+            h(
+              "tr",
+              {},
+              h("th", { scope: "row" }, new Date(`${day.day}T00:00:00Z`).toLocaleDateString(undefined, { timeZone: "UTC" })),
+              h("td", { "data-label": "Views" }, String(day.views)),
+            ),
+          ),
+      );
+    })
+    .catch((error) => box.show(error));
+  return h(
+    "section",
+    { class: "card", "aria-labelledby": "views-heading" },
+    h("h2", { id: "views-heading" }, `Views in the last ${VIEW_HISTORY_DAYS} days`),
+    total,
+    box,
+    h(
+      "table",
+      { class: "table" },
+      h("caption", { class: "visually-hidden" }, "Views by day (UTC)"),
+      h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Day (UTC)"), h("th", { scope: "col" }, "Views"))),
+      body,
+    ),
+  );
 }
 
 function commentSection(video, user) {
@@ -339,6 +428,14 @@ export async function render(main, params, videoId) {
   // The byline names the owner's channel; the page stands without it if it cannot be read.
   const channel = await channels.get(video.owner_id).catch(() => null);
   const stage = h("div", { class: "stage" });
+  let views = video.views;
+  const viewCount = h("span", { class: "views" }, formatViews(views));
+  const counted = () => {
+    views += 1;
+    viewCount.textContent = formatViews(views);
+  };
+  const tags = h("div", {}, tagList(video));
+  const showTags = (updated) => replace(tags, tagList(updated));
 
   // The progress stream and the backend's record of the state travel separately; the
   // record may lag the "ready" event by a moment, so ask again a few times.
@@ -348,7 +445,7 @@ export async function render(main, params, videoId) {
       if (video.status === "ready" && video.playback_url) {
         // The player takes the progress card's place: above it, the card would push the
         // player's controls below the fold.
-        replace(stage, playerSection(video, cleanups));
+        replace(stage, countViewOnPlay(playerSection(video, cleanups), video, counted));
         return;
       }
       await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
@@ -356,8 +453,16 @@ export async function render(main, params, videoId) {
     throw new Error("The video is ready, but its player is not available yet. Reload the page in a moment.");
   };
 
+  // Captions changed: the playlist that lists them has a new address; play from where it was.
+  const reloadPlayer = async () => {
+    const at = stage.querySelector("video")?.currentTime || 0;
+    video = await videos.get(videoId);
+    cleanups.splice(0).forEach((release) => release());
+    replace(stage, playerSection(video, cleanups, Math.floor(at)));
+  };
+
   if (video.status === "ready" && video.playback_url) {
-    stage.append(playerSection(video, cleanups, startFrom(params)));
+    stage.append(countViewOnPlay(playerSection(video, cleanups, startFrom(params)), video, counted));
   } else if (isOwner) {
     stage.append(progressSection(video, whenRecordedReady, cleanups));
   } else {
@@ -366,13 +471,16 @@ export async function render(main, params, videoId) {
 
   append(main, [
     h("h1", {}, video.title),
-    h("p", { class: "meta" }, formatDate(video.created_at)),
+    h("p", { class: "meta" }, formatDate(video.created_at), " · ", viewCount),
+    tags,
     channel ? byline(channel, user) : null,
     isOwner ? hiddenNotice(video.hidden_reason, "video") : null,
     stage,
     session() ? h("div", { class: "toolbar" }, likeButton(video), playlistPicker(video)) : null,
     video.description ? h("p", { class: "description" }, video.description) : null,
-    isOwner ? ownerPanel(video) : null,
+    isOwner ? ownerPanel(video, showTags) : null,
+    isOwner && video.status === "ready" ? captionsPanel(video, reloadPlayer) : null,
+    isOwner && video.status === "ready" ? viewsSection(video) : null,
     user && !isOwner ? reportForm("video", video.id, "video") : null,
     commentSection(video, user),
   ]);
