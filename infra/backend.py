@@ -16,7 +16,9 @@ import pulumi
 import pulumi_aws as aws
 
 from app.contracts.names import (
+    CAPTIONS_DIR,
     INCOMING_KEY_PREFIX,
+    MASTER_PLAYLIST_NAME,
     STATUS_MAX_RECEIVES,
     STATUS_VISIBILITY_TIMEOUT_SECONDS,
     UPLOADS_KEY_PREFIX,
@@ -104,6 +106,12 @@ class BackendServiceArgs:
     """Videos one user may create in 24 hours (BackendSettings.videos_per_user_per_day)."""
     stored_bytes_per_user: int = BackendSettings.model_fields["stored_bytes_per_user"].default
     """Bytes of sources one user may keep (BackendSettings.stored_bytes_per_user)."""
+    price_cpu_hour_on_demand: float = BackendSettings.model_fields["price_cpu_hour_on_demand"].default
+    """USD per CPU-hour of an on-demand transcoder, for what videos cost (BackendSettings.price_cpu_hour_on_demand)."""
+    price_cpu_hour_spot: float = BackendSettings.model_fields["price_cpu_hour_spot"].default
+    """USD per CPU-hour of a spot transcoder (BackendSettings.price_cpu_hour_spot)."""
+    price_gb_month_stored: float = BackendSettings.model_fields["price_gb_month_stored"].default
+    """USD per GB-month of media stored (BackendSettings.price_gb_month_stored)."""
     volume_size_gib: int = 16
     """Root volume size."""
     security_group_id: pulumi.Input[str] | None = None
@@ -142,7 +150,9 @@ def backend_policy(
     Uploads: presign POSTs and parts, list the parts of an interrupted multipart upload (to
     resume it), check an upload (head, first bytes), refuse or delete it, and delete every
     version of a deleted video's source (the bucket may be versioned). Media:
-    delete a deleted video's outputs. Tasks: send. Status: receive and delete. ListBucket on
+    delete a deleted video's outputs and replaced caption files, read the transcoders' master
+    playlists and write caption tracks and the master playlist that lists them, under the
+    captions prefix only (app/backend/captions.py). Tasks: send. Status: receive and delete. ListBucket on
     the uploads bucket makes a missing upload's HeadObject answer 404 rather than 403. The media
     edge's store: cut a video's grants (write its revocation epoch, sweep the expired ones).
     Sign-outs: read one, and record one when an admin suspends a user or takes a role away.
@@ -162,6 +172,10 @@ def backend_policy(
         statement("ListUploadVersions", ["s3:ListBucketVersions"], [uploads_bucket_arn]),
         statement("ListUploadParts", ["s3:ListMultipartUploadParts"], source_objects),
         statement("Media", ["s3:DeleteObject"], [f"{media_bucket_arn}/*"]),
+        statement(
+            "ReadMasterPlaylists", ["s3:GetObject"], [f"{media_bucket_arn}/videos/*/{MASTER_PLAYLIST_NAME}"]
+        ),
+        statement("PublishCaptions", ["s3:PutObject"], [f"{media_bucket_arn}/videos/*/{CAPTIONS_DIR}/*"]),
         statement("ListOwnBuckets", ["s3:ListBucket"], [uploads_bucket_arn, media_bucket_arn]),
         statement("SendTasks", ["sqs:SendMessage"], [task_queue_arn]),
         statement("ConsumeStatus", ["sqs:ReceiveMessage", "sqs:DeleteMessage"], [status_queue_arn]),
@@ -349,6 +363,9 @@ class BackendService(pulumi.ComponentResource):
                 max_upload_bytes=args.max_upload_bytes,
                 videos_per_user_per_day=args.videos_per_user_per_day,
                 stored_bytes_per_user=args.stored_bytes_per_user,
+                price_cpu_hour_on_demand=args.price_cpu_hour_on_demand,
+                price_cpu_hour_spot=args.price_cpu_hour_spot,
+                price_gb_month_stored=args.price_gb_month_stored,
                 log_level=args.log_level,
             ),
         }

@@ -138,7 +138,7 @@ def transcoder_policy(
     group_arn: str,
     sources_prefix: str = UPLOADS_KEY_PREFIX,
 ) -> dict[str, Any]:
-    """Workers: consume their queue, read uploads, write (and on retry prune) media, publish
+    """Workers: consume their queue, read uploads, write (and on retry prune or resume) media, publish
     progress, protect their own group's instances from scale-in.
 
     ``queue_arns`` is (tasks, its DLQ): workers read dead letters to report them failed,
@@ -165,6 +165,8 @@ def transcoder_policy(
         statement(
             "WriteOutputs", ["s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject"], [f"{media}/*"]
         ),
+        # A redelivered task resumes from the checkpoints an interrupted attempt stored (checkpoints.py).
+        statement("ResumeOutputs", ["s3:GetObject"], [f"{media}/*"]),
         statement("ListOutputs", ["s3:ListBucket"], [media]),
         statement("PublishProgress", ["sns:Publish"], [topic_arn]),
         statement("EncryptProgress", ["kms:GenerateDataKey", "kms:Decrypt"], [topic_key_arn]),

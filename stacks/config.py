@@ -54,6 +54,9 @@ class StackConfig:
     transcoder_timeout_seconds: int
     videos_per_user_per_day: int
     stored_bytes_per_user: int
+    price_cpu_hour_on_demand: float
+    price_cpu_hour_spot: float
+    price_gb_month_stored: float
     progress_ami: str | None
     progress_instance_type: str
     progress_min_size: int
@@ -181,6 +184,13 @@ class StackConfig:
             ),
             stored_bytes_per_user=_or(
                 c.get_int("storedBytesPerUser"), BackendServiceArgs.stored_bytes_per_user
+            ),
+            price_cpu_hour_on_demand=_or(
+                c.get_float("priceCpuHourOnDemand"), BackendServiceArgs.price_cpu_hour_on_demand
+            ),
+            price_cpu_hour_spot=_or(c.get_float("priceCpuHourSpot"), BackendServiceArgs.price_cpu_hour_spot),
+            price_gb_month_stored=_or(
+                c.get_float("priceGbMonthStored"), BackendServiceArgs.price_gb_month_stored
             ),
             progress_ami=c.get("progressAmi"),
             progress_instance_type=c.get("progressInstanceType") or "t4g.small",

@@ -25,6 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from app.backend.caption_files import LANGUAGE_TAG_MAX
 from app.backend.text import pseudonym
 from app.contracts.messages import VideoState
 
@@ -125,6 +126,30 @@ class Video(Base):
     storyboard_key: Mapped[str | None] = mapped_column(
         String(1024), default=None, comment="WebVTT thumbnails track of the seek previews"
     )
+    # What the transcode of the outputs used (TranscodeUsage); app/backend/costs.py prices it.
+    transcode_cpu_seconds: Mapped[float | None] = mapped_column(
+        default=None, comment="CPU time of the transcode that made the outputs"
+    )
+    transcode_instance_type: Mapped[str | None] = mapped_column(
+        String(64), default=None, comment="EC2 instance type it ran on; null off EC2"
+    )
+    transcode_purchase_option: Mapped[str | None] = mapped_column(
+        String(16), default=None, comment="on-demand or spot; null off EC2"
+    )
+    transcode_bytes_written: Mapped[int | None] = mapped_column(
+        BigInteger, default=None, comment="bytes the transcode uploaded to the media bucket"
+    )
+    transcode_bytes_stored: Mapped[int | None] = mapped_column(
+        BigInteger, default=None, comment="bytes the outputs take in the media bucket"
+    )
+    captions_master_key: Mapped[str | None] = mapped_column(
+        String(1024),
+        default=None,
+        comment="master playlist listing the caption tracks; played only while built over master_playlist_key",
+    )
+    captions_base_key: Mapped[str | None] = mapped_column(
+        String(1024), default=None, comment="the master_playlist_key captions_master_key was built over"
+    )
     error_reason: Mapped[str | None] = mapped_column(String(1000), default=None)
     hidden_at: Mapped[datetime | None] = mapped_column(
         DateTime(timezone=True), default=None, comment="hidden by a moderator: only its owner sees it"
@@ -135,6 +160,31 @@ class Video(Base):
         default=None,
         comment="set while its owner is suspended (kept here so the feed never reads users)",
     )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+CAPTION_LABEL_MAX = 64
+
+
+class CaptionTrack(Base):
+    """One caption track of a video: one per language, its WebVTT file and HLS media playlist
+    in the media bucket (``contracts.names.caption_key_prefix``)."""
+
+    __tablename__ = "caption_tracks"
+    __table_args__ = (Index("uq_caption_tracks_label", "video_id", "label", unique=True),)
+
+    video_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("videos.id", ondelete="CASCADE"), primary_key=True)
+    language: Mapped[str] = mapped_column(
+        String(LANGUAGE_TAG_MAX), primary_key=True, comment="BCP 47 tag in its recommended case"
+    )
+    label: Mapped[str] = mapped_column(
+        String(CAPTION_LABEL_MAX), comment="the name players show; unique per video"
+    )
+    vtt_key: Mapped[str] = mapped_column(String(1024))
+    playlist_key: Mapped[str] = mapped_column(String(1024))
+    size_bytes: Mapped[int] = mapped_column(comment="bytes of the stored WebVTT file")
+    cue_count: Mapped[int] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 

@@ -15,6 +15,7 @@ from flask import Blueprint, Response, jsonify
 from spectree import SecurityScheme, SecuritySchemeData, SpecTree
 from spectree.models import SecureType
 
+from app.backend.caption_files import LANGUAGE_TAG_MAX, LANGUAGE_TAG_PATTERN
 from app.backend.schemas import ErrorBody
 from app.contracts.errors import ApiError
 
@@ -97,6 +98,16 @@ CREATED_IDS = {
 }
 
 
+# Path parameters the routes check themselves (Flask's converters cannot say it to spectree).
+PATH_PARAMETERS = {
+    "language": {
+        "schema": {"type": "string", "maxLength": LANGUAGE_TAG_MAX, "pattern": LANGUAGE_TAG_PATTERN},
+        "description": "a BCP 47 language tag (RFC 5646), e.g. `en`, `pt-BR`, `zh-Hant`; 422 invalid_language"
+        " otherwise (a variant or extension given twice included)",
+    }
+}
+
+
 def _path_parameters(path: str) -> set[str]:
     return set(re.findall(r"{(\w+)}", path))
 
@@ -129,6 +140,9 @@ def document() -> dict[str, Any]:
     error_body = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
     for methods in spec["paths"].values():
         for method, operation in methods.items():
+            for parameter in operation.get("parameters", []):
+                if parameter["in"] == "path" and parameter["name"] in PATH_PARAMETERS:
+                    parameter.update(PATH_PARAMETERS[parameter["name"]])
             if method in BODY_METHODS:
                 for status, description in BODY_ERRORS.items():
                     operation["responses"].setdefault(

@@ -10,7 +10,9 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from app.backend import tags, text
+from app.backend.caption_files import LANGUAGE_TAG_MAX, CaptionFormat
 from app.backend.models import (
+    CAPTION_LABEL_MAX,
     DISPLAY_NAME_MAX,
     REASON_MAX,
     TAG_MAX,
@@ -256,6 +258,49 @@ class VideoOut(BaseModel):
     updated_at: Timestamp
 
 
+class TranscodeCostOut(BaseModel):
+    cpu_seconds: float = Field(description="CPU time of the transcode that made the outputs")
+    instance_type: str | None = Field(description="EC2 instance type it ran on; null off EC2")
+    purchase_option: str | None = Field(description="on-demand or spot; null off EC2 (priced on demand)")
+    bytes_written: int
+    bytes_stored: int
+    processing_usd: float = Field(description="the CPU time at the stack's price for its purchase option")
+    storage_usd_per_month: float = Field(description="the stored bytes at the stack's price per GB-month")
+
+
+class VideoCostOut(BaseModel):
+    video_id: uuid.UUID
+    cost: TranscodeCostOut | None = Field(
+        description="null until the video is ready, and for videos transcoded before costs were recorded"
+    )
+
+
+class PricesOut(BaseModel):
+    cpu_hour_on_demand: float
+    cpu_hour_spot: float
+    gb_month_stored: float
+
+
+class FleetCostOut(BaseModel):
+    instance_type: str | None
+    purchase_option: str | None
+    videos: int
+    minutes_transcoded: float
+    cpu_seconds: float
+    bytes_stored: int
+    processing_usd: float
+    processing_usd_per_minute: float | None = Field(description="processing_usd per minute transcoded")
+    storage_usd_per_month: float
+
+
+class StackCostsOut(BaseModel):
+    prices: PricesOut = Field(description="the stack's prices (config price*), in USD")
+    fleets: list[FleetCostOut] = Field(description="per instance type and purchase option")
+    minutes_transcoded: float
+    processing_usd: float
+    processing_usd_per_minute: float | None
+
+
 class VideoPage(BaseModel):
     items: list[VideoOut]
     next_cursor: str | None
@@ -272,6 +317,53 @@ class VideoCreated(BaseModel):
     max_upload_bytes: int
     multipart_threshold_bytes: int
     video: VideoOut
+
+
+# Captions
+def _no_quote(value: str) -> str:
+    # The label is an HLS quoted-string, which cannot hold '"' (RFC 8216 section 4.2).
+    if '"' in value:
+        raise ValueError("must not contain '\"'")
+    return value
+
+
+CaptionLabel = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=CAPTION_LABEL_MAX),
+    AfterValidator(_one_line),
+    AfterValidator(_not_blank),
+    AfterValidator(_no_quote),
+    # A title's documented pattern (ONE_LINE) with '"' among the refused characters.
+    Field(
+        json_schema_extra={"pattern": text.json_pattern(multiline=False, nonblank=True).replace("[^", '[^"')}
+    ),
+]
+
+
+class CaptionUpload(_Request):
+    label: CaptionLabel = Field(description="the name players show, e.g. `English (CC)`; unique per video")
+    format: CaptionFormat = Field(description="what `content` is: `vtt` (WebVTT) or `srt` (SubRip)")
+    content: str = Field(
+        description="the caption file's text; stored as WebVTT; at most `max_bytes` bytes in UTF-8 (413 beyond)"
+    )
+
+
+class CaptionOut(BaseModel):
+    language: str = Field(description=f"BCP 47 tag (RFC 5646), at most {LANGUAGE_TAG_MAX} characters")
+    label: str
+    size_bytes: int = Field(description="bytes of the stored WebVTT file")
+    cue_count: int
+    url: str | None = Field(
+        description="the stored WebVTT file (a media grant URL), null while the video is not ready"
+    )
+    created_at: Timestamp
+    updated_at: Timestamp
+
+
+class CaptionList(BaseModel):
+    items: list[CaptionOut]
+    max_bytes: int = Field(description="the largest caption file accepted, in bytes of UTF-8")
+    max_tracks: int = Field(description="the most caption tracks a video may have, one per language")
 
 
 # Multipart uploads

@@ -22,19 +22,38 @@ from sqlalchemy import CursorResult, and_, or_, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.backend import video_events
+from app.backend import captions, video_events
 from app.backend.aws import AwsClients
 from app.backend.db import database_engine, session_factory
 from app.backend.models import Video, utcnow
 from app.backend.videos import delete_objects, delete_prefix, media_prefix
 from app.contracts import logs
-from app.contracts.messages import ProgressEventV1, VideoState, parse_progress, redrive_start
+from app.contracts.messages import (
+    ProgressEventV1,
+    TranscodeUsage,
+    VideoState,
+    parse_progress,
+    redrive_start,
+)
+from app.contracts.names import caption_key_prefix
 from app.contracts.settings import BackendSettings, load
 from app.contracts.tickets import media_key_prefix
 
 log = logging.getLogger(__name__)
 
 _TERMINAL = (VideoState.READY, VideoState.FAILED)
+
+
+def usage_columns(usage: TranscodeUsage | None) -> dict[str, Any]:
+    """The videos columns of a transcode's usage; all null for a worker that reports none, so a
+    retried video never keeps the usage of outputs it no longer has."""
+    return {
+        "transcode_cpu_seconds": usage.cpu_seconds if usage else None,
+        "transcode_instance_type": usage.instance_type if usage else None,
+        "transcode_purchase_option": usage.purchase_option if usage else None,
+        "transcode_bytes_written": usage.bytes_written if usage else None,
+        "transcode_bytes_stored": usage.bytes_stored if usage else None,
+    }
 
 
 def record_event(session: Session, event: ProgressEventV1) -> bool:
@@ -57,6 +76,7 @@ def record_event(session: Session, event: ProgressEventV1) -> bool:
             "thumbnail_key": event.outputs.thumbnail_key,
             "master_playlist_key": event.outputs.master_playlist_key,
             "storyboard_key": event.outputs.storyboard.vtt_key if event.outputs.storyboard else None,
+            **usage_columns(event.outputs.usage),
         }
     if event.error_reason:
         values["error_reason"] = event.error_reason
@@ -101,8 +121,9 @@ def discard_orphan_outputs(session: Session, s3: Any, media_bucket: str, event: 
 def discard_superseded_outputs(s3: Any, media_bucket: str, event: ProgressEventV1) -> None:
     """Once a task of a video is recorded ready, delete every other task's outputs of that video:
     an earlier run's, replaced by this one (``reelstack retranscode``), or a failed run's leftovers.
-    The prefixes are derived from the event's ids, never read from the message."""
-    kept = media_key_prefix(event.video_id, event.task_id)
+    The video's caption tracks belong to no task and stay. The prefixes are derived from the
+    event's ids, never read from the message."""
+    kept = (media_key_prefix(event.video_id, event.task_id), caption_key_prefix(event.video_id))
     for listing in s3.get_paginator("list_objects_v2").paginate(
         Bucket=media_bucket, Prefix=media_prefix(event.video_id)
     ):
@@ -166,6 +187,8 @@ class StatusConsumer:
                 if event.state == VideoState.READY and not orphaned:
                     # Again on a repeat: a deletion cut short by a failure is finished then.
                     discard_superseded_outputs(self.s3, self.media_bucket, event)
+                    if applied:
+                        self._republish_captions(session, event)
                 redelivered = int(message.get("Attributes", {}).get("ApproximateReceiveCount", "1")) > 1
                 if applied or redelivered:
                     self._announce(session, event)
@@ -180,6 +203,12 @@ class StatusConsumer:
             self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
             done += 1
         return done
+
+    def _republish_captions(self, session: Session, event: ProgressEventV1) -> None:
+        """A video transcoded again keeps its caption tracks: published over its new outputs."""
+        video = session.get(Video, event.video_id)
+        if video is not None:
+            captions.republish(session, self.s3, self.media_bucket, video)
 
     def _announce(self, session: Session, event: ProgressEventV1) -> None:
         """Publish the video event ``event`` is, if it is the video's recorded outcome."""

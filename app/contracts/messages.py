@@ -122,6 +122,23 @@ class Storyboard(_Message):
     rows: int = Field(gt=0, description="rows of tiles per sprite sheet")
 
 
+PurchaseOption = Literal["on-demand", "spot"]
+
+
+class TranscodeUsage(_Message):
+    """What one transcode used, priced by the backend (``app/backend/costs.py``) with the stack's prices."""
+
+    cpu_seconds: float = Field(
+        ge=0, description="CPU time (user + system) of the attempt's ffprobe and ffmpeg runs"
+    )
+    instance_type: str | None = Field(None, max_length=64, description="EC2 instance type; null off EC2")
+    purchase_option: PurchaseOption | None = Field(
+        None, description="how the instance is bought (instance metadata's instance-life-cycle); null off EC2"
+    )
+    bytes_written: int = Field(ge=0, description="bytes this attempt uploaded to the media bucket")
+    bytes_stored: int = Field(ge=0, description="bytes the task's outputs take in the media bucket")
+
+
 class TaskOutputs(_Message):
     prefix: str = Field(min_length=1, description="task-scoped key prefix in the media bucket")
     master_playlist_key: str = Field(min_length=1)
@@ -130,6 +147,8 @@ class TaskOutputs(_Message):
     renditions: list[Rendition] = Field(min_length=1)
     # Optional: a worker from before storyboards may still report during a rolling deploy.
     storyboard: Storyboard | None = None
+    # Optional for the same reason: a worker from before cost accounting reports no usage.
+    usage: TranscodeUsage | None = None
 
 
 class ProgressEventV1(_Message):

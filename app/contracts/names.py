@@ -141,6 +141,21 @@ def incoming_key_prefix(video_id: uuid.UUID | str) -> str:
     return f"{INCOMING_KEY_PREFIX}{video_id}/"
 
 
+# Object keys in the media bucket: a task's outputs under ``videos/<video id>/<task id>/``
+# (``contracts.tickets.media_key_prefix``), its master playlist named ``MASTER_PLAYLIST_NAME``; a
+# video's caption tracks, and the master playlist that lists them, under ``caption_key_prefix``.
+# The backend's role may read the transcoders' master playlists and write under the captions
+# prefix only (infra/backend.py).
+MASTER_PLAYLIST_NAME = "master.m3u8"
+CAPTIONS_DIR = "captions"
+
+
+def caption_key_prefix(video_id: uuid.UUID | str) -> str:
+    """Where a video's caption tracks live in the media bucket: beside its outputs, outside every
+    task's prefix, so a new transcode neither deletes nor mixes with them."""
+    return f"videos/{video_id}/{CAPTIONS_DIR}/"
+
+
 # Queue behaviour, read by the components (TranscoderFleet, ProgressService) and, through the
 # synthesized graph, by the local platform; the transcoder's lease follows the task queue's.
 TASK_MAX_RECEIVES = 3

@@ -128,6 +128,14 @@ class BackendSettings(_JwtVerifying):
         description="bytes of sources one user may keep; an upload past it answers 413 quota_storage",
     )
 
+    # Prices of what a transcode uses (app/backend/costs.py), in USD; defaults: us-east-1 list
+    # prices of a c7g.large (0.0725 an hour on demand, 2 vCPUs) and of S3 Standard; spot varies.
+    price_cpu_hour_on_demand: float = Field(
+        0.03625, ge=0, description="USD per CPU-hour of an on-demand transcoder (and of one off EC2)"
+    )
+    price_cpu_hour_spot: float = Field(0.0145, ge=0, description="USD per CPU-hour of a spot transcoder")
+    price_gb_month_stored: float = Field(0.023, ge=0, description="USD per GB-month of media stored")
+
     @field_validator("media_revocation_store")
     @classmethod
     def _store_location(cls, value: str) -> str:
@@ -179,6 +187,14 @@ class TranscoderSettings(_ServiceSettings):
         10800,
         gt=0,
         description="wall-clock budget of one transcode; a source that exceeds it fails permanently",
+    )
+    resumable_from_seconds: float = Field(
+        120.0,
+        gt=0,
+        description=(
+            "sources at least this long are transcoded in two checkpointed runs (the top rendition,"
+            " then the rest) so an interrupted task resumes; shorter ones in one run (one decode)"
+        ),
     )
 
     @field_validator("ladder")

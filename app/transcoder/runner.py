@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import resource
 import subprocess
 import threading
 import time
@@ -27,6 +28,14 @@ class Pace:
         if self.fraction <= 0:
             return math.inf
         return (now - self.started) * (1 - self.fraction) / self.fraction
+
+
+def children_cpu_seconds() -> float:
+    """CPU time (user + system) of this process's finished children so far: ffprobe and ffmpeg
+    (setpriv execs ffmpeg in its own process). A worker runs one task at a time, so the difference
+    across a task is that task's."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 class FfmpegFailed(RuntimeError):

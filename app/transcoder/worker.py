@@ -24,9 +24,11 @@ On AWS a worker holding a task keeps its instance protected from scale-in
 (``protection.py``), so the fleet shrinks by idle instances only; a task received on an
 instance that can no longer be protected (a scale-in already chose it) is released at once.
 
-Outputs are uploaded only after ffmpeg has finished, under the task's own prefix, with
-the master playlist last: a killed attempt leaves nothing a player would find, and a
-retry overwrites the same keys. Its local files, in a scratch directory of the work dir
+Outputs are uploaded under the task's own prefix once ffmpeg has finished, with the master
+playlist last: a killed attempt leaves nothing a player would find, and a retry overwrites
+the same keys. A long source is transcoded in two runs, each stored as a checkpoint when it
+ends (``checkpoints.py``), so a task interrupted by a deploy resumes from its first run
+rather than starting over. Its local files, in a scratch directory of the work dir
 that several workers share, are removed by the next sweep of any worker there
 (``scratch.sweep``: at start and between polls), which tells a dead owner by its lock.
 """
@@ -58,10 +60,12 @@ from app import metrics
 from app.contracts import bounded_json, logs
 from app.contracts.messages import (
     REDRIVES_ATTRIBUTE,
+    PurchaseOption,
     Rendition,
     Storyboard,
     TaskMessageV1,
     TaskOutputs,
+    TranscodeUsage,
     attempt_number,
     parse_task,
     redrives_of,
@@ -70,7 +74,8 @@ from app.contracts.metrics import TASKS_FAILED, TASKS_SUCCEEDED
 from app.contracts.names import DEAD_LETTER_HIDE_SECONDS, TASK_MAX_RECEIVES
 from app.contracts.settings import SettingsError, TranscoderSettings, load
 from app.contracts.tickets import media_key_prefix
-from app.instance_metadata import ec2_instance_id
+from app.instance_metadata import ec2_instance_id, ec2_instance_type, ec2_purchase_option
+from app.transcoder.checkpoints import Checkpoints, run_heights
 from app.transcoder.deletion import DeletionWatch, VideoDeleted
 from app.transcoder.graph import OutputPaths, PlanError, build_graph, plan_transcode
 from app.transcoder.hls import OutputError, Variant, describe_variant, master_playlist, playlist_duration
@@ -78,7 +83,7 @@ from app.transcoder.limits import SourceLimits, SourceRefused, check_source, clo
 from app.transcoder.probe import NotAVideo, probe
 from app.transcoder.progress import ProgressReporter, sns_publisher
 from app.transcoder.protection import ProtectionError, ScaleInProtection
-from app.transcoder.runner import Cancelled, Pace, TimedOut, run_ffmpeg
+from app.transcoder.runner import Cancelled, Pace, TimedOut, children_cpu_seconds, run_ffmpeg
 from app.transcoder.scratch import scratch_dir, sweep
 from app.transcoder.storyboard import StoryboardPlan, storyboard_vtt
 
@@ -144,6 +149,36 @@ class AwsClients:
         )
 
 
+@dataclass(frozen=True)
+class Host:
+    """The machine a worker runs on, as each transcode's usage reports it (None off EC2)."""
+
+    instance_type: str | None = None
+    purchase_option: PurchaseOption | None = None
+
+    @classmethod
+    def from_instance_metadata(cls) -> Host:
+        instance_type = ec2_instance_type()
+        if instance_type is None:
+            return cls()  # off EC2: the second question would only wait out its timeout too
+        return cls(instance_type=instance_type, purchase_option=ec2_purchase_option())
+
+
+@dataclass(frozen=True)
+class RunProgress:
+    """ffmpeg's seconds done in run ``run`` of ``runs`` as the task's share done and reported."""
+
+    pace: Pace
+    events: ProgressReporter
+    duration: float
+    run: int
+    runs: int
+
+    def __call__(self, seconds: float) -> None:
+        self.pace.fraction = min(1.0, (self.run + min(1.0, seconds / self.duration)) / self.runs)
+        self.events.transcoding(_TRANSCODE_PERCENT * self.pace.fraction)
+
+
 class Heartbeat:
     """Keeps a message invisible to other workers while this one works on it."""
 
@@ -179,8 +214,10 @@ class Worker:
         *,
         grace_seconds: float = _DEFAULT_GRACE_SECONDS,
         protection: ScaleInProtection | None = None,
+        host: Host = Host(),
     ) -> None:
         self.settings = settings
+        self.host = host
         self.aws = aws
         self.grace_seconds = grace_seconds
         self.protection = protection
@@ -351,6 +388,13 @@ class Worker:
             self._pace = pace = Pace()
             try:
                 return self._transcode_in(work, task, events, pace, watch)
+            except VideoDeleted:
+                # The backend may already have emptied the video's prefix: what this task wrote
+                # (checkpoints, outputs) goes too. (Deleted after the master playlist, the ready
+                # event has the status consumer do it.)
+                prefix = media_key_prefix(task.video_id, task.task_id)
+                self._delete_outputs(self.settings.media_bucket, prefix, keep=())
+                raise
             finally:
                 self._pace = None
 
@@ -359,6 +403,7 @@ class Worker:
     ) -> TaskOutputs:
         # A fixed local name: nothing from the task's keys reaches ffmpeg's command line.
         paths = OutputPaths(source=work / "source", root=work / "out")
+        cpu_before = children_cpu_seconds()
         self._download(task, paths.source)
         ladder = self.settings.ladder_heights
         try:
@@ -372,28 +417,34 @@ class Worker:
         except PlanError as exc:
             raise PermanentFailure(str(exc), "unplannable") from None
         paths.make_directories(plan)
-
-        def on_progress(seconds: float) -> None:
-            pace.fraction = min(1.0, seconds / plan.duration)
-            events.transcoding(_TRANSCODE_PERCENT * pace.fraction)
-
-        budget = self.settings.transcode_timeout_seconds
+        runs = run_heights(plan, self.settings.resumable_from_seconds)
+        checkpoints = Checkpoints(
+            self.aws.s3, self.settings.media_bucket, media_key_prefix(task.video_id, task.task_id)
+        )
         started = time.monotonic()
-        try:
-            run_ffmpeg(
-                ffmpeg.compile(build_graph(source, task, ladder, paths)),
-                on_progress,
-                lambda: self.cancel.is_set() or watch.deleted.is_set(),
-                budget,
-            )
-        except Cancelled:
-            watch.check()
-            raise
-        except TimedOut:
-            # Within the limits, a source that takes this long hides its real size: retrying costs as much.
-            raise PermanentFailure(
-                f"transcoding took longer than {clock(budget)}, the most one video may take", "too_slow"
-            ) from None
+        deadline = started + self.settings.transcode_timeout_seconds
+        for run, heights in enumerate(runs):
+            progress = RunProgress(pace, events, plan.duration, run, len(runs))
+            if len(runs) == 1:
+                self._encode(build_graph(source, task, ladder, paths), progress, watch, deadline)
+            elif checkpoints.restore(heights, paths.root):
+                logger.info("run %d of %d was finished by an earlier attempt: restored", run + 1, len(runs))
+                progress(plan.duration)
+            else:
+                # Each run into a directory of its own: the second's poster (of a lower rendition) is not kept.
+                run_paths = OutputPaths(source=paths.source, root=work / f"run-{run}")
+                run_paths.make_directories(plan_transcode(source, task, heights))
+                graph = build_graph(source, task, heights, run_paths, storyboard=run == 0)
+                self._encode(graph, progress, watch, deadline)
+                kept = [
+                    p
+                    for p in run_paths.root.rglob("*")
+                    if p.is_file() and (run == 0 or p != run_paths.thumbnail)
+                ]
+                watch.check()
+                checkpoints.save(
+                    heights, paths.root, _move_under(kept, run_paths.root, paths.root), self._put_media
+                )
         # What a source second costs the fleet, for sizing it (and spotting a slow instance type).
         metrics.emit(
             "transcoder",
@@ -404,6 +455,7 @@ class Worker:
                 )
             },
         )
+        cpu_seconds = children_cpu_seconds() - cpu_before
         watch.check()
         if self.cancel.is_set():
             raise Cancelled("shutdown before the upload")
@@ -413,7 +465,7 @@ class Worker:
         duration = round(playlist_duration(paths.root / variants[0].playlist), 3)
         storyboard = self._write_storyboard(paths, plan.storyboard, duration)
         paths.master_playlist.write_text(master_playlist(variants))
-        return self._upload(task, paths, variants, duration, storyboard, watch)
+        return self._upload(task, paths, variants, duration, storyboard, watch, cpu_seconds, checkpoints)
 
     @staticmethod
     def _write_storyboard(paths: OutputPaths, plan: StoryboardPlan, duration: float) -> Storyboard:
@@ -457,6 +509,8 @@ class Worker:
         duration: float,
         storyboard: Storyboard,
         watch: DeletionWatch,
+        cpu_seconds: float,
+        checkpoints: Checkpoints,
     ) -> TaskOutputs:
         bucket = self.settings.media_bucket
         prefix = media_key_prefix(task.video_id, task.task_id)
@@ -466,20 +520,19 @@ class Worker:
             for path in paths.root.rglob("*")
             if path.is_file()
         }
-        try:
-            for key, path in sorted(files.items()):
-                if key != master_key:
-                    watch.check()
-                    self._put(bucket, key, path)
-            # A retry writes the same names; drop anything an earlier attempt wrote that this one did not.
-            self._delete_outputs(bucket, prefix, keep=files.keys())
-            watch.check()
-        except VideoDeleted:
-            # The backend may already have emptied the video's prefix: what this task wrote goes too.
-            # (Deleted after the master playlist, the ready event has the status consumer do it.)
-            self._delete_outputs(bucket, prefix, keep=())
-            raise
+        written = checkpoints.bytes_written
+        for key, path in sorted(files.items()):
+            if key != master_key and key not in checkpoints.saved:
+                watch.check()
+                self._put(bucket, key, path)
+                written += path.stat().st_size
+        # A retry writes the same names; drop anything an earlier attempt wrote that this one did
+        # not (its checkpoint manifests too).
+        self._delete_outputs(bucket, prefix, keep=files.keys())
+        watch.check()
         self._put(bucket, master_key, paths.master_playlist)  # last: it makes the set visible
+        written += paths.master_playlist.stat().st_size
+        stored = sum(path.stat().st_size for path in files.values())
         return TaskOutputs(
             prefix=prefix,
             master_playlist_key=master_key,
@@ -495,6 +548,13 @@ class Worker:
                 for v in variants
             ],
             storyboard=storyboard.model_copy(update={"vtt_key": prefix + storyboard.vtt_key}),
+            usage=TranscodeUsage(
+                cpu_seconds=round(cpu_seconds, 3),
+                instance_type=self.host.instance_type,
+                purchase_option=self.host.purchase_option,
+                bytes_written=written,  # less than stored when checkpoints were restored
+                bytes_stored=stored,
+            ),
         )
 
     def _delete_outputs(self, bucket: str, prefix: str, keep: Collection[str]) -> None:
@@ -503,6 +563,29 @@ class Worker:
             doomed = [{"Key": o["Key"]} for o in page.get("Contents", []) if o["Key"] not in keep]
             if doomed:
                 self.aws.s3.delete_objects(Bucket=bucket, Delete={"Objects": doomed, "Quiet": True})
+
+    def _encode(self, graph: Any, progress: RunProgress, watch: DeletionWatch, deadline: float) -> None:
+        """One ffmpeg run, within what is left of the task's wall-clock budget."""
+        try:
+            run_ffmpeg(
+                ffmpeg.compile(graph),
+                progress,
+                lambda: self.cancel.is_set() or watch.deleted.is_set(),
+                max(0.0, deadline - time.monotonic()),
+            )
+        except Cancelled:
+            watch.check()
+            raise
+        except TimedOut:
+            # Within the limits, a source that takes this long hides its real size: retrying costs as much.
+            raise PermanentFailure(
+                f"transcoding took longer than {clock(self.settings.transcode_timeout_seconds)},"
+                " the most one video may take",
+                "too_slow",
+            ) from None
+
+    def _put_media(self, key: str, path: Path) -> None:
+        self._put(self.settings.media_bucket, key, path)
 
     def _put(self, bucket: str, key: str, path: Path) -> None:
         content_type = _CONTENT_TYPES.get(path.suffix, "application/octet-stream")
@@ -524,6 +607,16 @@ class Worker:
             self.aws.sqs.change_message_visibility(
                 QueueUrl=self.settings.task_queue_url, ReceiptHandle=receipt, VisibilityTimeout=0
             )
+
+
+def _move_under(files: list[Path], source: Path, target: Path) -> list[Path]:
+    """Move ``files`` from under ``source`` to the same relative paths under ``target``."""
+    moved = []
+    for path in files:
+        destination = target / path.relative_to(source)
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        moved.append(path.replace(destination))
+    return moved
 
 
 def _ids_of(body: str) -> tuple[uuid.UUID, uuid.UUID] | None:
@@ -567,7 +660,13 @@ def main(argv: list[str]) -> int:
         protection = ScaleInProtection(
             aws.autoscaling, settings.autoscaling_group, instance_id, Path(settings.work_dir)
         )
-    worker = Worker(settings, aws, grace_seconds=args.shutdown_grace, protection=protection)
+    worker = Worker(
+        settings,
+        aws,
+        grace_seconds=args.shutdown_grace,
+        protection=protection,
+        host=Host.from_instance_metadata(),
+    )
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: worker.shutdown())
     logger.info("polling %s", settings.task_queue_url)

@@ -9,10 +9,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from app.instance_metadata import ec2_instance_id
+from app.instance_metadata import ec2_instance_id, ec2_instance_type, ec2_purchase_option
 
 TOKEN = "session-token"
 INSTANCE_ID = "i-0123456789abcdef0"
+METADATA = {
+    "/latest/meta-data/instance-id": INSTANCE_ID,
+    "/latest/meta-data/instance-type": "c7g.large",
+    "/latest/meta-data/instance-life-cycle": "spot",
+}
 
 
 class _Imds(BaseHTTPRequestHandler):
@@ -27,8 +32,8 @@ class _Imds(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         if self.headers.get("X-aws-ec2-metadata-token") != TOKEN:
             self._answer(401, "")
-        elif self.path == "/latest/meta-data/instance-id":
-            self._answer(200, INSTANCE_ID)
+        elif self.path in METADATA:
+            self._answer(200, METADATA[self.path])
         else:
             self._answer(404, "")
 
@@ -67,3 +72,18 @@ def test_no_metadata_service_means_no_instance_id(monkeypatch: pytest.MonkeyPatc
 def test_disabled_metadata_is_not_asked(imds: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     assert ec2_instance_id(imds) is None
+
+
+def test_the_instance_type_and_purchase_option_are_read_for_the_cost_of_a_transcode(
+    imds: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The ``instance-type`` and ``instance-life-cycle`` categories ("The purchasing option of
+    this instance": on-demand, spot, scheduled or capacity-block), as AWS lists them in
+    https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/instancedata-data-categories.html"""
+    monkeypatch.delenv("AWS_EC2_METADATA_DISABLED", raising=False)
+    assert (ec2_instance_type(imds), ec2_purchase_option(imds)) == ("c7g.large", "spot")
+    monkeypatch.setitem(METADATA, "/latest/meta-data/instance-life-cycle", "on-demand")
+    assert ec2_purchase_option(imds) == "on-demand"
+    monkeypatch.setitem(METADATA, "/latest/meta-data/instance-life-cycle", "scheduled")
+    assert ec2_purchase_option(imds) is None  # priced otherwise: not guessed
+    assert ec2_purchase_option("http://127.0.0.1:9/latest", timeout_seconds=0.5) is None

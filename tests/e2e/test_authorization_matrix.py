@@ -30,12 +30,14 @@ The signed-out column is issue "Hostile use", item 1: before the fix its token k
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin
 
 import pytest
 import requests
@@ -91,6 +93,12 @@ BEFORE_ROLES: dict[str, tuple[Cell, Cell, Cell, Cell]] = {
     "DELETE /api/videos/{fresh_video}":                 ((X, X, X), (204, 204, 204), (403, 403, 404), (X, X, X)),
     # The video is ready: its upload, and the parts a resume would ask for, are closed.
     "GET /api/videos/{video}/multipart":                ((X, X, X), (409, 409, 409), (403, 403, 404), (X, X, X)),
+    # Captions: the owner's alone to manage (each video has an "en" track, so a PUT replaces it);
+    # a viewer gets them through the playback URL's grant, as the playlist.
+    "GET /api/videos/{video}/captions":                 ((X, X, X), (200, 200, 200), (403, 403, 404), (X, X, X)),
+    "PUT /api/videos/{video}/captions/en {caption}":    ((X, X, X), (200, 200, 200), (403, 403, 404), (X, X, X)),
+    "DELETE /api/videos/{video}/captions/de":           ((X, X, X), (404, 404, 404), (403, 403, 404), (X, X, X)),
+    "GET {caption_url}":                                ((200, 200, None), (200, 200, 200), (200, 200, None), (None, None, None)),
     "GET /api/videos/{video}/comments":                 ((200, 200, 404), (200, 200, 200), (200, 200, 404), (X, X, X)),
     "POST /api/videos/{video}/comments {body}":         ((X, X, X), (201, 201, 201), (201, 201, 404), (X, X, X)),
     "PUT /api/videos/{video}/like":                     ((X, X, X), (200, 200, 200), (200, 200, 404), (X, X, X)),
@@ -199,6 +207,9 @@ class World:
         return playlist
 
 
+CAPTION = {"label": "English", "format": "srt", "content": "1\n00:00:00,000 --> 00:00:01,000\nhello\n"}
+
+
 # The JSON bodies the requests above name, for the column's visibility.
 BODIES: dict[str, Callable[[World, str], dict[str, Any]]] = {
     "{title, visibility}": lambda world, visibility: {
@@ -214,6 +225,7 @@ BODIES: dict[str, Callable[[World, str], dict[str, Any]]] = {
         "reason": "reported in the matrix",
     },
     "{reason}": lambda world, visibility: {"reason": "acted on in the matrix"},
+    "{caption}": lambda world, visibility: CAPTION,
     "{role}": lambda world, visibility: {"role": "moderator", "reason": "granted in the matrix"},
 }
 
@@ -290,6 +302,8 @@ def world(platform: Platform, one_second_clip: Path) -> Iterator[World]:
         videos[visibility] = created["id"]
     wait_until_ready(platform, first, list(videos.values()))
     for video in videos.values():
+        captioned = first.put(f"{base}/api/videos/{video}/captions/en", json=CAPTION, timeout=TIMEOUT)
+        assert captioned.status_code == 201, captioned.text
         assert first.post(f"{base}/api/videos/{video}/views", timeout=TIMEOUT).json() == {"counted": True}
     playlists = {visibility: create_playlist(platform, first, visibility) for visibility in VISIBILITIES}
     for playlist in playlists.values():
@@ -371,6 +385,20 @@ def world(platform: Platform, one_second_clip: Path) -> Iterator[World]:
         session.close()
 
 
+def caption_url(playback_url: str) -> str:
+    """The WebVTT file of the first subtitles rendition the playback URL's master playlist lists,
+    through its media playlist: URIs relative to the playlist that names them (RFC 8216 section 4.1)."""
+    master = requests.get(playback_url, timeout=TIMEOUT)
+    assert master.status_code == 200, master.text
+    uri = re.search(r'#EXT-X-MEDIA:TYPE=SUBTITLES,.*URI="([^"]+)"', master.text)
+    assert uri, master.text
+    playlist_url = urljoin(playback_url, uri.group(1))
+    playlist = requests.get(playlist_url, timeout=TIMEOUT)
+    assert playlist.status_code == 200, playlist.text
+    vtt = next(line for line in playlist.text.splitlines() if line and not line.startswith("#"))
+    return urljoin(playlist_url, vtt)
+
+
 def observe(world: World, request: str, caller: str, visibility: str) -> int | str | None:
     """What ``request`` answers ``caller`` for the column's ``visibility`` (see the module)."""
     session = world.callers[caller]
@@ -382,10 +410,14 @@ def observe(world: World, request: str, caller: str, visibility: str) -> int | s
             return None
         with session.get(world.url(url), stream=True, timeout=TIMEOUT) as response:
             return response.status_code
-    if path == "{playback_url}":
+    if path in ("{playback_url}", "{caption_url}"):
         video = session.get(world.url(f"/api/videos/{world.videos[visibility]}"), timeout=TIMEOUT)
         playback = video.json().get("playback_url") if video.status_code == 200 else None
-        return requests.get(playback, timeout=TIMEOUT).status_code if playback else None
+        if not playback:
+            return None
+        return requests.get(
+            caption_url(playback) if path == "{caption_url}" else playback, timeout=TIMEOUT
+        ).status_code
     path = path.format(
         video=world.videos[visibility],
         public_video=world.videos["public"],

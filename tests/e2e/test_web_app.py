@@ -894,6 +894,59 @@ def test_the_player_resumes_where_it_stopped_and_shares_a_start_time(
     wait_for_time(page, 6.5, 7.5)
 
 
+# --- Captions (issue 17, item 2): the owner uploads a file, the viewer picks the track.
+
+
+def test_an_owner_uploads_captions_and_the_player_offers_and_shows_them(
+    page: Page, platform: Any, owner: Owner, clip: Path, tmp_path: Path
+) -> None:
+    """An SRT file uploaded on a ready video's page is published as an HLS subtitles rendition
+    (RFC 8216 section 4.3.4.1); hls.js lists it as a text track of the video element, and
+    choosing it in the Captions menu shows its cue at its time. Chromium as it is (its native HLS
+    player, which offers no subtitle renditions, not forced aside): the page plays with hls.js
+    wherever Media Source Extensions exist."""
+    api = login(platform.base_url, owner.email, owner.password)
+    created = create_video(platform, api, title="Captioned clip")
+    upload_via_presigned_post(created["upload"], clip, "video/mp4")
+    api.post(f"{platform.base_url}/api/videos/{created['id']}/uploaded", timeout=10).raise_for_status()
+    wait_until_ready(platform, api, created["id"])
+    srt = tmp_path / "harbour.en.srt"
+    srt.write_text("1\r\n00:00:00,200 --> 00:00:01,800\r\nHello from the harbour\r\n", encoding="utf-8")
+
+    log_in(page, owner.email, owner.password)
+    page.goto(f"/#/videos/{created['id']}")
+    page.wait_for_function(
+        "() => { const v = document.querySelector('video'); return v && v.readyState >= 1; }",
+        timeout=PLAYBACK_MS,
+    )
+    captions = page.locator("select[name=captions]")
+    expect(captions).to_be_hidden()  # no track yet
+    captions = page.get_by_role("combobox", name="Captions")
+    page.get_by_label("Caption file").set_input_files(str(srt))
+    page.get_by_label("Language").fill("en")
+    page.get_by_label("Label").fill("English")
+    page.get_by_role("button", name="Upload captions").click()
+    expect(page.get_by_role("status").filter(has_text="captions saved")).to_have_text(
+        "“English” captions saved."
+    )
+    expect(page.get_by_role("listitem").filter(has_text="English (en, 1 cues)")).to_be_visible()
+
+    expect(captions.locator("option")).to_have_text(["Off", "English"], timeout=PLAYBACK_MS)
+    captions.select_option(label="English")
+    video = page.locator("video")
+    video.evaluate("v => { v.currentTime = 1; }")
+    page.wait_for_function(
+        """() => {
+            const track = [...document.querySelector('video').textTracks].find((t) => t.label === 'English');
+            return track && track.mode === 'showing' && track.activeCues && track.activeCues.length === 1
+                && track.activeCues[0].text === 'Hello from the harbour';
+        }""",
+        timeout=PLAYBACK_MS,
+    )
+    captions.select_option(label="Off")
+    assert video.evaluate("v => [...v.textTracks].every((t) => t.mode !== 'showing')") is True
+
+
 class AnotherSite:
     """A site on another origin (its own 127.0.0.1 port): serves the pages a test writes."""
 
@@ -1064,3 +1117,46 @@ def test_a_reload_mid_upload_resumes_without_sending_the_done_parts_again(
     page.goto("/#/upload")
     expect(page.get_by_role("heading", name="Upload a video")).to_be_visible()
     expect(page.get_by_role("heading", name="Unfinished uploads")).to_be_hidden()
+
+
+@pytest.mark.local_only
+def test_the_owner_retries_a_failed_video_from_its_page_to_ready(
+    page: Page, platform: Any, clip: Path, tmp_path: Path
+) -> None:
+    """Issue 15, item 5: a source the transcoder refuses fails the video; once the kept source is
+    whole again (as if the first read had been bad), the owner's Retry button queues it again, the
+    focus follows the status the button started, and the player replaces the progress card."""
+    email = new_address(platform, "retry-web")
+    password = f"Reel-{uuid.uuid4().hex[:8]}-Stack1"
+    api = signup_confirm_login(platform, email, password)
+    created = create_video(platform, api, title="Second time lucky")
+    video_url = f"{platform.base_url}/api/videos/{created['id']}"
+    fake = tmp_path / "fake.mp4"
+    fake.write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 4096)  # sniffs as MP4, decodes as nothing
+    upload_via_presigned_post(created["upload"], fake, "video/mp4")
+    api.post(f"{video_url}/uploaded", timeout=10).raise_for_status()
+    deadline = time.monotonic() + TRANSCODE_MS / 1000
+    while api.get(video_url, timeout=10).json()["status"] != "failed":
+        assert time.monotonic() < deadline, api.get(video_url, timeout=10).json()
+        time.sleep(1)
+    s3, bucket = platform.client("s3"), platform.aws["uploads_bucket"]
+    [kept] = s3.list_objects_v2(Bucket=bucket, Prefix=f"uploads/{created['id']}/")["Contents"]
+    s3.upload_file(str(clip), bucket, kept["Key"], ExtraArgs={"ContentType": "video/mp4"})
+
+    log_in(page, email, password)
+    page.goto(f"/#/videos/{created['id']}")
+    status = page.get_by_role("status").filter(has_text="Transcoding failed")
+    expect(status).to_be_visible()
+    retry = page.get_by_role("button", name="Retry")
+    retry.click()
+
+    # The card lasts until the transcode ends (seconds): long enough to find the focus on it.
+    page.wait_for_function("() => document.activeElement?.matches('.transcode .status')", polling="raf")
+    expect(page.locator("video")).to_be_visible(timeout=TRANSCODE_MS)
+    expect(page.locator(".transcode")).to_have_count(0)
+    assert api.get(video_url, timeout=10).json()["status"] == "ready"
+    # Issue 15, item 6: the owner sees what the transcode cost (a local worker: off EC2).
+    page.reload()
+    expect(page.get_by_role("region", name="Manage your video")).to_contain_text(
+        re.compile(r"Processing cost: \$[0-9.]+ for [0-9.]+ CPU-seconds on a worker off EC2")
+    )

@@ -2,12 +2,17 @@ from __future__ import annotations
 
 import base64
 import json
+import re
+import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from app.contracts.names import STATUS_MAX_RECEIVES
+from app.contracts.names import MASTER_PLAYLIST_NAME, STATUS_MAX_RECEIVES, caption_key_prefix
 from app.contracts.queue_policies import topic_to_queue_policy
+from app.contracts.tickets import media_key_prefix
+from app.transcoder.graph import OutputPaths
 from infra._common import env_from_user_data
 from infra._fleet import ORIGIN_VERIFY_HEADER
 from infra.backend import backend_policy
@@ -38,6 +43,8 @@ def test_backend_policy_touches_exactly_its_buckets_queues_and_secrets() -> None
         "arn:aws:s3:::u/uploads/*",
         "arn:aws:s3:::m",
         "arn:aws:s3:::m/*",
+        "arn:aws:s3:::m/videos/*/master.m3u8",
+        "arn:aws:s3:::m/videos/*/captions/*",
         "arn:aws:sqs:us-east-1:1:t",
         "arn:aws:sqs:us-east-1:1:s",
         "arn:aws:secretsmanager:us-east-1:1:secret:a",
@@ -211,10 +218,13 @@ def _grants(policy: dict[str, Any]) -> dict[str, set[str]]:
 
 
 def test_backend_only_deletes_media_and_only_queues_and_settles_messages() -> None:
-    """Nothing in the backend reads media, lists multipart uploads, reads a queue's attributes or
-    changes a status message's visibility (an unrecorded one simply comes back)."""
+    """Nothing in the backend reads media but master playlists or writes it but caption tracks
+    (both below), lists multipart uploads, reads a queue's attributes or changes a status
+    message's visibility (an unrecorded one simply comes back)."""
     grants = _grants(backend_policy(**ARNS, secret_arns=["arn:aws:secretsmanager:us-east-1:1:secret:a"]))
     assert grants["arn:aws:s3:::m/*"] == {"s3:DeleteObject"}
+    assert grants["arn:aws:s3:::m/videos/*/master.m3u8"] == {"s3:GetObject"}
+    assert grants["arn:aws:s3:::m/videos/*/captions/*"] == {"s3:PutObject"}
     assert grants["arn:aws:s3:::u/*"] == {
         "s3:GetObject",
         "s3:PutObject",
@@ -320,3 +330,40 @@ def test_pulumi_up_moves_the_status_queue_from_progress_instead_of_replacing_it(
     progress events waiting in it."""
     expected = f"urn:pulumi:prod::reelstack::reelstack:index:ProgressService${former}"
     assert expected in prod.one(*resource).aliases
+
+
+def _iam_match(pattern: str, arn: str) -> bool:
+    """IAM's resource wildcards: ``*`` any run of characters (``/`` included), ``?`` one."""
+    return re.fullmatch(re.escape(pattern).replace(r"\*", ".*").replace(r"\?", "."), arn) is not None
+
+
+def test_backend_reads_only_master_playlists_and_writes_only_caption_files_of_the_media_bucket() -> None:
+    """Captions (issue 17, item 2): the backend reads the master playlist a transcoder wrote and
+    writes the caption tracks and the master playlist listing them under the video's captions
+    prefix, nothing else of a task's outputs. IAM matches ``*`` across ``/`` ("IAM JSON policy
+    elements: Resource", https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_resource.html);
+    the keys are those the transcoder and app/backend/captions.py write."""
+    policy = backend_policy(**ARNS, secret_arns=["arn:aws:secretsmanager:us-east-1:1:secret:a"])
+    video, task = uuid.uuid4(), uuid.uuid4()
+    task_dir = media_key_prefix(video, task)
+
+    def allowed(action: str, key: str) -> bool:
+        return any(
+            _iam_match(resource, f"arn:aws:s3:::m/{key}")
+            for s in statements_allowing(policy)
+            if action in as_list(s["Action"])
+            for resource in as_list(s["Resource"])
+        )
+
+    paths = OutputPaths(source=Path("/in/source"), root=Path("/out"))
+    assert paths.master_playlist.name == MASTER_PLAYLIST_NAME
+    assert allowed("s3:GetObject", task_dir + MASTER_PLAYLIST_NAME)
+    assert not allowed("s3:GetObject", task_dir + "720/index.m3u8")
+    for name in ("en-0123456789abcdef.vtt", "en-0123456789abcdef.m3u8", "master-0123456789abcdef.m3u8"):
+        assert allowed("s3:PutObject", caption_key_prefix(video) + name)
+    for key in (
+        task_dir + MASTER_PLAYLIST_NAME,
+        task_dir + "720/segment-0.m4s",
+        f"videos/{video}/poster.jpg",
+    ):
+        assert not allowed("s3:PutObject", key)

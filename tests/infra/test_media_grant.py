@@ -17,6 +17,7 @@ import jwt
 import pytest
 from playwright._impl._driver import compute_driver_executable
 
+from app.contracts.names import caption_key_prefix
 from app.contracts.tickets import issue_events_ticket, issue_media_grant, revocation_key
 from infra.distribution import GRANT_KEY_NAME
 from pulumi_offline.graph import Graph
@@ -26,6 +27,11 @@ VIDEO = uuid.UUID("0b8f4c8e-5d1e-4b3f-9a6e-2f1c3d4e5f60")
 OTHER = uuid.UUID("7d0c1f2e-3a4b-4c5d-8e9f-0a1b2c3d4e5f")
 TASK = uuid.UUID("11111111-2222-4333-8444-555555555555")
 OBJECT = f"/videos/{VIDEO}/{TASK}/hls/720p/segment_00001.ts"
+# What app/backend/captions.py writes under the video's captions prefix.
+CAPTION_FILES = [
+    f"/{caption_key_prefix(VIDEO)}{name}"
+    for name in ("en-US-0123456789abcdef.vtt", "en-US-0123456789abcdef.m3u8", "master-0123456789abcdef.m3u8")
+]
 
 # CloudFront's module as documented: get() rejects for a missing key, exists() answers a boolean
 # (https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/functions-custom-methods.html).
@@ -93,6 +99,8 @@ def cases() -> dict[str, str]:
         "outside_videos": f"/media/g/{_grant()}/index.html",
         "garbage": f"/media/g/a.b.c{OBJECT}",
         "climbs_out": f"/media/g/{_grant()}/videos/{VIDEO}/../{OTHER}/{TASK}/master.m3u8",
+        **{f"caption_file_{i}": f"/media/g/{_grant()}{key}" for i, key in enumerate(CAPTION_FILES)},
+        "other_videos_captions": f"/media/g/{_grant(OTHER)}{CAPTION_FILES[0]}",
     }
 
 
@@ -125,9 +133,19 @@ def test_a_valid_grant_reads_the_object_under_its_bucket_key(answers: dict[str, 
     assert answers["valid"] == {"uri": OBJECT}
 
 
+def test_a_grant_reads_its_videos_caption_files(answers: dict[str, dict[str, object]]) -> None:
+    """Captions (issue 17, item 2): the tracks, their playlists and the master playlist listing
+    them live under the video's prefix, so the media edge serves them under its grant, as S3
+    keys of their own."""
+    assert [answers[f"caption_file_{i}"] for i in range(len(CAPTION_FILES))] == [
+        {"uri": key} for key in CAPTION_FILES
+    ]
+
+
 @pytest.mark.parametrize(
     "case",
     [
+        "other_videos_captions",
         "no_grant",
         "other_video",
         "forged",

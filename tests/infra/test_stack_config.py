@@ -135,6 +135,29 @@ def test_source_limits_and_quotas_reach_the_services_from_the_stack_config() -> 
     assert set(backend_env) - {"AWS_DEFAULT_REGION"} <= set(BackendSettings.env_names())
 
 
+def test_the_transcoding_prices_reach_the_backend_from_the_stack_config() -> None:
+    """Issue 15, item 6: what videos cost is priced at each stack's own prices."""
+    graph = Graph.of(
+        synthesize_stack(
+            "dev",
+            overrides={
+                "reelstack:priceCpuHourOnDemand": "0.05",
+                "reelstack:priceCpuHourSpot": "0.02",
+                "reelstack:priceGbMonthStored": "0.0125",
+            },
+        )
+    )
+    backend_env = env_from_user_data(
+        graph.one("aws:ec2/launchTemplate:LaunchTemplate", "backend-lt").inputs["userData"], "backend"
+    )
+    prices = {k: v for k, v in backend_env.items() if k.startswith("REELSTACK_PRICE_")}
+    assert prices == {
+        "REELSTACK_PRICE_CPU_HOUR_ON_DEMAND": "0.05",
+        "REELSTACK_PRICE_CPU_HOUR_SPOT": "0.02",
+        "REELSTACK_PRICE_GB_MONTH_STORED": "0.0125",
+    }
+
+
 @pytest.mark.parametrize(
     ("key", "value"),
     [

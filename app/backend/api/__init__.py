@@ -7,6 +7,7 @@ from flask import Blueprint
 from app.backend import openapi
 from app.backend.api import (
     admin,
+    captions,
     channels,
     comments,
     events,
@@ -24,6 +25,7 @@ from app.backend.api import (
 BLUEPRINTS: tuple[Blueprint, ...] = (
     videos.bp,
     uploads.bp,
+    captions.bp,
     comments.bp,
     likes.bp,
     views.bp,

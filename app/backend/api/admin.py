@@ -1,11 +1,13 @@
-"""``/api/admin``: admins find users, assign roles, suspend users and read the audit log."""
+"""``/api/admin``: admins find users, assign roles, suspend users, read the audit log and what transcoding costs."""
 
 from __future__ import annotations
+
+from dataclasses import asdict
 
 from flask import Blueprint
 from spectree import Response
 
-from app.backend import moderation
+from app.backend import costs, moderation
 from app.backend.context import db, require_role, services
 from app.backend.models import User
 from app.backend.openapi import AUTH, api
@@ -14,9 +16,12 @@ from app.backend.schemas import (
     AuditEntryOut,
     AuditPage,
     ErrorBody,
+    FleetCostOut,
     ModerationAction,
     PageQuery,
+    PricesOut,
     RoleGrant,
+    StackCostsOut,
     UserQuery,
 )
 from app.contracts.roles import Role
@@ -111,3 +116,23 @@ def audit(query: PageQuery) -> AuditPage:
     rows, next_cursor = moderation.audit_log(db(), query)
     items = [AuditEntryOut.model_validate(entry, from_attributes=True) for entry in rows]
     return AuditPage(items=items, next_cursor=next_cursor)
+
+
+@bp.get("/costs")
+@api.validate(resp=Response(HTTP_200=StackCostsOut, **_ERRORS), tags=TAGS, security=AUTH)
+def stack_costs() -> StackCostsOut:
+    """Admins: what transcoding has cost this stack, per minute transcoded, at its prices."""
+    _admin()
+    prices = costs.Prices.from_settings(services().settings)
+    fleets = costs.stack_costs(db(), prices)
+    minutes = sum(f.minutes_transcoded for f in fleets)
+    usd = sum(f.processing_usd for f in fleets)
+    return StackCostsOut(
+        prices=PricesOut(**asdict(prices)),
+        fleets=[
+            FleetCostOut(**asdict(f), processing_usd_per_minute=f.processing_usd_per_minute) for f in fleets
+        ],
+        minutes_transcoded=minutes,
+        processing_usd=usd,
+        processing_usd_per_minute=usd / minutes if minutes else None,
+    )

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.backend.captions import playback_key
 from app.backend.context import Services
-from app.backend.models import Comment, Playlist, User, Video
-from app.backend.schemas import CommentOut, MeOut, PlaylistOut, RenditionOut, VideoOut
+from app.backend.models import CaptionTrack, Comment, Playlist, User, Video
+from app.backend.schemas import CaptionOut, CommentOut, MeOut, PlaylistOut, RenditionOut, VideoOut
 from app.backend.videos import VideoStats
 from app.contracts.messages import VideoState
 from app.contracts.roles import Role
@@ -26,14 +27,21 @@ def media_grant_ttl(duration_seconds: float | None) -> int:
     return int(min(MEDIA_GRANT_MAX_SECONDS, max(MEDIA_GRANT_MIN_SECONDS, wanted)))
 
 
+def media_base(video: Video, services: Services) -> str | None:
+    """The URL the video's media keys follow, with a grant in its path; None until it is ready."""
+    if video.status != VideoState.READY or not video.master_playlist_key:
+        return None
+    grant = issue_media_grant(
+        services.ticket_key, video_id=video.id, ttl_seconds=media_grant_ttl(video.duration_seconds)
+    )
+    return f"{services.settings.media_base_url.rstrip('/')}/g/{grant}/"
+
+
 def video_out(video: Video, stats: VideoStats, services: Services) -> VideoOut:
     playback_url = thumbnail_url = storyboard_url = None
-    if video.status == VideoState.READY and video.master_playlist_key:
-        grant = issue_media_grant(
-            services.ticket_key, video_id=video.id, ttl_seconds=media_grant_ttl(video.duration_seconds)
-        )
-        base = f"{services.settings.media_base_url.rstrip('/')}/g/{grant}/"
-        playback_url = base + video.master_playlist_key
+    base = media_base(video, services)
+    if base is not None:
+        playback_url = base + key if (key := playback_key(video)) else None
         thumbnail_url = base + video.thumbnail_key if video.thumbnail_key else None
         # The track names its sprite sheets relative to itself, so they share its grant.
         storyboard_url = base + video.storyboard_key if video.storyboard_key else None
@@ -103,4 +111,16 @@ def playlist_out(playlist: Playlist, items: list[VideoOut]) -> PlaylistOut:
         items=items,
         created_at=playlist.created_at,
         updated_at=playlist.updated_at,
+    )
+
+
+def caption_out(track: CaptionTrack, base: str | None) -> CaptionOut:
+    return CaptionOut(
+        language=track.language,
+        label=track.label,
+        size_bytes=track.size_bytes,
+        cue_count=track.cue_count,
+        url=base + track.vtt_key if base else None,
+        created_at=track.created_at,
+        updated_at=track.updated_at,
     )

@@ -7,6 +7,7 @@ import uuid
 from flask import Blueprint
 from spectree import Response
 
+from app.backend import costs
 from app.backend import videos as domain
 from app.backend.api.render import video_out, videos_out
 from app.backend.context import db, require_user, services, viewer_id
@@ -15,6 +16,8 @@ from app.backend.schemas import (
     ErrorBody,
     FeedOrder,
     PresignedPost,
+    TranscodeCostOut,
+    VideoCostOut,
     VideoCreate,
     VideoCreated,
     VideoFeedQuery,
@@ -108,6 +111,23 @@ def delete(video_id: uuid.UUID) -> tuple[str, int]:
         session, svc.aws, svc.settings, svc.revocations, domain.own_video(session, video_id, owner.id)
     )
     return "", 204
+
+
+@bp.get("/<uuid:video_id>/cost")
+@api.validate(
+    resp=Response(HTTP_200=VideoCostOut, HTTP_401=ErrorBody, HTTP_403=ErrorBody, HTTP_404=ErrorBody),
+    tags=TAGS,
+    security=AUTH,
+)
+def cost(video_id: uuid.UUID) -> VideoCostOut:
+    """What transcoding one's own video cost, at the stack's prices."""
+    owner = require_user()
+    video = domain.own_video(db(), video_id, owner.id)
+    priced = costs.video_cost(video, costs.Prices.from_settings(services().settings))
+    return VideoCostOut(
+        video_id=video.id,
+        cost=TranscodeCostOut.model_validate(priced, from_attributes=True) if priced else None,
+    )
 
 
 @bp.post("/<uuid:video_id>/retry")

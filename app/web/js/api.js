@@ -146,11 +146,19 @@ export const videos = {
   remove: (videoId) => api(`videos/${id(videoId)}`, { method: "DELETE" }),
   markUploaded: (videoId) => api(`videos/${id(videoId)}/uploaded`, { method: "POST" }),
   retry: (videoId) => api(`videos/${id(videoId)}/retry`, { method: "POST" }),
+  cost: (videoId) => api(`videos/${id(videoId)}/cost`),
   eventsTicket: (videoId) => api(`videos/${id(videoId)}/events-ticket`, { method: "POST" }),
   like: (videoId) => api(`videos/${id(videoId)}/like`, { method: "PUT" }),
   unlike: (videoId) => api(`videos/${id(videoId)}/like`, { method: "DELETE" }),
   recordView: (videoId) => api(`videos/${id(videoId)}/views`, { method: "POST" }),
   viewHistory: (videoId, days) => api(`videos/${id(videoId)}/views${query({ days })}`),
+};
+
+export const captions = {
+  list: (videoId) => api(`videos/${id(videoId)}/captions`),
+  put: (videoId, language, fields) =>
+    api(`videos/${id(videoId)}/captions/${id(language)}`, { method: "PUT", body: fields }),
+  remove: (videoId, language) => api(`videos/${id(videoId)}/captions/${id(language)}`, { method: "DELETE" }),
 };
 
 export const multipart = {

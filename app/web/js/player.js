@@ -1,6 +1,8 @@
-// HLS playback: the browser's own player where it has one, hls.js (Media Source Extensions)
-// elsewhere, and hls.js again if the native player fails on this stream. Only hls.js lets the
-// page choose a rung of the ladder; a native player always picks its own.
+// HLS playback: hls.js wherever Media Source Extensions exist, the browser's own player where
+// they do not (iPhone Safari before ManagedMediaSource), and hls.js again if the native player
+// fails on this stream. Only hls.js lets the page choose a rung of the ladder (a native player
+// always picks its own), and only hls.js turns the playlist's subtitle renditions into text
+// tracks everywhere: Chromium's native HLS player offers none of them, Safari's does.
 
 const HLS_TYPE = "application/vnd.apple.mpegurl";
 
@@ -30,7 +32,8 @@ async function withHlsJs(video, url, { onError, onLevels }) {
  * (`choose(index)`, or `choose(-1)` for automatic).
  */
 export async function attachHls(video, url, handlers) {
-  if (!video.canPlayType(HLS_TYPE)) return withHlsJs(video, url, handlers);
+  const { default: Hls } = await import("hls.js");
+  if (Hls.isSupported() || !video.canPlayType(HLS_TYPE)) return withHlsJs(video, url, handlers);
   let release = () => {};
   video.addEventListener(
     "error",

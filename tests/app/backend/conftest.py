@@ -34,6 +34,7 @@ from app.contracts.messages import (
 from app.contracts.names import ResourceNames
 from app.contracts.settings import ENV_PREFIX, BackendSettings
 from app.local.provision import LocalResources, client, provision
+from app.transcoder.hls import Variant, master_playlist
 
 MAX_UPLOAD_BYTES = 64 * 1024
 PASSWORD = "Passw0rd-long"
@@ -257,17 +258,22 @@ def drain(resources: LocalResources, queue_url: str) -> list[str]:
 
 
 def post_at_once(
-    app: Flask, path: str, headers: dict[str, str], callers: int = 4, method: str = "POST"
+    app: Flask,
+    path: str,
+    headers: dict[str, str],
+    callers: int = 4,
+    method: str = "POST",
+    json: Any = None,
 ) -> list[int]:
-    """The statuses of ``callers`` POSTs (or ``method`` requests) to ``path`` released together,
-    each from its own client."""
+    """The statuses of ``callers`` POSTs (or ``method`` requests, with the body ``json``) to
+    ``path`` released together, each from its own client."""
     statuses: list[int] = []
     barrier = threading.Barrier(callers)
 
     def call() -> None:
         client = app.test_client()
         barrier.wait()
-        statuses.append(client.open(path, method=method, headers=headers).status_code)
+        statuses.append(client.open(path, method=method, headers=headers, json=json).status_code)
 
     threads = [threading.Thread(target=call) for _ in range(callers)]
     for thread in threads:
@@ -309,9 +315,35 @@ class Platform:
 
     def ready(self, caller: Caller, title: str = "a clip", **fields: Any) -> str:
         video_id = self.queue(caller, title, **fields)
+        event = ready_event(video_id, self.task_id(video_id), sequence=5)
+        put_master_playlist(self.resources, event)
         with Session(self.engine) as session:
-            assert record_event(session, ready_event(video_id, self.task_id(video_id), sequence=5))
+            assert record_event(session, event)
         return video_id
+
+
+def put_master_playlist(resources: LocalResources, event: ProgressEventV1) -> None:
+    """The master playlist a transcoder writes last (app/transcoder/hls.py), over the event's renditions."""
+    outputs = event.outputs
+    assert outputs is not None
+    variants = [
+        Variant(
+            playlist=r.playlist_key.removeprefix(outputs.prefix),
+            width=r.width,
+            height=r.height,
+            peak_bandwidth=r.bandwidth,
+            average_bandwidth=r.bandwidth * 3 // 4,
+            codecs="avc1.64001f,mp4a.40.2",
+            frame_rate=30.0,
+        )
+        for r in outputs.renditions
+    ]
+    s3(resources).put_object(
+        Bucket=resources.media_bucket,
+        Key=outputs.master_playlist_key,
+        Body=master_playlist(variants).encode(),
+        ContentType="application/vnd.apple.mpegurl",
+    )
 
 
 def ready_event(video_id: str, task_id: uuid.UUID, sequence: int) -> ProgressEventV1:

@@ -92,6 +92,7 @@ def _fill(rule: str, video_id: str, playlist_id: str, comment_id: str) -> str:
         .replace("<uuid:report_id>", str(uuid.uuid4()))
         .replace("<user_id>", "someone")
         .replace("<any(admin,moderator):role>", "moderator")
+        .replace("<language>", "en")
     )
     assert "<" not in path, f"fill in the parameter of {rule}"
     return path
@@ -145,6 +146,11 @@ def _valid_bodies(video_id: str) -> dict[tuple[str, str], dict[str, Any]]:
         ("/api/playlists/<uuid:playlist_id>/items", "POST"): {"video_id": video_id},
         ("/api/playlists/<uuid:playlist_id>/items", "PUT"): {"video_ids": [video_id]},
         ("/api/me", "PATCH"): {"display_name": "Alice"},
+        ("/api/videos/<uuid:video_id>/captions/<language>", "PUT"): {
+            "label": "English",
+            "format": "srt",
+            "content": "1\n00:00:01,000 --> 00:00:02,000\nhello\n",
+        },
         ("/api/videos/<uuid:video_id>/multipart", "POST"): {"content_type": "video/mp4"},
         ("/api/videos/<uuid:video_id>/multipart/parts", "POST"): {"part_numbers": [1]},
         ("/api/videos/<uuid:video_id>/multipart/complete", "POST"): {

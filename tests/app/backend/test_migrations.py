@@ -26,6 +26,7 @@ from app.backend.models import (
     Video,
     Visibility,
     declared_on,
+    utcnow,
 )
 from app.contracts.messages import VideoState
 from tests.app.backend.conftest import fresh_postgres_database
@@ -40,6 +41,7 @@ TABLES = {
     "reports",
     "audit_log",
     "subscriptions",
+    "caption_tracks",
     "video_tags",
     "video_views",
 }
@@ -199,12 +201,62 @@ def _one_subscription_per_pair_and_none_to_oneself(url: str) -> None:
         engine.dispose()
 
 
+USAGE_COLUMNS = {
+    "transcode_cpu_seconds",
+    "transcode_instance_type",
+    "transcode_purchase_option",
+    "transcode_bytes_written",
+    "transcode_bytes_stored",
+}
+
+
+def _usage_columns_come_and_go_keeping_the_videos(url: str) -> None:
+    """0011: a video ready before it has no recorded usage (null, not zero: its cost is unknown),
+    and going back to 0010 drops the columns, not the videos."""
+    engine = make_engine(url)
+    try:
+        upgrade(url, "0010")
+        with engine.begin() as connection:
+            connection.execute(
+                Base.metadata.tables["users"].insert().values(id="u1", email="", created_at=utcnow())
+            )
+        upgrade(url)
+        with Session(engine) as session:
+            session.add(
+                Video(
+                    owner_id="u1",
+                    title="t",
+                    visibility=Visibility.PUBLIC,
+                    status=VideoState.READY,
+                    source_key="k",
+                )
+            )
+            session.commit()
+            assert session.scalar(select(Video.transcode_cpu_seconds)) is None
+        downgrade(url, "0010")
+        assert USAGE_COLUMNS.isdisjoint(c["name"] for c in inspect(engine).get_columns("videos"))
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql("SELECT count(*) FROM videos").scalar() == 1
+        upgrade(url)
+        assert {c["name"] for c in inspect(engine).get_columns("videos")} >= USAGE_COLUMNS
+    finally:
+        engine.dispose()
+
+
 def test_0008_keeps_one_subscription_per_pair_and_none_to_oneself_on_sqlite(tmp_path) -> None:
     _one_subscription_per_pair_and_none_to_oneself(f"sqlite:///{tmp_path / 'm.sqlite'}")
 
 
 def test_0008_keeps_one_subscription_per_pair_and_none_to_oneself_on_postgresql(postgres_url: str) -> None:
     _one_subscription_per_pair_and_none_to_oneself(fresh_postgres_database(postgres_url))
+
+
+def test_0011_adds_and_drops_the_usage_columns_on_sqlite(tmp_path) -> None:
+    _usage_columns_come_and_go_keeping_the_videos(f"sqlite:///{tmp_path / 'm.sqlite'}")
+
+
+def test_0011_adds_and_drops_the_usage_columns_on_postgresql(postgres_url: str) -> None:
+    _usage_columns_come_and_go_keeping_the_videos(fresh_postgres_database(postgres_url))
 
 
 def _a_viewer_counts_once_a_day(url: str) -> None:

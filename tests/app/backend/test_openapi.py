@@ -12,6 +12,7 @@ from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import ensure_resource_availability
 from sqlalchemy.orm import Session
 
+from app.backend.caption_files import CaptionError, language_tag
 from app.backend.models import Base
 from app.backend.text import normalise_display_name
 from tests.app.backend.conftest import Caller, Platform
@@ -19,7 +20,13 @@ from tests.app.backend.conftest import Caller, Platform
 # Bounded so the suite stays fast; each run covers every operation in both modes.
 EXAMPLES = 120
 STATEFUL_EXAMPLES = 70
-STATEFUL_STEPS = 8
+# Enough steps for a walk to reach created resources along their links: each operation added
+# (the cost of a video took 8 to too few) spreads the same steps over more choices.
+STATEFUL_STEPS = 10
+CAPTION_FILES = {
+    "vtt": "WEBVTT\n\n00:01.000 --> 00:02.000\nhello\n",
+    "srt": "1\n00:00:01,000 --> 00:00:02,000\nhello\n",
+}
 
 
 def test_openapi_document_lists_every_route_with_its_schemas(platform: Platform) -> None:
@@ -44,6 +51,9 @@ def test_openapi_document_lists_every_route_with_its_schemas(platform: Platform)
         ("/api/videos/{video_id}/comments/{comment_id}", "delete"),
         ("/api/videos/{video_id}/like", "put"),
         ("/api/videos/{video_id}/like", "delete"),
+        ("/api/videos/{video_id}/captions", "get"),
+        ("/api/videos/{video_id}/captions/{language}", "put"),
+        ("/api/videos/{video_id}/captions/{language}", "delete"),
         ("/api/videos/{video_id}/views", "post"),
         ("/api/videos/{video_id}/views", "get"),
         ("/api/tags/{tag}", "get"),
@@ -119,6 +129,16 @@ def _positive_only_what_the_document_promises(case: Any) -> None:
         # Each part once (a rule over items' fields, which uniqueItems cannot state).
         numbers = [p.get("part_number") for p in parts if isinstance(p, dict)]
         assume(len(numbers) == len(set(numbers)))
+    language = (case.path_parameters or {}).get("language")
+    if isinstance(language, str):
+        # No variant or extension twice (RFC 5646 section 2.2.5/2.2.6): said in its description.
+        try:
+            language_tag(language)
+        except CaptionError:
+            assume(False)
+    if isinstance(body.get("format"), str) and "content" in body:
+        # The file's own syntax, which `format` names (app/backend/caption_files.py).
+        body["content"] = CAPTION_FILES.get(body["format"], body["content"])
     if "display_name" in body:
         # NFKC, one alphabet, no pseudonym look-alike: the name rules of app/backend/text.py.
         try:

@@ -23,7 +23,7 @@ from app.contracts.messages import (
     VideoState,
     attempt_number,
 )
-from app.contracts.names import TASK_MAX_RECEIVES
+from app.contracts.names import TASK_MAX_RECEIVES, caption_key_prefix
 from app.contracts.tickets import media_key_prefix
 from app.local.provision import LocalResources, client
 from tests.app.backend.conftest import (
@@ -292,14 +292,16 @@ def test_when_a_new_task_is_ready_the_outputs_of_the_videos_earlier_tasks_are_de
     engine: Engine, video_id: uuid.UUID, local_resources: LocalResources, status_queue: tuple[str, str]
 ) -> None:
     """A video transcoded again (``reelstack retranscode``) is ready under its new task: the
-    outputs of the task it replaced go, as a superseded task's do; another video's stay."""
+    outputs of the task it replaced go, as a superseded task's do; its caption tracks, which
+    belong to no task, and another video's outputs stay."""
     queue, _ = status_queue
     sqs, s3 = client("sqs", local_resources.endpoint_url), client("s3", local_resources.endpoint_url)
     bucket = local_resources.media_bucket
     replaced = [f"{media_key_prefix(video_id, uuid.uuid4())}{name}" for name in ("master.m3u8", "720p/0.ts")]
     current = f"{media_key_prefix(video_id, TASK)}master.m3u8"
     elsewhere = f"{media_key_prefix(uuid.uuid4(), uuid.uuid4())}master.m3u8"
-    for key in (*replaced, current, elsewhere):
+    captions = f"{caption_key_prefix(video_id)}en.vtt"
+    for key in (*replaced, current, elsewhere, captions):
         s3.put_object(Bucket=bucket, Key=key, Body=b"#EXTM3U\n")
     sqs.send_message(
         QueueUrl=queue, MessageBody=ready_event(str(video_id), TASK, sequence=3).model_dump_json()
@@ -309,7 +311,7 @@ def test_when_a_new_task_is_ready_the_outputs_of_the_videos_earlier_tasks_are_de
 
     remaining = {o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])}
     assert not set(replaced) & remaining
-    assert {current, elsewhere} <= remaining
+    assert {current, elsewhere, captions} <= remaining
     assert _video(engine, video_id).status == VideoState.READY
 
 

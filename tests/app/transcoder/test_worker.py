@@ -28,7 +28,7 @@ from app.contracts.messages import (
 from app.contracts.names import TASK_MAX_RECEIVES
 from app.contracts.tickets import media_key_prefix
 from app.transcoder.deletion import CHECK_SECONDS
-from app.transcoder.worker import MISSING_SOURCE_REASON, Heartbeat, Worker
+from app.transcoder.worker import MISSING_SOURCE_REASON, Heartbeat, Host, Worker
 from tests.app.transcoder.conftest import Media, Pipeline, clip, ffprobe, run_one
 
 MakeWorker = Callable[..., Worker]
@@ -99,6 +99,25 @@ def test_720p_with_audio_becomes_an_hls_ladder_with_live_progress(
     assert content_types[outputs.thumbnail_key] == "image/jpeg"
     assert {t for k, t in content_types.items() if k.endswith(".m4s")} == {"video/iso.segment"}
     assert pipeline.messages_left() == {"tasks": 0, "dlq": 0}
+
+
+def test_a_ready_transcode_reports_what_it_used_for_its_cost(
+    pipeline: Pipeline, make_worker: MakeWorker, media: Media
+) -> None:
+    """Issue 15, item 6: CPU-seconds of ffmpeg (more than the wall-clock time of nothing), the
+    host it ran on, and the bytes its outputs take in the media bucket."""
+    worker = make_worker()
+    worker.host = Host(instance_type="c7g.large", purchase_option="spot")
+    task = pipeline.submit(media.landscape)
+    event = _transcode(pipeline, worker, task)
+    assert event.state == VideoState.READY and event.outputs is not None, event.error_reason
+    usage = event.outputs.usage
+    assert usage is not None
+    assert usage.cpu_seconds > 0.1  # four seconds of 720p into four rungs is not free
+    assert (usage.instance_type, usage.purchase_option) == ("c7g.large", "spot")
+    listing = pipeline.s3.list_objects_v2(Bucket=pipeline.resources.media_bucket, Prefix=event.outputs.prefix)
+    stored = sum(o["Size"] for o in listing["Contents"])
+    assert usage.bytes_stored == stored and usage.bytes_written == stored
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ from app.backend.videos import delete_prefix, delete_versions, media_prefix
 from app.contracts.messages import TaskMessageV1, VideoState
 from app.contracts.names import upload_key_prefix
 from app.contracts.tickets import media_key_prefix
-from tests.app.transcoder.conftest import EXIT_WAIT_SECONDS, Media, Pipeline, StartWorker
+from tests.app.transcoder.conftest import EXIT_WAIT_SECONDS, Media, Pipeline, StartWorker, clip
 from tests.support.processes import children, running
 
 
@@ -156,3 +156,75 @@ def test_deleting_a_transcoding_video_stops_its_ffmpeg_within_seconds_and_keeps_
     assert not any(e.state.terminal for e in pipeline.events_of(task.task_id))
     assert pipeline.media_keys(media_prefix(task.video_id)) == set()
     assert not [p for p in work_dir.iterdir() if p.name.startswith(str(task.task_id))]
+
+
+def test_a_long_transcode_killed_after_its_first_checkpoint_resumes_from_it(
+    pipeline: Pipeline, start_worker: StartWorker, tmp_path: Path
+) -> None:
+    """Issue 15, item 5: a worker killed (as by a deploy) after the top rendition's run was
+    stored; the redelivered task reuses those objects (not written again: same ETag and
+    LastModified, fewer bytes written than stored) and transcodes only the rest; the outputs are
+    one complete set whose playlists name only stored objects, without the checkpoint manifests."""
+    source = clip(tmp_path / "resumable.mp4", "854x480", 20, audio=False, crf=40)
+    task = pipeline.submit(source)
+    prefix = media_key_prefix(task.video_id, task.task_id)
+    manifest = f"{prefix}checkpoints/480p.json"
+    first = start_worker(visibility_timeout_seconds="10", resumable_from_seconds="5")
+    deadline = time.monotonic() + EXIT_WAIT_SECONDS
+    while manifest not in pipeline.media_keys(prefix):
+        assert time.monotonic() < deadline and first.poll() is None, "the first run left no checkpoint"
+        time.sleep(0.05)
+    os.killpg(first.pid, signal.SIGKILL)
+    first.wait()
+    events = pipeline.events_of(task.task_id)
+    assert all(e.state != VideoState.READY for e in events), "the first attempt finished before the kill"
+    checkpointed = _objects(pipeline, prefix)
+    top = {key: tag for key, tag in checkpointed.items() if key.startswith(f"{prefix}480p/")}
+    assert top and f"{prefix}poster.jpg" in checkpointed
+
+    second = start_worker(visibility_timeout_seconds="10", resumable_from_seconds="5")
+    ready = pipeline.terminal(task.task_id)
+    assert ready.state == VideoState.READY and ready.outputs is not None, ready.error_reason
+    assert ready.sequence // 1_000_000 == 2
+    after = _objects(pipeline, prefix)
+    assert {key: after[key] for key in top} == top  # reused as stored, not transcoded and written again
+    usage = ready.outputs.usage
+    assert usage is not None and usage.bytes_written < usage.bytes_stored
+    assert usage.bytes_stored == sum(size for _, size in after.values())
+    assert set(after) == _expected_keys(pipeline, prefix, tmp_path / "out")  # complete, no manifests left
+    assert [r.height for r in ready.outputs.renditions] == [480, 360]
+    second.send_signal(signal.SIGTERM)
+    assert second.wait(EXIT_WAIT_SECONDS) == 0
+
+
+def _objects(pipeline: Pipeline, prefix: str) -> dict[str, tuple[str, int]]:
+    """Key → (ETag and LastModified, size) of every object under ``prefix``."""
+    listing = pipeline.s3.list_objects_v2(Bucket=pipeline.resources.media_bucket, Prefix=prefix)
+    return {
+        o["Key"]: (f"{o['ETag']} {o['LastModified'].isoformat()}", o["Size"])
+        for o in listing.get("Contents", [])
+    }
+
+
+def test_a_video_deleted_after_a_checkpoint_keeps_none_of_it(
+    pipeline: Pipeline, start_worker: StartWorker, tmp_path: Path
+) -> None:
+    """The checkpoint an interrupted run leaves is the task's output too: a deletion noticed in
+    the next run removes it along with everything else the task wrote."""
+    task = pipeline.submit(clip(tmp_path / "deleted.mp4", "854x480", 60, audio=False, crf=40))
+    prefix = media_key_prefix(task.video_id, task.task_id)
+    worker = start_worker(resumable_from_seconds="5")
+    deadline = time.monotonic() + EXIT_WAIT_SECONDS
+    while f"{prefix}checkpoints/480p.json" not in pipeline.media_keys(prefix):
+        assert time.monotonic() < deadline and worker.poll() is None, "the first run left no checkpoint"
+        time.sleep(0.05)
+
+    # What the backend's delete_video does to a video's objects (the checkpoint is stored after it).
+    delete_versions(pipeline.s3, pipeline.resources.uploads_bucket, upload_key_prefix(task.video_id))
+    deleted_at = time.monotonic()
+    while pipeline.messages_left() != {"tasks": 0, "dlq": 0}:
+        assert time.monotonic() - deleted_at < EXIT_WAIT_SECONDS, pipeline.messages_left()
+        time.sleep(0.2)
+    assert worker.poll() is None
+    assert not any(e.state.terminal for e in pipeline.events_of(task.task_id))
+    assert pipeline.media_keys(media_prefix(task.video_id)) == set()

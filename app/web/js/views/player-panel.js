@@ -1,4 +1,4 @@
-// The player of a ready video and what goes with it: quality (where hls.js plays), speed,
+// The player of a ready video and what goes with it: quality (where hls.js plays), captions, speed,
 // keyboard shortcuts, resuming where the viewer stopped, a seek bar previewing the frame at the
 // time under the pointer, and a link to share, at a time or not.
 
@@ -86,6 +86,37 @@ function qualityPicker() {
     wrapper.hidden = heights.length < 2;
   };
   return { wrapper, offer };
+}
+
+/**
+ * The video's caption tracks (HLS subtitle renditions) or none. Both players expose them as the
+ * element's text tracks: Safari's own, and hls.js, which follows the mode a track is given.
+ */
+function captionPicker(el) {
+  const select = h("select", { name: "captions" });
+  const wrapper = field("Captions", select);
+  const tracks = () => [...el.textTracks].filter((track) => track.kind === "subtitles" || track.kind === "captions");
+  const offer = () => {
+    const choices = tracks();
+    const showing = choices.findIndex((track) => track.mode === "showing");
+    replace(
+      select,
+      h("option", { value: "-1" }, "Off"),
+      choices.map((track, index) =>
+        h("option", { value: String(index), selected: index === showing }, track.label || track.language || `Track ${index + 1}`),
+      ),
+    );
+    wrapper.hidden = choices.length === 0;
+  };
+  select.addEventListener("change", () => {
+    tracks().forEach((track, index) => (track.mode = index === Number(select.value) ? "showing" : "disabled"));
+  });
+  el.textTracks.addEventListener("addtrack", offer);
+  el.textTracks.addEventListener("removetrack", offer);
+  // The player may turn a track on or off itself (its own menu, a default track).
+  el.textTracks.addEventListener("change", () => (select.value = String(tracks().findIndex((track) => track.mode === "showing"))));
+  offer();
+  return wrapper;
 }
 
 function speedPicker(el) {
@@ -222,7 +253,7 @@ export function playerSection(video, cleanups, startAt = null, { embedded = fals
     el,
     video.storyboard_url ? seekBar(video, el) : null,
     box,
-    h("div", { class: "player-controls inline" }, quality.wrapper, speedPicker(el)),
+    h("div", { class: "player-controls inline" }, quality.wrapper, captionPicker(el), speedPicker(el)),
     h(
       "p",
       { class: "hint" },

@@ -3,8 +3,21 @@
 // and delete controls.
 
 import { channels, comments, me, playlists, session, videos } from "../api.js";
-import { alertBox, append, busy, field, formatDate, h, navigate, replace, values, whileDisabled } from "../dom.js";
+import {
+  alertBox,
+  append,
+  busy,
+  field,
+  formatBytes,
+  formatDate,
+  h,
+  navigate,
+  replace,
+  values,
+  whileDisabled,
+} from "../dom.js";
 import { followProgress } from "../progress.js";
+import { captionsPanel } from "./captions-panel.js";
 import { STATUS_TEXT, formatViews, tagList } from "./cards.js";
 import { subscribeBox } from "./channel.js";
 import { playerSection, startFrom } from "./player-panel.js";
@@ -32,7 +45,8 @@ function countViewOnPlay(player, video, onCounted) {
 
 function progressSection(video, onReady, cleanups) {
   const bar = h("progress", { max: 100, value: video.progress || 0, "aria-label": "Transcoding progress" });
-  const state = h("p", { class: "status", role: "status" });
+  // Focusable from script: a retry hides its button, and the focus moves to what it started.
+  const state = h("p", { class: "status", role: "status", tabindex: "-1" });
   const box = alertBox();
   // A failed video's kept source can be transcoded again, under a new task.
   const retry = h("button", { type: "button", class: "retry", hidden: true }, "Retry");
@@ -59,6 +73,7 @@ function progressSection(video, onReady, cleanups) {
     try {
       const queued = await videos.retry(video.id);
       show({ state: queued.status, percent: queued.progress });
+      state.focus();
       follow();
     } catch (error) {
       box.show(error);
@@ -143,6 +158,28 @@ function commentAuthor(comment, video, user) {
   return name;
 }
 
+// Fractions of a cent are what one transcode costs: two significant digits say enough.
+const usd = new Intl.NumberFormat("en-US", { style: "currency", currency: "USD", maximumSignificantDigits: 2 });
+
+// What transcoding the video cost at the stack's prices; nothing until it is ready, or for a
+// video transcoded before costs were recorded.
+function processingCost(video) {
+  const line = h("p", { class: "meta cost" });
+  videos
+    .cost(video.id)
+    .then(({ cost }) => {
+      if (!cost) return;
+      const machine = cost.instance_type
+        ? `${cost.instance_type}${cost.purchase_option ? ` (${cost.purchase_option})` : ""}`
+        : "a worker off EC2";
+      line.textContent =
+        `Processing cost: ${usd.format(cost.processing_usd)} for ${cost.cpu_seconds.toFixed(1)} CPU-seconds on ` +
+        `${machine}; its ${formatBytes(cost.bytes_stored)} of media cost ${usd.format(cost.storage_usd_per_month)} a month to keep.`;
+    })
+    .catch(() => {}); // an extra: the panel works without it
+  return line;
+}
+
 function ownerPanel(video, onTags) {
   const box = alertBox();
   const status = h("span", { role: "status", class: "status" });
@@ -173,7 +210,7 @@ function ownerPanel(video, onTags) {
     });
     if (ok) navigate("/mine");
   });
-  return h("section", { class: "card", "aria-label": "Manage your video" }, form, tagsForm(video, onTags));
+  return h("section", { class: "card", "aria-label": "Manage your video" }, form, tagsForm(video, onTags), processingCost(video));
 }
 
 /** The owner's tags, as one text field: words separated by commas or spaces. */
@@ -416,6 +453,14 @@ export async function render(main, params, videoId) {
     throw new Error("The video is ready, but its player is not available yet. Reload the page in a moment.");
   };
 
+  // Captions changed: the playlist that lists them has a new address; play from where it was.
+  const reloadPlayer = async () => {
+    const at = stage.querySelector("video")?.currentTime || 0;
+    video = await videos.get(videoId);
+    cleanups.splice(0).forEach((release) => release());
+    replace(stage, playerSection(video, cleanups, Math.floor(at)));
+  };
+
   if (video.status === "ready" && video.playback_url) {
     stage.append(countViewOnPlay(playerSection(video, cleanups, startFrom(params)), video, counted));
   } else if (isOwner) {
@@ -434,6 +479,7 @@ export async function render(main, params, videoId) {
     session() ? h("div", { class: "toolbar" }, likeButton(video), playlistPicker(video)) : null,
     video.description ? h("p", { class: "description" }, video.description) : null,
     isOwner ? ownerPanel(video, showTags) : null,
+    isOwner && video.status === "ready" ? captionsPanel(video, reloadPlayer) : null,
     isOwner && video.status === "ready" ? viewsSection(video) : null,
     user && !isOwner ? reportForm("video", video.id, "video") : null,
     commentSection(video, user),

@@ -1,0 +1,301 @@
+"""Caption tracks: an owner's WebVTT or SRT files, stored as WebVTT and published as HLS
+subtitle renditions.
+
+Plain functions over a SQLAlchemy session and the AWS clients; no Flask here.
+
+A track is a WebVTT file and a one-segment HLS media playlist over it, under the video's
+captions prefix (``contracts.names.caption_key_prefix``), named after their content so the media
+edge never serves a stale copy of a replaced track. The transcoder's master playlist does not
+change after transcoding; the backend writes a second one beside the tracks, the transcoder's
+with an ``EXT-X-MEDIA`` line per track and ``SUBTITLES`` on every variant, and plays that one
+while it was built over the video's current master playlist (``playback_key``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import posixpath
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.backend import caption_files
+from app.backend.aws import AwsClients
+from app.backend.caption_files import CaptionError, CaptionFormat, Cue
+from app.backend.models import CaptionTrack, Video, utcnow
+from app.contracts.errors import ApiError
+from app.contracts.messages import VideoState
+from app.contracts.names import caption_key_prefix
+from app.contracts.settings import BackendSettings
+
+log = logging.getLogger(__name__)
+
+# A feature film's subtitles take 50-150 KB; 512 KiB leaves room for dense or styled ones and
+# stays well inside the API's 1 MiB request body once JSON-escaped.
+MAX_CAPTION_BYTES = 512 * 1024
+MAX_TRACKS_PER_VIDEO = 20
+SUBTITLES_GROUP = "subs"
+VTT_TYPE = "text/vtt; charset=utf-8"
+PLAYLIST_TYPE = "application/vnd.apple.mpegurl"
+
+
+@dataclass(frozen=True)
+class TrackEntry:
+    """What the master playlist says of one track."""
+
+    language: str
+    label: str
+    playlist_name: str
+    """The track's media playlist, relative to the captions prefix (where the master lives)."""
+
+
+def _content_name(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()[:16]
+
+
+def subtitle_playlist(vtt_name: str, duration_seconds: float) -> str:
+    """A VOD media playlist of one WebVTT segment spanning the whole video (RFC 8216 sections
+    3.5, 4.3.3.1: the target duration is the segment's duration rounded up)."""
+    return "\n".join(
+        [
+            "#EXTM3U",
+            "#EXT-X-VERSION:3",
+            f"#EXT-X-TARGETDURATION:{max(1, math.ceil(duration_seconds))}",
+            "#EXT-X-MEDIA-SEQUENCE:0",
+            "#EXT-X-PLAYLIST-TYPE:VOD",
+            f"#EXTINF:{duration_seconds:.3f},",
+            vtt_name,
+            "#EXT-X-ENDLIST",
+            "",
+        ]
+    )
+
+
+_URI_ATTRIBUTE = re.compile(r'URI="([^"]*)"')
+_ABSOLUTE = re.compile(r"^(?:[a-zA-Z][a-zA-Z0-9+.-]*:|/)")
+
+
+def _rebased(uri: str, from_dir: str, to_dir: str) -> str:
+    if _ABSOLUTE.match(uri):
+        return uri
+    return posixpath.relpath(posixpath.normpath(posixpath.join(from_dir, uri)), to_dir)
+
+
+def master_with_subtitles(master: str, master_key: str, at_dir: str, tracks: list[TrackEntry]) -> str:
+    """The transcoder's master playlist (stored at ``master_key``), to be stored in ``at_dir``:
+    its relative URIs rebased, an ``EXT-X-MEDIA`` subtitles rendition per track before the
+    first variant, and ``SUBTITLES`` naming their group on every ``EXT-X-STREAM-INF`` (RFC 8216
+    sections 4.3.4.1, 4.3.4.2; I-frame variants take no SUBTITLES, section 4.3.4.3)."""
+    from_dir, to_dir = posixpath.dirname(master_key), at_dir.rstrip("/")
+    media = [
+        f'#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="{SUBTITLES_GROUP}",NAME="{t.label}",LANGUAGE="{t.language}",'
+        f'DEFAULT=NO,AUTOSELECT=YES,FORCED=NO,URI="{t.playlist_name}"'
+        for t in tracks
+    ]
+    out: list[str] = []
+    for line in master.splitlines():
+        line = line.strip()
+        if line.startswith(("#EXT-X-STREAM-INF:", "#EXT-X-I-FRAME-STREAM-INF:")) and media:
+            out += media
+            media = []
+        if line.startswith("#EXT-X-STREAM-INF:"):
+            if "SUBTITLES=" in line:
+                raise ValueError(f"{master_key} already names a subtitles group")
+            line += f',SUBTITLES="{SUBTITLES_GROUP}"'
+        if line.startswith("#"):
+            line = _URI_ATTRIBUTE.sub(lambda m: f'URI="{_rebased(m.group(1), from_dir, to_dir)}"', line)
+        elif line:
+            line = _rebased(line, from_dir, to_dir)
+        out.append(line)
+    if media:
+        raise ValueError(f"{master_key} lists no variant")
+    return "\n".join(out) + "\n"
+
+
+def playback_key(video: Video) -> str | None:
+    """The master playlist a viewer plays: the one with the captions while it was built over the
+    video's current master playlist (a new transcode falls back to its own, captionless)."""
+    if video.captions_master_key and video.captions_base_key == video.master_playlist_key:
+        return video.captions_master_key
+    return video.master_playlist_key
+
+
+# Reading
+def tracks(session: Session, video: Video) -> list[CaptionTrack]:
+    return list(
+        session.scalars(
+            select(CaptionTrack).where(CaptionTrack.video_id == video.id).order_by(CaptionTrack.language)
+        )
+    )
+
+
+def _language(tag: str) -> str:
+    try:
+        return caption_files.language_tag(tag)
+    except CaptionError as exc:
+        raise ApiError(422, "invalid_language", str(exc)) from None
+
+
+def track_of(session: Session, video: Video, language: str) -> CaptionTrack:
+    track = session.get(CaptionTrack, (video.id, _language(language)))
+    if track is None:
+        raise ApiError(404, "caption_not_found", f"the video has no caption track in {language!r}")
+    return track
+
+
+# Changes
+def _storage_failed(video: Video, done: str) -> ApiError:
+    log.exception("caption storage failed", extra={"video_id": video.id})
+    return ApiError(503, "storage_unavailable", f"{done}; try again")
+
+
+def _converted(content: str, fmt: CaptionFormat) -> tuple[bytes, list[Cue]]:
+    size = len(content.encode("utf-8", "surrogatepass"))  # a lone surrogate is the parser's to refuse
+    if size > MAX_CAPTION_BYTES:
+        raise ApiError(
+            413,
+            "caption_too_large",
+            f"the caption file has {size} bytes; at most {MAX_CAPTION_BYTES} are accepted",
+        )
+    try:
+        cues = caption_files.parse(content, fmt)
+    except CaptionError as exc:
+        raise ApiError(422, "caption_invalid", f"not a valid {fmt.name} file: {exc}") from None
+    vtt = caption_files.to_webvtt(cues).encode("utf-8")
+    if len(vtt) > MAX_CAPTION_BYTES:  # an SRT file's escapes can make its WebVTT form larger
+        raise ApiError(
+            413,
+            "caption_too_large",
+            f"the caption file converted to WebVTT has {len(vtt)} bytes; at most {MAX_CAPTION_BYTES} are accepted",
+        )
+    return vtt, cues
+
+
+def put_track(
+    session: Session,
+    aws: AwsClients,
+    settings: BackendSettings,
+    video: Video,
+    language: str,
+    *,
+    label: str,
+    fmt: CaptionFormat,
+    content: str,
+) -> tuple[CaptionTrack, bool]:
+    """Store (or replace) the video's track in ``language`` and publish it; True when created.
+
+    Refusals, before anything is stored: 422 ``invalid_language``, 409 ``not_ready`` (captions
+    are published over a transcoded video), 413 ``caption_too_large``, 422 ``caption_invalid``
+    (naming the line), 409 ``caption_label_taken`` (a group's NAMEs differ, RFC 8216 section
+    4.3.4.1.1), 409 ``too_many_captions``; 409 ``caption_conflict`` when a concurrent request
+    took the language or label first; 503 ``storage_unavailable`` when S3 fails.
+    """
+    tag = _language(language)
+    if video.status != VideoState.READY or not video.master_playlist_key:
+        raise ApiError(409, "not_ready", f"the video is {video.status.value}; add captions once it is ready")
+    vtt, cues = _converted(content, fmt)
+    existing = {t.language: t for t in tracks(session, video)}
+    if any(t.label == label and t.language != tag for t in existing.values()):
+        raise ApiError(
+            409, "caption_label_taken", f"another caption track of the video is labelled {label!r}"
+        )
+    if tag not in existing and len(existing) >= MAX_TRACKS_PER_VIDEO:
+        raise ApiError(
+            409, "too_many_captions", f"the video has {MAX_TRACKS_PER_VIDEO} caption tracks, the most allowed"
+        )
+    name = f"{tag}-{_content_name(vtt)}"
+    prefix = caption_key_prefix(video.id)
+    vtt_key, playlist_key = f"{prefix}{name}.vtt", f"{prefix}{name}.m3u8"
+    duration = video.duration_seconds or cues[-1].end_ms / 1000
+    try:
+        aws.s3.put_object(Bucket=settings.media_bucket, Key=vtt_key, Body=vtt, ContentType=VTT_TYPE)
+        aws.s3.put_object(
+            Bucket=settings.media_bucket,
+            Key=playlist_key,
+            Body=subtitle_playlist(f"{name}.vtt", duration).encode(),
+            ContentType=PLAYLIST_TYPE,
+        )
+    except (BotoCoreError, ClientError):
+        raise _storage_failed(video, "the caption track was not stored") from None
+    track = existing.get(tag)
+    created = track is None
+    replaced = set() if track is None else {track.vtt_key, track.playlist_key} - {vtt_key, playlist_key}
+    if track is None:
+        track = CaptionTrack(video_id=video.id, language=tag)
+        session.add(track)
+    track.label, track.vtt_key, track.playlist_key = label, vtt_key, playlist_key
+    track.size_bytes, track.cue_count, track.updated_at = len(vtt), len(cues), utcnow()
+    try:
+        session.flush()
+    except IntegrityError:  # a concurrent request added this language or took this label first
+        session.rollback()
+        raise ApiError(
+            409, "caption_conflict", "the video's captions changed meanwhile; send it again"
+        ) from None
+    _publish(session, aws.s3, settings.media_bucket, video, replaced)
+    return track, created
+
+
+def delete_track(
+    session: Session, aws: AwsClients, settings: BackendSettings, video: Video, language: str
+) -> None:
+    """Remove the track from the published master playlist, then its files; 404
+    ``caption_not_found`` when the video has none in ``language``."""
+    track = track_of(session, video, language)
+    doomed = {track.vtt_key, track.playlist_key}
+    session.delete(track)
+    session.flush()
+    _publish(session, aws.s3, settings.media_bucket, video, doomed)
+
+
+def republish(session: Session, s3: Any, media_bucket: str, video: Video) -> None:
+    """After a new transcode of a video with caption tracks: their master playlist again, over
+    the new transcode's (until then the video plays the new one without them, ``playback_key``).
+    A failure is logged: the video plays, without captions, until its tracks change."""
+    if video.captions_base_key == video.master_playlist_key or not tracks(session, video):
+        return
+    try:
+        _publish(session, s3, media_bucket, video, set())
+    except ApiError:
+        log.warning("captions not published over the new transcode", extra={"video_id": video.id})
+
+
+def _publish(session: Session, s3: Any, media_bucket: str, video: Video, doomed: set[str]) -> None:
+    """Write the master playlist of the video's tracks (none: the transcoder's is played), commit,
+    then delete ``doomed`` and the master it replaces. A failed write rolls everything back; a
+    failed delete leaves an unlisted object under the video's prefix, removed with the video."""
+    entries = [
+        TrackEntry(t.language, t.label, posixpath.basename(t.playlist_key)) for t in tracks(session, video)
+    ]
+    base = video.master_playlist_key
+    old_master = video.captions_master_key
+    new_master = None
+    try:
+        if entries and base:
+            transcoded = s3.get_object(Bucket=media_bucket, Key=base)["Body"].read().decode("utf-8")
+            body = master_with_subtitles(transcoded, base, caption_key_prefix(video.id), entries).encode()
+            new_master = f"{caption_key_prefix(video.id)}master-{_content_name(body)}.m3u8"
+            s3.put_object(Bucket=media_bucket, Key=new_master, Body=body, ContentType=PLAYLIST_TYPE)
+    except (BotoCoreError, ClientError):
+        session.rollback()
+        raise _storage_failed(video, "the caption tracks were not published") from None
+    video.captions_master_key = new_master
+    video.captions_base_key = base if new_master else None
+    session.commit()
+    log.info("captions published", extra={"video_id": video.id})
+    if old_master and old_master != new_master:
+        doomed.add(old_master)
+    for key in sorted(doomed):
+        try:
+            s3.delete_object(Bucket=media_bucket, Key=key)
+        except (BotoCoreError, ClientError):
+            log.warning(
+                "could not delete a replaced caption object", exc_info=True, extra={"video_id": video.id}
+            )
