@@ -93,7 +93,7 @@ class OutputPaths:
     @property
     def candidates(self) -> Path:
         """The candidate posters, ``candidate-1.jpg`` ... in the order they occur."""
-        return self.root / "posters"
+        return self.root / "candidates"
 
     @property
     def audio_playlist(self) -> Path:

@@ -89,7 +89,7 @@ def test_the_candidate_branch_samples_evenly_drops_black_and_blurred_frames_and_
         "metadata=function=less:key=lavfi.blur:mode=select:value=10.0,thumbnail=n=5,scale=1280:720,setsar=1"
     ) in chain
     pattern = str(PATHS.candidates / "candidate-%d.jpg")
-    assert pattern == "/work/t/out/posters/candidate-%d.jpg"
+    assert pattern == "/work/t/out/candidates/candidate-%d.jpg"
     # passthrough: image2 would otherwise repeat picked frames to fill a constant frame rate.
     assert argv[argv.index(pattern) - 10 : argv.index(pattern)] == [
         "-f",

@@ -214,7 +214,7 @@ def test_candidate_posters_skip_the_black_opening_and_the_blurred_scene(
     assert outputs.thumbnail_key == candidates[0]
     content_types = pipeline.download(outputs.prefix, out)
     for key in candidates:
-        assert key.startswith(outputs.prefix + "posters/candidate-") and content_types[key] == "image/jpeg"
+        assert key.startswith(outputs.prefix + "candidates/candidate-") and content_types[key] == "image/jpeg"
         image = out / key.removeprefix(outputs.prefix)
         assert _mean_luma(image, 0, 0, 640, 360) > 60  # testsrc2 is bright; black is 16
         assert _blur(image) < 10  # the sharp pattern measures about 5, the blurred scene about 60
