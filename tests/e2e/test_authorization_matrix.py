@@ -65,6 +65,7 @@ CALLERS = ("anonymous", "owner", "other", "moderator", "admin", "suspended", "si
 X = 401  # refused: no valid session
 F = 403  # refused: the caller lacks the role
 Cell = tuple[int | str | None, int | str | None, int | str | None]  # public, unlisted, private
+ONE_PIXEL_PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC"
 ALL = 200, 200, 200
 GONE = 404, 404, 404
 # A listing's answer: whether it shows the column's video.
@@ -101,6 +102,10 @@ BEFORE_ROLES: dict[str, tuple[Cell, Cell, Cell, Cell]] = {
     "GET {caption_url}":                                ((200, 200, None), (200, 200, 200), (200, 200, None), (None, None, None)),
     "GET /api/videos/{video}/comments":                 ((200, 200, 404), (200, 200, 200), (200, 200, 404), (X, X, X)),
     "POST /api/videos/{video}/comments {body}":         ((X, X, X), (201, 201, 201), (201, 201, 404), (X, X, X)),
+    # The owner's poster: the candidates the transcode picked (one, from a 1 s clip), an upload.
+    "GET /api/videos/{video}/poster":                   ((X, X, X), (200, 200, 200), (403, 403, 404), (X, X, X)),
+    "PUT /api/videos/{video}/poster {candidate}":       ((X, X, X), (200, 200, 200), (403, 403, 404), (X, X, X)),
+    "POST /api/videos/{video}/poster {image}":          ((X, X, X), (200, 200, 200), (403, 403, 404), (X, X, X)),
     "PUT /api/videos/{video}/like":                     ((X, X, X), (200, 200, 200), (200, 200, 404), (X, X, X)),
     "DELETE /api/videos/{video}/like":                  ((X, X, X), (200, 200, 200), (200, 200, 404), (X, X, X)),
     "GET /api/playlists/{playlist}":                    ((200, 200, 404), (200, 200, 200), (200, 200, 404), (X, X, X)),
@@ -226,6 +231,8 @@ BODIES: dict[str, Callable[[World, str], dict[str, Any]]] = {
     },
     "{reason}": lambda world, visibility: {"reason": "acted on in the matrix"},
     "{caption}": lambda world, visibility: CAPTION,
+    "{candidate}": lambda world, visibility: {"candidate": 0},
+    "{image}": lambda world, visibility: {"image": ONE_PIXEL_PNG},
     "{role}": lambda world, visibility: {"role": "moderator", "reason": "granted in the matrix"},
 }
 
