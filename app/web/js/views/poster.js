@@ -40,9 +40,10 @@ export function posterSection(video, onChange) {
     h("button", { type: "submit" }, "Use this poster"),
   );
   const fileInput = h("input", { name: "image", type: "file", accept: "image/jpeg,image/png,image/webp" });
+  // Stacked, not inline: at a phone's width the file input and its hint need the whole line.
   const uploadForm = h(
     "form",
-    { class: "inline" },
+    { class: "poster-form" },
     field("Or upload an image", fileInput, "JPEG, PNG or WebP; shown at up to 1280×720."),
     h("button", { type: "submit" }, "Upload poster"),
   );
