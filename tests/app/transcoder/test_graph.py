@@ -289,3 +289,18 @@ def test_without_the_storyboard_the_split_feeds_only_the_ladder_and_the_poster()
     graph = _filter_complex(argv)
     assert graph.startswith("[0:V]split=6") and "tile=" not in graph
     assert str(PATHS.sprites) not in argv
+
+
+def test_a_tasks_later_run_makes_neither_candidates_nor_the_audio_only_variant_again() -> None:
+    """A long source's second run (checkpoints.py) encodes the lower rungs; the candidate posters
+    and the audio-only variant came with the first, at the top rung's size."""
+    argv = list(
+        ffmpeg.compile(
+            build_graph(_probe(), _task(), [480, 360], PATHS, storyboard=False, once_per_task=False)
+        )
+    )
+    graph = _filter_complex(argv)
+    assert graph.startswith("[0:V]split=3") and "asplit=2" in graph  # 480, 360 and the poster
+    assert "blackframe" not in graph and "thumbnail=" not in graph
+    assert "/work/t/out/audio/index.m3u8" not in argv
+    assert str(PATHS.candidates / "candidate-%d.jpg") not in argv
