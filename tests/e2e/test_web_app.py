@@ -898,14 +898,17 @@ def test_hovering_the_seek_bar_previews_the_storyboard_tile_for_that_time(
     )
     preview = page.locator(".seek-preview")
     expect(preview).to_be_hidden()
-    box = seek.bounding_box()
-    assert box is not None
     sprite = page.locator(".seek-sprite")
     sheet = re.compile(r"/storyboard/sprite-1\.jpg$")
     # Three quarters along: 15 s, the eighth tile (index 7): second row, third column. The
-    # preview waits for the track, which loads beside the video: hover again until it shows.
+    # preview waits for the track, which loads beside the video: hover again until it shows,
+    # bringing the bar into view and measuring it each time (the quality and caption menus
+    # appear above it as hls.js reads the playlist, moving it down).
     deadline = time.monotonic() + UI_STEP_MS / 1000
     while preview.is_hidden() and time.monotonic() < deadline:
+        seek.scroll_into_view_if_needed()
+        box = seek.bounding_box()
+        assert box is not None
         page.mouse.move(box["x"] + box["width"] * 0.75, box["y"] + box["height"] / 2 + 1)
         page.mouse.move(box["x"] + box["width"] * 0.75, box["y"] + box["height"] / 2)
         page.wait_for_timeout(200)
