@@ -19,6 +19,7 @@ from app.contracts.names import (
     CAPTIONS_DIR,
     INCOMING_KEY_PREFIX,
     MASTER_PLAYLIST_NAME,
+    POSTERS_KEY_PATTERN,
     STATUS_MAX_RECEIVES,
     STATUS_VISIBILITY_TIMEOUT_SECONDS,
     UPLOADS_KEY_PREFIX,
@@ -152,7 +153,8 @@ def backend_policy(
     version of a deleted video's source (the bucket may be versioned). Media:
     delete a deleted video's outputs and replaced caption files, read the transcoders' master
     playlists and write caption tracks and the master playlist that lists them, under the
-    captions prefix only (app/backend/captions.py). Tasks: send. Status: receive and delete. ListBucket on
+    captions prefix only (app/backend/captions.py), and write the posters owners upload
+    (there only). Tasks: send. Status: receive and delete. ListBucket on
     the uploads bucket makes a missing upload's HeadObject answer 404 rather than 403. The media
     edge's store: cut a video's grants (write its revocation epoch, sweep the expired ones).
     Sign-outs: read one, and record one when an admin suspends a user or takes a role away.
@@ -176,6 +178,7 @@ def backend_policy(
             "ReadMasterPlaylists", ["s3:GetObject"], [f"{media_bucket_arn}/videos/*/{MASTER_PLAYLIST_NAME}"]
         ),
         statement("PublishCaptions", ["s3:PutObject"], [f"{media_bucket_arn}/videos/*/{CAPTIONS_DIR}/*"]),
+        statement("UploadedPosters", ["s3:PutObject"], [f"{media_bucket_arn}/{POSTERS_KEY_PATTERN}"]),
         statement("ListOwnBuckets", ["s3:ListBucket"], [uploads_bucket_arn, media_bucket_arn]),
         statement("SendTasks", ["sqs:SendMessage"], [task_queue_arn]),
         statement("ConsumeStatus", ["sqs:ReceiveMessage", "sqs:DeleteMessage"], [status_queue_arn]),

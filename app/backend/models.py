@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     Uuid,
+    false,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -149,6 +150,18 @@ class Video(Base):
     )
     captions_base_key: Mapped[str | None] = mapped_column(
         String(1024), default=None, comment="the master_playlist_key captions_master_key was built over"
+    )
+    thumbnail_candidates: Mapped[list[str]] = mapped_column(
+        JSON,
+        default=list,
+        server_default=text("'[]'"),
+        comment="keys of the candidate posters the transcode picked; thumbnail_key is one of them or an upload",
+    )
+    mp4_download: Mapped[bool] = mapped_column(
+        default=False, server_default=false(), comment="the owner asked for an MP4 to download"
+    )
+    download_key: Mapped[str | None] = mapped_column(
+        String(1024), default=None, comment="the MP4 for download"
     )
     error_reason: Mapped[str | None] = mapped_column(String(1000), default=None)
     hidden_at: Mapped[datetime | None] = mapped_column(

@@ -21,6 +21,7 @@ from app.backend.models import (
     ReportTarget,
     Visibility,
 )
+from app.backend.posters import POSTER_BOX, POSTER_UPLOAD_BASE64_MAX, POSTER_UPLOAD_MAX_BYTES
 from app.contracts.messages import MAX_FILTERS, FilterSpec, VideoState
 from app.contracts.roles import Role
 
@@ -185,6 +186,11 @@ class VideoCreate(_Request):
     visibility: Visibility = Visibility.PUBLIC
     filters: list[FilterSpec] = Field(default_factory=list, max_length=MAX_FILTERS)
     tags: Tags = Field(default_factory=list)
+    mp4_download: bool = Field(
+        False,
+        description="also make one MP4 file of the video that whoever may watch it can download"
+        " (download_url once ready); chosen here, at upload, as it costs the transcode a remux",
+    )
 
 
 class VideoPatch(_Patch):
@@ -246,6 +252,10 @@ class VideoOut(BaseModel):
         description="WebVTT thumbnails track for seek previews: cues name sprite-N.jpg#xywh=x,y,w,h"
         " relative to it; null until ready and for videos transcoded before storyboards"
     )
+    download_url: str | None = Field(
+        description="the MP4 to download (served as an attachment); null unless the owner asked for one"
+        " at upload (mp4_download) and the video is ready"
+    )
     error_reason: str | None
     likes: int
     liked_by_me: bool
@@ -299,6 +309,37 @@ class StackCostsOut(BaseModel):
     minutes_transcoded: float
     processing_usd: float
     processing_usd_per_minute: float | None
+
+
+class PosterChoice(_Request):
+    candidate: int = Field(
+        ge=0, lt=16, description="index into `candidates` of GET /api/videos/{video_id}/poster"
+    )
+
+
+class PosterUpload(_Request):
+    image: Annotated[
+        str,
+        StringConstraints(
+            min_length=4, max_length=POSTER_UPLOAD_BASE64_MAX, pattern=r"^[A-Za-z0-9+/]*={0,2}$"
+        ),
+    ] = Field(
+        description=f"the image file, base64-encoded: a JPEG, PNG or WebP of at most {POSTER_UPLOAD_MAX_BYTES}"
+        " bytes, recognised by its content (never by a declared type), and stored re-encoded as a JPEG"
+        f" of at most {POSTER_BOX[0]}x{POSTER_BOX[1]}"
+    )
+
+
+class PosterOut(BaseModel):
+    thumbnail_url: str | None = Field(description="the poster the feed and the player show")
+    candidates: list[str] = Field(
+        description="URLs of the candidate posters the transcode picked (neither black nor blurred),"
+        " in the order they occur in the video; empty for a video black or blurred throughout"
+    )
+    chosen: int | None = Field(
+        description="index of the candidate shown; null when the poster is an uploaded image (or the"
+        " frame at a fixed time, for a video without candidates)"
+    )
 
 
 class VideoPage(BaseModel):

@@ -77,6 +77,8 @@ def record_event(session: Session, event: ProgressEventV1) -> bool:
             "master_playlist_key": event.outputs.master_playlist_key,
             "storyboard_key": event.outputs.storyboard.vtt_key if event.outputs.storyboard else None,
             **usage_columns(event.outputs.usage),
+            "thumbnail_candidates": event.outputs.thumbnail_candidates,
+            "download_key": event.outputs.download_key,
         }
     if event.error_reason:
         values["error_reason"] = event.error_reason

@@ -200,6 +200,7 @@ def create_video(
         visibility=data.visibility,
         status=VideoState.UPLOADING,
         filters=[f.model_dump(mode="json") for f in data.filters],
+        mp4_download=data.mp4_download,
         source_key=source_key(video_id),
         renditions=[],
     )
@@ -430,6 +431,7 @@ def _task_for(video: Video, task_id: uuid.UUID, settings: BackendSettings, sourc
             "source_bucket": settings.uploads_bucket,
             "source_key": source_key,
             "filters": video.filters,
+            "mp4_download": video.mp4_download,
         }
     )
 

@@ -86,6 +86,8 @@ class TaskMessageV1(_Message):
         max_length=len(ALLOWED_HEIGHTS),
         description="requested rendition heights; the worker never exceeds the source height",
     )
+    # Defaulted: a message from a backend before downloads still validates, and means no MP4.
+    mp4_download: bool = Field(False, description="also produce one MP4 file for download (owner's choice)")
     created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
 
 
@@ -139,6 +141,13 @@ class TranscodeUsage(_Message):
     bytes_stored: int = Field(ge=0, description="bytes the task's outputs take in the media bucket")
 
 
+class AudioRendition(_Message):
+    """The audio-only variant of the ladder, for listeners whose network cannot carry any video rung."""
+
+    bandwidth: int = Field(gt=0, description="peak bits per second, as in the master playlist")
+    playlist_key: str = Field(min_length=1)
+
+
 class TaskOutputs(_Message):
     prefix: str = Field(min_length=1, description="task-scoped key prefix in the media bucket")
     master_playlist_key: str = Field(min_length=1)
@@ -149,6 +158,17 @@ class TaskOutputs(_Message):
     storyboard: Storyboard | None = None
     # Optional for the same reason: a worker from before cost accounting reports no usage.
     usage: TranscodeUsage | None = None
+    # Optional, as the storyboard: older workers report none of these.
+    thumbnail_candidates: list[str] = Field(
+        default_factory=list,
+        max_length=16,
+        description="keys of candidate posters picked from the source (neither black nor blurred), best first;"
+        " thumbnail_key is the first of them when there is one",
+    )
+    audio: AudioRendition | None = Field(
+        None, description="audio-only variant; none when the source is silent"
+    )
+    download_key: str | None = Field(None, description="the MP4 for download, when the task asked for one")
 
 
 class ProgressEventV1(_Message):

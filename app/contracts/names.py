@@ -156,6 +156,17 @@ def caption_key_prefix(video_id: uuid.UUID | str) -> str:
     return f"videos/{video_id}/{CAPTIONS_DIR}/"
 
 
+# Object keys in the media bucket: the posters a video's owner uploads, under the video's prefix
+# (``videos/<video id>/``, which its media grant covers) beside its tasks' outputs; the backend's
+# role may write there and nowhere else in the media bucket.
+POSTERS_KEY_PATTERN = "videos/*/posters/*"
+
+
+def poster_key_prefix(video_id: uuid.UUID | str) -> str:
+    """Where the posters the owner of a video uploads live in the media bucket."""
+    return POSTERS_KEY_PATTERN.replace("*", str(video_id), 1).removesuffix("*")
+
+
 # Queue behaviour, read by the components (TranscoderFleet, ProgressService) and, through the
 # synthesized graph, by the local platform; the transcoder's lease follows the task queue's.
 TASK_MAX_RECEIVES = 3

@@ -337,6 +337,9 @@ def media_object(grant: str, key: str) -> Response:
     }
     if "ContentRange" in obj:
         headers["Content-Range"] = obj["ContentRange"]
+    # CloudFront passes the object's stored Content-Disposition on (the MP4 download's "attachment").
+    if obj.get("ContentDisposition"):
+        headers["Content-Disposition"] = obj["ContentDisposition"]
 
     stream = obj["Body"]
     status = 206 if "ContentRange" in obj else 200

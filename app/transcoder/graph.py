@@ -1,8 +1,9 @@
 """From (probe result, task) to one ffmpeg command: a pure function, tested without running ffmpeg.
 
 One decode feeds everything: the task's allow-listed filters become filter nodes, then
-``split`` fans the frames out to one scaler per rendition, to the poster thumbnail and to the
-storyboard's sprite sheets (``storyboard.py``).
+``split`` fans the frames out to one scaler per rendition, to the poster thumbnail, to the
+candidate posters (``posters.py``) and to the storyboard's sprite sheets (``storyboard.py``);
+``asplit`` fans the sound out to every rendition and to the audio-only variant.
 Only numbers and enums validated by the task schema, and paths the worker chose,
 reach the command line.
 """
@@ -16,11 +17,23 @@ from typing import Any
 import ffmpeg
 
 from app.contracts.messages import FlipFilter, GrayscaleFilter, RotateFilter, TaskMessageV1, TrimFilter
+from app.transcoder.posters import (
+    BLACK_FRAME_PERCENT,
+    BLACK_PIXEL_LUMA,
+    CANDIDATE_PATTERN,
+    MAX_BLUR,
+    CandidatePlan,
+    plan_candidates,
+)
 from app.transcoder.probe import SOURCE_INPUT_OPTIONS, ProbeResult
 from app.transcoder.storyboard import SPRITE_PATTERN, VTT_NAME, StoryboardPlan, plan_storyboard
 
 SEGMENT_SECONDS = 4
 AUDIO_BITRATE = 128_000
+# The audio-only variant: enough for speech and music on a network no video rung fits.
+AUDIO_ONLY_BITRATE = 64_000
+AUDIO_ONLY_PLAYLIST = "audio/index.m3u8"
+DOWNLOAD_NAME = "download.mp4"
 # Bits per pixel per frame for H.264 at the "veryfast" preset: about 2.8 Mbit/s for 720p30.
 _BITS_PER_PIXEL = 0.1
 _MIN_VIDEO_BITRATE = 150_000
@@ -60,6 +73,7 @@ class TranscodePlan:
     renditions: tuple[RenditionPlan, ...]
     thumbnail_at: float
     storyboard: StoryboardPlan
+    candidates: CandidatePlan
 
 
 @dataclass(frozen=True)
@@ -75,6 +89,20 @@ class OutputPaths:
     @property
     def thumbnail(self) -> Path:
         return self.root / "poster.jpg"
+
+    @property
+    def candidates(self) -> Path:
+        """The candidate posters, ``candidate-1.jpg`` ... in the order they occur."""
+        return self.root / "candidates"
+
+    @property
+    def audio_playlist(self) -> Path:
+        return self.root / AUDIO_ONLY_PLAYLIST
+
+    @property
+    def download(self) -> Path:
+        """The MP4 for download, remuxed from the top rendition when the task asks for it."""
+        return self.root / DOWNLOAD_NAME
 
     @property
     def storyboard(self) -> Path:
@@ -94,6 +122,8 @@ class OutputPaths:
         for rendition in plan.renditions:
             self.playlist(rendition).parent.mkdir(parents=True, exist_ok=True)
         self.storyboard.mkdir(parents=True, exist_ok=True)
+        self.candidates.mkdir(parents=True, exist_ok=True)
+        self.audio_playlist.parent.mkdir(parents=True, exist_ok=True)
 
     def playlist(self, rendition: RenditionPlan) -> Path:
         return self.root / rendition.playlist
@@ -142,6 +172,7 @@ def plan_transcode(probe: ProbeResult, task: TaskMessageV1, ladder: list[int]) -
         renditions=plan_ladder(width, height, requested, probe.fps),
         thumbnail_at=min(_THUMBNAIL_AT_MOST_SECONDS, duration / 10),
         storyboard=plan_storyboard(width, height, duration),
+        candidates=plan_candidates(duration),
     )
 
 
@@ -171,6 +202,18 @@ def _apply_filters(video: Any, audio: Any, task: TaskMessageV1) -> tuple[Any, An
     return video, audio
 
 
+def _hls_options(segments: Path) -> dict[str, Any]:
+    return {
+        "f": "hls",
+        "hls_time": SEGMENT_SECONDS,
+        "hls_playlist_type": "vod",
+        "hls_segment_type": "fmp4",
+        "hls_fmp4_init_filename": "init.mp4",
+        "hls_flags": "independent_segments",
+        "hls_segment_filename": str(segments),
+    }
+
+
 def _rendition_output(video: Any, audio: Any, rendition: RenditionPlan, paths: OutputPaths) -> Any:
     scaled = video.filter("scale", rendition.width, rendition.height).filter("setsar", 1)
     streams = [scaled] if audio is None else [scaled, audio]
@@ -184,26 +227,69 @@ def _rendition_output(video: Any, audio: Any, rendition: RenditionPlan, paths: O
         "bufsize:v": rendition.video_bitrate * 3,
         # A keyframe at every segment boundary, so every segment starts independently.
         "force_key_frames": f"expr:gte(t,n_forced*{SEGMENT_SECONDS})",
-        "f": "hls",
-        "hls_time": SEGMENT_SECONDS,
-        "hls_playlist_type": "vod",
-        "hls_segment_type": "fmp4",
-        "hls_fmp4_init_filename": "init.mp4",
-        "hls_flags": "independent_segments",
-        "hls_segment_filename": str(paths.segments(rendition)),
+        **_hls_options(paths.segments(rendition)),
     }
     if audio is not None:
         options.update({"c:a": "aac", "b:a": AUDIO_BITRATE, "ac": 2})
     return ffmpeg.output(*streams, str(paths.playlist(rendition)), **options)
 
 
+def _audio_only_output(audio: Any, paths: OutputPaths) -> Any:
+    """The ladder's audio-only variant: the sound alone, segmented as the renditions are."""
+    options = {
+        "c:a": "aac",
+        "b:a": AUDIO_ONLY_BITRATE,
+        "ac": 2,
+        **_hls_options(paths.audio_playlist.parent / "seg_%05d.m4s"),
+    }
+    return ffmpeg.output(audio, str(paths.audio_playlist), **options)
+
+
+def _candidates_output(video: Any, plan: CandidatePlan, top: RenditionPlan, paths: OutputPaths) -> Any:
+    """Frames sampled evenly, black and blurred ones dropped, one picked per batch (``posters.py``)."""
+    picked = (
+        video.filter("fps", fps=f"{plan.sample_rate:.6f}")
+        # amount=0: every frame gets its percentage of black pixels, which the next node bounds.
+        .filter("blackframe", amount=0, threshold=BLACK_PIXEL_LUMA)
+        .filter(
+            "metadata",
+            mode="select",
+            key="lavfi.blackframe.pblack",
+            value=BLACK_FRAME_PERCENT,
+            function="less",
+        )
+        .filter("blurdetect")
+        .filter("metadata", mode="select", key="lavfi.blur", value=MAX_BLUR, function="less")
+        .filter("thumbnail", n=plan.batch)
+        .filter("scale", top.width, top.height)
+        .filter("setsar", 1)
+    )
+    options = {
+        "frames:v": plan.count,
+        # Each picked frame once: image2 would otherwise repeat frames to fill a constant rate.
+        "fps_mode": "passthrough",
+        "q:v": 3,
+        "f": "image2",
+        "start_number": 1,
+    }
+    return ffmpeg.output(picked, str(paths.candidates / CANDIDATE_PATTERN), **options)
+
+
 def build_graph(
-    probe: ProbeResult, task: TaskMessageV1, ladder: list[int], paths: OutputPaths, *, storyboard: bool = True
+    probe: ProbeResult,
+    task: TaskMessageV1,
+    ladder: list[int],
+    paths: OutputPaths,
+    *,
+    storyboard: bool = True,
+    once_per_task: bool = True,
 ) -> Any:
     """The whole transcode as one ffmpeg-python graph; ``ffmpeg.compile`` turns it into argv.
 
     ``storyboard=False`` leaves the seek previews' branch out, for measuring what it costs
-    (``bench/one_decode.py``); the worker always makes them."""
+    (``bench/one_decode.py``) and in a task's later runs (``checkpoints.py``);
+    ``once_per_task=False`` leaves out the candidate posters and the audio-only variant, which
+    a task's first run has made."""
     plan = plan_transcode(probe, task, ladder)
     source = ffmpeg.input(
         str(paths.source), t=_seconds(probe.duration + DECODE_MARGIN_SECONDS), **SOURCE_INPUT_OPTIONS
@@ -218,8 +304,14 @@ def build_graph(
         for i, rendition in enumerate(plan.renditions)
     ]
     top = plan.renditions[0]
+    branch = len(plan.renditions)
+    if once_per_task:
+        if sounds is not None:
+            outputs.append(_audio_only_output(sounds[branch], paths))
+        outputs.append(_candidates_output(frames[branch], plan.candidates, top, paths))
+        branch += 1
     poster = (
-        frames[len(plan.renditions)]
+        frames[branch]
         .filter("trim", start=_seconds(plan.thumbnail_at))
         .filter("scale", top.width, top.height)
         .filter("setsar", 1)
@@ -229,7 +321,7 @@ def build_graph(
         return _finish(outputs)
     board = plan.storyboard
     tiles = (
-        frames[len(plan.renditions) + 1]
+        frames[branch + 1]
         # eof_action=pass: the last, partial interval gets its tile too (storyboard.tile_count).
         .filter("fps", fps=f"1/{board.interval}", eof_action="pass")
         .filter("scale", board.tile_width, board.tile_height)
@@ -246,3 +338,10 @@ def _finish(outputs: list[Any]) -> Any:
         .global_args("-nostdin", "-hide_banner", "-loglevel", "error", "-progress", "pipe:1", "-nostats")
         .overwrite_output()
     )
+
+
+def build_download(paths: OutputPaths, top: RenditionPlan) -> Any:
+    """The MP4 for download, copied out of the top rendition ffmpeg already encoded: a remux, no
+    second encode. ``faststart`` puts the index first, so the file plays while it downloads."""
+    rendition = ffmpeg.input(str(paths.playlist(top)), f="hls", protocol_whitelist="file")
+    return _finish([ffmpeg.output(rendition, str(paths.download), c="copy", movflags="+faststart", f="mp4")])

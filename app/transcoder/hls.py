@@ -2,6 +2,8 @@
 
 Each variant's BANDWIDTH is the peak bit rate of its segments (AVERAGE-BANDWIDTH the
 mean), and CODECS comes from probing the variant itself, so players choose correctly.
+The audio-only variant comes last, an EXT-X-STREAM-INF without RESOLUTION whose CODECS names
+AAC alone (RFC 8216, section 4.3.4.2): a client on a network no video rung fits switches to it.
 """
 
 from __future__ import annotations
@@ -108,7 +110,29 @@ def describe_variant(root: Path, playlist: str, frame_rate: float) -> Variant:
     )
 
 
-def master_playlist(variants: list[Variant]) -> str:
+@dataclass(frozen=True)
+class AudioVariant:
+    playlist: str
+    """URI relative to the master playlist."""
+    peak_bandwidth: int
+    average_bandwidth: int
+
+
+def describe_audio_variant(root: Path, playlist: str) -> AudioVariant:
+    """Probe and measure the audio-only rendition ffmpeg wrote under ``root``: AAC and nothing else."""
+    path = root / playlist
+    try:
+        info = ffmpeg.probe(str(path))
+    except ffmpeg.Error as exc:
+        raise OutputError(f"ffprobe cannot read {playlist}") from exc
+    kinds = [(s.get("codec_type"), s.get("codec_name")) for s in info.get("streams", [])]
+    if kinds != [("audio", "aac")]:
+        raise OutputError(f"the audio-only variant holds {kinds}, not one AAC stream")
+    peak, average = bandwidth(path)
+    return AudioVariant(playlist=playlist, peak_bandwidth=peak, average_bandwidth=average)
+
+
+def master_playlist(variants: list[Variant], audio: AudioVariant | None = None) -> str:
     lines = ["#EXTM3U", "#EXT-X-VERSION:7", "#EXT-X-INDEPENDENT-SEGMENTS"]
     for variant in variants:
         attributes = (
@@ -117,4 +141,9 @@ def master_playlist(variants: list[Variant]) -> str:
             f'CODECS="{variant.codecs}"'
         )
         lines += [f"#EXT-X-STREAM-INF:{attributes}", variant.playlist]
+    if audio is not None:
+        attributes = (
+            f'BANDWIDTH={audio.peak_bandwidth},AVERAGE-BANDWIDTH={audio.average_bandwidth},CODECS="{_AAC_LC}"'
+        )
+        lines += [f"#EXT-X-STREAM-INF:{attributes}", audio.playlist]
     return "\n".join(lines) + "\n"

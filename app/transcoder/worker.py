@@ -44,7 +44,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -60,6 +60,7 @@ from app import metrics
 from app.contracts import bounded_json, logs
 from app.contracts.messages import (
     REDRIVES_ATTRIBUTE,
+    AudioRendition,
     PurchaseOption,
     Rendition,
     Storyboard,
@@ -77,9 +78,26 @@ from app.contracts.tickets import media_key_prefix
 from app.instance_metadata import ec2_instance_id, ec2_instance_type, ec2_purchase_option
 from app.transcoder.checkpoints import Checkpoints, run_heights
 from app.transcoder.deletion import DeletionWatch, VideoDeleted
-from app.transcoder.graph import OutputPaths, PlanError, build_graph, plan_transcode
-from app.transcoder.hls import OutputError, Variant, describe_variant, master_playlist, playlist_duration
+from app.transcoder.graph import (
+    AUDIO_ONLY_PLAYLIST,
+    DOWNLOAD_NAME,
+    OutputPaths,
+    PlanError,
+    build_download,
+    build_graph,
+    plan_transcode,
+)
+from app.transcoder.hls import (
+    AudioVariant,
+    OutputError,
+    Variant,
+    describe_audio_variant,
+    describe_variant,
+    master_playlist,
+    playlist_duration,
+)
 from app.transcoder.limits import SourceLimits, SourceRefused, check_source, clock
+from app.transcoder.posters import CANDIDATE_GLOB, candidate_number
 from app.transcoder.probe import NotAVideo, probe
 from app.transcoder.progress import ProgressReporter, sns_publisher
 from app.transcoder.protection import ProtectionError, ScaleInProtection
@@ -434,7 +452,9 @@ class Worker:
                 # Each run into a directory of its own: the second's poster (of a lower rendition) is not kept.
                 run_paths = OutputPaths(source=paths.source, root=work / f"run-{run}")
                 run_paths.make_directories(plan_transcode(source, task, heights))
-                graph = build_graph(source, task, heights, run_paths, storyboard=run == 0)
+                graph = build_graph(
+                    source, task, heights, run_paths, storyboard=run == 0, once_per_task=run == 0
+                )
                 self._encode(graph, progress, watch, deadline)
                 kept = [
                     p
@@ -445,6 +465,9 @@ class Worker:
                 checkpoints.save(
                     heights, paths.root, _move_under(kept, run_paths.root, paths.root), self._put_media
                 )
+        if task.mp4_download:
+            # A remux of the top rendition (no second encode), within the same budget.
+            self._encode(build_download(paths, plan.renditions[0]), lambda _seconds: None, watch, deadline)
         # What a source second costs the fleet, for sizing it (and spotting a slow instance type).
         metrics.emit(
             "transcoder",
@@ -462,10 +485,13 @@ class Worker:
         if not paths.thumbnail.is_file():
             raise OutputError("ffmpeg wrote no poster thumbnail")
         variants = [describe_variant(paths.root, r.playlist, source.fps) for r in plan.renditions]
+        audio = describe_audio_variant(paths.root, AUDIO_ONLY_PLAYLIST) if source.has_audio else None
         duration = round(playlist_duration(paths.root / variants[0].playlist), 3)
         storyboard = self._write_storyboard(paths, plan.storyboard, duration)
-        paths.master_playlist.write_text(master_playlist(variants))
-        return self._upload(task, paths, variants, duration, storyboard, watch, cpu_seconds, checkpoints)
+        paths.master_playlist.write_text(master_playlist(variants, audio))
+        return self._upload(
+            task, paths, variants, audio, duration, storyboard, watch, cpu_seconds, checkpoints
+        )
 
     @staticmethod
     def _write_storyboard(paths: OutputPaths, plan: StoryboardPlan, duration: float) -> Storyboard:
@@ -506,6 +532,7 @@ class Worker:
         task: TaskMessageV1,
         paths: OutputPaths,
         variants: list[Variant],
+        audio: AudioVariant | None,
         duration: float,
         storyboard: Storyboard,
         watch: DeletionWatch,
@@ -533,10 +560,24 @@ class Worker:
         self._put(bucket, master_key, paths.master_playlist)  # last: it makes the set visible
         written += paths.master_playlist.stat().st_size
         stored = sum(path.stat().st_size for path in files.values())
+        candidates = [
+            prefix + path.relative_to(paths.root).as_posix()
+            for path in sorted(paths.candidates.glob(CANDIDATE_GLOB), key=lambda p: candidate_number(p.name))
+        ]
+        # The first candidate is the poster until the owner chooses; the fixed-time frame only
+        # when the whole video is black or blurred.
+        fixed_poster = prefix + paths.thumbnail.relative_to(paths.root).as_posix()
         return TaskOutputs(
             prefix=prefix,
             master_playlist_key=master_key,
-            thumbnail_key=prefix + paths.thumbnail.relative_to(paths.root).as_posix(),
+            thumbnail_key=candidates[0] if candidates else fixed_poster,
+            thumbnail_candidates=candidates,
+            audio=AudioRendition(bandwidth=audio.peak_bandwidth, playlist_key=prefix + audio.playlist)
+            if audio is not None
+            else None,
+            download_key=prefix + paths.download.relative_to(paths.root).as_posix()
+            if paths.download.is_file()
+            else None,
             duration_seconds=duration,
             renditions=[
                 Rendition(
@@ -564,7 +605,9 @@ class Worker:
             if doomed:
                 self.aws.s3.delete_objects(Bucket=bucket, Delete={"Objects": doomed, "Quiet": True})
 
-    def _encode(self, graph: Any, progress: RunProgress, watch: DeletionWatch, deadline: float) -> None:
+    def _encode(
+        self, graph: Any, progress: Callable[[float], None], watch: DeletionWatch, deadline: float
+    ) -> None:
         """One ffmpeg run, within what is left of the task's wall-clock budget."""
         try:
             run_ffmpeg(
@@ -588,8 +631,11 @@ class Worker:
         self._put(self.settings.media_bucket, key, path)
 
     def _put(self, bucket: str, key: str, path: Path) -> None:
-        content_type = _CONTENT_TYPES.get(path.suffix, "application/octet-stream")
-        self.aws.s3.upload_file(str(path), bucket, key, ExtraArgs={"ContentType": content_type})
+        extra = {"ContentType": _CONTENT_TYPES.get(path.suffix, "application/octet-stream")}
+        if path.name == DOWNLOAD_NAME:
+            # Stored with the object, so the media edge serves it as a file to save, not to play.
+            extra["ContentDisposition"] = 'attachment; filename="video.mp4"'
+        self.aws.s3.upload_file(str(path), bucket, key, ExtraArgs=extra)
 
     def _report_invalid(self, body: str, error: ValidationError, attempt: int) -> None:
         reason = f"invalid task message: {error.errors()[0]['msg'] if error.errors() else error}"

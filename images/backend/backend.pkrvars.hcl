@@ -1,2 +1,3 @@
-role          = "backend"
-instance_type = "t4g.medium"
+role           = "backend"
+extra_packages = ["ffmpeg"]
+instance_type  = "t4g.medium"

@@ -1,3 +1,4 @@
+import json
 import uuid
 
 import pytest
@@ -84,3 +85,50 @@ def test_a_ready_event_round_trips_its_storyboard_and_one_without_still_parses()
         messages.ProgressEventV1.model_validate(
             {**ids, "outputs": {**outputs, "storyboard": {**storyboard, "sprite_count": 0}}}
         )
+
+
+def test_posters_audio_and_download_ride_in_version_1_and_messages_without_them_still_parse() -> None:
+    """Compatible within v1: a backend or worker of before (still running during a deploy) sends
+    messages without the new fields, which parse as "none"; the new fields round-trip."""
+    older_task = json.dumps(
+        {"video_id": str(uuid.uuid4()), "owner_id": "s", "source_bucket": "uploads", "source_key": "k"}
+    )
+    assert messages.parse_task(older_task).mp4_download is False
+    assert messages.parse_task(_task(mp4_download=True).model_dump_json()).mp4_download is True
+    outputs = {
+        "prefix": "videos/v/t/",
+        "master_playlist_key": "videos/v/t/master.m3u8",
+        "thumbnail_key": "videos/v/t/poster.jpg",
+        "duration_seconds": 4.0,
+        "renditions": [
+            {"height": 180, "width": 320, "bandwidth": 200_000, "playlist_key": "videos/v/t/180p/index.m3u8"}
+        ],
+    }
+    ids = {
+        "task_id": str(uuid.uuid4()),
+        "video_id": str(uuid.uuid4()),
+        "sequence": 3,
+        "percent": 100,
+        "state": "ready",
+    }
+    older = messages.parse_progress(json.dumps({**ids, "outputs": outputs}))
+    assert older.outputs is not None
+    assert (older.outputs.thumbnail_candidates, older.outputs.audio, older.outputs.download_key) == (
+        [],
+        None,
+        None,
+    )
+    newer = {
+        **outputs,
+        "thumbnail_key": "videos/v/t/candidates/candidate-1.jpg",
+        "thumbnail_candidates": [f"videos/v/t/candidates/candidate-{n}.jpg" for n in (1, 2)],
+        "audio": {"bandwidth": 70_000, "playlist_key": "videos/v/t/audio/index.m3u8"},
+        "download_key": "videos/v/t/download.mp4",
+    }
+    event = messages.parse_progress(json.dumps({**ids, "outputs": newer}))
+    assert messages.parse_progress(event.model_dump_json()) == event
+    assert event.outputs is not None and event.outputs.audio == messages.AudioRendition(
+        bandwidth=70_000, playlist_key="videos/v/t/audio/index.m3u8"
+    )
+    with pytest.raises(ValidationError):
+        messages.parse_progress(json.dumps({**ids, "outputs": {**newer, "thumbnail_candidates": ["k"] * 17}}))

@@ -5,7 +5,7 @@ user, a moderator, an admin, a user an admin suspended (their tickets taken befo
 owner's earlier session, signed out (its access token, and the SSE tickets it was
 given, presented after ``POST /auth/logout``). Each request is made once per visibility of the
 video (or playlist) it names, on the real platform with transcoders, so media grants are real:
-a cell of the ``{playback_url}`` row is what fetching the playback URL the caller was given
+a cell of the ``{playback_url}`` (``{download_url}``) row is what fetching the playback (download) URL the caller was given
 answers, ``None`` where the caller was given none. Paths name resources by placeholder:
 
 - ``{video}``, ``{playlist}``: the owner's ready video / playlist of the column's visibility
@@ -65,6 +65,7 @@ CALLERS = ("anonymous", "owner", "other", "moderator", "admin", "suspended", "si
 X = 401  # refused: no valid session
 F = 403  # refused: the caller lacks the role
 Cell = tuple[int | str | None, int | str | None, int | str | None]  # public, unlisted, private
+ONE_PIXEL_PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC"
 ALL = 200, 200, 200
 GONE = 404, 404, 404
 # A listing's answer: whether it shows the column's video.
@@ -85,6 +86,8 @@ BEFORE_ROLES: dict[str, tuple[Cell, Cell, Cell, Cell]] = {
     "POST /api/videos/{video}/events-ticket":           ((200, 200, 404), (200, 200, 200), (200, 200, 404), (X, X, X)),
     "GET {events_url}":                                 ((200, 200, None), (200, 200, 200), (200, 200, None), (X, X, X)),
     "GET {playback_url}":                               ((200, 200, None), (200, 200, 200), (200, 200, None), (None, None, None)),
+    # The MP4 the owner asked for at upload: the same media grant as the playback URL.
+    "GET {download_url}":                               ((200, 200, None), (200, 200, 200), (200, 200, None), (None, None, None)),
     "GET /api/me":                                      ((X, X, X), (200, 200, 200), (200, 200, 200), (X, X, X)),
     "POST /api/videos {title, visibility}":             ((X, X, X), (201, 201, 201), (201, 201, 201), (X, X, X)),
     "PATCH /api/videos/{video} {title}":                ((X, X, X), (200, 200, 200), (403, 403, 404), (X, X, X)),
@@ -101,6 +104,10 @@ BEFORE_ROLES: dict[str, tuple[Cell, Cell, Cell, Cell]] = {
     "GET {caption_url}":                                ((200, 200, None), (200, 200, 200), (200, 200, None), (None, None, None)),
     "GET /api/videos/{video}/comments":                 ((200, 200, 404), (200, 200, 200), (200, 200, 404), (X, X, X)),
     "POST /api/videos/{video}/comments {body}":         ((X, X, X), (201, 201, 201), (201, 201, 404), (X, X, X)),
+    # The owner's poster: the candidates the transcode picked (one, from a 1 s clip), an upload.
+    "GET /api/videos/{video}/poster":                   ((X, X, X), (200, 200, 200), (403, 403, 404), (X, X, X)),
+    "PUT /api/videos/{video}/poster {candidate}":       ((X, X, X), (200, 200, 200), (403, 403, 404), (X, X, X)),
+    "POST /api/videos/{video}/poster {image}":          ((X, X, X), (200, 200, 200), (403, 403, 404), (X, X, X)),
     "PUT /api/videos/{video}/like":                     ((X, X, X), (200, 200, 200), (200, 200, 404), (X, X, X)),
     "DELETE /api/videos/{video}/like":                  ((X, X, X), (200, 200, 200), (200, 200, 404), (X, X, X)),
     "GET /api/playlists/{playlist}":                    ((200, 200, 404), (200, 200, 200), (200, 200, 404), (X, X, X)),
@@ -226,6 +233,8 @@ BODIES: dict[str, Callable[[World, str], dict[str, Any]]] = {
     },
     "{reason}": lambda world, visibility: {"reason": "acted on in the matrix"},
     "{caption}": lambda world, visibility: CAPTION,
+    "{candidate}": lambda world, visibility: {"candidate": 0},
+    "{image}": lambda world, visibility: {"image": ONE_PIXEL_PNG},
     "{role}": lambda world, visibility: {"role": "moderator", "reason": "granted in the matrix"},
 }
 
@@ -294,7 +303,12 @@ def world(platform: Platform, one_second_clip: Path) -> Iterator[World]:
     tag = f"matrix-{uuid.uuid4().hex[:8]}"
     for visibility in VISIBILITIES:
         created = create_video(
-            platform, first, title=f"a {visibility} clip", visibility=visibility, tags=[tag]
+            platform,
+            first,
+            title=f"a {visibility} clip",
+            visibility=visibility,
+            tags=[tag],
+            mp4_download=True,
         )
         upload_via_presigned_post(created["upload"], one_second_clip, "video/mp4")
         marked = first.post(f"{base}/api/videos/{created['id']}/uploaded", timeout=TIMEOUT)
@@ -418,6 +432,10 @@ def observe(world: World, request: str, caller: str, visibility: str) -> int | s
         return requests.get(
             caption_url(playback) if path == "{caption_url}" else playback, timeout=TIMEOUT
         ).status_code
+    if path == "{download_url}":
+        video = session.get(world.url(f"/api/videos/{world.videos[visibility]}"), timeout=TIMEOUT)
+        download = video.json().get("download_url") if video.status_code == 200 else None
+        return requests.get(download, timeout=TIMEOUT).status_code if download else None
     path = path.format(
         video=world.videos[visibility],
         public_video=world.videos["public"],

@@ -597,6 +597,68 @@ def test_the_upload_form_offers_the_filters_the_api_accepts(page: Page, owner: O
     expect(page.get_by_role("heading", name="Filtered clip")).to_be_visible()
 
 
+def test_the_owner_chooses_a_poster_the_feed_shows_it_and_viewers_download_the_mp4(
+    page: Page, owner: Owner, clip: Path, tmp_path: Path
+) -> None:
+    """Issue 17, items 3 and 4: the frames the transcoder offers, an uploaded image, and the MP4
+    asked for at upload, saved by the browser (its Content-Disposition says attachment)."""
+    log_in(page, owner.email, owner.password)
+    page.get_by_role("link", name="Upload").click()
+    page.get_by_label("Video file").set_input_files(clip)
+    title = f"Posters and downloads {uuid.uuid4().hex[:6]}"
+    page.get_by_label("Title").fill(title)
+    page.get_by_label("Offer an MP4 download to viewers").check()
+    with page.expect_response(
+        lambda r: r.url.endswith("/api/videos") and r.request.method == "POST"
+    ) as created:
+        page.get_by_role("button", name="Upload", exact=True).click()
+    sent = created.value.request.post_data_json
+    assert sent is not None and sent["mp4_download"] is True
+    expect(page.locator("video")).to_be_visible(timeout=TRANSCODE_MS)
+    page.reload()  # the poster controls come with a ready video's page
+
+    # The 2 s clip is sharp throughout: a frame of each batch of five samples, the first shown.
+    frames = page.get_by_role("radio", name=re.compile(r"^Frame \d$"))
+    expect(frames).to_have_count(2)
+    expect(page.get_by_role("radio", name="Frame 1")).to_be_checked()
+    page.get_by_role("radio", name="Frame 2").check()
+    page.get_by_role("button", name="Use this poster").click()
+    expect(page.locator(".poster [role=status]")).to_have_text("Poster saved.")
+    expect(page.locator("video")).to_have_attribute("poster", re.compile(r"/candidates/candidate-2\.jpg$"))
+    page.goto("/#/")
+    card = page.locator(".video-card", has=page.get_by_role("link", name=title))
+    expect(card.locator("img")).to_have_attribute("src", re.compile(r"/candidates/candidate-2\.jpg$"))
+
+    image = tmp_path / "mine.png"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "color=c=orange:s=800x600", "-frames:v", "1", str(image)],
+        check=True,
+    )  # fmt: skip
+    card.get_by_role("link", name=title).click()
+    page.get_by_label("Or upload an image").set_input_files(image)
+    page.get_by_role("button", name="Upload poster").click()
+    expect(page.locator(".poster [role=status]")).to_have_text("Your image is the poster now.")
+    expect(page.locator("video")).to_have_attribute("poster", re.compile(r"/posters/[0-9a-f-]+\.jpg$"))
+    expect(page.get_by_role("radio", name="Frame 2")).not_to_be_checked()
+
+    # Viewers (signed out here) get the download through the video's media grant.
+    page.get_by_role("button", name="Log out").click()
+    page.goto("/#/")
+    page.get_by_role("link", name=title).click()
+    link = page.get_by_role("link", name="Download MP4")
+    expect(link).to_have_attribute("href", re.compile(r"/media/g/[^/]+/videos/.+/download\.mp4$"))
+    with page.expect_download() as download:
+        link.click()
+    assert download.value.suggested_filename == "video.mp4"
+    saved = tmp_path / "saved.mp4"
+    download.value.save_as(saved)
+    probed = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_entries", "stream=codec_name", "-of", "csv=p=0", str(saved)],
+        capture_output=True, text=True, check=True,
+    ).stdout.split()  # fmt: skip
+    assert sorted(probed) == ["aac", "h264"]
+
+
 def sideways_overflow(page: Page) -> list[str]:
     """The page's width beyond the viewport, and the elements that stick out past its right edge."""
     found: list[str] = page.evaluate(
@@ -836,14 +898,17 @@ def test_hovering_the_seek_bar_previews_the_storyboard_tile_for_that_time(
     )
     preview = page.locator(".seek-preview")
     expect(preview).to_be_hidden()
-    box = seek.bounding_box()
-    assert box is not None
     sprite = page.locator(".seek-sprite")
     sheet = re.compile(r"/storyboard/sprite-1\.jpg$")
     # Three quarters along: 15 s, the eighth tile (index 7): second row, third column. The
-    # preview waits for the track, which loads beside the video: hover again until it shows.
+    # preview waits for the track, which loads beside the video: hover again until it shows,
+    # bringing the bar into view and measuring it each time (the quality and caption menus
+    # appear above it as hls.js reads the playlist, moving it down).
     deadline = time.monotonic() + UI_STEP_MS / 1000
     while preview.is_hidden() and time.monotonic() < deadline:
+        seek.scroll_into_view_if_needed()
+        box = seek.bounding_box()
+        assert box is not None
         page.mouse.move(box["x"] + box["width"] * 0.75, box["y"] + box["height"] / 2 + 1)
         page.mouse.move(box["x"] + box["width"] * 0.75, box["y"] + box["height"] / 2)
         page.wait_for_timeout(200)

@@ -9,7 +9,12 @@ from typing import Any
 
 import pytest
 
-from app.contracts.names import MASTER_PLAYLIST_NAME, STATUS_MAX_RECEIVES, caption_key_prefix
+from app.contracts.names import (
+    MASTER_PLAYLIST_NAME,
+    STATUS_MAX_RECEIVES,
+    caption_key_prefix,
+    poster_key_prefix,
+)
 from app.contracts.queue_policies import topic_to_queue_policy
 from app.contracts.tickets import media_key_prefix
 from app.transcoder.graph import OutputPaths
@@ -45,6 +50,7 @@ def test_backend_policy_touches_exactly_its_buckets_queues_and_secrets() -> None
         "arn:aws:s3:::m/*",
         "arn:aws:s3:::m/videos/*/master.m3u8",
         "arn:aws:s3:::m/videos/*/captions/*",
+        "arn:aws:s3:::m/videos/*/posters/*",
         "arn:aws:sqs:us-east-1:1:t",
         "arn:aws:sqs:us-east-1:1:s",
         "arn:aws:secretsmanager:us-east-1:1:secret:a",
@@ -234,6 +240,22 @@ def test_backend_only_deletes_media_and_only_queues_and_settles_messages() -> No
     assert grants["arn:aws:s3:::m"] == {"s3:ListBucket"}
     assert grants["arn:aws:sqs:us-east-1:1:t"] == {"sqs:SendMessage"}
     assert grants["arn:aws:sqs:us-east-1:1:s"] == {"sqs:ReceiveMessage", "sqs:DeleteMessage"}
+
+
+def test_backend_writes_media_only_where_owners_uploaded_posters_and_captions_go() -> None:
+    """The backend stores the posters owners upload (re-encoded) under ``videos/<id>/posters/``
+    (and caption tracks under ``captions/``); every other media object is the transcoder's to write. An IAM resource ARN's ``*`` matches
+    any characters, ``/`` included (IAM User Guide, "IAM JSON policy elements: Resource",
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_resource.html),
+    so the transcoder's own outputs stay out of ``posters/``: it writes candidates under
+    ``candidates/``."""
+    grants = _grants(backend_policy(**ARNS, secret_arns=["arn:aws:secretsmanager:us-east-1:1:secret:a"]))
+    assert {
+        r for r, actions in grants.items() if "s3:PutObject" in actions and r.startswith("arn:aws:s3:::m")
+    } == {"arn:aws:s3:::m/videos/*/posters/*", "arn:aws:s3:::m/videos/*/captions/*"}
+    assert grants["arn:aws:s3:::m/videos/*/posters/*"] == {"s3:PutObject"}
+    assert str(OutputPaths(source=Path("s"), root=Path("out")).candidates) == "out/candidates"
+    assert poster_key_prefix("v1") == "videos/v1/posters/"
 
 
 def test_backend_may_delete_versions_of_uploaded_sources_only() -> None:

@@ -16,6 +16,7 @@ from app.backend.api import (
     me,
     moderation,
     playlists,
+    posters,
     tags,
     uploads,
     videos,
@@ -24,6 +25,7 @@ from app.backend.api import (
 
 BLUEPRINTS: tuple[Blueprint, ...] = (
     videos.bp,
+    posters.bp,
     uploads.bp,
     captions.bp,
     comments.bp,

@@ -7,7 +7,7 @@ from typing import Any
 from app.backend.captions import playback_key
 from app.backend.context import Services
 from app.backend.models import CaptionTrack, Comment, Playlist, User, Video
-from app.backend.schemas import CaptionOut, CommentOut, MeOut, PlaylistOut, RenditionOut, VideoOut
+from app.backend.schemas import CaptionOut, CommentOut, MeOut, PlaylistOut, PosterOut, RenditionOut, VideoOut
 from app.backend.videos import VideoStats
 from app.contracts.messages import VideoState
 from app.contracts.roles import Role
@@ -38,13 +38,15 @@ def media_base(video: Video, services: Services) -> str | None:
 
 
 def video_out(video: Video, stats: VideoStats, services: Services) -> VideoOut:
-    playback_url = thumbnail_url = storyboard_url = None
+    playback_url = thumbnail_url = storyboard_url = download_url = None
     base = media_base(video, services)
     if base is not None:
         playback_url = base + key if (key := playback_key(video)) else None
         thumbnail_url = base + video.thumbnail_key if video.thumbnail_key else None
         # The track names its sprite sheets relative to itself, so they share its grant.
         storyboard_url = base + video.storyboard_key if video.storyboard_key else None
+        # Stored with an attachment disposition (the transcoder's upload), which the edge passes on.
+        download_url = base + video.download_key if video.download_key else None
     return VideoOut(
         id=video.id,
         owner_id=video.owner_id,
@@ -61,6 +63,7 @@ def video_out(video: Video, stats: VideoStats, services: Services) -> VideoOut:
         playback_url=playback_url,
         thumbnail_url=thumbnail_url,
         storyboard_url=storyboard_url,
+        download_url=download_url,
         error_reason=video.error_reason,
         likes=stats.likes.likes,
         liked_by_me=stats.likes.liked_by_me,
@@ -75,6 +78,18 @@ def video_out(video: Video, stats: VideoStats, services: Services) -> VideoOut:
 
 def videos_out(videos: list[Video], stats: dict[Any, VideoStats], services: Services) -> list[VideoOut]:
     return [video_out(video, stats[video.id], services) for video in videos]
+
+
+def poster_out(video: Video, services: Services) -> PosterOut:
+    base = media_base(video, services)
+    if base is None:
+        return PosterOut(thumbnail_url=None, candidates=[], chosen=None)
+    candidates = video.thumbnail_candidates or []
+    return PosterOut(
+        thumbnail_url=base + video.thumbnail_key if video.thumbnail_key else None,
+        candidates=[base + key for key in candidates],
+        chosen=candidates.index(video.thumbnail_key) if video.thumbnail_key in candidates else None,
+    )
 
 
 def comment_out(comment: Comment) -> CommentOut:

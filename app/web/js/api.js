@@ -152,6 +152,9 @@ export const videos = {
   unlike: (videoId) => api(`videos/${id(videoId)}/like`, { method: "DELETE" }),
   recordView: (videoId) => api(`videos/${id(videoId)}/views`, { method: "POST" }),
   viewHistory: (videoId, days) => api(`videos/${id(videoId)}/views${query({ days })}`),
+  poster: (videoId) => api(`videos/${id(videoId)}/poster`),
+  choosePoster: (videoId, candidate) => api(`videos/${id(videoId)}/poster`, { method: "PUT", body: { candidate } }),
+  uploadPoster: (videoId, image) => api(`videos/${id(videoId)}/poster`, { method: "POST", body: { image } }),
 };
 
 export const captions = {

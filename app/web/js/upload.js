@@ -227,11 +227,11 @@ export async function discardUpload(entry) {
  * Create the video, send the file straight to storage, then mark it uploaded.
  * `onProgress(fraction)` is called with 0..1 while bytes go out.
  */
-export async function uploadVideo({ file, title, description, visibility, filters = [] }, onProgress) {
+export async function uploadVideo({ file, title, description, visibility, filters = [], mp4Download = false }, onProgress) {
   if (!file.type.startsWith("video/")) {
     throw new ApiError(0, "not_a_video", "Choose a video file (MP4, MOV, WebM or similar).");
   }
-  const created = await videos.create({ title, description, visibility, filters });
+  const created = await videos.create({ title, description, visibility, filters, mp4_download: mp4Download });
   if (file.size > created.max_upload_bytes) {
     await videos.remove(created.id).catch(() => null);
     const limit = formatBytes(created.max_upload_bytes);

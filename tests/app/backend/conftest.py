@@ -347,7 +347,9 @@ def put_master_playlist(resources: LocalResources, event: ProgressEventV1) -> No
 
 
 def ready_event(video_id: str, task_id: uuid.UUID, sequence: int) -> ProgressEventV1:
+    """A ready event as a worker sends it: three candidate posters, the first of them shown."""
     prefix = f"videos/{video_id}/{task_id}/"
+    candidates = [f"{prefix}candidates/candidate-{n}.jpg" for n in (1, 2, 3)]
     return ProgressEventV1(
         task_id=task_id,
         video_id=uuid.UUID(video_id),
@@ -357,7 +359,8 @@ def ready_event(video_id: str, task_id: uuid.UUID, sequence: int) -> ProgressEve
         outputs=TaskOutputs(
             prefix=prefix,
             master_playlist_key=prefix + "master.m3u8",
-            thumbnail_key=prefix + "poster.jpg",
+            thumbnail_key=candidates[0],
+            thumbnail_candidates=candidates,
             duration_seconds=10.0,
             renditions=[
                 Rendition(

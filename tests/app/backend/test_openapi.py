@@ -27,6 +27,8 @@ CAPTION_FILES = {
     "vtt": "WEBVTT\n\n00:01.000 --> 00:02.000\nhello\n",
     "srt": "1\n00:00:01,000 --> 00:00:02,000\nhello\n",
 }
+# A 1x1 PNG, base64.
+SMALL_PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC"
 
 
 def test_openapi_document_lists_every_route_with_its_schemas(platform: Platform) -> None:
@@ -45,6 +47,9 @@ def test_openapi_document_lists_every_route_with_its_schemas(platform: Platform)
         ("/api/videos/{video_id}/multipart/complete", "post"),
         ("/api/videos/{video_id}/multipart", "delete"),
         ("/api/videos/{video_id}/events-ticket", "post"),
+        ("/api/videos/{video_id}/poster", "get"),
+        ("/api/videos/{video_id}/poster", "put"),
+        ("/api/videos/{video_id}/poster", "post"),
         ("/api/videos/{video_id}/comments", "get"),
         ("/api/videos/{video_id}/comments", "post"),
         ("/api/videos/{video_id}/comments/{comment_id}", "patch"),
@@ -96,6 +101,11 @@ def test_openapi_document_lists_every_route_with_its_schemas(platform: Platform)
     create = document["paths"]["/api/videos"]["post"]
     assert create["security"] == [{"bearer": []}]
     assert create["responses"]["422"]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorBody")
+    assert "mp4_download" in schemas["VideoCreate"]["properties"]
+    assert "download_url" in schemas["VideoOut"]["properties"]
+    upload = document["paths"]["/api/videos/{video_id}/poster"]["post"]
+    assert upload["security"] == [{"bearer": []}]
+    assert schemas["PosterUpload"]["properties"]["image"]["maxLength"] == 699052
 
 
 def _sign_in(schema: Any, caller: Caller) -> None:
@@ -124,6 +134,10 @@ def _positive_only_what_the_document_promises(case: Any) -> None:
     for spec in body.get("filters") or []:
         if isinstance(spec, dict) and spec.get("type") == "trim" and spec.get("end") is not None:
             assume(spec["end"] > spec["start"])  # a cross-field rule (trim end after start)
+    if case.path.endswith("/poster") and case.method == "PUT":
+        body["candidate"] = 0  # an index below the candidates' count (the video's ready event has 3)
+    if case.path.endswith("/poster") and case.method == "POST":
+        body["image"] = SMALL_PNG  # a picture, as the description asks (a pattern cannot)
     parts = body.get("parts")
     if isinstance(parts, list):
         # Each part once (a rule over items' fields, which uniqueItems cannot state).

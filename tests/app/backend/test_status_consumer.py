@@ -84,7 +84,9 @@ def test_events_move_the_video_forward_and_ready_records_the_outputs(
     assert (video.status, video.progress, video.last_sequence) == (VideoState.READY, 100, 7)
     assert video.duration_seconds == 10.0
     assert video.master_playlist_key == f"videos/{video_id}/{TASK}/master.m3u8"
-    assert video.thumbnail_key == f"videos/{video_id}/{TASK}/poster.jpg"
+    candidates = [f"videos/{video_id}/{TASK}/candidates/candidate-{n}.jpg" for n in (1, 2, 3)]
+    assert (video.thumbnail_key, video.thumbnail_candidates) == (candidates[0], candidates)
+    assert video.download_key is None
     assert [r["height"] for r in video.renditions] == [720, 360]
 
 

@@ -209,6 +209,33 @@ def test_media_with_a_grant_for_the_video_is_served_with_its_content_type(
         assert response.data == b"media bytes"
 
 
+def test_media_keeps_the_disposition_stored_with_the_object_as_cloudfront_does(
+    http: FlaskClient, gateway: Gateway, local_resources: LocalResources
+) -> None:
+    """The MP4 download is stored with ``Content-Disposition: attachment``; CloudFront forwards the
+    S3 origin's response headers to the viewer, but for the few it removes or updates, a list
+    without Content-Disposition (CloudFront Developer Guide, "Request and response behavior for
+    Amazon S3 origins",
+    https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/RequestAndResponseBehaviorS3Origin.html)."""
+    video_id = uuid.uuid4()
+    key = f"videos/{video_id}/{uuid.uuid4()}/download.mp4"
+    s3 = client("s3", local_resources.endpoint_url)
+    s3.put_object(
+        Bucket=local_resources.media_bucket,
+        Key=key,
+        Body=b"mp4 bytes",
+        ContentDisposition='attachment; filename="video.mp4"',
+    )
+    grant = issue_media_grant(gateway.ticket_key, video_id=video_id, ttl_seconds=60)
+    response = http.get(f"/media/g/{grant}/{key}")
+    assert response.status_code == 200
+    assert response.headers["Content-Disposition"] == 'attachment; filename="video.mp4"'
+    poster = f"videos/{video_id}/posters/{uuid.uuid4()}.jpg"
+    s3.put_object(Bucket=local_resources.media_bucket, Key=poster, Body=b"jpeg")
+    shown = http.get(f"/media/g/{grant}/{poster}")
+    assert shown.status_code == 200 and "Content-Disposition" not in shown.headers
+
+
 class _RecordingS3:
     """The gateway's S3 client, keeping the bodies of the objects it fetched."""
 

@@ -133,8 +133,12 @@ class Pipeline:
             Attributes={"RawMessageDelivery": "true"},
         )
         self.events: list[ProgressEventV1] = []
+        self.dispositions: dict[str, str | None] = {}
+        """Each downloaded key's Content-Disposition (``download`` fills it)."""
 
-    def submit(self, source: Path, filters: list[FilterSpec] | None = None) -> TaskMessageV1:
+    def submit(
+        self, source: Path, filters: list[FilterSpec] | None = None, *, mp4_download: bool = False
+    ) -> TaskMessageV1:
         video_id = uuid.uuid4()
         key = f"uploads/{video_id}/source"
         self.s3.upload_file(str(source), self.resources.uploads_bucket, key)
@@ -144,6 +148,7 @@ class Pipeline:
             source_bucket=self.resources.uploads_bucket,
             source_key=key,
             filters=filters or [],
+            mp4_download=mp4_download,
         )
         self.send(task.model_dump_json())
         return task
@@ -205,6 +210,7 @@ class Pipeline:
             self.s3.download_file(self.resources.media_bucket, key, str(path))
             head = self.s3.head_object(Bucket=self.resources.media_bucket, Key=key)
             content_types[key] = head["ContentType"]
+            self.dispositions[key] = head.get("ContentDisposition")
         return content_types
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from app.transcoder.checkpoints import Checkpoints, run_heights
 from app.transcoder.graph import TranscodePlan, plan_ladder
+from app.transcoder.posters import plan_candidates
 from app.transcoder.storyboard import plan_storyboard
 from tests.app.transcoder.conftest import Pipeline
 
@@ -19,6 +20,7 @@ def _plan(duration: float, heights: list[int]) -> TranscodePlan:
         renditions=plan_ladder(1920, 1080, heights, 30.0),
         thumbnail_at=1.0,
         storyboard=plan_storyboard(1920, 1080, duration),
+        candidates=plan_candidates(duration),
     )
 
 

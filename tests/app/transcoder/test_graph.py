@@ -16,7 +16,15 @@ from app.contracts.messages import (
     TaskMessageV1,
     TrimFilter,
 )
-from app.transcoder.graph import OutputPaths, PlanError, build_graph, plan_ladder, plan_transcode
+from app.transcoder.graph import (
+    OutputPaths,
+    PlanError,
+    build_download,
+    build_graph,
+    plan_ladder,
+    plan_transcode,
+)
+from app.transcoder.posters import BATCH, CANDIDATE_COUNT, MAX_SAMPLES_PER_SECOND, plan_candidates
 from app.transcoder.probe import ProbeResult
 
 LADDER = [1080, 720, 480, 360, 240]
@@ -52,22 +60,97 @@ def _filter_complex(argv: list[str]) -> str:
     return argv[argv.index("-filter_complex") + 1]
 
 
-def test_one_decode_feeds_every_rendition_the_poster_and_the_storyboard() -> None:
+def test_one_decode_feeds_every_rendition_the_candidates_the_poster_and_the_storyboard() -> None:
     argv = _argv(_probe(), _task())
     assert argv.count("-i") == 1
     graph = _filter_complex(argv)
     # Capital V: the video stream, never a cover picture ffprobe also lists as video.
-    assert graph.startswith("[0:V]split=6")  # 720, 480, 360, 240, the poster and the storyboard
+    # 720, 480, 360, 240, the candidate posters, the fixed-time poster and the storyboard.
+    assert graph.startswith("[0:V]split=7")
     assert graph.count("split=") == 2  # that one split, and the audio's
-    assert "asplit=4" in graph
+    assert "asplit=5" in graph  # the four renditions and the audio-only variant
     assert re.findall(r"scale=(\d+):(\d+)", graph) == [
         ("1280", "720"),
         ("854", "480"),
         ("640", "360"),
         ("426", "240"),
         ("1280", "720"),
+        ("1280", "720"),
         ("160", "90"),
     ]
+
+
+def test_the_candidate_branch_samples_evenly_drops_black_and_blurred_frames_and_picks_one_per_batch() -> None:
+    argv = _argv(_probe(duration=40.0), _task())
+    chain = re.sub(r"\[s\d+\];\[s\d+\]", ",", _filter_complex(argv))
+    assert (
+        "fps=fps=0.500000,blackframe=amount=0:threshold=32,"
+        "metadata=function=less:key=lavfi.blackframe.pblack:mode=select:value=90,blurdetect,"
+        "metadata=function=less:key=lavfi.blur:mode=select:value=10.0,thumbnail=n=5,scale=1280:720,setsar=1"
+    ) in chain
+    pattern = str(PATHS.candidates / "candidate-%d.jpg")
+    assert pattern == "/work/t/out/candidates/candidate-%d.jpg"
+    # passthrough: image2 would otherwise repeat picked frames to fill a constant frame rate.
+    assert argv[argv.index(pattern) - 10 : argv.index(pattern)] == [
+        "-f",
+        "image2",
+        "-fps_mode",
+        "passthrough",
+        "-frames:v",
+        str(CANDIDATE_COUNT),
+        "-q:v",
+        "3",
+        "-start_number",
+        "1",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("duration", "rate"), [(40.0, 0.5), (3600.0, 20 / 3600), (1.0, MAX_SAMPLES_PER_SECOND)]
+)
+def test_candidates_sample_a_batch_per_candidate_over_the_whole_video_never_faster_than_the_cap(
+    duration: float, rate: float
+) -> None:
+    plan = plan_candidates(duration)
+    assert (plan.count, plan.batch) == (CANDIDATE_COUNT, BATCH)
+    assert plan.sample_rate == pytest.approx(rate)
+
+
+def test_the_audio_only_variant_is_an_hls_output_of_the_sound_alone_at_a_low_bit_rate() -> None:
+    argv = _argv(_probe(), _task())
+    playlist = argv.index("/work/t/out/audio/index.m3u8")
+    start = (
+        max(i for i in range(playlist) if argv[i].startswith("/work/t/out/") and argv[i].endswith(".m3u8"))
+        + 1
+    )
+    options = argv[start:playlist]
+    assert options[:2] == ["-map", options[1]] and options.count("-map") == 1
+    assert "-c:v" not in options and options[options.index("-c:a") + 1] == "aac"
+    assert options[options.index("-b:a") + 1] == "64000"
+    assert options[options.index("-hls_segment_type") + 1] == "fmp4"
+    assert "/work/t/out/audio/seg_%05d.m4s" in options
+
+
+def test_the_download_is_a_faststart_remux_of_the_top_rendition_read_as_local_hls_only() -> None:
+    top = plan_transcode(_probe(), _task(), LADDER).renditions[0]
+    argv = list(ffmpeg.compile(build_download(PATHS, top)))
+    assert argv[: argv.index("/work/t/out/download.mp4") + 1] == [
+        "ffmpeg",
+        "-f",
+        "hls",
+        "-protocol_whitelist",
+        "file",
+        "-i",
+        "/work/t/out/720p/index.m3u8",
+        "-f",
+        "mp4",
+        "-c",
+        "copy",
+        "-movflags",
+        "+faststart",
+        "/work/t/out/download.mp4",
+    ]
+    assert "filter_complex" not in " ".join(argv)
 
 
 def test_the_storyboard_branch_tiles_one_frame_per_interval_into_numbered_sprite_sheets() -> None:
@@ -157,14 +240,15 @@ def test_trim_end_beyond_the_source_stops_at_its_end() -> None:
 def test_without_audio_no_audio_is_mapped_or_encoded() -> None:
     argv = _argv(_probe(has_audio=False), _task())
     assert "asplit" not in _filter_complex(argv)
+    assert "/work/t/out/audio/index.m3u8" not in argv
     assert "0:a" not in " ".join(argv)
     assert "-c:a" not in argv
 
 
 def test_each_rendition_is_an_hls_output_of_four_second_fmp4_segments() -> None:
     argv = _argv(_probe(), _task())
-    assert argv.count("hls") == 4
-    assert argv.count("fmp4") == 4
+    assert argv.count("hls") == 5  # and the audio-only variant
+    assert argv.count("fmp4") == 5
     assert {argv[i + 1] for i, a in enumerate(argv) if a == "-hls_time"} == {"4"}
     assert "/work/t/out/480p/index.m3u8" in argv
     assert "/work/t/out/480p/seg_%05d.m4s" in argv
@@ -203,5 +287,20 @@ def test_without_the_storyboard_the_split_feeds_only_the_ladder_and_the_poster()
     """The bench's baseline for what the storyboard costs (bench/one_decode.py)."""
     argv = list(ffmpeg.compile(build_graph(_probe(), _task(), LADDER, PATHS, storyboard=False)))
     graph = _filter_complex(argv)
-    assert graph.startswith("[0:V]split=5") and "tile=" not in graph
+    assert graph.startswith("[0:V]split=6") and "tile=" not in graph
     assert str(PATHS.sprites) not in argv
+
+
+def test_a_tasks_later_run_makes_neither_candidates_nor_the_audio_only_variant_again() -> None:
+    """A long source's second run (checkpoints.py) encodes the lower rungs; the candidate posters
+    and the audio-only variant came with the first, at the top rung's size."""
+    argv = list(
+        ffmpeg.compile(
+            build_graph(_probe(), _task(), [480, 360], PATHS, storyboard=False, once_per_task=False)
+        )
+    )
+    graph = _filter_complex(argv)
+    assert graph.startswith("[0:V]split=3") and "asplit=2" in graph  # 480, 360 and the poster
+    assert "blackframe" not in graph and "thumbnail=" not in graph
+    assert "/work/t/out/audio/index.m3u8" not in argv
+    assert str(PATHS.candidates / "candidate-%d.jpg") not in argv

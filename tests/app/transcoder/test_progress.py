@@ -5,7 +5,7 @@ import uuid
 from pathlib import Path
 
 from app.contracts.messages import ProgressEventV1, Rendition, TaskOutputs, VideoState
-from app.transcoder.hls import Variant, bandwidth, codecs, master_playlist, playlist_duration
+from app.transcoder.hls import AudioVariant, Variant, bandwidth, codecs, master_playlist, playlist_duration
 from app.transcoder.progress import ProgressReporter
 from app.transcoder.runner import Pace, out_time_seconds
 
@@ -92,6 +92,17 @@ def test_master_playlist_lists_each_variant_with_bandwidth_resolution_and_codecs
         '#EXT-X-STREAM-INF:BANDWIDTH=3000000,AVERAGE-BANDWIDTH=2000000,RESOLUTION=1280x720,FRAME-RATE=30.000,CODECS="avc1.64001f,mp4a.40.2"\n720p/index.m3u8\n'
         in text
     )
+
+
+def test_the_audio_only_variant_is_listed_last_without_resolution_and_with_the_audio_codec_alone() -> None:
+    """RFC 8216, section 4.3.4.2 (https://www.rfc-editor.org/rfc/rfc8216#section-4.3.4.2): every
+    EXT-X-STREAM-INF carries BANDWIDTH; RESOLUTION belongs to variants that include video."""
+    variant = Variant("720p/index.m3u8", 1280, 720, 3_000_000, 2_000_000, "avc1.64001f,mp4a.40.2", 30.0)
+    text = master_playlist([variant], AudioVariant("audio/index.m3u8", 70_000, 66_000))
+    assert text.endswith(
+        '#EXT-X-STREAM-INF:BANDWIDTH=70000,AVERAGE-BANDWIDTH=66000,CODECS="mp4a.40.2"\naudio/index.m3u8\n'
+    )
+    assert text.index("720p/index.m3u8") < text.index("audio/index.m3u8")
 
 
 def test_codecs_follow_the_probed_profile_and_level() -> None:

@@ -76,7 +76,8 @@ def test_720p_with_audio_becomes_an_hls_ladder_with_live_progress(
     assert events[-1].state == VideoState.READY and events.count(events[-1]) == 1
 
     master = (tmp_path / "master.m3u8").read_text()
-    variants = re.findall(r"#EXT-X-STREAM-INF:(.*)\n(.*)\n", master)
+    # The audio-only variant has a test of its own.
+    variants = [v for v in re.findall(r"#EXT-X-STREAM-INF:(.*)\n(.*)\n", master) if "RESOLUTION=" in v[0]]
     assert len(variants) >= 3
     for attributes, uri in variants:
         assert re.search(r"BANDWIDTH=\d+", attributes) and 'CODECS="avc1.' in attributes
@@ -149,6 +150,124 @@ def test_a_source_without_audio_gives_video_only_variants(
         info = ffprobe(tmp_path / rendition.playlist_key.removeprefix(outputs.prefix))
         assert [s["codec_type"] for s in info["streams"]] == ["video"]
     assert "mp4a" not in (tmp_path / "master.m3u8").read_text()
+
+
+def test_the_ladder_ends_with_an_audio_only_variant_for_listeners_on_bad_networks(
+    pipeline: Pipeline, make_worker: MakeWorker, media: Media, tmp_path: Path
+) -> None:
+    """An audio-only variant stream is an EXT-X-STREAM-INF without RESOLUTION whose CODECS lists the
+    audio codec alone (RFC 8216, section 4.3.4.2: BANDWIDTH required, RESOLUTION only where the
+    variant has video; https://www.rfc-editor.org/rfc/rfc8216#section-4.3.4.2), which "the client
+    can play back instead of video in low-bandwidth scenarios" (AWS MediaConvert's HLS audio track
+    types, https://docs.aws.amazon.com/sdk-for-sap-abap/v1/api/latest/mdc/model/_AWS1_MDCHLSAUDIOTRACKTYPE.html).
+    It comes last: a client starts with the first variant listed."""
+    outputs = _ready_outputs(pipeline, make_worker(), media.landscape, tmp_path)
+    variants = re.findall(r"#EXT-X-STREAM-INF:(.*)\n(.*)\n", (tmp_path / "master.m3u8").read_text())
+    attributes, uri = variants[-1]
+    assert uri == "audio/index.m3u8" and "RESOLUTION=" not in attributes
+    assert attributes.endswith('CODECS="mp4a.40.2"')
+    peak = int(re.search(r"(?:^|,)BANDWIDTH=(\d+)", attributes).group(1))  # type: ignore[union-attr]
+    lowest_video = min(r.bandwidth for r in outputs.renditions)
+    assert peak < lowest_video / 2
+    info = ffprobe(tmp_path / uri)
+    assert [(s["codec_type"], s["codec_name"]) for s in info["streams"]] == [("audio", "aac")]
+    assert float(info["format"]["duration"]) == pytest.approx(4.0, abs=0.2)
+    assert outputs.audio is not None
+    assert (outputs.audio.playlist_key, outputs.audio.bandwidth) == (outputs.prefix + uri, peak)
+
+
+def _blur(image: Path) -> float:
+    """blurdetect's measure of one picture (0 sharp, larger blurrier)."""
+    printed = subprocess.run(
+        ["ffmpeg", "-hide_banner", "-i", str(image), "-vf", "blurdetect", "-f", "null", "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stderr
+    return float(re.findall(r"blur mean: ([\d.]+)", printed)[-1])
+
+
+def test_candidate_posters_skip_the_black_opening_and_the_blurred_scene(
+    pipeline: Pipeline, make_worker: MakeWorker, tmp_path: Path
+) -> None:
+    # 3 s black, 3 s heavily blurred, 4 s sharp: only the last part may give a candidate.
+    source = tmp_path / "opening.mp4"
+    size = "640x360"
+    subprocess.run(
+        [
+            "ffmpeg", "-nostdin", "-v", "error", "-y",
+            "-f", "lavfi", "-i", f"color=black:size={size}:rate=30:duration=3",
+            "-f", "lavfi", "-i", f"testsrc2=size={size}:rate=30:duration=3,gblur=sigma=25",
+            "-f", "lavfi", "-i", f"testsrc2=size={size}:rate=30:duration=4",
+            "-f", "lavfi", "-i", "sine=frequency=440:duration=10",
+            "-filter_complex", "[0][1][2]concat=n=3:v=1:a=0,format=yuv420p[v]",
+            "-map", "[v]", "-map", "3:a", "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac",
+            str(source),
+        ],
+        check=True,
+    )  # fmt: skip
+    out = tmp_path / "out"
+    outputs = _ready_outputs(pipeline, make_worker(), source, out)
+    candidates = outputs.thumbnail_candidates
+    assert 1 <= len(candidates) <= 4
+    assert candidates == sorted(candidates, key=lambda k: int(re.findall(r"candidate-(\d+)", k)[0]))
+    assert outputs.thumbnail_key == candidates[0]
+    content_types = pipeline.download(outputs.prefix, out)
+    for key in candidates:
+        assert key.startswith(outputs.prefix + "candidates/candidate-") and content_types[key] == "image/jpeg"
+        image = out / key.removeprefix(outputs.prefix)
+        assert _mean_luma(image, 0, 0, 640, 360) > 60  # testsrc2 is bright; black is 16
+        assert _blur(image) < 10  # the sharp pattern measures about 5, the blurred scene about 60
+    # The frame at the fixed time, kept for a video black or blurred throughout, is black here.
+    assert _mean_luma(out / "poster.jpg", 0, 0, 640, 360) < 25
+
+
+def test_a_video_black_throughout_has_no_candidates_and_keeps_the_fixed_time_poster(
+    pipeline: Pipeline, make_worker: MakeWorker, tmp_path: Path
+) -> None:
+    source = tmp_path / "black.mp4"
+    subprocess.run(
+        [
+            "ffmpeg", "-nostdin", "-v", "error", "-y",
+            "-f", "lavfi", "-i", "color=black:size=320x240:rate=30:duration=2",
+            "-c:v", "libx264", "-preset", "ultrafast", str(source),
+        ],
+        check=True,
+    )  # fmt: skip
+    outputs = _ready_outputs(pipeline, make_worker(), source, tmp_path / "out")
+    assert outputs.thumbnail_candidates == []
+    assert outputs.thumbnail_key == outputs.prefix + "poster.jpg"
+
+
+def test_the_owner_asked_mp4_download_is_the_top_rendition_remuxed_with_a_download_disposition(
+    pipeline: Pipeline, make_worker: MakeWorker, media: Media, tmp_path: Path
+) -> None:
+    task = pipeline.submit(media.landscape, mp4_download=True)
+    event = _transcode(pipeline, make_worker(), task)
+    assert event.state == VideoState.READY and event.outputs is not None
+    outputs = event.outputs
+    assert outputs.download_key == outputs.prefix + "download.mp4"
+    content_types = pipeline.download(outputs.prefix, tmp_path)
+    assert content_types[outputs.download_key] == "video/mp4"
+    assert pipeline.dispositions[outputs.download_key] == 'attachment; filename="video.mp4"'
+    mp4 = tmp_path / "download.mp4"
+    info = ffprobe(mp4)
+    assert info["format"]["format_name"].startswith("mov,mp4")
+    streams = {s["codec_type"]: s for s in info["streams"]}
+    assert (streams["video"]["codec_name"], streams["video"]["height"]) == ("h264", 720)
+    assert streams["audio"]["codec_name"] == "aac"
+    assert float(info["format"]["duration"]) == pytest.approx(4.0, abs=0.2)
+    # faststart: the index (moov) comes before the media data, so a player starts before the end.
+    head = mp4.read_bytes()
+    assert 0 < head.index(b"moov") < head.index(b"mdat")
+
+
+def test_without_the_owner_asking_there_is_no_download(
+    pipeline: Pipeline, make_worker: MakeWorker, media: Media, tmp_path: Path
+) -> None:
+    outputs = _ready_outputs(pipeline, make_worker(), media.silent, tmp_path)
+    assert outputs.download_key is None and outputs.audio is None
+    assert not (tmp_path / "download.mp4").exists() and not (tmp_path / "audio").exists()
 
 
 def _psnr(variant: Path, reference: Path, width: int, height: int, *reference_filters: str) -> float:

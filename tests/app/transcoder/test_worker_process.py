@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from app.backend.videos import delete_prefix, delete_versions, media_prefix
-from app.contracts.messages import TaskMessageV1, VideoState
+from app.contracts.messages import TaskMessageV1, TaskOutputs, VideoState
 from app.contracts.names import upload_key_prefix
 from app.contracts.tickets import media_key_prefix
 from tests.app.transcoder.conftest import EXIT_WAIT_SECONDS, Media, Pipeline, StartWorker, clip
@@ -22,10 +22,13 @@ def _wait_until_transcoding(pipeline: Pipeline, task: TaskMessageV1) -> None:
     )
 
 
-def _expected_keys(pipeline: Pipeline, prefix: str, tmp_path: Path) -> set[str]:
-    """The keys one complete set of outputs consists of, read from its own playlists and storyboard track."""
+def _expected_keys(pipeline: Pipeline, prefix: str, tmp_path: Path, outputs: TaskOutputs | None) -> set[str]:
+    """The keys one complete set of outputs consists of, read from its own playlists and storyboard
+    track, and the candidate posters its ready event names (at least one: the source is sharp)."""
+    assert outputs is not None and outputs.thumbnail_candidates
     pipeline.download(prefix, tmp_path)
     keys = {prefix + "master.m3u8", prefix + "poster.jpg", prefix + "storyboard/storyboard.vtt"}
+    keys |= set(outputs.thumbnail_candidates)
     track = (tmp_path / "storyboard" / "storyboard.vtt").read_text()
     keys |= {prefix + "storyboard/" + sprite for sprite in re.findall(r"^(sprite-\d+\.jpg)#", track, re.M)}
     for line in (tmp_path / "master.m3u8").read_text().splitlines():
@@ -64,7 +67,9 @@ def test_a_worker_killed_mid_transcode_leaves_the_task_to_another_that_completes
     assert sequences == sorted(set(sequences))
 
     prefix = media_key_prefix(task.video_id, task.task_id)
-    assert pipeline.media_keys(f"videos/{task.video_id}/") == _expected_keys(pipeline, prefix, tmp_path)
+    assert pipeline.media_keys(f"videos/{task.video_id}/") == _expected_keys(
+        pipeline, prefix, tmp_path, ready.outputs
+    )
     second.send_signal(signal.SIGTERM)
     assert second.wait(EXIT_WAIT_SECONDS) == 0
     assert pipeline.messages_left() == {"tasks": 0, "dlq": 0}
@@ -191,7 +196,8 @@ def test_a_long_transcode_killed_after_its_first_checkpoint_resumes_from_it(
     usage = ready.outputs.usage
     assert usage is not None and usage.bytes_written < usage.bytes_stored
     assert usage.bytes_stored == sum(size for _, size in after.values())
-    assert set(after) == _expected_keys(pipeline, prefix, tmp_path / "out")  # complete, no manifests left
+    # Complete, no manifests left.
+    assert set(after) == _expected_keys(pipeline, prefix, tmp_path / "out", ready.outputs)
     assert [r.height for r in ready.outputs.renditions] == [480, 360]
     second.send_signal(signal.SIGTERM)
     assert second.wait(EXIT_WAIT_SECONDS) == 0

@@ -53,6 +53,12 @@ export function render(main) {
     field("Description", h("textarea", { name: "description", rows: 4, maxlength: 5000 }), "Optional."),
     field("Visibility", visibilitySelect()),
     filterFields(),
+    h(
+      "div",
+      { class: "check" },
+      h("input", { name: "mp4_download", type: "checkbox", id: "mp4-download" }),
+      h("label", { for: "mp4-download" }, "Offer an MP4 download to viewers"),
+    ),
     box,
     progress.element,
     h("button", { type: "submit" }, "Upload"),
@@ -84,7 +90,8 @@ export function render(main) {
     const filters = chosenFilters(fields);
     const file = fileInput.files[0];
     const message = `Uploading ${file.name} (${formatBytes(file.size)})…`;
-    const upload = (onProgress) => uploadVideo({ file, title, description, visibility, filters }, onProgress);
+    const mp4Download = Boolean(fields.mp4_download);
+    const upload = (onProgress) => uploadVideo({ file, title, description, visibility, filters, mp4Download }, onProgress);
     if (!(await progress.run(form, box, message, upload))) {
       unfinished.replaceWith((unfinished = unfinishedUploadsSection())); // an interrupted upload shows there
     }

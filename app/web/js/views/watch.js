@@ -21,6 +21,7 @@ import { captionsPanel } from "./captions-panel.js";
 import { STATUS_TEXT, formatViews, tagList } from "./cards.js";
 import { subscribeBox } from "./channel.js";
 import { playerSection, startFrom } from "./player-panel.js";
+import { posterSection } from "./poster.js";
 import { hiddenNotice, reportForm } from "./report.js";
 import { visibilitySelect } from "./visibility.js";
 
@@ -404,6 +405,12 @@ function byline(channel, user) {
   return h("div", { class: "byline" }, h("p", {}, "By ", link), subscribeBox(channel, user));
 }
 
+// The MP4 its owner chose to offer: served as an attachment, so the browser saves it.
+function downloadLink(video) {
+  if (!video.download_url) return null;
+  return h("p", { class: "download" }, h("a", { href: video.download_url, download: "", class: "button secondary" }, "Download MP4"));
+}
+
 // A video that does not exist and one the reader may not see are answered alike (404).
 function renderNotFound(main) {
   document.title = "Video not found · reelstack";
@@ -445,7 +452,7 @@ export async function render(main, params, videoId) {
       if (video.status === "ready" && video.playback_url) {
         // The player takes the progress card's place: above it, the card would push the
         // player's controls below the fold.
-        replace(stage, countViewOnPlay(playerSection(video, cleanups), video, counted));
+        replace(stage, countViewOnPlay(playerSection(video, cleanups), video, counted), downloadLink(video));
         return;
       }
       await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
@@ -462,7 +469,7 @@ export async function render(main, params, videoId) {
   };
 
   if (video.status === "ready" && video.playback_url) {
-    stage.append(countViewOnPlay(playerSection(video, cleanups, startFrom(params)), video, counted));
+    append(stage, [countViewOnPlay(playerSection(video, cleanups, startFrom(params)), video, counted), downloadLink(video)]);
   } else if (isOwner) {
     stage.append(progressSection(video, whenRecordedReady, cleanups));
   } else {
@@ -481,6 +488,8 @@ export async function render(main, params, videoId) {
     isOwner ? ownerPanel(video, showTags) : null,
     isOwner && video.status === "ready" ? captionsPanel(video, reloadPlayer) : null,
     isOwner && video.status === "ready" ? viewsSection(video) : null,
+    // The player shows the new poster at once (the feed on its next load).
+    isOwner && video.status === "ready" ? posterSection(video, (url) => stage.querySelector("video")?.setAttribute("poster", url)) : null,
     user && !isOwner ? reportForm("video", video.id, "video") : null,
     commentSection(video, user),
   ]);
