@@ -35,7 +35,7 @@ from app.contracts.messages import (
     parse_progress,
     redrive_start,
 )
-from app.contracts.names import caption_key_prefix
+from app.contracts.names import caption_key_prefix, poster_key_prefix
 from app.contracts.settings import BackendSettings, load
 from app.contracts.tickets import media_key_prefix
 
@@ -123,9 +123,13 @@ def discard_orphan_outputs(session: Session, s3: Any, media_bucket: str, event: 
 def discard_superseded_outputs(s3: Any, media_bucket: str, event: ProgressEventV1) -> None:
     """Once a task of a video is recorded ready, delete every other task's outputs of that video:
     an earlier run's, replaced by this one (``reelstack retranscode``), or a failed run's leftovers.
-    The video's caption tracks belong to no task and stay. The prefixes are derived from the
-    event's ids, never read from the message."""
-    kept = (media_key_prefix(event.video_id, event.task_id), caption_key_prefix(event.video_id))
+    The video's caption tracks and the poster its owner uploaded belong to no task and stay. The
+    prefixes are derived from the event's ids, never read from the message."""
+    kept = (
+        media_key_prefix(event.video_id, event.task_id),
+        caption_key_prefix(event.video_id),
+        poster_key_prefix(event.video_id),
+    )
     for listing in s3.get_paginator("list_objects_v2").paginate(
         Bucket=media_bucket, Prefix=media_prefix(event.video_id)
     ):

@@ -23,7 +23,7 @@ from app.contracts.messages import (
     VideoState,
     attempt_number,
 )
-from app.contracts.names import TASK_MAX_RECEIVES, caption_key_prefix
+from app.contracts.names import TASK_MAX_RECEIVES, caption_key_prefix, poster_key_prefix
 from app.contracts.tickets import media_key_prefix
 from app.local.provision import LocalResources, client
 from tests.app.backend.conftest import (
@@ -294,8 +294,8 @@ def test_when_a_new_task_is_ready_the_outputs_of_the_videos_earlier_tasks_are_de
     engine: Engine, video_id: uuid.UUID, local_resources: LocalResources, status_queue: tuple[str, str]
 ) -> None:
     """A video transcoded again (``reelstack retranscode``) is ready under its new task: the
-    outputs of the task it replaced go, as a superseded task's do; its caption tracks, which
-    belong to no task, and another video's outputs stay."""
+    outputs of the task it replaced go, as a superseded task's do; its caption tracks and the
+    poster its owner uploaded, which belong to no task, and another video's outputs stay."""
     queue, _ = status_queue
     sqs, s3 = client("sqs", local_resources.endpoint_url), client("s3", local_resources.endpoint_url)
     bucket = local_resources.media_bucket
@@ -303,7 +303,8 @@ def test_when_a_new_task_is_ready_the_outputs_of_the_videos_earlier_tasks_are_de
     current = f"{media_key_prefix(video_id, TASK)}master.m3u8"
     elsewhere = f"{media_key_prefix(uuid.uuid4(), uuid.uuid4())}master.m3u8"
     captions = f"{caption_key_prefix(video_id)}en.vtt"
-    for key in (*replaced, current, elsewhere, captions):
+    poster = f"{poster_key_prefix(video_id)}chosen.jpg"
+    for key in (*replaced, current, elsewhere, captions, poster):
         s3.put_object(Bucket=bucket, Key=key, Body=b"#EXTM3U\n")
     sqs.send_message(
         QueueUrl=queue, MessageBody=ready_event(str(video_id), TASK, sequence=3).model_dump_json()
@@ -313,7 +314,7 @@ def test_when_a_new_task_is_ready_the_outputs_of_the_videos_earlier_tasks_are_de
 
     remaining = {o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])}
     assert not set(replaced) & remaining
-    assert {current, elsewhere, captions} <= remaining
+    assert {current, elsewhere, captions, poster} <= remaining
     assert _video(engine, video_id).status == VideoState.READY
 
 
