@@ -9,6 +9,9 @@ edge never serves a stale copy of a replaced track. The transcoder's master play
 change after transcoding; the backend writes a second one beside the tracks, the transcoder's
 with an ``EXT-X-MEDIA`` line per track and ``SUBTITLES`` on every variant, and plays that one
 while it was built over the video's current master playlist (``playback_key``).
+
+An owner may add tracks before the video is ready (with the upload): they are stored then, and
+published by the status consumer when the ready event is recorded (``republish``).
 """
 
 from __future__ import annotations
@@ -191,15 +194,15 @@ def put_track(
 ) -> tuple[CaptionTrack, bool]:
     """Store (or replace) the video's track in ``language`` and publish it; True when created.
 
-    Refusals, before anything is stored: 422 ``invalid_language``, 409 ``not_ready`` (captions
-    are published over a transcoded video), 413 ``caption_too_large``, 422 ``caption_invalid``
+    A video not ready yet (uploading, queued, transcoding, or failed and possibly retried) keeps
+    the track unpublished until its ready event is recorded (``republish``).
+
+    Refusals, before anything is stored: 422 ``invalid_language``, 413 ``caption_too_large``, 422 ``caption_invalid``
     (naming the line), 409 ``caption_label_taken`` (a group's NAMEs differ, RFC 8216 section
     4.3.4.1.1), 409 ``too_many_captions``; 409 ``caption_conflict`` when a concurrent request
     took the language or label first; 503 ``storage_unavailable`` when S3 fails.
     """
     tag = _language(language)
-    if video.status != VideoState.READY or not video.master_playlist_key:
-        raise ApiError(409, "not_ready", f"the video is {video.status.value}; add captions once it is ready")
     vtt, cues = _converted(content, fmt)
     existing = {t.language: t for t in tracks(session, video)}
     if any(t.label == label and t.language != tag for t in existing.values()):
@@ -213,15 +216,12 @@ def put_track(
     name = f"{tag}-{_content_name(vtt)}"
     prefix = caption_key_prefix(video.id)
     vtt_key, playlist_key = f"{prefix}{name}.vtt", f"{prefix}{name}.m3u8"
+    # Before the first transcode the video's duration is unknown: the cues' end stands in until
+    # the ready event has the playlist rewritten (``republish``).
     duration = video.duration_seconds or cues[-1].end_ms / 1000
     try:
         aws.s3.put_object(Bucket=settings.media_bucket, Key=vtt_key, Body=vtt, ContentType=VTT_TYPE)
-        aws.s3.put_object(
-            Bucket=settings.media_bucket,
-            Key=playlist_key,
-            Body=subtitle_playlist(f"{name}.vtt", duration).encode(),
-            ContentType=PLAYLIST_TYPE,
-        )
+        _put_media_playlist(aws.s3, settings.media_bucket, playlist_key, duration)
     except (BotoCoreError, ClientError):
         raise _storage_failed(video, "the caption track was not stored") from None
     track = existing.get(tag)
@@ -255,15 +255,31 @@ def delete_track(
     _publish(session, aws.s3, settings.media_bucket, video, doomed)
 
 
+def _put_media_playlist(s3: Any, media_bucket: str, playlist_key: str, duration_seconds: float) -> None:
+    """The track's media playlist over its WebVTT file, which lies beside it under the same name."""
+    vtt_name = posixpath.basename(playlist_key).removesuffix(".m3u8") + ".vtt"
+    s3.put_object(
+        Bucket=media_bucket,
+        Key=playlist_key,
+        Body=subtitle_playlist(vtt_name, duration_seconds).encode(),
+        ContentType=PLAYLIST_TYPE,
+    )
+
+
 def republish(session: Session, s3: Any, media_bucket: str, video: Video) -> None:
-    """After a new transcode of a video with caption tracks: their master playlist again, over
-    the new transcode's (until then the video plays the new one without them, ``playback_key``).
+    """Once a transcode of a video with caption tracks is recorded ready (its first, or a new
+    one): their media playlists over the video's duration, and their master playlist over the
+    transcode's (until then the video plays the transcoder's without them, ``playback_key``).
     A failure is logged: the video plays, without captions, until its tracks change."""
-    if video.captions_base_key == video.master_playlist_key or not tracks(session, video):
+    current = tracks(session, video)
+    if video.captions_base_key == video.master_playlist_key or not current:
         return
     try:
+        if video.duration_seconds:
+            for track in current:
+                _put_media_playlist(s3, media_bucket, track.playlist_key, video.duration_seconds)
         _publish(session, s3, media_bucket, video, set())
-    except ApiError:
+    except (BotoCoreError, ClientError, ApiError):
         log.warning("captions not published over the new transcode", extra={"video_id": video.id})
 
 
@@ -274,7 +290,8 @@ def _publish(session: Session, s3: Any, media_bucket: str, video: Video, doomed:
     entries = [
         TrackEntry(t.language, t.label, posixpath.basename(t.playlist_key)) for t in tracks(session, video)
     ]
-    base = video.master_playlist_key
+    # Published over a ready video only: a transcode under way is published when recorded ready.
+    base = video.master_playlist_key if video.status == VideoState.READY else None
     old_master = video.captions_master_key
     new_master = None
     try:

@@ -211,7 +211,8 @@ class StatusConsumer:
         return done
 
     def _republish_captions(self, session: Session, event: ProgressEventV1) -> None:
-        """A video transcoded again keeps its caption tracks: published over its new outputs."""
+        """The caption tracks of a video now ready are published over its outputs: those its owner
+        added with the upload (first transcode), or kept from before a re-transcode."""
         video = session.get(Video, event.video_id)
         if video is not None:
             captions.republish(session, self.s3, self.media_bucket, video)

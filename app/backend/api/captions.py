@@ -53,13 +53,15 @@ def list_captions(video_id: uuid.UUID) -> CaptionList:
     security=AUTH,
 )
 def put_caption(video_id: uuid.UUID, language: str, json: CaptionUpload) -> tuple[CaptionOut, int]:
-    """Add (201) or replace (200) one's own ready video's caption track in `language` (a BCP 47
-    tag such as `en` or `pt-BR`) from a WebVTT or SRT file, stored as WebVTT and published at
-    once as an HLS subtitles rendition of the video's playlist.
+    """Add (201) or replace (200) one's own video's caption track in `language` (a BCP 47 tag
+    such as `en` or `pt-BR`) from a WebVTT or SRT file, stored as WebVTT and published as an HLS
+    subtitles rendition of the video's playlist: at once on a ready video; on a video not ready
+    yet (uploading, queued, transcoding, failed), when it becomes ready. Until then the track's
+    `url` is null.
 
     422 `invalid_language`, `caption_invalid` (the message names the line); 413
-    `caption_too_large` (over `max_bytes` of the list); 409 `not_ready`, `caption_label_taken`,
-    `too_many_captions`; 503 `storage_unavailable`."""
+    `caption_too_large` (over `max_bytes` of the list); 409 `caption_label_taken`,
+    `too_many_captions`, `caption_conflict`; 503 `storage_unavailable`."""
     owner = require_user()
     session = db()
     svc = services()

@@ -66,6 +66,28 @@ def _playback_key(platform: Platform, caller: Caller, video_id: str) -> str:
     return urlsplit(url).path.split("/g/", 1)[1].split("/", 1)[1]
 
 
+def _consume_ready_event(platform: Platform, video_id: str, task_id: uuid.UUID) -> None:
+    """The task's outputs stored and its ready event recorded by the status consumer."""
+    event = ready_event(video_id, task_id, sequence=3)
+    put_master_playlist(platform.resources, event)
+    sqs = client("sqs", platform.resources.endpoint_url)
+    queue = sqs.create_queue(QueueName=f"{platform.resources.names.prefix}-captions-{uuid.uuid4().hex[:8]}")[
+        "QueueUrl"
+    ]
+    sqs.send_message(QueueUrl=queue, MessageBody=event.model_dump_json())
+    consumer = StatusConsumer(
+        sqs,
+        queue,
+        session_factory(platform.engine),
+        s3=s3(platform.resources),
+        media_bucket=platform.resources.media_bucket,
+        sns=client("sns", platform.resources.endpoint_url),
+        video_events_topic_arn=platform.resources.video_events_topic_arn,
+        wait_seconds=0,
+    )
+    assert consumer.poll_once() == 1
+
+
 def _attributes(tag_line: str) -> dict[str, str]:
     """An HLS attribute list (RFC 8216 section 4.2) as a dict, quotes removed."""
     attributes = tag_line.split(":", 1)[1]
@@ -255,7 +277,7 @@ def test_labels_differ_within_a_video_and_tracks_are_limited(
     assert _put(platform, alice, video_id, "fr", label="French").status_code == 200  # a replacement fits
 
 
-def test_only_the_owner_of_a_ready_video_manages_its_captions(
+def test_only_the_owner_of_a_video_manages_its_captions(
     platform: Platform, alice: Caller, bob: Caller
 ) -> None:
     video_id = platform.ready(alice)
@@ -269,9 +291,35 @@ def test_only_the_owner_of_a_ready_video_manages_its_captions(
         assert anonymous.status_code == 401
         stranger = getattr(platform.http, method)(path, headers=bob.headers, **kwargs)
         assert (stranger.status_code, stranger.json["error"]["code"]) == (403, "forbidden")
-    queued = platform.queue(alice)
-    early = _put(platform, alice, queued, "en")
-    assert (early.status_code, early.json["error"]["code"]) == (409, "not_ready")
+
+
+def test_captions_added_with_the_upload_are_published_when_the_video_becomes_ready(
+    platform: Platform, alice: Caller
+) -> None:
+    """A track put on a queued video is stored, unpublished (no URL, no captioned playlist), and
+    the status consumer publishes it when it records the first ready event; its media playlist
+    then spans the video's duration, not its last cue's end (RFC 8216 section 4.3.3.1)."""
+    video_id = platform.queue(alice)
+    stored = _put(platform, alice, video_id, "en")
+    assert stored.status_code == 201, stored.json
+    assert stored.json["url"] is None and stored.json["cue_count"] == 2
+    assert platform.row(video_id).captions_master_key is None  # type: ignore[union-attr]
+    assert (
+        _put(platform, alice, video_id, "fr", label="Français", format="vtt", content=VTT).status_code == 201
+    )
+    assert _put(platform, alice, video_id, "fr", label="Français").status_code == 200  # replaced before ready
+
+    _consume_ready_event(platform, video_id, platform.task_id(video_id))
+
+    master_key = _playback_key(platform, alice, video_id)
+    assert master_key.startswith(caption_key_prefix(video_id))
+    lines = _object(platform, master_key).splitlines()
+    media = [_attributes(line) for line in lines if line.startswith("#EXT-X-MEDIA:")]
+    assert [(m["LANGUAGE"], m["NAME"]) for m in media] == [("en", "English"), ("fr", "Français")]
+    track_playlist = _object(platform, caption_key_prefix(video_id) + media[0]["URI"])
+    assert "#EXTINF:10.000," in track_playlist and "#EXT-X-TARGETDURATION:10" in track_playlist
+    items = platform.http.get(f"/api/videos/{video_id}/captions", headers=alice.headers).json["items"]
+    assert all(item["url"] for item in items)
 
 
 def test_concurrent_uploads_of_one_language_leave_one_track_and_no_5xx(
@@ -328,24 +376,7 @@ def test_a_video_transcoded_again_keeps_its_captions_over_its_new_outputs(
             .values(status=VideoState.QUEUED, task_id=new_task, last_sequence=-1)
         )
         session.commit()
-    event = ready_event(video_id, new_task, sequence=3)
-    put_master_playlist(platform.resources, event)
-    sqs = client("sqs", platform.resources.endpoint_url)
-    queue = sqs.create_queue(QueueName=f"{platform.resources.names.prefix}-captions-{uuid.uuid4().hex[:8]}")[
-        "QueueUrl"
-    ]
-    sqs.send_message(QueueUrl=queue, MessageBody=event.model_dump_json())
-    consumer = StatusConsumer(
-        sqs,
-        queue,
-        session_factory(platform.engine),
-        s3=s3(platform.resources),
-        media_bucket=platform.resources.media_bucket,
-        sns=client("sns", platform.resources.endpoint_url),
-        video_events_topic_arn=platform.resources.video_events_topic_arn,
-        wait_seconds=0,
-    )
-    assert consumer.poll_once() == 1
+    _consume_ready_event(platform, video_id, new_task)
 
     master_key = _playback_key(platform, alice, video_id)
     assert master_key.startswith(caption_key_prefix(video_id))
