@@ -11,7 +11,7 @@ with an ``EXT-X-MEDIA`` line per track and ``SUBTITLES`` on every variant, and p
 while it was built over the video's current master playlist (``playback_key``).
 
 An owner may add tracks before the video is ready (with the upload): they are stored then, and
-published by the status consumer when the ready event is recorded (``republish``).
+published by the status consumer with the ready event's record (``publish_for_ready``).
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from app.backend.aws import AwsClients
 from app.backend.caption_files import CaptionError, CaptionFormat, Cue
 from app.backend.models import CaptionTrack, Video, utcnow
 from app.contracts.errors import ApiError
-from app.contracts.messages import VideoState
+from app.contracts.messages import ProgressEventV1, VideoState
 from app.contracts.names import caption_key_prefix
 from app.contracts.settings import BackendSettings
 
@@ -195,7 +195,7 @@ def put_track(
     """Store (or replace) the video's track in ``language`` and publish it; True when created.
 
     A video not ready yet (uploading, queued, transcoding, or failed and possibly retried) keeps
-    the track unpublished until its ready event is recorded (``republish``).
+    the track unpublished until its ready event is recorded (``publish_for_ready``).
 
     Refusals, before anything is stored: 422 ``invalid_language``, 413 ``caption_too_large``, 422 ``caption_invalid``
     (naming the line), 409 ``caption_label_taken`` (a group's NAMEs differ, RFC 8216 section
@@ -217,7 +217,7 @@ def put_track(
     prefix = caption_key_prefix(video.id)
     vtt_key, playlist_key = f"{prefix}{name}.vtt", f"{prefix}{name}.m3u8"
     # Before the first transcode the video's duration is unknown: the cues' end stands in until
-    # the ready event has the playlist rewritten (``republish``).
+    # the ready event has the playlist rewritten (``publish_for_ready``).
     duration = video.duration_seconds or cues[-1].end_ms / 1000
     try:
         aws.s3.put_object(Bucket=settings.media_bucket, Key=vtt_key, Body=vtt, ContentType=VTT_TYPE)
@@ -266,27 +266,78 @@ def _put_media_playlist(s3: Any, media_bucket: str, playlist_key: str, duration_
     )
 
 
-def republish(session: Session, s3: Any, media_bucket: str, video: Video) -> None:
-    """Once a transcode of a video with caption tracks is recorded ready (its first, or a new
-    one): their media playlists over the video's duration, and their master playlist over the
-    transcode's (until then the video plays the transcoder's without them, ``playback_key``).
-    A failure is logged: the video plays, without captions, until its tracks change."""
+@dataclass(frozen=True)
+class ReadyCaptions:
+    """The caption tracks published over a task's outputs before its ready event is recorded."""
+
+    columns: dict[str, Any]
+    """What the record of the ready event sets besides the event's own values."""
+    written: str
+    previous: str | None
+    """The captioned master playlist the record replaces."""
+
+
+def publish_for_ready(
+    session: Session, s3: Any, media_bucket: str, event: ProgressEventV1
+) -> ReadyCaptions | None:
+    """Before a ready event of the video's current task is recorded (its first transcode, or a
+    new one): the tracks' media playlists over the transcode's duration (a track added before it
+    had the last cue's end) and their master playlist over the transcode's, so that the record
+    makes the video ready and captioned in one commit (``columns``); a viewer asking in between
+    would otherwise play the transcoder's playlist without them. None when there is nothing to
+    publish, or when storing fails (logged: the video plays without captions until its tracks
+    change). Settle with ``settle_ready`` once the record is done."""
+    outputs = event.outputs
+    video = session.get(Video, event.video_id)
+    if outputs is None or video is None or video.task_id != event.task_id:
+        return None
+    base = outputs.master_playlist_key
     current = tracks(session, video)
-    if video.captions_base_key == video.master_playlist_key or not current:
-        return
+    if not current or video.captions_base_key == base:
+        return None
+    entries = [TrackEntry(t.language, t.label, posixpath.basename(t.playlist_key)) for t in current]
     try:
-        if video.duration_seconds:
-            for track in current:
-                _put_media_playlist(s3, media_bucket, track.playlist_key, video.duration_seconds)
-        _publish(session, s3, media_bucket, video, set())
-    except (BotoCoreError, ClientError, ApiError):
-        log.warning("captions not published over the new transcode", extra={"video_id": video.id})
+        for track in current:
+            _put_media_playlist(s3, media_bucket, track.playlist_key, outputs.duration_seconds)
+        written = _write_master(s3, media_bucket, video.id, base, entries)
+    except (BotoCoreError, ClientError, ValueError):
+        log.warning("captions not published over the transcode", exc_info=True, extra={"video_id": video.id})
+        return None
+    return ReadyCaptions(
+        columns={"captions_master_key": written, "captions_base_key": base},
+        written=written,
+        previous=video.captions_master_key,
+    )
+
+
+def settle_ready(s3: Any, media_bucket: str, prepared: ReadyCaptions, recorded: bool) -> None:
+    """Delete the captioned master the record replaced, or, when the event was not recorded (a
+    stale or superseded one), the one written for it in vain."""
+    doomed = prepared.previous if recorded else prepared.written
+    if doomed and prepared.previous != prepared.written:
+        _delete_quietly(s3, media_bucket, doomed)
+
+
+def _write_master(s3: Any, media_bucket: str, video_id: Any, base: str, entries: list[TrackEntry]) -> str:
+    """Store the master playlist of ``entries`` over the transcoder's at ``base``; its key."""
+    transcoded = s3.get_object(Bucket=media_bucket, Key=base)["Body"].read().decode("utf-8")
+    body = master_with_subtitles(transcoded, base, caption_key_prefix(video_id), entries).encode()
+    key = f"{caption_key_prefix(video_id)}master-{_content_name(body)}.m3u8"
+    s3.put_object(Bucket=media_bucket, Key=key, Body=body, ContentType=PLAYLIST_TYPE)
+    return key
+
+
+def _delete_quietly(s3: Any, media_bucket: str, key: str) -> None:
+    """A failed delete leaves an unlisted object under the video's prefix, removed with the video."""
+    try:
+        s3.delete_object(Bucket=media_bucket, Key=key)
+    except (BotoCoreError, ClientError):
+        log.warning("could not delete a replaced caption object", exc_info=True, extra={"key": key})
 
 
 def _publish(session: Session, s3: Any, media_bucket: str, video: Video, doomed: set[str]) -> None:
     """Write the master playlist of the video's tracks (none: the transcoder's is played), commit,
-    then delete ``doomed`` and the master it replaces. A failed write rolls everything back; a
-    failed delete leaves an unlisted object under the video's prefix, removed with the video."""
+    then delete ``doomed`` and the master it replaces. A failed write rolls everything back."""
     entries = [
         TrackEntry(t.language, t.label, posixpath.basename(t.playlist_key)) for t in tracks(session, video)
     ]
@@ -296,10 +347,7 @@ def _publish(session: Session, s3: Any, media_bucket: str, video: Video, doomed:
     new_master = None
     try:
         if entries and base:
-            transcoded = s3.get_object(Bucket=media_bucket, Key=base)["Body"].read().decode("utf-8")
-            body = master_with_subtitles(transcoded, base, caption_key_prefix(video.id), entries).encode()
-            new_master = f"{caption_key_prefix(video.id)}master-{_content_name(body)}.m3u8"
-            s3.put_object(Bucket=media_bucket, Key=new_master, Body=body, ContentType=PLAYLIST_TYPE)
+            new_master = _write_master(s3, media_bucket, video.id, base, entries)
     except (BotoCoreError, ClientError):
         session.rollback()
         raise _storage_failed(video, "the caption tracks were not published") from None
@@ -310,9 +358,4 @@ def _publish(session: Session, s3: Any, media_bucket: str, video: Video, doomed:
     if old_master and old_master != new_master:
         doomed.add(old_master)
     for key in sorted(doomed):
-        try:
-            s3.delete_object(Bucket=media_bucket, Key=key)
-        except (BotoCoreError, ClientError):
-            log.warning(
-                "could not delete a replaced caption object", exc_info=True, extra={"video_id": video.id}
-            )
+        _delete_quietly(s3, media_bucket, key)

@@ -56,11 +56,12 @@ def usage_columns(usage: TranscodeUsage | None) -> dict[str, Any]:
     }
 
 
-def record_event(session: Session, event: ProgressEventV1) -> bool:
+def record_event(session: Session, event: ProgressEventV1, also: dict[str, Any] | None = None) -> bool:
     """Apply ``event`` if it is news: of the video's current task, newer than the last recorded
     one, and the video not yet finished, or failed in a run before the event's redrive (an
     operator's ``reelstack redrive`` gives a dead-lettered task another run). One conditional
-    UPDATE, so duplicates, reordering and concurrent consumers can never move a video backwards.
+    UPDATE, so duplicates, reordering and concurrent consumers can never move a video backwards;
+    it sets ``also`` too (the captions published over a ready event's outputs).
     Returns whether it applied.
     """
     values: dict[str, Any] = {
@@ -82,6 +83,7 @@ def record_event(session: Session, event: ProgressEventV1) -> bool:
         }
     if event.error_reason:
         values["error_reason"] = event.error_reason
+    values |= also or {}
     result: CursorResult[Any] = session.execute(  # type: ignore[assignment]
         update(Video)
         .where(
@@ -188,13 +190,18 @@ class StatusConsumer:
                 )
                 continue
             with self.sessions() as session:
-                applied = record_event(session, event)
+                captioned = (
+                    captions.publish_for_ready(session, self.s3, self.media_bucket, event)
+                    if event.state == VideoState.READY
+                    else None
+                )
+                applied = record_event(session, event, captioned.columns if captioned else None)
+                if captioned:
+                    captions.settle_ready(self.s3, self.media_bucket, captioned, applied)
                 orphaned = not applied and discard_orphan_outputs(session, self.s3, self.media_bucket, event)
                 if event.state == VideoState.READY and not orphaned:
                     # Again on a repeat: a deletion cut short by a failure is finished then.
                     discard_superseded_outputs(self.s3, self.media_bucket, event)
-                    if applied:
-                        self._republish_captions(session, event)
                 redelivered = int(message.get("Attributes", {}).get("ApproximateReceiveCount", "1")) > 1
                 if applied or redelivered:
                     self._announce(session, event)
@@ -209,13 +216,6 @@ class StatusConsumer:
             self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
             done += 1
         return done
-
-    def _republish_captions(self, session: Session, event: ProgressEventV1) -> None:
-        """The caption tracks of a video now ready are published over its outputs: those its owner
-        added with the upload (first transcode), or kept from before a re-transcode."""
-        video = session.get(Video, event.video_id)
-        if video is not None:
-            captions.republish(session, self.s3, self.media_bucket, video)
 
     def _announce(self, session: Session, event: ProgressEventV1) -> None:
         """Publish the video event ``event`` is, if it is the video's recorded outcome."""

@@ -15,7 +15,7 @@ from flask import Flask
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from app.backend import captions
+from app.backend import captions, status_consumer
 from app.backend.caption_files import parse_webvtt
 from app.backend.context import EXTENSION
 from app.backend.db import session_factory
@@ -320,6 +320,27 @@ def test_captions_added_with_the_upload_are_published_when_the_video_becomes_rea
     assert "#EXTINF:10.000," in track_playlist and "#EXT-X-TARGETDURATION:10" in track_playlist
     items = platform.http.get(f"/api/videos/{video_id}/captions", headers=alice.headers).json["items"]
     assert all(item["url"] for item in items)
+
+
+def test_a_video_is_never_recorded_ready_without_the_captions_it_has(
+    platform: Platform, alice: Caller, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The ready event's record and the captioned playlist are one commit: the web page asks for
+    the video the moment its progress stream says ready, which races the status consumer, and
+    must get the captioned playlist then, not the transcoder's until a reload."""
+    video_id = platform.queue(alice)
+    assert _put(platform, alice, video_id, "en").status_code == 201
+    seen: list[str] = []
+    record = status_consumer.record_event
+
+    def record_then_ask(*args: Any) -> bool:
+        applied = record(*args)
+        seen.append(_playback_key(platform, alice, video_id))
+        return applied
+
+    monkeypatch.setattr(status_consumer, "record_event", record_then_ask)
+    _consume_ready_event(platform, video_id, platform.task_id(video_id))
+    assert len(seen) == 1 and seen[0].startswith(caption_key_prefix(video_id)), seen
 
 
 def test_concurrent_uploads_of_one_language_leave_one_track_and_no_5xx(
