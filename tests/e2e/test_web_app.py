@@ -615,7 +615,8 @@ def test_the_owner_chooses_a_poster_the_feed_shows_it_and_viewers_download_the_m
     sent = created.value.request.post_data_json
     assert sent is not None and sent["mp4_download"] is True
     expect(page.locator("video")).to_be_visible(timeout=TRANSCODE_MS)
-    page.reload()  # the poster controls come with a ready video's page
+    # The owner's controls and the download link come with the player, without a reload.
+    expect(page.get_by_role("link", name="Download MP4")).to_be_visible()
 
     # The 2 s clip is sharp throughout: a frame of each batch of five samples, the first shown.
     frames = page.get_by_role("radio", name=re.compile(r"^Frame \d$"))
@@ -1010,6 +1011,50 @@ def test_an_owner_uploads_captions_and_the_player_offers_and_shows_them(
     )
     captions.select_option(label="Off")
     assert video.evaluate("v => [...v.textTracks].every((t) => t.mode !== 'showing')") is True
+
+
+def test_an_owner_uploads_a_video_with_captions_and_the_player_offers_them_once_ready(
+    page: Page, owner: Owner, clip: Path, tmp_path: Path
+) -> None:
+    """Issue 17's acceptance, "upload with captions": an SRT file chosen on the upload form is
+    stored with the video before it is ready and published when it is; the page turns to the
+    player live and offers the track. A file the API refuses stops the upload with its reason."""
+    srt = tmp_path / "upload.srt"
+    log_in(page, owner.email, owner.password)
+    page.get_by_role("link", name="Upload").click()
+    page.get_by_label("Video file").set_input_files(clip)
+    page.get_by_label("Title").fill(f"Uploaded with captions {uuid.uuid4().hex[:6]}")
+    srt.write_text("1\n00:00:01,000 --> 00:00:00,500\nBackwards\n", encoding="utf-8")
+    page.get_by_label("Caption file").set_input_files(srt)
+    page.get_by_label("Caption language").fill("en")
+    page.get_by_label("Caption label").fill("English")
+    page.get_by_role("button", name="Upload", exact=True).click()
+    expect(page.get_by_role("alert").filter(has_text="caption file")).to_contain_text(
+        "The caption file was not accepted, so nothing was uploaded: not a valid SRT file: line 2"
+    )
+
+    srt.write_text("1\r\n00:00:00,200 --> 00:00:01,800\r\nHello from the upload form\r\n", encoding="utf-8")
+    page.get_by_label("Caption file").set_input_files(srt)
+    with page.expect_response(lambda r: "/captions/en" in r.url and r.request.method == "PUT") as stored:
+        page.get_by_role("button", name="Upload", exact=True).click()
+    assert stored.value.status == 201, stored.value.text()
+    sent = stored.value.request.post_data_json
+    assert sent is not None and (sent["format"], sent["label"]) == ("srt", "English")
+
+    expect(page.locator("video")).to_be_visible(timeout=TRANSCODE_MS)
+    expect(page.get_by_role("listitem").filter(has_text="English (en, 1 cues)")).to_be_visible()
+    captions = page.get_by_role("combobox", name="Captions")
+    expect(captions.locator("option")).to_have_text(["Off", "English"], timeout=PLAYBACK_MS)
+    captions.select_option(label="English")
+    page.locator("video").evaluate("v => { v.currentTime = 1; }")
+    page.wait_for_function(
+        """() => {
+            const track = [...document.querySelector('video').textTracks].find((t) => t.label === 'English');
+            return track && track.mode === 'showing' && track.activeCues && track.activeCues.length === 1
+                && track.activeCues[0].text === 'Hello from the upload form';
+        }""",
+        timeout=PLAYBACK_MS,
+    )
 
 
 class AnotherSite:

@@ -2,7 +2,7 @@
 // resumable after a reload or a dropped connection.
 // XMLHttpRequest, not fetch, because only XHR reports upload progress.
 
-import { ApiError, me, multipart, videos } from "./api.js";
+import { ApiError, captions, me, multipart, videos } from "./api.js";
 import { formatBytes } from "./dom.js";
 
 function xhrSend(method, url, body, onProgress) {
@@ -224,10 +224,11 @@ export async function discardUpload(entry) {
 }
 
 /**
- * Create the video, send the file straight to storage, then mark it uploaded.
+ * Create the video, add its caption track if one is given (`{ language, label, format, content }`;
+ * published when the video is ready), send the file straight to storage, then mark it uploaded.
  * `onProgress(fraction)` is called with 0..1 while bytes go out.
  */
-export async function uploadVideo({ file, title, description, visibility, filters = [], mp4Download = false }, onProgress) {
+export async function uploadVideo({ file, title, description, visibility, filters = [], mp4Download = false, caption = null }, onProgress) {
   if (!file.type.startsWith("video/")) {
     throw new ApiError(0, "not_a_video", "Choose a video file (MP4, MOV, WebM or similar).");
   }
@@ -236,6 +237,17 @@ export async function uploadVideo({ file, title, description, visibility, filter
     await videos.remove(created.id).catch(() => null);
     const limit = formatBytes(created.max_upload_bytes);
     throw new ApiError(0, "too_large", `The file is larger than the ${limit} the platform accepts.`);
+  }
+  if (caption) {
+    // Before the video's bytes go out, so a refused caption file costs no upload; the video
+    // goes with it, and the form can be sent again once the file is fixed.
+    const { language, ...track } = caption;
+    try {
+      await captions.put(created.id, language, track);
+    } catch (error) {
+      await videos.remove(created.id).catch(() => null);
+      throw new ApiError(error.status, error.code, `The caption file was not accepted, so nothing was uploaded: ${error.message}`);
+    }
   }
   const report = (bytes) => onProgress(Math.min(1, bytes / file.size));
   await finishing(created.id, () =>

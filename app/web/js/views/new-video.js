@@ -3,6 +3,7 @@
 
 import { alertBox, field, formatBytes, h, values } from "../dom.js";
 import { uploadVideo } from "../upload.js";
+import { captionFormat } from "./captions-panel.js";
 import { unfinishedUploadsSection } from "./unfinished-uploads.js";
 import { uploadProgress } from "./upload-progress.js";
 import { visibilitySelect } from "./visibility.js";
@@ -31,6 +32,34 @@ function filterFields() {
   );
 }
 
+// One caption track sent with the video (captions-panel.js adds more on the watch page); a file
+// chosen makes its language and label required.
+function captionFields() {
+  const file = h("input", { name: "caption_file", type: "file", accept: ".vtt,.srt,text/vtt,application/x-subrip" });
+  const language = h("input", { name: "caption_language", maxlength: 35, autocomplete: "off", spellcheck: false });
+  const label = h("input", { name: "caption_label", maxlength: 64 });
+  file.addEventListener("change", () => {
+    language.required = label.required = file.files.length > 0;
+  });
+  return h(
+    "fieldset",
+    { class: "captions-upload" },
+    h("legend", {}, "Captions (optional)"),
+    field("Caption file", file, "WebVTT (.vtt) or SubRip (.srt); shown once the video is ready."),
+    h(
+      "div",
+      { class: "inline" },
+      field("Caption language", language, "A language tag such as en, pt-BR or zh-Hant."),
+      field("Caption label", label, "What viewers pick, e.g. English (CC)."),
+    ),
+  );
+}
+
+async function chosenCaption({ caption_file: file, caption_language: language, caption_label: label }) {
+  if (!file || !file.name) return null; // FormData holds an empty File when none is chosen
+  return { language, label, format: captionFormat(file.name), content: await file.text() };
+}
+
 function chosenFilters({ trim_start: start, trim_end: end, rotate, flip, grayscale }) {
   const filters = [];
   if (start || end) filters.push({ type: "trim", start: Number(start || 0), ...(end ? { end: Number(end) } : {}) });
@@ -53,6 +82,7 @@ export function render(main) {
     field("Description", h("textarea", { name: "description", rows: 4, maxlength: 5000 }), "Optional."),
     field("Visibility", visibilitySelect()),
     filterFields(),
+    captionFields(),
     h(
       "div",
       { class: "check" },
@@ -91,7 +121,8 @@ export function render(main) {
     const file = fileInput.files[0];
     const message = `Uploading ${file.name} (${formatBytes(file.size)})…`;
     const mp4Download = Boolean(fields.mp4_download);
-    const upload = (onProgress) => uploadVideo({ file, title, description, visibility, filters, mp4Download }, onProgress);
+    const upload = async (onProgress) =>
+      uploadVideo({ file, title, description, visibility, filters, mp4Download, caption: await chosenCaption(fields) }, onProgress);
     if (!(await progress.run(form, box, message, upload))) {
       unfinished.replaceWith((unfinished = unfinishedUploadsSection())); // an interrupted upload shows there
     }

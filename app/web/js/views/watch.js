@@ -453,6 +453,7 @@ export async function render(main, params, videoId) {
         // The player takes the progress card's place: above it, the card would push the
         // player's controls below the fold.
         replace(stage, countViewOnPlay(playerSection(video, cleanups), video, counted), downloadLink(video));
+        replace(readyPanels, ownerReadyPanels());
         return;
       }
       await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
@@ -467,6 +468,18 @@ export async function render(main, params, videoId) {
     cleanups.splice(0).forEach((release) => release());
     replace(stage, playerSection(video, cleanups, Math.floor(at)));
   };
+
+  // The owner's panels of a ready video; they appear when the page turns to the player too.
+  const ownerReadyPanels = () =>
+    isOwner && video.status === "ready"
+      ? [
+          captionsPanel(video, reloadPlayer),
+          viewsSection(video),
+          // The player shows the new poster at once (the feed on its next load).
+          posterSection(video, (url) => stage.querySelector("video")?.setAttribute("poster", url)),
+        ]
+      : [];
+  const readyPanels = h("div", { class: "owner-ready" }, ownerReadyPanels());
 
   if (video.status === "ready" && video.playback_url) {
     append(stage, [countViewOnPlay(playerSection(video, cleanups, startFrom(params)), video, counted), downloadLink(video)]);
@@ -486,10 +499,7 @@ export async function render(main, params, videoId) {
     session() ? h("div", { class: "toolbar" }, likeButton(video), playlistPicker(video)) : null,
     video.description ? h("p", { class: "description" }, video.description) : null,
     isOwner ? ownerPanel(video, showTags) : null,
-    isOwner && video.status === "ready" ? captionsPanel(video, reloadPlayer) : null,
-    isOwner && video.status === "ready" ? viewsSection(video) : null,
-    // The player shows the new poster at once (the feed on its next load).
-    isOwner && video.status === "ready" ? posterSection(video, (url) => stage.querySelector("video")?.setAttribute("poster", url)) : null,
+    readyPanels,
     user && !isOwner ? reportForm("video", video.id, "video") : null,
     commentSection(video, user),
   ]);
