@@ -479,7 +479,7 @@ export async function render(main, params, videoId) {
           posterSection(video, (url) => stage.querySelector("video")?.setAttribute("poster", url)),
         ]
       : [];
-  const readyPanels = h("div", { class: "owner-ready" }, ownerReadyPanels());
+  const readyPanels = h("div", {}, ownerReadyPanels());
 
   if (video.status === "ready" && video.playback_url) {
     append(stage, [countViewOnPlay(playerSection(video, cleanups, startFrom(params)), video, counted), downloadLink(video)]);
