@@ -313,7 +313,10 @@ class StackCostsOut(BaseModel):
 
 class PosterChoice(_Request):
     candidate: int = Field(
-        ge=0, lt=16, description="index into `candidates` of GET /api/videos/{video_id}/poster"
+        strict=True,  # JSON true is not candidate 1
+        ge=0,
+        lt=16,
+        description="index into `candidates` of GET /api/videos/{video_id}/poster",
     )
 
 

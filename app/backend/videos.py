@@ -304,8 +304,10 @@ def complete_multipart(
             MultipartUpload={"Parts": [{"PartNumber": p.part_number, "ETag": p.etag} for p in parts]},
         )
     except ClientError as exc:
+        # The parts list was well formed: what S3 refuses (a part it does not hold, another ETag,
+        # a part under its minimum size) conflicts with what it holds.
         code = exc.response.get("Error", {}).get("Code", "")
-        raise ApiError(400, "multipart_invalid", f"S3 refused to complete the upload: {code}") from None
+        raise ApiError(409, "multipart_invalid", f"S3 refused to complete the upload: {code}") from None
     video.multipart_upload_id = None
     session.commit()
 

@@ -93,9 +93,10 @@ def parts(video_id: uuid.UUID, json: PartUrlsRequest) -> PartUrls:
 
 
 @bp.post("/multipart/complete")
-@api.validate(resp=Response("HTTP_204", HTTP_400=ErrorBody, **_ERRORS), tags=TAGS, security=AUTH)
+@api.validate(resp=Response("HTTP_204", **_ERRORS), tags=TAGS, security=AUTH)
 def complete(video_id: uuid.UUID, json: MultipartComplete) -> tuple[str, int]:
-    """Assemble the uploaded parts (part numbers with the ETags S3 returned)."""
+    """Assemble the uploaded parts (part numbers with the ETags S3 returned); 409
+    `multipart_invalid` when storage refuses them (a part it does not hold, another ETag)."""
     owner = require_user()
     session = db()
     svc = services()

@@ -134,6 +134,12 @@ def test_every_body_route_refuses_every_hostile_raw_body(platform: Platform, ali
     assert _row_counts(platform) == before
 
 
+# A whole image: the poster upload's base body, so each refusal is the hostile value's.
+ONE_PIXEL_PNG = (
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+)
+
+
 def _valid_bodies(video_id: str) -> dict[tuple[str, str], dict[str, Any]]:
     """A body each route with a schema accepts, whose fields the corpus replaces one at a time."""
     return {
@@ -151,6 +157,8 @@ def _valid_bodies(video_id: str) -> dict[tuple[str, str], dict[str, Any]]:
             "format": "srt",
             "content": "1\n00:00:01,000 --> 00:00:02,000\nhello\n",
         },
+        ("/api/videos/<uuid:video_id>/poster", "PUT"): {"candidate": 0},
+        ("/api/videos/<uuid:video_id>/poster", "POST"): {"image": ONE_PIXEL_PNG},
         ("/api/videos/<uuid:video_id>/multipart", "POST"): {"content_type": "video/mp4"},
         ("/api/videos/<uuid:video_id>/multipart/parts", "POST"): {"part_numbers": [1]},
         ("/api/videos/<uuid:video_id>/multipart/complete", "POST"): {

@@ -260,14 +260,19 @@ def test_multipart_abort_discards_the_upload(platform: Platform, alice: Caller) 
     assert platform.http.delete(base, headers=alice.headers).status_code == 409
 
 
-def test_multipart_complete_with_a_bad_etag_is_a_client_error(platform: Platform, alice: Caller) -> None:
+def test_multipart_complete_with_parts_storage_does_not_hold_is_a_409(
+    platform: Platform, alice: Caller
+) -> None:
+    """A well-formed parts list S3 refuses (InvalidPart: a part it does not hold, or another ETag;
+    EntityTooSmall; per https://docs.aws.amazon.com/AmazonS3/latest/API/API_CompleteMultipartUpload.html)
+    conflicts with what storage holds: a 409, not a 400 that says the request itself was malformed."""
     video_id = platform.create(alice)
     base = f"/api/videos/{video_id}/multipart"
     platform.http.post(base, json={"content_type": "video/mp4"}, headers=alice.headers)
     done = platform.http.post(
         f"{base}/complete", json={"parts": [{"part_number": 1, "etag": '"nope"'}]}, headers=alice.headers
     )
-    assert done.status_code == 400
+    assert done.status_code == 409
     assert done.json["error"]["code"] == "multipart_invalid"
 
 
