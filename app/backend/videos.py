@@ -811,6 +811,8 @@ def snapshot(video: Video) -> dict[str, Any]:
         "percent": video.progress,
         "sequence": video.last_sequence,
     }
+    if video.task_id is not None:
+        snap["task_id"] = str(video.task_id)
     if video.master_playlist_key:
         snap["outputs"] = {
             "master_playlist_key": video.master_playlist_key,

@@ -44,6 +44,9 @@ class StreamEvent:
     sequence: int
     outputs: dict[str, Any] | None = None
     error_reason: str | None = None
+    task_id: uuid.UUID | None = field(default=None, compare=False)
+    """The task whose event this is (not what the event says, so not compared); None for a
+    backend state no task has reported yet."""
 
     @classmethod
     def from_progress(cls, event: ProgressEventV1) -> StreamEvent:
@@ -53,6 +56,7 @@ class StreamEvent:
             sequence=event.sequence,
             outputs=event.outputs.model_dump(mode="json") if event.outputs else None,
             error_reason=event.error_reason,
+            task_id=event.task_id,
         )
 
     @property

@@ -7,6 +7,7 @@ Last-Event-ID, end after ready or failed) are tested without a server.
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,6 +34,9 @@ class TicketSnapshot(BaseModel):
     # The backend's record of the outputs (keys, renditions, duration), passed on as it is.
     outputs: dict[str, Any] | None = None
     error_reason: str | None = None
+    task_id: uuid.UUID | None = Field(
+        default=None, description="the video's task when issued; a ticket of an older backend names none"
+    )
 
     def as_event(self) -> StreamEvent:
         return StreamEvent(
@@ -41,6 +45,7 @@ class TicketSnapshot(BaseModel):
             sequence=self.sequence,
             outputs=self.outputs,
             error_reason=self.error_reason,
+            task_id=self.task_id,
         )
 
 
@@ -50,6 +55,8 @@ class Opening:
 
     events: list[StreamEvent]
     catch_up_to: StreamEvent | None = field(default=None)
+    task_id: uuid.UUID | None = field(default=None)
+    """The ticket's task: events of any other (the task a retry replaced) are not this stream's."""
 
 
 def opening_events(snapshot: StreamEvent, history: list[StreamEvent], last_event_id: int | None) -> Opening:
@@ -60,13 +67,20 @@ def opening_events(snapshot: StreamEvent, history: list[StreamEvent], last_event
     A reconnecting client whose ticket is ahead of the buffer would skip the events between
     them if the ticket's state were sent now (they arrive later, older than it): the stream
     first waits for them, and sends the ticket's state only if they do not come.
+    A buffer of another task than the ticket's (the one a retry replaced, whose sequences run
+    higher than the new task's first) is not the video's story any more.
     """
+    task = snapshot.task_id
+    if task is not None:
+        history = [event for event in history if event.task_id == task]
     if last_event_id is None:
         newest = history[-1] if history else None
-        return Opening([newest if newest is not None and newest.order >= snapshot.order else snapshot])
+        return Opening(
+            [newest if newest is not None and newest.order >= snapshot.order else snapshot], task_id=task
+        )
     replay = [event for event in history if event.sequence > last_event_id]
     behind = snapshot.sequence > last_event_id and (not replay or snapshot.order > replay[-1].order)
-    return Opening(replay, snapshot if behind else None)
+    return Opening(replay, snapshot if behind else None, task)
 
 
 def events(
@@ -102,6 +116,8 @@ def events(
             item, owed = owed, None
         if isinstance(item, Closed):
             return
+        if opening.task_id is not None and item.task_id not in (None, opening.task_id):
+            continue  # a late (redelivered) event of the task a retry replaced
         if last is not None and item.order <= last.order:
             continue  # already sent
         yield item.frame

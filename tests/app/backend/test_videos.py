@@ -369,7 +369,9 @@ def test_events_ticket_carries_the_current_state_for_the_caller(
     assert parse_qs(url.query)["ticket"] == [body["ticket"]]
     ticket = verify_events_ticket(app.extensions[EXTENSION].ticket_key, body["ticket"], uuid.UUID(video_id))
     assert ticket.user_id == alice.sub
-    assert ticket.snapshot == {"state": "queued", "percent": 0.0, "sequence": -1}
+    # The task, so that progress never answers it with a task a retry replaced.
+    task_id = str(platform.task_id(video_id))
+    assert ticket.snapshot == {"state": "queued", "percent": 0.0, "sequence": -1, "task_id": task_id}
 
 
 def test_events_ticket_of_a_ready_video_carries_its_outputs(

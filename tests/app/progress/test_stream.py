@@ -65,6 +65,26 @@ def test_the_tickets_state_is_sent_when_the_events_before_it_do_not_come() -> No
     assert list(texts) == []
 
 
+def test_a_ticket_for_a_retried_video_is_not_answered_with_the_replaced_tasks_failure() -> None:
+    """A retry starts a new task at sequence -1; this instance still buffers the failed task's
+    events, whose sequences are higher. The stream opens with the ticket's queued state and
+    sends the new task's events, never the old task's failure (which ended the stream)."""
+    hub, video = Hub(buffer_size=10, max_videos=10, max_streams=10), uuid.uuid4()
+    failed_task, retry = uuid.uuid4(), uuid.uuid4()
+    hub.publish(progress_event(video, failed_task, 1))
+    hub.publish(progress_event(video, failed_task, 2, VideoState.FAILED))
+    subscriber, history = hub.subscribe(video)
+    ticket = stream.TicketSnapshot(state=VideoState.QUEUED, percent=0, sequence=-1, task_id=retry)
+    opening = stream.opening_events(ticket.as_event(), history, None)
+    assert [e.state for e in opening.events] == [VideoState.QUEUED]
+    hub.publish(progress_event(video, failed_task, 2, VideoState.FAILED))  # SNS delivered it twice
+    hub.publish(progress_event(video, retry, 1_000_001))
+    hub.publish(progress_event(video, retry, 1_000_002, VideoState.READY))
+    texts = list(stream.events(subscriber, opening, heartbeat_seconds=60))
+    sent = [json.loads(t.split(b"data: ", 1)[1])["state"] for t in texts]
+    assert sent == ["queued", "transcoding", "ready"]
+
+
 def test_the_backends_state_before_any_event_has_no_id_and_does_not_hide_the_first_event() -> None:
     for before in (StreamEvent(VideoState.UPLOADING, 0, -1), StreamEvent(VideoState.QUEUED, 0, -1)):
         assert not before.frame.startswith(b"id:")
