@@ -167,11 +167,19 @@ def _check_one_complete_set(pipeline: Pipeline, task: TaskMessageV1, ready: Prog
         body: bytes = pipeline.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
         return body.decode()
 
-    referenced = {ready.outputs.master_playlist_key, ready.outputs.thumbnail_key}
+    # The poster candidates, and the fixed-time frame the worker keeps beside them.
+    referenced = {
+        ready.outputs.master_playlist_key,
+        ready.outputs.thumbnail_key,
+        prefix + "poster.jpg",
+        *ready.outputs.thumbnail_candidates,
+    }
     assert ready.outputs.thumbnail_key in keys, f"seed {SEED}"
     variants = _playlist_entries(read(ready.outputs.master_playlist_key))
     assert variants, f"task {task.task_id}: the master playlist lists no variant (seed {SEED})"
-    assert {r.playlist_key for r in ready.outputs.renditions} == {prefix + v for v in variants}, (
+    # The ladder's rungs and its audio-only variant, each listed in the master playlist.
+    audio = {ready.outputs.audio.playlist_key} if ready.outputs.audio else set()
+    assert {r.playlist_key for r in ready.outputs.renditions} | audio == {prefix + v for v in variants}, (
         f"seed {SEED}"
     )
     for variant in variants:

@@ -114,10 +114,13 @@ def test_uploaded_clip_becomes_an_hls_ladder_with_live_progress(
     variants = variant_uris(master.text)
     assert len(variants) >= 3, master.text
 
+    kinds = []
     for uri in variants:
         probed = ffprobe(requests.compat.urljoin(video["playback_url"], uri))
-        assert any(s["codec_type"] == "video" for s in probed["streams"])
+        kinds.append({s["codec_type"] for s in probed["streams"]})
         assert abs(float(probed["format"]["duration"]) - SOURCE_SECONDS) <= 0.2
+    # Every rung has the picture; the last variant is the audio-only one (issue 17, item 4).
+    assert all("video" in kind for kind in kinds[:-1]) and kinds[-1] == {"audio"}, kinds
 
     thumbnail = requests.get(video["thumbnail_url"], timeout=10)
     assert thumbnail.status_code == 200
