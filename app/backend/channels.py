@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Select, delete, func, select
+from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, contains_eager
 
 from app.backend.models import Subscription, User, Video, Visibility
 from app.backend.pagination import page
 from app.backend.schemas import PageQuery
-from app.backend.videos import shown_to_everyone
+from app.backend.videos import newest_first, shown_to_everyone
 from app.contracts.errors import ApiError
 from app.contracts.messages import VideoState
 
@@ -70,7 +70,7 @@ def channel_videos(
     query = select(Video).where(Video.owner_id == channel.id, *_public_ready())
     if channel.id != viewer_id:
         query = query.where(shown_to_everyone())
-    return _newest_first(session, query, params)
+    return newest_first(session, query, params)
 
 
 def set_subscription(session: Session, channel: User, subscriber: User, subscribed: bool) -> SubscriberCount:
@@ -124,18 +124,4 @@ def subscriptions_feed(
     """The public, ready videos of the channels one follows that everyone may see, newest first."""
     followed = select(Subscription.channel_id).where(Subscription.subscriber_id == subscriber.id)
     query = select(Video).where(Video.owner_id.in_(followed), *_public_ready(), shown_to_everyone())
-    return _newest_first(session, query, params)
-
-
-def _newest_first(
-    session: Session, query: Select[Video], params: PageQuery
-) -> tuple[list[Video], str | None]:
-    return page(
-        session,
-        query,
-        Video.created_at,
-        Video.id,
-        cursor=params.cursor,
-        limit=params.limit,
-        newest_first=True,
-    )
+    return newest_first(session, query, params)

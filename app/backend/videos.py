@@ -626,16 +626,21 @@ def _matching(query: Any, q: str) -> Any:
     return query.where(Video.title.ilike(f"%{_escape_like(q)}%", escape="\\")) if q else query
 
 
-def _page(session: Session, query: Any, params: FeedQuery) -> tuple[list[Video], str | None]:
+def newest_first(session: Session, query: Any, params: PageQuery) -> tuple[list[Video], str | None]:
+    """One page of the videos ``query`` selects, newest first, after ``params.cursor``."""
     return page(
         session,
-        _matching(query, params.q),
+        query,
         Video.created_at,
         Video.id,
         cursor=params.cursor,
         limit=params.limit,
         newest_first=True,
     )
+
+
+def _page(session: Session, query: Any, params: FeedQuery) -> tuple[list[Video], str | None]:
+    return newest_first(session, _matching(query, params.q), params)
 
 
 def listed() -> Any:
@@ -655,15 +660,7 @@ def tagged(session: Session, tag: str, params: PageQuery) -> tuple[list[Video], 
     except ValueError as exc:
         raise ApiError(422, "validation_error", f"tag: {exc}") from None
     query = select(Video).join(VideoTag, VideoTag.video_id == Video.id).where(VideoTag.tag == tag, listed())
-    return page(
-        session,
-        query,
-        Video.created_at,
-        Video.id,
-        cursor=params.cursor,
-        limit=params.limit,
-        newest_first=True,
-    )
+    return newest_first(session, query, params)
 
 
 # Trending: a like weighs as much as this many views, over the last TRENDING_WINDOW.
