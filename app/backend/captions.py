@@ -272,6 +272,7 @@ class ReadyCaptions:
 
     columns: dict[str, Any]
     """What the record of the ready event sets besides the event's own values."""
+    entries: list[TrackEntry]
     written: str
     previous: str | None
     """The captioned master playlist the record replaces."""
@@ -305,6 +306,7 @@ def publish_for_ready(
         return None
     return ReadyCaptions(
         columns={"captions_master_key": written, "captions_base_key": base},
+        entries=entries,
         written=written,
         previous=video.captions_master_key,
     )
@@ -316,6 +318,29 @@ def settle_ready(s3: Any, media_bucket: str, prepared: ReadyCaptions, recorded: 
     doomed = prepared.previous if recorded else prepared.written
     if doomed and prepared.previous != prepared.written:
         _delete_quietly(s3, media_bucket, doomed)
+
+
+def publish_after_ready(
+    session: Session, s3: Any, media_bucket: str, video_id: Any, prepared: ReadyCaptions | None
+) -> None:
+    """Once a ready event is recorded: publish again if the video's tracks changed after
+    ``publish_for_ready`` listed them. A track put or deleted meanwhile saw the video not ready
+    and left publishing to the ready event's record, which did not have it; whichever of the two
+    commits last republishes (``_publish`` checks after its commit too)."""
+    video = session.get(Video, video_id, populate_existing=True)
+    if video is None or video.status != VideoState.READY:
+        return
+    current = [
+        TrackEntry(t.language, t.label, posixpath.basename(t.playlist_key)) for t in tracks(session, video)
+    ]
+    if current == (prepared.entries if prepared else []):
+        return
+    try:
+        _publish(session, s3, media_bucket, video, set())
+    except ApiError:
+        log.warning(
+            "captions changed while the video became ready were not published", extra={"video_id": video.id}
+        )
 
 
 def _write_master(s3: Any, media_bucket: str, video_id: Any, base: str, entries: list[TrackEntry]) -> str:
@@ -359,3 +384,9 @@ def _publish(session: Session, s3: Any, media_bucket: str, video: Video, doomed:
         doomed.add(old_master)
     for key in sorted(doomed):
         _delete_quietly(s3, media_bucket, key)
+    if base is None:
+        # The video may have been recorded ready since it was read, by a status consumer that
+        # listed the tracks before this commit: publish over it now.
+        session.refresh(video)
+        if video.status == VideoState.READY and video.master_playlist_key:
+            _publish(session, s3, media_bucket, video, set())

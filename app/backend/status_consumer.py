@@ -198,6 +198,10 @@ class StatusConsumer:
                 applied = record_event(session, event, captioned.columns if captioned else None)
                 if captioned:
                     captions.settle_ready(self.s3, self.media_bucket, captioned, applied)
+                if applied and event.state == VideoState.READY:
+                    captions.publish_after_ready(
+                        session, self.s3, self.media_bucket, event.video_id, captioned
+                    )
                 orphaned = not applied and discard_orphan_outputs(session, self.s3, self.media_bucket, event)
                 if event.state == VideoState.READY and not orphaned:
                     # Again on a repeat: a deletion cut short by a failure is finished then.

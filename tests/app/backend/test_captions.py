@@ -343,6 +343,51 @@ def test_a_video_is_never_recorded_ready_without_the_captions_it_has(
     assert len(seen) == 1 and seen[0].startswith(caption_key_prefix(video_id)), seen
 
 
+def _published_languages(platform: Platform, caller: Caller, video_id: str) -> list[str]:
+    master_key = _playback_key(platform, caller, video_id)
+    lines = _object(platform, master_key).splitlines()
+    return [_attributes(line)["LANGUAGE"] for line in lines if line.startswith("#EXT-X-MEDIA:")]
+
+
+def test_a_track_put_after_the_consumer_listed_the_tracks_is_published_with_the_ready_video(
+    platform: Platform, alice: Caller, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The PUT sees the video not ready and leaves publishing to the ready event's record; the
+    consumer listed the tracks before the PUT committed, so it republishes once recorded."""
+    video_id = platform.queue(alice)
+    assert _put(platform, alice, video_id, "en").status_code == 201
+    record = status_consumer.record_event
+
+    def put_then_record(*args: Any) -> bool:
+        late = _put(platform, alice, video_id, "fr", label="Français", format="vtt", content=VTT)
+        assert (late.status_code, late.json["url"]) == (201, None)
+        return record(*args)
+
+    monkeypatch.setattr(status_consumer, "record_event", put_then_record)
+    _consume_ready_event(platform, video_id, platform.task_id(video_id))
+    assert _published_languages(platform, alice, video_id) == ["en", "fr"]
+
+
+def test_a_track_put_on_a_video_recorded_ready_while_the_put_ran_is_published(
+    platform: Platform, alice: Caller, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The PUT read the video not ready; the ready event was recorded (tracks listed, none)
+    before the PUT committed. The PUT checks the video again after its commit and publishes."""
+    video_id = platform.queue(alice)
+    convert = captions._converted
+    consumed: list[bool] = []
+
+    def ready_meanwhile(*args: Any) -> Any:
+        if not consumed:
+            consumed.append(True)
+            _consume_ready_event(platform, video_id, platform.task_id(video_id))
+        return convert(*args)
+
+    monkeypatch.setattr(captions, "_converted", ready_meanwhile)
+    assert _put(platform, alice, video_id, "en").status_code == 201
+    assert _published_languages(platform, alice, video_id) == ["en"]
+
+
 def test_concurrent_uploads_of_one_language_leave_one_track_and_no_5xx(
     platform: Platform, app: Flask, alice: Caller
 ) -> None:
