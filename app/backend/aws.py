@@ -36,7 +36,17 @@ class AwsClients:
                 config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
             )
         else:
-            s3_presign = s3
+            # Left to itself, botocore signs browser URLs for the global s3.amazonaws.com, which
+            # answers a bucket outside us-east-1 with a 307 for up to a day after its creation
+            # (a browser's CORS preflight does not follow it) and, in a Region launched after
+            # March 2019, with a 400: sign them for the bucket's Regional endpoint.
+            s3_presign = boto3.client(
+                "s3",
+                config=Config(
+                    signature_version="s3v4",
+                    s3={"addressing_style": "virtual", "us_east_1_regional_endpoint": "regional"},
+                ),
+            )
         return cls(
             s3=s3,
             s3_presign=s3_presign,
