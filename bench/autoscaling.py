@@ -55,8 +55,10 @@ interruptions, and Availability Zone balancing.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import random
+import re
 import statistics
 from collections import deque
 from dataclasses import dataclass, field
@@ -84,16 +86,42 @@ TASK_SIGMA = 0.6
 
 
 @dataclass(frozen=True)
+class StepRule:
+    """A step scaling policy and its alarm over the instances the tasks need at ``tasks_per_worker``."""
+
+    datapoints: int
+    """Consecutive one-minute datapoints at or above the threshold that put the alarm in ALARM."""
+    threshold: float
+    steps: tuple[tuple[float, float | None, int], ...]
+    """(lower, upper, adjustment): the intervals, as offsets from the threshold, and their moves."""
+    tasks_per_worker: float
+
+    def adjustment(self, value: float) -> int:
+        breach = value - self.threshold
+        (move,) = [
+            n for lower, upper, n in self.steps if lower <= breach and (upper is None or breach < upper)
+        ]
+        return move
+
+
+@dataclass(frozen=True)
 class FleetScaling:
     """The numbers the TranscoderFleet component configures, as read from the synthesized stack."""
 
     min_size: int
     max_size: int
     warmup_seconds: float
-    target_tasks_per_worker: float
     workers_per_instance: int
-    wake_capacity: int
+    tracking_target: float | None
+    """Target tracking's tasks per worker (None: no tracking policy)."""
+    tracking_scales_in: bool
+    wake_capacity: int | None
     wake_cooldown_seconds: float
+    shrink: StepRule | None
+    """The step policy that scales in to what the tasks need."""
+
+
+_NEEDED = re.compile(r"CEIL\(\(m1 \+ m3\) / \((\d+) \* ([0-9.]+)\)\)")
 
 
 def _workers_in(expression: str) -> int:
@@ -108,22 +136,53 @@ def fleet_scaling(stack: str = "prod") -> FleetScaling:
 
     resources = synthesize(stack)
 
-    def one(type_: str, name: str) -> dict[str, Any]:
-        (inputs,) = [r.inputs for r in resources if r.type == type_ and r.name == name]
-        return inputs
+    def one(type_: str, name: str) -> dict[str, Any] | None:
+        found = [r.inputs for r in resources if r.type == type_ and r.name == name]
+        return found[0] if found else None
+
+    def step_rule(name: str) -> tuple[StepRule, int] | None:
+        policy = one("aws:autoscaling/policy:Policy", name)
+        alarm = one("aws:cloudwatch/metricAlarm:MetricAlarm", name)
+        if policy is None or alarm is None:
+            return None
+        (returned,) = [q for q in alarm["metricQueries"] if q.get("returnData")]
+        needed = _NEEDED.search(returned["expression"])
+        if needed is None or alarm["comparisonOperator"] != "GreaterThanOrEqualToThreshold":
+            raise ValueError(f"{name}: the alarm is not on the instances the tasks need: {returned}")
+        steps = tuple(
+            (
+                float(s.get("metricIntervalLowerBound", "-inf")),
+                float(s["metricIntervalUpperBound"]) if "metricIntervalUpperBound" in s else None,
+                abs(int(s["scalingAdjustment"])),
+            )
+            for s in policy["stepAdjustments"]
+        )
+        rule = StepRule(int(alarm["datapointsToAlarm"]), float(alarm["threshold"]), steps, float(needed[2]))
+        return rule, int(needed[1])
 
     group = one("aws:autoscaling/group:Group", "transcoder-asg")
-    tracking = one("aws:autoscaling/policy:Policy", "transcoder-backlog")["targetTrackingConfiguration"]
+    assert group is not None
+    policy = one("aws:autoscaling/policy:Policy", "transcoder-backlog")
+    tracking = policy["targetTrackingConfiguration"] if policy else None
     wake = one("aws:autoscaling/policy:Policy", "transcoder-wake")
-    (load,) = [m for m in tracking["customizedMetricSpecification"]["metrics"] if m.get("returnData")]
+    shrink = step_rule("transcoder-shrink")
+    if tracking is not None:
+        (load,) = [m for m in tracking["customizedMetricSpecification"]["metrics"] if m.get("returnData")]
+        workers = _workers_in(load["expression"])
+    elif shrink is not None:
+        workers = shrink[1]
+    else:
+        raise ValueError("the transcoder group has neither a tracking nor a step policy")
     return FleetScaling(
         min_size=int(group["minSize"]),
         max_size=int(group["maxSize"]),
         warmup_seconds=float(group["defaultInstanceWarmup"]),
-        target_tasks_per_worker=float(tracking["targetValue"]),
-        workers_per_instance=_workers_in(load["expression"]),
-        wake_capacity=int(wake["scalingAdjustment"]),
-        wake_cooldown_seconds=float(wake["cooldown"]),
+        workers_per_instance=workers,
+        tracking_target=float(tracking["targetValue"]) if tracking else None,
+        tracking_scales_in=tracking is not None and not tracking.get("disableScaleIn", False),
+        wake_capacity=int(wake["scalingAdjustment"]) if wake else None,
+        wake_cooldown_seconds=float(wake["cooldown"]) if wake else 0.0,
+        shrink=shrink[0] if shrink else None,
     )
 
 
@@ -197,13 +256,14 @@ def _p95(values: list[float]) -> float:
 
 
 def simulate_policy(tasks: list[Task], scaling: FleetScaling, *, protected: bool = True) -> Outcome:
-    """The fleet under its tracking and wake policies, in steps of ``STEP_SECONDS``."""
-    workers, target = scaling.workers_per_instance, scaling.target_tasks_per_worker
+    """The fleet under its scaling policies, in steps of ``STEP_SECONDS``."""
+    workers = scaling.workers_per_instance
     waiting: deque[Task] = deque()
     pending = deque(tasks)
     instances: list[_Instance] = []
     desired = scaling.min_size
-    datapoints: list[float] = []
+    per_worker: list[float] = []
+    shrinking: list[bool] = []
     wake_ready_at = 0.0
     waits: list[float] = []
     killed = 0
@@ -223,21 +283,33 @@ def simulate_policy(tasks: list[Task], scaling: FleetScaling, *, protected: bool
             in_service = sum(1 for i in live if i.running_at <= t)
             warming = any(i.running_at <= t < i.running_at + scaling.warmup_seconds for i in live)
             load = len(waiting) + sum(len(i.ends) for i in live)
-            datapoints.append(load / (in_service * workers) if in_service else float(load))
-            # Target tracking's capacity is proportional to the in-service count: none, no action.
-            needed = math.ceil(load / (workers * target)) if in_service else None
-            recent = datapoints[-TRACKING_SCALE_OUT_DATAPOINTS:]
-            if needed is not None and len(recent) == TRACKING_SCALE_OUT_DATAPOINTS and min(recent) > target:
-                desired = max(desired, needed)
-            quiet = datapoints[-TRACKING_SCALE_IN_DATAPOINTS:]
-            if (
-                needed is not None
-                and not warming
-                and len(quiet) == TRACKING_SCALE_IN_DATAPOINTS
-                and max(quiet) < target
-            ):
-                desired = min(desired, max(needed, scaling.min_size))
-            if waiting and in_service < 1 and t >= wake_ready_at:  # the wake alarm: ExactCapacity
+            target = scaling.tracking_target
+            if target is not None:
+                per_worker.append(load / (in_service * workers) if in_service else float(load))
+                # Target tracking's capacity is proportional to the in-service count: none, no action.
+                needed = math.ceil(load / (workers * target)) if in_service else None
+                recent = per_worker[-TRACKING_SCALE_OUT_DATAPOINTS:]
+                if (
+                    needed is not None
+                    and len(recent) == TRACKING_SCALE_OUT_DATAPOINTS
+                    and min(recent) > target
+                ):
+                    desired = max(desired, needed)
+                quiet = per_worker[-TRACKING_SCALE_IN_DATAPOINTS:]
+                if (
+                    scaling.tracking_scales_in
+                    and needed is not None
+                    and not warming
+                    and len(quiet) == TRACKING_SCALE_IN_DATAPOINTS
+                    and max(quiet) < target
+                ):
+                    desired = min(desired, max(needed, scaling.min_size))
+            if (rule := scaling.shrink) is not None:
+                excess = desired - math.ceil(load / (workers * rule.tasks_per_worker))
+                shrinking.append(excess >= rule.threshold)
+                if len(shrinking) >= rule.datapoints and all(shrinking[-rule.datapoints :]) and not warming:
+                    desired -= rule.adjustment(excess)
+            if scaling.wake_capacity is not None and waiting and in_service < 1 and t >= wake_ready_at:
                 desired, wake_ready_at = scaling.wake_capacity, t + scaling.wake_cooldown_seconds
             desired = min(max(desired, scaling.min_size), scaling.max_size)
         for _ in range(desired - len(live)):
@@ -314,7 +386,7 @@ def measure(*, quick: bool, rounds: int | None = None, hours: float | None = Non
     scaling = fleet_scaling()
     ratios: list[float] = []
     killed: list[float] = []
-    details: dict[str, Any] = {"scaling": scaling.__dict__, "hours": hours, "days": []}
+    details: dict[str, Any] = {"scaling": dataclasses.asdict(scaling), "hours": hours, "days": []}
     for seed in range(rounds):
         tasks = day_of_arrivals(seed, hours)
         fleet = simulate_policy(tasks, scaling)

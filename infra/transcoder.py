@@ -1,14 +1,16 @@
 """TranscoderFleet: the task queue (with DLQ and an alarm on it) and the workers that drain it.
 
-The Auto Scaling group may sit at zero. Target tracking keeps the tasks per worker near
-one, counting the tasks in flight as well as those waiting (metric math over the queue's
-visible and hidden messages and the group's in-service count, times the workers each
+The Auto Scaling group may sit at zero. Target tracking scales it out to keep the tasks per
+worker near one, counting the tasks in flight as well as those waiting (metric math over the
+queue's visible and hidden messages and the group's in-service count, times the workers each
 instance runs): a fleet whose every worker is busy and whose queue is empty is full, not
-idle. Workers protect their instance from scale-in while any of them holds a task
-(``app/transcoder/protection.py``), so a scale-in removes only idle instances. Because
-proportional scaling cannot leave zero, a separate alarm wakes the fleet with one
-instance when tasks wait and nothing runs. Optional spot capacity uses a mixed-instances
-policy.
+idle. It does not scale in: its own scale-in alarm waits 15 quiet minutes. A step policy
+shrinks the group to what its tasks need once it has held more for ``scale_in_quiet_minutes``.
+Workers protect their instance from scale-in while any of them holds a task
+(``app/transcoder/protection.py``), so a scale-in removes only idle instances and the busy
+ones leave as they go idle. Because proportional scaling cannot leave zero, a separate alarm
+wakes the fleet with one instance when tasks wait and nothing runs. Optional spot capacity
+uses a mixed-instances policy.
 """
 
 from collections.abc import Sequence
@@ -61,6 +63,9 @@ ROLE = "transcoder"
 # Target tracking's target: every worker busy, nothing waiting. Any waiting allowance above
 # one would have the policy scale in a fleet whose every worker is busy.
 TARGET_TASKS_PER_WORKER = 1.0
+# A step scaling policy has at most 20 step adjustments ("Auto Scaling group configuration"
+# quotas, https://docs.aws.amazon.com/autoscaling/ec2/userguide/as-account-limits.html).
+MAX_STEP_ADJUSTMENTS = 20
 
 
 DEFAULT_SCALING = Scaling(instance_type="c7g.large", min_size=0, max_size=4)
@@ -94,6 +99,9 @@ class TranscoderFleetArgs:
     """With spot: percent on-demand above the base (0 = all spot)."""
     workers_per_instance: int = 2
     """Worker processes (``reelstack-transcoder@<n>``) per instance."""
+    scale_in_quiet_minutes: int = 2
+    """Minutes in a row the group must hold more instances than its tasks need before it shrinks
+    to them (target tracking's own scale-in waits 15); busy instances stay protected."""
     ladder: str = "1080,720,480,360,240"
     """Comma-separated rendition heights (TranscoderSettings.ladder)."""
     max_source_seconds: float = TranscoderSettings.model_fields["max_source_seconds"].default
@@ -178,6 +186,23 @@ def worker_units(workers_per_instance: int) -> list[str]:
     return [f"reelstack-transcoder@{n}.service" for n in range(1, workers_per_instance + 1)]
 
 
+def excess_instances_expression(workers_per_instance: int, tasks_per_worker: float) -> str:
+    """Instances the group wants (d) beyond those its tasks, waiting (m1) or in flight (m3), need
+    at ``tasks_per_worker`` each."""
+    return f"d - CEIL((m1 + m3) / ({workers_per_instance} * {tasks_per_worker:g}))"
+
+
+def capacity_steps(max_size: int) -> list[tuple[float, float | None, int]]:
+    """The step adjustments of a policy whose alarm counts instances and breaches at 1, as
+    (lower bound, upper bound, instances) offsets from the threshold: k instances too many (or
+    too few) move the group by k, exactly up to the quota of steps; a larger gap moves it by
+    the last step, and the alarm, which invokes an Auto Scaling action again every minute it
+    stays in ALARM (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarm-actions.html),
+    moves the rest a minute later."""
+    count = min(max(max_size, 1), MAX_STEP_ADJUSTMENTS)
+    return [(k - 1.0, float(k) if k < count else None, k) for k in range(1, count + 1)]
+
+
 def tasks_per_worker_expression(workers_per_instance: int) -> str:
     """Tasks waiting (m1) or in flight (m3) per worker of the in-service instances (m2); the
     task count itself when none is in service (where the wake alarm, not this, acts)."""
@@ -213,6 +238,10 @@ class TranscoderFleet(pulumi.ComponentResource):
         super().__init__("reelstack:index:TranscoderFleet", name, None, opts)
         if args.workers_per_instance < 1:
             raise ValueError("workers_per_instance must be at least 1")
+        if args.scale_in_quiet_minutes < 1:
+            raise ValueError(
+                "scale_in_quiet_minutes must be at least 1 (CloudWatch's datapoints are a minute)"
+            )
         tags = standard_tags("transcoder", args.owner)
         child = pulumi.ResourceOptions(parent=self)
         invoke = pulumi.InvokeOptions(parent=self)
@@ -352,6 +381,7 @@ class TranscoderFleet(pulumi.ComponentResource):
             estimated_instance_warmup=120,
             target_tracking_configuration=aws.autoscaling.PolicyTargetTrackingConfigurationArgs(
                 target_value=TARGET_TASKS_PER_WORKER,
+                disable_scale_in=True,
                 customized_metric_specification=aws.autoscaling.PolicyTargetTrackingConfigurationCustomizedMetricSpecificationArgs(
                     metrics=[
                         *(m.tracking_metric(id_) for id_, m in self._load.items()),
@@ -366,6 +396,7 @@ class TranscoderFleet(pulumi.ComponentResource):
             ),
             opts=child,
         )
+        self._shrink(name, group, args, tags)
         wake = aws.autoscaling.Policy(
             f"{name}-wake",
             autoscaling_group_name=group.name,
@@ -408,6 +439,64 @@ class TranscoderFleet(pulumi.ComponentResource):
         self.security_group = workers.security_group
         self._name = name
         self.register_outputs(declared_outputs(self))
+
+    def _shrink(
+        self, name: str, group: aws.autoscaling.Group, args: TranscoderFleetArgs, tags: dict[str, str]
+    ) -> None:
+        """Scale in to the instances the tasks need once the group has held more for the quiet
+        minutes. The excess counts the desired capacity, not the instances in service: a busy,
+        protected instance stays in service after the desired capacity drops, and an alarm that
+        counted it would scale in again every minute. Its lowest value in the minute never
+        overstates the excess while the capacity moves."""
+        child = pulumi.ResourceOptions(parent=self)
+        shrink = aws.autoscaling.Policy(
+            f"{name}-shrink",
+            autoscaling_group_name=group.name,
+            policy_type="StepScaling",
+            adjustment_type="ChangeInCapacity",
+            step_adjustments=[
+                aws.autoscaling.PolicyStepAdjustmentArgs(
+                    scaling_adjustment=-instances,
+                    metric_interval_lower_bound=f"{lower:g}",
+                    metric_interval_upper_bound=None if upper is None else f"{upper:g}",
+                )
+                for lower, upper, instances in capacity_steps(args.scaling.max_size)
+            ],
+            opts=child,
+        )
+        series = {
+            "m1": self._load["m1"],
+            "m3": self._load["m3"],
+            "d": Metric(
+                "AWS/AutoScaling", "GroupDesiredCapacity", {"AutoScalingGroupName": group.name}, "Minimum"
+            ),
+        }
+        aws.cloudwatch.MetricAlarm(
+            f"{name}-shrink",
+            alarm_description=(
+                f"more instances than the tasks need for {args.scale_in_quiet_minutes} minutes: "
+                "scale in to them (busy instances stay protected)"
+            ),
+            comparison_operator="GreaterThanOrEqualToThreshold",
+            evaluation_periods=args.scale_in_quiet_minutes,
+            datapoints_to_alarm=args.scale_in_quiet_minutes,
+            threshold=1,
+            treat_missing_data="notBreaching",
+            metric_queries=[
+                *(m.alarm_query(id_, False) for id_, m in series.items()),
+                aws.cloudwatch.MetricAlarmMetricQueryArgs(
+                    id="excess",
+                    expression=excess_instances_expression(
+                        args.workers_per_instance, TARGET_TASKS_PER_WORKER
+                    ),
+                    label="instances beyond the tasks' need",
+                    return_data=True,
+                ),
+            ],
+            alarm_actions=[shrink.arn],
+            tags=dict(tags),
+            opts=child,
+        )
 
     def _task_outcomes(self) -> dict[str, Metric | Expression]:
         """Transcodes that succeeded and failed, hourly, from the workers' metrics: Metrics Insights

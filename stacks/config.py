@@ -46,6 +46,7 @@ class StackConfig:
     transcoder_min_size: int
     transcoder_max_size: int
     transcoder_workers_per_instance: int
+    transcoder_scale_in_minutes: int
     transcoder_max_source_seconds: float
     transcoder_max_source_fps: float
     transcoder_min_source_side: int
@@ -161,6 +162,9 @@ class StackConfig:
             transcoder_min_size=_or(c.get_int("transcoderMinSize"), 0),
             transcoder_max_size=_or(c.get_int("transcoderMaxSize"), 2),
             transcoder_workers_per_instance=_or(c.get_int("transcoderWorkersPerInstance"), 2),
+            transcoder_scale_in_minutes=_or(
+                c.get_int("transcoderScaleInMinutes"), TranscoderFleetArgs.scale_in_quiet_minutes
+            ),
             transcoder_max_source_seconds=_or(
                 c.get_float("transcoderMaxSourceSeconds"), TranscoderFleetArgs.max_source_seconds
             ),

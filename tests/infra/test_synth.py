@@ -210,10 +210,11 @@ CONFIG_EFFECTS: dict[str, set[tuple[str, str]]] = {
         ("transcoder-asg", "capacityRebalance"),
     },
     "transcoderOnDemandPercentage": {("transcoder-asg", "mixedInstancesPolicy")},
-    "transcoderMaxSize": {("transcoder-asg", "maxSize")},
+    "transcoderMaxSize": {("transcoder-asg", "maxSize"), ("transcoder-shrink", "stepAdjustments")},
     "transcoderWorkersPerInstance": {
         ("transcoder-lt", "userData"),
         ("transcoder-backlog", "targetTrackingConfiguration"),
+        ("transcoder-shrink", "metricQueries"),
         ("ops-dashboard", "dashboardBody"),  # the fleet's graph shows tasks per worker
     },
     "progressAmi": {("progress-lt", "imageId")},

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import ast
+import itertools
 import json
 import math
 from typing import Any
@@ -10,7 +11,9 @@ import pytest
 from app.contracts.names import TASK_MAX_RECEIVES, TASK_VISIBILITY_TIMEOUT_SECONDS
 from infra._common import env_from_user_data, statement
 from infra.transcoder import (
+    MAX_STEP_ADJUSTMENTS,
     TARGET_TASKS_PER_WORKER,
+    capacity_steps,
     group_arn_pattern,
     tasks_per_worker_expression,
     transcoder_policy,
@@ -107,16 +110,19 @@ def test_workers_may_read_and_hide_dead_letters_but_not_delete_them() -> None:
 class _IfToConditional(ast.NodeTransformer):
     def visit_Call(self, node: ast.Call) -> ast.AST:
         self.generic_visit(node)
-        assert isinstance(node.func, ast.Name) and node.func.id == "IF" and len(node.args) == 3
+        assert isinstance(node.func, ast.Name)
+        if node.func.id == "CEIL":
+            return node
+        assert node.func.id == "IF" and len(node.args) == 3
         return ast.IfExp(test=node.args[0], body=node.args[1], orelse=node.args[2])
 
 
 def metric_math(expression: str, values: dict[str, float]) -> float:
     """The value of a CloudWatch metric-math expression over the subset the fleet's rules use
-    (IF, AND, arithmetic, comparisons), the metrics' ids bound to ``values``."""
+    (IF, AND, CEIL, arithmetic, comparisons), the metrics' ids bound to ``values``."""
     tree = _IfToConditional().visit(ast.parse(expression.replace(" AND ", " and "), mode="eval"))
     code = compile(ast.fix_missing_locations(tree), "<metric math>", "eval")
-    return float(eval(code, {"__builtins__": {}}, dict(values)))  # noqa: S307 (the synthesized expression)
+    return float(eval(code, {"__builtins__": {}}, {"CEIL": math.ceil, **values}))  # noqa: S307 (the synthesized expression)
 
 
 def _desired_capacity(graph: Graph, *, waiting: int, in_flight: int, in_service: int) -> int:
@@ -294,3 +300,115 @@ def test_fleet_outputs_its_queues(prod: Graph) -> None:
     outputs = prod.outputs_of(prod.one("reelstack:index:TranscoderFleet", "transcoder"))
     assert outputs["queue_url"].endswith("/reelstack-prod-tasks")
     assert outputs["dlq_url"] == prod.exports["task_dlq_url"]
+
+
+def _step(policy: dict[str, Any], breach: float) -> int:
+    """The adjustment of the step whose interval (offsets from the alarm's threshold) holds ``breach``."""
+    (step,) = [
+        s
+        for s in policy["stepAdjustments"]
+        if float(s.get("metricIntervalLowerBound", "-inf")) <= breach
+        and breach < float(s.get("metricIntervalUpperBound", "inf"))
+    ]
+    return int(step["scalingAdjustment"])
+
+
+def _shrunk_capacity(graph: Graph, *, waiting: int, in_flight: int, desired: int) -> int:
+    """The desired capacity after the scale-in alarm's action, computed from the synthesized
+    alarm and step policy: unchanged while the alarm is not breaching."""
+    alarm = graph.one("aws:cloudwatch/metricAlarm:MetricAlarm", "transcoder-shrink").inputs
+    by_metric = {
+        "ApproximateNumberOfMessagesVisible": waiting,
+        "ApproximateNumberOfMessagesNotVisible": in_flight,
+        "GroupDesiredCapacity": desired,
+    }
+    queries = alarm["metricQueries"]
+    values = {q["id"]: by_metric[q["metric"]["metricName"]] for q in queries if q.get("metric")}
+    (returned,) = [q for q in queries if q.get("returnData")]
+    excess = metric_math(returned["expression"], values)
+    assert alarm["comparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    if excess < alarm["threshold"]:
+        return desired
+    policy = graph.one("aws:autoscaling/policy:Policy", "transcoder-shrink").inputs
+    assert (policy["policyType"], policy["adjustmentType"]) == ("StepScaling", "ChangeInCapacity")
+    assert alarm["alarmActions"] == ["arn:aws:autoscaling:us-east-1:123456789012:transcoder-shrink"]
+    return desired + _step(policy, excess - alarm["threshold"])
+
+
+def test_target_tracking_leaves_scale_in_to_the_quiet_minutes_rule(prod: Graph) -> None:
+    """Target tracking's scale-in alarm needs 15 one-minute datapoints below the target and may not
+    be edited ("Do not edit ... the CloudWatch alarms", and scale-in "more gradually":
+    https://docs.aws.amazon.com/autoscaling/application/userguide/application-auto-scaling-target-tracking.html;
+    the 15 datapoints as users see them: https://github.com/aws-samples/amazon-aurora-labs-for-mysql/issues/3).
+    Idle instances then cost 15 minutes after every burst; DisableScaleIn hands scale-in to a
+    policy of ours (TargetTrackingConfiguration.DisableScaleIn,
+    https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_TargetTrackingConfiguration.html)."""
+    tracking = prod.one("aws:autoscaling/policy:Policy", "transcoder-backlog").inputs
+    assert tracking["targetTrackingConfiguration"]["disableScaleIn"] is True
+
+
+@pytest.mark.parametrize(
+    ("stack", "waiting", "in_flight", "desired", "after"),
+    [
+        # A burst is over: 3 tasks left on a fleet of 6 instances of 4 workers: one instance.
+        ("prod", 0, 3, 6, 1),
+        # Nothing left: to zero (the minimum).
+        ("prod", 0, 0, 20, 0),
+        ("dev", 0, 0, 2, 0),
+        # Every worker busy, or tasks waiting: no scale-in.
+        ("prod", 0, 20, 5, 5),
+        ("prod", 6, 2, 1, 1),
+        ("dev", 1, 4, 2, 2),
+    ],
+)
+def test_the_fleet_shrinks_to_the_instances_its_tasks_need(
+    stack: str, waiting: int, in_flight: int, desired: int, after: int, request: pytest.FixtureRequest
+) -> None:
+    graph: Graph = request.getfixturevalue(stack)
+    assert _shrunk_capacity(graph, waiting=waiting, in_flight=in_flight, desired=desired) == after
+
+
+def test_the_fleet_shrinks_after_two_quiet_minutes_not_fifteen(prod: Graph) -> None:
+    """Each datapoint is a minute (SQS pushes its metrics every minute:
+    https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-available-cloudwatch-metrics.html),
+    and the alarm needs every one of its evaluation periods to breach. Missing data (no metric)
+    never scales in."""
+    alarm = prod.one("aws:cloudwatch/metricAlarm:MetricAlarm", "transcoder-shrink").inputs
+    assert (alarm["evaluationPeriods"], alarm["datapointsToAlarm"]) == (2, 2)
+    assert {q["metric"]["period"] for q in alarm["metricQueries"] if q.get("metric")} == {60}
+    assert alarm["treatMissingData"] == "notBreaching"
+
+
+def test_scale_in_counts_the_desired_capacity_so_protected_instances_are_not_removed_twice(
+    prod: Graph,
+) -> None:
+    """An alarm with an Auto Scaling action invokes it again every minute it stays in ALARM
+    (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarm-actions.html), and a
+    protected instance stays in service after the scale-in lowered the desired capacity
+    (https://docs.aws.amazon.com/autoscaling/ec2/userguide/ec2-auto-scaling-instance-protection.html).
+    Counting in-service instances, the alarm would keep breaching and lower the capacity again
+    every minute; the desired capacity (its minimum over the minute) drops with the first action."""
+    alarm = prod.one("aws:cloudwatch/metricAlarm:MetricAlarm", "transcoder-shrink").inputs
+    capacity = [
+        q["metric"]
+        for q in alarm["metricQueries"]
+        if q.get("metric", {}).get("namespace") == "AWS/AutoScaling"
+    ]
+    assert [(m["metricName"], m["stat"]) for m in capacity] == [("GroupDesiredCapacity", "Minimum")]
+    # Five protected busy instances after a scale-in to 2: the next minute's datapoint is quiet.
+    assert _shrunk_capacity(prod, waiting=0, in_flight=5, desired=2) == 2
+
+
+@pytest.mark.parametrize("max_size", [1, 2, 20, 21, 500])
+def test_capacity_steps_fit_the_quota_and_cover_every_gap_once(max_size: int) -> None:
+    """At most 20 step adjustments per step scaling policy (quotas, "Auto Scaling group
+    configuration": https://docs.aws.amazon.com/autoscaling/ec2/userguide/as-account-limits.html);
+    ranges may not overlap or leave a gap, and one (the last) is open above
+    (https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_StepAdjustment.html)."""
+    steps = capacity_steps(max_size)
+    assert 1 <= len(steps) <= MAX_STEP_ADJUSTMENTS
+    assert steps[0][0] == 0 and steps[-1][1] is None
+    assert all(upper == following[0] for (_, upper, _), following in itertools.pairwise(steps))
+    # A gap of k instances moves k, up to the last step.
+    assert [n for _, _, n in steps] == list(range(1, len(steps) + 1))
+    assert len(steps) == min(max_size, MAX_STEP_ADJUSTMENTS)
