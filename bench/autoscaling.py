@@ -1,9 +1,11 @@
 """The transcoder fleet's scaling over a day of bursty uploads, simulated, against an oracle.
 
 The fleet's numbers come from the prod stack as ``pulumi up`` would create it (the synthesized
-graph): the group's bounds and default instance warm-up, the tracking policy's target and its
-tasks-per-worker expression (hence the workers per instance), the wake policy's exact capacity
-and cooldown. The simulation steps every ``STEP_SECONDS`` and follows AWS's documented rules:
+graph): the group's bounds and default instance warm-up, and whichever scaling policies it has:
+target tracking (its target and tasks-per-worker expression, hence the workers per instance),
+the wake policy's exact capacity and cooldown, the step policies' alarms (datapoints, threshold,
+the tasks per worker their gap expression sizes for) and step adjustments. The simulation steps
+every ``STEP_SECONDS`` and follows AWS's documented rules:
 
 - CloudWatch sees one datapoint a minute: SQS pushes its queue metrics at one-minute intervals
   (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-available-cloudwatch-metrics.html),
@@ -17,6 +19,12 @@ and cooldown. The simulation steps every ``STEP_SECONDS`` and follows AWS's docu
   https://github.com/aws/copilot-cli/issues/4233). Both go to the capacity the metric says,
   ``ceil(load / (workers x target))``; a real scale-in may be more gradual, which only flatters
   the fleet.
+- A step scaling policy's alarm is ours: it goes to ALARM once its ``datapointsToAlarm``
+  one-minute datapoints breach, and the policy moves the desired capacity by the adjustment of
+  the step the breach falls in (ChangeInCapacity;
+  https://docs.aws.amazon.com/autoscaling/ec2/userguide/as-scaling-simple-step.html). Instances
+  warming up count as capacity during a scale-out (default instance warm-up page below), so the
+  move is from the desired capacity.
 - An alarm with an Auto Scaling action invokes it again every minute it stays in ALARM, unlike
   other actions (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarm-actions.html,
   https://repost.aws/knowledge-center/autoscaling-policy-cloudwatch-alarm); a simple scaling
@@ -117,6 +125,8 @@ class FleetScaling:
     tracking_scales_in: bool
     wake_capacity: int | None
     wake_cooldown_seconds: float
+    grow: StepRule | None
+    """The step policy that scales out to what the tasks need."""
     shrink: StepRule | None
     """The step policy that scales in to what the tasks need."""
 
@@ -165,14 +175,14 @@ def fleet_scaling(stack: str = "prod") -> FleetScaling:
     policy = one("aws:autoscaling/policy:Policy", "transcoder-backlog")
     tracking = policy["targetTrackingConfiguration"] if policy else None
     wake = one("aws:autoscaling/policy:Policy", "transcoder-wake")
-    shrink = step_rule("transcoder-shrink")
+    grow, shrink = step_rule("transcoder-grow"), step_rule("transcoder-shrink")
     if tracking is not None:
         (load,) = [m for m in tracking["customizedMetricSpecification"]["metrics"] if m.get("returnData")]
         workers = _workers_in(load["expression"])
-    elif shrink is not None:
-        workers = shrink[1]
+    elif grow is not None:
+        workers = grow[1]
     else:
-        raise ValueError("the transcoder group has neither a tracking nor a step policy")
+        raise ValueError("the transcoder group has neither a tracking nor a step policy scaling out")
     return FleetScaling(
         min_size=int(group["minSize"]),
         max_size=int(group["maxSize"]),
@@ -182,6 +192,7 @@ def fleet_scaling(stack: str = "prod") -> FleetScaling:
         tracking_scales_in=tracking is not None and not tracking.get("disableScaleIn", False),
         wake_capacity=int(wake["scalingAdjustment"]) if wake else None,
         wake_cooldown_seconds=float(wake["cooldown"]) if wake else 0.0,
+        grow=grow[0] if grow else None,
         shrink=shrink[0] if shrink else None,
     )
 
@@ -263,6 +274,7 @@ def simulate_policy(tasks: list[Task], scaling: FleetScaling, *, protected: bool
     instances: list[_Instance] = []
     desired = scaling.min_size
     per_worker: list[float] = []
+    growing: list[bool] = []
     shrinking: list[bool] = []
     wake_ready_at = 0.0
     waits: list[float] = []
@@ -304,6 +316,11 @@ def simulate_policy(tasks: list[Task], scaling: FleetScaling, *, protected: bool
                     and max(quiet) < target
                 ):
                     desired = min(desired, max(needed, scaling.min_size))
+            if (rule := scaling.grow) is not None:
+                short = math.ceil(load / (workers * rule.tasks_per_worker)) - desired
+                growing.append(short >= rule.threshold)
+                if len(growing) >= rule.datapoints and all(growing[-rule.datapoints :]):
+                    desired += rule.adjustment(short)
             if (rule := scaling.shrink) is not None:
                 excess = desired - math.ceil(load / (workers * rule.tasks_per_worker))
                 shrinking.append(excess >= rule.threshold)

@@ -1,21 +1,20 @@
 """TranscoderFleet: the task queue (with DLQ and an alarm on it) and the workers that drain it.
 
-The Auto Scaling group may sit at zero. Target tracking scales it out to keep the tasks per
-worker near one, counting the tasks in flight as well as those waiting (metric math over the
-queue's visible and hidden messages and the group's in-service count, times the workers each
-instance runs): a fleet whose every worker is busy and whose queue is empty is full, not
-idle. It does not scale in: its own scale-in alarm waits 15 quiet minutes. A step policy
-shrinks the group to what its tasks need once it has held more for ``scale_in_quiet_minutes``.
-Workers protect their instance from scale-in while any of them holds a task
-(``app/transcoder/protection.py``), so a scale-in removes only idle instances and the busy
-ones leave as they go idle. Because proportional scaling cannot leave zero, a separate alarm
-wakes the fleet with one instance when tasks wait and nothing runs. Optional spot capacity
+The Auto Scaling group may sit at zero. Two step scaling policies size it for its tasks, those
+in flight as well as those waiting (metric math over the queue's visible and hidden messages:
+a fleet whose every worker is busy and whose queue is empty is full, not idle), one instance
+per ``workers_per_instance`` tasks: one adds the instances short as soon as a minute's
+datapoint shows a gap (from zero too), the other removes the excess once it has lasted
+``scale_in_quiet_minutes``. Target tracking, which this replaces, waits 3 datapoints to scale
+out, 15 to scale in, and cannot leave zero on its own. Workers protect their instance from
+scale-in while any of them holds a task (``app/transcoder/protection.py``), so a scale-in
+removes only idle instances and the busy ones leave as they go idle. Optional spot capacity
 uses a mixed-instances policy.
 """
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import pulumi
 import pulumi_aws as aws
@@ -60,8 +59,7 @@ from infra.operations import (
 from infra.types import BucketReference, Placement, Scaling
 
 ROLE = "transcoder"
-# Target tracking's target: every worker busy, nothing waiting. Any waiting allowance above
-# one would have the policy scale in a fleet whose every worker is busy.
+# Tasks (waiting or in flight) per worker the group is sized for: every worker busy, nothing waiting.
 TARGET_TASKS_PER_WORKER = 1.0
 # A step scaling policy has at most 20 step adjustments ("Auto Scaling group configuration"
 # quotas, https://docs.aws.amazon.com/autoscaling/ec2/userguide/as-account-limits.html).
@@ -186,10 +184,13 @@ def worker_units(workers_per_instance: int) -> list[str]:
     return [f"reelstack-transcoder@{n}.service" for n in range(1, workers_per_instance + 1)]
 
 
-def excess_instances_expression(workers_per_instance: int, tasks_per_worker: float) -> str:
-    """Instances the group wants (d) beyond those its tasks, waiting (m1) or in flight (m3), need
-    at ``tasks_per_worker`` each."""
-    return f"d - CEIL((m1 + m3) / ({workers_per_instance} * {tasks_per_worker:g}))"
+def capacity_gap_expression(
+    direction: Literal["grow", "shrink"], workers_per_instance: int, tasks_per_worker: float
+) -> str:
+    """The instances the tasks, waiting (m1) or in flight (m3), need at ``tasks_per_worker`` each,
+    less the desired capacity (d) when growing, or the desired capacity less them when shrinking."""
+    needed = f"CEIL((m1 + m3) / ({workers_per_instance} * {tasks_per_worker:g}))"
+    return f"{needed} - d" if direction == "grow" else f"d - {needed}"
 
 
 def capacity_steps(max_size: int) -> list[tuple[float, float | None, int]]:
@@ -243,7 +244,6 @@ class TranscoderFleet(pulumi.ComponentResource):
                 "scale_in_quiet_minutes must be at least 1 (CloudWatch's datapoints are a minute)"
             )
         tags = standard_tags("transcoder", args.owner)
-        child = pulumi.ResourceOptions(parent=self)
         invoke = pulumi.InvokeOptions(parent=self)
         region = aws.get_region_output(opts=invoke).region
         account = aws.get_caller_identity_output(opts=invoke).account_id
@@ -361,67 +361,38 @@ class TranscoderFleet(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, ignore_changes=["desiredCapacity"]),
         )
 
-        # Tasks waiting (m1) and instances in service (m2), read by both scaling rules, and
-        # tasks in flight (m3), which the tracking policy counts as load too.
-        series = {
+        # Tasks waiting (m1) and in flight (m3): the load both scaling rules size the group for;
+        # instances in service (m2), which the dashboard divides it by.
+        self._load = {
             "m1": Metric("AWS/SQS", "ApproximateNumberOfMessagesVisible", {"QueueName": queue.name}, "Sum"),
             "m2": Metric(
                 "AWS/AutoScaling", "GroupInServiceInstances", {"AutoScalingGroupName": group.name}, "Average"
             ),
-        }
-        in_flight = Metric(
-            "AWS/SQS", "ApproximateNumberOfMessagesNotVisible", {"QueueName": queue.name}, "Sum"
-        )
-        self._load = {**series, "m3": in_flight}
-        self._load_expression = tasks_per_worker_expression(args.workers_per_instance)
-        aws.autoscaling.Policy(
-            f"{name}-backlog",
-            autoscaling_group_name=group.name,
-            policy_type="TargetTrackingScaling",
-            estimated_instance_warmup=120,
-            target_tracking_configuration=aws.autoscaling.PolicyTargetTrackingConfigurationArgs(
-                target_value=TARGET_TASKS_PER_WORKER,
-                disable_scale_in=True,
-                customized_metric_specification=aws.autoscaling.PolicyTargetTrackingConfigurationCustomizedMetricSpecificationArgs(
-                    metrics=[
-                        *(m.tracking_metric(id_) for id_, m in self._load.items()),
-                        aws.autoscaling.PolicyTargetTrackingConfigurationCustomizedMetricSpecificationMetricArgs(
-                            id="load",
-                            expression=self._load_expression,
-                            label="tasks per worker",
-                            return_data=True,
-                        ),
-                    ]
-                ),
+            "m3": Metric(
+                "AWS/SQS", "ApproximateNumberOfMessagesNotVisible", {"QueueName": queue.name}, "Sum"
             ),
-            opts=child,
+        }
+        self._load_expression = tasks_per_worker_expression(args.workers_per_instance)
+        self._step_policy(
+            name,
+            "grow",
+            group,
+            args,
+            tags,
+            quiet_minutes=1,
+            description="tasks need more instances: add them",
         )
-        self._shrink(name, group, args, tags)
-        wake = aws.autoscaling.Policy(
-            f"{name}-wake",
-            autoscaling_group_name=group.name,
-            policy_type="SimpleScaling",
-            adjustment_type="ExactCapacity",
-            scaling_adjustment=1,
-            cooldown=120,
-            opts=child,
-        )
-        aws.cloudwatch.MetricAlarm(
-            f"{name}-wake",
-            alarm_description="tasks wait and no worker runs: start one",
-            comparison_operator="GreaterThanOrEqualToThreshold",
-            evaluation_periods=1,
-            threshold=1,
-            treat_missing_data="notBreaching",
-            metric_queries=[
-                *(m.alarm_query(id_, False) for id_, m in series.items()),
-                aws.cloudwatch.MetricAlarmMetricQueryArgs(
-                    id="idle_with_work", expression="IF(m1 > 0 AND m2 < 1, 1, 0)", return_data=True
-                ),
-            ],
-            alarm_actions=[wake.arn],
-            tags=dict(tags),
-            opts=child,
+        self._step_policy(
+            name,
+            "shrink",
+            group,
+            args,
+            tags,
+            quiet_minutes=args.scale_in_quiet_minutes,
+            description=(
+                f"more instances than the tasks need for {args.scale_in_quiet_minutes} minutes: "
+                "scale in to them (busy instances stay protected)"
+            ),
         )
 
         self.queue_url = queue.url
@@ -440,23 +411,36 @@ class TranscoderFleet(pulumi.ComponentResource):
         self._name = name
         self.register_outputs(declared_outputs(self))
 
-    def _shrink(
-        self, name: str, group: aws.autoscaling.Group, args: TranscoderFleetArgs, tags: dict[str, str]
+    def _step_policy(
+        self,
+        name: str,
+        direction: Literal["grow", "shrink"],
+        group: aws.autoscaling.Group,
+        args: TranscoderFleetArgs,
+        tags: dict[str, str],
+        *,
+        quiet_minutes: int,
+        description: str,
     ) -> None:
-        """Scale in to the instances the tasks need once the group has held more for the quiet
-        minutes. The excess counts the desired capacity, not the instances in service: a busy,
-        protected instance stays in service after the desired capacity drops, and an alarm that
-        counted it would scale in again every minute. Its lowest value in the minute never
-        overstates the excess while the capacity moves."""
+        """A step scaling policy moving the desired capacity to the instances the tasks need, and
+        the alarm invoking it once the gap has lasted ``quiet_minutes`` one-minute datapoints.
+
+        The gap counts the desired capacity, not the instances in service: a busy, protected
+        instance stays in service after a scale-in lowered the capacity, and a launched one is
+        pending for a while; the alarm invokes its action again every minute it stays in ALARM,
+        and a gap that counted either would move the group again. Reading the desired capacity's
+        lowest value in the minute when shrinking and its highest when growing never overstates
+        the gap while the capacity moves."""
         child = pulumi.ResourceOptions(parent=self)
-        shrink = aws.autoscaling.Policy(
-            f"{name}-shrink",
+        sign = 1 if direction == "grow" else -1
+        policy = aws.autoscaling.Policy(
+            f"{name}-{direction}",
             autoscaling_group_name=group.name,
             policy_type="StepScaling",
             adjustment_type="ChangeInCapacity",
             step_adjustments=[
                 aws.autoscaling.PolicyStepAdjustmentArgs(
-                    scaling_adjustment=-instances,
+                    scaling_adjustment=sign * instances,
                     metric_interval_lower_bound=f"{lower:g}",
                     metric_interval_upper_bound=None if upper is None else f"{upper:g}",
                 )
@@ -468,32 +452,32 @@ class TranscoderFleet(pulumi.ComponentResource):
             "m1": self._load["m1"],
             "m3": self._load["m3"],
             "d": Metric(
-                "AWS/AutoScaling", "GroupDesiredCapacity", {"AutoScalingGroupName": group.name}, "Minimum"
+                "AWS/AutoScaling",
+                "GroupDesiredCapacity",
+                {"AutoScalingGroupName": group.name},
+                "Maximum" if direction == "grow" else "Minimum",
             ),
         }
         aws.cloudwatch.MetricAlarm(
-            f"{name}-shrink",
-            alarm_description=(
-                f"more instances than the tasks need for {args.scale_in_quiet_minutes} minutes: "
-                "scale in to them (busy instances stay protected)"
-            ),
+            f"{name}-{direction}",
+            alarm_description=description,
             comparison_operator="GreaterThanOrEqualToThreshold",
-            evaluation_periods=args.scale_in_quiet_minutes,
-            datapoints_to_alarm=args.scale_in_quiet_minutes,
+            evaluation_periods=quiet_minutes,
+            datapoints_to_alarm=quiet_minutes,
             threshold=1,
             treat_missing_data="notBreaching",
             metric_queries=[
                 *(m.alarm_query(id_, False) for id_, m in series.items()),
                 aws.cloudwatch.MetricAlarmMetricQueryArgs(
-                    id="excess",
-                    expression=excess_instances_expression(
-                        args.workers_per_instance, TARGET_TASKS_PER_WORKER
+                    id="gap",
+                    expression=capacity_gap_expression(
+                        direction, args.workers_per_instance, TARGET_TASKS_PER_WORKER
                     ),
-                    label="instances beyond the tasks' need",
+                    label="instances short" if direction == "grow" else "instances beyond the tasks' need",
                     return_data=True,
                 ),
             ],
-            alarm_actions=[shrink.arn],
+            alarm_actions=[policy.arn],
             tags=dict(tags),
             opts=child,
         )

@@ -210,10 +210,14 @@ CONFIG_EFFECTS: dict[str, set[tuple[str, str]]] = {
         ("transcoder-asg", "capacityRebalance"),
     },
     "transcoderOnDemandPercentage": {("transcoder-asg", "mixedInstancesPolicy")},
-    "transcoderMaxSize": {("transcoder-asg", "maxSize"), ("transcoder-shrink", "stepAdjustments")},
+    "transcoderMaxSize": {
+        ("transcoder-asg", "maxSize"),
+        ("transcoder-grow", "stepAdjustments"),
+        ("transcoder-shrink", "stepAdjustments"),
+    },
     "transcoderWorkersPerInstance": {
         ("transcoder-lt", "userData"),
-        ("transcoder-backlog", "targetTrackingConfiguration"),
+        ("transcoder-grow", "metricQueries"),
         ("transcoder-shrink", "metricQueries"),
         ("ops-dashboard", "dashboardBody"),  # the fleet's graph shows tasks per worker
     },

@@ -12,10 +12,8 @@ from app.contracts.names import TASK_MAX_RECEIVES, TASK_VISIBILITY_TIMEOUT_SECON
 from infra._common import env_from_user_data, statement
 from infra.transcoder import (
     MAX_STEP_ADJUSTMENTS,
-    TARGET_TASKS_PER_WORKER,
     capacity_steps,
     group_arn_pattern,
-    tasks_per_worker_expression,
     transcoder_policy,
     worker_units,
 )
@@ -125,82 +123,6 @@ def metric_math(expression: str, values: dict[str, float]) -> float:
     return float(eval(code, {"__builtins__": {}}, {"CEIL": math.ceil, **values}))  # noqa: S307 (the synthesized expression)
 
 
-def _desired_capacity(graph: Graph, *, waiting: int, in_flight: int, in_service: int) -> int:
-    """The capacity target tracking moves the group to: the one that brings the policy's metric,
-    computed from the synthesized metric queries, to its target (the metric is per worker, so
-    it shrinks in proportion as instances are added)."""
-    tracking = graph.one("aws:autoscaling/policy:Policy", "transcoder-backlog").inputs[
-        "targetTrackingConfiguration"
-    ]
-    queries = tracking["customizedMetricSpecification"]["metrics"]
-    by_metric = {
-        "ApproximateNumberOfMessagesVisible": waiting,
-        "ApproximateNumberOfMessagesNotVisible": in_flight,
-        "GroupInServiceInstances": in_service,
-    }
-    values = {
-        q["id"]: by_metric[q["metricStat"]["metric"]["metricName"]] for q in queries if "metricStat" in q
-    }
-    (returned,) = [q for q in queries if q.get("returnData")]
-    return math.ceil(in_service * metric_math(returned["expression"], values) / tracking["targetValue"])
-
-
-@pytest.mark.parametrize(
-    ("stack", "waiting", "in_flight", "in_service", "desired"),
-    [
-        # Every worker busy, nothing waiting: full, not idle (the visible backlog alone reads 0 here).
-        ("prod", 0, 20, 5, 5),
-        ("dev", 0, 4, 2, 2),
-        # Tasks waiting beyond the workers: one instance per workers-per-instance tasks.
-        ("prod", 8, 8, 2, 4),
-        ("dev", 3, 4, 2, 4),
-        # Idle workers: the fleet may shrink to what the tasks in flight need.
-        ("prod", 0, 2, 4, 1),
-        ("dev", 0, 0, 3, 0),
-    ],
-)
-def test_the_fleet_scales_on_tasks_waiting_and_in_flight_per_worker(
-    stack: str, waiting: int, in_flight: int, in_service: int, desired: int, request: pytest.FixtureRequest
-) -> None:
-    """AWS's rule for a count metric in target tracking: the target is "the optimal average
-    request or message count per instance" (TargetTrackingConfiguration.TargetValue,
-    https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_TargetTrackingConfiguration.html),
-    built with metric math over the queue and GroupInServiceInstances as in "Example: Amazon SQS
-    queue backlog per instance"
-    (https://docs.aws.amazon.com/autoscaling/ec2/userguide/ec2-auto-scaling-target-tracking-metric-math.html).
-    A transcoding task hidden while a worker runs it is load too: counting only visible messages
-    reads 0 while every worker is busy, and the group scales in under them."""
-    graph: Graph = request.getfixturevalue(stack)
-    assert _desired_capacity(graph, waiting=waiting, in_flight=in_flight, in_service=in_service) == desired
-
-
-def test_the_tracked_metric_counts_visible_and_hidden_tasks_of_the_task_queue_per_in_service_instance(
-    prod: Graph,
-) -> None:
-    tracking = prod.one("aws:autoscaling/policy:Policy", "transcoder-backlog").inputs[
-        "targetTrackingConfiguration"
-    ]
-    assert tracking["targetValue"] == TARGET_TASKS_PER_WORKER == 1
-    queries = {q["id"]: q for q in tracking["customizedMetricSpecification"]["metrics"]}
-    metrics = {id_: q["metricStat"]["metric"] for id_, q in queries.items() if "metricStat" in q}
-    assert {id_: (m["metricName"], m["dimensions"]) for id_, m in metrics.items()} == {
-        "m1": (
-            "ApproximateNumberOfMessagesVisible",
-            [{"name": "QueueName", "value": "reelstack-prod-tasks"}],
-        ),
-        "m3": (
-            "ApproximateNumberOfMessagesNotVisible",
-            [{"name": "QueueName", "value": "reelstack-prod-tasks"}],
-        ),
-        "m2": (
-            "GroupInServiceInstances",
-            [{"name": "AutoScalingGroupName", "value": "reelstack-prod-transcoders"}],
-        ),
-    }
-    assert queries["load"]["expression"] == tasks_per_worker_expression(4)
-    assert [q for q in queries.values() if q.get("returnData")] == [queries["load"]]
-
-
 def test_fleet_may_scale_to_zero(prod: Graph) -> None:
     group = prod.one("aws:autoscaling/group:Group", "transcoder-asg").inputs
     assert group["minSize"] == 0 and group["maxSize"] == 20
@@ -255,23 +177,6 @@ def test_a_missing_source_is_answered_not_found_because_workers_may_list_the_sou
     assert by_sid["ReadSources"]["Resource"] == [f"{UPLOADS}/uploads/*"]
 
 
-def test_an_idle_fleet_wakes_when_tasks_wait(prod: Graph) -> None:
-    alarm = prod.one("aws:cloudwatch/metricAlarm:MetricAlarm", "transcoder-wake").inputs
-    queries = alarm["metricQueries"]
-    expression = next(q for q in queries if q.get("returnData"))["expression"]
-    names = {q["id"]: q["metric"]["metricName"] for q in queries if q.get("metric")}
-    assert names == {"m1": "ApproximateNumberOfMessagesVisible", "m2": "GroupInServiceInstances"}
-
-    def breaching(waiting: int, in_service: int) -> bool:
-        return metric_math(expression, {"m1": waiting, "m2": in_service}) >= alarm["threshold"]
-
-    assert breaching(waiting=3, in_service=0)
-    assert not breaching(waiting=0, in_service=0) and not breaching(waiting=3, in_service=1)
-    wake = prod.one("aws:autoscaling/policy:Policy", "transcoder-wake").inputs
-    assert (wake["adjustmentType"], wake["scalingAdjustment"]) == ("ExactCapacity", 1)
-    assert alarm["alarmActions"] == ["arn:aws:autoscaling:us-east-1:123456789012:transcoder-wake"]
-
-
 def test_prod_mixes_spot_capacity_dev_runs_on_demand(prod: Graph, dev: Graph) -> None:
     mixed = prod.one("aws:autoscaling/group:Group", "transcoder-asg").inputs["mixedInstancesPolicy"]
     types = [o["instanceType"] for o in mixed["launchTemplate"]["overrides"]]
@@ -313,10 +218,10 @@ def _step(policy: dict[str, Any], breach: float) -> int:
     return int(step["scalingAdjustment"])
 
 
-def _shrunk_capacity(graph: Graph, *, waiting: int, in_flight: int, desired: int) -> int:
-    """The desired capacity after the scale-in alarm's action, computed from the synthesized
-    alarm and step policy: unchanged while the alarm is not breaching."""
-    alarm = graph.one("aws:cloudwatch/metricAlarm:MetricAlarm", "transcoder-shrink").inputs
+def _capacity_after(graph: Graph, direction: str, *, waiting: int, in_flight: int, desired: int) -> int:
+    """The desired capacity after the ``direction`` (grow or shrink) alarm's action, computed from
+    the synthesized alarm and step policy: unchanged while the alarm is not breaching."""
+    alarm = graph.one("aws:cloudwatch/metricAlarm:MetricAlarm", f"transcoder-{direction}").inputs
     by_metric = {
         "ApproximateNumberOfMessagesVisible": waiting,
         "ApproximateNumberOfMessagesNotVisible": in_flight,
@@ -325,26 +230,85 @@ def _shrunk_capacity(graph: Graph, *, waiting: int, in_flight: int, desired: int
     queries = alarm["metricQueries"]
     values = {q["id"]: by_metric[q["metric"]["metricName"]] for q in queries if q.get("metric")}
     (returned,) = [q for q in queries if q.get("returnData")]
-    excess = metric_math(returned["expression"], values)
+    gap = metric_math(returned["expression"], values)
     assert alarm["comparisonOperator"] == "GreaterThanOrEqualToThreshold"
-    if excess < alarm["threshold"]:
+    if gap < alarm["threshold"]:
         return desired
-    policy = graph.one("aws:autoscaling/policy:Policy", "transcoder-shrink").inputs
+    policy = graph.one("aws:autoscaling/policy:Policy", f"transcoder-{direction}").inputs
     assert (policy["policyType"], policy["adjustmentType"]) == ("StepScaling", "ChangeInCapacity")
-    assert alarm["alarmActions"] == ["arn:aws:autoscaling:us-east-1:123456789012:transcoder-shrink"]
-    return desired + _step(policy, excess - alarm["threshold"])
+    assert alarm["alarmActions"] == [f"arn:aws:autoscaling:us-east-1:123456789012:transcoder-{direction}"]
+    return desired + _step(policy, gap - alarm["threshold"])
 
 
-def test_target_tracking_leaves_scale_in_to_the_quiet_minutes_rule(prod: Graph) -> None:
-    """Target tracking's scale-in alarm needs 15 one-minute datapoints below the target and may not
-    be edited ("Do not edit ... the CloudWatch alarms", and scale-in "more gradually":
-    https://docs.aws.amazon.com/autoscaling/application/userguide/application-auto-scaling-target-tracking.html;
-    the 15 datapoints as users see them: https://github.com/aws-samples/amazon-aurora-labs-for-mysql/issues/3).
-    Idle instances then cost 15 minutes after every burst; DisableScaleIn hands scale-in to a
-    policy of ours (TargetTrackingConfiguration.DisableScaleIn,
-    https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_TargetTrackingConfiguration.html)."""
-    tracking = prod.one("aws:autoscaling/policy:Policy", "transcoder-backlog").inputs
-    assert tracking["targetTrackingConfiguration"]["disableScaleIn"] is True
+def _shrunk_capacity(graph: Graph, *, waiting: int, in_flight: int, desired: int) -> int:
+    return _capacity_after(graph, "shrink", waiting=waiting, in_flight=in_flight, desired=desired)
+
+
+@pytest.mark.parametrize(
+    ("stack", "waiting", "in_flight", "desired", "after"),
+    [
+        # From zero: one instance per workers-per-instance tasks (no wake-up alarm needed).
+        ("prod", 3, 0, 0, 1),
+        ("prod", 30, 0, 0, 8),
+        ("dev", 3, 0, 0, 2),
+        # Every worker busy, nothing waiting: full, not idle (the visible backlog alone reads 0 here).
+        ("prod", 0, 20, 5, 5),
+        ("dev", 0, 4, 2, 2),
+        # Tasks waiting beyond the workers: one instance per workers-per-instance tasks.
+        ("prod", 8, 8, 2, 4),
+        # A burst beyond the group's maximum: the maximum (the group clamps the rest).
+        ("prod", 200, 0, 0, 20),
+    ],
+)
+def test_the_fleet_grows_to_the_instances_its_tasks_waiting_and_in_flight_need(
+    stack: str, waiting: int, in_flight: int, desired: int, after: int, request: pytest.FixtureRequest
+) -> None:
+    """AWS's sizing for a queue: "backlog per instance" over the queue's messages and the group's
+    capacity with metric math
+    (https://docs.aws.amazon.com/autoscaling/ec2/userguide/ec2-auto-scaling-target-tracking-metric-math.html);
+    a task hidden while a worker runs it is load too, or the group reads 0 while every worker is
+    busy. The step policy's adjustments move the desired capacity by the instances short
+    (ChangeInCapacity, https://docs.aws.amazon.com/autoscaling/ec2/userguide/as-scaling-simple-step.html)."""
+    graph: Graph = request.getfixturevalue(stack)
+    grown = _capacity_after(graph, "grow", waiting=waiting, in_flight=in_flight, desired=desired)
+    maximum = graph.one("aws:autoscaling/group:Group", "transcoder-asg").inputs["maxSize"]
+    assert min(grown, maximum) == after
+
+
+def test_the_fleet_grows_on_the_first_minute_that_shows_a_gap_and_no_tracking_or_wake_policy_is_left(
+    prod: Graph,
+) -> None:
+    """Target tracking's alarms, which may not be edited, scale out after 3 one-minute datapoints
+    above the target and scale in after 15 below it
+    (https://docs.aws.amazon.com/autoscaling/application/userguide/application-auto-scaling-target-tracking.html:
+    "Do not edit ... the CloudWatch alarms"; the 3 and 15 datapoints as users see them:
+    https://github.com/aws/copilot-cli/issues/4233), and it cannot scale from zero, which needed a
+    wake-up policy of its own. A step policy's alarm is ours: one datapoint."""
+    alarm = prod.one("aws:cloudwatch/metricAlarm:MetricAlarm", "transcoder-grow").inputs
+    assert (alarm["evaluationPeriods"], alarm["datapointsToAlarm"]) == (1, 1)
+    assert {q["metric"]["period"] for q in alarm["metricQueries"] if q.get("metric")} == {60}
+    policies = {r.name: r.inputs["policyType"] for r in prod.of_type("aws:autoscaling/policy:Policy")}
+    assert {n: t for n, t in policies.items() if n.startswith("transcoder-")} == {
+        "transcoder-grow": "StepScaling",
+        "transcoder-shrink": "StepScaling",
+    }
+
+
+def test_the_scaling_alarms_count_the_task_queues_visible_and_hidden_tasks_and_the_desired_capacity(
+    prod: Graph,
+) -> None:
+    for direction, capacity_stat in (("grow", "Maximum"), ("shrink", "Minimum")):
+        alarm = prod.one("aws:cloudwatch/metricAlarm:MetricAlarm", f"transcoder-{direction}").inputs
+        metrics = {q["id"]: q["metric"] for q in alarm["metricQueries"] if q.get("metric")}
+        assert {id_: (m["metricName"], m["dimensions"], m["stat"]) for id_, m in metrics.items()} == {
+            "m1": ("ApproximateNumberOfMessagesVisible", {"QueueName": "reelstack-prod-tasks"}, "Sum"),
+            "m3": ("ApproximateNumberOfMessagesNotVisible", {"QueueName": "reelstack-prod-tasks"}, "Sum"),
+            "d": (
+                "GroupDesiredCapacity",
+                {"AutoScalingGroupName": "reelstack-prod-transcoders"},
+                capacity_stat,
+            ),
+        }
 
 
 @pytest.mark.parametrize(
