@@ -194,6 +194,7 @@ transcoder = TranscoderFleet(
         spot_instance_types=cfg.transcoder_spot_instance_types,
         on_demand_percentage_above_base=cfg.transcoder_on_demand_percentage,
         workers_per_instance=cfg.transcoder_workers_per_instance,
+        tasks_per_worker=cfg.transcoder_tasks_per_worker,
         scale_in_quiet_minutes=cfg.transcoder_scale_in_minutes,
         max_source_seconds=cfg.transcoder_max_source_seconds,
         max_source_fps=cfg.transcoder_max_source_fps,

@@ -46,6 +46,7 @@ class StackConfig:
     transcoder_min_size: int
     transcoder_max_size: int
     transcoder_workers_per_instance: int
+    transcoder_tasks_per_worker: float
     transcoder_scale_in_minutes: int
     transcoder_max_source_seconds: float
     transcoder_max_source_fps: float
@@ -162,6 +163,9 @@ class StackConfig:
             transcoder_min_size=_or(c.get_int("transcoderMinSize"), 0),
             transcoder_max_size=_or(c.get_int("transcoderMaxSize"), 2),
             transcoder_workers_per_instance=_or(c.get_int("transcoderWorkersPerInstance"), 2),
+            transcoder_tasks_per_worker=_or(
+                c.get_float("transcoderTasksPerWorker"), TranscoderFleetArgs.tasks_per_worker
+            ),
             transcoder_scale_in_minutes=_or(
                 c.get_int("transcoderScaleInMinutes"), TranscoderFleetArgs.scale_in_quiet_minutes
             ),

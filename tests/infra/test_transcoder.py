@@ -247,15 +247,16 @@ def _shrunk_capacity(graph: Graph, *, waiting: int, in_flight: int, desired: int
 @pytest.mark.parametrize(
     ("stack", "waiting", "in_flight", "desired", "after"),
     [
-        # From zero: one instance per workers-per-instance tasks (no wake-up alarm needed).
+        # From zero: one instance per 1.5 tasks per worker (prod: 4 workers, dev: 2), no wake-up alarm.
         ("prod", 3, 0, 0, 1),
-        ("prod", 30, 0, 0, 8),
-        ("dev", 3, 0, 0, 2),
+        ("prod", 30, 0, 0, 5),
+        ("dev", 4, 0, 0, 2),
         # Every worker busy, nothing waiting: full, not idle (the visible backlog alone reads 0 here).
         ("prod", 0, 20, 5, 5),
         ("dev", 0, 4, 2, 2),
-        # Tasks waiting beyond the workers: one instance per workers-per-instance tasks.
-        ("prod", 8, 8, 2, 4),
+        # Tasks waiting beyond the workers' half a task each: one instance per 6 (prod) tasks.
+        ("prod", 8, 8, 2, 3),
+        ("prod", 6, 12, 2, 3),
         # A burst beyond the group's maximum: the maximum (the group clamps the rest).
         ("prod", 200, 0, 0, 20),
     ],
@@ -319,8 +320,11 @@ def test_the_scaling_alarms_count_the_task_queues_visible_and_hidden_tasks_and_t
         # Nothing left: to zero (the minimum).
         ("prod", 0, 0, 20, 0),
         ("dev", 0, 0, 2, 0),
-        # Every worker busy, or tasks waiting: no scale-in.
-        ("prod", 0, 20, 5, 5),
+        # Every worker busy and nothing waiting, at 1.5 tasks per worker: one instance fewer, which
+        # leaves when it goes idle (protected until then).
+        ("prod", 0, 20, 5, 4),
+        # Enough tasks for the instances: no scale-in.
+        ("prod", 0, 24, 4, 4),
         ("prod", 6, 2, 1, 1),
         ("dev", 1, 4, 2, 2),
     ],
@@ -359,8 +363,8 @@ def test_scale_in_counts_the_desired_capacity_so_protected_instances_are_not_rem
         if q.get("metric", {}).get("namespace") == "AWS/AutoScaling"
     ]
     assert [(m["metricName"], m["stat"]) for m in capacity] == [("GroupDesiredCapacity", "Minimum")]
-    # Five protected busy instances after a scale-in to 2: the next minute's datapoint is quiet.
-    assert _shrunk_capacity(prod, waiting=0, in_flight=5, desired=2) == 2
+    # Four protected busy instances, 8 tasks, after a scale-in to 2: the next minute is quiet.
+    assert _shrunk_capacity(prod, waiting=0, in_flight=8, desired=2) == 2
 
 
 @pytest.mark.parametrize("max_size", [1, 2, 20, 21, 500])
