@@ -1,24 +1,14 @@
 """The transcoder fleet's scaling over a day of bursty uploads, simulated, against an oracle.
 
 The fleet's numbers come from the prod stack as ``pulumi up`` would create it (the synthesized
-graph): the group's bounds and default instance warm-up, and whichever scaling policies it has:
-target tracking (its target and tasks-per-worker expression, hence the workers per instance),
-the wake policy's exact capacity and cooldown, the step policies' alarms (datapoints, threshold,
-the tasks per worker their gap expression sizes for) and step adjustments. The simulation steps
-every ``STEP_SECONDS`` and follows AWS's documented rules:
+graph): the group's bounds and default instance warm-up, and its two step scaling policies
+(``transcoder-grow``, ``transcoder-shrink``): their alarms' datapoints and threshold, the
+workers per instance and tasks per worker their gap expression sizes for, their step
+adjustments. The simulation steps every ``STEP_SECONDS`` and follows AWS's documented rules:
 
 - CloudWatch sees one datapoint a minute: SQS pushes its queue metrics at one-minute intervals
   (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-available-cloudwatch-metrics.html),
   and the group metrics are enabled at ``1Minute`` granularity.
-- Target tracking's own alarms, which may not be edited, go to ALARM after 3 one-minute
-  datapoints above the target (scale out) and 15 below it (scale in)
-  (https://docs.aws.amazon.com/autoscaling/application/userguide/application-auto-scaling-target-tracking.html:
-  "do not edit the alarms", "scales out proportionally ... as fast as it can, but scales in more
-  gradually"; the 3 and 15 datapoints are what those alarms are created with, as users report at
-  https://github.com/aws-samples/amazon-aurora-labs-for-mysql/issues/3 and
-  https://github.com/aws/copilot-cli/issues/4233). Both go to the capacity the metric says,
-  ``ceil(load / (workers x target))``; a real scale-in may be more gradual, which only flatters
-  the fleet.
 - A step scaling policy's alarm is ours: it goes to ALARM once its ``datapointsToAlarm``
   one-minute datapoints breach, and the policy moves the desired capacity by the adjustment of
   the step the breach falls in (ChangeInCapacity;
@@ -27,15 +17,13 @@ every ``STEP_SECONDS`` and follows AWS's documented rules:
   move is from the desired capacity.
 - An alarm with an Auto Scaling action invokes it again every minute it stays in ALARM, unlike
   other actions (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarm-actions.html,
-  https://repost.aws/knowledge-center/autoscaling-policy-cloudwatch-alarm); a simple scaling
-  policy (the wake) ignores it during its cooldown
-  (https://docs.aws.amazon.com/autoscaling/ec2/userguide/as-scaling-simple-step.html).
+  https://repost.aws/knowledge-center/autoscaling-policy-cloudwatch-alarm); the gap counts the
+  desired capacity, so a repeated action moves the group only by what is still missing.
 - Default instance warm-up: while an instance warms up after it is InService, dynamic scaling
   does not scale in, and during scale-out warming instances count as capacity
   (https://docs.aws.amazon.com/autoscaling/ec2/userguide/ec2-auto-scaling-default-instance-warmup.html).
   The warm-up is a setting, not the boot: an instance is InService once EC2 runs it (no lifecycle
-  hooks), and counts in ``GroupInServiceInstances`` from then on, while its workers poll only
-  ``BOOT_SECONDS`` after the launch.
+  hooks), while its workers poll only ``BOOT_SECONDS`` after the launch.
 - A scale-in terminates unprotected instances; if every instance is protected, the desired
   capacity still drops and the group ends the instances as their protection is lifted
   (https://docs.aws.amazon.com/autoscaling/ec2/userguide/ec2-auto-scaling-instance-protection.html).
@@ -50,12 +38,20 @@ The oracle knows every arrival and duration, may hold a task up to the fleet's p
 packs it on the instance it costs least to extend. It plays by the same physics: the same
 workers per instance, each launch billed from its run to its end (its boot included, at least
 60 s), so an idle gap shorter than a boot costs the gap and a longer one a new boot; it launches
-ahead of need, so boots never make it wait. Holding every task (not 95 %) within the fleet's
-p95 and ignoring the group's maximum make it dearer than the best possible, so the ratio errs in
-the fleet's favour.
+ahead of need, so boots never make it wait. It packs greedily in arrival order and holds every
+task (not 95 %) within the fleet's p95, both of which make it dearer than the best possible
+(the ratio errs in the fleet's favour); it may exceed the group's maximum, which can only make
+it cheaper.
+
+Target tracking, which the fleet used before (3 datapoints above its target to scale out, 15
+below to scale in, alarms that may not be edited:
+https://docs.aws.amazon.com/autoscaling/application/userguide/application-auto-scaling-target-tracking.html,
+https://github.com/aws/copilot-cli/issues/4233), is no longer simulated; the commits that
+replaced it carry its measurements.
 
 Not modelled: CloudWatch's delay in publishing a datapoint, SQS's approximate counts, Spot
-interruptions, and Availability Zone balancing.
+interruptions, Availability Zone balancing, and the moment between a worker lifting its
+instance's protection and taking the next task (here a waiting task is taken first).
 
     .venv/bin/python -m bench.autoscaling [--rounds 5] [--hours 24]
 """
@@ -73,12 +69,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bench._report import Goal, Row, table
-from infra.transcoder import tasks_per_worker_expression
 
 STEP_SECONDS = 10
 DATAPOINT_SECONDS = 60
-TRACKING_SCALE_OUT_DATAPOINTS = 3
-TRACKING_SCALE_IN_DATAPOINTS = 15
 MIN_BILLED_SECONDS = 60
 # An instance's life, assumed (AWS publishes no figure): EC2 runs it (billing starts, InService)
 # this long after the launch, and its workers take tasks this long after the launch.
@@ -120,25 +113,13 @@ class FleetScaling:
     max_size: int
     warmup_seconds: float
     workers_per_instance: int
-    tracking_target: float | None
-    """Target tracking's tasks per worker (None: no tracking policy)."""
-    tracking_scales_in: bool
-    wake_capacity: int | None
-    wake_cooldown_seconds: float
-    grow: StepRule | None
+    grow: StepRule
     """The step policy that scales out to what the tasks need."""
-    shrink: StepRule | None
+    shrink: StepRule
     """The step policy that scales in to what the tasks need."""
 
 
 _NEEDED = re.compile(r"CEIL\(\(m1 \+ m3\) / \((\d+) \* ([0-9.]+)\)\)")
-
-
-def _workers_in(expression: str) -> int:
-    for workers in range(1, 257):
-        if tasks_per_worker_expression(workers) == expression:
-            return workers
-    raise ValueError(f"the tracking metric {expression!r} is not the component's tasks-per-worker expression")
 
 
 def fleet_scaling(stack: str = "prod") -> FleetScaling:
@@ -146,15 +127,13 @@ def fleet_scaling(stack: str = "prod") -> FleetScaling:
 
     resources = synthesize(stack)
 
-    def one(type_: str, name: str) -> dict[str, Any] | None:
-        found = [r.inputs for r in resources if r.type == type_ and r.name == name]
-        return found[0] if found else None
+    def one(type_: str, name: str) -> dict[str, Any]:
+        (inputs,) = [r.inputs for r in resources if r.type == type_ and r.name == name]
+        return inputs
 
-    def step_rule(name: str) -> tuple[StepRule, int] | None:
+    def step_rule(name: str) -> tuple[StepRule, int]:
         policy = one("aws:autoscaling/policy:Policy", name)
         alarm = one("aws:cloudwatch/metricAlarm:MetricAlarm", name)
-        if policy is None or alarm is None:
-            return None
         (returned,) = [q for q in alarm["metricQueries"] if q.get("returnData")]
         needed = _NEEDED.search(returned["expression"])
         if needed is None or alarm["comparisonOperator"] != "GreaterThanOrEqualToThreshold":
@@ -171,29 +150,16 @@ def fleet_scaling(stack: str = "prod") -> FleetScaling:
         return rule, int(needed[1])
 
     group = one("aws:autoscaling/group:Group", "transcoder-asg")
-    assert group is not None
-    policy = one("aws:autoscaling/policy:Policy", "transcoder-backlog")
-    tracking = policy["targetTrackingConfiguration"] if policy else None
-    wake = one("aws:autoscaling/policy:Policy", "transcoder-wake")
-    grow, shrink = step_rule("transcoder-grow"), step_rule("transcoder-shrink")
-    if tracking is not None:
-        (load,) = [m for m in tracking["customizedMetricSpecification"]["metrics"] if m.get("returnData")]
-        workers = _workers_in(load["expression"])
-    elif grow is not None:
-        workers = grow[1]
-    else:
-        raise ValueError("the transcoder group has neither a tracking nor a step policy scaling out")
+    (grow, workers), (shrink, shrink_workers) = step_rule("transcoder-grow"), step_rule("transcoder-shrink")
+    if shrink_workers != workers:
+        raise ValueError(f"the scaling policies size for {workers} and {shrink_workers} workers per instance")
     return FleetScaling(
         min_size=int(group["minSize"]),
         max_size=int(group["maxSize"]),
         warmup_seconds=float(group["defaultInstanceWarmup"]),
         workers_per_instance=workers,
-        tracking_target=float(tracking["targetValue"]) if tracking else None,
-        tracking_scales_in=tracking is not None and not tracking.get("disableScaleIn", False),
-        wake_capacity=int(wake["scalingAdjustment"]) if wake else None,
-        wake_cooldown_seconds=float(wake["cooldown"]) if wake else 0.0,
-        grow=grow[0] if grow else None,
-        shrink=shrink[0] if shrink else None,
+        grow=grow,
+        shrink=shrink,
     )
 
 
@@ -273,10 +239,8 @@ def simulate_policy(tasks: list[Task], scaling: FleetScaling, *, protected: bool
     pending = deque(tasks)
     instances: list[_Instance] = []
     desired = scaling.min_size
-    per_worker: list[float] = []
     growing: list[bool] = []
     shrinking: list[bool] = []
-    wake_ready_at = 0.0
     waits: list[float] = []
     killed = 0
     end = (tasks[-1].arrival if tasks else 0) + 4 * 3600
@@ -292,51 +256,26 @@ def simulate_policy(tasks: list[Task], scaling: FleetScaling, *, protected: bool
                 waits.append(t - task.arrival)
                 instance.ends.append(t + task.duration)
         if t % DATAPOINT_SECONDS == 0:
-            in_service = sum(1 for i in live if i.running_at <= t)
             warming = any(i.running_at <= t < i.running_at + scaling.warmup_seconds for i in live)
             load = len(waiting) + sum(len(i.ends) for i in live)
-            target = scaling.tracking_target
-            if target is not None:
-                per_worker.append(load / (in_service * workers) if in_service else float(load))
-                # Target tracking's capacity is proportional to the in-service count: none, no action.
-                needed = math.ceil(load / (workers * target)) if in_service else None
-                recent = per_worker[-TRACKING_SCALE_OUT_DATAPOINTS:]
-                if (
-                    needed is not None
-                    and len(recent) == TRACKING_SCALE_OUT_DATAPOINTS
-                    and min(recent) > target
-                ):
-                    desired = max(desired, needed)
-                quiet = per_worker[-TRACKING_SCALE_IN_DATAPOINTS:]
-                if (
-                    scaling.tracking_scales_in
-                    and needed is not None
-                    and not warming
-                    and len(quiet) == TRACKING_SCALE_IN_DATAPOINTS
-                    and max(quiet) < target
-                ):
-                    desired = min(desired, max(needed, scaling.min_size))
-            if (rule := scaling.grow) is not None:
-                short = math.ceil(load / (workers * rule.tasks_per_worker)) - desired
-                growing.append(short >= rule.threshold)
-                if len(growing) >= rule.datapoints and all(growing[-rule.datapoints :]):
-                    desired += rule.adjustment(short)
-            if (rule := scaling.shrink) is not None:
-                excess = desired - math.ceil(load / (workers * rule.tasks_per_worker))
-                shrinking.append(excess >= rule.threshold)
-                if len(shrinking) >= rule.datapoints and all(shrinking[-rule.datapoints :]) and not warming:
-                    desired -= rule.adjustment(excess)
-            if scaling.wake_capacity is not None and waiting and in_service < 1 and t >= wake_ready_at:
-                desired, wake_ready_at = scaling.wake_capacity, t + scaling.wake_cooldown_seconds
+            grow, shrink = scaling.grow, scaling.shrink
+            short = math.ceil(load / (workers * grow.tasks_per_worker)) - desired
+            growing.append(short >= grow.threshold)
+            if len(growing) >= grow.datapoints and all(growing[-grow.datapoints :]):
+                desired += grow.adjustment(short)
+            excess = desired - math.ceil(load / (workers * shrink.tasks_per_worker))
+            shrinking.append(excess >= shrink.threshold)
+            if len(shrinking) >= shrink.datapoints and all(shrinking[-shrink.datapoints :]) and not warming:
+                desired -= shrink.adjustment(excess)
             desired = min(max(desired, scaling.min_size), scaling.max_size)
         for _ in range(desired - len(live)):
             instances.append(_Instance(launched=t))
         live = [i for i in instances if i.stopped is None]
-        excess = len(live) - desired
-        if excess > 0:
+        surplus = len(live) - desired
+        if surplus > 0:
             # Idle (or still booting) instances first; a busy one only if protection is off.
             by_load = sorted(live, key=lambda i: (len(i.ends), -i.launched))
-            for instance in by_load[:excess]:
+            for instance in by_load[:surplus]:
                 if instance.ends:
                     if protected:
                         continue
@@ -430,7 +369,11 @@ def measure(*, quick: bool, rounds: int | None = None, hours: float | None = Non
             "fleet / oracle instance-hours, p95 wait held equal",
             Goal("<=", 1.25),
             ratios,
-            note=f"{hours:g} h of bursty arrivals per round; fleet p95 wait {min(waits):.0f}-{max(waits):.0f} s",
+            note=(
+                f"{hours:g} h of bursty arrivals per round; fleet p95 wait {min(waits):.0f}-{max(waits):.0f} s; "
+                f"sized for {scaling.grow.tasks_per_worker:g} tasks per worker, "
+                f"scale-in after {scaling.shrink.datapoints} quiet min"
+            ),
             details=details,
         ),
         Row(
