@@ -190,7 +190,9 @@ def capacity_gap_expression(
     direction: Literal["grow", "shrink"], workers_per_instance: int, tasks_per_worker: float
 ) -> str:
     """The instances the tasks, waiting (m1) or in flight (m3), need at ``tasks_per_worker`` each,
-    less the desired capacity (d) when growing, or the desired capacity less them when shrinking."""
+    less the desired capacity (d) when growing, or the desired capacity less them when shrinking.
+    CEIL is metric math's "smallest integer greater than or equal to each value"
+    (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/using-metric-math.html)."""
     needed = f"CEIL((m1 + m3) / ({workers_per_instance} * {tasks_per_worker:g}))"
     return f"{needed} - d" if direction == "grow" else f"d - {needed}"
 
