@@ -115,13 +115,16 @@ async function handler(event) {
 
 
 def security_headers_config(
-    document: security_headers.DocumentHeaders,
+    document: security_headers.DocumentHeaders, upload_to: pulumi.Input[str] = ""
 ) -> aws.cloudfront.ResponseHeadersPolicySecurityHeadersConfigArgs:
     """``document``'s headers as a response headers policy's, each overriding the origin's."""
     hsts = security_headers.STRICT_TRANSPORT_SECURITY
     return aws.cloudfront.ResponseHeadersPolicySecurityHeadersConfigArgs(
         content_security_policy=aws.cloudfront.ResponseHeadersPolicySecurityHeadersConfigContentSecurityPolicyArgs(
-            content_security_policy=document.content_security_policy, override=True
+            content_security_policy=pulumi.Output.from_input(upload_to).apply(
+                document.content_security_policy
+            ),
+            override=True,
         ),
         frame_options=(
             aws.cloudfront.ResponseHeadersPolicySecurityHeadersConfigFrameOptionsArgs(
@@ -173,6 +176,10 @@ class SiteDistributionArgs:
     """CloudFront price class."""
     web_acl_arn: pulumi.Input[str] | None = None
     """ARN of a CLOUDFRONT-scoped AWS WAF web ACL in front of the whole site (``EdgeProtection``)."""
+    uploads_bucket: pulumi.Input[str] | None = None
+    """The bucket browsers upload sources to (``MediaStorage.uploads_bucket``): its Regional
+    endpoint is the one origin besides the site the pages may send data to (the policy's
+    ``connect-src``). None: the pages send data to the site alone."""
     moved_from_storage: str | None = None
     """Name of the ``MediaStorage`` that held this distribution, function and key store in stacks
     created before they had a component of their own: ``pulumi up`` then moves them here instead
@@ -273,12 +280,20 @@ class SiteDistribution(pulumi.ComponentResource):
             tags=dict(tags),
             opts=moved("media-grant"),
         )
+        region = aws.get_region_output(opts=pulumi.InvokeOptions(parent=self)).region
+        upload_to: pulumi.Input[str] = (
+            pulumi.Output.all(args.uploads_bucket, region).apply(
+                lambda v: security_headers.upload_origin(v[0], v[1])
+            )
+            if args.uploads_bucket is not None
+            else ""
+        )
         headers_policies = {
             document.name: aws.cloudfront.ResponseHeadersPolicy(
                 f"{name}-{document.name}",
                 name=f"{args.names.prefix}-{document.name}",
-                comment=f"{document.content_security_policy}, HSTS, nosniff, referrer policy",
-                security_headers_config=security_headers_config(document),
+                comment=f"CSP (frame-ancestors {document.frame_ancestors}), HSTS, nosniff, referrer policy",
+                security_headers_config=security_headers_config(document, upload_to),
                 opts=pulumi.ResourceOptions(parent=self),
             )
             for document in (security_headers.NO_FRAMING, security_headers.ANY_SITE_MAY_FRAME)

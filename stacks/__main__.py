@@ -166,6 +166,7 @@ site = SiteDistribution(
         domain=cfg.domain,
         certificate_arn=cfg.certificate_arn,
         web_acl_arn=edge.web_acl_arn,
+        uploads_bucket=storage.uploads_bucket,
         moved_from_storage="media",  # stacks created before SiteDistribution held it in MediaStorage
         owner=cfg.owner,
     ),

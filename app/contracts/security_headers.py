@@ -10,16 +10,77 @@ app, except the embeddable player, which exists to be framed by any site. Every 
 the app shares ``index.html``, and a header cannot tell ``#/videos/<id>`` from anything else, so
 the player has a document of its own, ``embed.html`` (the only answer that allows framing);
 it loads the player's code alone, with no control that changes anything.
+
+Content: every document may load scripts, styles, images and media from the site alone (the web
+app, ``/media``, ``/api``, ``/events`` are one origin), plus the one inline script each page has
+(its import map, allowed by hash), and may send data only to the site and to the uploads bucket
+browsers put sources into. An injected ``<script>``, inline handler or ``style`` attribute, a
+plug-in, a ``<base>`` rewrite or a form posting elsewhere is refused by the browser, whatever
+text reached the page.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from dataclasses import dataclass
+from functools import cache
+from html.parser import HTMLParser
+from pathlib import Path
 
 EMBED_DOCUMENT = "embed.html"
 """The player's own document (``app/web/embed.html``), published at the web bucket's root."""
 EMBED_PATH = f"/{EMBED_DOCUMENT}"
 """Its path on the site: the CloudFront cache behaviour's path pattern, the gateway's route."""
+WEB_ROOT = Path(__file__).resolve().parents[1] / "web"
+"""The web app's files (``app/web``), whose pages' inline scripts the policy allows by hash."""
+PAGES = ("index.html", EMBED_DOCUMENT)
+
+
+class _InlineScripts(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=False)
+        self.inline: list[str] = []
+        self._open: list[str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "script" and not any(name == "src" for name, _ in attrs):
+            self._open = []
+
+    def handle_data(self, data: str) -> None:
+        if self._open is not None:
+            self._open.append(data)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "script" and self._open is not None:
+            self.inline.append("".join(self._open))
+            self._open = None
+
+
+@cache
+def inline_script_hashes(web_root: Path = WEB_ROOT) -> tuple[str, ...]:
+    """CSP hash sources of the pages' inline scripts: SHA-256 of each script's exact text
+    (CSP level 3, section 8.4, "Does element match source list for type and source?")."""
+    found: set[str] = set()
+    for page in PAGES:
+        parser = _InlineScripts()
+        parser.feed((web_root / page).read_text(encoding="utf-8"))
+        for text in parser.inline:
+            digest = base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode()
+            found.add(f"'sha256-{digest}'")
+    return tuple(sorted(found))
+
+
+def csp_directives(policy: str) -> dict[str, str]:
+    """A policy's directives by name (what a test or an operator reads back)."""
+    return dict(part.strip().split(" ", 1) for part in policy.split(";") if part.strip())
+
+
+def upload_origin(uploads_bucket: str, region: str) -> str:
+    """Where browsers put sources on AWS: the uploads bucket's Regional endpoint, virtual-hosted
+    (the backend signs its upload URLs for it, ``app/backend/aws.py``)."""
+    return f"https://{uploads_bucket}.s3.{region}.amazonaws.com"
+
 
 CONTENT_TYPE_OPTIONS = "nosniff"
 """``X-Content-Type-Options``: a browser runs a script or applies a stylesheet only when its
@@ -62,14 +123,28 @@ class DocumentHeaders:
     """``X-Frame-Options`` for browsers without CSP level 2; None: not sent (it has no value
     that allows every site, and a modern browser obeys ``frame-ancestors`` over it)."""
 
-    @property
-    def content_security_policy(self) -> str:
-        return f"frame-ancestors {self.frame_ancestors}"
+    def content_security_policy(self, upload_to: str = "") -> str:
+        """The policy; ``upload_to``: the origin sources are uploaded to, when not the site's own
+        (``upload_origin``; locally the gateway's ``/_s3`` is on the site)."""
+        directives = {
+            "default-src": "'self'",
+            "script-src": " ".join(("'self'", *inline_script_hashes())),
+            "style-src": "'self'",
+            "img-src": "'self' data:",  # data: for the pages' empty favicon
+            # hls.js plays through Media Source blob: URLs and stubs subtitle tracks with data:,WEBVTT
+            "media-src": "'self' blob: data:",
+            "connect-src": " ".join(filter(None, ("'self'", upload_to))),
+            "object-src": "'none'",
+            "base-uri": "'none'",
+            "form-action": "'self'",
+            "frame-ancestors": self.frame_ancestors,
+        }
+        return "; ".join(f"{name} {sources}" for name, sources in directives.items())
 
-    def headers(self) -> dict[str, str]:
+    def headers(self, upload_to: str = "") -> dict[str, str]:
         """As HTTP headers, HSTS aside (``STRICT_TRANSPORT_SECURITY``, HTTPS origins only)."""
         headers = {
-            "Content-Security-Policy": self.content_security_policy,
+            "Content-Security-Policy": self.content_security_policy(upload_to),
             "X-Content-Type-Options": CONTENT_TYPE_OPTIONS,
             "Referrer-Policy": REFERRER_POLICY,
         }

@@ -22,6 +22,7 @@ from tests.e2e.test_web_app import (
     LAPTOP,
     PHONE,
     clip,  # noqa: F401 - a fixture of this module too
+    csp_refusals,  # noqa: F401 - a fixture of this module too
     log_in,
     page,  # noqa: F401 - a fixture of this module too
     page_problems,

@@ -18,6 +18,7 @@ from tests.e2e.test_web_app import (  # noqa: F401 - clip and page are fixtures 
     PHONE,
     axe_violations,
     clip,
+    csp_refusals,
     heading_levels,
     log_in,
     page,

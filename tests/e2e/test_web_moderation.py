@@ -15,7 +15,7 @@ from playwright.sync_api import Page, expect
 from app.contracts.roles import Role
 from tests.e2e.client import create_video, new_address, signup_confirm_login, upload_via_presigned_post
 from tests.e2e.test_authorization_matrix import wait_until_ready, with_role
-from tests.e2e.test_web_app import clip, log_in, page  # noqa: F401 - fixtures of this module too
+from tests.e2e.test_web_app import clip, csp_refusals, log_in, page  # noqa: F401 - fixtures of this module too
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser, pytest.mark.local_only]
 PASSWORD = "Corr3ct-Horse-Battery!"

@@ -5,10 +5,10 @@ from typing import Any
 import pytest
 
 from app.contracts.names import ResourceNames
-from app.contracts.security_headers import EMBED_PATH
+from app.contracts.security_headers import EMBED_PATH, csp_directives
 from infra.distribution import GATEWAY_PATHS, MIN_TLS, SiteDistribution, SiteDistributionArgs
 from pulumi_offline.graph import Graph
-from pulumi_offline.synth import run_program
+from pulumi_offline.synth import MOCK_REGION, run_program
 
 
 def test_cloudfront_serves_s3_through_oac_and_forwards_the_api_paths_to_the_gateway(prod: Graph) -> None:
@@ -189,12 +189,16 @@ def test_only_the_embed_document_may_be_framed_and_every_answer_carries_the_secu
     assert all(by_path.values()), f"a behaviour without a response headers policy: {by_path}"
     embed = policies[by_path.pop(EMBED_PATH)]
     assert {
-        policies[policy_id]["contentSecurityPolicy"]["contentSecurityPolicy"]
+        csp_directives(policies[policy_id]["contentSecurityPolicy"]["contentSecurityPolicy"])[
+            "frame-ancestors"
+        ]
         for policy_id in by_path.values()
-    } == {"frame-ancestors 'none'"}
+    } == {"'none'"}
     for policy_id in set(by_path.values()):
         assert policies[policy_id]["frameOptions"] == {"frameOption": "DENY", "override": True}
-    assert embed["contentSecurityPolicy"] == {"contentSecurityPolicy": "frame-ancestors *", "override": True}
+        assert policies[policy_id]["contentSecurityPolicy"]["override"] is True
+    assert csp_directives(embed["contentSecurityPolicy"]["contentSecurityPolicy"])["frame-ancestors"] == "*"
+    assert embed["contentSecurityPolicy"]["override"] is True
     assert "frameOptions" not in embed  # DENY or SAMEORIGIN would forbid other sites in old browsers
     for config in policies.values():
         assert config["contentTypeOptions"] == {"override": True}
@@ -221,3 +225,30 @@ def test_the_response_headers_policies_are_named_after_the_stack_and_live_in_the
     component = prod.one("reelstack:index:SiteDistribution", "site")
     policies = [r for r in prod.children(component) if r.type == POLICY]
     assert sorted(p.inputs["name"] for p in policies) == ["reelstack-prod-embed", "reelstack-prod-no-framing"]
+
+
+def test_the_pages_load_code_from_the_site_alone_and_send_data_to_the_site_and_the_uploads_bucket(
+    prod: Graph,
+) -> None:
+    """Cross-site scripting: the pages had no content policy, so any markup that reached one ran.
+    Every response headers policy now carries one (CSP level 3, https://www.w3.org/TR/CSP3/):
+    scripts from the site plus the pages' own import maps by hash, no plug-ins, no ``<base>``,
+    and data sent to the site and to the uploads bucket's Regional endpoint only, the host the
+    backend signs browser uploads for. CloudFront refuses a policy whose CSP value is longer than
+    its quota (``TooLongCSPInResponseHeadersPolicy``; "Quotas", response headers policies,
+    https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/cloudfront-limits.html:
+    1,783 characters)."""
+    (region,) = {
+        call["region"] for call in prod.invoked("aws:index/getRegion:getRegion") if "region" in call
+    } or {MOCK_REGION}
+    uploads = f"https://{prod.exports['uploads_bucket']}.s3.{region}.amazonaws.com"
+    for config in _headers_policies(prod).values():
+        value = config["contentSecurityPolicy"]["contentSecurityPolicy"]
+        assert len(value) <= 1783
+        directives = csp_directives(value)
+        assert directives["default-src"] == "'self'"
+        assert directives["script-src"].split()[0] == "'self'"
+        assert all(source.startswith("'sha256-") for source in directives["script-src"].split()[1:])
+        assert "'unsafe-inline'" not in value and "'unsafe-eval'" not in value
+        assert directives["connect-src"] == f"'self' {uploads}"
+        assert (directives["object-src"], directives["base-uri"]) == ("'none'", "'none'")
