@@ -60,6 +60,7 @@ def main(bind: str, key_hex: str, max_streams: str) -> None:
         signouts=NoSignOuts(),  # type: ignore[arg-type]
         instance_id="bench",
         watch_client=serve.watch_for_departure,
+        connection=serve.ChunkedConnection.of,
     )
 
     def with_publish(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:

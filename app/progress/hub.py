@@ -14,7 +14,7 @@ import uuid
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, Protocol
 
 from app.contracts.messages import ProgressEventV1, VideoState
 
@@ -87,6 +87,19 @@ class StreamEvent:
         id_line = f"id: {self.sequence}\n" if self.of_task else ""
         return f"{id_line}data: {json.dumps(self.data(), separators=(',', ':'))}\n\n".encode()
 
+    @cached_property
+    def chunk(self) -> bytes:
+        """``frame`` as one chunk of an HTTP/1.1 chunked body, the way the server writes each piece
+        of a streamed response: what the hub writes to a stream's connection itself, once for all."""
+        return b"%x\r\n%s\r\n" % (len(self.frame), self.frame)
+
+    def follows(self, sent: StreamEvent | None, task_id: uuid.UUID | None) -> bool:
+        """Whether a stream that last sent ``sent`` and follows ``task_id`` (None: any) sends this event
+        next: newer than what it sent, and not a (redelivered) event of a task a retry replaced."""
+        if task_id is not None and self.task_id not in (None, task_id):
+            return False
+        return sent is None or self.order > sent.order
+
 
 class Closed:
     """Put on a subscriber's queue to end its stream."""
@@ -95,11 +108,36 @@ class Closed:
 CLOSED = Closed()
 
 
+class Wake:
+    """Put on a subscriber's queue to hand its stream back from the hub's writing to its own."""
+
+
+WAKE = Wake()
+
+
+class Connection(Protocol):
+    """A stream's client connection, which the hub may write event frames to without waiting."""
+
+    def write_now(self, item: StreamEvent) -> bool:
+        """Writes ``item``'s frame if the connection takes it without waiting; False if it took
+        only part or none, the rest kept for ``flush``."""
+
+    def flush(self) -> None:
+        """Waits until what ``write_now`` could not write is written."""
+
+
 @dataclass(eq=False)
 class Subscriber:
     video_id: uuid.UUID
-    events: queue.Queue[StreamEvent | Closed]
+    events: queue.Queue[StreamEvent | Closed | Wake]
     closed: bool = False
+    connection: Connection | None = None
+    """Set while the hub writes the stream's live events to its connection itself, in its
+    publish loop: no queue, no wake-up and no write of the stream's own per event."""
+    sent: StreamEvent | None = None
+    """While the hub writes: the last event the stream sent."""
+    task_id: uuid.UUID | None = None
+    """While the hub writes: the task whose events the stream sends (None: any)."""
 
     def end(self) -> None:
         """Ends the stream once it has sent what its queue holds."""
@@ -108,7 +146,7 @@ class Subscriber:
         with contextlib.suppress(queue.Full):
             self.events.put_nowait(CLOSED)
 
-    def next(self, timeout: float) -> StreamEvent | Closed | None:
+    def next(self, timeout: float) -> StreamEvent | Closed | Wake | None:
         """The next live event, CLOSED when the stream must end, None after ``timeout`` idle seconds."""
         if self.closed and self.events.empty():
             return CLOSED
@@ -211,12 +249,52 @@ class Hub:
             for subscriber in everyone:
                 subscriber.end()
 
+    def write_directly(
+        self,
+        subscriber: Subscriber,
+        connection: Connection,
+        sent: StreamEvent | None,
+        task_id: uuid.UUID | None,
+    ) -> None:
+        """From now on the hub writes the stream's next events to ``connection`` as it publishes
+        them, until ``take_back``; only once the stream has sent all its queue held (its order)."""
+        with self._lock:
+            if subscriber.events.empty() and not subscriber.closed:
+                subscriber.connection, subscriber.sent, subscriber.task_id = connection, sent, task_id
+
+    def take_back(self, subscriber: Subscriber, sent: StreamEvent | None) -> StreamEvent | None:
+        """The stream writes its own events again (through its queue); returns the last it sent
+        (``sent``, or a newer one the hub wrote)."""
+        with self._lock:
+            if subscriber.sent is not None and (sent is None or subscriber.sent.order > sent.order):
+                sent = subscriber.sent
+            subscriber.connection = subscriber.sent = subscriber.task_id = None
+            return sent
+
     def leave(self, subscriber: Subscriber) -> None:
         """The client went away: its slot is free at once, and its stream ends without writing more."""
         self.unsubscribe(subscriber)
         subscriber.end()
 
     def _deliver(self, subscriber: Subscriber, item: StreamEvent) -> None:
+        connection = subscriber.connection
+        if connection is not None:
+            if not item.follows(subscriber.sent, subscriber.task_id):
+                return
+            subscriber.sent = item
+            if connection.write_now(item) and not item.state.terminal:
+                return
+            # The rest waits for the stream's own writing (its connection is full), or it ends.
+            subscriber.connection = None
+            if item.state.terminal:
+                subscriber.end()
+            else:
+                self._enqueue(subscriber, WAKE)
+            return
+        self._enqueue(subscriber, item)
+
+    @staticmethod
+    def _enqueue(subscriber: Subscriber, item: StreamEvent | Wake) -> None:
         try:
             subscriber.events.put_nowait(item)
         except queue.Full:

@@ -33,6 +33,7 @@ from app.contracts import logs
 from app.contracts.names import progress_queue_name
 from app.contracts.settings import ProgressSettings, SettingsError, load
 from app.progress import instance_queue
+from app.progress.hub import StreamEvent
 from app.progress.service import ProgressService, file_descriptors, worker_connections
 from app.serving import FileDescriptorLimit, Server, ensure_file_descriptors
 
@@ -78,6 +79,42 @@ def watch_for_departure(environ: dict[str, Any], gone: Callable[[], None]) -> Ca
     return stop
 
 
+class ChunkedConnection:
+    """A stream's client socket as the hub writes to it: each event's ``chunk`` (the body is
+    chunked, as pywsgi writes a streamed HTTP/1.1 response) sent without waiting, in the hub's
+    loop over its streams, and what the socket could not take written later by the stream."""
+
+    def __init__(self, sock: Any) -> None:
+        self._sock = sock
+        self._rest = b""
+
+    @classmethod
+    def of(cls, environ: dict[str, Any]) -> "ChunkedConnection | None":
+        """The request's connection, if the hub may write its response's body: plain HTTP/1.1."""
+        if environ.get("SERVER_PROTOCOL") != "HTTP/1.1" or environ.get("wsgi.url_scheme") != "http":
+            return None
+        return cls(environ["gunicorn.sock"])  # gunicorn's gevent handler puts the client socket here
+
+    def write_now(self, item: StreamEvent) -> bool:
+        data = item.chunk
+        if self._rest:
+            self._rest += data
+            return False
+        try:
+            written = self._sock.send(data, 0, 0.0)  # timeout 0: never wait for the socket
+        except BlockingIOError:
+            written = 0
+        except OSError:
+            return True  # the client is gone: its departure watch ends the stream
+        self._rest = data[written:]
+        return not self._rest
+
+    def flush(self) -> None:
+        rest, self._rest = self._rest, b""
+        if rest:
+            self._sock.sendall(rest)
+
+
 class ProgressWorker(GeventPyWSGIWorker):
     """gevent worker that ends the open streams on SIGTERM, so graceful shutdown need not wait them out."""
 
@@ -113,7 +150,11 @@ class ProgressApplication(Server):
 
     def _start_service(self) -> Flask:
         self.service = ProgressService.start(
-            self.settings, instance_id=self.instance_id, queue=self.queue, watch_client=watch_for_departure
+            self.settings,
+            instance_id=self.instance_id,
+            queue=self.queue,
+            watch_client=watch_for_departure,
+            connection=ChunkedConnection.of,
         )
         return self.service.app
 

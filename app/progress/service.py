@@ -17,7 +17,7 @@ from app.contracts.signouts import SignOuts
 from app.progress.hub import Hub
 from app.progress.instance_queue import InstanceQueue
 from app.progress.poller import Poller
-from app.progress.web import ClientWatch, create_app
+from app.progress.web import ClientConnection, ClientWatch, create_app
 from app.serving import file_descriptors_needed
 
 SPARE_CONNECTIONS = 100  # beyond max_connections: health checks and the 503 answers themselves
@@ -47,6 +47,7 @@ class ProgressService:
         instance_id: str,
         queue: InstanceQueue,
         watch_client: ClientWatch | None = None,
+        connection: ClientConnection | None = None,
     ) -> ProgressService:
         key = tickets.load_key(boto3.client("secretsmanager"), settings.ticket_secret_arn)
         hub = Hub(
@@ -64,6 +65,7 @@ class ProgressService:
             queue_name=queue.name,
             poller=poller,
             watch_client=watch_client,
+            connection=connection,
         )
         return cls(hub, poller, app)
 

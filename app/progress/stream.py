@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.contracts.messages import VideoState
-from app.progress.hub import Closed, StreamEvent, Subscriber
+from app.progress.hub import Closed, Connection, Hub, StreamEvent, Subscriber, Wake
 
 HEARTBEAT = b": heartbeat\n\n"
 # How long a resuming client's stream waits for this instance's queue to deliver the events
@@ -88,39 +88,58 @@ def events(
     opening: Opening,
     heartbeat_seconds: float,
     catch_up_seconds: float = CATCH_UP_SECONDS,
+    *,
+    hub: Hub | None = None,
+    connection: Connection | None = None,
 ) -> Iterator[bytes]:
     """The bytes of one stream (each event's shared ``frame``); it ends after ready or failed, or
-    when the hub closes the subscriber."""
+    when the hub closes the subscriber.
+
+    Given its ``connection`` (and ``hub``), the stream hands its live events to the hub once it
+    has sent its opening and owes no catch-up: the hub writes each to the connection in its
+    publish loop, and the stream wakes only for heartbeats, its end, or a connection too full to
+    take a frame at once (it then writes the rest and goes on through its queue)."""
     last: StreamEvent | None = None
     for event in opening.events:
         yield event.frame
         last = event
         if event.state.terminal:
             return
+    writes_directly = hub is not None and connection is not None
+    # The hub may write only after the response's head, which goes out with the stream's first bytes.
+    started = bool(opening.events)
     owed = opening.catch_up_to
     deadline = time.monotonic() + catch_up_seconds
     while True:
+        handed = writes_directly and started and owed is None
+        if handed:
+            assert hub is not None and connection is not None
+            hub.write_directly(subscriber, connection, last, opening.task_id)
         wait = (
             heartbeat_seconds
             if owed is None
             else max(0.0, min(heartbeat_seconds, deadline - time.monotonic()))
         )
         item = subscriber.next(wait)
+        if handed:
+            assert hub is not None and connection is not None
+            last = hub.take_back(subscriber, last)
+            connection.flush()
         if item is None:
             if owed is None or time.monotonic() < deadline:
                 if wait >= heartbeat_seconds:
                     yield HEARTBEAT
+                    started = True
                 continue
             # The events before the ticket's state never came (this instance booted after
             # them, or dropped them): the ticket's state is the best this stream can say.
             item, owed = owed, None
         if isinstance(item, Closed):
             return
-        if opening.task_id is not None and item.task_id not in (None, opening.task_id):
-            continue  # a late (redelivered) event of the task a retry replaced
-        if last is not None and item.order <= last.order:
-            continue  # already sent
+        if isinstance(item, Wake) or not item.follows(last, opening.task_id):
+            continue  # the hub handed the stream back; or already sent, or of a task a retry replaced
         yield item.frame
+        started = True
         last = item
         if owed is not None and item.order >= owed.order:
             owed = None

@@ -24,7 +24,7 @@ from app.contracts.errors import ApiError
 from app.contracts.settings import ProgressSettings
 from app.contracts.signouts import SignOuts, SignOutsUnavailable
 from app.progress import stream
-from app.progress.hub import Hub, ShuttingDown, Subscriber, TooManyStreams
+from app.progress.hub import Connection, Hub, ShuttingDown, Subscriber, TooManyStreams
 from app.progress.poller import Poller
 from app.serving import answer_in_the_error_shape
 
@@ -48,6 +48,11 @@ returns what stops watching. Without one, a departed client is noticed only when
 fails, at the next heartbeat, and holds its slot until then."""
 
 
+ClientConnection = Callable[[dict[str, Any]], Connection | None]
+"""``connection(environ)``: the request's connection for the hub to write the stream's live events
+to in its publish loop, or None; without one, each stream writes its own events."""
+
+
 @dataclass(frozen=True)
 class ProgressContext:
     settings: ProgressSettings
@@ -58,6 +63,7 @@ class ProgressContext:
     queue_name: str = ""
     poller: Poller | None = None
     watch_client: ClientWatch | None = None
+    connection: ClientConnection | None = None
 
 
 events = Blueprint("events", __name__, url_prefix="/events")
@@ -128,7 +134,13 @@ def video_events(raw_video_id: str) -> Response:
     log.info("stream opened", extra={"video_id": video_id, "user_id": ticket.user_id})
     opening = stream.opening_events(snapshot, history, last_event_id)
     response = Response(
-        stream.events(subscriber, opening, context.settings.heartbeat_seconds),
+        stream.events(
+            subscriber,
+            opening,
+            context.settings.heartbeat_seconds,
+            hub=context.hub,
+            connection=context.connection(request.environ) if context.connection is not None else None,
+        ),
         mimetype="text/event-stream",
         headers=STREAM_HEADERS,
     )
@@ -185,10 +197,11 @@ def create_app(
     queue_name: str = "",
     poller: Poller | None = None,
     watch_client: ClientWatch | None = None,
+    connection: ClientConnection | None = None,
 ) -> Flask:
     app = Flask(__name__)
     app.extensions[EXTENSION] = ProgressContext(
-        settings, hub, ticket_key, signouts, instance_id, queue_name, poller, watch_client
+        settings, hub, ticket_key, signouts, instance_id, queue_name, poller, watch_client, connection
     )
     app.register_blueprint(events)
     answer_in_the_error_shape(

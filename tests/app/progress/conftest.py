@@ -21,6 +21,7 @@ from app.contracts.messages import ProgressEventV1, Rendition, TaskOutputs, Vide
 from app.contracts.names import ResourceNames
 from app.local import moto_server
 from app.local.provision import LocalResources, client, provision
+from app.progress.hub import StreamEvent
 
 REPO = Path(__file__).resolve().parents[3]
 READ_TIMEOUT = 15  # a stream that stays silent this long is broken: heartbeats come every second or less
@@ -217,3 +218,25 @@ def publish(local_resources: LocalResources) -> Callable[[ProgressEventV1], None
         sns.publish(TopicArn=local_resources.progress_topic_arn, Message=event.model_dump_json())
 
     return publish
+
+
+class RecordedConnection:
+    """A stream's connection that records what the hub writes to it; it takes the first
+    ``takes`` frames at once and keeps the others for ``flush`` (a socket that filled up)."""
+
+    def __init__(self, takes: int = 1_000_000) -> None:
+        self.takes = takes
+        self.written: list[int] = []
+        """Sequences in the order they reached the client."""
+        self.kept: list[int] = []
+
+    def write_now(self, item: StreamEvent) -> bool:
+        if self.kept or len(self.written) >= self.takes:
+            self.kept.append(item.sequence)
+            return False
+        self.written.append(item.sequence)
+        return True
+
+    def flush(self) -> None:
+        self.written += self.kept
+        self.kept = []

@@ -7,8 +7,8 @@ import uuid
 import pytest
 
 from app.contracts.messages import VideoState
-from app.progress.hub import CLOSED, Hub, ShuttingDown, StreamEvent, TooManyStreams
-from tests.app.progress.conftest import progress_event
+from app.progress.hub import CLOSED, WAKE, Hub, ShuttingDown, StreamEvent, TooManyStreams
+from tests.app.progress.conftest import RecordedConnection, progress_event
 
 
 def _hub(buffer_size: int = 4, max_videos: int = 10, max_streams: int = 10) -> Hub:
@@ -128,3 +128,44 @@ def test_a_client_that_leaves_frees_its_slot_at_once_and_its_stream_ends() -> No
     hub.subscribe(video)
     hub.unsubscribe(gone)  # the WSGI close that follows frees nothing twice
     assert hub.stream_count == 1
+
+
+def test_a_stream_handed_to_the_hub_has_its_live_events_written_in_the_publish_loop_not_queued() -> None:
+    """Fan-out: waking each stream's greenlet to take an event off its queue and write it cost
+    most of the progress process at 10,000 streams (bench row 4); the hub writes it instead."""
+    hub, video, task = _hub(), uuid.uuid4(), uuid.uuid4()
+    subscriber, _ = hub.subscribe(video)
+    connection = RecordedConnection()
+    hub.write_directly(subscriber, connection, StreamEvent(VideoState.QUEUED, 0, 0), task)
+    for sequence in (1, 2, 2):  # the second 2: SNS delivered it twice
+        hub.publish(progress_event(video, task, sequence))
+    hub.publish(progress_event(video, uuid.uuid4(), 9))  # a task a retry replaced
+    hub.publish(progress_event(video, task, 3))
+    assert connection.written == [1, 2, 3] and subscriber.events.empty()
+    hub.publish(progress_event(video, task, 4, VideoState.READY))
+    assert connection.written == [1, 2, 3, 4] and subscriber.next(0) is CLOSED
+
+
+def test_a_stream_whose_connection_fills_up_is_handed_back_and_gets_the_next_events_queued() -> None:
+    hub, video, task = _hub(), uuid.uuid4(), uuid.uuid4()
+    subscriber, _ = hub.subscribe(video)
+    connection = RecordedConnection(takes=1)
+    hub.write_directly(subscriber, connection, None, None)
+    for sequence in (1, 2, 3):
+        hub.publish(progress_event(video, task, sequence))
+    assert connection.written == [1] and connection.kept == [2]
+    assert subscriber.next(0) is WAKE
+    last = hub.take_back(subscriber, None)
+    assert last is not None and last.sequence == 2
+    next_event = subscriber.next(0)
+    assert isinstance(next_event, StreamEvent) and next_event.sequence == 3
+
+
+def test_a_stream_with_events_queued_is_not_handed_to_the_hub_before_it_sent_them() -> None:
+    hub, video, task = _hub(), uuid.uuid4(), uuid.uuid4()
+    subscriber, _ = hub.subscribe(video)
+    hub.publish(progress_event(video, task, 1))
+    connection = RecordedConnection()
+    hub.write_directly(subscriber, connection, None, None)
+    hub.publish(progress_event(video, task, 2))
+    assert connection.written == [] and _sequences([subscriber.next(0), subscriber.next(0)]) == [1, 2]  # type: ignore[list-item]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 import uuid
 from typing import Any
 
@@ -10,7 +12,7 @@ from app.contracts.messages import VideoState
 from app.progress import stream
 from app.progress.hub import Hub, StreamEvent
 from app.progress.stream import Opening
-from tests.app.progress.conftest import progress_event
+from tests.app.progress.conftest import RecordedConnection, progress_event
 
 QUEUED = StreamEvent(VideoState.QUEUED, 0, 0)
 
@@ -147,3 +149,37 @@ def test_an_event_is_formatted_once_and_every_stream_sends_the_same_bytes(monkey
     sent = [list(stream.events(s, Opening([]), heartbeat_seconds=0.01)) for s in subscribers]
     assert len(serialised) == 1
     assert all(frames[0] is sent[0][0] for frames in sent) and sent[0][0].startswith(b"id: 1\n")
+
+
+def test_a_stream_given_its_connection_sends_its_opening_then_the_hub_writes_its_live_events() -> None:
+    hub, video, task = Hub(buffer_size=10, max_videos=10, max_streams=10), uuid.uuid4(), uuid.uuid4()
+    subscriber, _ = hub.subscribe(video)
+    connection = RecordedConnection()
+    texts = stream.events(subscriber, Opening([QUEUED]), heartbeat_seconds=60, hub=hub, connection=connection)
+    assert next(texts) == QUEUED.frame
+
+    def publish_once_handed() -> None:
+        while subscriber.connection is None:
+            time.sleep(0.001)
+        for sequence in (1, 2):
+            hub.publish(progress_event(video, task, sequence))
+        hub.publish(progress_event(video, task, 3, VideoState.READY))
+
+    publisher = threading.Thread(target=publish_once_handed)
+    publisher.start()
+    assert list(texts) == []  # the hub wrote them all; the stream ended after ready
+    publisher.join()
+    assert connection.written == [1, 2, 3]
+
+
+def test_a_stream_given_its_connection_writes_its_own_heartbeats() -> None:
+    hub, video = Hub(buffer_size=10, max_videos=10, max_streams=10), uuid.uuid4()
+    subscriber, _ = hub.subscribe(video)
+    texts = stream.events(
+        subscriber, Opening([QUEUED]), heartbeat_seconds=0.01, hub=hub, connection=RecordedConnection()
+    )
+    assert next(texts) == QUEUED.frame
+    assert next(texts) == stream.HEARTBEAT
+    assert subscriber.connection is None  # taken back while the stream writes
+    hub.close()
+    assert list(texts) == []
