@@ -59,7 +59,7 @@ class StreamEvent:
             task_id=event.task_id,
         )
 
-    @property
+    @cached_property
     def order(self) -> tuple[int, int]:
         # Sequence first; for an equal sequence the later state wins, so a snapshot taken
         # before the task's first event (uploading, 0) does not hide that event.
@@ -92,6 +92,11 @@ class StreamEvent:
         """``frame`` as one chunk of an HTTP/1.1 chunked body, the way the server writes each piece
         of a streamed response: what the hub writes to a stream's connection itself, once for all."""
         return b"%x\r\n%s\r\n" % (len(self.frame), self.frame)
+
+    @cached_property
+    def terminal(self) -> bool:
+        """Whether the stream ends after this event (ready or failed)."""
+        return self.state.terminal
 
     def follows(self, sent: StreamEvent | None, task_id: uuid.UUID | None) -> bool:
         """Whether a stream that last sent ``sent`` and follows ``task_id`` (None: any) sends this event
@@ -282,11 +287,11 @@ class Hub:
             if not item.follows(subscriber.sent, subscriber.task_id):
                 return
             subscriber.sent = item
-            if connection.write_now(item) and not item.state.terminal:
+            if connection.write_now(item) and not item.terminal:
                 return
             # The rest waits for the stream's own writing (its connection is full), or it ends.
             subscriber.connection = None
-            if item.state.terminal:
+            if item.terminal:
                 subscriber.end()
             else:
                 self._enqueue(subscriber, WAKE)

@@ -86,6 +86,9 @@ class ChunkedConnection:
 
     def __init__(self, sock: Any) -> None:
         self._sock = sock
+        # gevent's socket wraps a non-blocking one (``_sock``, kept reachable for code that must not
+        # wait on the hub): its send is one call where gevent's is several.
+        self._send_now = sock._sock.send
         self._rest = b""
 
     @classmethod
@@ -101,7 +104,7 @@ class ChunkedConnection:
             self._rest += data
             return False
         try:
-            written = self._sock.send(data, 0, 0.0)  # timeout 0: never wait for the socket
+            written = self._send_now(data)
         except BlockingIOError:
             written = 0
         except OSError:
