@@ -13,9 +13,11 @@ monkey.patch_all()  # before anything imports ssl or socket, as app.progress.ser
 
 # ruff: noqa: E402
 import sys
+import threading
 from collections.abc import Callable
 from typing import Any
 
+import gevent
 from gunicorn.workers.ggevent import GeventPyWSGIWorker
 
 from app.contracts.messages import parse_progress
@@ -79,6 +81,10 @@ def main(bind: str, key_hex: str, max_streams: str) -> None:
         worker_connections=worker_connections(settings.max_connections),
         loglevel="warning",
         proc_name="bench-progress",
+        # As serve's worker does: the hub writes the heartbeats of the streams it writes to.
+        post_worker_init=lambda worker: gevent.spawn(
+            hub.beat_every, settings.heartbeat_seconds, threading.Event()
+        ),
     ).run()
 
 

@@ -18,6 +18,18 @@ from typing import Any, Protocol
 
 from app.contracts.messages import ProgressEventV1, VideoState
 
+HEARTBEAT = b": heartbeat\n\n"
+"""An SSE comment: it keeps an idle stream's connection open through proxies and load balancers."""
+
+
+def chunked(frame: bytes) -> bytes:
+    """``frame`` as one chunk of an HTTP/1.1 chunked body, the way the server writes each piece of
+    a streamed response: what the hub writes to a stream's connection itself."""
+    return b"%x\r\n%s\r\n" % (len(frame), frame)
+
+
+HEARTBEAT_CHUNK = chunked(HEARTBEAT)
+
 _STATE_RANK = {
     VideoState.UPLOADING: 0,
     VideoState.QUEUED: 1,
@@ -89,9 +101,8 @@ class StreamEvent:
 
     @cached_property
     def chunk(self) -> bytes:
-        """``frame`` as one chunk of an HTTP/1.1 chunked body, the way the server writes each piece
-        of a streamed response: what the hub writes to a stream's connection itself, once for all."""
-        return b"%x\r\n%s\r\n" % (len(self.frame), self.frame)
+        """``frame`` chunked, once for all the connections the hub writes it to."""
+        return chunked(self.frame)
 
     @cached_property
     def terminal(self) -> bool:
@@ -121,11 +132,11 @@ WAKE = Wake()
 
 
 class Connection(Protocol):
-    """A stream's client connection, which the hub may write event frames to without waiting."""
+    """A stream's client connection, which the hub may write chunks to without waiting."""
 
-    def write_now(self, item: StreamEvent) -> bool:
-        """Writes ``item``'s frame if the connection takes it without waiting; False if it took
-        only part or none, the rest kept for ``flush``."""
+    def write_now(self, chunk: bytes) -> bool:
+        """Writes ``chunk`` if the connection takes it without waiting; False if it took only
+        part or none, the rest kept for ``flush``."""
 
     def flush(self) -> None:
         """Waits until what ``write_now`` could not write is written."""
@@ -138,7 +149,8 @@ class Subscriber:
     closed: bool = False
     connection: Connection | None = None
     """Set while the hub writes the stream's live events to its connection itself, in its
-    publish loop: no queue, no wake-up and no write of the stream's own per event."""
+    publish loop (and its heartbeats in ``beat``): no queue, no wake-up, no write and no timer of
+    the stream's own."""
     sent: StreamEvent | None = None
     """While the hub writes: the last event the stream sent."""
     task_id: uuid.UUID | None = None
@@ -151,8 +163,9 @@ class Subscriber:
         with contextlib.suppress(queue.Full):
             self.events.put_nowait(CLOSED)
 
-    def next(self, timeout: float) -> StreamEvent | Closed | Wake | None:
-        """The next live event, CLOSED when the stream must end, None after ``timeout`` idle seconds."""
+    def next(self, timeout: float | None) -> StreamEvent | Closed | Wake | None:
+        """The next live event, CLOSED when the stream must end, None after ``timeout`` idle
+        seconds (None: no timeout)."""
         if self.closed and self.events.empty():
             return CLOSED
         try:
@@ -287,7 +300,7 @@ class Hub:
             if not item.follows(subscriber.sent, subscriber.task_id):
                 return
             subscriber.sent = item
-            if connection.write_now(item) and not item.terminal:
+            if connection.write_now(item.chunk) and not item.terminal:
                 return
             # The rest waits for the stream's own writing (its connection is full), or it ends.
             subscriber.connection = None
@@ -297,6 +310,23 @@ class Hub:
                 self._enqueue(subscriber, WAKE)
             return
         self._enqueue(subscriber, item)
+
+    def beat(self) -> None:
+        """Writes a heartbeat to every stream the hub writes to: one timer for all of them, where
+        each stream writing its own would wake 10,000 greenlets per interval at 10,000 streams."""
+        with self._lock:
+            streams = [s for b in self._buffers.values() for s in b.subscribers]
+            streams += [s for group in self._waiting.values() for s in group]
+            for subscriber in streams:
+                connection = subscriber.connection
+                if connection is not None and not connection.write_now(HEARTBEAT_CHUNK):
+                    subscriber.connection = None
+                    self._enqueue(subscriber, WAKE)
+
+    def beat_every(self, seconds: float, stop: threading.Event) -> None:
+        """``beat`` every ``seconds`` until ``stop`` is set: the worker runs this beside its streams."""
+        while not stop.wait(seconds):
+            self.beat()
 
     @staticmethod
     def _enqueue(subscriber: Subscriber, item: StreamEvent | Wake) -> None:

@@ -33,7 +33,6 @@ from app.contracts import logs
 from app.contracts.names import progress_queue_name
 from app.contracts.settings import ProgressSettings, SettingsError, load
 from app.progress import instance_queue
-from app.progress.hub import StreamEvent
 from app.progress.service import ProgressService, file_descriptors, worker_connections
 from app.serving import FileDescriptorLimit, Server, ensure_file_descriptors
 
@@ -80,9 +79,9 @@ def watch_for_departure(environ: dict[str, Any], gone: Callable[[], None]) -> Ca
 
 
 class ChunkedConnection:
-    """A stream's client socket as the hub writes to it: each event's ``chunk`` (the body is
-    chunked, as pywsgi writes a streamed HTTP/1.1 response) sent without waiting, in the hub's
-    loop over its streams, and what the socket could not take written later by the stream."""
+    """A stream's client socket as the hub writes to it: each event's ``chunk`` and the heartbeats
+    (the body is chunked, as pywsgi writes a streamed HTTP/1.1 response) sent without waiting, in
+    the hub's loops over its streams, and what the socket could not take written later by the stream."""
 
     def __init__(self, sock: Any) -> None:
         self._sock = sock
@@ -98,8 +97,8 @@ class ChunkedConnection:
             return None
         return cls(environ["gunicorn.sock"])  # gunicorn's gevent handler puts the client socket here
 
-    def write_now(self, item: StreamEvent) -> bool:
-        data = item.chunk
+    def write_now(self, chunk: bytes) -> bool:
+        data = chunk
         if self._rest:
             self._rest += data
             return False
@@ -136,7 +135,7 @@ class ProgressApplication(Server):
         self.instance_id = instance_id
         self.queue = queue
         self.service: ProgressService | None = None
-        self._stop_polling = threading.Event()
+        self._stopping = threading.Event()
         self._poller: gevent.Greenlet | None = None
         super().__init__(
             self._start_service,
@@ -163,10 +162,12 @@ class ProgressApplication(Server):
 
     def _post_worker_init(self, worker: Any) -> None:
         assert self.service is not None
-        self._poller = gevent.spawn(self.service.poller.run, self._stop_polling)
+        self._poller = gevent.spawn(self.service.poller.run, self._stopping)
+        # The streams the hub writes to (ChunkedConnection) get their heartbeats from it.
+        gevent.spawn(self.service.hub.beat_every, self.settings.heartbeat_seconds, self._stopping)
 
     def _worker_exit(self, server: Any, worker: Any) -> None:
-        self._stop_polling.set()
+        self._stopping.set()
         if self._poller is not None:
             self._poller.kill()  # it may be inside a 20 s long poll
         if self.service is not None:

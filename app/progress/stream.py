@@ -15,9 +15,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.contracts.messages import VideoState
-from app.progress.hub import Closed, Connection, Hub, StreamEvent, Subscriber, Wake
+from app.progress.hub import HEARTBEAT, Closed, Connection, Hub, StreamEvent, Subscriber, Wake
 
-HEARTBEAT = b": heartbeat\n\n"
 # How long a resuming client's stream waits for this instance's queue to deliver the events
 # between its Last-Event-ID and the ticket's newer state: SNS to SQS delivery and one poll.
 CATCH_UP_SECONDS = 3.0
@@ -97,8 +96,9 @@ def events(
 
     Given its ``connection`` (and ``hub``), the stream hands its live events to the hub once it
     has sent its opening and owes no catch-up: the hub writes each to the connection in its
-    publish loop, and the stream wakes only for heartbeats, its end, or a connection too full to
-    take a frame at once (it then writes the rest and goes on through its queue)."""
+    publish loop, and its heartbeats in ``Hub.beat`` (which must then run every
+    ``heartbeat_seconds``), and the stream wakes only for its end, or a connection too full to
+    take a chunk at once (it then writes the rest and goes on through its queue)."""
     last: StreamEvent | None = None
     for event in opening.events:
         yield event.frame
@@ -116,7 +116,9 @@ def events(
             assert hub is not None and connection is not None
             hub.write_directly(subscriber, connection, last, opening.task_id)
         wait = (
-            heartbeat_seconds
+            None
+            if handed
+            else heartbeat_seconds
             if owed is None
             else max(0.0, min(heartbeat_seconds, deadline - time.monotonic()))
         )
@@ -127,7 +129,7 @@ def events(
             connection.flush()
         if item is None:
             if owed is None or time.monotonic() < deadline:
-                if wait >= heartbeat_seconds:
+                if wait is not None and wait >= heartbeat_seconds:
                     yield HEARTBEAT
                     started = True
                 continue

@@ -50,7 +50,8 @@ fails, at the next heartbeat, and holds its slot until then."""
 
 ClientConnection = Callable[[dict[str, Any]], Connection | None]
 """``connection(environ)``: the request's connection for the hub to write the stream's live events
-to in its publish loop, or None; without one, each stream writes its own events."""
+to in its publish loop, or None; without one, each stream writes its own events. Whoever gives
+connections runs ``Hub.beat_every`` too: the hub writes those streams' heartbeats."""
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from app.contracts.messages import ProgressEventV1, Rendition, TaskOutputs, Vide
 from app.contracts.names import ResourceNames
 from app.local import moto_server
 from app.local.provision import LocalResources, client, provision
-from app.progress.hub import StreamEvent
+from app.progress.hub import HEARTBEAT_CHUNK
 
 REPO = Path(__file__).resolve().parents[3]
 READ_TIMEOUT = 15  # a stream that stays silent this long is broken: heartbeats come every second or less
@@ -222,19 +222,20 @@ def publish(local_resources: LocalResources) -> Callable[[ProgressEventV1], None
 
 class RecordedConnection:
     """A stream's connection that records what the hub writes to it; it takes the first
-    ``takes`` frames at once and keeps the others for ``flush`` (a socket that filled up)."""
+    ``takes`` chunks at once and keeps the others for ``flush`` (a socket that filled up)."""
 
     def __init__(self, takes: int = 1_000_000) -> None:
         self.takes = takes
-        self.written: list[int] = []
-        """Sequences in the order they reached the client."""
-        self.kept: list[int] = []
+        self.written: list[int | str] = []
+        """What reached the client, in order: each event's sequence, or "heartbeat"."""
+        self.kept: list[int | str] = []
 
-    def write_now(self, item: StreamEvent) -> bool:
+    def write_now(self, chunk: bytes) -> bool:
+        said = "heartbeat" if chunk == HEARTBEAT_CHUNK else int(chunk.split(b"\nid: ")[1].split(b"\n")[0])
         if self.kept or len(self.written) >= self.takes:
-            self.kept.append(item.sequence)
+            self.kept.append(said)
             return False
-        self.written.append(item.sequence)
+        self.written.append(said)
         return True
 
     def flush(self) -> None:

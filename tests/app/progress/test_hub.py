@@ -169,3 +169,15 @@ def test_a_stream_with_events_queued_is_not_handed_to_the_hub_before_it_sent_the
     hub.write_directly(subscriber, connection, None, None)
     hub.publish(progress_event(video, task, 2))
     assert connection.written == [] and _sequences([subscriber.next(0), subscriber.next(0)]) == [1, 2]  # type: ignore[list-item]
+
+
+def test_the_hub_beats_for_the_streams_it_writes_to_and_hands_back_one_whose_connection_is_full() -> None:
+    hub, video = _hub(), uuid.uuid4()
+    handed, full, writing_itself = (hub.subscribe(video)[0] for _ in range(3))
+    connection, full_connection = RecordedConnection(), RecordedConnection(takes=0)
+    hub.write_directly(handed, connection, None, None)
+    hub.write_directly(full, full_connection, None, None)
+    hub.beat()
+    assert connection.written == ["heartbeat"] and handed.events.empty()
+    assert full_connection.kept == ["heartbeat"] and full.next(0) is WAKE and full.connection is None
+    assert writing_itself.events.empty()  # its own timer writes its heartbeats
