@@ -23,6 +23,7 @@ from gunicorn.workers.ggevent import GeventPyWSGIWorker
 from app.contracts.messages import parse_progress
 from app.contracts.settings import ProgressSettings
 from app.progress import serve
+from app.progress.connection import ChunkedConnection
 from app.progress.hub import Hub
 from app.progress.service import file_descriptors, worker_connections
 from app.progress.web import create_app
@@ -62,7 +63,7 @@ def main(bind: str, key_hex: str, max_streams: str) -> None:
         signouts=NoSignOuts(),  # type: ignore[arg-type]
         instance_id="bench",
         watch_client=serve.watch_for_departure,
-        connection=serve.ChunkedConnection.of,
+        connection=ChunkedConnection.of,
     )
 
     def with_publish(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
