@@ -14,6 +14,7 @@ from app.backend.auth import TokenVerifier
 from app.backend.aws import AwsClients
 from app.backend.context import EXTENSION, Services, close_db, require_user
 from app.backend.db import database_engine, session_factory
+from app.backend.media_grants import MediaGrants
 from app.backend.openapi import requires_sign_in
 from app.backend.revocations import RevocationStore, revocation_store
 from app.contracts import bounded_json
@@ -102,6 +103,7 @@ def create_app(
         ),
         ticket_key=ticket_key,
         revocations=revocations or revocation_store(settings.media_revocation_store, ticket_key),
+        grants=MediaGrants(ticket_key),
     )
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.backend.auth import Identity, TokenVerifier, bearer_token
 from app.backend.aws import AwsClients
+from app.backend.media_grants import MediaGrants
 from app.backend.models import User
 from app.backend.revocations import RevocationStore
 from app.contracts.errors import ApiError
@@ -33,6 +34,7 @@ class Services:
     verifier: TokenVerifier
     ticket_key: bytes
     revocations: RevocationStore
+    grants: MediaGrants
 
 
 def services() -> Services:
