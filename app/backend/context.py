@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.backend.answer_cache import AnswerCache
 from app.backend.auth import Identity, TokenVerifier, bearer_token
 from app.backend.aws import AwsClients
 from app.backend.media_grants import MediaGrants
@@ -35,6 +36,7 @@ class Services:
     ticket_key: bytes
     revocations: RevocationStore
     grants: MediaGrants
+    anonymous_answers: AnswerCache
 
 
 def services() -> Services:

@@ -57,14 +57,27 @@ def create(json: VideoCreate) -> tuple[VideoCreated, int]:
 def feed(query: VideoFeedQuery) -> VideoPage:
     """Public, ready videos, newest first; `q` searches titles; `cursor` continues a page.
 
+    Answers to anonymous callers may be up to 5 seconds old (each server keeps them that long).
+
     `order=trending`: the same videos by 3 * likes + views of the last 7 days (views counted by
     UTC day), those with neither left out; one page, without `next_cursor` (400 for a cursor)."""
+    me = viewer_id()
+    if me is not None:
+        return _feed_page(query, me)
+    svc = services()
+    # Kept within one grant window only, so a kept answer's grants live their full lifetime.
+    key = (svc.grants.window_end(), query.order, query.q, query.cursor, query.limit)
+    page: VideoPage = svc.anonymous_answers.get_or_make(key, lambda: _feed_page(query, None))
+    return page
+
+
+def _feed_page(query: VideoFeedQuery, me: str | None) -> VideoPage:
     session = db()
     if query.order == FeedOrder.TRENDING:
         rows, next_cursor = domain.trending(session, query), None
     else:
         rows, next_cursor = domain.feed(session, query)
-    stats = domain.video_stats(session, [v.id for v in rows], viewer_id())
+    stats = domain.video_stats(session, [v.id for v in rows], me)
     return VideoPage(items=videos_out(rows, stats, services()), next_cursor=next_cursor)
 
 
