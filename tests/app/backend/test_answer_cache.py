@@ -96,3 +96,21 @@ def test_a_kept_answer_is_not_handed_out_past_its_grants_window(
     second = platform.ready(alice, "second")
     clock.now += 60
     assert _feed(platform) == [second, first]
+
+
+def test_an_anonymous_answer_sent_back_by_its_etag_is_a_304_without_a_body(
+    platform: Platform, alice: Caller
+) -> None:
+    platform.ready(alice)
+    first = platform.http.get("/api/videos")
+    etag = first.headers["ETag"]
+
+    again = platform.http.get("/api/videos", headers={"If-None-Match": etag})
+    weak = platform.http.get("/api/videos", headers={"If-None-Match": f'"other", W/{etag}'})
+    other = platform.http.get("/api/videos", headers={"If-None-Match": '"other"'})
+    signed_in = platform.http.get("/api/videos", headers={"If-None-Match": etag, **alice.headers})
+
+    assert (again.status_code, again.data, again.headers["ETag"]) == (304, b"", etag)
+    assert weak.status_code == 304
+    assert (other.status_code, other.json) == (200, first.json)
+    assert signed_in.status_code == 200 and "ETag" not in signed_in.headers
