@@ -14,8 +14,10 @@ id), so the number of metrics CloudWatch bills for stays fixed.
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
+import time
 from collections.abc import Iterable, Mapping
 
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
@@ -59,15 +61,44 @@ def route_name(method: str, template: str | None) -> str:
     return f"{method if method in _METHODS else 'OTHER'} {template or UNMATCHED_ROUTE}"
 
 
+_REQUEST_METRICS = (
+    ("Requests", MetricUnit.Count),
+    ("Latency", MetricUnit.Milliseconds),
+    ("Errors4xx", MetricUnit.Count),
+    ("Errors5xx", MetricUnit.Count),
+)
+
+
+@functools.lru_cache(maxsize=1024)  # routes are templates: a bounded number per service
+def _request_line_parts(service: str, route: str) -> tuple[str, str]:
+    """What every request line of ``route`` shares, as powertools builds (and checks) it: the
+    ``CloudWatchMetrics`` directives and the dimension members."""
+    metrics = EphemeralMetrics(namespace=NAMESPACE, service=service)
+    metrics.add_dimension(name="route", value=route)
+    for name, unit in _REQUEST_METRICS:
+        metrics.add_metric(name=name, unit=unit, value=0)
+    document = metrics.serialize_metric_set()
+    directives = json.dumps(document["_aws"]["CloudWatchMetrics"], separators=(",", ":"))
+    dimensions = json.dumps({"route": route, "service": service}, separators=(",", ":"))[1:-1]
+    return directives, dimensions
+
+
 def request(service: str, route: str, status: int, seconds: float) -> None:
-    """One HTTP request: counted, timed, and counted as a 4xx or 5xx (0 or 1, so the average is the rate)."""
-    emit(
-        service,
-        {
-            "Requests": (1, MetricUnit.Count),
-            "Latency": (seconds * 1000, MetricUnit.Milliseconds),
-            "Errors4xx": (int(400 <= status < 500), MetricUnit.Count),
-            "Errors5xx": (int(status >= 500), MetricUnit.Count),
-        },
-        route=route,
+    """One HTTP request: counted, timed, and counted as a 4xx or 5xx (0 or 1, so the average is the rate).
+
+    The line is ``emit``'s, with the parts that depend only on the route built once: every API
+    request writes one, and building it through powertools each time cost about 57 µs of the
+    request (bench/README.md, row 5).
+    """
+    if is_metrics_disabled():
+        return
+    directives, dimensions = _request_line_parts(service, route)
+    values = (1.0, seconds * 1000, float(400 <= status < 500), float(status >= 500))
+    members = ",".join(
+        f'"{name}":[{value!r}]' for (name, _unit), value in zip(_REQUEST_METRICS, values, strict=True)
     )
+    timestamp = time.time_ns() // 1_000_000
+    sys.stdout.write(
+        f'{{"_aws":{{"Timestamp":{timestamp},"CloudWatchMetrics":{directives}}},{dimensions},{members}}}\n'
+    )
+    sys.stdout.flush()

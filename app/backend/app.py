@@ -9,11 +9,13 @@ from flask import Flask, Response, current_app, g, request
 from sqlalchemy import Engine
 
 from app import metrics
+from app.backend.answer_cache import ANONYMOUS_ANSWER_SECONDS, AnswerCache
 from app.backend.api import BLUEPRINTS
 from app.backend.auth import TokenVerifier
 from app.backend.aws import AwsClients
 from app.backend.context import EXTENSION, Services, close_db, require_user
 from app.backend.db import database_engine, session_factory
+from app.backend.media_grants import MediaGrants
 from app.backend.openapi import requires_sign_in
 from app.backend.revocations import RevocationStore, revocation_store
 from app.contracts import bounded_json
@@ -77,11 +79,13 @@ def create_app(
     aws: AwsClients | None = None,
     engine: Engine | None = None,
     revocations: RevocationStore | None = None,
+    anonymous_answer_seconds: float = ANONYMOUS_ANSWER_SECONDS,
 ) -> Flask:
     """The backend API: every route under ``/api``, the OpenAPI document at ``/api/openapi.json``.
 
     ``aws``, ``engine`` and ``revocations`` default to clients, an engine and the media edge's
-    store built from ``settings``.
+    store built from ``settings``; ``anonymous_answer_seconds``: how long the feed's answers to
+    anonymous callers are kept (app/backend/answer_cache.py; 0: not kept).
     """
     aws = aws or AwsClients.from_settings(settings)
     engine = engine or database_engine(settings, aws.secretsmanager)
@@ -102,6 +106,8 @@ def create_app(
         ),
         ticket_key=ticket_key,
         revocations=revocations or revocation_store(settings.media_revocation_store, ticket_key),
+        grants=MediaGrants(ticket_key),
+        anonymous_answers=AnswerCache(anonymous_answer_seconds),
     )
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)

@@ -12,8 +12,10 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.backend.answer_cache import AnswerCache
 from app.backend.auth import Identity, TokenVerifier, bearer_token
 from app.backend.aws import AwsClients
+from app.backend.media_grants import MediaGrants
 from app.backend.models import User
 from app.backend.revocations import RevocationStore
 from app.contracts.errors import ApiError
@@ -33,6 +35,8 @@ class Services:
     verifier: TokenVerifier
     ticket_key: bytes
     revocations: RevocationStore
+    grants: MediaGrants
+    anonymous_answers: AnswerCache
 
 
 def services() -> Services:

@@ -71,10 +71,11 @@ def load_key(secretsmanager: Any, secret_arn: str) -> bytes:
     return str(value).encode()
 
 
-def _sign(key: bytes, claims: dict[str, Any], ttl_seconds: int) -> str:
+def _sign(key: bytes, claims: dict[str, Any], ttl_seconds: int, expires_at: int | None = None) -> str:
     now_ms = time.time_ns() // 1_000_000
     iat = now_ms / 1000  # to the millisecond: see grant_predates
-    return jwt.encode({**claims, "iat": iat, "exp": now_ms // 1000 + ttl_seconds}, key, algorithm=_ALGORITHM)
+    exp = now_ms // 1000 + ttl_seconds if expires_at is None else expires_at
+    return jwt.encode({**claims, "iat": iat, "exp": exp}, key, algorithm=_ALGORITHM)
 
 
 def _verify(key: bytes, token: str, audience: str, video_id: uuid.UUID) -> dict[str, Any]:
@@ -123,8 +124,12 @@ def verify_events_ticket(key: bytes, ticket: str, video_id: uuid.UUID) -> Events
     )
 
 
-def issue_media_grant(key: bytes, *, video_id: uuid.UUID, ttl_seconds: int) -> str:
-    return _sign(key, {"aud": _MEDIA_AUDIENCE, "vid": str(video_id)}, ttl_seconds)
+def issue_media_grant(
+    key: bytes, *, video_id: uuid.UUID, ttl_seconds: int, expires_at: int | None = None
+) -> str:
+    """``expires_at``: the grant's ``exp`` (seconds since the epoch) when the issuer rounds it to a
+    window (app/backend/media_grants.py); default ``ttl_seconds`` from now."""
+    return _sign(key, {"aud": _MEDIA_AUDIENCE, "vid": str(video_id)}, ttl_seconds, expires_at)
 
 
 def revocation_key(video_id: uuid.UUID) -> str:

@@ -86,3 +86,25 @@ def test_lines_of_processes_sharing_one_log_never_run_into_each_other(tmp_path: 
     for line in lines:
         json.loads(line)
     assert len(metric_lines(log.read_text(), "svc")) == 3 * 400
+
+
+def test_a_request_line_is_the_line_emit_writes_for_the_same_values(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``request`` builds its route's parts once (the hot path of every API request): the line stays ``emit``'s."""
+    for status in (200, 404, 503):
+        metrics.request("backend", "GET /api/videos", status, 0.0125)
+        metrics.emit(
+            "backend",
+            {
+                "Requests": (1, MetricUnit.Count),
+                "Latency": (12.5, MetricUnit.Milliseconds),
+                "Errors4xx": (int(status == 404), MetricUnit.Count),
+                "Errors5xx": (int(status == 503), MetricUnit.Count),
+            },
+            route="GET /api/videos",
+        )
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    for line in lines:
+        line["_aws"]["Timestamp"] = 0
+    assert lines[0::2] == lines[1::2]

@@ -11,12 +11,13 @@ from app.backend.schemas import CaptionOut, CommentOut, MeOut, PlaylistOut, Post
 from app.backend.videos import VideoStats
 from app.contracts.messages import VideoState
 from app.contracts.roles import Role
-from app.contracts.tickets import MEDIA_GRANT_MAX_SECONDS, MEDIA_GRANT_MIN_SECONDS, issue_media_grant
+from app.contracts.tickets import MEDIA_GRANT_MAX_SECONDS, MEDIA_GRANT_MIN_SECONDS
 
 # Visibility is checked when a grant is issued; the media edge (CloudFront) cannot ask the
 # database, so a video made private or deleted cuts the grants already issued through a
 # revocation epoch (app/backend/revocations.py). A grant lives as long as one viewing needs,
-# pauses and seeks included: three times the video's length, at least 15 minutes, at most 6 hours.
+# pauses and seeks included: three times the video's length, at least 15 minutes, at most 6 hours
+# (a shared video's grant is reused until the end of a one-minute window: app/backend/media_grants.py).
 
 
 SUSPENDED_OWNER = "the owner's account is suspended"
@@ -31,9 +32,7 @@ def media_base(video: Video, services: Services) -> str | None:
     """The URL the video's media keys follow, with a grant in its path; None until it is ready."""
     if video.status != VideoState.READY or not video.master_playlist_key:
         return None
-    grant = issue_media_grant(
-        services.ticket_key, video_id=video.id, ttl_seconds=media_grant_ttl(video.duration_seconds)
-    )
+    grant = services.grants.grant(video, media_grant_ttl(video.duration_seconds))
     return f"{services.settings.media_base_url.rstrip('/')}/g/{grant}/"
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
+from dataclasses import dataclass
 
-from flask import Blueprint
+from flask import Blueprint, request
 from spectree import Response
 
 from app.backend import costs
@@ -53,18 +55,48 @@ def create(json: VideoCreate) -> tuple[VideoCreated, int]:
 
 
 @bp.get("")
-@api.validate(resp=Response(HTTP_200=VideoPage, HTTP_400=ErrorBody), tags=TAGS)
-def feed(query: VideoFeedQuery) -> VideoPage:
+@api.validate(resp=Response("HTTP_304", HTTP_200=VideoPage, HTTP_400=ErrorBody), tags=TAGS)
+def feed(query: VideoFeedQuery) -> VideoPage | tuple[VideoPage | str, int, dict[str, str]]:
     """Public, ready videos, newest first; `q` searches titles; `cursor` continues a page.
+
+    Answers to anonymous callers may be up to 5 seconds old (each server keeps them that long)
+    and carry an `ETag`: sent back in `If-None-Match`, an unchanged answer is a 304 without a body.
 
     `order=trending`: the same videos by 3 * likes + views of the last 7 days (views counted by
     UTC day), those with neither left out; one page, without `next_cursor` (400 for a cursor)."""
+    me = viewer_id()
+    if me is not None:
+        return _feed_page(query, me)
+    svc = services()
+    # Kept within one grant window only, so a kept answer's grants live their full lifetime.
+    key = (svc.grants.window_end(), query.order, query.q, query.cursor, query.limit)
+    kept: KeptPage = svc.anonymous_answers.get_or_make(key, lambda: KeptPage.of(_feed_page(query, None)))
+    headers = {"ETag": f'"{kept.etag}"'}
+    # RFC 9110, section 13.1.2: If-None-Match compares weakly, and "*" matches any answer.
+    if request.if_none_match.contains_weak(kept.etag):
+        return "", 304, headers
+    return kept.page, 200, headers
+
+
+@dataclass(frozen=True)
+class KeptPage:
+    """An anonymous answer and its entity tag, unquoted (the same bytes have the same tag in every worker)."""
+
+    page: VideoPage
+    etag: str
+
+    @classmethod
+    def of(cls, page: VideoPage) -> KeptPage:
+        return cls(page, hashlib.sha256(page.model_dump_json().encode()).hexdigest()[:32])
+
+
+def _feed_page(query: VideoFeedQuery, me: str | None) -> VideoPage:
     session = db()
     if query.order == FeedOrder.TRENDING:
         rows, next_cursor = domain.trending(session, query), None
     else:
         rows, next_cursor = domain.feed(session, query)
-    stats = domain.video_stats(session, [v.id for v in rows], viewer_id())
+    stats = domain.video_stats(session, [v.id for v in rows], me)
     return VideoPage(items=videos_out(rows, stats, services()), next_cursor=next_cursor)
 
 
