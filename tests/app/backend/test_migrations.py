@@ -44,6 +44,8 @@ TABLES = {
     "caption_tracks",
     "video_tags",
     "video_views",
+    "webhooks",
+    "webhook_deliveries",
 }
 
 
