@@ -7,6 +7,8 @@ the backend's own durable status queue (+ DLQ), subscribed to the progress topic
 state change is recorded even when no one is watching it live.
 The backend announces each video's outcome (ready, failed, deleted) on a topic of its own, the
 stack's video events topic, which integrators subscribe to (``contracts.messages.VideoEventV1``).
+The status consumer's process also delivers those events to users' signed webhooks, from a queue
+(+ DLQ) of its own subscribed to that topic (``app/backend/webhook_delivery.py``).
 """
 
 from dataclasses import dataclass, field
@@ -23,6 +25,8 @@ from app.contracts.names import (
     STATUS_MAX_RECEIVES,
     STATUS_VISIBILITY_TIMEOUT_SECONDS,
     UPLOADS_KEY_PREFIX,
+    WEBHOOK_MAX_RECEIVES,
+    WEBHOOK_VISIBILITY_TIMEOUT_SECONDS,
     ResourceNames,
 )
 from app.contracts.queue_policies import topic_to_queue_policy
@@ -62,7 +66,7 @@ class BackendServiceArgs:
     """Every knob of the backend."""
 
     names: ResourceNames
-    """Shared names (the status queue and its DLQ, the video events topic)."""
+    """Shared names (the status and webhook queues and their DLQs, the video events topic)."""
     placement: Placement
     """The VPC and private subnets of the instances and the internal load balancer."""
     database_url: pulumi.Input[str]
@@ -139,6 +143,7 @@ def backend_policy(
     media_bucket_arn: str,
     task_queue_arn: str,
     status_queue_arn: str,
+    webhook_queue_arn: str,
     secret_arns: list[str],
     media_revocation_store_arn: str,
     signout_table_arn: str,
@@ -155,7 +160,8 @@ def backend_policy(
     playlists and write caption tracks and the master playlist that lists them, under the
     captions prefix only (app/backend/captions.py), and write the posters owners upload
     (there only). Tasks: send. Status: receive and delete. ListBucket on
-    the uploads bucket makes a missing upload's HeadObject answer 404 rather than 403. The media
+    the uploads bucket makes a missing upload's HeadObject answer 404 rather than 403. Webhooks:
+    receive and delete their queue's events, and hide one until its next delivery attempt. The media
     edge's store: cut a video's grants (write its revocation epoch, sweep the expired ones).
     Sign-outs: read one, and record one when an admin suspends a user or takes a role away.
     The user pool: an admin's role changes (group membership) and suspensions (disable, enable,
@@ -182,6 +188,11 @@ def backend_policy(
         statement("ListOwnBuckets", ["s3:ListBucket"], [uploads_bucket_arn, media_bucket_arn]),
         statement("SendTasks", ["sqs:SendMessage"], [task_queue_arn]),
         statement("ConsumeStatus", ["sqs:ReceiveMessage", "sqs:DeleteMessage"], [status_queue_arn]),
+        statement(
+            "DeliverWebhooks",
+            ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"],
+            [webhook_queue_arn],
+        ),
         statement("ReadSecrets", ["secretsmanager:GetSecretValue"], [a for a in secret_arns if a]),
         statement(
             "RevokeMediaGrants",
@@ -249,6 +260,12 @@ class BackendService(pulumi.ComponentResource):
     """The queue of progress events the status consumer records."""
     status_dlq: aws.sqs.Queue
     """Its dead-letter queue."""
+    webhook_queue_url: pulumi.Output[str]
+    webhook_dlq_url: pulumi.Output[str]
+    webhook_queue: aws.sqs.Queue
+    """The video events the backend delivers to users' webhooks (raw, from the video events topic)."""
+    webhook_dlq: aws.sqs.Queue
+    """Its dead-letter queue: events whose deliveries could not be recorded."""
     group: aws.autoscaling.Group
     """The Auto Scaling group of the instances."""
     role: aws.iam.Role
@@ -317,6 +334,33 @@ class BackendService(pulumi.ComponentResource):
             ),
             opts=child,
         )
+        webhooks, webhooks_dlq = queue_with_dlq(
+            f"{name}-webhooks",
+            self,
+            queue_name=args.names.webhook_queue,
+            dlq_name=args.names.webhook_dlq,
+            max_receives=WEBHOOK_MAX_RECEIVES,
+            visibility_timeout_seconds=WEBHOOK_VISIBILITY_TIMEOUT_SECONDS,
+            tags=tags,
+        )
+        aws.sqs.QueuePolicy(
+            f"{name}-webhooks",
+            queue_url=webhooks.url,
+            policy=pulumi.Output.json_dumps(
+                pulumi.Output.all(webhooks.arn, events.arn).apply(
+                    lambda v: topic_to_queue_policy(v[0], v[1], sid="FromVideoEventsTopic")
+                )
+            ),
+            opts=child,
+        )
+        aws.sns.TopicSubscription(
+            f"{name}-webhooks",
+            topic=events.arn,
+            protocol="sqs",
+            endpoint=webhooks.arn,
+            raw_message_delivery=True,
+            opts=child,
+        )
 
         policy = pulumi.Output.all(
             args.uploads_bucket.arn,
@@ -330,6 +374,7 @@ class BackendService(pulumi.ComponentResource):
             events.arn,
             events_key.arn,
             args.user_pool_arn,
+            webhooks.arn,
         ).apply(
             lambda v: backend_policy(
                 uploads_bucket_arn=v[0],
@@ -342,6 +387,7 @@ class BackendService(pulumi.ComponentResource):
                 video_events_topic_arn=v[8],
                 video_events_key_arn=v[9],
                 user_pool_arn=v[10],
+                webhook_queue_arn=v[11],
             )
         )
         environment = {
@@ -354,6 +400,7 @@ class BackendService(pulumi.ComponentResource):
                 media_bucket=args.media_bucket.name,
                 task_queue_url=args.task_queue_url,
                 status_queue_url=status.url,
+                webhook_queue_url=webhooks.url,
                 media_base_url=args.media_base_url,
                 media_revocation_store=args.media_revocation_store_arn,
                 ticket_secret_arn=args.ticket_secret_arn,
@@ -399,6 +446,10 @@ class BackendService(pulumi.ComponentResource):
         self.status_dlq_url = status_dlq.url
         self.status_queue = status
         self.status_dlq = status_dlq
+        self.webhook_queue_url = webhooks.url
+        self.webhook_dlq_url = webhooks_dlq.url
+        self.webhook_queue = webhooks
+        self.webhook_dlq = webhooks_dlq
         self.group = fleet.group
         self.role = fleet.instances.role
         self.security_group = fleet.instances.security_group
@@ -410,6 +461,11 @@ class BackendService(pulumi.ComponentResource):
             f"{name}-status-dlq-not-empty",
             status_dlq.name,
             f"status messages failed {STATUS_MAX_RECEIVES} times: state changes the database has not recorded",
+        )
+        self._dead_webhooks = dead_letters_alarm(
+            f"{name}-webhooks-dlq-not-empty",
+            webhooks_dlq.name,
+            f"video events received {WEBHOOK_MAX_RECEIVES} times without their webhook deliveries recorded",
         )
         self.register_outputs(declared_outputs(self))
 
@@ -465,5 +521,5 @@ class BackendService(pulumi.ComponentResource):
         )
 
     def alarms(self, thresholds: AlarmThresholds) -> list[AlarmSpec]:
-        """A status message reached the status DLQ."""
-        return [self._dead_status]
+        """A status message reached the status DLQ; a video event reached the webhook DLQ."""
+        return [self._dead_status, self._dead_webhooks]

@@ -432,7 +432,9 @@ class WebhookDelivery(Base):
         _enum(DeliveryStatus, "delivery_status"), default=DeliveryStatus.PENDING
     )
     attempts: Mapped[int] = mapped_column(default=0)
-    last_status_code: Mapped[int | None] = mapped_column(default=None, comment="HTTP status of the last answer")
+    last_status_code: Mapped[int | None] = mapped_column(
+        default=None, comment="HTTP status of the last answer"
+    )
     last_error: Mapped[str] = mapped_column(String(DELIVERY_ERROR_MAX), default="")
     next_attempt_at: Mapped[datetime | None] = mapped_column(
         DateTime(timezone=True), default=None, comment="null once delivered or failed for good"

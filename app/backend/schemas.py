@@ -17,12 +17,14 @@ from app.backend.models import (
     REASON_MAX,
     TAG_MAX,
     TAGS_PER_VIDEO_MAX,
+    WEBHOOK_URL_MAX,
+    DeliveryStatus,
     ReportStatus,
     ReportTarget,
     Visibility,
 )
 from app.backend.posters import POSTER_BOX, POSTER_UPLOAD_BASE64_MAX, POSTER_UPLOAD_MAX_BYTES
-from app.contracts.messages import MAX_FILTERS, FilterSpec, VideoState
+from app.contracts.messages import MAX_FILTERS, FilterSpec, VideoEventType, VideoState
 from app.contracts.roles import Role
 
 PAGE_LIMIT_MAX = 50
@@ -559,6 +561,54 @@ class PlaylistOut(BaseModel):
 
 class PlaylistList(BaseModel):
     items: list[PlaylistOut]
+
+
+# Webhooks
+class WebhookCreate(_Request):
+    url: str = Field(
+        min_length=1,
+        max_length=WEBHOOK_URL_MAX,
+        description="an https URL of a public host (no credentials, no fragment); 422 webhook_url_refused otherwise",
+    )
+    event_types: list[VideoEventType] = Field(
+        default_factory=list, max_length=len(VideoEventType), description="the events to deliver; empty: all"
+    )
+
+
+class WebhookOut(BaseModel):
+    id: uuid.UUID
+    url: str
+    event_types: list[VideoEventType] = Field(description="the events delivered; empty: all")
+    created_at: Timestamp
+    secret_rotated_at: Timestamp
+
+
+class WebhookWithSecret(WebhookOut):
+    secret: str = Field(
+        description="the signing secret (HMAC-SHA256, the Reelstack-Signature header): shown this once"
+    )
+
+
+class WebhookList(BaseModel):
+    items: list[WebhookOut]
+    max_webhooks: int = Field(description="how many webhooks one user may have")
+
+
+class WebhookDeliveryOut(BaseModel):
+    id: uuid.UUID
+    event_id: uuid.UUID = Field(description="the Reelstack-Event-Id header of every attempt")
+    event_type: VideoEventType
+    status: DeliveryStatus = Field(description="pending (another attempt is due), delivered or failed")
+    attempts: int
+    last_status_code: int | None = Field(description="the last answer's HTTP status; null: none came")
+    last_error: str = Field(description="why the last attempt did not deliver; empty once delivered")
+    next_attempt_at: Timestamp | None
+    created_at: Timestamp
+    updated_at: Timestamp
+
+
+class WebhookDeliveryList(BaseModel):
+    items: list[WebhookDeliveryOut] = Field(description="the webhook's most recent deliveries, newest first")
 
 
 # Me, health

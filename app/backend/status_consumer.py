@@ -5,6 +5,9 @@ ready or failed video on the video events topic → delete. A message whose anno
 comes back and is announced again (integrators drop the repeat by its event id).
 An unparseable message is logged and left alone: after the status queue's
 ``maxReceiveCount`` receives it moves to the DLQ. SIGTERM finishes the current batch.
+
+The same process delivers the video events to users' webhooks, in a thread of its own
+(``app/backend/webhook_delivery.py``), so a slow receiver never holds up the status queue.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from app.backend.aws import AwsClients
 from app.backend.db import database_engine, session_factory
 from app.backend.models import Video, utcnow
 from app.backend.videos import delete_objects, delete_prefix, media_prefix
+from app.backend.webhook_delivery import RetryPolicy, WebhookDeliverer
 from app.contracts import logs
 from app.contracts.messages import (
     ProgressEventV1,
@@ -262,6 +266,14 @@ def main(argv: list[str]) -> int:
         video_events_topic_arn=settings.video_events_topic_arn,
         wait_seconds=args.wait_seconds,
     )
+    deliverer = WebhookDeliverer(
+        aws.sqs,
+        settings.webhook_queue_url,
+        session_factory(engine),
+        policy=RetryPolicy(base_seconds=settings.webhook_retry_base_seconds),
+        allow_insecure=settings.webhook_allow_insecure_targets,
+        wait_seconds=args.wait_seconds,
+    )
     stop = threading.Event()
 
     def _stop(signum: int, _frame: FrameType | None) -> None:
@@ -270,8 +282,13 @@ def main(argv: list[str]) -> int:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    log.info("consuming %s", settings.status_queue_url)
+    log.info(
+        "consuming %s; delivering webhooks from %s", settings.status_queue_url, settings.webhook_queue_url
+    )
+    delivering = threading.Thread(target=deliverer.run, args=(stop,), name="webhooks")
+    delivering.start()
     consumer.run(stop)
+    delivering.join()
     engine.dispose()
     log.info("stopped")
     return 0

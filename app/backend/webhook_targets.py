@@ -41,6 +41,10 @@ class TargetRefused(ValueError):
     """The URL is malformed, not https, or its host is (or resolves to) a refused address."""
 
 
+class Unresolvable(TargetRefused):
+    """The host does not resolve now: refused at registration, tried again at delivery."""
+
+
 @dataclass(frozen=True)
 class Target:
     """A checked URL: where to connect (``address``, one its host resolved to) and what to ask."""
@@ -109,13 +113,15 @@ def check(url: str, *, allow_insecure: bool = False, resolver: Resolver = resolv
         try:
             addresses = resolver(parts.hostname, port)
         except (OSError, UnicodeError) as exc:
-            raise TargetRefused(f"the host {parts.hostname} does not resolve: {exc}") from None
+            raise Unresolvable(f"the host {parts.hostname} does not resolve: {exc}") from None
         if not addresses:
-            raise TargetRefused(f"the host {parts.hostname} does not resolve")
+            raise Unresolvable(f"the host {parts.hostname} does not resolve")
     for address in addresses:
         reason = refusal(ipaddress.ip_address(address), allow_loopback=allow_insecure)
         if reason is not None:
-            raise TargetRefused(f"the host {parts.hostname} is {reason} ({address}); webhooks go to public hosts")
+            raise TargetRefused(
+                f"the host {parts.hostname} is {reason} ({address}); webhooks go to public hosts"
+            )
     path = parts.path or "/"
     return Target(
         scheme=parts.scheme,
@@ -159,7 +165,9 @@ class Answer:
     """The start of the body (at most ``RESPONSE_CAP_BYTES``), for the delivery's record."""
 
 
-def post(target: Target, body: bytes, headers: Mapping[str, str], *, tls: ssl.SSLContext | None = None) -> Answer:
+def post(
+    target: Target, body: bytes, headers: Mapping[str, str], *, tls: ssl.SSLContext | None = None
+) -> Answer:
     """POST ``body`` to the checked ``target``; raises ``OSError`` (timeouts included) and
     ``http.client.HTTPException`` when no answer came."""
     connection: Any = (

@@ -71,6 +71,15 @@ class ResourceNames:
         return f"{self.prefix}-video-events"
 
     @property
+    def webhook_queue(self) -> str:
+        """The video events users' webhooks receive, subscribed to the video events topic."""
+        return f"{self.prefix}-webhooks"
+
+    @property
+    def webhook_dlq(self) -> str:
+        return f"{self.prefix}-webhooks-dlq"
+
+    @property
     def progress_queue_prefix(self) -> str:
         """Per-instance progress queues are named under this prefix (``progress_queue_name``); IAM allows only these."""
         return f"{self.prefix}-progress-"
@@ -177,6 +186,13 @@ TASK_VISIBILITY_TIMEOUT_SECONDS = 60
 DEAD_LETTER_HIDE_SECONDS = 900
 STATUS_MAX_RECEIVES = 5
 STATUS_VISIBILITY_TIMEOUT_SECONDS = 30
+# A video event is attempted at most this often per webhook (app/backend/webhook_delivery.py); its
+# message waits between attempts on the webhook queue, hidden (one receive per attempt), so the
+# queue sends it to its DLQ only after more receives than the attempts need.
+WEBHOOK_DELIVERY_ATTEMPTS = 6
+WEBHOOK_MAX_RECEIVES = 3 * WEBHOOK_DELIVERY_ATTEMPTS
+# Long enough for one event's deliveries to every webhook of a user, each within its timeouts.
+WEBHOOK_VISIBILITY_TIMEOUT_SECONDS = 120
 
 # Where an EC2 service's settings live: the components' user data writes the file, the
 # machine image's systemd units read it as their EnvironmentFile (images/).

@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 
-def topic_to_queue_policy(queue_arn: str, topic_arn: str) -> dict[str, Any]:
+def topic_to_queue_policy(queue_arn: str, topic_arn: str, sid: str = "FromProgressTopic") -> dict[str, Any]:
     """Let one SNS topic, and nothing else, send to the queue."""
     return {
         "Version": "2012-10-17",
         "Statement": [
             {
-                "Sid": "FromProgressTopic",
+                "Sid": sid,
                 "Effect": "Allow",
                 "Principal": {"Service": "sns.amazonaws.com"},
                 "Action": "sqs:SendMessage",

@@ -100,6 +100,20 @@ class BackendSettings(_JwtVerifying):
     video_events_topic_arn: str = Field(
         description="SNS topic of the video events integrators subscribe to (video.ready, .failed, .deleted)"
     )
+    webhook_queue_url: str = Field(
+        description="SQS queue subscribed to the video events topic; its events go to users' webhooks"
+    )
+    webhooks_per_user: int = Field(5, gt=0, le=100, description="webhooks one user may register")
+    webhook_retry_base_seconds: float = Field(
+        30.0,
+        ge=1,
+        le=3600,
+        description="wait before a delivery's first retry; each later retry waits twice the one before",
+    )
+    webhook_allow_insecure_targets: bool = Field(
+        False,
+        description="local platform only: webhooks may use http and loopback addresses (a test's receiver)",
+    )
     media_base_url: str = Field(description="public base URL that serves the media bucket")
     media_revocation_store: str = Field(
         description=(

@@ -69,7 +69,9 @@ def verify(
         raise SignatureError(f"no timestamp or no {SCHEME} signature in the header")
     current = time.time() if now is None else now
     if abs(current - timestamp) > tolerance_seconds:
-        raise SignatureError(f"the timestamp is more than {tolerance_seconds} s from now: refused as a replay")
+        raise SignatureError(
+            f"the timestamp is more than {tolerance_seconds} s from now: refused as a replay"
+        )
     expected = signature(secret, timestamp, body)
     if not any(hmac.compare_digest(expected, candidate) for candidate in candidates):
         raise SignatureError("no signature matches the body")

@@ -208,6 +208,10 @@ def start(args: argparse.Namespace, supervisor: Supervisor) -> tuple[LocalResour
         "s3_public_endpoint_url": f"{public_url}/_s3",
         # The gateway stands in for CloudFront's KeyValueStore too (app/backend/revocations.py).
         "media_revocation_store": f"{public_url}/_local/revocations",
+        # A receiver on this machine (a test's, a developer's) is http://127.0.0.1:<port>; retries
+        # a second apart, so a failing receiver's third attempt comes within seconds.
+        "webhook_allow_insecure_targets": "true",
+        "webhook_retry_base_seconds": "1",
     }
     backend_env = role_env("backend", "backend", **overrides)
     # `reelstack retranscode --state-dir` runs as the backend, as it does on a backend instance.

@@ -216,6 +216,7 @@ def test_every_alarm_in_prod_notifies_the_alarm_topic_when_it_fires_and_clears(p
     assert {a.name for a in alarms} == {
         "transcoder-dlq-not-empty",
         "ops-backend-status-dlq-not-empty",
+        "ops-backend-webhooks-dlq-not-empty",
         "ops-db-cpu",
         "ops-db-free-storage",
         "ops-gateway-5xx-rate",
@@ -311,6 +312,7 @@ def test_the_platform_guide_says_what_each_alarm_means() -> None:
     named = set(re.findall(r"`(?:reelstack-<stack>-)?([a-z0-9-]+)`", section))
     for suffix in (
         "backend-status-dlq-not-empty",
+        "backend-webhooks-dlq-not-empty",
         "db-cpu",
         "db-free-storage",
         "gateway-5xx-rate",

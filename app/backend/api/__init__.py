@@ -21,6 +21,7 @@ from app.backend.api import (
     uploads,
     videos,
     views,
+    webhooks,
 )
 
 BLUEPRINTS: tuple[Blueprint, ...] = (
@@ -34,6 +35,7 @@ BLUEPRINTS: tuple[Blueprint, ...] = (
     tags.bp,
     playlists.bp,
     me.bp,
+    webhooks.bp,
     channels.bp,
     channels.subscriptions,
     health.bp,
