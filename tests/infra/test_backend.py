@@ -9,9 +9,12 @@ from typing import Any
 
 import pytest
 
+from app.backend.webhook_delivery import MAX_VISIBILITY_SECONDS, RetryPolicy
 from app.contracts.names import (
     MASTER_PLAYLIST_NAME,
     STATUS_MAX_RECEIVES,
+    WEBHOOK_DELIVERY_ATTEMPTS,
+    WEBHOOK_MAX_RECEIVES,
     caption_key_prefix,
     poster_key_prefix,
 )
@@ -30,6 +33,7 @@ ARNS = {
     "media_bucket_arn": "arn:aws:s3:::m",
     "task_queue_arn": "arn:aws:sqs:us-east-1:1:t",
     "status_queue_arn": "arn:aws:sqs:us-east-1:1:s",
+    "webhook_queue_arn": "arn:aws:sqs:us-east-1:1:w",
     "media_revocation_store_arn": "arn:aws:cloudfront::1:key-value-store/k",
     "signout_table_arn": "arn:aws:dynamodb:us-east-1:1:table/signouts",
     "video_events_topic_arn": "arn:aws:sns:us-east-1:1:video-events",
@@ -53,6 +57,7 @@ def test_backend_policy_touches_exactly_its_buckets_queues_and_secrets() -> None
         "arn:aws:s3:::m/videos/*/posters/*",
         "arn:aws:sqs:us-east-1:1:t",
         "arn:aws:sqs:us-east-1:1:s",
+        "arn:aws:sqs:us-east-1:1:w",
         "arn:aws:secretsmanager:us-east-1:1:secret:a",
         "arn:aws:cloudfront::1:key-value-store/k",
         "arn:aws:dynamodb:us-east-1:1:table/signouts",
@@ -226,7 +231,8 @@ def _grants(policy: dict[str, Any]) -> dict[str, set[str]]:
 def test_backend_only_deletes_media_and_only_queues_and_settles_messages() -> None:
     """Nothing in the backend reads media but master playlists or writes it but caption tracks
     (both below), lists multipart uploads, reads a queue's attributes or changes a status
-    message's visibility (an unrecorded one simply comes back)."""
+    message's visibility (an unrecorded one simply comes back); only a webhook event's
+    visibility changes (it waits hidden for its next delivery attempt)."""
     grants = _grants(backend_policy(**ARNS, secret_arns=["arn:aws:secretsmanager:us-east-1:1:secret:a"]))
     assert grants["arn:aws:s3:::m/*"] == {"s3:DeleteObject"}
     assert grants["arn:aws:s3:::m/videos/*/master.m3u8"] == {"s3:GetObject"}
@@ -240,6 +246,11 @@ def test_backend_only_deletes_media_and_only_queues_and_settles_messages() -> No
     assert grants["arn:aws:s3:::m"] == {"s3:ListBucket"}
     assert grants["arn:aws:sqs:us-east-1:1:t"] == {"sqs:SendMessage"}
     assert grants["arn:aws:sqs:us-east-1:1:s"] == {"sqs:ReceiveMessage", "sqs:DeleteMessage"}
+    assert grants["arn:aws:sqs:us-east-1:1:w"] == {
+        "sqs:ReceiveMessage",
+        "sqs:DeleteMessage",
+        "sqs:ChangeMessageVisibility",
+    }
 
 
 def test_backend_writes_media_only_where_owners_uploaded_posters_and_captions_go() -> None:
@@ -327,6 +338,59 @@ def test_the_status_consumer_reads_the_backends_own_queue(prod: Graph) -> None:
     assert backend["status_queue_url"].endswith("/reelstack-prod-status")
     consume = next(s for s in prod.role_policy("backend-policy")["Statement"] if s["Sid"] == "ConsumeStatus")
     assert consume["Resource"] == [backend["status_queue_arn"]]
+
+
+def test_the_webhook_queue_gets_the_video_events_raw_from_that_topic_alone_and_has_a_dlq(prod: Graph) -> None:
+    """Issue 15, item 4 (webhooks): the deliverer's queue is subscribed to the video events topic
+    with raw message delivery, so its messages are the published ``VideoEventV1`` JSON itself,
+    the bytes the webhooks are sent and signed over ("When you enable raw message delivery for
+    Amazon SQS endpoints, any Amazon SNS metadata is stripped from the published message and the
+    message is sent as is": https://docs.aws.amazon.com/sns/latest/dg/sns-large-payload-raw-message-delivery.html).
+    SNS may send to the queue only if the queue's policy allows the ``sns.amazonaws.com``
+    principal ``sqs:SendMessage`` (here conditioned on the topic's ARN,
+    https://docs.aws.amazon.com/sns/latest/dg/subscribe-sqs-queue-to-sns-topic.html).
+    A message waits between attempts hidden, one receive per attempt, so the DLQ takes it only
+    after more receives than the attempts need; and its longest wait stays under the 12 hours
+    ``ChangeMessageVisibility`` allows
+    (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ChangeMessageVisibility.html)."""
+    topic_arn = prod.exports["video_events_topic_arn"]
+    subscription = prod.one("aws:sns/topicSubscription:TopicSubscription", "backend-webhooks").inputs
+    assert subscription["rawMessageDelivery"] is True
+    assert subscription["protocol"] == "sqs"
+    assert subscription["topic"] == topic_arn
+    assert subscription["endpoint"] == "arn:aws:sqs:us-east-1:123456789012:reelstack-prod-webhooks"
+    queue = prod.one("aws:sqs/queue:Queue", "backend-webhooks")
+    redrive = json.loads(queue.inputs["redrivePolicy"])
+    assert redrive["maxReceiveCount"] == WEBHOOK_MAX_RECEIVES > WEBHOOK_DELIVERY_ATTEMPTS
+    assert (
+        redrive["deadLetterTargetArn"]
+        == prod.one("aws:sqs/queue:Queue", "backend-webhooks-dlq").computed["arn"]
+    )
+    [allow] = json.loads(prod.one("aws:sqs/queuePolicy:QueuePolicy", "backend-webhooks").inputs["policy"])[
+        "Statement"
+    ]
+    assert allow["Principal"] == {"Service": "sns.amazonaws.com"}
+    assert allow["Action"] == "sqs:SendMessage"
+    assert allow["Resource"] == queue.computed["arn"]
+    assert allow["Condition"] == {"ArnEquals": {"aws:SourceArn": topic_arn}}
+    policy = RetryPolicy()
+    waits = [policy.delay_after(n) for n in range(1, WEBHOOK_DELIVERY_ATTEMPTS)]
+    assert all(w is not None and w <= MAX_VISIBILITY_SECONDS for w in waits)
+    assert MAX_VISIBILITY_SECONDS == 43200
+
+
+def test_the_deliverer_may_receive_delete_and_hide_only_its_own_queue(prod: Graph) -> None:
+    backend = prod.outputs_of(prod.one("reelstack:index:BackendService", "backend"))
+    assert backend["webhook_queue_url"].endswith("/reelstack-prod-webhooks")
+    deliver = next(
+        s for s in prod.role_policy("backend-policy")["Statement"] if s["Sid"] == "DeliverWebhooks"
+    )
+    assert deliver["Resource"] == [prod.one("aws:sqs/queue:Queue", "backend-webhooks").computed["arn"]]
+    environment = env_from_user_data(
+        prod.one("aws:ec2/launchTemplate:LaunchTemplate", "backend-lt").inputs["userData"], "backend"
+    )
+    assert environment["REELSTACK_WEBHOOK_QUEUE_URL"] == backend["webhook_queue_url"]
+    assert "REELSTACK_WEBHOOK_ALLOW_INSECURE_TARGETS" not in environment
 
 
 # What ProgressService "progress" held in stacks created before the backend owned its queue.
