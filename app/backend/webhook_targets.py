@@ -66,8 +66,8 @@ def refusal(address: IpAddress, *, allow_loopback: bool = False) -> str | None:
         ("an unspecified address", address.is_unspecified),
         ("a link-local address (this includes the instance metadata service)", address.is_link_local),
         ("a multicast address", address.is_multicast),
-        ("a private address", address.is_private),
         ("a reserved address", address.is_reserved),
+        ("a private address", address.is_private),
         ("an address that is not globally reachable", not address.is_global),
     ):
         if matches:
