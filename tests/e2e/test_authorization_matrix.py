@@ -20,6 +20,8 @@ answers, ``None`` where the caller was given none. Paths name resources by place
   public video;
   ``{target_user}``, ``{target_email}``: a bystander the admin rows give a role and suspend;
 - ``{owner}``, ``{suspended_user}``: the owner's and the suspended user's ids (their channels);
+- ``{webhook}``: the owner's webhook; ``{fresh_webhook}``: one of the owner's, made for the cell
+  (webhooks have no visibility: their cells are alike across the columns);
 - ``{tag}``: the tag the three videos carry (each viewed by its owner, so trending ranks them);
   the listings (``LISTINGS``: a public playlist, a channel's videos, the subscriptions feed, a
   tag's page, trending) answer ``listed``/``hidden`` for the column's video.
@@ -170,6 +172,13 @@ MATRIX |= {
     # Lists of videos show everyone, the owner included, public videos only.
     "GET /api/tags/{tag}":                                 (LISTED_IF_PUBLIC,) * 5 + ((X, X, X), (X, X, X)),
     "GET /api/videos?order=trending&limit=50":             (LISTED_IF_PUBLIC,) * 5 + ((X, X, X), (X, X, X)),
+    # Webhooks: each user's own alone, whatever their role; anyone else's does not exist.
+    "GET /api/webhooks":                                   ((X, X, X), ALL, ALL, ALL, ALL, (X, X, X), (X, X, X)),
+    "POST /api/webhooks {webhook_url}":                    ((X, X, X), (201, 201, 201), (201, 201, 201), (201, 201, 201),
+                                                            (201, 201, 201), (X, X, X), (X, X, X)),
+    "POST /api/webhooks/{webhook}/secret":                 ((X, X, X), ALL, GONE, GONE, GONE, (X, X, X), (X, X, X)),
+    "GET /api/webhooks/{webhook}/deliveries":              ((X, X, X), ALL, GONE, GONE, GONE, (X, X, X), (X, X, X)),
+    "DELETE /api/webhooks/{fresh_webhook}":                ((X, X, X), (204, 204, 204), GONE, GONE, GONE, (X, X, X), (X, X, X)),
 }
 # fmt: on
 
@@ -196,6 +205,8 @@ class World:
     suspended_id: str
     tag: str
     """The tag of the owner's three videos."""
+    webhook: str
+    """The owner's webhook."""
 
     def url(self, path: str) -> str:
         return path if path.startswith("http") else f"{self.platform.base_url}{path}"
@@ -208,12 +219,17 @@ class World:
             "id"
         ]
 
+    def fresh_webhook(self) -> str:
+        return create_webhook(self.platform, self.owner())
+
     def fresh_playlist(self, visibility: str) -> str:
         playlist = create_playlist(self.platform, self.owner(), visibility)
         add_item(self.platform, self.owner(), playlist, self.videos["public"])
         return playlist
 
 
+# A public address any stack accepts; only for failed videos, which the matrix makes none of.
+WEBHOOK = {"url": "https://93.184.216.34/matrix", "event_types": ["video.failed"]}
 CAPTION = {"label": "English", "format": "srt", "content": "1\n00:00:00,000 --> 00:00:01,000\nhello\n"}
 
 
@@ -236,6 +252,7 @@ BODIES: dict[str, Callable[[World, str], dict[str, Any]]] = {
     "{candidate}": lambda world, visibility: {"candidate": 0},
     "{image}": lambda world, visibility: {"image": ONE_PIXEL_PNG},
     "{role}": lambda world, visibility: {"role": "moderator", "reason": "granted in the matrix"},
+    "{webhook_url}": lambda world, visibility: WEBHOOK,
 }
 
 
@@ -260,6 +277,12 @@ def create_playlist(platform: Platform, session: requests.Session, visibility: s
         json={"title": f"a {visibility} playlist", "visibility": visibility},
         timeout=TIMEOUT,
     )
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+def create_webhook(platform: Platform, session: requests.Session) -> str:
+    response = session.post(f"{platform.base_url}/api/webhooks", json=WEBHOOK, timeout=TIMEOUT)
     assert response.status_code == 201, response.text
     return str(response.json()["id"])
 
@@ -355,6 +378,7 @@ def world(platform: Platform, one_second_clip: Path) -> Iterator[World]:
     # second more for DynamoDB's eventually consistent reads).
     time.sleep(RECHECK_SECONDS + 1)
     owner = login(base, owner_email, PASSWORD)
+    webhook = create_webhook(platform, owner)
     callers: dict[str, requests.Session] = {
         "anonymous": requests.Session(),
         "owner": owner,
@@ -394,6 +418,7 @@ def world(platform: Platform, one_second_clip: Path) -> Iterator[World]:
         owner_id=owner_id,
         suspended_id=suspended_id,
         tag=tag,
+        webhook=webhook,
     )
     for session in callers.values():
         session.close()
@@ -451,6 +476,8 @@ def observe(world: World, request: str, caller: str, visibility: str) -> int | s
         owner=world.owner_id,
         suspended_user=world.suspended_id,
         tag=world.tag,
+        webhook=world.webhook,
+        fresh_webhook=world.fresh_webhook() if "{fresh_webhook}" in path else "",
     )
     body = BODIES[body_name](world, visibility) if body_name else None
     response = session.request(method, world.url(path), json=body, timeout=TIMEOUT)
