@@ -234,7 +234,6 @@ CONFIG_EFFECTS: dict[str, set[tuple[str, str]]] = {
             "transcoder-dlq-not-empty",
             "ops-backend-status-dlq-not-empty",
             "ops-backend-webhooks-dlq-not-empty",
-        "ops-backend-webhooks-dlq-not-empty",
             "ops-db-cpu",
             "ops-db-free-storage",
             "ops-gateway-5xx-rate",
