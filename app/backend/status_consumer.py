@@ -17,7 +17,7 @@ import logging
 import signal
 import threading
 from types import FrameType
-from typing import Any
+from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
@@ -248,6 +248,35 @@ class StatusConsumer:
                 stop.wait(self.retry_seconds)
 
 
+class _Loop(Protocol):
+    def run(self, stop: threading.Event) -> None: ...
+
+
+def run_both(consumer: _Loop, deliverer: _Loop, stop: threading.Event) -> int:
+    """The status consumer here and the webhook deliverer in a thread, until ``stop`` is set or
+    either fails; returns the exit code (1: the deliverer failed) and raises what the consumer
+    raised. One that fails stops the other, so the process exits and systemd starts it again
+    (Restart=on-failure): a dead delivery thread would leave webhooks silent while statuses flow."""
+    crashed = threading.Event()
+
+    def deliver() -> None:
+        try:
+            deliverer.run(stop)
+        except BaseException:
+            log.exception("webhook delivery stopped unexpectedly")
+            crashed.set()
+            stop.set()
+
+    delivering = threading.Thread(target=deliver, name="webhooks")
+    delivering.start()
+    try:
+        consumer.run(stop)
+    finally:
+        stop.set()
+        delivering.join()
+    return 1 if crashed.is_set() else 0
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="reelstack status-consumer", description=__doc__)
     parser.add_argument("--wait-seconds", type=int, default=10, help="long-poll wait per receive (0-20)")
@@ -285,10 +314,7 @@ def main(argv: list[str]) -> int:
     log.info(
         "consuming %s; delivering webhooks from %s", settings.status_queue_url, settings.webhook_queue_url
     )
-    delivering = threading.Thread(target=deliverer.run, args=(stop,), name="webhooks")
-    delivering.start()
-    consumer.run(stop)
-    delivering.join()
+    code = run_both(consumer, deliverer, stop)
     engine.dispose()
     log.info("stopped")
-    return 0
+    return code

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from app.backend.db import session_factory
 from app.backend.models import Video
-from app.backend.status_consumer import StatusConsumer, record_event
+from app.backend.status_consumer import StatusConsumer, record_event, run_both
 from app.contracts.messages import (
     SEQUENCES_PER_ATTEMPT,
     ProgressEventV1,
@@ -360,3 +360,40 @@ def test_a_failure_is_announced_with_its_reason_and_again_when_its_announcement_
 
     [announced] = video_events_received(local_resources, observer)
     assert (announced.type, announced.error_reason) == (VideoEventType.FAILED, "not a video")
+
+
+class _Looping:
+    """A loop that runs until stopped, or fails at once with ``error``."""
+
+    def __init__(self, error: Exception | None = None) -> None:
+        self.error = error
+        self.stopped = False
+
+    def run(self, stop: threading.Event) -> None:
+        if self.error:
+            raise self.error
+        stop.wait(30)
+        self.stopped = stop.is_set()
+
+
+def test_a_failed_webhook_deliverer_stops_the_process_with_a_failure() -> None:
+    """One process runs both loops: a dead delivery thread must not leave webhooks silent while
+    statuses flow, so the consumer stops too and the exit code asks systemd for a restart."""
+    consumer = _Looping()
+    assert run_both(consumer, _Looping(RuntimeError("bug")), threading.Event()) == 1
+    assert consumer.stopped
+
+
+def test_a_failed_status_consumer_stops_the_deliverer_and_raises() -> None:
+    deliverer = _Looping()
+    with pytest.raises(RuntimeError):
+        run_both(_Looping(RuntimeError("bug")), deliverer, threading.Event())
+    assert deliverer.stopped
+
+
+def test_a_stop_ends_both_loops_with_success() -> None:
+    stop = threading.Event()
+    consumer, deliverer = _Looping(), _Looping()
+    threading.Timer(0.2, stop.set).start()
+    assert run_both(consumer, deliverer, stop) == 0
+    assert consumer.stopped and deliverer.stopped
