@@ -694,8 +694,10 @@ class RoleGrant(_Request):
 
 
 class UserQuery(_Request):
+    # Stripped after the length check, so the documented minLength holds for what is sent (a
+    # stripped-short address is looked up, and not found, rather than refused as malformed).
     email: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=3, max_length=320), NoNul, NO_NUL_PATTERN
+        str, StringConstraints(min_length=3, max_length=320), NoNul, AfterValidator(str.strip), NO_NUL_PATTERN
     ]
 
 
