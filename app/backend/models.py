@@ -404,6 +404,21 @@ class Webhook(Base):
     secret: Mapped[str] = mapped_column(String(WEBHOOK_SECRET_MAX), comment="HMAC-SHA256 signing secret")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     secret_rotated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    previous_secret: Mapped[str | None] = mapped_column(
+        String(WEBHOOK_SECRET_MAX), default=None, comment="the secret before the last rotation"
+    )
+    previous_secret_expires_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), default=None, comment="until then deliveries are signed with both secrets"
+    )
+
+    def signing_secrets(self, now: datetime) -> list[str]:
+        """The secrets a delivery is signed with now: the current one, and the one it replaced
+        while that one's grace lasts (receivers switch over without refusing a delivery)."""
+        expires = self.previous_secret_expires_at
+        if expires is not None and expires.tzinfo is None:
+            expires = expires.replace(tzinfo=UTC)  # SQLite hands the zone back off; it is UTC
+        keep = self.previous_secret is not None and expires is not None and now < expires
+        return [self.secret, self.previous_secret] if keep and self.previous_secret else [self.secret]
 
     def wants(self, event_type: str) -> bool:
         return not self.event_types or event_type in self.event_types

@@ -241,7 +241,9 @@ class WebhookDeliverer:
             "User-Agent": USER_AGENT,
             EVENT_ID_HEADER: str(event_id),
             EVENT_TYPE_HEADER: event_type,
-            SIGNATURE_HEADER: signature_header([webhook.secret], int(self.clock()), body),
+            SIGNATURE_HEADER: signature_header(
+                webhook.signing_secrets(_at(self.clock())), int(self.clock()), body
+            ),
         }
         try:
             answer = self.send(target, body, headers)

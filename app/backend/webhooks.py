@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from datetime import timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -21,6 +22,7 @@ from app.contracts.errors import ApiError
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 - a marker integrators recognise, not a secret
 RECENT_DELIVERIES = 50
+ROTATION_GRACE = timedelta(hours=24)
 
 
 def new_secret() -> str:
@@ -64,9 +66,12 @@ def create(
 
 
 def rotate_secret(session: Session, webhook: Webhook) -> Webhook:
-    """A new secret signs every delivery from now on; the old one stops at once."""
+    """A new secret signs every delivery from now on; the one it replaces signs them too for
+    ``ROTATION_GRACE`` (two ``v1`` signatures), so the receiver can switch over unhurried."""
+    now = utcnow()
+    webhook.previous_secret, webhook.previous_secret_expires_at = webhook.secret, now + ROTATION_GRACE
     webhook.secret = new_secret()
-    webhook.secret_rotated_at = utcnow()
+    webhook.secret_rotated_at = now
     session.commit()
     return webhook
 

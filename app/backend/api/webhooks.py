@@ -84,7 +84,8 @@ def delete(webhook_id: uuid.UUID) -> tuple[str, int]:
 @api.validate(resp=Response(HTTP_200=WebhookWithSecret, **_ERRORS), tags=TAGS, security=AUTH)
 def rotate_secret(webhook_id: uuid.UUID) -> WebhookWithSecret:
     """Replace the signing secret; the answer holds the new one, shown this once. Deliveries
-    are signed with it from now on, retries of earlier events included."""
+    are signed with it from now on (retries of earlier events included), and for 24 hours with
+    the one it replaces as well (two `v1` signatures), while the receiver switches over."""
     owner = require_user()
     session = db()
     return _with_secret(webhooks.rotate_secret(session, webhooks.own(session, webhook_id, owner)))

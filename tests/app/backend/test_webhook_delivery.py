@@ -8,6 +8,7 @@ import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 
@@ -23,7 +24,13 @@ from app.backend.webhook_targets import Answer, Target
 from app.contracts.messages import VideoEventType, VideoEventV1
 from app.contracts.names import WEBHOOK_DELIVERY_ATTEMPTS
 from app.contracts.settings import BackendSettings
-from app.contracts.webhook_signatures import EVENT_ID_HEADER, EVENT_TYPE_HEADER, SIGNATURE_HEADER, verify
+from app.contracts.webhook_signatures import (
+    EVENT_ID_HEADER,
+    EVENT_TYPE_HEADER,
+    SIGNATURE_HEADER,
+    SignatureError,
+    verify,
+)
 from app.local.provision import LocalResources, client
 from tests.app.backend.conftest import drain
 
@@ -307,3 +314,25 @@ def test_a_published_video_event_reaches_the_webhook_signed_through_the_webhook_
     assert (
         sqs.receive_message(QueueUrl=settings.webhook_queue_url, WaitTimeSeconds=0).get("Messages", []) == []
     )
+
+
+def test_after_a_rotation_both_secrets_sign_until_the_old_ones_grace_ends(engine: Engine) -> None:
+    """The receiver may still hold the replaced secret: it verifies until the grace ends."""
+    webhook = _webhook(
+        engine,
+        previous_secret="whsec_replaced",
+        previous_secret_expires_at=datetime.fromtimestamp(NOW + 100, UTC),
+    )
+    clock, receiver = Clock(), ScriptedReceiver([200, 200])
+    deliverer = _deliverer(engine, RecordedQueue(), receiver, clock)
+    deliverer.handle(_message(_event()))
+    clock.now = NOW + 100
+    deliverer.handle(_message(_event()))
+    (_, during, during_headers), (_, after, after_headers) = receiver.posts
+    assert during_headers[SIGNATURE_HEADER].count("v1=") == 2
+    for secret in (webhook.secret, "whsec_replaced"):
+        verify(secret, during_headers[SIGNATURE_HEADER], during, now=NOW)
+    assert after_headers[SIGNATURE_HEADER].count("v1=") == 1
+    verify(webhook.secret, after_headers[SIGNATURE_HEADER], after, now=NOW + 100)
+    with pytest.raises(SignatureError):
+        verify("whsec_replaced", after_headers[SIGNATURE_HEADER], after, now=NOW + 100)

@@ -5,13 +5,14 @@ or name a non-public address are refused; at most ``webhooks_per_user``; anyone 
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from app.backend.models import DeliveryStatus, WebhookDelivery
+from app.backend.models import DeliveryStatus, Webhook, WebhookDelivery, utcnow
 from app.contracts.settings import BackendSettings
 from tests.app.backend.conftest import Caller
 
@@ -38,13 +39,21 @@ def test_a_webhook_is_registered_with_a_secret_shown_once(http: FlaskClient, ali
     assert secret not in str(listed)
 
 
-def test_rotating_the_secret_answers_a_new_one_and_lists_none(http: FlaskClient, alice: Caller) -> None:
+def test_rotating_the_secret_answers_a_new_one_and_lists_none(
+    http: FlaskClient, alice: Caller, engine: Engine
+) -> None:
     created = _register(http, alice)
     rotated = http.post(f"/api/webhooks/{created['id']}/secret", headers=alice.headers)
     assert rotated.status_code == 200
     assert rotated.json["secret"].startswith("whsec_") and rotated.json["secret"] != created["secret"]
     assert rotated.json["secret_rotated_at"] >= str(created["secret_rotated_at"])
     assert "secret" not in http.get("/api/webhooks", headers=alice.headers).json["items"][0]
+    with Session(engine) as session:
+        webhook = session.get(Webhook, uuid.UUID(str(created["id"])))
+        assert webhook is not None
+        # The replaced secret signs too for a day, while the receiver switches over.
+        assert webhook.signing_secrets(utcnow()) == [rotated.json["secret"], created["secret"]]
+        assert webhook.signing_secrets(utcnow() + timedelta(hours=24, seconds=1)) == [rotated.json["secret"]]
 
 
 @pytest.mark.parametrize(

@@ -29,6 +29,15 @@ def upgrade() -> None:
         sa.Column('secret', sa.String(length=64), nullable=False, comment='HMAC-SHA256 signing secret'),
         sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
         sa.Column('secret_rotated_at', sa.DateTime(timezone=True), nullable=False),
+        sa.Column(
+            'previous_secret', sa.String(length=64), nullable=True, comment='the secret before the last rotation'
+        ),
+        sa.Column(
+            'previous_secret_expires_at',
+            sa.DateTime(timezone=True),
+            nullable=True,
+            comment='until then deliveries are signed with both secrets',
+        ),
         sa.ForeignKeyConstraint(['owner_id'], ['users.id'], ondelete='CASCADE'),
         sa.PrimaryKeyConstraint('id'),
     )
