@@ -165,7 +165,13 @@ def test_every_json_endpoint_answers_a_deeply_nested_body_with_a_400(
     assert len(routes) > 5
     for rule, method in routes:
         path = rule.replace("<uuid:video_id>", str(video_id))
-        for other in ("<uuid:playlist_id>", "<uuid:comment_id>", "<uuid:report_id>", "<user_id>"):
+        for other in (
+            "<uuid:playlist_id>",
+            "<uuid:comment_id>",
+            "<uuid:report_id>",
+            "<user_id>",
+            "<uuid:webhook_id>",
+        ):
             path = path.replace(other, str(uuid.uuid4()))
         path = path.replace("<any(admin,moderator):role>", "moderator").replace("<language>", "en")
         assert "<" not in path, f"fill in the parameter of {rule}"
@@ -219,7 +225,13 @@ def test_an_anonymous_caller_is_told_401_before_any_body_is_validated(
     assert len(signed_in_only) > 15
     for rule, method in signed_in_only:
         path = rule.replace("<uuid:video_id>", str(video_id))
-        for other in ("<uuid:playlist_id>", "<uuid:comment_id>", "<uuid:report_id>", "<user_id>"):
+        for other in (
+            "<uuid:playlist_id>",
+            "<uuid:comment_id>",
+            "<uuid:report_id>",
+            "<user_id>",
+            "<uuid:webhook_id>",
+        ):
             path = path.replace(other, str(uuid.uuid4()))
         path = path.replace("<any(admin,moderator):role>", "moderator")
         for body in ({"data": '{"wrong": 1}', "headers": JSON}, {"data": "{not json", "headers": JSON}):

@@ -90,6 +90,7 @@ def _fill(rule: str, video_id: str, playlist_id: str, comment_id: str) -> str:
         .replace("<uuid:playlist_id>", playlist_id)
         .replace("<uuid:comment_id>", comment_id)
         .replace("<uuid:report_id>", str(uuid.uuid4()))
+        .replace("<uuid:webhook_id>", str(uuid.uuid4()))
         .replace("<user_id>", "someone")
         .replace("<any(admin,moderator):role>", "moderator")
         .replace("<language>", "en")
@@ -174,6 +175,7 @@ def _valid_bodies(video_id: str) -> dict[tuple[str, str], dict[str, Any]]:
         ("/api/admin/users/<user_id>/roles/<any(admin,moderator):role>/revoke", "POST"): {"reason": "r"},
         ("/api/admin/users/<user_id>/suspend", "POST"): {"reason": "r"},
         ("/api/admin/users/<user_id>/unsuspend", "POST"): {"reason": "r"},
+        ("/api/webhooks", "POST"): {"url": "https://93.184.216.34/hook", "event_types": ["video.ready"]},
     }
 
 
