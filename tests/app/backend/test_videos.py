@@ -267,6 +267,7 @@ def test_the_backend_role_deletes_every_version_of_a_source_and_nothing_outside_
         media_bucket_arn=f"arn:aws:s3:::{local_resources.media_bucket}",
         task_queue_arn="arn:aws:sqs:us-east-1:123456789012:tasks",
         status_queue_arn="arn:aws:sqs:us-east-1:123456789012:status",
+        webhook_queue_arn="arn:aws:sqs:us-east-1:123456789012:webhooks",
         secret_arns=["arn:aws:secretsmanager:us-east-1:123456789012:secret:ticket"],
         media_revocation_store_arn="arn:aws:cloudfront::123456789012:key-value-store/grants",
         signout_table_arn="arn:aws:dynamodb:us-east-1:123456789012:table/signouts",
