@@ -175,7 +175,7 @@ class WebhookDeliverer:
             d.webhook_id: d
             for d in session.scalars(
                 select(WebhookDelivery).where(
-                    WebhookDelivery.event_id == event.event_id, WebhookDelivery.webhook_id.in_(wanted)
+                    WebhookDelivery.event_id == event.event_id, WebhookDelivery.webhook_id.in_(list(wanted))
                 )
             )
         }
