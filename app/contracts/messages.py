@@ -171,6 +171,16 @@ class TaskOutputs(_Message):
     download_key: str | None = Field(None, description="the MP4 for download, when the task asked for one")
 
 
+class PlayableOutputs(_Message):
+    """What a viewer can already play while the task transcodes (the worker's progressive
+    publishing, ``app/transcoder/publish.py``): a master playlist listing the rungs whose segments
+    are being published, each an EVENT playlist that grows until the ready event. Its key is the
+    one the ready event's outputs will name, so a player keeps its URL."""
+
+    master_playlist_key: str = Field(min_length=1)
+    heights: list[int] = Field(min_length=1, description="the rungs the master playlist lists so far")
+
+
 class ProgressEventV1(_Message):
     """One step of a task; `sequence` orders the events of one task."""
 
@@ -182,12 +192,19 @@ class ProgressEventV1(_Message):
     sequence: int = Field(ge=0)
     error_reason: str | None = Field(None, max_length=1000)
     outputs: TaskOutputs | None = None
+    # Optional: workers from before progressive publishing never send it, and a video is then
+    # playable only once ready, as before.
+    playable: PlayableOutputs | None = Field(
+        None, description="transcoding: the video plays already (its lowest rung, growing); not ready yet"
+    )
     emitted_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
 
     @model_validator(mode="after")
     def _terminal_fields(self) -> ProgressEventV1:
         if self.state == VideoState.READY and self.outputs is None:
             raise ValueError("a ready event carries its outputs")
+        if self.playable is not None and self.state != VideoState.TRANSCODING:
+            raise ValueError("only a transcoding event says the video plays early")
         if self.state == VideoState.FAILED and not self.error_reason:
             raise ValueError("a failed event carries an error_reason")
         return self

@@ -206,10 +206,13 @@ def _hls_options(segments: Path) -> dict[str, Any]:
     return {
         "f": "hls",
         "hls_time": SEGMENT_SECONDS,
-        "hls_playlist_type": "vod",
+        # EVENT: ffmpeg rewrites the playlist as each segment completes (a VOD playlist only at
+        # the end), so the worker publishes segments as they come (``publish.py``), and makes it
+        # VOD once ffmpeg ends. temp_file: the playlist is renamed into place, never read half-written.
+        "hls_playlist_type": "event",
         "hls_segment_type": "fmp4",
         "hls_fmp4_init_filename": "init.mp4",
-        "hls_flags": "independent_segments",
+        "hls_flags": "independent_segments+temp_file",
         "hls_segment_filename": str(segments),
     }
 

@@ -24,9 +24,13 @@ On AWS a worker holding a task keeps its instance protected from scale-in
 (``protection.py``), so the fleet shrinks by idle instances only; a task received on an
 instance that can no longer be protected (a scale-in already chose it) is released at once.
 
-Outputs are uploaded under the task's own prefix once ffmpeg has finished, with the master
-playlist last: a killed attempt leaves nothing a player would find, and a retry overwrites
-the same keys. A long source is transcoded in two runs, each stored as a checkpoint when it
+Outputs are uploaded under the task's own prefix. While ffmpeg runs, each segment goes up as
+soon as it is complete, with its growing EVENT playlist, and the master playlist listing the
+lowest rung once that rung has a segment (``publish.py``): the video plays before it is ready,
+and the upload hides behind the encoding. Once ffmpeg has finished, the rest goes up (posters,
+storyboard, every playlist in its final VOD form) with the full ladder's master playlist last;
+a killed attempt leaves at most an unfinished EVENT stream of a video still transcoding, and
+a retry overwrites the same keys. A long source is transcoded in two runs, each stored as a checkpoint when it
 ends (``checkpoints.py``), so a task interrupted by a deploy resumes from its first run
 rather than starting over. Its local files, in a scratch directory of the work dir
 that several workers share, are removed by the next sweep of any worker there
@@ -61,6 +65,7 @@ from app.contracts import bounded_json, logs
 from app.contracts.messages import (
     REDRIVES_ATTRIBUTE,
     AudioRendition,
+    PlayableOutputs,
     PurchaseOption,
     Rendition,
     Storyboard,
@@ -83,6 +88,7 @@ from app.transcoder.graph import (
     DOWNLOAD_NAME,
     OutputPaths,
     PlanError,
+    TranscodePlan,
     build_download,
     build_graph,
     plan_transcode,
@@ -101,6 +107,7 @@ from app.transcoder.posters import CANDIDATE_GLOB, candidate_number
 from app.transcoder.probe import NotAVideo, probe
 from app.transcoder.progress import ProgressReporter, sns_publisher
 from app.transcoder.protection import ProtectionError, ScaleInProtection
+from app.transcoder.publish import ProgressivePublisher, finish_playlists
 from app.transcoder.runner import Cancelled, Pace, TimedOut, children_cpu_seconds, run_ffmpeg
 from app.transcoder.scratch import scratch_dir, sweep
 from app.transcoder.storyboard import StoryboardPlan, storyboard_vtt
@@ -441,10 +448,16 @@ class Worker:
         )
         started = time.monotonic()
         deadline = started + self.settings.transcode_timeout_seconds
+        published: dict[str, int] = {}
         for run, heights in enumerate(runs):
             progress = RunProgress(pace, events, plan.duration, run, len(runs))
             if len(runs) == 1:
-                self._encode(build_graph(source, task, ladder, paths), progress, watch, deadline)
+                with self._publisher(
+                    task, paths, plan, source.fps, source.has_audio, events, watch
+                ) as publisher:
+                    self._encode(build_graph(source, task, ladder, paths), progress, watch, deadline)
+                published = publisher.published
+                finish_playlists(paths.root)
             elif checkpoints.restore(heights, paths.root):
                 logger.info("run %d of %d was finished by an earlier attempt: restored", run + 1, len(runs))
                 progress(plan.duration)
@@ -456,6 +469,7 @@ class Worker:
                     source, task, heights, run_paths, storyboard=run == 0, once_per_task=run == 0
                 )
                 self._encode(graph, progress, watch, deadline)
+                finish_playlists(run_paths.root)
                 kept = [
                     p
                     for p in run_paths.root.rglob("*")
@@ -490,7 +504,38 @@ class Worker:
         storyboard = self._write_storyboard(paths, plan.storyboard, duration)
         paths.master_playlist.write_text(master_playlist(variants, audio))
         return self._upload(
-            task, paths, variants, audio, duration, storyboard, watch, cpu_seconds, checkpoints
+            task, paths, variants, audio, duration, storyboard, watch, cpu_seconds, checkpoints, published
+        )
+
+    def _publisher(
+        self,
+        task: TaskMessageV1,
+        paths: OutputPaths,
+        plan: TranscodePlan,
+        frame_rate: float,
+        has_audio: bool,
+        events: ProgressReporter,
+        watch: DeletionWatch,
+    ) -> ProgressivePublisher:
+        """Publishes the segments of a one-run transcode as ffmpeg writes them (``publish.py``)."""
+        prefix = media_key_prefix(task.video_id, task.task_id)
+
+        def put(name: str, path: Path) -> None:
+            watch.check()  # a deleted video gets no more objects
+            self._put_media(prefix + name, path)
+
+        def playable(heights: list[int]) -> None:
+            events.playable(PlayableOutputs(master_playlist_key=prefix + "master.m3u8", heights=heights))
+
+        lowest = plan.renditions[-1]
+        playlists = [r.playlist for r in reversed(plan.renditions)]
+        return ProgressivePublisher(
+            paths.root,
+            playlists + ([AUDIO_ONLY_PLAYLIST] if has_audio else []),
+            (lowest.height, lowest.playlist),
+            frame_rate,
+            put,
+            playable,
         )
 
     @staticmethod
@@ -538,6 +583,7 @@ class Worker:
         watch: DeletionWatch,
         cpu_seconds: float,
         checkpoints: Checkpoints,
+        published: dict[str, int],
     ) -> TaskOutputs:
         bucket = self.settings.media_bucket
         prefix = media_key_prefix(task.video_id, task.task_id)
@@ -547,9 +593,13 @@ class Worker:
             for path in paths.root.rglob("*")
             if path.is_file()
         }
-        written = checkpoints.bytes_written
+        # Segments published while ffmpeg ran are final once listed; playlists are not (EVENT, then VOD).
+        done = checkpoints.saved | {
+            prefix + name for name, size in published.items() if (paths.root / name).stat().st_size == size
+        }
+        written = checkpoints.bytes_written + sum(published.values())
         for key, path in sorted(files.items()):
-            if key != master_key and key not in checkpoints.saved:
+            if key != master_key and key not in done:
                 watch.check()
                 self._put(bucket, key, path)
                 written += path.stat().st_size

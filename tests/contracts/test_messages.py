@@ -132,3 +132,16 @@ def test_posters_audio_and_download_ride_in_version_1_and_messages_without_them_
     )
     with pytest.raises(ValidationError):
         messages.parse_progress(json.dumps({**ids, "outputs": {**newer, "thumbnail_candidates": ["k"] * 17}}))
+
+
+def test_a_transcoding_event_may_say_the_video_plays_early_and_no_other_state_may() -> None:
+    ids = {"task_id": uuid.uuid4(), "video_id": uuid.uuid4(), "sequence": 3, "percent": 20}
+    playable = {"master_playlist_key": "videos/v/t/master.m3u8", "heights": [240]}
+    event = messages.ProgressEventV1.model_validate({**ids, "state": "transcoding", "playable": playable})
+    assert messages.parse_progress(event.model_dump_json()).playable == event.playable
+    # An event of a worker from before progressive publishing parses as before.
+    assert messages.ProgressEventV1.model_validate({**ids, "state": "transcoding"}).playable is None
+    with pytest.raises(ValidationError):
+        messages.ProgressEventV1.model_validate(
+            {**ids, "state": "failed", "error_reason": "x", "playable": playable}
+        )

@@ -4,7 +4,7 @@ import math
 import uuid
 from pathlib import Path
 
-from app.contracts.messages import ProgressEventV1, Rendition, TaskOutputs, VideoState
+from app.contracts.messages import PlayableOutputs, ProgressEventV1, Rendition, TaskOutputs, VideoState
 from app.transcoder.hls import AudioVariant, Variant, bandwidth, codecs, master_playlist, playlist_duration
 from app.transcoder.progress import ProgressReporter
 from app.transcoder.runner import Pace, out_time_seconds
@@ -129,3 +129,18 @@ def test_pace_estimates_the_time_left_from_the_time_so_far() -> None:
     assert pace.remaining_seconds(now=110.0) == math.inf
     pace.fraction = 0.25
     assert pace.remaining_seconds(now=110.0) == 30.0
+
+
+def test_the_video_playing_early_is_said_once_on_a_transcoding_event_at_the_percent_reached() -> None:
+    reporter, events, _ = _reporter()
+    reporter.transcoding(20.0)
+    early = PlayableOutputs(master_playlist_key="videos/v/t/master.m3u8", heights=[240])
+    reporter.playable(early)
+    reporter.transcoding(21.0)
+    assert [(e.state, e.percent, e.playable) for e in events] == [
+        (VideoState.TRANSCODING, 0.0, None),
+        (VideoState.TRANSCODING, 20.0, None),
+        (VideoState.TRANSCODING, 20.0, early),
+        (VideoState.TRANSCODING, 21.0, None),
+    ]
+    assert [e.sequence for e in events] == sorted({e.sequence for e in events})

@@ -90,6 +90,9 @@ def test_720p_with_audio_becomes_an_hls_ladder_with_live_progress(
         assert (video["width"], video["height"]) == (int(width), int(height))
         assert any(s["codec_type"] == "audio" for s in info["streams"])
         assert float(info["format"]["duration"]) == pytest.approx(4.0, abs=0.2)
+        # Published as a growing EVENT playlist while ffmpeg ran, stored as the VOD playlist it ended as.
+        playlist = (tmp_path / uri).read_text()
+        assert "#EXT-X-PLAYLIST-TYPE:VOD" in playlist and "#EXT-X-ENDLIST" in playlist
     assert [r.height for r in outputs.renditions] == [720, 480, 360, 240]
     assert outputs.duration_seconds == pytest.approx(4.0, abs=0.2)
 
@@ -635,3 +638,44 @@ def test_a_video_deleted_while_its_outputs_upload_keeps_none_of_them(
     assert pipeline.messages_left() == {"tasks": 0, "dlq": 0}
     pipeline.drain()
     assert not any(e.state.terminal for e in pipeline.events_of(task.task_id))
+
+
+def test_the_lowest_rung_plays_from_the_media_bucket_while_ffmpeg_still_runs(
+    pipeline: Pipeline, make_worker: MakeWorker, media: Media, tmp_path: Path
+) -> None:
+    """Progressive publishing (``publish.py``): once the lowest rung has a complete segment, the
+    master playlist listing it, its EVENT playlist and the segments that lists are in the media
+    bucket, and a transcoding event says so, while ffmpeg is still at work on the source (its
+    playlist has no end yet)."""
+    task = pipeline.submit(media.endless)
+    # One run (no checkpoints) and one rung: the 10-minute source takes ffmpeg far longer than this test looks.
+    worker = make_worker(ladder="240", resumable_from_seconds="100000")
+    loop = threading.Thread(target=run_one, args=(worker,))
+    loop.start()
+    try:
+        event = pipeline.wait_for(lambda e: e.task_id == task.task_id and e.playable is not None)
+        assert event.state == VideoState.TRANSCODING and event.playable is not None
+        prefix = media_key_prefix(task.video_id, task.task_id)
+        assert event.playable.master_playlist_key == prefix + "master.m3u8"
+        assert event.playable.heights == [240]
+
+        def read(key: str) -> bytes:
+            body: bytes = pipeline.s3.get_object(Bucket=pipeline.resources.media_bucket, Key=key)[
+                "Body"
+            ].read()
+            return body
+
+        master = read(prefix + "master.m3u8").decode()
+        assert re.findall(r"#EXT-X-STREAM-INF:.*\n(.*)\n", master) == ["240p/index.m3u8"]
+        playlist = read(prefix + "240p/index.m3u8").decode()
+        assert "#EXT-X-PLAYLIST-TYPE:EVENT" in playlist and "#EXT-X-ENDLIST" not in playlist
+        listed = [line for line in playlist.splitlines() if line and not line.startswith("#")]
+        assert listed
+        first = tmp_path / "first.mp4"
+        first.write_bytes(read(prefix + "240p/init.mp4") + read(prefix + "240p/" + listed[0]))
+        video = next(s for s in ffprobe(first)["streams"] if s["codec_type"] == "video")
+        assert video["height"] == 240
+    finally:
+        worker.cancel.set()  # stops ffmpeg; the task is released
+        loop.join(timeout=60)
+    assert not loop.is_alive()
