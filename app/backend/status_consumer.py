@@ -85,6 +85,10 @@ def record_event(session: Session, event: ProgressEventV1, also: dict[str, Any] 
             "thumbnail_candidates": event.outputs.thumbnail_candidates,
             "download_key": event.outputs.download_key,
         }
+    if event.playable is not None:
+        # Plays while it transcodes (the worker's progressive publishing); the ready event's
+        # outputs name the same key, with the whole ladder behind it.
+        values["master_playlist_key"] = event.playable.master_playlist_key
     if event.error_reason:
         values["error_reason"] = event.error_reason
     values |= also or {}

@@ -56,6 +56,9 @@ class StreamEvent:
     sequence: int
     outputs: dict[str, Any] | None = None
     error_reason: str | None = None
+    playable: dict[str, Any] | None = None
+    """Transcoding, and the video plays already (``ProgressEventV1.playable``): the page asks the
+    backend for its playback URL."""
     task_id: uuid.UUID | None = field(default=None, compare=False)
     """The task whose event this is (not what the event says, so not compared); None for a
     backend state no task has reported yet."""
@@ -68,6 +71,7 @@ class StreamEvent:
             sequence=event.sequence,
             outputs=event.outputs.model_dump(mode="json") if event.outputs else None,
             error_reason=event.error_reason,
+            playable=event.playable.model_dump(mode="json") if event.playable else None,
             task_id=event.task_id,
         )
 
@@ -88,6 +92,8 @@ class StreamEvent:
             body["outputs"] = self.outputs
         if self.error_reason is not None:
             body["error_reason"] = self.error_reason
+        if self.playable is not None:
+            body["playable"] = self.playable
         return body
 
     @cached_property

@@ -11,7 +11,7 @@ from app.backend.schemas import CaptionOut, CommentOut, MeOut, PlaylistOut, Post
 from app.backend.videos import VideoStats
 from app.contracts.messages import VideoState
 from app.contracts.roles import Role
-from app.contracts.tickets import MEDIA_GRANT_MAX_SECONDS, MEDIA_GRANT_MIN_SECONDS
+from app.contracts.tickets import MEDIA_GRANT_MAX_SECONDS, MEDIA_GRANT_MIN_SECONDS, media_key_prefix
 
 # Visibility is checked when a grant is issued; the media edge (CloudFront) cannot ask the
 # database, so a video made private or deleted cuts the grants already issued through a
@@ -28,9 +28,24 @@ def media_grant_ttl(duration_seconds: float | None) -> int:
     return int(min(MEDIA_GRANT_MAX_SECONDS, max(MEDIA_GRANT_MIN_SECONDS, wanted)))
 
 
+def playable(video: Video) -> bool:
+    """Ready, or transcoding with its current task's lowest rung already published (the
+    worker's progressive publishing): a master playlist of an earlier task, or of a failed
+    one, is never played early."""
+    if not video.master_playlist_key:
+        return False
+    if video.status == VideoState.READY:
+        return True
+    return (
+        video.status == VideoState.TRANSCODING
+        and video.task_id is not None
+        and video.master_playlist_key.startswith(media_key_prefix(video.id, video.task_id))
+    )
+
+
 def media_base(video: Video, services: Services) -> str | None:
-    """The URL the video's media keys follow, with a grant in its path; None until it is ready."""
-    if video.status != VideoState.READY or not video.master_playlist_key:
+    """The URL the video's media keys follow, with a grant in its path; None until it plays."""
+    if not playable(video):
         return None
     grant = services.grants.grant(video, media_grant_ttl(video.duration_seconds))
     return f"{services.settings.media_base_url.rstrip('/')}/g/{grant}/"

@@ -18,6 +18,7 @@ from app.backend.models import Video
 from app.backend.status_consumer import StatusConsumer, record_event, run_both
 from app.contracts.messages import (
     SEQUENCES_PER_ATTEMPT,
+    PlayableOutputs,
     ProgressEventV1,
     VideoEventType,
     VideoState,
@@ -88,6 +89,19 @@ def test_events_move_the_video_forward_and_ready_records_the_outputs(
     assert (video.thumbnail_key, video.thumbnail_candidates) == (candidates[0], candidates)
     assert video.download_key is None
     assert [r["height"] for r in video.renditions] == [720, 360]
+
+
+def test_a_video_playing_early_keeps_its_master_playlist_through_later_progress_until_ready(
+    engine: Engine, video_id: uuid.UUID
+) -> None:
+    key = f"videos/{video_id}/{TASK}/master.m3u8"
+    playable = PlayableOutputs(master_playlist_key=key, heights=[240])
+    assert _apply(engine, _event(video_id, 2, playable=playable))
+    assert _apply(engine, _event(video_id, 3))
+    video = _video(engine, video_id)
+    assert (video.status, video.progress, video.master_playlist_key) == (VideoState.TRANSCODING, 30, key)
+    assert _apply(engine, ready_event(str(video_id), TASK, sequence=7))
+    assert _video(engine, video_id).master_playlist_key == key
 
 
 def test_duplicates_and_older_events_are_ignored(engine: Engine, video_id: uuid.UUID) -> None:

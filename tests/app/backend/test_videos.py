@@ -20,7 +20,7 @@ from app.backend.context import EXTENSION
 from app.backend.media_grants import GRANT_WINDOW_SECONDS
 from app.backend.status_consumer import record_event
 from app.backend.videos import delete_versions
-from app.contracts.messages import VideoEventType
+from app.contracts.messages import PlayableOutputs, ProgressEventV1, VideoEventType, VideoState
 from app.contracts.names import upload_key_prefix
 from app.contracts.tickets import (
     MEDIA_GRANT_MAX_SECONDS,
@@ -354,6 +354,58 @@ def test_a_short_videos_media_grant_expires_within_15_minutes_and_a_grant_window
 )
 def test_a_media_grant_outlives_a_viewing_with_pauses_within_bounds(duration: float | None, ttl: int) -> None:
     assert media_grant_ttl(duration) == ttl
+
+
+def _playable_event(video_id: str, task_id: uuid.UUID, sequence: int, key: str) -> ProgressEventV1:
+    return ProgressEventV1(
+        task_id=task_id,
+        video_id=uuid.UUID(video_id),
+        state=VideoState.TRANSCODING,
+        percent=20,
+        sequence=sequence,
+        playable=PlayableOutputs(master_playlist_key=key, heights=[240]),
+    )
+
+
+def test_a_transcoding_video_plays_once_its_task_published_its_lowest_rung_and_not_once_failed(
+    platform: Platform, alice: Caller
+) -> None:
+    """The worker's progressive publishing: the playback URL names the master playlist the ready
+    event will name; a failed task's half-published stream is never offered."""
+    video_id = platform.queue(alice)
+    task_id = platform.task_id(video_id)
+    key = f"videos/{video_id}/{task_id}/master.m3u8"
+    with Session(platform.engine) as session:
+        assert record_event(session, _playable_event(video_id, task_id, 3, key))
+    body = platform.http.get(f"/api/videos/{video_id}").json
+    assert body["status"] == "transcoding" and body["progress"] == 20
+    assert body["playback_url"].startswith("http://127.0.0.1:8080/media/g/")
+    assert body["playback_url"].endswith("/" + key)
+
+    failed = ProgressEventV1(
+        task_id=task_id,
+        video_id=uuid.UUID(video_id),
+        state=VideoState.FAILED,
+        percent=30,
+        sequence=4,
+        error_reason="ffmpeg failed",
+    )
+    with Session(platform.engine) as session:
+        assert record_event(session, failed)
+    body = platform.http.get(f"/api/videos/{video_id}").json
+    assert body["status"] == "failed" and body["playback_url"] is None
+
+
+def test_a_transcoding_video_never_plays_a_master_playlist_outside_its_tasks_prefix(
+    platform: Platform, alice: Caller
+) -> None:
+    video_id = platform.queue(alice)
+    task_id = platform.task_id(video_id)
+    elsewhere = f"videos/{video_id}/{uuid.uuid4()}/master.m3u8"
+    with Session(platform.engine) as session:
+        assert record_event(session, _playable_event(video_id, task_id, 3, elsewhere))
+    body = platform.http.get(f"/api/videos/{video_id}").json
+    assert body["status"] == "transcoding" and body["playback_url"] is None
 
 
 def test_unfinished_video_has_no_playback_url(platform: Platform, alice: Caller) -> None:

@@ -8,7 +8,7 @@ import time
 import uuid
 from typing import Any
 
-from app.contracts.messages import VideoState
+from app.contracts.messages import PlayableOutputs, VideoState
 from app.progress import stream
 from app.progress.hub import Hub, StreamEvent
 from app.progress.stream import Opening
@@ -104,6 +104,19 @@ def test_an_event_frame_has_its_sequence_as_id_and_json_data() -> None:
     data = json.loads(data_line.removeprefix("data: "))
     assert data["state"] == "ready" and data["percent"] == 100
     assert data["outputs"]["prefix"] == f"videos/{video}/{task}/"
+
+
+def test_the_event_saying_the_video_plays_early_says_so_in_its_frame_and_others_do_not() -> None:
+    video, task = uuid.uuid4(), uuid.uuid4()
+    event = progress_event(video, task, 4, VideoState.TRANSCODING)
+    playable = PlayableOutputs(master_playlist_key=f"videos/{video}/{task}/master.m3u8", heights=[240])
+    early = StreamEvent.from_progress(event.model_copy(update={"playable": playable}))
+    data = json.loads(early.frame.decode().split("\n")[1].removeprefix("data: "))
+    assert data["state"] == "transcoding" and data["playable"] == {
+        "master_playlist_key": f"videos/{video}/{task}/master.m3u8",
+        "heights": [240],
+    }
+    assert "playable" not in StreamEvent.from_progress(event).data()
 
 
 def _stream(hub: Hub, video: uuid.UUID, opening: list[StreamEvent]) -> list[bytes]:
