@@ -1309,3 +1309,41 @@ def test_the_owner_retries_a_failed_video_from_its_page_to_ready(
     expect(page.get_by_role("region", name="Manage your video")).to_contain_text(
         re.compile(r"Processing cost: \$[0-9.]+ for [0-9.]+ CPU-seconds on a worker off EC2")
     )
+
+
+def test_the_owner_plays_the_lowest_rung_while_the_ladder_is_still_transcoding(
+    page: Page, platform: Any, tmp_path: Path
+) -> None:
+    """Issue 14, row 2: the transcoder publishes the lowest rung as it goes, the stream says the
+    video plays, and the page shows the player above the progress card before the video is ready;
+    at ready the full ladder's player takes the card's place."""
+    source = tmp_path / "long.mp4"
+    # 60 s: many 4 s segments, so the first is out long before the last.
+    subprocess.run(
+        [
+            "ffmpeg", "-hide_banner", "-loglevel", "error",
+            "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25:duration=60",
+            "-f", "lavfi", "-i", "sine=frequency=440:duration=60",
+            "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest",
+            str(source),
+        ],
+        check=True,
+        timeout=120,
+    )  # fmt: skip
+    email = new_address(platform, "early-web")
+    password = f"Reel-{uuid.uuid4().hex[:8]}-Stack1"
+    api = signup_confirm_login(platform, email, password)
+    created = create_video(platform, api, title="Watch it early")
+    upload_via_presigned_post(created["upload"], source, "video/mp4")
+    log_in(page, email, password)
+    page.goto(f"/#/videos/{created['id']}")
+    expect(page.get_by_role("heading", name="Watch it early")).to_be_visible()
+    api.post(f"{platform.base_url}/api/videos/{created['id']}/uploaded", timeout=10).raise_for_status()
+
+    # A player and the progress card at once: the video plays while it transcodes.
+    page.wait_for_function(
+        "() => document.querySelector('video') && document.querySelector('.transcode')", timeout=TRANSCODE_MS
+    )
+    play_until_time_advances(page)
+    expect(page.locator(".transcode")).to_have_count(0, timeout=TRANSCODE_MS)
+    expect(page.locator("video")).to_have_count(1)

@@ -44,7 +44,11 @@ function countViewOnPlay(player, video, onCounted) {
   return player;
 }
 
-function progressSection(video, onReady, cleanups) {
+/**
+ * `onReady()` once the stream says the video is ready; `onPlayable()` once it says the video
+ * plays already (the transcoder has published its lowest rung, which grows as it works).
+ */
+function progressSection(video, onReady, onPlayable, cleanups) {
   const bar = h("progress", { max: 100, value: video.progress || 0, "aria-label": "Transcoding progress" });
   // Focusable from script: a retry hides its button, and the focus moves to what it started.
   const state = h("p", { class: "status", role: "status", tabindex: "-1" });
@@ -52,7 +56,8 @@ function progressSection(video, onReady, cleanups) {
   // A failed video's kept source can be transcoded again, under a new task.
   const retry = h("button", { type: "button", class: "retry", hidden: true }, "Retry");
   let readySeen = false; // the record and the stream may both say so
-  const show = ({ state: name, percent, error_reason: reason }) => {
+  const show = ({ state: name, percent, error_reason: reason, playable }) => {
+    if (playable && name === "transcoding") onPlayable().catch((error) => box.show(error));
     const pct = Math.max(0, Math.min(100, Math.round(percent || 0)));
     bar.value = name === "ready" ? 100 : pct;
     bar.setAttribute("aria-valuetext", `${bar.value}%`);
@@ -451,14 +456,33 @@ export async function render(main, params, videoId) {
       video = await videos.get(videoId);
       if (video.status === "ready" && video.playback_url) {
         // The player takes the progress card's place: above it, the card would push the
-        // player's controls below the fold.
-        replace(stage, countViewOnPlay(playerSection(video, cleanups), video, counted), downloadLink(video));
+        // player's controls below the fold. An early player's viewer goes on where they were.
+        const at = Math.floor(stage.querySelector("video")?.currentTime || 0) || null;
+        early?.splice(0).forEach((release) => release());
+        replace(stage, countViewOnPlay(playerSection(video, cleanups, at), video, counted), downloadLink(video));
         replace(readyPanels, ownerReadyPanels());
         return;
       }
       await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
     }
     throw new Error("The video is ready, but its player is not available yet. Reload the page in a moment.");
+  };
+
+  // The transcoder publishes the lowest rung while it works (its playlist grows until ready):
+  // the player appears above the progress card, and gives way to the full ladder's at ready.
+  let early = null;
+  const whenPlayable = async () => {
+    if (early) return;
+    early = [];
+    for (let attempt = 1; attempt <= READY_POLLS; attempt += 1) {
+      const playing = await videos.get(videoId);
+      if (playing.status !== "transcoding") return; // ready or failed meanwhile: the card says which
+      if (playing.playback_url) {
+        stage.prepend(playerSection(playing, early));
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
+    }
   };
 
   // Captions changed: the playlist that lists them has a new address; play from where it was.
@@ -484,7 +508,8 @@ export async function render(main, params, videoId) {
   if (video.status === "ready" && video.playback_url) {
     append(stage, [countViewOnPlay(playerSection(video, cleanups, startFrom(params)), video, counted), downloadLink(video)]);
   } else if (isOwner) {
-    stage.append(progressSection(video, whenRecordedReady, cleanups));
+    stage.append(progressSection(video, whenRecordedReady, whenPlayable, cleanups));
+    if (video.status === "transcoding" && video.playback_url) whenPlayable().catch(() => null); // no early player: the card goes on
   } else {
     stage.append(h("p", { class: "status" }, STATUS_TEXT[video.status] || video.status));
   }
@@ -503,5 +528,5 @@ export async function render(main, params, videoId) {
     user && !isOwner ? reportForm("video", video.id, "video") : null,
     commentSection(video, user),
   ]);
-  return () => cleanups.forEach((release) => release());
+  return () => [...cleanups, ...(early || [])].forEach((release) => release());
 }
