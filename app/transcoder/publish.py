@@ -22,11 +22,14 @@ attempt writes the same keys again.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from pathlib import Path
 
 from app.transcoder.hls import OutputError, describe_variant, master_playlist, segments
+
+logger = logging.getLogger("app.transcoder")
 
 _POLL_SECONDS = 0.5
 INIT_SEGMENT = "init.mp4"
@@ -52,7 +55,7 @@ class ProgressivePublisher:
 
     ``playlists`` are the media playlists relative to ``root`` (the renditions' and the audio-only
     variant's), ``lowest`` the lowest rung's height and playlist; ``put`` uploads under the
-    relative name (and raises to stop publishing, e.g. the video was deleted);
+    relative name (an error stops publishing, e.g. the video was deleted);
     ``on_playable(heights)`` is called once, after the master playlist listing the lowest rung is
     uploaded.
     """
@@ -78,7 +81,6 @@ class ProgressivePublisher:
         """Relative path → size of every segment uploaded; they never change once listed."""
         self._listed: dict[str, int] = {}
         self.playable = False
-        self._error: Exception | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="publisher", daemon=True)
 
@@ -86,18 +88,18 @@ class ProgressivePublisher:
         self._thread.start()
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
+    def __exit__(self, *_: object) -> None:
         self._stop.set()
         self._thread.join()
-        if exc_type is None and self._error is not None:
-            raise self._error
 
     def _run(self) -> None:
         while not self._stop.wait(self._poll_seconds):
             try:
                 self.publish_once()
-            except Exception as exc:  # raised again in the worker's thread, at the end of the run
-                self._error = exc
+            except Exception:
+                # Publishing early is a head start, not the record: the worker's final upload
+                # sends whatever did not go up (and a deleted video stops ffmpeg by itself).
+                logger.warning("stopped publishing early; the final upload sends the rest", exc_info=True)
                 return
 
     def publish_once(self) -> None:
