@@ -111,7 +111,18 @@ def test_sigterm_releases_a_task_that_cannot_finish_within_the_grace_period(
     assert TaskMessageV1.model_validate_json(released[0]["Body"]).task_id == task.task_id
     assert released[0]["Attributes"]["ApproximateReceiveCount"] == "2"
     assert not any(e.state.terminal for e in pipeline.events_of(task.task_id))
-    assert pipeline.media_keys(f"videos/{task.video_id}/") == set()
+    # At most what it published while ffmpeg ran (publish.py), which a viewer may be playing and
+    # the next attempt writes again under the same keys: segments and unfinished EVENT
+    # playlists, none of the finished set (posters, storyboard, VOD playlists).
+    prefix = media_key_prefix(task.video_id, task.task_id)
+    left = pipeline.media_keys(f"videos/{task.video_id}/")
+    assert all(
+        re.fullmatch(r"(\w+/)?(init\.mp4|seg_\d+\.m4s|index\.m3u8)|master\.m3u8", k.removeprefix(prefix))
+        for k in left
+    ), left
+    for key in (k for k in left if k.endswith(".m3u8")):
+        body = pipeline.s3.get_object(Bucket=pipeline.resources.media_bucket, Key=key)["Body"].read().decode()
+        assert "#EXT-X-ENDLIST" not in body, key
 
 
 def test_a_task_whose_ffmpeg_is_stopped_along_with_the_worker_is_released(
