@@ -2,8 +2,16 @@
 
 One decode feeds everything: the task's allow-listed filters become filter nodes, then
 ``split`` fans the frames out to one scaler per rendition, to the poster thumbnail, to the
-candidate posters (``posters.py``) and to the storyboard's sprite sheets (``storyboard.py``);
+candidate posters' samples (``posters.py``) and to the storyboard's tiles (``storyboard.py``);
 ``asplit`` fans the sound out to every rendition and to the audio-only variant.
+
+ffmpeg reports no progress until every output has written its header, which it does on its
+first frame (fftools/ffmpeg.c ``print_report``). So every output gets its first frame near the
+start of the video: the samples and the tiles are written one by one as they come, and
+``build_stills`` — a second, cheap step over those small images, no second decode of the
+source — picks the candidates and packs the sprite sheets once the transcode has ended. A
+branch that waited (for a sheet to fill, for a batch of samples that are not black) would
+hold the live progress at 0 until it produced something, at worst until the end.
 Only numbers and enums validated by the task schema, and paths the worker chose,
 reach the command line.
 """
@@ -117,12 +125,26 @@ class OutputPaths:
     def sprites(self) -> Path:
         return self.storyboard / SPRITE_PATTERN
 
+    @property
+    def stills(self) -> Path:
+        """What the transcode writes for ``build_stills``; removed (never uploaded) once it ran."""
+        return self.root / "stills"
+
+    @property
+    def tiles(self) -> Path:
+        return self.stills / "tile-%d.jpg"
+
+    @property
+    def samples(self) -> Path:
+        return self.stills / "sample-%d.jpg"
+
     def make_directories(self, plan: TranscodePlan) -> None:
         """The directories ffmpeg writes into: its muxers create files, not directories."""
         for rendition in plan.renditions:
             self.playlist(rendition).parent.mkdir(parents=True, exist_ok=True)
         self.storyboard.mkdir(parents=True, exist_ok=True)
         self.candidates.mkdir(parents=True, exist_ok=True)
+        self.stills.mkdir(parents=True, exist_ok=True)
         self.audio_playlist.parent.mkdir(parents=True, exist_ok=True)
 
     def playlist(self, rendition: RenditionPlan) -> Path:
@@ -248,10 +270,23 @@ def _audio_only_output(audio: Any, paths: OutputPaths) -> Any:
     return ffmpeg.output(audio, str(paths.audio_playlist), **options)
 
 
-def _candidates_output(video: Any, plan: CandidatePlan, top: RenditionPlan, paths: OutputPaths) -> Any:
-    """Frames sampled evenly, black and blurred ones dropped, one picked per batch (``posters.py``)."""
+# Stills are decoded again by ``build_stills``: near-lossless, so it measures what the source shows.
+_STILL_QUALITY = 2
+# image2 writes each frame once (it would otherwise repeat frames to fill a constant rate).
+_EACH_FRAME_ONCE = {"fps_mode": "passthrough", "f": "image2", "start_number": 1}
+
+
+def _samples_output(video: Any, plan: CandidatePlan, paths: OutputPaths) -> Any:
+    """Frames sampled evenly over the video, every one written: the candidates are picked after."""
+    sampled = video.filter("fps", fps=f"{plan.sample_rate:.6f}")
+    return ffmpeg.output(sampled, str(paths.samples), **{"q:v": _STILL_QUALITY, **_EACH_FRAME_ONCE})
+
+
+def _candidates_output(samples: Any, plan: CandidatePlan, top: RenditionPlan, paths: OutputPaths) -> Any:
+    """Black and blurred samples dropped, one picked per batch (``posters.py``)."""
     picked = (
-        video.filter("fps", fps=f"{plan.sample_rate:.6f}")
+        # Back from the JPEG's full range to the video's, where the black bound is set.
+        samples.filter("format", "yuv420p")
         # amount=0: every frame gets its percentage of black pixels, which the next node bounds.
         .filter("blackframe", amount=0, threshold=BLACK_PIXEL_LUMA)
         .filter(
@@ -267,15 +302,25 @@ def _candidates_output(video: Any, plan: CandidatePlan, top: RenditionPlan, path
         .filter("scale", top.width, top.height)
         .filter("setsar", 1)
     )
-    options = {
-        "frames:v": plan.count,
-        # Each picked frame once: image2 would otherwise repeat frames to fill a constant rate.
-        "fps_mode": "passthrough",
-        "q:v": 3,
-        "f": "image2",
-        "start_number": 1,
-    }
+    options = {"frames:v": plan.count, "q:v": 3, **_EACH_FRAME_ONCE}
     return ffmpeg.output(picked, str(paths.candidates / CANDIDATE_PATTERN), **options)
+
+
+def _tiles_output(video: Any, board: StoryboardPlan, paths: OutputPaths) -> Any:
+    """One tile every ``interval`` seconds, written as it comes: the sheets are packed after."""
+    tiles = (
+        video
+        # eof_action=pass: the last, partial interval gets its tile too (storyboard.tile_count).
+        .filter("fps", fps=f"1/{board.interval}", eof_action="pass")
+        .filter("scale", board.tile_width, board.tile_height)
+        .filter("setsar", 1)
+    )
+    return ffmpeg.output(tiles, str(paths.tiles), **{"q:v": _STILL_QUALITY, **_EACH_FRAME_ONCE})
+
+
+def _sprites_output(tiles: Any, board: StoryboardPlan, paths: OutputPaths) -> Any:
+    sheets = tiles.filter("tile", f"{board.columns}x{board.rows}")
+    return ffmpeg.output(sheets, str(paths.sprites), **{"q:v": 5, **_EACH_FRAME_ONCE})
 
 
 def build_graph(
@@ -311,7 +356,7 @@ def build_graph(
     if once_per_task:
         if sounds is not None:
             outputs.append(_audio_only_output(sounds[branch], paths))
-        outputs.append(_candidates_output(frames[branch], plan.candidates, top, paths))
+        outputs.append(_samples_output(frames[branch], plan.candidates, paths))
         branch += 1
     poster = (
         frames[branch]
@@ -322,16 +367,21 @@ def build_graph(
     outputs.append(ffmpeg.output(poster, str(paths.thumbnail), **{"frames:v": 1, "q:v": 3, "f": "image2"}))
     if not storyboard:
         return _finish(outputs)
-    board = plan.storyboard
-    tiles = (
-        frames[branch + 1]
-        # eof_action=pass: the last, partial interval gets its tile too (storyboard.tile_count).
-        .filter("fps", fps=f"1/{board.interval}", eof_action="pass")
-        .filter("scale", board.tile_width, board.tile_height)
-        .filter("setsar", 1)
-        .filter("tile", f"{board.columns}x{board.rows}")
-    )
-    outputs.append(ffmpeg.output(tiles, str(paths.sprites), **{"q:v": 5, "f": "image2", "start_number": 1}))
+    outputs.append(_tiles_output(frames[branch + 1], plan.storyboard, paths))
+    return _finish(outputs)
+
+
+def build_stills(paths: OutputPaths, plan: TranscodePlan, *, storyboard: bool, candidates: bool) -> Any:
+    """After the transcode (``build_graph`` with the same flags), from the stills it wrote: the
+    storyboard's sprite sheets, ``columns`` x ``rows`` tiles each, and the candidate posters.
+    A few hundred small JPEGs at most; the caller removes ``paths.stills`` once this ran."""
+    outputs = []
+    if storyboard:
+        tiles = ffmpeg.input(str(paths.tiles), f="image2", start_number=1)
+        outputs.append(_sprites_output(tiles, plan.storyboard, paths))
+    if candidates:
+        samples = ffmpeg.input(str(paths.samples), f="image2", start_number=1)
+        outputs.append(_candidates_output(samples, plan.candidates, plan.renditions[0], paths))
     return _finish(outputs)
 
 

@@ -43,6 +43,7 @@ import argparse
 import contextlib
 import enum
 import logging
+import shutil
 import signal
 import sys
 import threading
@@ -91,6 +92,7 @@ from app.transcoder.graph import (
     TranscodePlan,
     build_download,
     build_graph,
+    build_stills,
     plan_transcode,
 )
 from app.transcoder.hls import (
@@ -458,6 +460,7 @@ class Worker:
                     self._encode(build_graph(source, task, ladder, paths), progress, watch, deadline)
                 published = publisher.published
                 finish_playlists(paths.root)
+                self._make_stills(paths, plan, watch, deadline, first_run=True)
             elif checkpoints.restore(heights, paths.root):
                 logger.info("run %d of %d was finished by an earlier attempt: restored", run + 1, len(runs))
                 progress(plan.duration)
@@ -470,6 +473,7 @@ class Worker:
                 )
                 self._encode(graph, progress, watch, deadline)
                 finish_playlists(run_paths.root)
+                self._make_stills(run_paths, plan, watch, deadline, first_run=run == 0)
                 kept = [
                     p
                     for p in run_paths.root.rglob("*")
@@ -537,6 +541,21 @@ class Worker:
             put,
             playable,
         )
+
+    def _make_stills(
+        self,
+        paths: OutputPaths,
+        plan: TranscodePlan,
+        watch: DeletionWatch,
+        deadline: float,
+        *,
+        first_run: bool,
+    ) -> None:
+        """The sprite sheets and candidate posters, from the stills a task's first run wrote."""
+        if first_run:
+            stills = build_stills(paths, plan, storyboard=True, candidates=True)
+            self._encode(stills, lambda _seconds: None, watch, deadline)
+        shutil.rmtree(paths.stills)
 
     @staticmethod
     def _write_storyboard(paths: OutputPaths, plan: StoryboardPlan, duration: float) -> Storyboard:

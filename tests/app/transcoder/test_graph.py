@@ -21,6 +21,7 @@ from app.transcoder.graph import (
     PlanError,
     build_download,
     build_graph,
+    build_stills,
     plan_ladder,
     plan_transcode,
 )
@@ -65,7 +66,7 @@ def test_one_decode_feeds_every_rendition_the_candidates_the_poster_and_the_stor
     assert argv.count("-i") == 1
     graph = _filter_complex(argv)
     # Capital V: the video stream, never a cover picture ffprobe also lists as video.
-    # 720, 480, 360, 240, the candidate posters, the fixed-time poster and the storyboard.
+    # 720, 480, 360, 240, the candidates' samples, the fixed-time poster and the storyboard's tiles.
     assert graph.startswith("[0:V]split=7")
     assert graph.count("split=") == 2  # that one split, and the audio's
     assert "asplit=5" in graph  # the four renditions and the audio-only variant
@@ -75,27 +76,39 @@ def test_one_decode_feeds_every_rendition_the_candidates_the_poster_and_the_stor
         ("640", "360"),
         ("426", "240"),
         ("1280", "720"),
-        ("1280", "720"),
         ("160", "90"),
     ]
 
 
-def test_the_candidate_branch_samples_evenly_drops_black_and_blurred_frames_and_picks_one_per_batch() -> None:
+# passthrough: image2 would otherwise repeat frames to fill a constant frame rate.
+_EACH_FRAME_ONCE = ["-f", "image2", "-fps_mode", "passthrough"]
+
+
+def test_the_candidate_branch_samples_evenly_and_writes_every_sample_from_the_start() -> None:
+    """Every sample is written, so the output has its first frame at the video's start: ffmpeg
+    reports no progress before every output has one (test_transcode_progress.py)."""
     argv = _argv(_probe(duration=40.0), _task())
     chain = re.sub(r"\[s\d+\];\[s\d+\]", ",", _filter_complex(argv))
+    assert "fps=fps=0.500000" in chain
+    assert "blackframe" not in chain and "thumbnail" not in chain
+    samples = argv.index("/work/t/out/stills/sample-%d.jpg")
+    assert argv[samples - 8 : samples] == [*_EACH_FRAME_ONCE, "-q:v", "2", "-start_number", "1"]
+
+
+def test_after_the_transcode_candidates_drop_black_and_blurred_samples_and_pick_one_per_batch() -> None:
+    plan = plan_transcode(_probe(duration=40.0), _task(), LADDER)
+    argv = list(ffmpeg.compile(build_stills(PATHS, plan, storyboard=False, candidates=True)))
+    assert argv[1:7] == ["-f", "image2", "-start_number", "1", "-i", "/work/t/out/stills/sample-%d.jpg"]
+    assert argv.count("-i") == 1
     assert (
-        "fps=fps=0.500000,blackframe=amount=0:threshold=32,"
+        "[0]format=yuv420p,blackframe=amount=0:threshold=32,"
         "metadata=function=less:key=lavfi.blackframe.pblack:mode=select:value=90,blurdetect,"
         "metadata=function=less:key=lavfi.blur:mode=select:value=10.0,thumbnail=n=5,scale=1280:720,setsar=1"
-    ) in chain
+    ) in re.sub(r"\[s\d+\];\[s\d+\]", ",", _filter_complex(argv))
     pattern = str(PATHS.candidates / "candidate-%d.jpg")
     assert pattern == "/work/t/out/candidates/candidate-%d.jpg"
-    # passthrough: image2 would otherwise repeat picked frames to fill a constant frame rate.
     assert argv[argv.index(pattern) - 10 : argv.index(pattern)] == [
-        "-f",
-        "image2",
-        "-fps_mode",
-        "passthrough",
+        *_EACH_FRAME_ONCE,
         "-frames:v",
         str(CANDIDATE_COUNT),
         "-q:v",
@@ -153,13 +166,22 @@ def test_the_download_is_a_faststart_remux_of_the_top_rendition_read_as_local_hl
     assert "filter_complex" not in " ".join(argv)
 
 
-def test_the_storyboard_branch_tiles_one_frame_per_interval_into_numbered_sprite_sheets() -> None:
+def test_the_storyboard_branch_writes_one_tile_per_interval_as_it_comes() -> None:
     argv = _argv(_probe(duration=10.0), _task())
-    graph = _filter_complex(argv)
-    chain = re.sub(r"\[s\d+\];\[s\d+\]", ",", graph)
-    assert "fps=eof_action=pass:fps=1/2,scale=160:90,setsar=1,tile=5x5" in chain
+    chain = re.sub(r"\[s\d+\];\[s\d+\]", ",", _filter_complex(argv))
+    assert "fps=eof_action=pass:fps=1/2,scale=160:90,setsar=1" in chain
+    assert "tile=" not in chain
+    tiles = argv.index("/work/t/out/stills/tile-%d.jpg")
+    assert argv[tiles - 8 : tiles] == [*_EACH_FRAME_ONCE, "-q:v", "2", "-start_number", "1"]
+
+
+def test_after_the_transcode_the_tiles_are_packed_into_numbered_sprite_sheets() -> None:
+    plan = plan_transcode(_probe(duration=10.0), _task(), LADDER)
+    argv = list(ffmpeg.compile(build_stills(PATHS, plan, storyboard=True, candidates=False)))
+    assert argv[1:7] == ["-f", "image2", "-start_number", "1", "-i", "/work/t/out/stills/tile-%d.jpg"]
+    assert "[0]tile=5x5[s0]" in _filter_complex(argv)
     sprites = argv.index(str(PATHS.sprites))
-    assert argv[sprites - 6 : sprites] == ["-f", "image2", "-q:v", "5", "-start_number", "1"]
+    assert argv[sprites - 8 : sprites] == [*_EACH_FRAME_ONCE, "-q:v", "5", "-start_number", "1"]
     assert str(PATHS.sprites) == "/work/t/out/storyboard/sprite-%d.jpg"
 
 
@@ -288,7 +310,7 @@ def test_without_the_storyboard_the_split_feeds_only_the_ladder_and_the_poster()
     argv = list(ffmpeg.compile(build_graph(_probe(), _task(), LADDER, PATHS, storyboard=False)))
     graph = _filter_complex(argv)
     assert graph.startswith("[0:V]split=6") and "tile=" not in graph
-    assert str(PATHS.sprites) not in argv
+    assert str(PATHS.tiles) not in argv
 
 
 def test_a_tasks_later_run_makes_neither_candidates_nor_the_audio_only_variant_again() -> None:
@@ -303,4 +325,4 @@ def test_a_tasks_later_run_makes_neither_candidates_nor_the_audio_only_variant_a
     assert graph.startswith("[0:V]split=3") and "asplit=2" in graph  # 480, 360 and the poster
     assert "blackframe" not in graph and "thumbnail=" not in graph
     assert "/work/t/out/audio/index.m3u8" not in argv
-    assert str(PATHS.candidates / "candidate-%d.jpg") not in argv
+    assert str(PATHS.samples) not in argv
