@@ -31,7 +31,7 @@ import ffmpeg
 
 from app.contracts.messages import TaskMessageV1
 from app.contracts.settings import TranscoderSettings
-from app.transcoder.graph import OutputPaths, RenditionPlan, build_graph, plan_transcode
+from app.transcoder.graph import OutputPaths, RenditionPlan, build_graph, build_stills, plan_transcode
 from app.transcoder.probe import ProbeResult, probe
 from app.transcoder.runner import run_ffmpeg
 from bench._compare import Costs, interleave, ratios, summary
@@ -92,9 +92,13 @@ def transcode(
 ) -> None:
     """What the worker does between probe and upload, for the renditions of ``heights``."""
     task = _task(heights)
-    paths.make_directories(plan_transcode(source, task, heights))
+    plan = plan_transcode(source, task, heights)
+    paths.make_directories(plan)
     graph = build_graph(source, task, heights, paths, storyboard=storyboard)
     run_ffmpeg(ffmpeg.compile(graph), lambda _s: None, lambda: False)
+    # The sprite sheets and candidate posters, from the stills the transcode wrote.
+    stills = build_stills(paths, plan, storyboard=storyboard, candidates=True)
+    run_ffmpeg(ffmpeg.compile(stills), lambda _s: None, lambda: False)
 
 
 def children_cpu() -> float:
