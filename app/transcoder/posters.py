@@ -1,7 +1,8 @@
 """Candidate posters: a few frames of the source an owner can choose from, none black, none blurred.
 
 A branch of the transcode's single decode samples frames evenly over the video
-(``sample_rate``), drops those ``blackframe`` finds mostly black and those ``blurdetect`` finds
+(``sample_rate``) and writes every sample; once ffmpeg ends, ``graph.build_stills`` drops those
+``blackframe`` finds mostly black and those ``blurdetect`` finds
 blurred (each filter tags a frame with its measure and ``metadata=mode=select`` keeps the frames
 under the bound), and ``thumbnail`` keeps the most representative frame of each batch of
 ``batch`` survivors: up to ``count`` candidates, in the order they occur. A video that is black

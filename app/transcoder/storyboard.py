@@ -1,7 +1,9 @@
 """Seek previews: where the storyboard's tiles come from and the WebVTT track that indexes them.
 
-A branch of the transcode's single decode picks one frame every ``interval`` seconds, scales it
-to a tile and packs ``columns`` x ``rows`` tiles per JPEG sprite sheet (``sprite-1.jpg``, ...).
+A branch of the transcode's single decode picks one frame every ``interval`` seconds and writes
+it, scaled to a tile, as it comes (a sheet that waited to fill would hold ffmpeg's progress
+back: ``graph.py``); once ffmpeg ends, ``graph.build_stills`` packs ``columns`` x ``rows`` tiles
+per JPEG sprite sheet (``sprite-1.jpg``, ...).
 The WebVTT thumbnails track maps each interval of the video to its tile as a media fragment
 (``sprite-N.jpg#xywh=x,y,w,h``), the form players and the web app read. Everything here is pure.
 """
