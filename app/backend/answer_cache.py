@@ -25,28 +25,58 @@ MAX_ANSWERS = 256
 
 
 class AnswerCache:
-    """Answers by key for ``seconds`` each; ``seconds`` 0 keeps nothing."""
+    """Answers by key for ``seconds`` each; ``seconds`` 0 keeps nothing.
+
+    A key is made from a validated request (its parsed, checked parameters). A request may also
+    be remembered by what it was before validation (``request_key``, e.g. its query string as
+    sent): ``answered`` then finds its answer without parsing and validating it again, which is
+    what lets a kept answer go out before the web framework runs (app/backend/api/videos.py).
+    Only a request that passed validation is ever remembered, and a request as sent always
+    validates to the same parameters, so ``answered`` never serves an unvalidated query, nor
+    another query's answer. A remembered request lives as long as its answer.
+    """
 
     def __init__(self, seconds: float, *, clock: Callable[[], float] = time.monotonic) -> None:
         self._seconds = seconds
         self._clock = clock
         self._lock = threading.Lock()
         self._answers: dict[Hashable, tuple[float, Any]] = {}
+        self._requests: dict[Hashable, tuple[float, Any]] = {}
 
-    def get_or_make(self, key: Hashable, make: Callable[[], Any]) -> Any:
-        """The answer kept under ``key`` if younger than ``seconds``; else ``make()``, kept."""
+    def get_or_make(
+        self, key: Hashable, make: Callable[[], Any], *, request_key: Hashable | None = None
+    ) -> Any:
+        """The answer kept under ``key`` if younger than ``seconds``; else ``make()``, kept.
+
+        ``request_key``: the request as sent, which validated to ``key``; remembered (see the class).
+        """
         if self._seconds <= 0:
             return make()
         now = self._clock()
         with self._lock:
             kept = self._answers.get(key)
-        if kept is not None and kept[0] > now:
-            return kept[1]
-        answer = make()
-        with self._lock:
-            if len(self._answers) >= MAX_ANSWERS:
-                self._answers = {k: v for k, v in self._answers.items() if v[0] > now}
+        if kept is None or kept[0] <= now:
+            kept = (now + self._seconds, make())
+            with self._lock:
                 if len(self._answers) >= MAX_ANSWERS:
-                    self._answers.clear()
-            self._answers[key] = (now + self._seconds, answer)
-        return answer
+                    self._answers = {k: v for k, v in self._answers.items() if v[0] > now}
+                    if len(self._answers) >= MAX_ANSWERS:
+                        self._answers.clear()
+                self._answers[key] = kept
+        if request_key is not None:
+            with self._lock:
+                if len(self._requests) >= MAX_ANSWERS:
+                    self._requests = {k: v for k, v in self._requests.items() if v[0] > now}
+                # Full of live ones, a new request is not remembered (it is still answered from
+                # ``key``): many spellings of one query cannot push out the requests remembered.
+                if len(self._requests) < MAX_ANSWERS:
+                    self._requests[request_key] = kept
+        return kept[1]
+
+    def answered(self, request_key: Hashable) -> Any:
+        """The answer kept for a request remembered by ``request_key``, or None."""
+        with self._lock:
+            kept = self._requests.get(request_key)
+        if kept is not None and kept[0] > self._clock():
+            return kept[1]
+        return None

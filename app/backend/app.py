@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from app import metrics
 from app.backend.answer_cache import ANONYMOUS_ANSWER_SECONDS, AnswerCache
 from app.backend.api import BLUEPRINTS
+from app.backend.api.videos import answer_kept_pages_first
 from app.backend.auth import TokenVerifier
 from app.backend.aws import AwsClients
 from app.backend.context import EXTENSION, Services, close_db, require_user
@@ -118,4 +119,5 @@ def create_app(
     app.before_request(_check_json_body)
     app.teardown_appcontext(close_db)
     answer_in_the_error_shape(app, unexpected="something went wrong on our side")
+    answer_kept_pages_first(app)
     return app

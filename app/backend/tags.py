@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections import defaultdict
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from app.backend.models import TAG_MAX, VideoTag
@@ -33,20 +32,6 @@ def normalise_tag(value: str) -> str:
 def unique_tags(tags: list[str]) -> list[str]:
     """The tags without repeats, in their first order."""
     return list(dict.fromkeys(tags))
-
-
-def tags_of(session: Session, video_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[str]]:
-    """Each video's tags, alphabetically (videos without tags are left out)."""
-    found: dict[uuid.UUID, list[str]] = defaultdict(list)
-    if video_ids:
-        rows = session.execute(
-            select(VideoTag.video_id, VideoTag.tag)
-            .where(VideoTag.video_id.in_(video_ids))
-            .order_by(VideoTag.video_id, VideoTag.tag)
-        )
-        for video_id, tag in rows:
-            found[video_id].append(tag)
-    return found
 
 
 def replace_tags(session: Session, video_id: uuid.UUID, tags: list[str]) -> None:

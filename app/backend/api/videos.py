@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import hashlib
+import time
 import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
-from flask import Blueprint, request
+from flask import Blueprint, Flask, request
 from spectree import Response
+from werkzeug.http import parse_etags
 
+from app import metrics
 from app.backend import costs
 from app.backend import videos as domain
 from app.backend.api.render import video_out, videos_out
-from app.backend.context import db, require_user, services, viewer_id
+from app.backend.context import EXTENSION, Services, db, require_user, services, viewer_id
 from app.backend.openapi import AUTH, api
 from app.backend.schemas import (
     ErrorBody,
@@ -69,25 +74,80 @@ def feed(query: VideoFeedQuery) -> VideoPage | tuple[VideoPage | str, int, dict[
         return _feed_page(query, me)
     svc = services()
     # Kept within one grant window only, so a kept answer's grants live their full lifetime.
-    key = (svc.grants.window_end(), query.order, query.q, query.cursor, query.limit)
-    kept: KeptPage = svc.anonymous_answers.get_or_make(key, lambda: KeptPage.of(_feed_page(query, None)))
+    window_end = svc.grants.window_end()
+    kept: KeptPage = svc.anonymous_answers.get_or_make(
+        (window_end, query.order, query.q, query.cursor, query.limit),
+        lambda: KeptPage.of(_feed_page(query, None)),
+        request_key=(window_end, request.environ.get("QUERY_STRING", "")),
+    )
     headers = {"ETag": f'"{kept.etag}"'}
-    # RFC 9110, section 13.1.2: If-None-Match compares weakly, and "*" matches any answer.
-    if request.if_none_match.contains_weak(kept.etag):
+    if kept.not_modified(request.headers.get("If-None-Match")):
         return "", 304, headers
     return kept.page, 200, headers
 
 
 @dataclass(frozen=True)
 class KeptPage:
-    """An anonymous answer and its entity tag, unquoted (the same bytes have the same tag in every worker)."""
+    """An anonymous answer, its JSON and its entity tag, unquoted (the same bytes have the same
+    tag in every worker)."""
 
     page: VideoPage
+    body: bytes
     etag: str
 
     @classmethod
     def of(cls, page: VideoPage) -> KeptPage:
-        return cls(page, hashlib.sha256(page.model_dump_json().encode()).hexdigest()[:32])
+        body = page.model_dump_json().encode()  # what spectree sends for the page
+        return cls(page, body, hashlib.sha256(body).hexdigest()[:32])
+
+    def not_modified(self, if_none_match: str | None) -> bool:
+        # RFC 9110, section 13.1.2: If-None-Match compares weakly, and "*" matches any answer.
+        return bool(if_none_match) and parse_etags(if_none_match).contains_weak(self.etag)
+
+
+FEED_ROUTE = metrics.route_name("GET", bp.url_prefix)
+
+
+def answer_kept_pages_first(app: Flask) -> None:
+    """Answer a feed request remembered with its kept anonymous answer before Flask runs.
+
+    A kept answer served through Flask still cost about 0.5 ms of Python over serving its bytes
+    (bench/README.md, row 5): the request context and hooks, spectree's validation of the query
+    and its serialization of the 20 kB page. This layer answers, ahead of all that, a ``GET``
+    without ``Authorization`` (``viewer`` takes such a caller as anonymous) whose query string,
+    as sent, the feed validated and answered in the current grant window (``AnswerCache``'s
+    remembered requests): the same status, headers and bytes as the route, the 304 of its
+    ``ETag`` included, and the request's metrics line; gunicorn's access log sees it as any
+    other. Anything else, or a query string not seen yet, goes to Flask.
+    """
+    through_flask = app.wsgi_app
+
+    def wsgi_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if (
+            environ.get("PATH_INFO") != bp.url_prefix
+            or environ["REQUEST_METHOD"] != "GET"
+            or environ.get("HTTP_AUTHORIZATION")
+        ):
+            return through_flask(environ, start_response)
+        started = time.perf_counter()
+        svc: Services = app.extensions[EXTENSION]
+        kept: KeptPage | None = svc.anonymous_answers.answered(
+            (svc.grants.window_end(), environ.get("QUERY_STRING", ""))
+        )
+        if kept is None:
+            return through_flask(environ, start_response)
+        etag = ("ETag", f'"{kept.etag}"')
+        if kept.not_modified(environ.get("HTTP_IF_NONE_MATCH")):
+            status, headers, body = 304, [etag], b""
+        else:
+            status = 200
+            headers = [("Content-Type", "application/json"), ("Content-Length", str(len(kept.body))), etag]
+            body = kept.body
+        start_response("304 NOT MODIFIED" if status == 304 else "200 OK", headers)
+        metrics.request("backend", FEED_ROUTE, status, time.perf_counter() - started)
+        return [body]
+
+    app.wsgi_app = wsgi_app  # type: ignore[method-assign]
 
 
 def _feed_page(query: VideoFeedQuery, me: str | None) -> VideoPage:

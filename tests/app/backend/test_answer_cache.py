@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from flask import Flask
+from flask import Flask, request
 from sqlalchemy import Engine
 
 from app.backend import AwsClients, create_app
@@ -14,6 +14,7 @@ from app.backend.context import EXTENSION
 from app.backend.media_grants import MediaGrants
 from app.contracts.settings import BackendSettings
 from tests.app.backend.conftest import Caller, Platform, RecordedRevocations
+from tests.support.emf import metric_lines
 
 
 class Clock:
@@ -114,3 +115,88 @@ def test_an_anonymous_answer_sent_back_by_its_etag_is_a_304_without_a_body(
     assert weak.status_code == 304
     assert (other.status_code, other.json) == (200, first.json)
     assert signed_in.status_code == 200 and "ETag" not in signed_in.headers
+
+
+def test_a_spelling_of_a_query_is_remembered_with_its_answer_and_lives_as_long() -> None:
+    clock = Clock(100.0)
+    cache = AnswerCache(5, clock=clock)
+    assert cache.answered("limit=20") is None
+    cache.get_or_make(("page", 20), lambda: "answer", request_key="limit=20")
+    clock.now += 4
+    assert cache.get_or_make(("page", 20), lambda: "another", request_key="") == "answer"
+    assert [cache.answered(sent) for sent in ("limit=20", "", "limit=5")] == ["answer", "answer", None]
+    clock.now += 1
+    assert [cache.answered(sent) for sent in ("limit=20", "")] == [None, None]
+
+
+def test_spellings_past_the_bound_are_not_remembered_and_push_out_none() -> None:
+    cache = AnswerCache(60, clock=Clock(100.0))
+    for spelling in range(3 * MAX_ANSWERS):
+        cache.get_or_make("page", lambda: "answer", request_key=spelling)
+    assert cache.answered(0) == "answer"
+    assert cache.answered(3 * MAX_ANSWERS - 1) is None
+
+
+def _flask_runs(app: Flask) -> list[str]:
+    """The feed requests Flask handled (its before_request hooks ran), as they come."""
+    handled: list[str] = []
+
+    def note() -> None:
+        if request.path == "/api/videos" and request.method in ("GET", "HEAD"):
+            handled.append(request.full_path)
+
+    app.before_request(note)
+    return handled
+
+
+def test_a_kept_answer_asked_again_as_sent_is_answered_before_flask_alike(
+    platform: Platform, alice: Caller, app: Flask, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The same status, headers and bytes as the route's, its 304 too, and the same metrics line."""
+    handled = _flask_runs(app)
+    platform.ready(alice)
+    through_flask = platform.http.get("/api/videos?limit=20")
+    etag = through_flask.headers["ETag"]
+    not_modified_through_flask = platform.http.get("/api/videos?limit=20&q=", headers={"If-None-Match": etag})
+    capsys.readouterr()
+
+    again = platform.http.get("/api/videos?limit=20")
+    not_modified = platform.http.get("/api/videos?limit=20&q=", headers={"If-None-Match": etag})
+
+    assert handled == ["/api/videos?limit=20", "/api/videos?limit=20&q="]
+    assert (again.status_code, list(again.headers), again.data) == (
+        200,
+        list(through_flask.headers),
+        through_flask.data,
+    )
+    assert (not_modified.status_code, list(not_modified.headers), not_modified.data) == (
+        304,
+        list(not_modified_through_flask.headers),
+        b"",
+    )
+    lines = metric_lines(capsys.readouterr().out)
+    assert [(line.dimensions["route"], line.values["Errors4xx"]) for line in lines] == [
+        ("GET /api/videos", [0]),
+        ("GET /api/videos", [0]),
+    ]
+
+
+def test_only_anonymous_gets_of_query_strings_the_feed_validated_are_answered_before_flask(
+    platform: Platform, alice: Caller, app: Flask
+) -> None:
+    handled = _flask_runs(app)
+    platform.ready(alice)
+    for _ in range(2):
+        assert platform.http.get("/api/videos?limit=0").status_code == 422  # never kept
+        assert platform.http.get("/api/videos?limit=20&extra=1").status_code == 422
+        assert platform.http.get("/api/videos?limit=20", headers=alice.headers).status_code == 200
+        assert platform.http.head("/api/videos?limit=20").status_code == 200
+    assert platform.http.get("/api/videos?limit=020").status_code == 200  # validated alike, seen first here
+    assert platform.http.get("/api/videos?limit=020").status_code == 200
+
+    assert handled == 2 * [
+        "/api/videos?limit=0",
+        "/api/videos?limit=20&extra=1",
+        "/api/videos?limit=20",
+        "/api/videos?limit=20",
+    ] + ["/api/videos?limit=020"]

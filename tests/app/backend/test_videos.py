@@ -13,13 +13,14 @@ import jwt
 import pytest
 from botocore.exceptions import ClientError
 from flask import Flask
+from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session
 
 from app.backend.api.render import media_grant_ttl
 from app.backend.context import EXTENSION
 from app.backend.media_grants import GRANT_WINDOW_SECONDS
 from app.backend.status_consumer import record_event
-from app.backend.videos import delete_versions
+from app.backend.videos import LikeCount, VideoStats, delete_versions, video_stats
 from app.contracts.messages import PlayableOutputs, ProgressEventV1, VideoEventType, VideoState
 from app.contracts.names import upload_key_prefix
 from app.contracts.tickets import (
@@ -113,6 +114,36 @@ def test_search_matches_titles_and_treats_wildcards_literally(platform: Platform
     assert search("e_c") == [underscore]
     assert search("100%") == [percent]
     assert search("nothing like it") == []
+
+
+def test_a_pages_likes_views_and_tags_are_read_in_one_query(
+    platform: Platform, alice: Caller, bob: Caller, engine: Engine
+) -> None:
+    """A page's stats cost one round trip to the database (not one per kind), with the same values."""
+    liked = platform.ready(alice, "liked", tags=["zebra", "b-side", "apple"])
+    quiet = platform.ready(alice, "quiet")
+    for caller in (alice, bob):
+        assert platform.http.put(f"/api/videos/{liked}/like", headers=caller.headers).status_code == 200
+    assert platform.http.post(f"/api/videos/{liked}/views", headers=bob.headers).status_code == 200
+    statements: list[str] = []
+
+    def capture(_conn: object, _cur: object, statement: str, *_args: object) -> None:
+        statements.append(statement)
+
+    with Session(engine) as session:
+        event.listen(engine, "before_cursor_execute", capture)
+        try:
+            stats = video_stats(session, [uuid.UUID(liked), uuid.UUID(quiet)], bob.sub)
+            anonymous = video_stats(session, [uuid.UUID(liked)], None)
+        finally:
+            event.remove(engine, "before_cursor_execute", capture)
+
+    assert len(statements) == 2, statements
+    assert stats == {
+        uuid.UUID(liked): VideoStats(LikeCount(2, True), 1, ["apple", "b-side", "zebra"]),
+        uuid.UUID(quiet): VideoStats(LikeCount(0, False), 0, []),
+    }
+    assert anonymous == {uuid.UUID(liked): VideoStats(LikeCount(2, False), 1, ["apple", "b-side", "zebra"])}
 
 
 def test_my_videos_lists_own_videos_in_every_state(platform: Platform, alice: Caller, bob: Caller) -> None:
