@@ -221,6 +221,26 @@ def backend_policy(
     )
 
 
+def _subscribe_raw(
+    name: str, queue: aws.sqs.Queue, topic_arn: pulumi.Input[str], sid: str, opts: pulumi.ResourceOptions
+) -> None:
+    """Subscribe ``queue`` to the topic with raw delivery (the message is the body as published),
+    its policy letting that topic alone send to it."""
+    aws.sqs.QueuePolicy(
+        name,
+        queue_url=queue.url,
+        policy=pulumi.Output.json_dumps(
+            pulumi.Output.all(queue.arn, topic_arn).apply(
+                lambda v: topic_to_queue_policy(v[0], v[1], sid=sid)
+            )
+        ),
+        opts=opts,
+    )
+    aws.sns.TopicSubscription(
+        name, topic=topic_arn, protocol="sqs", endpoint=queue.arn, raw_message_delivery=True, opts=opts
+    )
+
+
 def video_events_topic_policy(topic_arn: str, account_id: str) -> dict[str, Any]:
     """Who may use the video events topic through its own policy: the stack's account may subscribe
     (integrators' queues and functions) and read the topic's attributes, nothing more. Publishing
@@ -304,23 +324,12 @@ class BackendService(pulumi.ComponentResource):
             former_parent=former,
             former_name=former_name,
         )
-        aws.sqs.QueuePolicy(
+        _subscribe_raw(
             f"{name}-status",
-            queue_url=status.url,
-            policy=pulumi.Output.json_dumps(
-                pulumi.Output.all(status.arn, args.progress_topic_arn).apply(
-                    lambda v: topic_to_queue_policy(v[0], v[1])
-                )
-            ),
-            opts=moved_child(self, former, former_name),
-        )
-        aws.sns.TopicSubscription(
-            f"{name}-status",
-            topic=args.progress_topic_arn,
-            protocol="sqs",
-            endpoint=status.arn,
-            raw_message_delivery=True,
-            opts=moved_child(self, former, former_name),
+            status,
+            args.progress_topic_arn,
+            "FromProgressTopic",
+            moved_child(self, former, former_name),
         )
         events_key, events = encrypted_topic(
             f"{name}-video-events", topic_name=args.names.video_events_topic, tags=tags, opts=child
@@ -343,24 +352,7 @@ class BackendService(pulumi.ComponentResource):
             visibility_timeout_seconds=WEBHOOK_VISIBILITY_TIMEOUT_SECONDS,
             tags=tags,
         )
-        aws.sqs.QueuePolicy(
-            f"{name}-webhooks",
-            queue_url=webhooks.url,
-            policy=pulumi.Output.json_dumps(
-                pulumi.Output.all(webhooks.arn, events.arn).apply(
-                    lambda v: topic_to_queue_policy(v[0], v[1], sid="FromVideoEventsTopic")
-                )
-            ),
-            opts=child,
-        )
-        aws.sns.TopicSubscription(
-            f"{name}-webhooks",
-            topic=events.arn,
-            protocol="sqs",
-            endpoint=webhooks.arn,
-            raw_message_delivery=True,
-            opts=child,
-        )
+        _subscribe_raw(f"{name}-webhooks", webhooks, events.arn, "FromVideoEventsTopic", child)
 
         policy = pulumi.Output.all(
             args.uploads_bucket.arn,
