@@ -56,7 +56,7 @@ class MediaGrants:
         self._window = window_seconds
         self._clock = clock
         self._lock = threading.Lock()
-        self._window_index = -1
+        self._window_end = -1
         self._grants: dict[tuple[uuid.UUID, datetime | None, int], str] = {}
 
     def window_end(self) -> int:
@@ -71,9 +71,9 @@ class MediaGrants:
         window_end = self.window_end()
         key = (video.id, video.updated_at, ttl_seconds)
         with self._lock:
-            if window_end != self._window_index or len(self._grants) >= MAX_GRANTS:
+            if window_end != self._window_end or len(self._grants) >= MAX_GRANTS:
                 self._grants.clear()  # the previous window's grants are not handed out again
-                self._window_index = window_end
+                self._window_end = window_end
             found = self._grants.get(key)
         if found is not None:
             return found
@@ -81,6 +81,6 @@ class MediaGrants:
             self._key, video_id=video.id, ttl_seconds=ttl_seconds, expires_at=window_end + ttl_seconds
         )
         with self._lock:
-            if self._window_index == window_end:
+            if self._window_end == window_end:
                 self._grants[key] = signed
         return signed
