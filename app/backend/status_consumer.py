@@ -19,16 +19,15 @@ import threading
 from types import FrameType
 from typing import Any, Protocol
 
-from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 from sqlalchemy import CursorResult, and_, or_, update
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.backend import captions, video_events
 from app.backend.aws import AwsClients
 from app.backend.db import database_engine, session_factory
 from app.backend.models import Video, utcnow
+from app.backend.polling import poll_until_stopped
 from app.backend.videos import delete_objects, delete_prefix, media_prefix
 from app.backend.webhook_delivery import RetryPolicy, WebhookDeliverer
 from app.contracts import logs
@@ -240,16 +239,7 @@ class StatusConsumer:
             log.info("announced %s", announced.type, extra={"video_id": video.id, "task_id": event.task_id})
 
     def run(self, stop: threading.Event) -> None:
-        while not stop.is_set():
-            try:
-                self.poll_once()
-            except (BotoCoreError, ClientError, SQLAlchemyError):
-                # The queue or the database is away for a while (throttling, a failover): an
-                # unrecorded message is not deleted and comes back, so wait and carry on.
-                log.exception(
-                    "could not receive or record events; trying again in %.0f s", self.retry_seconds
-                )
-                stop.wait(self.retry_seconds)
+        poll_until_stopped(self.poll_once, stop, self.retry_seconds, "receive or record events", log)
 
 
 class _Loop(Protocol):

@@ -30,14 +30,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 from sqlalchemy import select
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.backend import webhook_targets
 from app.backend.models import DELIVERY_ERROR_MAX, DeliveryStatus, Webhook, WebhookDelivery
+from app.backend.polling import poll_until_stopped
 from app.backend.webhook_targets import Answer, Resolver, Target, TargetRefused, Unresolvable
 from app.contracts.messages import VideoEventV1
 from app.contracts.names import WEBHOOK_DELIVERY_ATTEMPTS
@@ -236,14 +235,13 @@ class WebhookDeliverer:
             return Outcome(None, str(exc))
         except TargetRefused as exc:
             return Outcome(None, str(exc), final=True)
+        now = self.clock()  # one instant: the secrets valid then sign with its timestamp
         headers = {
             "Content-Type": "application/json",
             "User-Agent": USER_AGENT,
             EVENT_ID_HEADER: str(event_id),
             EVENT_TYPE_HEADER: event_type,
-            SIGNATURE_HEADER: signature_header(
-                webhook.signing_secrets(_at(self.clock())), int(self.clock()), body
-            ),
+            SIGNATURE_HEADER: signature_header(webhook.signing_secrets(_at(now)), int(now), body),
         }
         try:
             answer = self.send(target, body, headers)
@@ -254,15 +252,8 @@ class WebhookDeliverer:
         return Outcome(answer.status, f"answered {answer.status}: {answer.excerpt}")
 
     def run(self, stop: threading.Event) -> None:
-        while not stop.is_set():
-            try:
-                self.poll_once()
-            except (BotoCoreError, ClientError, SQLAlchemyError):
-                # An event whose deliveries were not recorded is not deleted and comes back.
-                log.exception(
-                    "could not receive or deliver events; trying again in %.0f s", self.retry_seconds
-                )
-                stop.wait(self.retry_seconds)
+        # An event whose deliveries were not recorded is not deleted and comes back.
+        poll_until_stopped(self.poll_once, stop, self.retry_seconds, "receive or deliver events", log)
 
 
 def _at(seconds: float) -> datetime:
